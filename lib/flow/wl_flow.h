@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef WL_FLOW_H
+#define WL_FLOW_H
+
+/*
+ * Per-lcore flow table and TCP tracking.
+ *
+ * One table per parser lcore, never shared: no locks. Bounded by
+ * conf->max_flows; when full the least recently active flow is evicted
+ * (counted). Time comes only from packet timestamps and from the
+ * caller's wl_flow_advance(now), so offline runs are deterministic.
+ *
+ * For TCP it assigns client/server roles (from the handshake; mid-stream
+ * from the configured server ports, then the lower port), tracks
+ * sequence numbers per direction, suppresses retransmissions and
+ * duplicates, trims overlaps, holds out-of-order segments in a bounded
+ * per-lcore buffer and delivers in-order bytes to the flow's L7 protocol,
+ * with an explicit gap event when bytes are lost. It emits the TCP
+ * handshake transaction (proto "tcp", see lib/proto/tcp/wl_tcp.h).
+ *
+ * L7 detection: a port pinned by configuration decides; otherwise every
+ * protocol's probe runs over the first bytes of each direction (protocols
+ * whose default ports match are tried first).
+ */
+
+#include <stdint.h>
+
+#include "wl_pkt.h"
+#include "wl_proto.h"
+#include "wl_txn.h"
+
+/* _(ENUM, "name") -- per-lcore flow counters, exported as flow_<name>. */
+#define foreach_wl_flow_ctr \
+	_(CREATED, "created") \
+	_(ACTIVE, "active")               /* gauge */ \
+	_(EXPIRED, "expired")             /* idle timeout */ \
+	_(EVICTED, "evicted")             /* table full, oldest dropped */ \
+	_(CLOSED, "closed")               /* FIN both ways or RST */ \
+	_(TCP, "tcp") \
+	_(UDP, "udp") \
+	_(MIDSTREAM, "midstream")         /* picked up without a handshake */ \
+	_(HANDSHAKES, "handshakes")       /* handshake transactions */ \
+	_(SYN_UNANSWERED, "syn_unanswered") \
+	_(REFUSED, "refused")             /* RST answering a SYN */ \
+	_(RETRANS_SEGS, "retrans_segs")   /* wholly old data */ \
+	_(RETRANS_BYTES, "retrans_bytes") \
+	_(OVERLAP_SEGS, "overlap_segs")   /* partly old data, trimmed */ \
+	_(OOO_SEGS, "ooo_segs")           /* arrived ahead of a hole */ \
+	_(OOO_DROPPED, "ooo_dropped")     /* no room in the OOO buffer */ \
+	_(GAPS, "gaps")                   /* gap events delivered */ \
+	_(GAP_BYTES, "gap_bytes") \
+	_(BAD_SEQ, "bad_seq")             /* outside any sane window */ \
+	_(L7_DETECTED, "l7_detected") \
+	_(L7_UNKNOWN, "l7_unknown")       /* probes gave up */ \
+	_(L7_STATE_FULL, "l7_state_full") /* protocol state pool empty */ \
+	_(TXNS, "txns")                   /* all transactions emitted */
+
+enum wl_flow_ctr {
+#define _(e, n) WL_FLOW_CTR_ ## e,
+	foreach_wl_flow_ctr
+#undef _
+	WL_FLOW_CTR_MAX
+};
+
+struct wl_flow_stats {
+	uint64_t c[WL_FLOW_CTR_MAX];
+};
+
+struct wl_flow_conf {
+	uint32_t max_flows;             /* per lcore, > 0 */
+	uint32_t tcp_idle_ms;           /* established, no packets */
+	uint32_t tcp_closed_ms;         /* linger after FIN both ways/RST */
+	uint32_t tcp_syn_ms;            /* handshake not completed */
+	uint32_t udp_idle_ms;
+	uint32_t ooo_max_segs;          /* held per direction */
+	uint32_t ooo_pool_segs;         /* held per lcore, all flows */
+	uint32_t ooo_seg_bytes;         /* bytes per held segment (MSS) */
+	uint32_t l7_state_max;          /* protocol states per lcore */
+	uint32_t probe_max_bytes;       /* give up detection after this */
+	/* 65536 bits: ports treated as servers for mid-stream pickup. */
+	const uint64_t *server_ports;
+	/* 65536 entries: protocol pinned to a port, WL_PROTO_NONE if none. */
+	const uint8_t *port_proto;
+	uint32_t proto_disabled;        /* bit per enum wl_proto_id */
+};
+
+struct wl_flow_table;
+
+/**
+ * Create a flow table. Allocates everything it will ever use.
+ *
+ * @param conf   copied.
+ * @param sink   where transactions go (kept by pointer).
+ * @param stats  flow counters, kept by pointer, written only by this table.
+ * @param pstats protocol counters, likewise.
+ * @param lcore  stored in every transaction.
+ * @param socket NUMA socket for the memory (SOCKET_ID_ANY is fine).
+ * @return the table, or NULL with rte_errno set (EINVAL, ENOMEM).
+ * Call on the control path.
+ */
+struct wl_flow_table *wl_flow_table_create(const struct wl_flow_conf *conf,
+	const struct wl_txn_sink *sink, struct wl_flow_stats *stats,
+	struct wl_proto_stats *pstats, unsigned int lcore, int socket);
+
+/** Free a table (after wl_flow_flush if transactions matter). NULL ok. */
+void wl_flow_table_free(struct wl_flow_table *ft);
+
+/**
+ * Account one decoded TCP or UDP packet (p->l4proto). p->ts_ns must be
+ * set. Only the owning lcore may call this.
+ */
+void wl_flow_input(struct wl_flow_table *ft, const struct wl_pkt *p);
+
+/**
+ * Advance time to now_ns: close flows idle past their timeout, oldest
+ * first, doing a bounded amount of work per call. Call once per burst.
+ */
+void wl_flow_advance(struct wl_flow_table *ft, uint64_t now_ns);
+
+/** Close every flow (end of input) with the END_OF_CAPTURE flag. */
+void wl_flow_flush(struct wl_flow_table *ft, uint64_t now_ns);
+
+/** Number of flows in the table. */
+uint32_t wl_flow_count(const struct wl_flow_table *ft);
+
+/** Counter names, indexed by enum wl_flow_ctr. */
+extern const char *const wl_flow_ctr_names[WL_FLOW_CTR_MAX];
+
+#endif /* WL_FLOW_H */

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The protocol table, built from wl_proto_list.h, and helpers shared by
+ * all protocols.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "wl_proto.h"
+
+#define _(e, n) extern const struct wl_proto_ops wl_proto_ ## n ## _ops;
+foreach_wl_proto
+#undef _
+
+const struct wl_proto_ops *const wl_protos[WL_PROTO_MAX] = {
+#define _(e, n) [WL_PROTO_ ## e] = &wl_proto_ ## n ## _ops,
+	foreach_wl_proto
+#undef _
+};
+
+/* Bounds the per-lcore state pools; a bigger state is a design smell. */
+#define WL_PROTO_STATE_MAX 4096
+
+const char *
+wl_proto_name(unsigned int id)
+{
+	if (id >= WL_PROTO_MAX)
+		return "unknown";
+	return wl_protos[id]->name;
+}
+
+int
+wl_proto_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < WL_PROTO_MAX; i++)
+		if (strcmp(wl_protos[i]->name, name) == 0)
+			return i;
+	return -ENOENT;
+}
+
+int
+wl_proto_check(const char **bad)
+{
+	unsigned int i;
+
+	for (i = 0; i < WL_PROTO_MAX; i++) {
+		const struct wl_proto_ops *o = wl_protos[i];
+
+		*bad = o->name;
+		if (o->name == NULL || o->name[0] == '\0')
+			return -EINVAL;
+		if (o->probe != NULL && (o->data == NULL || o->close == NULL ||
+				o->gap == NULL))
+			return -EINVAL;
+		if (o->state_size > WL_PROTO_STATE_MAX)
+			return -EINVAL;
+	}
+	*bad = NULL;
+	return 0;
+}
+
+void
+wl_proto_txn_init(const struct wl_proto_ctx *ctx, struct wl_txn *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->cli = ctx->cli;
+	t->srv = ctx->srv;
+	t->cli_port = ctx->cli_port;
+	t->srv_port = ctx->srv_port;
+	t->vlan = ctx->vlan;
+	t->proto = ctx->proto;
+	t->ts_source = ctx->ts_source;
+	t->lcore = ctx->lcore;
+	t->flow_id = ctx->flow_id;
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef WL_PROTO_H
+#define WL_PROTO_H
+
+/*
+ * The L7 plugin interface. A protocol is one const struct wl_proto_ops in
+ * lib/proto/<name>/, registered by one line in wl_proto_list.h.
+ *
+ * The flow layer (lib/flow) owns connections and TCP reassembly; it hands
+ * a protocol in-order stream bytes per direction, each chunk with the
+ * timestamp of the packet that carried it, plus explicit gap events when
+ * the capture lost bytes. The protocol decodes (its <name>_parse.c), pairs
+ * requests with responses and emits struct wl_txn through the context.
+ * Per-flow protocol state is opaque to the core: the core allocates
+ * ops->state_size bytes from a per-lcore bounded pool when the protocol
+ * claims a flow, zeroed, and frees it after ops->close.
+ *
+ * Threading: every callback runs on the parser lcore that owns the flow;
+ * none may block, allocate, log or make a syscall (they run per packet).
+ * txn_json runs on the collector lcore.
+ */
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "wl_txn.h"
+#include "wl_proto_list.h"
+
+enum wl_proto_id {
+#define _(e, n) WL_PROTO_ ## e,
+	foreach_wl_proto
+#undef _
+	WL_PROTO_MAX,
+	WL_PROTO_NONE = 0xff
+};
+
+/* Direction of a stream relative to the connection's roles. */
+enum wl_dir {
+	WL_DIR_C2S = 0,
+	WL_DIR_S2C = 1,
+};
+
+enum wl_probe {
+	WL_PROBE_NO = 0,    /* certainly not this protocol */
+	WL_PROBE_MAYBE = 1, /* too few bytes to tell */
+	WL_PROBE_YES = 2,
+};
+
+/* Return values of ops->data and ops->gap. */
+#define WL_PROTO_CONTINUE 0
+#define WL_PROTO_DONE 1     /* stop feeding this flow (TLS, upgrade, ...) */
+
+/*
+ * _(ENUM, "name") -- counters every protocol has, per parser lcore.
+ * Exported as <proto>_<name>.
+ */
+#define foreach_wl_proto_ctr \
+	_(FLOWS, "flows")                 /* flows claimed */ \
+	_(REQUESTS, "requests") \
+	_(RESPONSES, "responses") \
+	_(TXNS, "txns")                   /* transactions emitted */ \
+	_(MESSAGES, "messages")           /* not request/response: push, notice */ \
+	_(UNMATCHED_REQ, "unmatched_requests") \
+	_(UNMATCHED_RSP, "unmatched_responses") \
+	_(PARSE_ERRORS, "parse_errors")   /* protocol violations */ \
+	_(GAPS, "gaps")                   /* gap events received */ \
+	_(RESYNCS, "resyncs")             /* resynchronised after gap/garbage */ \
+	_(PENDING_OVERFLOW, "pending_overflow") /* too many in flight */ \
+	_(STOPPED, "stopped")             /* flows no longer parsed */
+
+enum wl_proto_ctr {
+#define _(e, n) WL_PROTO_CTR_ ## e,
+	foreach_wl_proto_ctr
+#undef _
+	WL_PROTO_CTR_MAX
+};
+
+struct wl_proto_stats {
+	uint64_t c[WL_PROTO_MAX][WL_PROTO_CTR_MAX];
+};
+
+/* What a protocol knows about the connection it is parsing. */
+struct wl_proto_ctx {
+	struct wl_addr cli;
+	struct wl_addr srv;
+	uint16_t cli_port;
+	uint16_t srv_port;
+	uint16_t vlan;
+	uint8_t l4proto;
+	uint8_t ts_source;
+	uint8_t lcore;
+	uint8_t proto;              /* enum wl_proto_id of the flow */
+	uint64_t flow_id;
+	uint64_t *ctr;              /* this protocol's counters on this lcore */
+	const struct wl_txn_sink *sink;
+};
+
+struct wl_proto_ops {
+	const char *name;           /* "http", also the JSON "proto" value */
+	uint8_t l4proto;            /* IPPROTO_TCP, IPPROTO_UDP */
+	uint16_t default_ports[8];  /* hints, 0-terminated */
+	uint32_t state_size;        /* per-flow state bytes, 0 for none */
+
+	/*
+	 * Does this byte string start a message of this protocol in
+	 * direction dir? Sees the first bytes of a direction (or the first
+	 * datagram). Must not read past len.
+	 */
+	enum wl_probe (*probe)(const uint8_t *data, uint32_t len,
+		enum wl_dir dir);
+
+	/* optional: state is zeroed already */
+	void (*init)(void *state, struct wl_proto_ctx *ctx);
+
+	/*
+	 * In-order bytes of one direction (TCP) or one datagram (UDP).
+	 * ts_ns is the timestamp of the packet that carried them.
+	 * @return WL_PROTO_CONTINUE or WL_PROTO_DONE.
+	 */
+	int (*data)(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
+		const uint8_t *data, uint32_t len, uint64_t ts_ns);
+
+	/*
+	 * len bytes of direction dir were lost by the capture. The protocol
+	 * must resynchronise on its own message boundary before pairing
+	 * again. @return WL_PROTO_CONTINUE or WL_PROTO_DONE.
+	 */
+	int (*gap)(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
+		uint32_t len, uint64_t ts_ns);
+
+	/*
+	 * The flow ends (FIN/RST seen both ways, timeout, eviction, end of
+	 * capture; txn_flags says which). Emit what is pending, flagged.
+	 */
+	void (*close)(void *state, struct wl_proto_ctx *ctx,
+		uint32_t txn_flags, uint64_t ts_ns);
+
+	/* optional: add protocol fields of t (its proto_area) to obj. */
+	void (*txn_json)(const struct wl_txn *t, json_t *obj);
+};
+
+/** Every registered protocol, indexed by enum wl_proto_id. */
+extern const struct wl_proto_ops *const wl_protos[WL_PROTO_MAX];
+
+/** Name of a protocol id, "unknown" when out of range. */
+const char *wl_proto_name(unsigned int id);
+
+/** Protocol id for a name, or -ENOENT. */
+int wl_proto_by_name(const char *name);
+
+/**
+ * Check every registered ops struct once at start-up (name set, data
+ * and close set where probe is set, state_size bounded).
+ * @return 0, or -EINVAL naming the protocol through *bad.
+ */
+int wl_proto_check(const char **bad);
+
+/** Fill the endpoint fields of a new transaction from the flow context. */
+void wl_proto_txn_init(const struct wl_proto_ctx *ctx, struct wl_txn *t);
+
+/** Hand a finished transaction to the lcore's sink and count it. */
+static inline void
+wl_proto_emit(struct wl_proto_ctx *ctx, const struct wl_txn *t)
+{
+	ctx->ctr[WL_PROTO_CTR_TXNS]++;
+	ctx->sink->emit(ctx->sink->arg, t);
+}
+
+#endif /* WL_PROTO_H */

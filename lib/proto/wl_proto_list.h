@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The single place a protocol is registered.
+ *   _(ENUM, name)   ->  WL_PROTO_<ENUM>, "name", wl_proto_<name>_ops
+ * Order is the probe order for flows whose port gives no hint.
+ * TCP is the built-in connection "protocol" (handshake transactions); it
+ * has no probe and never claims a flow.
+ */
+#define foreach_wl_proto \
+	_(TCP, tcp)

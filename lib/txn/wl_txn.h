@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef WL_TXN_H
+#define WL_TXN_H
+
+/*
+ * The transaction record: one fixed-size struct per request/response pair
+ * (or per TCP handshake), produced on parser lcores and consumed by the
+ * collector. Fixed size so that it travels through an rte_ring of elements
+ * without allocation. Common fields first; the tail is a per-protocol area
+ * whose layout only the protocol that wrote it knows (it renders it to
+ * JSON through its ops->txn_json callback).
+ */
+
+#include <stdint.h>
+
+#include "wl_common.h"
+
+/* _(ENUM, "name") -- transaction flags, rendered as strings in JSON. */
+#define foreach_wl_txn_flag \
+	_(NO_RESPONSE, "no_response")   /* request never answered */ \
+	_(NO_REQUEST, "no_request")     /* response whose request was not seen */ \
+	_(GAP, "gap")                   /* capture lost bytes inside it */ \
+	_(TIMEOUT, "timeout")           /* closed by the idle timeout */ \
+	_(EVICTED, "evicted")           /* flow evicted from a full table */ \
+	_(END_OF_CAPTURE, "end_of_capture") /* input ended first */ \
+	_(RETRANS, "retrans")           /* retransmissions seen inside it */ \
+	_(INTERIM, "interim")           /* preceded by an interim response */ \
+	_(TRUNCATED, "truncated")       /* text fields were cut */ \
+	_(CLOSED, "closed")             /* connection closed before the end */
+
+enum wl_txn_flag_bit {
+#define _(e, n) WL_TXN_F_BIT_ ## e,
+	foreach_wl_txn_flag
+#undef _
+	WL_TXN_F_BIT_MAX
+};
+
+#define _(e, n) static const uint32_t WL_TXN_F_ ## e = 1u << WL_TXN_F_BIT_ ## e;
+foreach_wl_txn_flag
+#undef _
+
+/* _(ENUM, "name") -- status classes; the histogram key uses these. */
+#define foreach_wl_status_class \
+	_(OK, "ok") \
+	_(CLIENT_ERROR, "client_error") \
+	_(SERVER_ERROR, "server_error") \
+	_(ERROR, "error")
+
+enum wl_status_class {
+#define _(e, n) WL_SC_ ## e,
+	foreach_wl_status_class
+#undef _
+	WL_SC_MAX
+};
+
+/* An IPv4 address is stored v4-mapped (::ffff:a.b.c.d) so keys have one size. */
+struct wl_addr {
+	uint8_t a[16];
+};
+
+#define WL_TXN_METHOD_LEN 32
+#define WL_TXN_RESOURCE_LEN 128
+#define WL_TXN_STATUS_LEN 24
+#define WL_TXN_PROTO_AREA 216
+
+struct wl_txn {
+	struct wl_addr cli;
+	struct wl_addr srv;
+	uint16_t cli_port;
+	uint16_t srv_port;
+	uint16_t vlan;          /* outer VLAN id, 0 if none */
+	uint8_t proto;          /* enum wl_proto_id */
+	uint8_t status_class;   /* enum wl_status_class */
+	uint8_t ts_source;      /* enum wl_ts_source */
+	uint8_t lcore;          /* parser lcore that produced it */
+	uint16_t method_id;     /* protocol-defined, 0 = unknown */
+	uint32_t flags;         /* WL_TXN_F_* */
+	uint32_t status_code;   /* numeric status where the protocol has one */
+	uint64_t flow_id;       /* per-parser connection number */
+	uint64_t req_start_ns;
+	uint64_t req_end_ns;
+	uint64_t rsp_start_ns;  /* 0 when there is no response */
+	uint64_t rsp_end_ns;
+	uint64_t req_bytes;
+	uint64_t rsp_bytes;
+	char method[WL_TXN_METHOD_LEN];
+	char resource[WL_TXN_RESOURCE_LEN];
+	char status[WL_TXN_STATUS_LEN];
+	/* Per-protocol data, rendered by the protocol's txn_json callback. */
+	uint8_t proto_area[WL_TXN_PROTO_AREA] __attribute__((aligned(8)));
+};
+
+_Static_assert(sizeof(struct wl_txn) == 512, "wl_txn must stay 512 bytes");
+
+/* Where transactions go: a parser's ring, or a test's array. */
+struct wl_txn_sink {
+	void (*emit)(void *arg, const struct wl_txn *t);
+	void *arg;
+};
+
+/** Name of a status class ("ok", ...). */
+const char *wl_status_class_name(enum wl_status_class sc);
+
+/** Name of flag bit b ("gap", ...), NULL past the last. */
+const char *wl_txn_flag_name(unsigned int b);
+
+/** duration_ns = rsp_end - req_start, 0 when there is no response. */
+static inline uint64_t
+wl_txn_duration(const struct wl_txn *t)
+{
+	if (t->rsp_end_ns == 0 || t->rsp_end_ns < t->req_start_ns)
+		return 0;
+	return t->rsp_end_ns - t->req_start_ns;
+}
+
+/** ttfb_ns = rsp_start - req_end, 0 when there is no response. */
+static inline uint64_t
+wl_txn_ttfb(const struct wl_txn *t)
+{
+	if (t->rsp_start_ns == 0 || t->rsp_start_ns < t->req_end_ns)
+		return 0;
+	return t->rsp_start_ns - t->req_end_ns;
+}
+
+/** Format an address as text (dotted quad for v4-mapped). */
+void wl_addr_format(const struct wl_addr *a, char *buf, size_t size);
+
+/** Store an IPv4 address (network order bytes) v4-mapped. */
+void wl_addr_from_v4(struct wl_addr *a, const uint8_t v4[4]);
+
+/** True when the address is v4-mapped. */
+static inline int
+wl_addr_is_v4(const struct wl_addr *a)
+{
+	static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (a->a[i] != pfx[i])
+			return 0;
+	return 1;
+}
+
+#endif /* WL_TXN_H */

@@ -81,7 +81,13 @@ struct wl_flow_conf {
 	const uint64_t *server_ports;
 	/* 65536 entries: protocol pinned to a port, WL_PROTO_NONE if none. */
 	const uint8_t *port_proto;
-	uint32_t proto_disabled;        /* bit per enum wl_proto_id */
+	uint32_t proto_disabled;        /* bit per protocol id */
+	/*
+	 * Protocol table indexed by protocol id; NULL means wl_protos with
+	 * WL_PROTO_MAX entries. Tests pass their own recording protocols.
+	 */
+	const struct wl_proto_ops *const *protos;
+	uint32_t n_protos;
 };
 
 struct wl_flow_table;
@@ -92,7 +98,8 @@ struct wl_flow_table;
  * @param conf   copied.
  * @param sink   where transactions go (kept by pointer).
  * @param stats  flow counters, kept by pointer, written only by this table.
- * @param pstats protocol counters, likewise.
+ * @param proto_ctr protocol counters, likewise: n_protos * WL_PROTO_CTR_MAX
+ *        entries, [id * WL_PROTO_CTR_MAX + ctr].
  * @param lcore  stored in every transaction.
  * @param socket NUMA socket for the memory (SOCKET_ID_ANY is fine).
  * @return the table, or NULL with rte_errno set (EINVAL, ENOMEM).
@@ -100,7 +107,7 @@ struct wl_flow_table;
  */
 struct wl_flow_table *wl_flow_table_create(const struct wl_flow_conf *conf,
 	const struct wl_txn_sink *sink, struct wl_flow_stats *stats,
-	struct wl_proto_stats *pstats, unsigned int lcore, int socket);
+	uint64_t *proto_ctr, unsigned int lcore, int socket);
 
 /** Free a table (after wl_flow_flush if transactions matter). NULL ok. */
 void wl_flow_table_free(struct wl_flow_table *ft);

@@ -73,6 +73,7 @@ struct wl_pkt {
 	uint64_t ts_ns;         /* set by the caller, not by decode */
 	uint8_t ts_source;      /* enum wl_ts_source, set by the caller */
 	uint16_t port;          /* input port, set by the caller */
+	uint32_t hash;          /* symmetric flow hash, set by the caller */
 	const uint8_t *l3;
 	const uint8_t *l4;
 	const uint8_t *payload;
@@ -106,8 +107,8 @@ struct wl_pkt {
  * Decode a frame down to its L4 payload.
  *
  * @param p
- *   Output; ts_ns, ts_source, port and wire_len are left untouched (the caller
- *   sets them).
+ *   Output; ts_ns, ts_source, port, hash and wire_len are left untouched (the
+ *   caller sets them).
  * @param data
  *   Start of the frame (link header included).
  * @param len

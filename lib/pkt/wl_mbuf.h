@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef WL_MBUF_H
+#define WL_MBUF_H
+
+/*
+ * What every mbuf carries from RX to the parser, in one dynamic field:
+ * the timestamp in ns since the epoch, its source, and the link type
+ * (a pcapng file may mix link types, so it is per packet).
+ */
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+struct wl_mbuf_meta {
+	uint64_t ts_ns;
+	uint8_t link;           /* enum wl_link */
+	uint8_t ts_source;      /* enum wl_ts_source */
+	uint8_t pad[6];
+};
+
+extern int wl_mbuf_meta_offset;
+
+/**
+ * Register the dynamic field. Call once after rte_eal_init(), before
+ * creating mempools. @return 0 or -rte_errno.
+ */
+int wl_mbuf_meta_register(void);
+
+static inline struct wl_mbuf_meta *
+wl_mbuf_meta(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, wl_mbuf_meta_offset, struct wl_mbuf_meta *);
+}
+
+#endif /* WL_MBUF_H */

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The collector, on the main lcore: drains every parser's transaction
+ * ring, merges each transaction into its histogram series in shared
+ * memory, writes the JSON log, and periodically publishes every counter
+ * (per lcore, per port, per protocol, and their totals) to the segment.
+ * It is the only writer of the segment. It stops when every parser has
+ * finished and its ring is empty, so nothing a parser emitted is lost.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include "wirelat.h"
+#include "wl_log.h"
+#include "wl_tcp.h"
+
+#define DRAIN_BURST 64
+#define MAX_COUNTERS 4096
+
+struct counter_dir {
+	unsigned int n;
+	char names[MAX_COUNTERS][WL_SHM_COUNTER_NAME];
+	uint64_t values[MAX_COUNTERS];
+};
+
+static struct counter_dir cdir;
+static uint64_t txn_received;
+static uint64_t status_prev_pkts;
+static uint64_t status_prev_txns;
+
+static const char *const lc_names[] = {
+#define _(e, n) [WL_LC_ ## e] = n,
+	foreach_wl_lcore_ctr
+#undef _
+};
+
+static const char *const pkt_err_names[] = {
+#define _(e, n) [WL_PKT_ERR_ ## e] = n,
+	foreach_wl_pkt_err
+#undef _
+};
+
+static const char *const proto_ctr_names[] = {
+#define _(e, n) [WL_PROTO_CTR_ ## e] = n,
+	foreach_wl_proto_ctr
+#undef _
+};
+
+/* ---- counters ---- */
+
+static void
+cdir_add(const char *prefix, const char *name, uint64_t v)
+{
+	unsigned int i = cdir.n;
+
+	if (i >= MAX_COUNTERS)
+		return;
+	if (prefix != NULL)
+		snprintf(cdir.names[i], sizeof(cdir.names[i]), "%s.%s", prefix,
+			name);
+	else
+		snprintf(cdir.names[i], sizeof(cdir.names[i]), "%s", name);
+	cdir.values[i] = v;
+	cdir.n++;
+}
+
+/*
+ * Every per-lcore counter is published per lcore ("lcore1.packets") and
+ * as a total ("packets"); the totals come first.
+ */
+static void
+collect_counters(struct wl_app *app)
+{
+	uint64_t tot_lc[WL_LC_MAX] = {0}, tot_err[WL_PKT_ERR_MAX] = {0};
+	uint64_t tot_flow[WL_FLOW_CTR_MAX] = {0};
+	static uint64_t tot_proto[WL_PROTO_MAX * WL_PROTO_CTR_MAX];
+	char pfx[32], name[WL_SHM_COUNTER_NAME];
+	unsigned int i, j, k;
+
+	memset(tot_proto, 0, sizeof(tot_proto));
+	cdir.n = 0;
+	for (i = 0; i < app->n_lcores; i++) {
+		const struct wl_lcore_stats *st = app->lc[app->lcore_ids[i]]->st;
+
+		for (j = 0; j < WL_LC_MAX; j++)
+			tot_lc[j] += st->c[j];
+		for (j = 1; j < WL_PKT_ERR_MAX; j++)
+			tot_err[j] += st->pkt_err[j];
+		for (j = 0; j < WL_FLOW_CTR_MAX; j++)
+			tot_flow[j] += st->flow.c[j];
+		for (j = 0; j < WL_PROTO_MAX * WL_PROTO_CTR_MAX; j++)
+			tot_proto[j] += st->proto[j];
+	}
+	for (j = 0; j < WL_LC_MAX; j++)
+		cdir_add(NULL, lc_names[j], tot_lc[j]);
+	for (j = 1; j < WL_PKT_ERR_MAX; j++) {
+		snprintf(name, sizeof(name), "pkt_%s", pkt_err_names[j]);
+		cdir_add(NULL, name, tot_err[j]);
+	}
+	for (j = 0; j < WL_FLOW_CTR_MAX; j++) {
+		snprintf(name, sizeof(name), "flow_%s", wl_flow_ctr_names[j]);
+		cdir_add(NULL, name, tot_flow[j]);
+	}
+	for (k = 0; k < WL_PROTO_MAX; k++)
+		for (j = 0; j < WL_PROTO_CTR_MAX; j++) {
+			snprintf(name, sizeof(name), "%s_%s", wl_proto_name(k),
+				proto_ctr_names[j]);
+			cdir_add(NULL, name,
+				tot_proto[k * WL_PROTO_CTR_MAX + j]);
+		}
+	cdir_add(NULL, "txn_received", txn_received);
+	cdir_add(NULL, "txn_logged", app->txn_logged);
+	cdir_add(NULL, "txn_no_response", app->no_response);
+	cdir_add(NULL, "series_full", app->series_full);
+	cdir_add(NULL, "tsc_hz", rte_get_tsc_hz());
+	for (i = 0; i < app->n_sources; i++) {
+		const struct wl_source_stats *ss =
+			wl_source_stats(app->sources[i]);
+
+		snprintf(pfx, sizeof(pfx), "source%u", i);
+		cdir_add(pfx, "packets", ss->packets);
+		cdir_add(pfx, "bytes", ss->bytes);
+		cdir_add(pfx, "oversize", ss->oversize);
+		cdir_add(pfx, "unsupported_link", ss->unsupported_link);
+	}
+	for (i = 0; i < app->n_ports; i++) {
+		struct rte_eth_stats es;
+
+		if (rte_eth_stats_get(app->ports[i].port_id, &es) != 0)
+			continue;
+		snprintf(pfx, sizeof(pfx), "port%u", app->ports[i].port_id);
+		cdir_add(pfx, "ipackets", es.ipackets);
+		cdir_add(pfx, "ibytes", es.ibytes);
+		cdir_add(pfx, "imissed", es.imissed);
+		cdir_add(pfx, "ierrors", es.ierrors);
+		cdir_add(pfx, "rx_nombuf", es.rx_nombuf);
+	}
+	for (i = 0; i < app->n_lcores; i++) {
+		const struct wl_lcore_stats *st = app->lc[app->lcore_ids[i]]->st;
+
+		snprintf(pfx, sizeof(pfx), "lcore%u", app->lcore_ids[i]);
+		for (j = 0; j < WL_LC_MAX; j++)
+			cdir_add(pfx, lc_names[j], st->c[j]);
+		for (j = 0; j < WL_FLOW_CTR_MAX; j++) {
+			snprintf(name, sizeof(name), "flow_%s",
+				wl_flow_ctr_names[j]);
+			cdir_add(pfx, name, st->flow.c[j]);
+		}
+	}
+}
+
+/* Observed time span: packet time offline, wall time live. */
+static void
+time_span(struct wl_app *app, uint64_t *first, uint64_t *last)
+{
+	unsigned int i;
+
+	*first = 0;
+	*last = 0;
+	for (i = 0; i < app->n_lcores; i++) {
+		const struct wl_lcore_stats *st = app->lc[app->lcore_ids[i]]->st;
+
+		if (st->first_ts != 0 && (*first == 0 || st->first_ts < *first))
+			*first = st->first_ts;
+		if (st->last_ts > *last)
+			*last = st->last_ts;
+	}
+}
+
+static void
+publish(struct wl_app *app)
+{
+	uint64_t first, last;
+	unsigned int i;
+
+	for (i = 0; i < app->n_ports; i++)
+		wl_port_calibrate(&app->ports[i]);
+	collect_counters(app);
+	wl_shm_counters_publish(app->shm, cdir.names, cdir.values, cdir.n);
+	time_span(app, &first, &last);
+	wl_shm_set_span(app->shm, first, last);
+}
+
+/* ---- transactions ---- */
+
+static int
+series_for(struct wl_app *app, const struct wl_txn *t, const char *metric)
+{
+	struct wl_shm_key k;
+	int idx;
+
+	memset(&k, 0, sizeof(k));
+	wl_strlcpy(k.metric, metric, sizeof(k.metric));
+	wl_strlcpy(k.proto, wl_proto_name(t->proto), sizeof(k.proto));
+	k.server = t->srv;
+	k.server_port = t->srv_port;
+	wl_strlcpy(k.method, t->method, sizeof(k.method));
+	k.status_class = t->status_class;
+	idx = wl_shm_series_find(app->shm, &k);
+	if (idx < 0)
+		app->series_full++;
+	return idx;
+}
+
+static void
+txn_record(struct wl_app *app, const struct wl_txn *t)
+{
+	int idx;
+
+	txn_received++;
+	if (t->rsp_end_ns == 0) {
+		app->no_response++;
+	} else {
+		idx = series_for(app, t, "duration");
+		if (idx >= 0)
+			wl_shm_series_record(app->shm, idx, wl_txn_duration(t));
+	}
+	/* The handshake's second number: the client side of the tap. */
+	if (t->proto == WL_PROTO_TCP) {
+		const struct wl_tcp_txn *x = (const void *)t->proto_area;
+
+		if (x->client_rtt_ns != 0) {
+			idx = series_for(app, t, "client_rtt");
+			if (idx >= 0)
+				wl_shm_series_record(app->shm, idx,
+					x->client_rtt_ns);
+		}
+	}
+	if (app->log != NULL) {
+		json_t *j = wl_proto_txn_json(t);
+
+		if (j != NULL) {
+			json_dumpf(j, app->log, JSON_COMPACT);
+			fputc('\n', app->log);
+			json_decref(j);
+			app->txn_logged++;
+		}
+	}
+}
+
+static unsigned int
+drain(struct wl_app *app)
+{
+	static struct wl_txn buf[DRAIN_BURST];
+	unsigned int i, j, n, total = 0;
+
+	for (i = 0; i < app->n_parsers; i++) {
+		n = rte_ring_sc_dequeue_burst_elem(app->parsers[i]->txn_ring,
+			buf, sizeof(buf[0]), DRAIN_BURST, NULL);
+		for (j = 0; j < n; j++)
+			txn_record(app, &buf[j]);
+		total += n;
+	}
+	return total;
+}
+
+static int
+parsers_done(const struct wl_app *app)
+{
+	unsigned int i;
+
+	for (i = 0; i < app->n_parsers; i++)
+		if (!__atomic_load_n(&app->parsers[i]->parser_done,
+				__ATOMIC_ACQUIRE))
+			return 0;
+	return 1;
+}
+
+static void
+status_line(struct wl_app *app, double secs)
+{
+	uint64_t pkts = 0, drops = 0;
+	unsigned int i;
+
+	for (i = 0; i < app->n_lcores; i++) {
+		const struct wl_lcore_stats *st = app->lc[app->lcore_ids[i]]->st;
+
+		pkts += st->c[WL_LC_PACKETS];
+		drops += st->c[WL_LC_PARSER_RING_FULL] +
+			st->c[WL_LC_TXN_RING_FULL];
+	}
+	for (i = 0; i < app->n_ports; i++) {
+		struct rte_eth_stats es;
+
+		if (rte_eth_stats_get(app->ports[i].port_id, &es) == 0)
+			drops += es.imissed + es.rx_nombuf;
+	}
+	fprintf(stderr, "wirelat: %.0f pps, %.0f txns/s, %" PRIu64
+		" packets, %" PRIu64 " txns, %" PRIu64 " drops\n",
+		(double)(pkts - status_prev_pkts) / secs,
+		(double)(txn_received - status_prev_txns) / secs, pkts,
+		txn_received, drops);
+	status_prev_pkts = pkts;
+	status_prev_txns = txn_received;
+}
+
+/* ---- lifecycle ---- */
+
+int
+wl_collector_init(struct wl_app *app)
+{
+	struct wl_shm_input in[WL_MAX_SOURCES + WL_MAX_PORTS];
+	char err[256];
+	unsigned int i, n = 0;
+
+	for (i = 0; i < app->n_sources; i++, n++) {
+		wl_strlcpy(in[n].name, app->source_names[i], sizeof(in[n].name));
+		wl_strlcpy(in[n].ts_source, wl_ts_source_name(WL_TS_PCAP),
+			sizeof(in[n].ts_source));
+		wl_strlcpy(in[n].link, wl_source_link_name(app->sources[i]),
+			sizeof(in[n].link));
+	}
+	for (i = 0; i < app->n_ports; i++, n++) {
+		snprintf(in[n].name, sizeof(in[n].name), "%s (%s)",
+			app->ports[i].name, app->ports[i].driver);
+		wl_strlcpy(in[n].ts_source,
+			wl_ts_source_name(app->ports[i].ts_source),
+			sizeof(in[n].ts_source));
+		wl_strlcpy(in[n].link, wl_link_name(app->ports[i].link),
+			sizeof(in[n].link));
+	}
+	app->shm = wl_shm_create(app->cfg.instance, app->cfg.max_series,
+		MAX_COUNTERS, err, sizeof(err));
+	if (app->shm == NULL) {
+		wl_err("%s", err);
+		return -EINVAL;
+	}
+	wl_shm_set_inputs(app->shm, in, n);
+	publish(app);
+	return 0;
+}
+
+int
+wl_collector_run(struct wl_app *app)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t pub_every = hz / 1000 * app->cfg.publish_ms;
+	uint64_t status_every = hz * app->cfg.status_interval_s;
+	uint64_t now, last_pub = rte_rdtsc(), last_status = last_pub;
+	unsigned int n;
+
+	for (;;) {
+		int done = parsers_done(app);
+
+		n = drain(app);
+		now = rte_rdtsc();
+		if (now - last_pub >= pub_every) {
+			publish(app);
+			last_pub = now;
+		}
+		if (!app->offline && status_every != 0 &&
+				now - last_status >= status_every) {
+			status_line(app, (double)(now - last_status) / hz);
+			last_status = now;
+		}
+		if (done && n == 0)
+			break;          /* rings were empty after parsers ended */
+		if (n == 0)
+			rte_pause();
+	}
+	return 0;
+}
+
+int
+wl_collector_finish(struct wl_app *app)
+{
+	int ret = 0;
+	unsigned int i;
+
+	while (drain(app) != 0)
+		;
+	publish(app);
+	wl_shm_set_finished(app->shm);
+	if (app->log != NULL)
+		fflush(app->log);
+	if (app->cfg.stats_json[0] != '\0' &&
+			wl_shm_write_json(app->cfg.instance, app->cfg.stats_json) != 0) {
+		wl_err("%s: cannot write the stats JSON", app->cfg.stats_json);
+		ret = 1;
+	}
+	if (app->cfg.report)
+		wl_shm_print_report(app->cfg.instance, stdout);
+	for (i = 0; i < app->n_lcores; i++) {
+		const struct wl_lcore *lc = app->lc[app->lcore_ids[i]];
+
+		if (lc->source_err[0] != '\0') {
+			wl_err("%s", lc->source_err);
+			ret = 1;
+		}
+	}
+	return ret;
+}

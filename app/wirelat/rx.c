@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The data-path lcore loops. An lcore may be an RX lcore, a parser, or
+ * both (run-to-completion: the queue is the parser). RX stamps every
+ * mbuf with (ts_ns, ts_source, link) in the wirelat dynfield and makes
+ * sure mbuf->hash.rss holds the symmetric flow hash; a parser decodes,
+ * feeds its own flow table and sends transactions to the collector
+ * through its own single-producer ring.
+ *
+ * Offline (every input ends by itself) the rings apply backpressure
+ * instead of dropping, so a file gives the same result every run; live,
+ * a full ring drops and counts and nothing ever waits.
+ */
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "wirelat.h"
+#include "wl_mbuf.h"
+
+#define PREFETCH_OFFSET 4
+
+/* ---- transaction sink ---- */
+
+static void
+sink_emit(void *arg, const struct wl_txn *t)
+{
+	struct wl_lcore *lc = arg;
+
+	while (rte_ring_sp_enqueue_elem(lc->txn_ring, t, sizeof(*t)) != 0) {
+		if (!lc->app->lossless) {
+			lc->st->c[WL_LC_TXN_RING_FULL]++;
+			return;
+		}
+		lc->st->c[WL_LC_BACKPRESSURE]++;
+		rte_pause();
+	}
+}
+
+void
+wl_lcore_sink_init(struct wl_lcore *lc)
+{
+	lc->sink.emit = sink_emit;
+	lc->sink.arg = lc;
+}
+
+/* ---- parser ---- */
+
+static inline void
+parse_one(struct wl_lcore *lc, struct rte_mbuf *m, struct wl_pkt *p)
+{
+	struct wl_lcore_stats *st = lc->st;
+	struct wl_mbuf_meta *meta = wl_mbuf_meta(m);
+
+	if (meta->ts_ns > st->last_ts)
+		st->last_ts = meta->ts_ns;
+	if (st->first_ts == 0)
+		st->first_ts = meta->ts_ns;
+	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
+		return;
+	p->ts_ns = meta->ts_ns;
+	p->ts_source = meta->ts_source;
+	p->port = m->port;
+	p->hash = m->hash.rss;
+	p->wire_len = m->pkt_len;
+	wl_flow_input(lc->ft, p);
+}
+
+/*
+ * Decode one mbuf; counts the packet and the decode error if any.
+ * @return 0 when p holds a decoded packet.
+ */
+static inline int
+decode_one(struct wl_lcore_stats *st, struct rte_mbuf *m, struct wl_pkt *p)
+{
+	enum wl_pkt_err e;
+
+	st->c[WL_LC_PACKETS]++;
+	st->c[WL_LC_BYTES] += m->pkt_len;
+	if (m->nb_segs > 1)
+		st->c[WL_LC_MULTISEG]++;
+	e = wl_pkt_decode(p, rte_pktmbuf_mtod(m, const uint8_t *),
+		m->data_len, (enum wl_link)wl_mbuf_meta(m)->link);
+	if (e != WL_PKT_OK) {
+		st->pkt_err[e]++;
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse a burst that RX already decoded and hashed (pipeline parser). */
+static void
+parse_burst(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
+{
+	struct wl_pkt p;
+	unsigned int i;
+
+	for (i = 0; i < n && i < PREFETCH_OFFSET; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(m[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + PREFETCH_OFFSET < n)
+			rte_prefetch0(rte_pktmbuf_mtod(m[i + PREFETCH_OFFSET],
+				void *));
+		if (decode_one(lc->st, m[i], &p) == 0)
+			parse_one(lc, m[i], &p);
+	}
+	rte_pktmbuf_free_bulk(m, n);
+	if (n > 0)
+		wl_flow_advance(lc->ft, lc->st->last_ts);
+}
+
+/* ---- RX ---- */
+
+static inline void
+stamp_port_burst(struct wl_lcore *lc, struct wl_port *port,
+	struct rte_mbuf **m, unsigned int n)
+{
+	uint64_t tsc_ns = wl_tsc_to_ns(&lc->app->tsc, rte_rdtsc());
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct wl_mbuf_meta *meta = wl_mbuf_meta(m[i]);
+		uint64_t ts = wl_port_rx_ts(port, m[i]);
+
+		meta->link = port->link;
+		if (ts != 0) {
+			meta->ts_ns = ts;
+			meta->ts_source = port->ts_source;
+		} else {
+			meta->ts_ns = tsc_ns;
+			meta->ts_source = WL_TS_TSC;
+		}
+		if (!port->hw_rss || !(m[i]->ol_flags & RTE_MBUF_F_RX_RSS_HASH))
+			m[i]->hash.rss = 0;
+	}
+}
+
+/*
+ * Run-to-completion: decode once, hash in software when the NIC did not,
+ * parse. Pipeline: decode to hash, hand the mbuf to its parser.
+ */
+static void
+rx_dispatch(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
+{
+	struct wl_app *app = lc->app;
+	struct wl_lcore_stats *st = lc->st;
+	struct wl_pkt p;
+	unsigned int i;
+
+	if (unlikely(app->bench_bare)) {
+		/* The baseline of scripts/bench: what RX alone costs. */
+		st->c[WL_LC_PACKETS] += n;
+		for (i = 0; i < n; i++)
+			st->c[WL_LC_BYTES] += m[i]->pkt_len;
+		rte_pktmbuf_free_bulk(m, n);
+		return;
+	}
+	if (lc->is_parser) {
+		for (i = 0; i < n && i < PREFETCH_OFFSET; i++)
+			rte_prefetch0(rte_pktmbuf_mtod(m[i], void *));
+		for (i = 0; i < n; i++) {
+			if (i + PREFETCH_OFFSET < n)
+				rte_prefetch0(rte_pktmbuf_mtod(
+					m[i + PREFETCH_OFFSET], void *));
+			if (decode_one(st, m[i], &p) != 0)
+				continue;
+			if (m[i]->hash.rss == 0)
+				m[i]->hash.rss = wl_pkt_hash_sym(&p);
+			parse_one(lc, m[i], &p);
+		}
+		rte_pktmbuf_free_bulk(m, n);
+		if (n > 0)
+			wl_flow_advance(lc->ft, st->last_ts);
+		return;
+	}
+
+	for (i = 0; i < n; i++) {
+		struct wl_lcore *pl;
+		uint32_t h = m[i]->hash.rss;
+
+		if (h == 0) {
+			enum wl_pkt_err e = wl_pkt_decode(&p,
+				rte_pktmbuf_mtod(m[i], const uint8_t *),
+				m[i]->data_len,
+				(enum wl_link)wl_mbuf_meta(m[i])->link);
+
+			h = e == WL_PKT_OK ? wl_pkt_hash_sym(&p) : 0;
+			m[i]->hash.rss = h;
+		}
+		pl = app->parsers[h % app->n_parsers];
+		while (rte_ring_mp_enqueue(pl->pkt_ring, m[i]) != 0) {
+			if (!app->lossless || app->force_quit) {
+				st->c[WL_LC_PARSER_RING_FULL]++;
+				rte_pktmbuf_free(m[i]);
+				break;
+			}
+			st->c[WL_LC_BACKPRESSURE]++;
+			rte_pause();
+		}
+	}
+}
+
+static unsigned int
+rx_sources(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int burst)
+{
+	struct wl_app *app = lc->app;
+	unsigned int s;
+	uint16_t n;
+
+	for (s = 0; s < app->n_sources; s++) {
+		struct wl_source *src = app->sources[s];
+
+		if (wl_source_done(src))
+			continue;
+		n = wl_source_rx_burst(src, app->mp, m, burst);
+		if (n > 0)
+			return n;
+		if (wl_source_error(src) != NULL && lc->source_err[0] == '\0')
+			snprintf(lc->source_err, sizeof(lc->source_err), "%s",
+				wl_source_error(src));
+		if (!wl_source_done(src))
+			return 0;      /* out of mbufs: try again */
+	}
+	return 0;
+}
+
+static int
+sources_done(const struct wl_app *app)
+{
+	unsigned int s;
+
+	for (s = 0; s < app->n_sources; s++)
+		if (!wl_source_done(app->sources[s]))
+			return 0;
+	return 1;
+}
+
+/* One pass over this lcore's inputs. @return 1 when all ended. */
+static int
+rx_poll(struct wl_lcore *lc)
+{
+	struct wl_app *app = lc->app;
+	struct rte_mbuf *m[256];
+	unsigned int burst = RTE_MIN(app->cfg.burst, RTE_DIM(m));
+	uint64_t now_tsc = 0;
+	unsigned int q, n;
+	int all_done = 1;
+
+	if (lc->reads_sources) {
+		n = rx_sources(lc, m, burst);
+		if (n > 0)
+			rx_dispatch(lc, m, n);
+		if (!sources_done(app))
+			all_done = 0;
+	}
+	for (q = 0; q < lc->n_rxq; q++) {
+		struct wl_rxq *rq = &lc->rxq[q];
+
+		if (rq->done)
+			continue;
+		n = rte_eth_rx_burst(rq->port_id, rq->queue_id, m, burst);
+		lc->st->c[WL_LC_RX_BURSTS]++;
+		if (n > 0) {
+			stamp_port_burst(lc, rq->port, m, n);
+			rx_dispatch(lc, m, n);
+			rq->last_rx_tsc = 0;
+		} else {
+			lc->st->c[WL_LC_RX_EMPTY]++;
+			if (rq->port->dconf.offline) {
+				/* File-backed port: ends after a quiet spell. */
+				if (now_tsc == 0)
+					now_tsc = rte_rdtsc();
+				if (rq->last_rx_tsc == 0)
+					rq->last_rx_tsc = now_tsc;
+				else if (now_tsc - rq->last_rx_tsc >
+						rte_get_tsc_hz() / 1000 *
+						rq->port->dconf.idle_exit_ms)
+					rq->done = 1;
+			}
+		}
+		if (!rq->done)
+			all_done = 0;
+	}
+	return all_done;
+}
+
+/* ---- lcore main ---- */
+
+static void
+parser_finish(struct wl_lcore *lc)
+{
+	uint64_t now = lc->st->last_ts;
+
+	if (!lc->app->offline) {
+		uint64_t wall = wl_tsc_to_ns(&lc->app->tsc, rte_rdtsc());
+
+		if (wall > now)
+			now = wall;
+	}
+	wl_flow_flush(lc->ft, now);
+	__atomic_store_n(&lc->parser_done, 1, __ATOMIC_RELEASE);
+}
+
+static int
+all_rx_done(const struct wl_app *app)
+{
+	unsigned int i;
+
+	for (i = 0; i < app->n_rx; i++)
+		if (!__atomic_load_n(&app->rx[i]->rx_done, __ATOMIC_ACQUIRE))
+			return 0;
+	return 1;
+}
+
+int
+wl_lcore_main(void *arg)
+{
+	struct wl_lcore *lc = arg;
+	struct wl_app *app = lc->app;
+	struct rte_mbuf *m[256];
+	uint64_t idle_tsc = rte_get_tsc_hz() / 10;
+	uint64_t last_adv = rte_rdtsc();
+	uint64_t start_tsc = 0;
+	int rx_ended = !lc->is_rx;
+
+	for (;;) {
+		if (start_tsc == 0 && lc->st->c[WL_LC_PACKETS] != 0)
+			start_tsc = rte_rdtsc();
+		if (lc->is_rx && !rx_ended) {
+			if (rx_poll(lc) || app->force_quit) {
+				rx_ended = 1;
+				__atomic_store_n(&lc->rx_done, 1, __ATOMIC_RELEASE);
+			}
+		}
+		if (lc->is_parser && lc->pkt_ring != NULL) {
+			unsigned int n = rte_ring_sc_dequeue_burst(lc->pkt_ring,
+				(void **)m, RTE_MIN(app->cfg.burst, RTE_DIM(m)),
+				NULL);
+
+			if (n > 0)
+				parse_burst(lc, m, n);
+			else if (all_rx_done(app) &&
+					rte_ring_empty(lc->pkt_ring))
+				break;
+		} else if (rx_ended) {
+			break;
+		}
+		/* Live: let idle flows expire even when no packet comes. */
+		if (lc->is_parser && !app->offline) {
+			uint64_t now = rte_rdtsc();
+
+			if (now - last_adv > idle_tsc) {
+				last_adv = now;
+				wl_flow_advance(lc->ft,
+					wl_tsc_to_ns(&app->tsc, now));
+			}
+		}
+	}
+	if (lc->is_parser)
+		parser_finish(lc);
+	if (start_tsc != 0)
+		lc->st->c[WL_LC_BUSY_CYCLES] = rte_rdtsc() - start_tsc;
+	return 0;
+}

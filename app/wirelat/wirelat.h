@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef WIRELAT_H
+#define WIRELAT_H
+
+/*
+ * The wirelat application context: what main() sets up and the lcore
+ * loops read. Everything a data-path lcore writes lives in its own
+ * cache-aligned struct wl_lcore; the collector only reads those counters
+ * (64-bit aligned loads, so a torn value is impossible on x86-64).
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_common.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "wl_config.h"
+#include "wl_flow.h"
+#include "wl_pkt.h"
+#include "wl_port.h"
+#include "wl_proto.h"
+#include "wl_shm.h"
+#include "wl_source.h"
+#include "wl_time.h"
+
+#define WL_MAX_RXQ_PER_LCORE 16
+#define WL_MAX_SOURCES WL_CFG_MAX_INPUTS
+#define WL_MAX_PORTS WL_CFG_MAX_INPUTS
+
+/* _(ENUM, "name") -- per-lcore data-path counters, exported as lcoreN.<name>. */
+#define foreach_wl_lcore_ctr \
+	_(PACKETS, "packets") \
+	_(BYTES, "bytes") \
+	_(MULTISEG, "multiseg")           /* chained mbuf: headers only */ \
+	_(PARSER_RING_FULL, "parser_ring_full") /* RX->parser drops */ \
+	_(TXN_RING_FULL, "txn_ring_full") /* parser->collector drops */ \
+	_(BACKPRESSURE, "backpressure")   /* lossless waits (offline) */ \
+	_(RX_BURSTS, "rx_bursts") \
+	_(RX_EMPTY, "rx_empty") \
+	_(BUSY_CYCLES, "busy_cycles")     /* TSC from first packet to done */
+
+enum wl_lcore_ctr {
+#define _(e, n) WL_LC_ ## e,
+	foreach_wl_lcore_ctr
+#undef _
+	WL_LC_MAX
+};
+
+struct wl_lcore_stats {
+	uint64_t c[WL_LC_MAX];
+	uint64_t pkt_err[WL_PKT_ERR_MAX];
+	uint64_t first_ts;              /* first packet timestamp seen */
+	uint64_t last_ts;               /* latest packet timestamp seen */
+	struct wl_flow_stats flow;
+	uint64_t proto[WL_PROTO_MAX * WL_PROTO_CTR_MAX];
+} __rte_cache_aligned;
+
+enum wl_rxq_kind {
+	WL_RXQ_PORT,
+	WL_RXQ_SOURCE,
+};
+
+struct wl_rxq {
+	enum wl_rxq_kind kind;
+	uint16_t port_id;
+	uint16_t queue_id;
+	struct wl_port *port;
+	uint64_t last_rx_tsc;           /* for the idle exit of file ports */
+	int done;
+};
+
+struct wl_app;
+
+struct wl_lcore {
+	struct wl_app *app;
+	unsigned int lcore_id;
+	int is_rx;
+	int is_parser;
+	int parser_idx;                 /* -1 when not a parser */
+	unsigned int n_rxq;
+	struct wl_rxq rxq[WL_MAX_RXQ_PER_LCORE];
+	int reads_sources;              /* this RX lcore reads the files */
+	struct wl_flow_table *ft;
+	struct rte_ring *txn_ring;      /* to the collector */
+	struct rte_ring *pkt_ring;      /* from RX lcores (pipeline) */
+	struct wl_txn_sink sink;
+	struct wl_lcore_stats *st;
+	volatile int rx_done;
+	volatile int parser_done;
+	char source_err[512];           /* corrupt input, reported at exit */
+} __rte_cache_aligned;
+
+struct wl_app {
+	struct wl_config cfg;
+	struct wl_flow_conf fconf;
+	struct wl_tsc_clock tsc;
+	int offline;                    /* every input ends by itself */
+	int lossless;
+	unsigned int n_lcores;
+	unsigned int lcore_ids[RTE_MAX_LCORE];
+	struct wl_lcore *lc[RTE_MAX_LCORE];
+	unsigned int n_parsers;
+	struct wl_lcore *parsers[RTE_MAX_LCORE];
+	unsigned int n_rx;
+	struct wl_lcore *rx[RTE_MAX_LCORE];
+	unsigned int n_sources;
+	struct wl_source *sources[WL_MAX_SOURCES];
+	char source_names[WL_MAX_SOURCES][WL_CFG_PATH];
+	unsigned int n_ports;
+	struct wl_port ports[WL_MAX_PORTS];
+	struct rte_mempool *mp;
+	struct wl_shm *shm;
+	FILE *log;
+	uint8_t port_proto[65536];
+	uint64_t server_port_bits[65536 / 64];
+	char drivers_dir[1024];
+	int bench_bare;                 /* --bench-bare: RX then free only */
+	volatile int force_quit;
+	uint64_t txn_logged;
+	uint64_t series_full;
+	uint64_t no_response;
+};
+
+/* rx.c */
+int wl_lcore_main(void *arg);
+void wl_lcore_sink_init(struct wl_lcore *lc);
+
+/* collector.c */
+int wl_collector_init(struct wl_app *app);
+int wl_collector_run(struct wl_app *app);
+int wl_collector_finish(struct wl_app *app);
+
+#endif /* WIRELAT_H */

@@ -21,7 +21,7 @@
 
 #include "wirelat.h"
 #include "wl_log.h"
-#include "wl_tcp.h"
+#include "tcp/wl_tcp.h"
 
 #define DRAIN_BURST 64
 #define MAX_COUNTERS 4096
@@ -64,11 +64,12 @@ cdir_add(const char *prefix, const char *name, uint64_t v)
 
 	if (i >= MAX_COUNTERS)
 		return;
+	/* Names are built from short fixed tables: never truncated. */
 	if (prefix != NULL)
-		snprintf(cdir.names[i], sizeof(cdir.names[i]), "%s.%s", prefix,
-			name);
+		snprintf(cdir.names[i], sizeof(cdir.names[i]), "%.15s.%.38s",
+			prefix, name);
 	else
-		snprintf(cdir.names[i], sizeof(cdir.names[i]), "%s", name);
+		wl_strlcpy(cdir.names[i], name, sizeof(cdir.names[i]));
 	cdir.values[i] = v;
 	cdir.n++;
 }
@@ -122,15 +123,16 @@ collect_counters(struct wl_app *app)
 	cdir_add(NULL, "txn_no_response", app->no_response);
 	cdir_add(NULL, "series_full", app->series_full);
 	cdir_add(NULL, "tsc_hz", rte_get_tsc_hz());
+	cdir_add(NULL, "connections", app->conns);
 	for (i = 0; i < app->n_sources; i++) {
-		const struct wl_source_stats *ss =
-			wl_source_stats(app->sources[i]);
+		struct wl_source_stats ss;
 
+		wl_source_stats_get(app->sources[i], &ss);
 		snprintf(pfx, sizeof(pfx), "source%u", i);
-		cdir_add(pfx, "packets", ss->packets);
-		cdir_add(pfx, "bytes", ss->bytes);
-		cdir_add(pfx, "oversize", ss->oversize);
-		cdir_add(pfx, "unsupported_link", ss->unsupported_link);
+		cdir_add(pfx, "packets", ss.packets);
+		cdir_add(pfx, "bytes", ss.bytes);
+		cdir_add(pfx, "oversize", ss.oversize);
+		cdir_add(pfx, "unsupported_link", ss.unsupported_link);
 	}
 	for (i = 0; i < app->n_ports; i++) {
 		struct rte_eth_stats es;
@@ -176,6 +178,34 @@ time_span(struct wl_app *app, uint64_t *first, uint64_t *last)
 	}
 }
 
+/* Inputs and their timestamp source. Republished with the counters:
+ * a pcapng file's link type is known only once its first IDB is read. */
+static void
+publish_inputs(struct wl_app *app)
+{
+	struct wl_shm_input in[WL_MAX_SOURCES + WL_MAX_PORTS];
+	unsigned int i, n = 0;
+
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < app->n_sources; i++, n++) {
+		wl_strlcpy(in[n].name, app->source_names[i], sizeof(in[n].name));
+		wl_strlcpy(in[n].ts_source, wl_ts_source_name(WL_TS_PCAP),
+			sizeof(in[n].ts_source));
+		wl_strlcpy(in[n].link, wl_link_name(wl_source_link(app->sources[i])),
+			sizeof(in[n].link));
+	}
+	for (i = 0; i < app->n_ports; i++, n++) {
+		snprintf(in[n].name, sizeof(in[n].name), "%.60s (%.60s)",
+			app->ports[i].name, app->ports[i].driver);
+		wl_strlcpy(in[n].ts_source,
+			wl_ts_source_name(app->ports[i].ts_source),
+			sizeof(in[n].ts_source));
+		wl_strlcpy(in[n].link, wl_link_name(app->ports[i].link),
+			sizeof(in[n].link));
+	}
+	wl_shm_set_inputs(app->shm, in, n);
+}
+
 static void
 publish(struct wl_app *app)
 {
@@ -188,6 +218,7 @@ publish(struct wl_app *app)
 	wl_shm_counters_publish(app->shm, cdir.names, cdir.values, cdir.n);
 	time_span(app, &first, &last);
 	wl_shm_set_span(app->shm, first, last);
+	publish_inputs(app);
 }
 
 /* ---- transactions ---- */
@@ -211,29 +242,54 @@ series_for(struct wl_app *app, const struct wl_txn *t, const char *metric)
 	return idx;
 }
 
+/* A connection that ended: one JSON line in the connections log. */
+static void
+conn_record(struct wl_app *app, const struct wl_txn *t)
+{
+	json_t *j;
+
+	app->conns++;
+	if (app->conn_log == NULL)
+		return;
+	j = wl_flow_conn_json(t);
+	if (j == NULL)
+		return;
+	json_dumpf(j, app->conn_log, JSON_COMPACT);
+	fputc('\n', app->conn_log);
+	json_decref(j);
+}
+
 static void
 txn_record(struct wl_app *app, const struct wl_txn *t)
 {
 	int idx;
 
+	if (t->kind == WL_TXN_KIND_CONN) {
+		conn_record(app, t);
+		return;
+	}
 	txn_received++;
 	if (t->rsp_end_ns == 0) {
 		app->no_response++;
-	} else {
-		idx = series_for(app, t, "duration");
-		if (idx >= 0)
-			wl_shm_series_record(app->shm, idx, wl_txn_duration(t));
-	}
-	/* The handshake's second number: the client side of the tap. */
-	if (t->proto == WL_PROTO_TCP) {
+	} else if (t->proto == WL_PROTO_TCP) {
+		/* The handshake's two sides of the tap. server_rtt is the RTT
+		 * of the SYN that was answered; a SYN retransmission shows in
+		 * the log's duration_ns, not here. */
 		const struct wl_tcp_txn *x = (const void *)t->proto_area;
 
+		idx = series_for(app, t, "server_rtt");
+		if (idx >= 0)
+			wl_shm_series_record(app->shm, idx, wl_txn_ttfb(t));
 		if (x->client_rtt_ns != 0) {
 			idx = series_for(app, t, "client_rtt");
 			if (idx >= 0)
 				wl_shm_series_record(app->shm, idx,
 					x->client_rtt_ns);
 		}
+	} else {
+		idx = series_for(app, t, "duration");
+		if (idx >= 0)
+			wl_shm_series_record(app->shm, idx, wl_txn_duration(t));
 	}
 	if (app->log != NULL) {
 		json_t *j = wl_proto_txn_json(t);
@@ -308,33 +364,14 @@ status_line(struct wl_app *app, double secs)
 int
 wl_collector_init(struct wl_app *app)
 {
-	struct wl_shm_input in[WL_MAX_SOURCES + WL_MAX_PORTS];
 	char err[256];
-	unsigned int i, n = 0;
 
-	for (i = 0; i < app->n_sources; i++, n++) {
-		wl_strlcpy(in[n].name, app->source_names[i], sizeof(in[n].name));
-		wl_strlcpy(in[n].ts_source, wl_ts_source_name(WL_TS_PCAP),
-			sizeof(in[n].ts_source));
-		wl_strlcpy(in[n].link, wl_source_link_name(app->sources[i]),
-			sizeof(in[n].link));
-	}
-	for (i = 0; i < app->n_ports; i++, n++) {
-		snprintf(in[n].name, sizeof(in[n].name), "%s (%s)",
-			app->ports[i].name, app->ports[i].driver);
-		wl_strlcpy(in[n].ts_source,
-			wl_ts_source_name(app->ports[i].ts_source),
-			sizeof(in[n].ts_source));
-		wl_strlcpy(in[n].link, wl_link_name(app->ports[i].link),
-			sizeof(in[n].link));
-	}
 	app->shm = wl_shm_create(app->cfg.instance, app->cfg.max_series,
 		MAX_COUNTERS, err, sizeof(err));
 	if (app->shm == NULL) {
 		wl_err("%s", err);
 		return -EINVAL;
 	}
-	wl_shm_set_inputs(app->shm, in, n);
 	publish(app);
 	return 0;
 }
@@ -382,6 +419,8 @@ wl_collector_finish(struct wl_app *app)
 	wl_shm_set_finished(app->shm);
 	if (app->log != NULL)
 		fflush(app->log);
+	if (app->conn_log != NULL)
+		fflush(app->conn_log);
 	if (app->cfg.stats_json[0] != '\0' &&
 			wl_shm_write_json(app->cfg.instance, app->cfg.stats_json) != 0) {
 		wl_err("%s: cannot write the stats JSON", app->cfg.stats_json);
@@ -389,11 +428,11 @@ wl_collector_finish(struct wl_app *app)
 	}
 	if (app->cfg.report)
 		wl_shm_print_report(app->cfg.instance, stdout);
-	for (i = 0; i < app->n_lcores; i++) {
-		const struct wl_lcore *lc = app->lc[app->lcore_ids[i]];
+	for (i = 0; i < app->n_sources; i++) {
+		const char *e = wl_source_error(app->sources[i]);
 
-		if (lc->source_err[0] != '\0') {
-			wl_err("%s", lc->source_err);
+		if (e != NULL) {
+			wl_err("%s", e);
 			ret = 1;
 		}
 	}

@@ -54,6 +54,7 @@ enum {
 	OPT_DRIVERS_DIR,
 	OPT_SW_HASH,
 	OPT_BENCH_BARE,
+	OPT_CONNECTIONS,
 };
 
 static const struct option long_opts[] = {
@@ -65,6 +66,7 @@ static const struct option long_opts[] = {
 	{"lcores", required_argument, NULL, 'l'},
 	{"log", required_argument, NULL, 'o'},
 	{"stats-json", required_argument, NULL, OPT_STATS_JSON},
+	{"connections", required_argument, NULL, OPT_CONNECTIONS},
 	{"instance", required_argument, NULL, OPT_INSTANCE},
 	{"mode", required_argument, NULL, OPT_MODE},
 	{"rx-lcores", required_argument, NULL, OPT_RX_LCORES},
@@ -115,6 +117,7 @@ usage(FILE *f)
 "Output:\n"
 "  -o, --log FILE|-         one JSON line per transaction\n"
 "      --stats-json FILE    final histograms, as wirelat-stat --json\n"
+"      --connections FILE|- one JSON line per connection when it ends\n"
 "      --instance NAME      shared-memory instance (default \"default\")\n"
 "      --status-interval S  live status line period on stderr (0 = off)\n"
 "      --no-report          no final report on stdout\n"
@@ -215,7 +218,7 @@ parse_args(struct wl_app *app, int argc, char **argv, int *eal_argc,
 	char ***eal_argv)
 {
 	struct wl_config *c = &app->cfg;
-	static const char *short_opts = "c:r:i:p:l:o:hV";
+	static const char *short_opts = ":c:r:i:p:l:o:hV";
 	char err[512];
 	unsigned long v;
 	int opt, ret, cli_inputs = 0;
@@ -256,6 +259,9 @@ parse_args(struct wl_app *app, int argc, char **argv, int *eal_argc,
 			break;
 		case 'o':
 			wl_strlcpy(c->log_path, optarg, sizeof(c->log_path));
+			break;
+		case OPT_CONNECTIONS:
+			wl_strlcpy(c->conn_path, optarg, sizeof(c->conn_path));
 			break;
 		case OPT_STATS_JSON:
 			wl_strlcpy(c->stats_json, optarg, sizeof(c->stats_json));
@@ -474,19 +480,23 @@ build_eal_args(struct wl_app *app, struct argv_buf *a, int extra_argc,
 	else
 		default_lcores(lcores, sizeof(lcores));
 	argv_add(a, "--lcores=%s", lcores);
-	argv_add(a, "--in-memory");
 	if (c->file_prefix[0] != '\0')
 		argv_add(a, "--file-prefix=%s", c->file_prefix);
 	else
 		argv_add(a, "--file-prefix=wirelat-%s", c->instance);
 	use_huge = c->huge == WL_HUGE_ON ||
 		(c->huge == WL_HUGE_AUTO && hugepages_free());
+	if (use_huge)
+		argv_add(a, "--in-memory");
 	if (!use_huge) {
 		if (c->huge == WL_HUGE_AUTO)
 			fprintf(stderr, "wirelat: notice: no free hugepages, "
 				"running with --no-huge (see "
 				"scripts/setup-hugepages)\n");
+		/* --in-memory implies legacy memory, which --no-huge
+		 * refuses; no shared config is needed either way. */
 		argv_add(a, "--no-huge");
+		argv_add(a, "--no-shconf");
 		argv_add(a, "-m");
 		argv_add(a, "%u", c->memory_mb);
 	}
@@ -513,6 +523,7 @@ build_eal_args(struct wl_app *app, struct argv_buf *a, int extra_argc,
 	if (!has_pci)
 		argv_add(a, "--no-pci");
 	argv_add(a, "--log-level=*:warning");
+	argv_add(a, "--no-telemetry");
 	for (i = 0; i < c->n_eal_args; i++)
 		argv_add(a, "%s", c->eal_args[i]);
 	for (i = 0; i < (unsigned int)extra_argc; i++)
@@ -582,6 +593,7 @@ flow_conf_init(struct wl_app *app)
 	f->ooo_seg_bytes = c->ooo_seg_bytes;
 	f->l7_state_max = c->l7_state_max;
 	f->probe_max_bytes = c->probe_max_bytes;
+	f->conn_records = c->conn_path[0] != '\0';
 	f->server_ports = app->server_port_bits;
 	f->port_proto = app->port_proto;
 	for (i = 0; i < c->n_disabled; i++) {
@@ -615,7 +627,11 @@ lcore_get(struct wl_app *app, unsigned int id)
 		return NULL;
 	lc->st = rte_zmalloc("wl_lcore_stats", sizeof(*lc->st),
 		RTE_CACHE_LINE_SIZE);
-	if (lc->st == NULL) {
+	lc->scratch = rte_malloc("wl_scratch", WL_SCRATCH_LEN,
+		RTE_CACHE_LINE_SIZE);
+	if (lc->st == NULL || lc->scratch == NULL) {
+		rte_free(lc->st);
+		rte_free(lc->scratch);
 		rte_free(lc);
 		return NULL;
 	}
@@ -887,6 +903,15 @@ main(int argc, char **argv)
 			return 1;
 		}
 		setvbuf(app->log, NULL, _IOFBF, 1 << 20);
+	}
+	if (app->cfg.conn_path[0] != '\0') {
+		app->conn_log = strcmp(app->cfg.conn_path, "-") == 0 ? stdout :
+			fopen(app->cfg.conn_path, "w");
+		if (app->conn_log == NULL) {
+			wl_err("%s: %s", app->cfg.conn_path, strerror(errno));
+			return 1;
+		}
+		setvbuf(app->conn_log, NULL, _IOFBF, 1 << 20);
 	}
 
 	build_eal_args(app, &eal, extra_n, extra);

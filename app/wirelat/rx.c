@@ -31,7 +31,9 @@ sink_emit(void *arg, const struct wl_txn *t)
 {
 	struct wl_lcore *lc = arg;
 
-	while (rte_ring_sp_enqueue_elem(lc->txn_ring, t, sizeof(*t)) != 0) {
+	/* The ring API takes void *, it only reads the record. */
+	while (rte_ring_sp_enqueue_elem(lc->txn_ring, (void *)(uintptr_t)t,
+			sizeof(*t)) != 0) {
 		if (!lc->app->lossless) {
 			lc->st->c[WL_LC_TXN_RING_FULL]++;
 			return;
@@ -66,7 +68,7 @@ parse_one(struct wl_lcore *lc, struct rte_mbuf *m, struct wl_pkt *p)
 	p->ts_source = meta->ts_source;
 	p->port = m->port;
 	p->hash = m->hash.rss;
-	p->wire_len = m->pkt_len;
+	p->wire_len = meta->wire_len != 0 ? meta->wire_len : m->pkt_len;
 	wl_flow_input(lc->ft, p);
 }
 
@@ -75,16 +77,27 @@ parse_one(struct wl_lcore *lc, struct rte_mbuf *m, struct wl_pkt *p)
  * @return 0 when p holds a decoded packet.
  */
 static inline int
-decode_one(struct wl_lcore_stats *st, struct rte_mbuf *m, struct wl_pkt *p)
+decode_one(struct wl_lcore *lc, struct rte_mbuf *m, struct wl_pkt *p)
 {
+	struct wl_lcore_stats *st = lc->st;
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->data_len;
 	enum wl_pkt_err e;
 
 	st->c[WL_LC_PACKETS]++;
 	st->c[WL_LC_BYTES] += m->pkt_len;
-	if (m->nb_segs > 1)
+	if (unlikely(m->nb_segs > 1)) {
+		/* The payload must be contiguous for L7: copy it once into
+		 * this lcore's scratch area, valid until the next packet. */
 		st->c[WL_LC_MULTISEG]++;
-	e = wl_pkt_decode(p, rte_pktmbuf_mtod(m, const uint8_t *),
-		m->data_len, (enum wl_link)wl_mbuf_meta(m)->link);
+		if (m->pkt_len <= WL_SCRATCH_LEN) {
+			data = rte_pktmbuf_read(m, 0, m->pkt_len, lc->scratch);
+			len = m->pkt_len;
+		} else {
+			st->c[WL_LC_TOO_LONG]++;
+		}
+	}
+	e = wl_pkt_decode(p, data, len, (enum wl_link)wl_mbuf_meta(m)->link);
 	if (e != WL_PKT_OK) {
 		st->pkt_err[e]++;
 		return -1;
@@ -105,7 +118,7 @@ parse_burst(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 		if (i + PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(m[i + PREFETCH_OFFSET],
 				void *));
-		if (decode_one(lc->st, m[i], &p) == 0)
+		if (decode_one(lc, m[i], &p) == 0)
 			parse_one(lc, m[i], &p);
 	}
 	rte_pktmbuf_free_bulk(m, n);
@@ -127,6 +140,7 @@ stamp_port_burst(struct wl_lcore *lc, struct wl_port *port,
 		uint64_t ts = wl_port_rx_ts(port, m[i]);
 
 		meta->link = port->link;
+		meta->wire_len = 0;
 		if (ts != 0) {
 			meta->ts_ns = ts;
 			meta->ts_source = port->ts_source;
@@ -166,7 +180,7 @@ rx_dispatch(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 			if (i + PREFETCH_OFFSET < n)
 				rte_prefetch0(rte_pktmbuf_mtod(
 					m[i + PREFETCH_OFFSET], void *));
-			if (decode_one(st, m[i], &p) != 0)
+			if (decode_one(lc, m[i], &p) != 0)
 				continue;
 			if (m[i]->hash.rss == 0)
 				m[i]->hash.rss = wl_pkt_hash_sym(&p);
@@ -204,6 +218,14 @@ rx_dispatch(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 	}
 }
 
+/* A source that failed (corrupt file) has ended too: what it gave before
+ * the damage is analysed, and the error is reported at exit. */
+static inline int
+source_ended(const struct wl_source *src)
+{
+	return wl_source_done(src) || wl_source_error(src) != NULL;
+}
+
 static unsigned int
 rx_sources(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int burst)
 {
@@ -214,15 +236,12 @@ rx_sources(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int burst)
 	for (s = 0; s < app->n_sources; s++) {
 		struct wl_source *src = app->sources[s];
 
-		if (wl_source_done(src))
+		if (source_ended(src))
 			continue;
 		n = wl_source_rx_burst(src, app->mp, m, burst);
 		if (n > 0)
 			return n;
-		if (wl_source_error(src) != NULL && lc->source_err[0] == '\0')
-			snprintf(lc->source_err, sizeof(lc->source_err), "%s",
-				wl_source_error(src));
-		if (!wl_source_done(src))
+		if (!source_ended(src))
 			return 0;      /* out of mbufs: try again */
 	}
 	return 0;
@@ -234,7 +253,7 @@ sources_done(const struct wl_app *app)
 	unsigned int s;
 
 	for (s = 0; s < app->n_sources; s++)
-		if (!wl_source_done(app->sources[s]))
+		if (!source_ended(app->sources[s]))
 			return 0;
 	return 1;
 }

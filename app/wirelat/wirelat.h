@@ -26,6 +26,9 @@
 #include "wl_time.h"
 
 #define WL_MAX_RXQ_PER_LCORE 16
+/* Largest chained packet a parser linearises (loopback/TSO captures carry
+ * 64 KB frames; a NIC with scatter gives 9 KB jumbos). */
+#define WL_SCRATCH_LEN (256 * 1024)
 #define WL_MAX_SOURCES WL_CFG_MAX_INPUTS
 #define WL_MAX_PORTS WL_CFG_MAX_INPUTS
 
@@ -33,7 +36,8 @@
 #define foreach_wl_lcore_ctr \
 	_(PACKETS, "packets") \
 	_(BYTES, "bytes") \
-	_(MULTISEG, "multiseg")           /* chained mbuf: headers only */ \
+	_(MULTISEG, "multiseg")           /* chained mbuf, linearised */ \
+	_(TOO_LONG, "too_long")           /* over WL_SCRATCH_LEN: first segment only */ \
 	_(PARSER_RING_FULL, "parser_ring_full") /* RX->parser drops */ \
 	_(TXN_RING_FULL, "txn_ring_full") /* parser->collector drops */ \
 	_(BACKPRESSURE, "backpressure")   /* lossless waits (offline) */ \
@@ -87,9 +91,9 @@ struct wl_lcore {
 	struct rte_ring *pkt_ring;      /* from RX lcores (pipeline) */
 	struct wl_txn_sink sink;
 	struct wl_lcore_stats *st;
+	uint8_t *scratch;               /* WL_SCRATCH_LEN, for chained mbufs */
 	volatile int rx_done;
 	volatile int parser_done;
-	char source_err[512];           /* corrupt input, reported at exit */
 } __rte_cache_aligned;
 
 struct wl_app {
@@ -113,6 +117,7 @@ struct wl_app {
 	struct rte_mempool *mp;
 	struct wl_shm *shm;
 	FILE *log;
+	FILE *conn_log;                 /* --connections */
 	uint8_t port_proto[65536];
 	uint64_t server_port_bits[65536 / 64];
 	char drivers_dir[1024];
@@ -121,6 +126,7 @@ struct wl_app {
 	uint64_t txn_logged;
 	uint64_t series_full;
 	uint64_t no_response;
+	uint64_t conns;
 };
 
 /* rx.c */

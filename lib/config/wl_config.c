@@ -1,1 +1,712 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * One table describes every scalar key: its JSON path, type, bounds and
+ * where it lives in struct wl_config. Applying, printing and documenting
+ * all walk that table, so a key cannot exist in one and not the others.
+ * The few structured keys (inputs, lists, protocol ports) have their own
+ * small handlers.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "wl_common.h"
+#include "wl_config.h"
+
+enum cfg_type {
+	T_U32,          /* integer in [min, max] */
+	T_INT,          /* signed integer in [min, max] */
+	T_BOOL,
+	T_STR,          /* fixed char array of size */
+	T_ENUM,         /* string, index into names stored as int */
+	T_TRI,          /* "auto" | false | true stored as -1 / 0 / 1 */
+	T_POW2,         /* power of two in [min, max] */
+	T_SPECIAL,      /* handled by its own function */
+};
+
+struct cfg_key {
+	const char *path;
+	enum cfg_type type;
+	size_t off;
+	size_t size;
+	long long min;
+	long long max;
+	const char *const *names;       /* T_ENUM, NULL-ended */
+};
+
+#define OFF(f) offsetof(struct wl_config, f)
+#define SZ(f) sizeof(((struct wl_config *)0)->f)
+
+static const char *const huge_names[] = {"auto", "on", "off", NULL};
+static const char *const mode_names[] = {"rtc", "pipeline", NULL};
+
+static const struct cfg_key keys[] = {
+	{"instance", T_STR, OFF(instance), SZ(instance), 0, 0, NULL},
+	{"eal.lcores", T_STR, OFF(lcores), SZ(lcores), 0, 0, NULL},
+	{"eal.huge", T_ENUM, OFF(huge), 0, 0, 0, huge_names},
+	{"eal.memory_mb", T_U32, OFF(memory_mb), 0, 64, 1 << 20, NULL},
+	{"eal.file_prefix", T_STR, OFF(file_prefix), SZ(file_prefix), 0, 0, NULL},
+	{"eal.args", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"inputs", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"cores.mode", T_ENUM, OFF(mode), 0, 0, 0, mode_names},
+	{"cores.rx", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"cores.parsers", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"cores.collector", T_INT, OFF(collector_lcore), 0, -1,
+		WL_CFG_MAX_LCORES - 1, NULL},
+	{"rx.burst", T_U32, OFF(burst), 0, 1, 512, NULL},
+	{"rx.mbufs", T_U32, OFF(mbufs), 0, 1024, 1 << 24, NULL},
+	{"rx.mbuf_size", T_U32, OFF(mbuf_size), 0, 256, 65000, NULL},
+	{"rx.descriptors", T_U32, OFF(rxd), 0, 64, 32768, NULL},
+	{"rx.parser_ring", T_POW2, OFF(parser_ring), 0, 64, 1 << 24, NULL},
+	{"rx.sw_hash", T_BOOL, OFF(sw_hash), 0, 0, 0, NULL},
+	{"rx.hw_timestamp", T_BOOL, OFF(hw_timestamp), 0, 0, 0, NULL},
+	{"flow.max_flows", T_U32, OFF(max_flows), 0, 1, 1 << 24, NULL},
+	{"flow.tcp_idle_ms", T_U32, OFF(tcp_idle_ms), 0, 1, 86400000, NULL},
+	{"flow.tcp_closed_ms", T_U32, OFF(tcp_closed_ms), 0, 1, 86400000, NULL},
+	{"flow.tcp_syn_ms", T_U32, OFF(tcp_syn_ms), 0, 1, 86400000, NULL},
+	{"flow.udp_idle_ms", T_U32, OFF(udp_idle_ms), 0, 1, 86400000, NULL},
+	{"flow.ooo_max_segs", T_U32, OFF(ooo_max_segs), 0, 0, 4096, NULL},
+	{"flow.ooo_pool_segs", T_U32, OFF(ooo_pool_segs), 0, 0, 1 << 22, NULL},
+	{"flow.ooo_seg_bytes", T_U32, OFF(ooo_seg_bytes), 0, 64, 65535, NULL},
+	{"flow.l7_state_max", T_U32, OFF(l7_state_max), 0, 1, 1 << 24, NULL},
+	{"flow.probe_max_bytes", T_U32, OFF(probe_max_bytes), 0, 1, 65536, NULL},
+	{"protocols.ports", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"protocols.server_ports", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"protocols.disabled", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"collector.txn_ring", T_POW2, OFF(txn_ring), 0, 64, 1 << 22, NULL},
+	{"collector.max_series", T_U32, OFF(max_series), 0, 1, 1 << 20, NULL},
+	{"collector.publish_ms", T_U32, OFF(publish_ms), 0, 1, 60000, NULL},
+	{"collector.lossless", T_TRI, OFF(lossless), 0, 0, 0, NULL},
+	{"output.log", T_STR, OFF(log_path), SZ(log_path), 0, 0, NULL},
+	{"output.connections", T_STR, OFF(conn_path), SZ(conn_path), 0, 0, NULL},
+	{"output.stats_json", T_STR, OFF(stats_json), SZ(stats_json), 0, 0, NULL},
+	{"output.status_interval_s", T_U32, OFF(status_interval_s), 0, 0, 3600,
+		NULL},
+	{"output.report", T_BOOL, OFF(report), 0, 0, 0, NULL},
+};
+
+static const char *const input_names[] = {
+#define _(e, n) n,
+	foreach_wl_input_type
+#undef _
+};
+
+const char *
+wl_input_type_name(enum wl_input_type t)
+{
+	return (unsigned int)t < WL_INPUT_MAX ? input_names[t] : "?";
+}
+
+int
+wl_input_type_parse(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < WL_INPUT_MAX; i++)
+		if (strcmp(name, input_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+void
+wl_config_defaults(struct wl_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	wl_strlcpy(c->instance, "default", sizeof(c->instance));
+	c->huge = WL_HUGE_AUTO;
+	c->memory_mb = 512;
+	c->mode = WL_MODE_RTC;
+	c->collector_lcore = -1;
+	c->burst = 32;
+	c->mbufs = 16384;
+	c->mbuf_size = 2048;
+	c->rxd = 1024;
+	c->parser_ring = 4096;
+	c->hw_timestamp = 1;
+	c->max_flows = 65536;
+	c->tcp_idle_ms = 300000;
+	c->tcp_closed_ms = 10000;
+	c->tcp_syn_ms = 30000;
+	c->udp_idle_ms = 30000;
+	c->ooo_max_segs = 16;
+	c->ooo_pool_segs = 8192;
+	c->ooo_seg_bytes = 1600;
+	c->l7_state_max = 65536;
+	c->probe_max_bytes = 4096;
+	c->txn_ring = 8192;
+	c->max_series = 1024;
+	c->publish_ms = 100;
+	c->lossless = -1;
+	c->status_interval_s = 1;
+	c->report = 1;
+}
+
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
+
+static const char *
+json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+static int
+get_int(const char *path, const json_t *v, long long min, long long max,
+	long long *out, char *err, size_t errlen)
+{
+	long long x;
+
+	if (!json_is_integer(v))
+		return ERR("%s: must be an integer in [%lld, %lld], got %s",
+			path, min, max, json_type_name(v));
+	x = json_integer_value(v);
+	if (x < min || x > max)
+		return ERR("%s: must be an integer in [%lld, %lld], got %lld",
+			path, min, max, x);
+	*out = x;
+	return 0;
+}
+
+static int
+set_lcore_list(const char *path, const json_t *v, unsigned int *ids,
+	unsigned int *n, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *e;
+	long long x;
+
+	if (!json_is_array(v))
+		return ERR("%s: must be an array of lcore ids, got %s", path,
+			json_type_name(v));
+	if (json_array_size(v) > WL_CFG_MAX_LCORES)
+		return ERR("%s: at most %d lcores", path, WL_CFG_MAX_LCORES);
+	json_array_foreach(v, i, e) {
+		if (get_int(path, e, 0, WL_CFG_MAX_LCORES - 1, &x, err,
+				errlen) != 0)
+			return -EINVAL;
+		ids[i] = (unsigned int)x;
+	}
+	*n = (unsigned int)json_array_size(v);
+	return 0;
+}
+
+static int
+set_string_into(const char *path, const json_t *v, char *dst, size_t size,
+	char *err, size_t errlen)
+{
+	if (!json_is_string(v))
+		return ERR("%s: must be a string, got %s", path,
+			json_type_name(v));
+	if (json_string_length(v) >= size)
+		return ERR("%s: longer than %zu characters", path, size - 1);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return ERR("%s: contains a NUL character", path);
+	wl_strlcpy(dst, json_string_value(v), size);
+	return 0;
+}
+
+static int
+set_inputs(struct wl_config *c, const json_t *v, char *err, size_t errlen)
+{
+	char path[64];
+	const char *k;
+	json_t *e, *x;
+	size_t i;
+	long long q;
+	int t;
+
+	if (!json_is_array(v))
+		return ERR("inputs: must be an array of {\"type\", \"arg\"}, "
+			"got %s", json_type_name(v));
+	if (json_array_size(v) > WL_CFG_MAX_INPUTS)
+		return ERR("inputs: at most %d", WL_CFG_MAX_INPUTS);
+	json_array_foreach(v, i, e) {
+		struct wl_cfg_input *in = &c->inputs[i];
+
+		snprintf(path, sizeof(path), "inputs[%zu]", i);
+		if (!json_is_object(e))
+			return ERR("%s: must be an object, got %s", path,
+				json_type_name(e));
+		memset(in, 0, sizeof(*in));
+		in->type = WL_INPUT_MAX;
+		json_object_foreach(e, k, x) {
+			if (strcmp(k, "type") == 0) {
+				if (!json_is_string(x) || (t = wl_input_type_parse(
+						json_string_value(x))) < 0)
+					return ERR("%s.type: must be one of pcap, "
+						"iface, port, vdev", path);
+				in->type = (enum wl_input_type)t;
+			} else if (strcmp(k, "arg") == 0) {
+				snprintf(path, sizeof(path), "inputs[%zu].arg", i);
+				if (set_string_into(path, x, in->arg,
+						sizeof(in->arg), err, errlen) != 0)
+					return -EINVAL;
+			} else if (strcmp(k, "rx_queues") == 0) {
+				snprintf(path, sizeof(path), "inputs[%zu].rx_queues",
+					i);
+				if (get_int(path, x, 0, 128, &q, err, errlen))
+					return -EINVAL;
+				in->rx_queues = (uint16_t)q;
+			} else {
+				return ERR("inputs[%zu].%s: unknown key (known: "
+					"type, arg, rx_queues)", i, k);
+			}
+		}
+		if (in->type == WL_INPUT_MAX || in->arg[0] == '\0')
+			return ERR("inputs[%zu]: needs \"type\" and \"arg\"", i);
+	}
+	c->n_inputs = (unsigned int)json_array_size(v);
+	return 0;
+}
+
+static int
+set_pins(struct wl_config *c, const json_t *v, char *err, size_t errlen)
+{
+	char path[96];
+	const char *k;
+	json_t *ports, *p;
+	unsigned int n = 0;
+	size_t i;
+	long long x;
+
+	if (!json_is_object(v))
+		return ERR("protocols.ports: must be an object like "
+			"{\"http\": [8080]}, got %s", json_type_name(v));
+	json_object_foreach((json_t *)v, k, ports) {
+		snprintf(path, sizeof(path), "protocols.ports.%.40s", k);
+		if (strlen(k) == 0 || strlen(k) >= sizeof(c->pins[0].proto))
+			return ERR("%s: bad protocol name", path);
+		if (!json_is_array(ports))
+			return ERR("%s: must be an array of ports, got %s", path,
+				json_type_name(ports));
+		json_array_foreach(ports, i, p) {
+			if (get_int(path, p, 1, 65535, &x, err, errlen) != 0)
+				return -EINVAL;
+			if (n >= WL_CFG_MAX_PINS)
+				return ERR("protocols.ports: at most %d pins",
+					WL_CFG_MAX_PINS);
+			wl_strlcpy(c->pins[n].proto, k, sizeof(c->pins[n].proto));
+			c->pins[n++].port = (uint16_t)x;
+		}
+	}
+	c->n_pins = n;
+	return 0;
+}
+
+static int
+set_special(struct wl_config *c, const char *path, const json_t *v,
+	char *err, size_t errlen)
+{
+	size_t i;
+	json_t *e;
+	long long x;
+
+	if (strcmp(path, "inputs") == 0)
+		return set_inputs(c, v, err, errlen);
+	if (strcmp(path, "cores.rx") == 0)
+		return set_lcore_list(path, v, c->rx_lcores, &c->n_rx, err,
+			errlen);
+	if (strcmp(path, "cores.parsers") == 0)
+		return set_lcore_list(path, v, c->parser_lcores,
+			&c->n_parsers, err, errlen);
+	if (strcmp(path, "protocols.ports") == 0)
+		return set_pins(c, v, err, errlen);
+	if (!json_is_array(v))
+		return ERR("%s: must be an array, got %s", path,
+			json_type_name(v));
+	if (strcmp(path, "eal.args") == 0) {
+		if (json_array_size(v) > WL_CFG_MAX_EAL_ARGS)
+			return ERR("%s: at most %d arguments", path,
+				WL_CFG_MAX_EAL_ARGS);
+		json_array_foreach(v, i, e)
+			if (set_string_into(path, e, c->eal_args[i],
+					sizeof(c->eal_args[i]), err, errlen))
+				return -EINVAL;
+		c->n_eal_args = (unsigned int)json_array_size(v);
+		return 0;
+	}
+	if (strcmp(path, "protocols.server_ports") == 0) {
+		if (json_array_size(v) > WL_CFG_MAX_SERVER_PORTS)
+			return ERR("%s: at most %d ports", path,
+				WL_CFG_MAX_SERVER_PORTS);
+		json_array_foreach(v, i, e) {
+			if (get_int(path, e, 1, 65535, &x, err, errlen) != 0)
+				return -EINVAL;
+			c->server_ports[i] = (uint16_t)x;
+		}
+		c->n_server_ports = (unsigned int)json_array_size(v);
+		return 0;
+	}
+	/* protocols.disabled */
+	if (json_array_size(v) > WL_CFG_MAX_PINS)
+		return ERR("%s: at most %d names", path, WL_CFG_MAX_PINS);
+	json_array_foreach(v, i, e)
+		if (set_string_into(path, e, c->disabled[i],
+				sizeof(c->disabled[i]), err, errlen) != 0)
+			return -EINVAL;
+	c->n_disabled = (unsigned int)json_array_size(v);
+	return 0;
+}
+
+static int
+set_key(struct wl_config *c, const struct cfg_key *k, const json_t *v,
+	char *err, size_t errlen)
+{
+	char *base = (char *)c + k->off;
+	long long x;
+	unsigned int i;
+
+	switch (k->type) {
+	case T_U32:
+	case T_POW2:
+		if (get_int(k->path, v, k->min, k->max, &x, err, errlen) != 0)
+			return -EINVAL;
+		if (k->type == T_POW2 && (x & (x - 1)) != 0)
+			return ERR("%s: must be a power of two in [%lld, %lld], "
+				"got %lld", k->path, k->min, k->max, x);
+		*(uint32_t *)base = (uint32_t)x;
+		return 0;
+	case T_INT:
+		if (get_int(k->path, v, k->min, k->max, &x, err, errlen) != 0)
+			return -EINVAL;
+		*(int *)base = (int)x;
+		return 0;
+	case T_BOOL:
+		if (!json_is_boolean(v))
+			return ERR("%s: must be true or false, got %s", k->path,
+				json_type_name(v));
+		*(int *)base = json_is_true(v);
+		return 0;
+	case T_TRI:
+		if (json_is_boolean(v)) {
+			*(int *)base = json_is_true(v);
+			return 0;
+		}
+		if (json_is_string(v) &&
+				strcmp(json_string_value(v), "auto") == 0) {
+			*(int *)base = -1;
+			return 0;
+		}
+		return ERR("%s: must be \"auto\", true or false", k->path);
+	case T_STR:
+		return set_string_into(k->path, v, base, k->size, err, errlen);
+	case T_ENUM:
+		if (json_is_string(v))
+			for (i = 0; k->names[i] != NULL; i++)
+				if (strcmp(json_string_value(v), k->names[i]) == 0) {
+					*(int *)base = (int)i;
+					return 0;
+				}
+		if (k->names[2] == NULL)
+			return ERR("%s: must be \"%s\" or \"%s\"", k->path,
+				k->names[0], k->names[1]);
+		return ERR("%s: must be \"%s\", \"%s\" or \"%s\"", k->path,
+			k->names[0], k->names[1], k->names[2]);
+	case T_SPECIAL:
+		return set_special(c, k->path, v, err, errlen);
+	}
+	return -EINVAL;
+}
+
+/* Is path a section holding keys ("flow" for "flow.max_flows")? */
+static int
+is_section(const char *path)
+{
+	size_t n = strlen(path);
+	unsigned int i;
+
+	for (i = 0; i < WL_ARRAY_SIZE(keys); i++)
+		if (strncmp(keys[i].path, path, n) == 0 &&
+				keys[i].path[n] == '.')
+			return 1;
+	return 0;
+}
+
+static int
+apply_obj(struct wl_config *c, const json_t *obj, const char *prefix,
+	char *err, size_t errlen)
+{
+	char path[128];
+	const char *k;
+	json_t *v;
+	unsigned int i;
+
+	json_object_foreach((json_t *)obj, k, v) {
+		if (snprintf(path, sizeof(path), "%s%s%s", prefix,
+				prefix[0] ? "." : "", k) >= (int)sizeof(path))
+			return ERR("%.60s...: unknown key", path);
+		for (i = 0; i < WL_ARRAY_SIZE(keys); i++)
+			if (strcmp(keys[i].path, path) == 0)
+				break;
+		if (i < WL_ARRAY_SIZE(keys)) {
+			if (set_key(c, &keys[i], v, err, errlen) != 0)
+				return -EINVAL;
+		} else if (is_section(path)) {
+			if (!json_is_object(v))
+				return ERR("%s: must be an object, got %s",
+					path, json_type_name(v));
+			if (apply_obj(c, v, path, err, errlen) != 0)
+				return -EINVAL;
+		} else {
+			return ERR("%s: unknown key (see `wirelat config` and "
+				"docs/config.md)", path);
+		}
+	}
+	return 0;
+}
+
+int
+wl_config_apply_json(struct wl_config *c, const json_t *root, char *err,
+	size_t errlen)
+{
+	if (!json_is_object(root))
+		return ERR("configuration must be a JSON object, got %s",
+			json_type_name(root));
+	return apply_obj(c, root, "", err, errlen);
+}
+
+int
+wl_config_load_file(struct wl_config *c, const char *path, char *err,
+	size_t errlen)
+{
+	json_error_t je;
+	json_t *root;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret == -ENOENT ? -ENOENT : -EIO;
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	fclose(f);
+	if (root == NULL) {
+		snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column,
+			je.text);
+		return -EINVAL;
+	}
+	ret = wl_config_apply_json(c, root, err, errlen);
+	if (ret != 0) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+		wl_strlcpy(err, tmp, errlen);
+	}
+	json_decref(root);
+	return ret;
+}
+
+static int
+lcore_listed(const unsigned int *ids, unsigned int n, unsigned int id)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+static int
+proto_known(const char *const *protos, const char *name)
+{
+	for (; protos != NULL && *protos != NULL; protos++)
+		if (strcmp(*protos, name) == 0)
+			return 1;
+	return protos == NULL;
+}
+
+int
+wl_config_validate(const struct wl_config *c, const char *const *protos,
+	char *err, size_t errlen)
+{
+	unsigned int i, j;
+	size_t n = strlen(c->instance);
+
+	if (n == 0 || n >= 48)
+		return ERR("instance: must be 1 to 47 characters");
+	for (i = 0; i < n; i++) {
+		char ch = c->instance[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				(ch >= '0' && ch <= '9') || ch == '_' ||
+				ch == '-' || ch == '.'))
+			return ERR("instance: \"%s\" may only use "
+				"[A-Za-z0-9_.-]", c->instance);
+	}
+	if (c->n_inputs == 0)
+		return ERR("no input: give --pcap, --iface, --port or --vdev "
+			"(or \"inputs\" in the config)");
+	for (i = 0; i < c->n_rx; i++)
+		for (j = i + 1; j < c->n_rx; j++)
+			if (c->rx_lcores[i] == c->rx_lcores[j])
+				return ERR("cores.rx: lcore %u listed twice",
+					c->rx_lcores[i]);
+	for (i = 0; i < c->n_parsers; i++) {
+		for (j = i + 1; j < c->n_parsers; j++)
+			if (c->parser_lcores[i] == c->parser_lcores[j])
+				return ERR("cores.parsers: lcore %u listed "
+					"twice", c->parser_lcores[i]);
+		if (lcore_listed(c->rx_lcores, c->n_rx, c->parser_lcores[i]))
+			return ERR("cores.parsers: lcore %u is also an RX "
+				"lcore", c->parser_lcores[i]);
+	}
+	if (c->mode == WL_MODE_RTC && c->n_parsers > 0)
+		return ERR("cores.parsers: only with cores.mode \"pipeline\" "
+			"(in rtc every RX lcore parses)");
+	if (c->collector_lcore >= 0 &&
+			(lcore_listed(c->rx_lcores, c->n_rx,
+				(unsigned int)c->collector_lcore) ||
+			 lcore_listed(c->parser_lcores, c->n_parsers,
+				(unsigned int)c->collector_lcore)))
+		return ERR("cores.collector: lcore %d already has a role",
+			c->collector_lcore);
+	for (i = 0; i < c->n_pins; i++) {
+		if (!proto_known(protos, c->pins[i].proto))
+			return ERR("protocols.ports.%s: unknown protocol",
+				c->pins[i].proto);
+		for (j = 0; j < i; j++)
+			if (c->pins[j].port == c->pins[i].port &&
+					strcmp(c->pins[j].proto,
+						c->pins[i].proto) != 0)
+				return ERR("protocols.ports: port %u pinned to "
+					"both %s and %s", c->pins[i].port,
+					c->pins[j].proto, c->pins[i].proto);
+	}
+	for (i = 0; i < c->n_disabled; i++)
+		if (!proto_known(protos, c->disabled[i]))
+			return ERR("protocols.disabled: unknown protocol \"%s\"",
+				c->disabled[i]);
+	if (c->ooo_max_segs > c->ooo_pool_segs)
+		return ERR("flow.ooo_max_segs: %u is more than "
+			"flow.ooo_pool_segs (%u)", c->ooo_max_segs,
+			c->ooo_pool_segs);
+	if (c->burst > c->mbufs / 4)
+		return ERR("rx.burst: %u is too large for rx.mbufs %u",
+			c->burst, c->mbufs);
+	return 0;
+}
+
+static json_t *
+section(json_t *root, const char *path, const char **leaf)
+{
+	char name[64];
+	const char *dot;
+	json_t *o = root, *sub;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		wl_strncpy_buf(name, sizeof(name), path, (size_t)(dot - path));
+		sub = json_object_get(o, name);
+		if (sub == NULL) {
+			sub = json_object();
+			json_object_set_new(o, name, sub);
+		}
+		o = sub;
+		path = dot + 1;
+	}
+	*leaf = path;
+	return o;
+}
+
+static json_t *
+special_json(const struct wl_config *c, const char *path)
+{
+	json_t *a;
+	unsigned int i;
+
+	if (strcmp(path, "inputs") == 0) {
+		a = json_array();
+		for (i = 0; i < c->n_inputs; i++)
+			json_array_append_new(a, json_pack("{s:s, s:s, s:i}",
+				"type", wl_input_type_name(c->inputs[i].type),
+				"arg", c->inputs[i].arg,
+				"rx_queues", (int)c->inputs[i].rx_queues));
+		return a;
+	}
+	if (strcmp(path, "protocols.ports") == 0) {
+		a = json_object();
+		for (i = 0; i < c->n_pins; i++) {
+			json_t *l = json_object_get(a, c->pins[i].proto);
+
+			if (l == NULL) {
+				l = json_array();
+				json_object_set_new(a, c->pins[i].proto, l);
+			}
+			json_array_append_new(l, json_integer(c->pins[i].port));
+		}
+		return a;
+	}
+	a = json_array();
+	if (strcmp(path, "eal.args") == 0)
+		for (i = 0; i < c->n_eal_args; i++)
+			json_array_append_new(a, json_string(c->eal_args[i]));
+	else if (strcmp(path, "cores.rx") == 0)
+		for (i = 0; i < c->n_rx; i++)
+			json_array_append_new(a, json_integer(c->rx_lcores[i]));
+	else if (strcmp(path, "cores.parsers") == 0)
+		for (i = 0; i < c->n_parsers; i++)
+			json_array_append_new(a,
+				json_integer(c->parser_lcores[i]));
+	else if (strcmp(path, "protocols.server_ports") == 0)
+		for (i = 0; i < c->n_server_ports; i++)
+			json_array_append_new(a,
+				json_integer(c->server_ports[i]));
+	else
+		for (i = 0; i < c->n_disabled; i++)
+			json_array_append_new(a, json_string(c->disabled[i]));
+	return a;
+}
+
+json_t *
+wl_config_to_json(const struct wl_config *c)
+{
+	json_t *root = json_object(), *o, *v = NULL;
+	const char *leaf;
+	unsigned int i;
+
+	for (i = 0; i < WL_ARRAY_SIZE(keys); i++) {
+		const struct cfg_key *k = &keys[i];
+		const char *base = (const char *)c + k->off;
+
+		o = section(root, k->path, &leaf);
+		switch (k->type) {
+		case T_U32:
+		case T_POW2:
+			v = json_integer(*(const uint32_t *)base);
+			break;
+		case T_INT:
+			v = json_integer(*(const int *)base);
+			break;
+		case T_BOOL:
+			v = json_boolean(*(const int *)base);
+			break;
+		case T_TRI:
+			v = *(const int *)base < 0 ? json_string("auto") :
+				json_boolean(*(const int *)base);
+			break;
+		case T_STR:
+			v = json_string(base);
+			break;
+		case T_ENUM:
+			v = json_string(k->names[*(const int *)base]);
+			break;
+		case T_SPECIAL:
+			v = special_json(c, k->path);
+			break;
+		}
+		json_object_set_new(o, leaf, v);
+	}
+	return root;
+}

@@ -123,6 +123,7 @@ struct wl_config {
 	/* "output" */
 	char log_path[WL_CFG_PATH];     /* output.log: "" none, "-" stdout */
 	char stats_json[WL_CFG_PATH];   /* output.stats_json */
+	char conn_path[WL_CFG_PATH];    /* output.connections: per-connection log */
 	uint32_t status_interval_s;     /* output.status_interval_s: 0 = off */
 	int report;                     /* output.report: final table on stdout */
 };

@@ -1,1 +1,995 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The per-lcore flow table: lookup and creation, client/server roles,
+ * timer lists, eviction, the TCP handshake transaction and L7 dispatch
+ * (port pinning, probing, state pool). Sequence tracking is in
+ * wl_tcp_track.c.
+ *
+ * Invariants: a flow lives in the rte_hash and in exactly one timer list
+ * while it is in the table; every list is ordered by last activity
+ * because its members share one timeout, so expiry and eviction look at
+ * list heads only. Every resource a flow holds (L7 state slot, held
+ * segments) is returned when it leaves. All memory is allocated at
+ * creation; the data path only moves indexes around.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "wl_flow_priv.h"
+#include "tcp/wl_tcp.h"
+#include "wl_time.h"
+
+#define CTR(ft, x) ((ft)->st->c[WL_FLOW_CTR_ ## x])
+
+const char *const wl_flow_ctr_names[WL_FLOW_CTR_MAX] = {
+#define _(e, n) [WL_FLOW_CTR_ ## e] = n,
+	foreach_wl_flow_ctr
+#undef _
+};
+
+static const char *const conn_end_names[WL_CONN_END_MAX] = {
+#define _(e, n) [WL_CONN_END_ ## e] = n,
+	foreach_wl_conn_end
+#undef _
+};
+
+static const char *const conn_flag_names[WL_CONN_F_BIT_MAX] = {
+#define _(e, n) [WL_CONN_F_BIT_ ## e] = n,
+	foreach_wl_conn_flag
+#undef _
+};
+
+static inline uint64_t *
+proto_ctr(struct wl_flow_table *ft, unsigned int id)
+{
+	return ft->proto_ctr + (size_t)id * WL_PROTO_CTR_MAX;
+}
+
+static inline uint32_t
+flow_idx(const struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	return (uint32_t)(f - ft->flows);
+}
+
+/* ---- timer lists ---- */
+
+static void
+list_unlink(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	if (f->prev != WL_NIL)
+		ft->flows[f->prev].next = f->next;
+	else
+		ft->head[f->list] = f->next;
+	if (f->next != WL_NIL)
+		ft->flows[f->next].prev = f->prev;
+	else
+		ft->tail[f->list] = f->prev;
+}
+
+static void
+list_append(struct wl_flow_table *ft, struct wl_flow *f, unsigned int list)
+{
+	uint32_t i = flow_idx(ft, f);
+
+	f->list = (uint8_t)list;
+	f->next = WL_NIL;
+	f->prev = ft->tail[list];
+	if (f->prev != WL_NIL)
+		ft->flows[f->prev].next = i;
+	else
+		ft->head[list] = i;
+	ft->tail[list] = i;
+}
+
+static void
+list_move(struct wl_flow_table *ft, struct wl_flow *f, unsigned int list)
+{
+	if (f->list == list && f->next == WL_NIL)
+		return;
+	list_unlink(ft, f);
+	list_append(ft, f, list);
+}
+
+/* ---- L7 ---- */
+
+static void
+ctx_init(struct wl_flow_table *ft, const struct wl_flow *f, unsigned int proto,
+	struct wl_proto_ctx *ctx)
+{
+	ctx->cli = f->key.addr[f->cli_side];
+	ctx->srv = f->key.addr[!f->cli_side];
+	ctx->cli_port = f->key.port[f->cli_side];
+	ctx->srv_port = f->key.port[!f->cli_side];
+	ctx->vlan = f->key.vlan;
+	ctx->l4proto = f->key.l4proto;
+	ctx->ts_source = f->ts_source;
+	ctx->lcore = (uint8_t)ft->lcore;
+	ctx->proto = (uint8_t)proto;
+	ctx->flow_id = f->flow_id;
+	ctx->ctr = proto_ctr(ft, proto);
+	ctx->sink = &ft->count_sink;
+}
+
+static void *
+l7_state(struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	if (f->l7_state == WL_NIL)
+		return NULL;
+	return ft->l7_pool + (size_t)f->l7_state * ft->l7_slot;
+}
+
+static int
+l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id)
+{
+	const struct wl_proto_ops *ops = ft->conf.protos[id];
+	struct wl_proto_ctx ctx;
+
+	if (ops->state_size > 0) {
+		uint8_t *slot;
+
+		if (ft->l7_free == WL_NIL) {
+			CTR(ft, L7_STATE_FULL)++;
+			f->l7_off = 1;
+			return -ENOSPC;
+		}
+		f->l7_state = ft->l7_free;
+		slot = l7_state(ft, f);
+		memcpy(&ft->l7_free, slot, sizeof(ft->l7_free));
+		memset(slot, 0, ft->l7_slot);
+	}
+	f->proto = (uint8_t)id;
+	f->conn.l7proto = (uint8_t)id;
+	CTR(ft, L7_DETECTED)++;
+	proto_ctr(ft, id)[WL_PROTO_CTR_FLOWS]++;
+	if (ops->init != NULL) {
+		ctx_init(ft, f, id, &ctx);
+		ops->init(l7_state(ft, f), &ctx);
+	}
+	return 0;
+}
+
+static void
+l7_release(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	if (f->l7_state == WL_NIL)
+		return;
+	memcpy(l7_state(ft, f), &ft->l7_free, sizeof(ft->l7_free));
+	ft->l7_free = f->l7_state;
+	f->l7_state = WL_NIL;
+}
+
+static void
+l7_feed(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const uint8_t *data, uint32_t len, uint64_t ts_ns)
+{
+	const struct wl_proto_ops *ops = ft->conf.protos[f->proto];
+	struct wl_proto_ctx ctx;
+
+	ctx_init(ft, f, f->proto, &ctx);
+	if (ops->data(l7_state(ft, f), &ctx, dir, data, len, ts_ns) ==
+			WL_PROTO_DONE) {
+		f->l7_off = 1;
+		ctx.ctr[WL_PROTO_CTR_STOPPED]++;
+	}
+}
+
+static int
+has_port(const struct wl_proto_ops *ops, uint16_t port)
+{
+	unsigned int i;
+
+	for (i = 0; i < WL_ARRAY_SIZE(ops->default_ports) &&
+			ops->default_ports[i] != 0; i++)
+		if (ops->default_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static int
+usable(const struct wl_flow_table *ft, unsigned int id, uint8_t l4proto)
+{
+	const struct wl_proto_ops *ops = ft->conf.protos[id];
+
+	return ops != NULL && ops->data != NULL && ops->l4proto == l4proto &&
+		(ft->conf.proto_disabled & (1u << id)) == 0;
+}
+
+/*
+ * Run the probes, protocols whose default ports match the server port
+ * first (a hint: any port works).
+ * @return the protocol id, or -1 (*maybe set if one wants more bytes).
+ */
+static int
+probe_all(struct wl_flow_table *ft, const struct wl_flow *f, enum wl_dir dir,
+	const uint8_t *data, uint32_t len, int *maybe)
+{
+	uint16_t srv_port = f->key.port[!f->cli_side];
+	unsigned int pass, id;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (id = 0; id < ft->conf.n_protos; id++) {
+			const struct wl_proto_ops *ops = ft->conf.protos[id];
+			enum wl_probe r;
+
+			if (!usable(ft, id, f->key.l4proto) ||
+					ops->probe == NULL ||
+					has_port(ops, srv_port) != (pass == 0))
+				continue;
+			r = ops->probe(data, len, dir);
+			if (r == WL_PROBE_YES)
+				return (int)id;
+			if (r == WL_PROBE_MAYBE)
+				*maybe = 1;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Detection on the first bytes of a direction. With a handshake seen,
+ * the first bytes are a message start, so a direction that every probe
+ * refuses is settled; mid-stream (or after a gap) each chunk gets a
+ * chance until probe_max_bytes. Bytes held while a probe says MAYBE are
+ * fed to the protocol first once it claims the flow.
+ */
+static void
+probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const uint8_t *data, uint32_t len, uint64_t ts_ns)
+{
+	struct wl_flow_dir *d = &f->d[dir];
+	uint8_t buf[WL_PROBE_STASH + 512];
+	const uint8_t *pd = data;
+	uint32_t pl = len, k;
+	int id, maybe = 0, tcp = f->key.l4proto == IPPROTO_TCP;
+
+	if (d->probe_st == WL_PS_NO && f->hs != WL_HS_NONE && tcp)
+		return;
+	if (d->stash_len > 0) {
+		memcpy(buf, d->stash, d->stash_len);
+		k = WL_MIN(len, (uint32_t)sizeof(buf) - d->stash_len);
+		memcpy(buf + d->stash_len, data, k);
+		pd = buf;
+		pl = d->stash_len + k;
+	}
+	f->probed += len;
+	id = probe_all(ft, f, dir, pd, pl, &maybe);
+	if (id >= 0) {
+		if (l7_claim(ft, f, (unsigned int)id) != 0)
+			return;
+		if (d->stash_len > 0) {
+			memcpy(buf, d->stash, d->stash_len);
+			k = d->stash_len;
+			d->stash_len = 0;
+			l7_feed(ft, f, dir, buf, k, ts_ns);
+		}
+		if (!f->l7_off)
+			l7_feed(ft, f, dir, data, len, ts_ns);
+		return;
+	}
+	if (maybe && tcp && d->stash_len + len <= WL_PROBE_STASH) {
+		memcpy(d->stash + d->stash_len, data, len);
+		d->stash_len = (uint8_t)(d->stash_len + len);
+		d->probe_st = WL_PS_MAYBE;
+	} else {
+		d->stash_len = 0;
+		d->probe_st = WL_PS_NO;
+	}
+	if ((tcp && f->hs != WL_HS_NONE && f->d[0].probe_st == WL_PS_NO &&
+			f->d[1].probe_st == WL_PS_NO) ||
+			f->probed >= ft->conf.probe_max_bytes) {
+		f->l7_off = 1;
+		CTR(ft, L7_UNKNOWN)++;
+	}
+}
+
+void
+wl_flow_deliver(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const uint8_t *data, uint32_t len, uint64_t ts_ns)
+{
+	f->conn.delivered[dir] += len;
+	if (f->l7_off || len == 0)
+		return;
+	if (f->proto == WL_PROTO_NONE)
+		probe(ft, f, dir, data, len, ts_ns);
+	else
+		l7_feed(ft, f, dir, data, len, ts_ns);
+}
+
+void
+wl_flow_gap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	uint32_t len, uint64_t ts_ns)
+{
+	const struct wl_proto_ops *ops;
+	struct wl_proto_ctx ctx;
+
+	CTR(ft, GAPS)++;
+	CTR(ft, GAP_BYTES) += len;
+	f->conn.gap_bytes[dir] += len;
+	f->conn.flags |= 1u << WL_CONN_F_BIT_GAP;
+	if (f->l7_off)
+		return;
+	if (f->proto == WL_PROTO_NONE) {
+		/* What follows starts mid-message: probe afresh. */
+		f->d[dir].stash_len = 0;
+		f->d[dir].probe_st = WL_PS_UNSEEN;
+		f->hs = f->hs == WL_HS_DONE ? WL_HS_NONE : f->hs;
+		return;
+	}
+	ops = ft->conf.protos[f->proto];
+	ctx_init(ft, f, f->proto, &ctx);
+	ctx.ctr[WL_PROTO_CTR_GAPS]++;
+	if (ops->gap(l7_state(ft, f), &ctx, dir, len, ts_ns) == WL_PROTO_DONE) {
+		f->l7_off = 1;
+		ctx.ctr[WL_PROTO_CTR_STOPPED]++;
+	}
+}
+
+/* ---- transactions ---- */
+
+static void
+count_emit(void *arg, const struct wl_txn *t)
+{
+	struct wl_flow_table *ft = arg;
+
+	if (t->kind == WL_TXN_KIND_TXN)
+		CTR(ft, TXNS)++;
+	ft->sink->emit(ft->sink->arg, t);
+}
+
+/*
+ * The handshake transaction: request = the SYN answered, response = the
+ * SYN/ACK (or the RST refusing it), client_rtt = SYN/ACK -> ACK.
+ */
+static void
+hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
+	uint64_t client_rtt, const char *status, enum wl_status_class sc,
+	uint32_t flags)
+{
+	struct wl_proto_ctx ctx;
+	struct wl_tcp_txn *x;
+	struct wl_txn t;
+
+	memset(&t, 0, sizeof(t));
+	ctx_init(ft, f, WL_PROTO_TCP, &ctx);
+	wl_proto_txn_init(&ctx, &t);
+	t.proto = WL_PROTO_TCP;
+	t.kind = WL_TXN_KIND_TXN;
+	wl_strlcpy(t.method, "handshake", sizeof(t.method));
+	wl_strlcpy(t.status, status, sizeof(t.status));
+	t.status_class = (uint8_t)sc;
+	t.flags = flags;
+	/* First SYN to latest SYN is the request: duration_ns is the connect
+	 * time the client saw, ttfb_ns the RTT of the SYN that was answered. */
+	t.req_start_ns = f->syn_first_ns;
+	t.req_end_ns = f->syn_ns;
+	/* A retransmitted SYN/ACK: the first one answered, the last one is
+	 * what the client's ACK answers (client_rtt). */
+	t.rsp_start_ns = f->synack_first_ns != 0 && f->synack_first_ns < rsp_ns ?
+		f->synack_first_ns : rsp_ns;
+	t.rsp_end_ns = rsp_ns;
+	x = (struct wl_tcp_txn *)t.proto_area;
+	x->client_rtt_ns = client_rtt;
+	x->syn_retrans = f->syn_retrans;
+	x->synack_retrans = f->synack_retrans;
+	f->hs = WL_HS_DONE;
+	CTR(ft, HANDSHAKES)++;
+	wl_proto_emit(&ctx, &t);
+}
+
+static void
+conn_emit(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	struct wl_proto_ctx ctx;
+	struct wl_txn t;
+
+	if (!ft->conf.conn_records)
+		return;
+	memset(&t, 0, sizeof(t));
+	ctx_init(ft, f, WL_PROTO_TCP, &ctx);
+	wl_proto_txn_init(&ctx, &t);
+	t.kind = WL_TXN_KIND_CONN;
+	t.proto = f->proto;
+	t.req_start_ns = f->syn_first_ns != 0 &&
+		f->syn_first_ns < f->conn_first_ns ?
+		f->syn_first_ns : f->conn_first_ns;
+	t.rsp_end_ns = f->last_ns;
+	memcpy(t.proto_area, &f->conn, sizeof(f->conn));
+	ft->count_sink.emit(ft->count_sink.arg, &t);
+}
+
+/* ---- flow life ---- */
+
+/* End the L7 side: flush held data, settle the handshake, close. */
+static void
+close_l7(struct wl_flow_table *ft, struct wl_flow *f, uint32_t flags,
+	uint64_t now)
+{
+	struct wl_proto_ctx ctx;
+
+	if (f->closed)
+		return;
+	f->closed = 1;
+	if (f->key.l4proto == IPPROTO_TCP) {
+		wl_tcp_flush_dir(ft, f, WL_DIR_C2S, now);
+		wl_tcp_flush_dir(ft, f, WL_DIR_S2C, now);
+		if (f->hs == WL_HS_SYN) {
+			CTR(ft, SYN_UNANSWERED)++;
+			f->conn.flags |= 1u << WL_CONN_F_BIT_UNANSWERED;
+			hs_emit(ft, f, 0, 0, "unanswered", WL_SC_ERROR,
+				flags | WL_TXN_F_NO_RESPONSE);
+		} else if (f->hs == WL_HS_SYNACK) {
+			hs_emit(ft, f, f->synack_ns, 0, "no_ack", WL_SC_OK,
+				flags);
+		}
+	}
+	if (f->proto != WL_PROTO_NONE) {
+		ctx_init(ft, f, f->proto, &ctx);
+		ft->conf.protos[f->proto]->close(l7_state(ft, f), &ctx, flags,
+			now);
+	}
+	l7_release(ft, f);
+}
+
+/* Close what is open, report the connection and drop the flow. */
+static void
+finish(struct wl_flow_table *ft, struct wl_flow *f, enum wl_conn_end end,
+	uint32_t flags, uint64_t now)
+{
+	struct wl_flow_dir *d;
+	unsigned int i;
+
+	if (!f->closed) {
+		f->conn.end = (uint8_t)end;
+		close_l7(ft, f, flags, now);
+	}
+	conn_emit(ft, f);
+	for (i = 0; i < 2; i++) {
+		d = &f->d[i];
+		while (d->ooo_head != WL_NIL) {
+			uint32_t idx = d->ooo_head;
+
+			d->ooo_head = wl_ooo_get(ft, idx)->next;
+			wl_ooo_get(ft, idx)->next = ft->ooo_free;
+			ft->ooo_free = idx;
+		}
+	}
+	list_unlink(ft, f);
+	rte_hash_del_key(ft->hash, &f->key);
+	ft->count--;
+	CTR(ft, ACTIVE) = ft->count;
+}
+
+/* The least recently active flow of all lists. */
+static struct wl_flow *
+oldest(struct wl_flow_table *ft)
+{
+	struct wl_flow *best = NULL;
+	unsigned int l;
+
+	for (l = 0; l < WL_FL_MAX; l++) {
+		struct wl_flow *f;
+
+		if (ft->head[l] == WL_NIL)
+			continue;
+		f = &ft->flows[ft->head[l]];
+		if (best == NULL || f->last_ns < best->last_ns)
+			best = f;
+	}
+	return best;
+}
+
+/* ---- roles ---- */
+
+static int
+port_bit(const uint64_t *bits, uint16_t port)
+{
+	return bits != NULL && (bits[port / 64] >> (port % 64)) & 1;
+}
+
+static int
+pinned(const struct wl_flow_table *ft, uint16_t port)
+{
+	return ft->conf.port_proto != NULL &&
+		ft->conf.port_proto[port] != WL_PROTO_NONE;
+}
+
+static int
+default_port(const struct wl_flow_table *ft, uint16_t port, uint8_t l4proto)
+{
+	unsigned int id;
+
+	for (id = 0; id < ft->conf.n_protos; id++)
+		if (usable(ft, id, l4proto) &&
+				has_port(ft->conf.protos[id], port))
+			return 1;
+	return 0;
+}
+
+/*
+ * Which end of a packet is the server when no handshake says so: a port
+ * pinned to a protocol, then a configured server port, then a protocol's
+ * default port, then (TCP) the lower port; for UDP the first datagram's
+ * destination.
+ * @return 1 when the destination is the server.
+ */
+static int
+dst_is_server(const struct wl_flow_table *ft, const struct wl_pkt *p)
+{
+	int rule;
+
+	for (rule = 0; rule < 3; rule++) {
+		int s, d;
+
+		switch (rule) {
+		case 0:
+			s = pinned(ft, p->sport);
+			d = pinned(ft, p->dport);
+			break;
+		case 1:
+			s = port_bit(ft->conf.server_ports, p->sport);
+			d = port_bit(ft->conf.server_ports, p->dport);
+			break;
+		default:
+			s = default_port(ft, p->sport, p->l4proto);
+			d = default_port(ft, p->dport, p->l4proto);
+			break;
+		}
+		if (s != d)
+			return d;
+	}
+	if (p->l4proto == IPPROTO_TCP)
+		return p->dport <= p->sport;
+	return 1;
+}
+
+/* ---- lookup ---- */
+
+/* Canonical key; *src_side is the key side of the packet's source. */
+static void
+key_make(struct wl_flow_key *k, const struct wl_pkt *p, unsigned int *src_side)
+{
+	int c = memcmp(&p->src, &p->dst, sizeof(p->src));
+
+	memset(k, 0, sizeof(*k));
+	if (c == 0)
+		c = (int)p->sport - (int)p->dport;
+	*src_side = c > 0;
+	k->addr[*src_side] = p->src;
+	k->port[*src_side] = p->sport;
+	k->addr[!*src_side] = p->dst;
+	k->port[!*src_side] = p->dport;
+	k->vlan = p->nvlan != 0 ? p->vlan[0] : 0;
+	k->l4proto = p->l4proto;
+}
+
+static struct wl_flow *
+flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, hash_sig_t sig,
+	const struct wl_pkt *p, unsigned int src_side)
+{
+	struct wl_flow *f;
+	int pos, client_is_src;
+	unsigned int id;
+
+	if (ft->count >= ft->conf.max_flows) {
+		f = oldest(ft);
+		CTR(ft, EVICTED)++;
+		finish(ft, f, WL_CONN_END_EVICTED, WL_TXN_F_EVICTED, p->ts_ns);
+	}
+	pos = rte_hash_add_key_with_hash(ft->hash, k, sig);
+	if (pos < 0) {
+		CTR(ft, EVICTED)++;     /* cannot happen with the ext table */
+		return NULL;
+	}
+	f = &ft->flows[pos];
+	memset(f, 0, sizeof(*f));
+	f->key = *k;
+	f->proto = WL_PROTO_NONE;
+	f->conn.l7proto = WL_PROTO_NONE;
+	f->conn.l4proto = p->l4proto;
+	f->l7_state = WL_NIL;
+	f->d[0].ooo_head = WL_NIL;
+	f->d[1].ooo_head = WL_NIL;
+	f->flow_id = ft->next_id++;
+	f->ts_source = p->ts_source;
+	f->conn_first_ns = p->ts_ns;
+	f->last_ns = p->ts_ns;
+	ft->count++;
+	CTR(ft, CREATED)++;
+	CTR(ft, ACTIVE) = ft->count;
+
+	if (p->l4proto == IPPROTO_TCP) {
+		CTR(ft, TCP)++;
+		if (p->tcp_flags & WL_TCP_SYN)
+			client_is_src = !(p->tcp_flags & WL_TCP_ACK);
+		else
+			client_is_src = dst_is_server(ft, p);
+		if (!(p->tcp_flags & WL_TCP_SYN)) {
+			CTR(ft, MIDSTREAM)++;
+			f->conn.flags |= 1u << WL_CONN_F_BIT_MIDSTREAM;
+		}
+		list_append(ft, f, (p->tcp_flags & WL_TCP_SYN) ?
+			WL_FL_SYN : WL_FL_EST);
+	} else {
+		CTR(ft, UDP)++;
+		client_is_src = dst_is_server(ft, p);
+		list_append(ft, f, WL_FL_UDP);
+	}
+	f->cli_side = (uint8_t)(client_is_src ? src_side : !src_side);
+
+	if (ft->conf.port_proto != NULL) {
+		id = ft->conf.port_proto[f->key.port[!f->cli_side]];
+		if (id < ft->conf.n_protos && usable(ft, id, p->l4proto))
+			l7_claim(ft, f, id);
+	}
+	return f;
+}
+
+/* ---- TCP ---- */
+
+static void
+tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const struct wl_pkt *p);
+
+/* A SYN on a finished flow: the 4-tuple was reused for a new connection. */
+static void
+port_reuse(struct wl_flow_table *ft, struct wl_flow *f, const struct wl_pkt *p)
+{
+	CTR(ft, PORT_REUSE)++;
+	/* The SYN belongs to the new connection, not to this one. */
+	f->conn.pkts[WL_DIR_C2S]--;
+	f->conn.bytes[WL_DIR_C2S] -= p->wire_len;
+	finish(ft, f, WL_CONN_END_PORT_REUSE, WL_TXN_F_CLOSED, p->ts_ns);
+	wl_flow_input(ft, p);
+}
+
+static void
+tcp_syn(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const struct wl_pkt *p)
+{
+	uint64_t npkts = f->conn.pkts[0] + f->conn.pkts[1];
+
+	if (!(p->tcp_flags & WL_TCP_ACK)) {
+		if (dir != WL_DIR_C2S)
+			return;         /* simultaneous open: not measured */
+		if (f->hs == WL_HS_NONE && npkts == 1) {
+			f->hs = WL_HS_SYN;
+			f->syn_first_ns = p->ts_ns;
+		} else if (f->hs == WL_HS_SYN && p->seq == f->cli_isn) {
+			f->syn_retrans++;
+		} else if (f->hs == WL_HS_SYNACK && p->seq == f->cli_isn) {
+			f->syn_retrans++;
+			return;
+		} else {
+			port_reuse(ft, f, p);
+			return;
+		}
+		/* The server answers the latest SYN it got. */
+		f->syn_ns = p->ts_ns;
+		f->cli_isn = p->seq;
+		f->d[WL_DIR_C2S].next_seq = p->seq + 1;
+		f->d[WL_DIR_C2S].seq_valid = 1;
+		return;
+	}
+	if (dir != WL_DIR_S2C)
+		return;
+	if (f->hs == WL_HS_SYN || f->hs == WL_HS_SYNACK) {
+		if (p->ack != f->cli_isn + 1) {
+			CTR(ft, BAD_SEQ)++;
+			return;
+		}
+		if (f->hs == WL_HS_SYNACK)
+			f->synack_retrans++;
+		else
+			f->synack_first_ns = p->ts_ns;
+		f->synack_ns = p->ts_ns;
+		f->hs = WL_HS_SYNACK;
+	} else if (f->d[WL_DIR_S2C].seq_valid) {
+		return;
+	}
+	f->d[WL_DIR_S2C].next_seq = p->seq + 1;
+	f->d[WL_DIR_S2C].seq_valid = 1;
+}
+
+static void
+tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const struct wl_pkt *p)
+{
+	uint8_t fl = p->tcp_flags;
+
+	if (fl & WL_TCP_SYN) {
+		tcp_syn(ft, f, dir, p);
+		return;
+	}
+	if (f->closed)
+		return;
+	if (fl & WL_TCP_RST) {
+		if (f->hs == WL_HS_SYN && dir == WL_DIR_S2C) {
+			CTR(ft, REFUSED)++;
+			f->conn.flags |= 1u << WL_CONN_F_BIT_REFUSED;
+			hs_emit(ft, f, p->ts_ns, 0, "refused", WL_SC_ERROR, 0);
+		}
+		f->conn.end = WL_CONN_END_RESET;
+		close_l7(ft, f, WL_TXN_F_CLOSED, p->ts_ns);
+		CTR(ft, CLOSED)++;
+		list_move(ft, f, WL_FL_CLOSED);
+		return;
+	}
+	if (f->hs == WL_HS_SYNACK && dir == WL_DIR_C2S && (fl & WL_TCP_ACK)) {
+		hs_emit(ft, f, f->synack_ns, p->ts_ns - f->synack_ns,
+			"established", WL_SC_OK, 0);
+		list_move(ft, f, WL_FL_EST);
+	}
+	if (fl & WL_TCP_ACK)
+		wl_tcp_acked(ft, f, !dir, p->ack, p->ts_ns);
+	wl_tcp_segment(ft, f, dir, p);
+	if (f->d[0].fin_done && f->d[1].fin_done) {
+		f->conn.end = WL_CONN_END_CLOSED;
+		close_l7(ft, f, WL_TXN_F_CLOSED, p->ts_ns);
+		CTR(ft, CLOSED)++;
+		list_move(ft, f, WL_FL_CLOSED);
+	}
+}
+
+/* ---- public ---- */
+
+void
+wl_flow_input(struct wl_flow_table *ft, const struct wl_pkt *p)
+{
+	struct wl_flow_key k;
+	struct wl_flow *f;
+	unsigned int src_side;
+	hash_sig_t sig;
+	enum wl_dir dir;
+	int pos;
+
+	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
+		return;
+	key_make(&k, p, &src_side);
+	sig = rte_hash_crc(&k, sizeof(k), 0);
+	pos = rte_hash_lookup_with_hash(ft->hash, &k, sig);
+	if (pos >= 0) {
+		f = &ft->flows[pos];
+	} else {
+		if (p->l4proto == IPPROTO_TCP && (p->tcp_flags & WL_TCP_RST)) {
+			CTR(ft, STRAY)++;
+			return;
+		}
+		f = flow_new(ft, &k, sig, p, src_side);
+		if (f == NULL)
+			return;
+	}
+	dir = src_side == f->cli_side ? WL_DIR_C2S : WL_DIR_S2C;
+	if (p->ts_ns > f->last_ns)
+		f->last_ns = p->ts_ns;
+	list_move(ft, f, f->list);
+	f->conn.pkts[dir]++;
+	f->conn.bytes[dir] += p->wire_len;
+	f->conn.payload[dir] += p->payload_len;
+	if (p->l4proto == IPPROTO_TCP)
+		tcp_input(ft, f, dir, p);
+	else if (!f->closed)
+		wl_flow_deliver(ft, f, dir, p->payload, p->payload_len,
+			p->ts_ns);
+}
+
+void
+wl_flow_advance(struct wl_flow_table *ft, uint64_t now_ns)
+{
+	unsigned int l, budget;
+
+	for (l = 0; l < WL_FL_MAX; l++) {
+		for (budget = WL_EXPIRE_BUDGET; budget > 0; budget--) {
+			struct wl_flow *f;
+
+			if (ft->head[l] == WL_NIL)
+				break;
+			f = &ft->flows[ft->head[l]];
+			if (f->last_ns + ft->timeout_ns[l] > now_ns)
+				break;
+			if (!f->closed)
+				CTR(ft, EXPIRED)++;
+			finish(ft, f, WL_CONN_END_TIMEOUT, WL_TXN_F_TIMEOUT,
+				now_ns);
+		}
+	}
+}
+
+void
+wl_flow_flush(struct wl_flow_table *ft, uint64_t now_ns)
+{
+	struct wl_flow *f;
+
+	while ((f = oldest(ft)) != NULL)
+		finish(ft, f, WL_CONN_END_END_OF_CAPTURE,
+			WL_TXN_F_END_OF_CAPTURE, now_ns);
+}
+
+uint32_t
+wl_flow_count(const struct wl_flow_table *ft)
+{
+	return ft->count;
+}
+
+void
+wl_flow_table_free(struct wl_flow_table *ft)
+{
+	if (ft == NULL)
+		return;
+	rte_hash_free(ft->hash);
+	rte_free(ft->flows);
+	rte_free(ft->l7_pool);
+	rte_free(ft->ooo_pool);
+	rte_free(ft);
+}
+
+struct wl_flow_table *
+wl_flow_table_create(const struct wl_flow_conf *conf,
+	const struct wl_txn_sink *sink, struct wl_flow_stats *stats,
+	uint64_t *proto_ctr_, unsigned int lcore, int socket)
+{
+	static uint32_t seq;
+	struct rte_hash_parameters hp;
+	struct wl_flow_table *ft;
+	char name[RTE_HASH_NAMESIZE];
+	uint32_t i, maxstate = 0;
+
+	if (conf == NULL || sink == NULL || stats == NULL ||
+			proto_ctr_ == NULL || conf->max_flows == 0 ||
+			conf->n_protos > 32 || (conf->protos != NULL &&
+			conf->n_protos == 0)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	ft = rte_zmalloc_socket("wl_flow", sizeof(*ft), RTE_CACHE_LINE_SIZE,
+		socket);
+	if (ft == NULL)
+		goto nomem;
+	ft->conf = *conf;
+	if (ft->conf.protos == NULL) {
+		ft->conf.protos = wl_protos;
+		ft->conf.n_protos = WL_PROTO_MAX;
+	}
+	ft->sink = sink;
+	ft->count_sink.emit = count_emit;
+	ft->count_sink.arg = ft;
+	ft->st = stats;
+	ft->proto_ctr = proto_ctr_;
+	ft->lcore = lcore;
+	for (i = 0; i < WL_FL_MAX; i++)
+		ft->head[i] = ft->tail[i] = WL_NIL;
+	ft->timeout_ns[WL_FL_SYN] = conf->tcp_syn_ms * WL_NS_PER_MS;
+	ft->timeout_ns[WL_FL_EST] = conf->tcp_idle_ms * WL_NS_PER_MS;
+	ft->timeout_ns[WL_FL_CLOSED] = conf->tcp_closed_ms * WL_NS_PER_MS;
+	ft->timeout_ns[WL_FL_UDP] = conf->udp_idle_ms * WL_NS_PER_MS;
+
+	/* Extendable buckets: max_flows keys always fit. */
+	ft->n_slots = RTE_MAX(conf->max_flows, 8u);
+	memset(&hp, 0, sizeof(hp));
+	snprintf(name, sizeof(name), "wlflow%u_%u", lcore,
+		__atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+	hp.name = name;
+	hp.entries = ft->n_slots;
+	hp.key_len = sizeof(struct wl_flow_key);
+	hp.hash_func = rte_hash_crc;
+	hp.socket_id = socket;
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	ft->hash = rte_hash_create(&hp);
+	if (ft->hash == NULL)
+		goto nomem;
+	ft->flows = rte_zmalloc_socket("wl_flows",
+		(size_t)ft->n_slots * sizeof(struct wl_flow),
+		RTE_CACHE_LINE_SIZE, socket);
+	if (ft->flows == NULL)
+		goto nomem;
+
+	for (i = 0; i < ft->conf.n_protos; i++)
+		if (ft->conf.protos[i] != NULL &&
+				ft->conf.protos[i]->state_size > maxstate)
+			maxstate = ft->conf.protos[i]->state_size;
+	ft->l7_free = WL_NIL;
+	if (maxstate > 0 && conf->l7_state_max > 0) {
+		ft->l7_slot = RTE_ALIGN_CEIL(RTE_MAX(maxstate,
+			(uint32_t)sizeof(uint32_t)), 16u);
+		ft->l7_pool = rte_zmalloc_socket("wl_l7",
+			(size_t)ft->l7_slot * conf->l7_state_max,
+			RTE_CACHE_LINE_SIZE, socket);
+		if (ft->l7_pool == NULL)
+			goto nomem;
+		for (i = conf->l7_state_max; i-- > 0;) {
+			memcpy(ft->l7_pool + (size_t)i * ft->l7_slot,
+				&ft->l7_free, sizeof(ft->l7_free));
+			ft->l7_free = i;
+		}
+	}
+
+	ft->ooo_free = WL_NIL;
+	ft->ooo_slot = RTE_ALIGN_CEIL((uint32_t)sizeof(struct wl_ooo_seg) +
+		conf->ooo_seg_bytes, 8u);
+	if (conf->ooo_pool_segs > 0) {
+		ft->ooo_pool = rte_zmalloc_socket("wl_ooo",
+			(size_t)ft->ooo_slot * conf->ooo_pool_segs,
+			RTE_CACHE_LINE_SIZE, socket);
+		if (ft->ooo_pool == NULL)
+			goto nomem;
+		for (i = conf->ooo_pool_segs; i-- > 0;) {
+			wl_ooo_get(ft, i)->next = ft->ooo_free;
+			ft->ooo_free = i;
+		}
+	}
+	return ft;
+
+nomem:
+	wl_flow_table_free(ft);
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+/* ---- JSON (collector side) ---- */
+
+json_t *
+wl_flow_conn_json(const struct wl_txn *t)
+{
+	const struct wl_conn *c = (const void *)t->proto_area;
+	char cli[64], srv[64];
+	json_t *o, *fl;
+	unsigned int b;
+
+	o = json_object();
+	fl = json_array();
+	if (o == NULL || fl == NULL) {
+		json_decref(o);
+		json_decref(fl);
+		return NULL;
+	}
+	wl_addr_format(&t->cli, cli, sizeof(cli));
+	wl_addr_format(&t->srv, srv, sizeof(srv));
+	json_object_set_new(o, "type", json_string("connection"));
+	json_object_set_new(o, "l4", json_string(c->l4proto == IPPROTO_TCP ?
+		"tcp" : "udp"));
+	json_object_set_new(o, "proto", c->l7proto == WL_PROTO_NONE ?
+		json_null() : json_string(wl_proto_name(c->l7proto)));
+	json_object_set_new(o, "client_ip", json_string(cli));
+	json_object_set_new(o, "client_port", json_integer(t->cli_port));
+	json_object_set_new(o, "server_ip", json_string(srv));
+	json_object_set_new(o, "server_port", json_integer(t->srv_port));
+	json_object_set_new(o, "vlan", json_integer(t->vlan));
+	json_object_set_new(o, "first_ns", json_integer(
+		(json_int_t)t->req_start_ns));
+	json_object_set_new(o, "last_ns", json_integer(
+		(json_int_t)t->rsp_end_ns));
+	json_object_set_new(o, "duration_ns", json_integer(
+		(json_int_t)(t->rsp_end_ns - t->req_start_ns)));
+#define DIRS(name, field) \
+	json_object_set_new(o, "c2s_" name, \
+		json_integer((json_int_t)c->field[0])); \
+	json_object_set_new(o, "s2c_" name, \
+		json_integer((json_int_t)c->field[1]))
+	DIRS("pkts", pkts);
+	DIRS("bytes", bytes);
+	DIRS("payload", payload);
+	DIRS("delivered", delivered);
+	DIRS("gap_bytes", gap_bytes);
+	DIRS("retrans_bytes", retrans_bytes);
+#undef DIRS
+	json_object_set_new(o, "end", json_string(c->end < WL_CONN_END_MAX ?
+		conn_end_names[c->end] : "unknown"));
+	for (b = 0; b < WL_CONN_F_BIT_MAX; b++)
+		if (c->flags & (1u << b))
+			json_array_append_new(fl, json_string(conn_flag_names[b]));
+	json_object_set_new(o, "flags", fl);
+	json_object_set_new(o, "ts_source", json_string(
+		wl_ts_source_name(t->ts_source)));
+	json_object_set_new(o, "lcore", json_integer(t->lcore));
+	json_object_set_new(o, "flow_id", json_integer((json_int_t)t->flow_id));
+	return o;
+}

@@ -25,6 +25,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "wl_pkt.h"
 #include "wl_proto.h"
 #include "wl_txn.h"
@@ -53,7 +55,9 @@
 	_(L7_DETECTED, "l7_detected") \
 	_(L7_UNKNOWN, "l7_unknown")       /* probes gave up */ \
 	_(L7_STATE_FULL, "l7_state_full") /* protocol state pool empty */ \
-	_(TXNS, "txns")                   /* all transactions emitted */
+	_(TXNS, "txns")                   /* all transactions emitted */ \
+	_(STRAY, "stray")                 /* RST of no known flow */ \
+	_(PORT_REUSE, "port_reuse")       /* new SYN on a finished flow */
 
 enum wl_flow_ctr {
 #define _(e, n) WL_FLOW_CTR_ ## e,
@@ -88,7 +92,63 @@ struct wl_flow_conf {
 	 */
 	const struct wl_proto_ops *const *protos;
 	uint32_t n_protos;
+	/* Emit a WL_TXN_KIND_CONN record when a flow ends. */
+	uint8_t conn_records;
 };
+
+/* _(ENUM, "name") -- why a flow ended (struct wl_conn end). */
+#define foreach_wl_conn_end \
+	_(CLOSED, "closed")             /* FIN both ways */ \
+	_(RESET, "reset") \
+	_(TIMEOUT, "timeout") \
+	_(EVICTED, "evicted") \
+	_(END_OF_CAPTURE, "end_of_capture") \
+	_(PORT_REUSE, "port_reuse")
+
+enum wl_conn_end {
+#define _(e, n) WL_CONN_END_ ## e,
+	foreach_wl_conn_end
+#undef _
+	WL_CONN_END_MAX
+};
+
+/* _(ENUM, "name") -- connection flags (struct wl_conn flags). */
+#define foreach_wl_conn_flag \
+	_(MIDSTREAM, "midstream")       /* handshake not seen */ \
+	_(GAP, "gap")                   /* capture lost bytes */ \
+	_(REFUSED, "refused")           /* RST answered the SYN */ \
+	_(UNANSWERED, "unanswered")     /* SYN never answered */ \
+	_(OOO, "ooo")                   /* out-of-order segments seen */ \
+	_(RETRANS, "retrans")           /* retransmissions seen */
+
+enum wl_conn_flag_bit {
+#define _(e, n) WL_CONN_F_BIT_ ## e,
+	foreach_wl_conn_flag
+#undef _
+	WL_CONN_F_BIT_MAX
+};
+
+/*
+ * Summary of an ended flow, in the proto area of a WL_TXN_KIND_CONN
+ * record (req_start_ns = first packet, rsp_end_ns = last packet).
+ * Index 0 is client to server, 1 server to client.
+ */
+struct wl_conn {
+	uint64_t pkts[2];
+	uint64_t bytes[2];      /* frame bytes on the wire, link header incl. */
+	uint64_t payload[2];    /* L4 payload bytes */
+	uint64_t delivered[2];  /* in-order stream bytes (TCP) */
+	uint64_t gap_bytes[2];
+	uint64_t retrans_bytes[2];
+	uint32_t flags;         /* 1 << WL_CONN_F_BIT_* */
+	uint8_t end;            /* enum wl_conn_end */
+	uint8_t l4proto;
+	uint8_t l7proto;        /* enum wl_proto_id or WL_PROTO_NONE */
+	uint8_t rsvd;
+};
+
+_Static_assert(sizeof(struct wl_conn) <= WL_TXN_PROTO_AREA,
+	"wl_conn must fit the proto area");
 
 struct wl_flow_table;
 
@@ -129,6 +189,12 @@ void wl_flow_flush(struct wl_flow_table *ft, uint64_t now_ns);
 
 /** Number of flows in the table. */
 uint32_t wl_flow_count(const struct wl_flow_table *ft);
+
+/**
+ * A WL_TXN_KIND_CONN record as one JSON object (docs/output.md).
+ * New reference or NULL. Collector lcore only (allocates).
+ */
+json_t *wl_flow_conn_json(const struct wl_txn *t);
 
 /** Counter names, indexed by enum wl_flow_ctr. */
 extern const char *const wl_flow_ctr_names[WL_FLOW_CTR_MAX];

@@ -17,7 +17,9 @@ struct wl_mbuf_meta {
 	uint64_t ts_ns;
 	uint8_t link;           /* enum wl_link */
 	uint8_t ts_source;      /* enum wl_ts_source */
-	uint8_t pad[6];
+	uint8_t pad[2];
+	uint32_t wire_len;      /* frame length on the wire when the input
+				 * kept less (pcap snap length), else 0 */
 };
 
 extern int wl_mbuf_meta_offset;

@@ -78,6 +78,9 @@ struct wl_pkt {
 	const uint8_t *l4;
 	const uint8_t *payload;
 	uint32_t payload_len;   /* L4 payload bytes present in the buffer */
+	uint32_t seg_len;       /* L4 payload bytes the IP length announces:
+				 * more than payload_len when the capture's
+				 * snap length cut the frame */
 	uint32_t wire_len;      /* frame length on the wire (caller sets) */
 	uint16_t vlan[2];       /* outer first; 12-bit ids */
 	uint8_t nvlan;
@@ -136,7 +139,7 @@ const char *wl_link_name(enum wl_link l);
  */
 uint32_t wl_pkt_hash_sym(const struct wl_pkt *p);
 
-/** The 40-byte symmetric RSS key (0x6d5a repeated), for port setup. */
+/** The symmetric RSS key (0x6d5a repeated; devices take 40 or 52 bytes). */
 extern const uint8_t wl_rss_sym_key[52];
 
 #endif /* WL_PKT_H */

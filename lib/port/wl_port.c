@@ -287,7 +287,14 @@ wl_port_setup(struct wl_port *p, uint16_t nb_rxq, uint16_t nb_rxd,
 
 	/* Timestamps: the PMD registers the dynfield when the offload is on. */
 	p->ts_source = WL_TS_TSC;
-	if (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP) {
+	/*
+	 * net_pcap (22.11) fills the timestamp dynfield of every mbuf from
+	 * the file without offering the offload; the driver config says so
+	 * with a fixed unit. The per-mbuf flag still guards each read.
+	 */
+	if ((conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP) ||
+			(want_hw_ts && p->dconf.ts_unit_ns != 0 &&
+			 p->dconf.ts_source != WL_TS_NONE)) {
 		int off = rte_mbuf_dynfield_lookup(
 			RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, NULL);
 		int bit = rte_mbuf_dynflag_lookup(

@@ -1,1 +1,715 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wl_build_config.h"
+#include "wl_common.h"
+#include "wl_shm.h"
+
+#define SHM_READ_TRIES 100000
+
+struct wl_shm {
+	uint8_t *base;
+	size_t size;
+	int writer;
+	struct wl_shm_hdr *hdr;
+	/* Writer only: open-addressing index of keys, private memory. */
+	uint32_t idx_mask;
+	int32_t *idx;
+};
+
+static inline struct wl_shm_series *
+series_at(const struct wl_shm *shm, unsigned int i)
+{
+	return (struct wl_shm_series *)(shm->base + shm->hdr->series_off) + i;
+}
+
+static inline char (*counter_names(const struct wl_shm *shm))[WL_SHM_COUNTER_NAME]
+{
+	return (void *)(shm->base + shm->hdr->counters_off);
+}
+
+static inline uint64_t *
+counter_values(const struct wl_shm *shm)
+{
+	return (uint64_t *)(shm->base + shm->hdr->counters_off +
+		(uint64_t)shm->hdr->max_counters * WL_SHM_COUNTER_NAME);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * WL_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* Seqlock, one writer: odd while the protected data changes. */
+static inline void
+seq_begin(uint32_t *seq)
+{
+	uint32_t s = __atomic_load_n(seq, __ATOMIC_RELAXED);
+
+	__atomic_store_n(seq, s + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void
+seq_end(uint32_t *seq)
+{
+	uint32_t s = __atomic_load_n(seq, __ATOMIC_RELAXED);
+
+	__atomic_store_n(seq, s + 1, __ATOMIC_RELEASE);
+}
+
+/* Copy len bytes guarded by *seq; -EAGAIN when the writer never let go. */
+static int
+seq_copy(const uint32_t *seq, void *dst, const void *src, size_t len)
+{
+	uint32_t s1, s2;
+	int i;
+
+	for (i = 0; i < SHM_READ_TRIES; i++) {
+		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1)
+			continue;
+		memcpy(dst, src, len);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(seq, __ATOMIC_RELAXED);
+		if (s1 == s2)
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+int
+wl_shm_instance_check(const char *instance)
+{
+	size_t i, n = strlen(instance);
+
+	if (n == 0 || n >= WL_SHM_INSTANCE_LEN)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		char c = instance[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				(c >= '0' && c <= '9') || c == '_' || c == '-' ||
+				c == '.'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+shm_name(const char *instance, char *buf, size_t size)
+{
+	snprintf(buf, size, "/wirelat-%s", instance);
+}
+
+static uint64_t
+page_align(uint64_t v)
+{
+	return (v + 4095) & ~(uint64_t)4095;
+}
+
+static uint32_t
+key_hash(const struct wl_shm_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+struct wl_shm *
+wl_shm_create(const char *instance, uint32_t max_series,
+	uint32_t max_counters, char *err, size_t errlen)
+{
+	char name[80];
+	struct wl_shm *shm;
+	uint64_t cnt_off, ser_off, total;
+	uint32_t slots;
+	void *p;
+	int fd;
+
+	if (wl_shm_instance_check(instance) != 0) {
+		snprintf(err, errlen, "instance \"%s\": use 1 to %d of "
+			"[A-Za-z0-9_.-]", instance, WL_SHM_INSTANCE_LEN - 1);
+		return NULL;
+	}
+	if (max_series == 0 || max_series > (1u << 20) || max_counters == 0 ||
+			max_counters > (1u << 16)) {
+		snprintf(err, errlen, "shm: max_series %u / max_counters %u out "
+			"of range", max_series, max_counters);
+		return NULL;
+	}
+	cnt_off = page_align(sizeof(struct wl_shm_hdr));
+	ser_off = page_align(cnt_off + (uint64_t)max_counters *
+		(WL_SHM_COUNTER_NAME + sizeof(uint64_t)));
+	total = ser_off + (uint64_t)max_series * sizeof(struct wl_shm_series);
+
+	shm = calloc(1, sizeof(*shm));
+	for (slots = 1; slots < 2 * max_series; slots <<= 1)
+		;
+	if (shm != NULL)
+		shm->idx = malloc(slots * sizeof(*shm->idx));
+	if (shm == NULL || shm->idx == NULL) {
+		snprintf(err, errlen, "shm: out of memory");
+		goto fail;
+	}
+	memset(shm->idx, 0xff, slots * sizeof(*shm->idx));
+	shm->idx_mask = slots - 1;
+
+	/* A new run replaces the old segment instead of reusing it, so a
+	 * reader still attached keeps a consistent (old) view. */
+	shm_name(instance, name, sizeof(name));
+	shm_unlink(name);
+	fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "shm %s: %s", name, strerror(errno));
+		goto fail;
+	}
+	/* Readable by other users whatever the umask: that is its purpose. */
+	if (fchmod(fd, 0644) != 0 || ftruncate(fd, (off_t)total) != 0) {
+		snprintf(err, errlen, "shm %s: %s (%" PRIu64 " bytes)", name,
+			strerror(errno), total);
+		close(fd);
+		shm_unlink(name);
+		goto fail;
+	}
+	p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "shm %s: mmap: %s", name, strerror(errno));
+		shm_unlink(name);
+		goto fail;
+	}
+	shm->base = p;
+	shm->size = total;
+	shm->writer = 1;
+	shm->hdr = p;
+	shm->hdr->hdr_size = sizeof(struct wl_shm_hdr);
+	shm->hdr->series_size = sizeof(struct wl_shm_series);
+	shm->hdr->total_size = total;
+	shm->hdr->counters_off = cnt_off;
+	shm->hdr->series_off = ser_off;
+	shm->hdr->max_series = max_series;
+	shm->hdr->max_counters = max_counters;
+	shm->hdr->pid = (int32_t)getpid();
+	shm->hdr->created_ns = now_ns();
+	shm->hdr->updated_ns = shm->hdr->created_ns;
+	wl_strlcpy(shm->hdr->instance, instance, sizeof(shm->hdr->instance));
+	wl_strlcpy(shm->hdr->wirelat_version, WL_VERSION,
+		sizeof(shm->hdr->wirelat_version));
+	shm->hdr->version = WL_SHM_VERSION;
+	/* Magic last: a reader that sees it sees a complete header. */
+	__atomic_store_n(&shm->hdr->magic, WL_SHM_MAGIC, __ATOMIC_RELEASE);
+	return shm;
+fail:
+	if (shm != NULL)
+		free(shm->idx);
+	free(shm);
+	return NULL;
+}
+
+int
+wl_shm_series_find(struct wl_shm *shm, const struct wl_shm_key *key)
+{
+	uint32_t h = key_hash(key) & shm->idx_mask;
+	struct wl_shm_series *s;
+	uint32_t n;
+
+	for (;; h = (h + 1) & shm->idx_mask) {
+		int32_t i = shm->idx[h];
+
+		if (i < 0)
+			break;
+		if (memcmp(&series_at(shm, (unsigned int)i)->key, key,
+				sizeof(*key)) == 0)
+			return i;
+	}
+	n = shm->hdr->n_series;
+	if (n >= shm->hdr->max_series)
+		return -ENOSPC;
+	s = series_at(shm, n);
+	s->key = *key;
+	wl_hist_init(&s->h);
+	shm->idx[h] = (int32_t)n;
+	__atomic_store_n(&shm->hdr->n_series, n + 1, __ATOMIC_RELEASE);
+	return (int)n;
+}
+
+void
+wl_shm_series_record(struct wl_shm *shm, int idx, uint64_t v)
+{
+	struct wl_shm_series *s = series_at(shm, (unsigned int)idx);
+
+	seq_begin(&s->seq);
+	wl_hist_record(&s->h, v);
+	seq_end(&s->seq);
+}
+
+void
+wl_shm_counters_publish(struct wl_shm *shm,
+	const char (*names)[WL_SHM_COUNTER_NAME], const uint64_t *values,
+	unsigned int n)
+{
+	struct wl_shm_hdr *hdr = shm->hdr;
+
+	if (n > hdr->max_counters)
+		n = hdr->max_counters;
+	seq_begin(&hdr->seq);
+	memcpy(counter_names(shm), names, (size_t)n * WL_SHM_COUNTER_NAME);
+	memcpy(counter_values(shm), values, (size_t)n * sizeof(uint64_t));
+	hdr->n_counters = n;
+	hdr->updated_ns = now_ns();
+	seq_end(&hdr->seq);
+}
+
+void
+wl_shm_set_span(struct wl_shm *shm, uint64_t first_ns, uint64_t last_ns)
+{
+	seq_begin(&shm->hdr->seq);
+	shm->hdr->first_ns = first_ns;
+	shm->hdr->last_ns = last_ns;
+	seq_end(&shm->hdr->seq);
+}
+
+void
+wl_shm_set_inputs(struct wl_shm *shm, const struct wl_shm_input *in,
+	unsigned int n)
+{
+	if (n > WL_SHM_MAX_INPUTS)
+		n = WL_SHM_MAX_INPUTS;
+	seq_begin(&shm->hdr->seq);
+	memcpy(shm->hdr->inputs, in, n * sizeof(*in));
+	shm->hdr->n_inputs = n;
+	seq_end(&shm->hdr->seq);
+}
+
+void
+wl_shm_set_finished(struct wl_shm *shm)
+{
+	seq_begin(&shm->hdr->seq);
+	shm->hdr->finished = 1;
+	shm->hdr->updated_ns = now_ns();
+	seq_end(&shm->hdr->seq);
+}
+
+void
+wl_shm_close(struct wl_shm *shm)
+{
+	if (shm == NULL)
+		return;
+	munmap(shm->base, shm->size);
+	free(shm->idx);
+	free(shm);
+}
+
+/* ---- readers ---- */
+
+struct wl_shm *
+wl_shm_attach(const char *instance, char *err, size_t errlen)
+{
+	struct wl_shm_hdr *h;
+	struct wl_shm *shm;
+	struct stat st;
+	char name[80];
+	void *p;
+	int fd;
+
+	if (wl_shm_instance_check(instance) != 0) {
+		snprintf(err, errlen, "instance \"%s\": use 1 to %d of "
+			"[A-Za-z0-9_.-]", instance, WL_SHM_INSTANCE_LEN - 1);
+		return NULL;
+	}
+	shm_name(instance, name, sizeof(name));
+	fd = shm_open(name, O_RDONLY, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "instance \"%s\": %s%s", instance,
+			strerror(errno), errno == ENOENT ?
+			" (no wirelat has run with this instance)" : "");
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(*h)) {
+		close(fd);
+		snprintf(err, errlen, "instance \"%s\": segment %s too small",
+			instance, name);
+		return NULL;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "instance \"%s\": mmap: %s", instance,
+			strerror(errno));
+		return NULL;
+	}
+	h = p;
+	/* Never trust the layout: the segment may be from another version
+	 * or be truncated. */
+	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != WL_SHM_MAGIC ||
+			h->version != WL_SHM_VERSION ||
+			h->hdr_size != sizeof(*h) ||
+			h->series_size != sizeof(struct wl_shm_series) ||
+			h->total_size != (uint64_t)st.st_size ||
+			h->counters_off < sizeof(*h) ||
+			h->counters_off + (uint64_t)h->max_counters *
+				(WL_SHM_COUNTER_NAME + 8) > h->series_off ||
+			h->series_off + (uint64_t)h->max_series *
+				sizeof(struct wl_shm_series) > h->total_size) {
+		munmap(p, (size_t)st.st_size);
+		snprintf(err, errlen, "instance \"%s\": segment %s is not a "
+			"wirelat layout version %u", instance, name,
+			WL_SHM_VERSION);
+		return NULL;
+	}
+	shm = calloc(1, sizeof(*shm));
+	if (shm == NULL) {
+		munmap(p, (size_t)st.st_size);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	shm->base = p;
+	shm->size = (size_t)st.st_size;
+	shm->hdr = h;
+	return shm;
+}
+
+int
+wl_shm_read_hdr(const struct wl_shm *shm, struct wl_shm_hdr *hdr)
+{
+	int ret = seq_copy(&shm->hdr->seq, hdr, shm->hdr, sizeof(*hdr));
+
+	if (ret == 0) {
+		if (hdr->n_inputs > WL_SHM_MAX_INPUTS)
+			hdr->n_inputs = WL_SHM_MAX_INPUTS;
+		if (hdr->n_counters > hdr->max_counters)
+			hdr->n_counters = hdr->max_counters;
+		hdr->n_series = __atomic_load_n(&shm->hdr->n_series,
+			__ATOMIC_ACQUIRE);
+		if (hdr->n_series > shm->hdr->max_series)
+			hdr->n_series = shm->hdr->max_series;
+	}
+	return ret;
+}
+
+int
+wl_shm_read_series(const struct wl_shm *shm, unsigned int idx,
+	struct wl_shm_series *out)
+{
+	const struct wl_shm_series *s;
+	int ret;
+
+	if (idx >= __atomic_load_n(&shm->hdr->n_series, __ATOMIC_ACQUIRE) ||
+			idx >= shm->hdr->max_series)
+		return -ERANGE;
+	s = series_at(shm, idx);
+	ret = seq_copy(&s->seq, out, s, sizeof(*out));
+	if (ret == 0) {
+		/* Strings from another process: terminate them. */
+		out->key.metric[sizeof(out->key.metric) - 1] = '\0';
+		out->key.proto[sizeof(out->key.proto) - 1] = '\0';
+		out->key.method[sizeof(out->key.method) - 1] = '\0';
+	}
+	return ret;
+}
+
+int
+wl_shm_read_counters(const struct wl_shm *shm,
+	char (*names)[WL_SHM_COUNTER_NAME], uint64_t *values, unsigned int max)
+{
+	const struct wl_shm_hdr *h = shm->hdr;
+	uint32_t s1, s2, n;
+	unsigned int i;
+	int t;
+
+	for (t = 0; t < SHM_READ_TRIES; t++) {
+		s1 = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1)
+			continue;
+		n = WL_MIN(WL_MIN(h->n_counters, h->max_counters), max);
+		memcpy(names, counter_names(shm), (size_t)n * WL_SHM_COUNTER_NAME);
+		memcpy(values, counter_values(shm), (size_t)n * sizeof(*values));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&h->seq, __ATOMIC_RELAXED);
+		if (s1 == s2) {
+			for (i = 0; i < n; i++)
+				names[i][WL_SHM_COUNTER_NAME - 1] = '\0';
+			return (int)n;
+		}
+	}
+	return -EAGAIN;
+}
+
+static int
+pid_alive(int32_t pid)
+{
+	char path[64];
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return access(path, F_OK) == 0;
+}
+
+static const char *
+run_state(const struct wl_shm_hdr *h)
+{
+	if (h->finished)
+		return "finished";
+	return pid_alive(h->pid) ? "running" : "stopped";
+}
+
+static json_t *
+series_json(const struct wl_shm_series *s, double span_s)
+{
+	const struct wl_hist *h = &s->h;
+	char ip[64];
+	json_t *o;
+
+	wl_addr_format(&s->key.server, ip, sizeof(ip));
+	o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I}",
+		"metric", s->key.metric,
+		"proto", s->key.proto,
+		"server_ip", ip,
+		"server_port", (int)s->key.server_port,
+		"method", s->key.method,
+		"status_class", wl_status_class_name(s->key.status_class),
+		"count", (json_int_t)h->count);
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "rate_per_s", json_real(span_s > 0 ?
+		(double)h->count / span_s : 0));
+	json_object_set_new(o, "min_ns", json_integer(
+		(json_int_t)(h->count ? h->min : 0)));
+	json_object_set_new(o, "mean_ns", json_integer(
+		(json_int_t)llround(wl_hist_mean(h))));
+	json_object_set_new(o, "p50_ns", json_integer(
+		(json_int_t)wl_hist_quantile(h, 0.50)));
+	json_object_set_new(o, "p90_ns", json_integer(
+		(json_int_t)wl_hist_quantile(h, 0.90)));
+	json_object_set_new(o, "p99_ns", json_integer(
+		(json_int_t)wl_hist_quantile(h, 0.99)));
+	json_object_set_new(o, "p999_ns", json_integer(
+		(json_int_t)wl_hist_quantile(h, 0.999)));
+	json_object_set_new(o, "max_ns", json_integer((json_int_t)h->max));
+	json_object_set_new(o, "overflow", json_integer(
+		(json_int_t)h->overflow));
+	return o;
+}
+
+json_t *
+wl_shm_to_json(const struct wl_shm *shm)
+{
+	static char names[1u << 16][WL_SHM_COUNTER_NAME];
+	static uint64_t values[1u << 16];
+	static struct wl_shm_series s;
+	struct wl_shm_hdr h;
+	json_t *root, *arr, *cnt;
+	double span_s;
+	unsigned int i;
+	int n;
+
+	if (wl_shm_read_hdr(shm, &h) != 0)
+		return NULL;
+	n = wl_shm_read_counters(shm, names, values, WL_ARRAY_SIZE(values));
+	if (n < 0)
+		return NULL;
+	span_s = h.last_ns > h.first_ns ?
+		(double)(h.last_ns - h.first_ns) / 1e9 : 0;
+	root = json_pack("{s:s, s:i, s:s, s:i, s:s, s:I, s:I, s:I, s:I}",
+		"instance", h.instance,
+		"layout_version", (int)h.version,
+		"wirelat_version", h.wirelat_version,
+		"pid", (int)h.pid,
+		"state", run_state(&h),
+		"updated_ns", (json_int_t)h.updated_ns,
+		"first_ns", (json_int_t)h.first_ns,
+		"last_ns", (json_int_t)h.last_ns,
+		"span_ns", (json_int_t)(h.last_ns > h.first_ns ?
+			h.last_ns - h.first_ns : 0));
+	if (root == NULL)
+		return NULL;
+	json_object_set_new(root, "finished", json_boolean(h.finished));
+	arr = json_array();
+	for (i = 0; i < h.n_inputs; i++) {
+		struct wl_shm_input *in = &h.inputs[i];
+
+		in->name[sizeof(in->name) - 1] = '\0';
+		in->ts_source[sizeof(in->ts_source) - 1] = '\0';
+		in->link[sizeof(in->link) - 1] = '\0';
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}",
+			"name", in->name, "ts_source", in->ts_source,
+			"link", in->link));
+	}
+	json_object_set_new(root, "inputs", arr);
+	cnt = json_object();
+	for (i = 0; i < (unsigned int)n; i++)
+		json_object_set_new(cnt, names[i],
+			json_integer((json_int_t)values[i]));
+	json_object_set_new(root, "counters", cnt);
+	arr = json_array();
+	for (i = 0; i < h.n_series; i++) {
+		if (wl_shm_read_series(shm, i, &s) != 0)
+			continue;
+		json_array_append_new(arr, series_json(&s, span_s));
+	}
+	json_object_set_new(root, "series", arr);
+	return root;
+}
+
+/* 1234 -> "1.23us": 3 significant digits, unit chosen by size. */
+static void
+fmt_ns(char *buf, size_t size, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, size, "%" PRIu64 "ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, size, "%.3gus", (double)ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, size, "%.3gms", (double)ns / 1e6);
+	else
+		snprintf(buf, size, "%.3gs", (double)ns / 1e9);
+}
+
+static int
+series_cmp(const void *a, const void *b)
+{
+	const struct wl_shm_series *x = *(const struct wl_shm_series *const *)a;
+	const struct wl_shm_series *y = *(const struct wl_shm_series *const *)b;
+	int c;
+
+	if ((c = strcmp(x->key.proto, y->key.proto)) != 0)
+		return c;
+	if ((c = strcmp(x->key.metric, y->key.metric)) != 0)
+		return c;
+	if ((c = memcmp(&x->key.server, &y->key.server,
+			sizeof(x->key.server))) != 0)
+		return c;
+	if (x->key.server_port != y->key.server_port)
+		return x->key.server_port < y->key.server_port ? -1 : 1;
+	if ((c = strcmp(x->key.method, y->key.method)) != 0)
+		return c;
+	return (int)x->key.status_class - (int)y->key.status_class;
+}
+
+void
+wl_shm_print(const struct wl_shm *shm, FILE *f)
+{
+	struct wl_shm_series **v;
+	struct wl_shm_hdr h;
+	char srv[80], ip[64], q[6][16];
+	double span_s;
+	unsigned int i, n = 0;
+
+	if (wl_shm_read_hdr(shm, &h) != 0) {
+		fprintf(f, "instance busy, try again\n");
+		return;
+	}
+	span_s = h.last_ns > h.first_ns ?
+		(double)(h.last_ns - h.first_ns) / 1e9 : 0;
+	fprintf(f, "wirelat instance \"%s\" (%s, pid %d), traffic span %.3f s\n",
+		h.instance, run_state(&h), (int)h.pid, span_s);
+	for (i = 0; i < h.n_inputs; i++)
+		fprintf(f, "  input %.128s: timestamps %.8s, link %.16s\n",
+			h.inputs[i].name, h.inputs[i].ts_source,
+			h.inputs[i].link);
+	v = calloc(h.n_series ? h.n_series : 1, sizeof(*v));
+	if (v == NULL)
+		return;
+	for (i = 0; i < h.n_series; i++) {
+		v[n] = malloc(sizeof(**v));
+		if (v[n] != NULL && wl_shm_read_series(shm, i, v[n]) == 0)
+			n++;
+		else
+			free(v[n]);
+	}
+	qsort(v, n, sizeof(*v), series_cmp);
+	fprintf(f, "%-6s %-10s %-28s %-12s %-12s %9s %9s %8s %8s %8s %8s %8s\n",
+		"proto", "metric", "server", "method", "class", "count",
+		"rate/s", "p50", "p90", "p99", "p99.9", "max");
+	for (i = 0; i < n; i++) {
+		const struct wl_shm_series *s = v[i];
+
+		wl_addr_format(&s->key.server, ip, sizeof(ip));
+		snprintf(srv, sizeof(srv), wl_addr_is_v4(&s->key.server) ?
+			"%s:%u" : "[%s]:%u", ip, s->key.server_port);
+		fmt_ns(q[0], sizeof(q[0]), wl_hist_quantile(&s->h, 0.50));
+		fmt_ns(q[1], sizeof(q[1]), wl_hist_quantile(&s->h, 0.90));
+		fmt_ns(q[2], sizeof(q[2]), wl_hist_quantile(&s->h, 0.99));
+		fmt_ns(q[3], sizeof(q[3]), wl_hist_quantile(&s->h, 0.999));
+		fmt_ns(q[4], sizeof(q[4]), s->h.max);
+		fprintf(f, "%-6s %-10s %-28s %-12s %-12s %9" PRIu64
+			" %9.1f %8s %8s %8s %8s %8s\n", s->key.proto,
+			s->key.metric, srv, s->key.method,
+			wl_status_class_name(s->key.status_class), s->h.count,
+			span_s > 0 ? (double)s->h.count / span_s : 0, q[0], q[1],
+			q[2], q[3], q[4]);
+		free(v[i]);
+	}
+	if (n == 0)
+		fprintf(f, "(no series yet)\n");
+	free(v);
+}
+
+int
+wl_shm_remove(const char *instance)
+{
+	char name[80];
+
+	if (wl_shm_instance_check(instance) != 0)
+		return -EINVAL;
+	shm_name(instance, name, sizeof(name));
+	return shm_unlink(name) == 0 ? 0 : -errno;
+}
+
+int
+wl_shm_write_json(const char *instance, const char *path)
+{
+	struct wl_shm *shm;
+	char err[256];
+	json_t *j;
+	int ret;
+
+	shm = wl_shm_attach(instance, err, sizeof(err));
+	if (shm == NULL)
+		return -ENOENT;
+	j = wl_shm_to_json(shm);
+	wl_shm_close(shm);
+	if (j == NULL)
+		return -EAGAIN;
+	if (strcmp(path, "-") == 0) {
+		ret = json_dumpf(j, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else {
+		ret = json_dump_file(j, path, JSON_INDENT(2));
+	}
+	json_decref(j);
+	return ret == 0 ? 0 : -EIO;
+}
+
+int
+wl_shm_print_report(const char *instance, FILE *f)
+{
+	struct wl_shm *shm;
+	char err[256];
+
+	shm = wl_shm_attach(instance, err, sizeof(err));
+	if (shm == NULL)
+		return -ENOENT;
+	wl_shm_print(shm, f);
+	wl_shm_close(shm);
+	return 0;
+}

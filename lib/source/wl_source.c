@@ -1,1 +1,873 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * pcap / pcapng reader with nanosecond timestamps.
+ *
+ * The file is mapped read-only once (or a caller buffer is used as is)
+ * and walked with a single cursor, s->pos, that always points at the
+ * start of the next record (pcap) or block (pcapng). Invariants:
+ *   - nothing is read past s->len: every length is checked against the
+ *     bytes left before it is used;
+ *   - nothing is allocated, logged or system-called after open: pcapng
+ *     interfaces live in a fixed table inside struct wl_source;
+ *   - the first error is sticky: s->err and s->errmsg keep it until
+ *     wl_source_rewind(), and every packet before it was delivered;
+ *   - timestamps are computed in 128 bits and clamped to [0, 2^64-1] ns,
+ *     so no resolution or offset in a file can overflow them.
+ * Formats and messages are documented in docs/pcap.md.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_byteorder.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+
+#include "wl_common.h"
+#include "wl_mbuf.h"
+#include "wl_source.h"
+#include "wl_source_priv.h"
+#include "wl_time.h"
+
+/* ---- format constants ---- */
+
+/* Chained mbufs per packet: 256 KB (the snap length cap) in 2 KB rooms. */
+#define WL_SOURCE_MAX_SEGS 160
+#define PCAP_MAGIC_US 0xa1b2c3d4u
+#define PCAP_MAGIC_NS 0xa1b23c4du
+#define PCAP_MAGIC_KUZ 0xa1b2cd34u
+#define PCAP_FILE_HDR_LEN 24u
+/* Upper bits of the link type word carry FCS information. */
+#define PCAP_LINKTYPE_MASK 0x03ffffffu
+
+#define PCAPNG_SHB 0x0a0d0d0au
+#define PCAPNG_IDB 0x00000001u
+#define PCAPNG_PB 0x00000002u      /* obsolete Packet Block */
+#define PCAPNG_SPB 0x00000003u
+#define PCAPNG_EPB 0x00000006u
+#define PCAPNG_BOM 0x1a2b3c4du
+/* type + length + trailing length */
+#define PCAPNG_BLOCK_OVERHEAD 12u
+#define PCAPNG_SHB_MIN 28u
+#define PCAPNG_IDB_MIN 20u
+#define PCAPNG_EPB_MIN 32u
+#define PCAPNG_PB_MIN 32u
+#define PCAPNG_SPB_MIN 16u
+
+#define PCAPNG_OPT_END 0
+#define PCAPNG_IF_TSRESOL 9
+#define PCAPNG_IF_TSOFFSET 14
+
+const char *const wl_source_counter_names[] = {
+#define _(f, n, d) n,
+	foreach_wl_source_counter
+#undef _
+};
+
+static const char *const format_names[] = {
+#define _(e, n) [WL_SOURCE_FMT_ ## e] = n,
+	foreach_wl_source_format
+#undef _
+};
+
+/* ---- helpers ---- */
+
+static inline uint16_t
+rd16(const struct wl_source *s, const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return s->swap ? rte_bswap16(v) : v;
+}
+
+static inline uint32_t
+rd32(const struct wl_source *s, const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return s->swap ? rte_bswap32(v) : v;
+}
+
+static inline uint64_t
+rd64(const struct wl_source *s, const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return s->swap ? rte_bswap64(v) : v;
+}
+
+static inline uint32_t
+align4(uint32_t v)
+{
+	return (v + 3u) & ~3u;
+}
+
+/*
+ * Record an error as "<name>: <message>" and make it sticky.
+ * Cold path only: called once per source at most between rewinds.
+ */
+static int __attribute__((format(printf, 3, 4), cold))
+fail(struct wl_source *s, int err, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	/* A very long name is truncated; the message then is too. */
+	n = (size_t)snprintf(s->errmsg, sizeof(s->errmsg), "%s: ", s->name);
+	if (n < sizeof(s->errmsg)) {
+		va_start(ap, fmt);
+		vsnprintf(s->errmsg + n, sizeof(s->errmsg) - n, fmt, ap);
+		va_end(ap);
+	}
+	s->err = err;
+	return err;
+}
+
+int
+wl_source_link_from_dlt(uint32_t dlt, enum wl_link *link)
+{
+	switch (dlt) {
+	case 1:
+		*link = WL_LINK_ETHER;
+		return 0;
+	case 113:
+		*link = WL_LINK_SLL;
+		return 0;
+	case 276:
+		*link = WL_LINK_SLL2;
+		return 0;
+	case 0:
+		*link = WL_LINK_NULL;
+		return 0;
+	case 108:
+		*link = WL_LINK_LOOP;
+		return 0;
+	case 101:       /* LINKTYPE_RAW */
+	case 12:        /* DLT_RAW on most BSDs */
+	case 14:        /* DLT_RAW on OpenBSD */
+		*link = WL_LINK_RAW;
+		return 0;
+	case 228:
+		*link = WL_LINK_IPV4;
+		return 0;
+	case 229:
+		*link = WL_LINK_IPV6;
+		return 0;
+	case 9:         /* PPP */
+	case 50:        /* PPP in HDLC-like framing: decoded the same way */
+		*link = WL_LINK_PPP;
+		return 0;
+	default:
+		return -ENOTSUP;
+	}
+}
+
+/*
+ * Raw interface timestamp -> epoch ns. The product is done in 128 bits
+ * and the result clamped, so a hostile resolution or offset saturates
+ * instead of wrapping.
+ */
+static inline uint64_t
+iface_ts_ns(const struct wl_source_iface *ifc, uint64_t ts)
+{
+	unsigned __int128 ns;
+	__int128 r;
+
+	switch (ifc->kind) {
+	case WL_SOURCE_TS_MUL:
+		ns = (unsigned __int128)ts * ifc->factor;
+		break;
+	case WL_SOURCE_TS_DIV:
+		ns = ts / ifc->factor;
+		break;
+	case WL_SOURCE_TS_SHIFT:
+		ns = ((unsigned __int128)ts * WL_NS_PER_S) >> ifc->shift;
+		break;
+	default:
+		ns = 0;
+		break;
+	}
+	if (ns > UINT64_MAX)
+		ns = UINT64_MAX;
+	r = (__int128)ns + (__int128)ifc->offset_s * (__int128)WL_NS_PER_S;
+	if (r < 0)
+		return 0;
+	if (r > (__int128)UINT64_MAX)
+		return UINT64_MAX;
+	return (uint64_t)r;
+}
+
+/* Decode the one-byte if_tsresol value into a conversion rule. */
+static void
+iface_set_tsresol(struct wl_source_iface *ifc, uint8_t v)
+{
+	unsigned int n = v & 0x7f;
+	uint64_t f = 1;
+	unsigned int i;
+
+	if (v & 0x80) {
+		ifc->kind = WL_SOURCE_TS_SHIFT;
+		ifc->shift = (uint8_t)n;        /* <= 127: defined for 128 bits */
+		return;
+	}
+	if (n <= 9) {
+		for (i = n; i < 9; i++)
+			f *= 10;
+		ifc->kind = WL_SOURCE_TS_MUL;
+		ifc->factor = f;
+		return;
+	}
+	/* A 64-bit ts is below 2^64 < 10^20: beyond 10^-(9+19) it is 0 ns. */
+	if (n - 9 > 19) {
+		ifc->kind = WL_SOURCE_TS_ZERO;
+		return;
+	}
+	for (i = 9; i < n; i++)
+		f *= 10;
+	ifc->kind = WL_SOURCE_TS_DIV;
+	ifc->factor = f;
+}
+
+/* ---- classic pcap ---- */
+
+static int
+pcap_open(struct wl_source *s, uint32_t magic)
+{
+	uint16_t major, minor;
+	uint32_t dlt;
+
+	s->swap = 0;
+	switch (magic) {
+	case PCAP_MAGIC_US:
+	case PCAP_MAGIC_NS:
+	case PCAP_MAGIC_KUZ:
+		break;
+	default:
+		s->swap = 1;
+		magic = rte_bswap32(magic);
+		break;
+	}
+	s->rec_hdr_len = 16;
+	s->frac_mult = 1000;
+	if (magic == PCAP_MAGIC_NS) {
+		s->fmt = WL_SOURCE_FMT_PCAP_NS;
+		s->frac_mult = 1;
+	} else if (magic == PCAP_MAGIC_KUZ) {
+		/* Same as us pcap plus ifindex(4) protocol(2) type(1) pad(1). */
+		s->fmt = WL_SOURCE_FMT_PCAP_KUZNETZOV;
+		s->rec_hdr_len = 24;
+	} else {
+		s->fmt = WL_SOURCE_FMT_PCAP_US;
+	}
+	if (s->len < PCAP_FILE_HDR_LEN)
+		return fail(s, -EINVAL, "truncated file header");
+	major = rd16(s, s->base + 4);
+	minor = rd16(s, s->base + 6);
+	if (major != 2)
+		return fail(s, -ENOTSUP, "unsupported pcap version %u.%u",
+			major, minor);
+	dlt = rd32(s, s->base + 20) & PCAP_LINKTYPE_MASK;
+	if (wl_source_link_from_dlt(dlt, &s->link) != 0)
+		return fail(s, -ENOTSUP, "unsupported link type %u", dlt);
+	s->first = PCAP_FILE_HDR_LEN;
+	return 0;
+}
+
+static int
+pcap_next(struct wl_source *s, struct wl_source_pkt *out)
+{
+	size_t off = s->pos;
+	size_t rem = s->len - off;
+	const uint8_t *h = s->base + off;
+	uint32_t caplen, orig;
+	uint64_t ns;
+
+	if (rem == 0)
+		return 0;
+	if (rem < s->rec_hdr_len)
+		return fail(s, -ENODATA,
+			"truncated packet record header at offset %zu", off);
+	caplen = rd32(s, h + 8);
+	orig = rd32(s, h + 12);
+	if (caplen > WL_SOURCE_MAX_CAPLEN)
+		return fail(s, -EINVAL,
+			"caplen %u above %u at offset %zu",
+			caplen, WL_SOURCE_MAX_CAPLEN, off);
+	if (caplen > rem - s->rec_hdr_len)
+		return fail(s, -ENODATA,
+			"truncated packet record at offset %zu", off);
+	/* Both fields are unsigned 32 bits: the sum cannot exceed 2^64. */
+	ns = (uint64_t)rd32(s, h) * WL_NS_PER_S +
+		(uint64_t)rd32(s, h + 4) * s->frac_mult;
+	out->data = h + s->rec_hdr_len;
+	out->caplen = caplen;
+	out->wire_len = WL_MAX(orig, caplen);
+	out->ts_ns = ns;
+	out->link = s->link;
+	out->if_id = 0;
+	s->pos = off + s->rec_hdr_len + caplen;
+	return 1;
+}
+
+/* ---- pcapng ---- */
+
+/*
+ * Section Header Block at off: sets the byte order, checks the version
+ * and forgets the previous section's interfaces. Returns its length.
+ */
+static int
+shb_parse(struct wl_source *s, size_t off, uint32_t *blen)
+{
+	const uint8_t *b = s->base + off;
+	size_t rem = s->len - off;
+	uint32_t bom, len;
+	uint16_t major, minor;
+
+	if (rem < PCAPNG_SHB_MIN)
+		return fail(s, -ENODATA,
+			"truncated section header block at offset %zu", off);
+	memcpy(&bom, b + 8, sizeof(bom));
+	if (bom == PCAPNG_BOM)
+		s->swap = 0;
+	else if (bom == rte_bswap32(PCAPNG_BOM))
+		s->swap = 1;
+	else
+		return fail(s, -EINVAL,
+			"bad byte-order magic in section header at offset %zu",
+			off);
+	len = rd32(s, b + 4);
+	if (len < PCAPNG_SHB_MIN || (len & 3) != 0)
+		return fail(s, -EINVAL,
+			"bad block length %u at offset %zu", len, off);
+	if (len > rem)
+		return fail(s, -ENODATA,
+			"truncated section header block at offset %zu", off);
+	if (rd32(s, b + len - 4) != len)
+		return fail(s, -EINVAL,
+			"block length mismatch (%u vs trailing %u) at offset %zu",
+			len, rd32(s, b + len - 4), off);
+	major = rd16(s, b + 12);
+	minor = rd16(s, b + 14);
+	if (major != 1)
+		return fail(s, -ENOTSUP,
+			"unsupported pcapng version %u.%u at offset %zu",
+			major, minor, off);
+	s->n_ifaces = 0;
+	*blen = len;
+	return 0;
+}
+
+static int
+idb_parse(struct wl_source *s, const uint8_t *body, uint32_t body_len,
+	size_t off)
+{
+	struct wl_source_iface *ifc;
+	enum wl_link link;
+	uint32_t p, code, olen;
+
+	if (s->n_ifaces >= WL_SOURCE_MAX_IFACES)
+		return fail(s, -E2BIG,
+			"more than %u interfaces in a section at offset %zu",
+			WL_SOURCE_MAX_IFACES, off);
+	ifc = &s->ifaces[s->n_ifaces++];
+	memset(ifc, 0, sizeof(*ifc));
+	ifc->supported = wl_source_link_from_dlt(rd16(s, body), &link) == 0;
+	ifc->link = ifc->supported ? (uint8_t)link : 0;
+	ifc->snaplen = rd32(s, body + 4);
+	iface_set_tsresol(ifc, 6);
+	/*
+	 * Options. A malformed option list ends the parsing but is not
+	 * fatal: the packets are still usable with default resolution.
+	 */
+	for (p = 8; p + 4 <= body_len; p += 4 + align4(olen)) {
+		code = rd16(s, body + p);
+		olen = rd16(s, body + p + 2);
+		if (code == PCAPNG_OPT_END || olen > body_len - p - 4)
+			break;
+		if (code == PCAPNG_IF_TSRESOL && olen >= 1)
+			iface_set_tsresol(ifc, body[p + 4]);
+		else if (code == PCAPNG_IF_TSOFFSET && olen >= 8)
+			ifc->offset_s = (int64_t)rd64(s, body + p + 4);
+	}
+	return 0;
+}
+
+static int
+pcapng_open(struct wl_source *s)
+{
+	uint32_t blen;
+	int ret;
+
+	s->fmt = WL_SOURCE_FMT_PCAPNG;
+	if (s->len < PCAPNG_SHB_MIN)
+		return fail(s, -EINVAL, "truncated file header");
+	ret = shb_parse(s, 0, &blen);
+	if (ret < 0)
+		return ret;
+	s->first = 0;   /* next() re-reads the SHB: one code path */
+	return 0;
+}
+
+/*
+ * Timestamped packet (EPB or obsolete PB). The fixed part is if_id (32
+ * or 16 bits + 16 bits drops), ts high, ts low, caplen, orig len.
+ * Returns 1 packet, 0 skipped (unsupported link), or -errno.
+ */
+static int
+tpkt_parse(struct wl_source *s, const uint8_t *body, uint32_t body_len,
+	size_t off, int obsolete, struct wl_source_pkt *out)
+{
+	const struct wl_source_iface *ifc;
+	uint32_t if_id, caplen, orig;
+	uint64_t ts;
+
+	if_id = obsolete ? rd16(s, body) : rd32(s, body);
+	if (if_id >= s->n_ifaces)
+		return fail(s, -EINVAL,
+			"packet for undefined interface %u at offset %zu",
+			if_id, off);
+	ifc = &s->ifaces[if_id];
+	ts = ((uint64_t)rd32(s, body + 4) << 32) | rd32(s, body + 8);
+	caplen = rd32(s, body + 12);
+	orig = rd32(s, body + 16);
+	if (caplen > WL_SOURCE_MAX_CAPLEN)
+		return fail(s, -EINVAL, "caplen %u above %u at offset %zu",
+			caplen, WL_SOURCE_MAX_CAPLEN, off);
+	if (caplen > body_len - 20)
+		return fail(s, -EINVAL,
+			"caplen %u exceeds its block at offset %zu",
+			caplen, off);
+	s->last_ts = iface_ts_ns(ifc, ts);
+	if (!ifc->supported) {
+		s->st.unsupported_link++;
+		return 0;
+	}
+	out->data = body + 20;
+	out->caplen = caplen;
+	out->wire_len = WL_MAX(orig, caplen);
+	out->ts_ns = s->last_ts;
+	out->link = (enum wl_link)ifc->link;
+	out->if_id = if_id;
+	return 1;
+}
+
+/* Simple Packet Block: no timestamp, interface 0, caplen implied. */
+static int
+spb_parse(struct wl_source *s, const uint8_t *body, uint32_t body_len,
+	size_t off, struct wl_source_pkt *out)
+{
+	const struct wl_source_iface *ifc;
+	uint32_t caplen, orig;
+
+	if (s->n_ifaces == 0)
+		return fail(s, -EINVAL,
+			"simple packet block without interface at offset %zu",
+			off);
+	ifc = &s->ifaces[0];
+	orig = rd32(s, body);
+	caplen = WL_MIN(orig, body_len - 4);
+	if (ifc->snaplen != 0)
+		caplen = WL_MIN(caplen, ifc->snaplen);
+	if (caplen > WL_SOURCE_MAX_CAPLEN)
+		return fail(s, -EINVAL, "caplen %u above %u at offset %zu",
+			caplen, WL_SOURCE_MAX_CAPLEN, off);
+	if (!ifc->supported) {
+		s->st.unsupported_link++;
+		return 0;
+	}
+	out->data = body + 4;
+	out->caplen = caplen;
+	out->wire_len = WL_MAX(orig, caplen);
+	out->ts_ns = s->last_ts;
+	out->link = (enum wl_link)ifc->link;
+	out->if_id = 0;
+	return 1;
+}
+
+static int
+pcapng_next(struct wl_source *s, struct wl_source_pkt *out)
+{
+	const uint8_t *b, *body;
+	uint32_t type, blen, body_len;
+	size_t off, rem;
+	int ret;
+
+	for (;;) {
+		off = s->pos;
+		rem = s->len - off;
+		if (rem == 0)
+			return 0;
+		if (rem < PCAPNG_BLOCK_OVERHEAD)
+			return fail(s, -ENODATA,
+				"truncated block header at offset %zu", off);
+		b = s->base + off;
+		type = rd32(s, b);      /* SHB type reads the same either way */
+		if (type == PCAPNG_SHB) {
+			ret = shb_parse(s, off, &blen);
+			if (ret < 0)
+				return ret;
+			s->pos = off + blen;
+			continue;
+		}
+		blen = rd32(s, b + 4);
+		if (blen < PCAPNG_BLOCK_OVERHEAD || (blen & 3) != 0)
+			return fail(s, -EINVAL,
+				"bad block length %u at offset %zu", blen, off);
+		if (blen > rem)
+			return fail(s, -ENODATA,
+				"truncated block at offset %zu", off);
+		if (rd32(s, b + blen - 4) != blen)
+			return fail(s, -EINVAL,
+				"block length mismatch (%u vs trailing %u) at offset %zu",
+				blen, rd32(s, b + blen - 4), off);
+		body = b + 8;
+		body_len = blen - PCAPNG_BLOCK_OVERHEAD;
+		s->pos = off + blen;
+		switch (type) {
+		case PCAPNG_EPB:
+		case PCAPNG_PB:
+			if (blen < PCAPNG_EPB_MIN)
+				return fail(s, -EINVAL,
+					"block length %u too small for a packet block at offset %zu",
+					blen, off);
+			ret = tpkt_parse(s, body, body_len, off,
+				type == PCAPNG_PB, out);
+			break;
+		case PCAPNG_SPB:
+			if (blen < PCAPNG_SPB_MIN)
+				return fail(s, -EINVAL,
+					"block length %u too small for a simple packet block at offset %zu",
+					blen, off);
+			ret = spb_parse(s, body, body_len, off, out);
+			break;
+		case PCAPNG_IDB:
+			if (blen < PCAPNG_IDB_MIN)
+				return fail(s, -EINVAL,
+					"block length %u too small for an interface block at offset %zu",
+					blen, off);
+			ret = idb_parse(s, body, body_len, off);
+			break;
+		default:
+			s->st.skipped_blocks++;
+			ret = 0;
+			break;
+		}
+		if (ret != 0)
+			return ret;
+	}
+}
+
+/* ---- open / close ---- */
+
+static struct wl_source *
+source_new(const void *buf, size_t len, const char *name)
+{
+	struct wl_source *s;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->name = strdup(name != NULL ? name : "<mem>");
+	if (s->name == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->base = buf;
+	s->len = len;
+	return s;
+}
+
+static void
+source_free(struct wl_source *s)
+{
+	if (s == NULL)
+		return;
+	if (s->map != NULL)
+		munmap(s->map, s->len);
+	free(s->name);
+	free(s);
+}
+
+/* Recognise the format and check the file header. */
+static int
+source_start(struct wl_source *s)
+{
+	uint32_t magic;
+	int ret;
+
+	if (s->len == 0)
+		return fail(s, -EINVAL, "empty file");
+	if (s->len < 4)
+		return fail(s, -EINVAL, "truncated file header");
+	memcpy(&magic, s->base, sizeof(magic));
+	switch (magic) {
+	case PCAP_MAGIC_US:
+	case PCAP_MAGIC_NS:
+	case PCAP_MAGIC_KUZ:
+	case RTE_STATIC_BSWAP32(PCAP_MAGIC_US):
+	case RTE_STATIC_BSWAP32(PCAP_MAGIC_NS):
+	case RTE_STATIC_BSWAP32(PCAP_MAGIC_KUZ):
+		ret = pcap_open(s, magic);
+		break;
+	case PCAPNG_SHB:
+		ret = pcapng_open(s);
+		break;
+	default:
+		if (s->base[0] == 0x1f && s->base[1] == 0x8b)
+			return fail(s, -EINVAL,
+				"gzip-compressed file: decompress it first");
+		return fail(s, -EINVAL, "not a pcap or pcapng file");
+	}
+	if (ret < 0)
+		return ret;
+	s->pos = s->first;
+	return 0;
+}
+
+/* Hand the error to the caller's buffer and rte_errno, free s. */
+static struct wl_source *
+open_failed(struct wl_source *s, int ret, char *err, size_t errlen)
+{
+	if (err != NULL && errlen > 0)
+		wl_strlcpy(err, s->errmsg, errlen);
+	source_free(s);
+	rte_errno = -ret;
+	return NULL;
+}
+
+static void
+nomem(const char *name, char *err, size_t errlen)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: out of memory", name);
+	rte_errno = ENOMEM;
+}
+
+struct wl_source *
+wl_source_open_mem(const void *buf, size_t len, const char *name,
+	char *err, size_t errlen)
+{
+	struct wl_source *s;
+	int ret;
+
+	if (name == NULL)
+		name = "<mem>";
+	s = source_new(buf, len, name);
+	if (s == NULL) {
+		nomem(name, err, errlen);
+		return NULL;
+	}
+	ret = source_start(s);
+	if (ret < 0)
+		return open_failed(s, ret, err, errlen);
+	return s;
+}
+
+struct wl_source *
+wl_source_open(const char *path, char *err, size_t errlen)
+{
+	struct wl_source *s;
+	struct stat st;
+	void *map;
+	int fd, ret;
+
+	s = source_new(NULL, 0, path);
+	if (s == NULL) {
+		nomem(path, err, errlen);
+		return NULL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		fail(s, ret, "%s", strerror(-ret));
+		return open_failed(s, ret, err, errlen);
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		fail(s, ret, "%s", strerror(-ret));
+		goto fail_fd;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = fail(s, -EINVAL, "not a regular file");
+		goto fail_fd;
+	}
+	if (st.st_size > 0) {
+		/* The kernel pages the file in as we walk it: no read(). */
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+			fd, 0);
+		if (map == MAP_FAILED) {
+			ret = -errno;
+			fail(s, ret, "mmap: %s", strerror(-ret));
+			goto fail_fd;
+		}
+		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+		s->map = map;
+		s->base = map;
+		s->len = (size_t)st.st_size;
+	}
+	close(fd);
+	ret = source_start(s);
+	if (ret < 0)
+		return open_failed(s, ret, err, errlen);
+	return s;
+
+fail_fd:
+	close(fd);
+	return open_failed(s, ret, err, errlen);
+}
+
+void
+wl_source_close(struct wl_source *s)
+{
+	source_free(s);
+}
+
+/* ---- reading ---- */
+
+int
+wl_source_next(struct wl_source *s, struct wl_source_pkt *out)
+{
+	int ret;
+
+	if (unlikely(s->err != 0))
+		return s->err;
+	if (unlikely(s->done))
+		return 0;
+	if (s->fmt == WL_SOURCE_FMT_PCAPNG)
+		ret = pcapng_next(s, out);
+	else
+		ret = pcap_next(s, out);
+	if (ret == 1) {
+		s->st.packets++;
+		s->st.bytes += out->caplen;
+	} else if (ret == 0) {
+		s->done = 1;
+	}
+	return ret;
+}
+
+/*
+ * Copy a packet into m, chaining more mbufs from mp when it is larger
+ * than one data room (64 KB loopback frames), as a NIC with scatter RX
+ * would. @return -ENOBUFS when the pool ran dry and the packet was cut.
+ */
+static int
+copy_chained(struct rte_mempool *mp, struct rte_mbuf *m,
+	const uint8_t *data, uint32_t len)
+{
+	struct rte_mbuf *last = m, *seg;
+	uint32_t room = rte_pktmbuf_tailroom(m), n = RTE_MIN(len, room);
+
+	rte_memcpy(rte_pktmbuf_mtod(m, void *), data, n);
+	m->data_len = (uint16_t)n;
+	m->pkt_len = n;
+	while (m->pkt_len < len) {
+		if (m->nb_segs >= WL_SOURCE_MAX_SEGS ||
+				(seg = rte_pktmbuf_alloc(mp)) == NULL)
+			return -ENOBUFS;
+		n = RTE_MIN(len - m->pkt_len, rte_pktmbuf_tailroom(seg));
+		rte_memcpy(rte_pktmbuf_mtod(seg, void *), data + m->pkt_len, n);
+		seg->data_len = (uint16_t)n;
+		last->next = seg;
+		last = seg;
+		m->nb_segs++;
+		m->pkt_len += n;
+	}
+	return 0;
+}
+
+uint16_t
+wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
+	struct rte_mbuf **pkts, uint16_t n)
+{
+	struct wl_source_pkt p;
+	struct wl_mbuf_meta *meta;
+	struct rte_mbuf *m;
+	uint16_t i;
+
+	if (n == 0 || s->err != 0 || s->done)
+		return 0;
+	if (rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (wl_source_next(s, &p) != 1)
+			break;
+		m = pkts[i];
+		if (unlikely(copy_chained(mp, m, p.data, p.caplen) != 0))
+			s->st.oversize++;
+		meta = wl_mbuf_meta(m);
+		meta->ts_ns = p.ts_ns;
+		meta->link = (uint8_t)p.link;
+		meta->ts_source = WL_TS_PCAP;
+		meta->wire_len = p.wire_len;
+	}
+	if (i < n)
+		rte_pktmbuf_free_bulk(&pkts[i], n - i);
+	return i;
+}
+
+int
+wl_source_rewind(struct wl_source *s)
+{
+	s->pos = s->first;
+	s->err = 0;
+	s->done = 0;
+	s->errmsg[0] = '\0';
+	s->n_ifaces = 0;
+	s->last_ts = 0;
+	return 0;
+}
+
+int
+wl_source_done(const struct wl_source *s)
+{
+	return s->done;
+}
+
+const char *
+wl_source_error(const struct wl_source *s)
+{
+	return s->err != 0 ? s->errmsg : NULL;
+}
+
+void
+wl_source_stats_get(const struct wl_source *s, struct wl_source_stats *st)
+{
+	*st = s->st;
+}
+
+enum wl_source_format
+wl_source_format(const struct wl_source *s)
+{
+	return s->fmt;
+}
+
+const char *
+wl_source_format_name(enum wl_source_format f)
+{
+	if ((unsigned int)f >= WL_SOURCE_FMT_MAX)
+		return "unknown";
+	return format_names[f];
+}
+
+enum wl_link
+wl_source_link(const struct wl_source *s)
+{
+	if (s->fmt != WL_SOURCE_FMT_PCAPNG)
+		return s->link;
+	if (s->n_ifaces == 0 || !s->ifaces[0].supported)
+		return WL_LINK_MAX;
+	return (enum wl_link)s->ifaces[0].link;
+}

@@ -53,6 +53,16 @@ enum wl_status_class {
 	WL_SC_MAX
 };
 
+/*
+ * What a record on the transaction ring is: a request/response pair, or
+ * the summary of a connection that ended (lib/flow, struct wl_conn in
+ * the proto area), so both travel the same ring in order.
+ */
+enum wl_txn_kind {
+	WL_TXN_KIND_TXN = 0,
+	WL_TXN_KIND_CONN = 1,
+};
+
 /* An IPv4 address is stored v4-mapped (::ffff:a.b.c.d) so keys have one size. */
 struct wl_addr {
 	uint8_t a[16];
@@ -76,6 +86,8 @@ struct wl_txn {
 	uint16_t method_id;     /* protocol-defined, 0 = unknown */
 	uint32_t flags;         /* WL_TXN_F_* */
 	uint32_t status_code;   /* numeric status where the protocol has one */
+	uint8_t kind;           /* enum wl_txn_kind */
+	uint8_t rsvd[3];
 	uint64_t flow_id;       /* per-parser connection number */
 	uint64_t req_start_ns;
 	uint64_t req_end_ns;

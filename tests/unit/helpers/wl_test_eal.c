@@ -14,7 +14,7 @@ wl_test_eal_init(void)
 	static int done;
 	char prefix[64];
 	char *argv[] = {
-		"wl-test", "--no-huge", "-m", "256", "--no-pci", "--in-memory",
+		"wl-test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
 		"-l", "0", "--log-level", "*:error", "--file-prefix", prefix,
 		NULL
 	};

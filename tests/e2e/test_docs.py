@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Documentation is part of the contract: every configuration key that
+`wirelat config` prints is in docs/config.md, every counter and series
+field a run publishes is in docs/metrics.md, every transaction and
+connection field is in docs/output.md."""
+
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wl_e2e as e  # noqa: E402
+
+
+def doc(name):
+    return open(os.path.join(e.SRC, "docs", name)).read()
+
+
+def keys(obj, prefix=""):
+    for k, v in obj.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict) and path != "protocols.ports":
+            yield from keys(v, path + ".")
+        else:
+            yield path
+
+
+def main():
+    cfg = json.loads(e.wirelat(["config"], check_rc=0).stdout)
+    text = doc("config.md")
+    for k in keys(cfg):
+        e.check(f"`{k}`" in text, f"config key {k} not in docs/config.md")
+
+    d = e.tmpdir()
+    pcap = os.path.join(d, "t.pcap")
+    e.wlgen("--scenario", "tcp-impair", "-o", pcap)
+    inst = e.instance("docs")
+    st, log, conns = (os.path.join(d, n) for n in ("s.json", "l", "c"))
+    e.wirelat(["--pcap", pcap, "--instance", inst, "--stats-json", st,
+               "--log", log, "--connections", conns, "--no-report"],
+              check_rc=0)
+    s = json.load(open(st))
+    text = doc("metrics.md")
+    for name in s["counters"]:
+        # lcoreN.x and sourceN.x are documented once with their pattern.
+        generic = re.sub(r"^(lcore|source|port)\d+\.", r"\1N.", name)
+        generic = re.sub(r"^(lcore)N\.", "", generic)
+        generic = re.sub(r"^tcp_", "<proto>_", generic) \
+            if generic.startswith("tcp_") else generic
+        e.check(f"`{generic}`" in text, f"counter {name} ({generic}) not "
+                "in docs/metrics.md")
+    for f in s["series"][0]:
+        e.check(f"`{f}`" in text, f"series field {f} not in metrics.md")
+    text = doc("output.md")
+    for path in (log, conns):
+        for f in e.jsonl(path)[0]:
+            e.check(f"`{f}`" in text, f"{os.path.basename(path)} field "
+                    f"{f} not in docs/output.md")
+    e.remove_instance(inst)
+    e.finish()
+
+
+if __name__ == "__main__":
+    main()

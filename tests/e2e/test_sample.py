@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The bundled sample capture: it is exactly what the committed generator
+makes, and the README's first command reports every server of it with
+the right counts, on stdout and through wirelat-stat."""
+
+import filecmp
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wl_e2e as e  # noqa: E402
+
+SAMPLE = os.path.join(e.SRC, "tests", "data", "sample.pcap")
+EXPECT = os.path.join(e.SRC, "tests", "data", "sample-expect.json")
+
+
+def main():
+    d = e.tmpdir()
+    regen = os.path.join(d, "sample.pcap")
+    e.wlgen("--scenario", "sample", "--seed", "1", "-o", regen,
+            "--expect", regen + ".json")
+    e.check(filecmp.cmp(regen, SAMPLE, shallow=False),
+            "tests/data/sample.pcap differs from wlgen --scenario sample")
+    e.check(json.load(open(regen + ".json")) == json.load(open(EXPECT)),
+            "tests/data/sample-expect.json differs from wlgen's")
+    exp = json.load(open(EXPECT))
+
+    inst = e.instance("sample")
+    p = e.wirelat(["--pcap", SAMPLE, "--instance", inst], check_rc=0)
+    rows = [l.split() for l in p.stdout.splitlines()]
+    for srv, st in exp["servers"].items():
+        want = st["established"] + st["no_ack"]
+        got = [r for r in rows if len(r) > 6 and r[1] == "server_rtt" and
+               r[2] == srv and r[4] == "ok"]
+        e.check(len(got) == 1 and int(got[0][5]) == want,
+                f"report row for {srv}: {got}, want count {want}")
+    e.check("timestamps pcap, link ether" in p.stdout, "input line")
+    p2 = e.stat(["--instance", inst], check_rc=0)
+    e.check(p2.stdout.splitlines()[2:] == p.stdout.splitlines()[2:],
+            "wirelat-stat table differs from the final report")
+    e.remove_instance(inst)
+    e.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""TCP tracking on a capture with known damage: retransmissions, reordering,
+lost segments and overlapping retransmissions are each counted where they
+happened, in-order bytes and gap bytes add up exactly, and the handshake
+timing of the damaged connections is unaffected."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wl_e2e as e  # noqa: E402
+
+
+def main():
+    d = e.tmpdir()
+    for fmt, link in (("pcap-ns", "ether"), ("pcapng", "raw")):
+        pcap = os.path.join(d, f"impair-{fmt}.pcap")
+        e.wlgen("--scenario", "tcp-impair", "--flows", "40", "--format", fmt,
+                "--link", link, "-o", pcap, "--expect", pcap + ".json")
+        exp = json.load(open(pcap + ".json"))
+        inst = e.instance("impair")
+        log, conns, st = (os.path.join(d, f"{fmt}.{n}")
+                          for n in ("log", "conn", "stats"))
+        e.wirelat(["--pcap", pcap, "--instance", inst, "--log", log,
+                   "--connections", conns, "--stats-json", st,
+                   "--no-report"], check_rc=0)
+        recs = {(r["client_ip"], r["client_port"]): r for r in e.jsonl(conns)}
+        txns = {(t["client_ip"], t["client_port"]): t for t in e.jsonl(log)}
+        kinds = {}
+        for c in exp["connections"]:
+            key = (c["client_ip"], c["client_port"])
+            r, t = recs.get(key), txns.get(key)
+            who = f"[{fmt}] {key} {c['impairment']}"
+            if not (e.check(r is not None, f"{who}: no record") and
+                    e.check(t is not None, f"{who}: no handshake")):
+                continue
+            kinds[c["impairment"]] = kinds.get(c["impairment"], 0) + 1
+            e.check(t["duration_ns"] == c["server_rtt_ns"] and
+                    t["client_rtt_ns"] == c["client_rtt_ns"],
+                    f"{who}: handshake timing")
+            e.check(r["end"] == "closed", f"{who}: end {r['end']}")
+            for dr in ("c2s", "s2c"):
+                e.check(r[f"{dr}_pkts"] == c[f"{dr}_packets"],
+                        f"{who}: {dr}_pkts")
+                # Every byte the tap saw is delivered once, in order;
+                # what it never saw is a gap of exactly that size.
+                e.check(r[f"{dr}_delivered"] == c[f"{dr}_payload"],
+                        f"{who}: {dr}_delivered {r[f'{dr}_delivered']} "
+                        f"want {c[f'{dr}_payload']}")
+            e.check(r["s2c_gap_bytes"] == c["lost_bytes"],
+                    f"{who}: gap bytes {r['s2c_gap_bytes']} "
+                    f"want {c['lost_bytes']}")
+            e.check(r["c2s_gap_bytes"] == 0, f"{who}: c2s gap")
+            flags = set(r["flags"])
+            imp = c["impairment"]
+            if imp == "lost":
+                e.check("gap" in flags, f"{who}: flags {flags}")
+            elif imp in ("retrans", "overlap"):
+                e.check(r["s2c_retrans_bytes"] > 0 and "gap" not in flags,
+                        f"{who}: retrans bytes {r['s2c_retrans_bytes']}, "
+                        f"flags {flags}")
+            elif imp == "ooo":
+                e.check("ooo" in flags and "gap" not in flags,
+                        f"{who}: flags {flags}")
+            else:
+                e.check(not flags & {"gap", "ooo", "retrans"} and
+                        r["s2c_retrans_bytes"] == 0, f"{who}: clean {flags}")
+        e.check(set(kinds) == {None, "retrans", "ooo", "lost", "overlap"},
+                f"[{fmt}] scenario covers every impairment: {kinds}")
+
+        # Global counters match the sum of what was done.
+        cnt = json.load(open(st))["counters"]
+        lost = [c for c in exp["connections"] if c["impairment"] == "lost"]
+        ov = [c for c in exp["connections"] if c["impairment"] == "overlap"]
+        rt = [c for c in exp["connections"] if c["impairment"] == "retrans"]
+        e.check(cnt["flow_gaps"] == len(lost) and
+                cnt["flow_gap_bytes"] == sum(c["lost_bytes"] for c in lost),
+                f"[{fmt}] gaps {cnt['flow_gaps']}/{cnt['flow_gap_bytes']}")
+        e.check(cnt["flow_overlap_segs"] == len(ov),
+                f"[{fmt}] overlap {cnt['flow_overlap_segs']} want {len(ov)}")
+        e.check(cnt["flow_retrans_segs"] == sum(c["retrans_segments"]
+                                                for c in rt),
+                f"[{fmt}] retrans {cnt['flow_retrans_segs']}")
+        e.remove_instance(inst)
+    e.finish()
+
+
+if __name__ == "__main__":
+    main()

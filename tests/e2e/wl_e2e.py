@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Helpers shared by the end-to-end tests: where the binaries are, how to
+run them, and small assertions that say what differed."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ.get("WL_SRC", os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+BUILD = os.environ.get("WL_BUILD", os.path.join(SRC, "build"))
+WIRELAT = os.path.join(BUILD, "app", "wirelat", "wirelat")
+STAT = os.path.join(BUILD, "app", "wirelat-stat", "wirelat-stat")
+WLGEN = os.path.join(SRC, "tests", "gen", "wlgen.py")
+SKIP = 77   # meson's "skipped" exit code
+
+failures = 0
+
+
+def check(cond, what):
+    """Record a failed expectation without stopping the test."""
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def finish():
+    if failures:
+        print(f"{failures} check(s) failed")
+        sys.exit(1)
+    print("ok")
+    sys.exit(0)
+
+
+def skip(why):
+    print("SKIP:", why)
+    sys.exit(SKIP)
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="wl-e2e-")
+
+
+def instance(name):
+    """An instance name unique to this run (tests may run concurrently)."""
+    return f"{name}-{os.getpid()}"
+
+
+def wlgen(*args):
+    subprocess.run([sys.executable, WLGEN, *args], check=True)
+
+
+def run(args, timeout=300, check_rc=None, **kw):
+    """Run a binary; returns CompletedProcess with text stdout/stderr."""
+    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                       **kw)
+    if check_rc is not None and p.returncode != check_rc:
+        print("command:", " ".join(args))
+        print("stdout:", p.stdout[-4000:])
+        print("stderr:", p.stderr[-4000:])
+        raise SystemExit(f"exit code {p.returncode}, expected {check_rc}")
+    return p
+
+
+def wirelat(args, **kw):
+    return run([WIRELAT, *args], **kw)
+
+
+def stat(args, **kw):
+    return run([STAT, *args], **kw)
+
+
+def jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def error_lines(stderr):
+    """stderr lines that are not notices."""
+    return [l for l in stderr.splitlines()
+            if l.strip() and not l.startswith("wirelat: notice:")]
+
+
+def remove_instance(name):
+    run([STAT, "--instance", name, "--remove"])

@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Real servers from Debian and a real capture of loopback traffic, started
+by the tests on 127.0.0.1 and torn down after."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import wl_e2e as e
+
+
+def need(*tools):
+    for t in tools:
+        if shutil.which(t) is None and not os.path.exists(t):
+            e.skip(f"{t} is not installed (scripts/install-deps)")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Nginx:
+    """nginx on 127.0.0.1:port serving a few static files from d."""
+
+    def __init__(self, d):
+        need("nginx")
+        self.d = os.path.join(d, "nginx")
+        os.makedirs(os.path.join(self.d, "www"), exist_ok=True)
+        with open(os.path.join(self.d, "www", "index.html"), "w") as f:
+            f.write("<html>wirelat test</html>\n")
+        with open(os.path.join(self.d, "www", "big.bin"), "wb") as f:
+            f.write(os.urandom(256 * 1024))
+        self.port = free_port()
+        conf = os.path.join(self.d, "nginx.conf")
+        user = "user root;" if os.geteuid() == 0 else ""
+        with open(conf, "w") as f:
+            f.write(f"""{user}
+daemon off;
+worker_processes 1;
+pid {self.d}/nginx.pid;
+error_log {self.d}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {self.d}/tmp-body;
+    proxy_temp_path {self.d}/tmp-proxy;
+    fastcgi_temp_path {self.d}/tmp-fcgi;
+    uwsgi_temp_path {self.d}/tmp-uwsgi;
+    scgi_temp_path {self.d}/tmp-scgi;
+    server {{
+        listen 127.0.0.1:{self.port};
+        root {self.d}/www;
+    }}
+}}
+""")
+        self.p = subprocess.Popen(["nginx", "-c", conf, "-p", self.d],
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+        if not wait_port(self.port):
+            self.stop()
+            raise SystemExit("nginx did not start: " +
+                             open(os.path.join(self.d, "error.log")).read())
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGQUIT)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+
+
+class Tcpdump:
+    """A nanosecond capture on an interface, written to path."""
+
+    def __init__(self, path, iface, bpf):
+        need("tcpdump")
+        if os.geteuid() != 0:
+            e.skip("capturing on loopback needs root")
+        self.p = subprocess.Popen(
+            ["tcpdump", "-i", iface, "-U", "--immediate-mode", "-B", "65536",
+             "-n", "-s", "0",
+             "--time-stamp-precision=nano", "-w", path, bpf],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # tcpdump says "listening on" once the socket is open.
+        line = self.p.stderr.readline()
+        if "listening" not in line:
+            raise SystemExit(f"tcpdump: {line}")
+
+    def stop(self):
+        # Immediate mode hands every packet over at once; the pause lets
+        # the last ones reach the file before tcpdump is told to stop.
+        time.sleep(0.5)
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait(10)
+
+
+def tshark_handshakes(pcap):
+    """Handshakes read from a capture by tshark: ns timestamps by client
+    (ip, port) of the first SYN, the SYN/ACK and the client's ACK, and the
+    packets, frame bytes and TCP payload bytes each way."""
+    need("tshark")
+    out = subprocess.run(
+        ["tshark", "-r", pcap, "-T", "fields", "-E", "separator=|",
+         "-e", "frame.time_epoch", "-e", "ip.src", "-e", "tcp.srcport",
+         "-e", "ip.dst", "-e", "tcp.dstport", "-e", "tcp.flags.syn",
+         "-e", "tcp.flags.ack", "-e", "tcp.len", "-e", "frame.len",
+         "-e", "tcp.nxtseq", "-o", "tcp.relative_sequence_numbers:TRUE"],
+        capture_output=True, text=True, check=True).stdout
+    hs = {}
+    for line in out.splitlines():
+        ts, src, sport, dst, dport, syn, ack, ln, flen, nxt = \
+            line.split("|")
+        sec, _, frac = ts.partition(".")
+        ns = int(sec) * 10**9 + int((frac + "000000000")[:9])
+        syn = syn in ("1", "True")
+        ack = ack in ("1", "True")
+        c = (src, int(sport))
+        s = (dst, int(dport))
+        if syn and not ack:
+            hs.setdefault(c, {"server": s, "syn": ns, "c2s": [0, 0, 0],
+                              "s2c": [0, 0, 0], "c2s_end": 0, "s2c_end": 0})
+        elif syn and ack:
+            h = hs.get(s)
+            if h is not None and "synack" not in h:
+                h["synack"] = ns
+        elif ack and c in hs and "synack" in hs[c] and "ack" not in hs[c]:
+            hs[c]["ack"] = ns
+        for who, dr in ((c, "c2s"), (s, "s2c")):
+            if who in hs and hs[who]["server"] == (s if dr == "c2s" else c):
+                hs[who][dr][0] += 1
+                hs[who][dr][1] += int(flen)
+                hs[who][dr][2] += int(ln or 0)
+                # Stream bytes up to the highest data byte seen (relative
+                # sequence numbers start at 1 after the SYN).
+                if int(ln or 0) > 0:
+                    hs[who][f"{dr}_end"] = max(hs[who][f"{dr}_end"],
+                                               int(nxt) - 1)
+                break
+    return hs

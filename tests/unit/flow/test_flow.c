@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Flow table and TCP tracking, driven with hand-built struct wl_pkt
+ * (decode is tested in tests/unit/pkt). Two recording protocols stand in
+ * for L7: "rec" (TCP, probe: payload starts with "REC") and "urec" (UDP,
+ * probe: starts with 'U'); they log every callback into one string so a
+ * test can assert the exact byte stream, gaps and close flags L7 saw.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <rte_malloc.h>
+
+#include "wl_flow.h"
+#include "wl_proto.h"
+#include "tcp/wl_tcp.h"
+#include "wl_test_eal.h"
+
+/* ---- recording protocols ---- */
+
+static char plog[8192];
+
+static void
+logf_(const char *fmt, ...)
+{
+	size_t n = strlen(plog);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(plog + n, sizeof(plog) - n, fmt, ap);
+	va_end(ap);
+}
+
+static enum wl_probe
+rec_probe(const uint8_t *d, uint32_t len, enum wl_dir dir)
+{
+	(void)dir;
+	if (len < 3)
+		return memcmp(d, "REC", len) == 0 ? WL_PROBE_MAYBE : WL_PROBE_NO;
+	return memcmp(d, "REC", 3) == 0 ? WL_PROBE_YES : WL_PROBE_NO;
+}
+
+static int
+rec_data(void *st, struct wl_proto_ctx *ctx, enum wl_dir dir,
+	const uint8_t *d, uint32_t len, uint64_t ts)
+{
+	(void)ctx;
+	(void)ts;
+	*(uint32_t *)st += len;
+	logf_("d%d:%.*s|", dir, (int)len, (const char *)d);
+	return WL_PROTO_CONTINUE;
+}
+
+static int
+rec_gap(void *st, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
+	uint64_t ts)
+{
+	(void)st;
+	(void)ctx;
+	(void)ts;
+	logf_("g%d:%u|", dir, len);
+	return WL_PROTO_CONTINUE;
+}
+
+static void
+rec_close(void *st, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
+{
+	(void)st;
+	(void)ctx;
+	(void)ts;
+	logf_("c:%x|", flags);
+}
+
+static const struct wl_proto_ops rec_ops = {
+	.name = "rec",
+	.l4proto = IPPROTO_TCP,
+	.default_ports = { 7777 },
+	.state_size = 64,
+	.probe = rec_probe,
+	.data = rec_data,
+	.gap = rec_gap,
+	.close = rec_close,
+};
+
+static enum wl_probe
+urec_probe(const uint8_t *d, uint32_t len, enum wl_dir dir)
+{
+	(void)dir;
+	return len > 0 && d[0] == 'U' ? WL_PROBE_YES : WL_PROBE_NO;
+}
+
+static const struct wl_proto_ops urec_ops = {
+	.name = "urec",
+	.l4proto = IPPROTO_UDP,
+	.state_size = 16,
+	.probe = urec_probe,
+	.data = rec_data,
+	.gap = rec_gap,
+	.close = rec_close,
+};
+
+extern const struct wl_proto_ops wl_proto_tcp_ops;
+enum { P_TCP, P_REC, P_UREC, P_MAX };
+static const struct wl_proto_ops *const test_protos[P_MAX] = {
+	&wl_proto_tcp_ops, &rec_ops, &urec_ops,
+};
+
+/* ---- fixture ---- */
+
+static struct wl_txn txns[256];
+static unsigned int ntxn, nconn;
+static struct wl_flow_stats fst;
+static uint64_t pctr[P_MAX * WL_PROTO_CTR_MAX];
+static uint64_t server_bits[1024];
+static uint8_t port_proto[65536];
+static struct wl_flow_conf conf;
+static struct wl_flow_table *ft;
+
+static void
+sink_emit(void *arg, const struct wl_txn *t)
+{
+	(void)arg;
+	if (t->kind == WL_TXN_KIND_CONN)
+		nconn++;
+	assert_true(ntxn < 256);
+	txns[ntxn++] = *t;
+}
+
+static const struct wl_txn_sink sink = { sink_emit, NULL };
+
+static void
+conf_default(void)
+{
+	memset(&conf, 0, sizeof(conf));
+	conf.max_flows = 64;
+	conf.tcp_idle_ms = 60000;
+	conf.tcp_closed_ms = 1000;
+	conf.tcp_syn_ms = 5000;
+	conf.udp_idle_ms = 30000;
+	conf.ooo_max_segs = 8;
+	conf.ooo_pool_segs = 64;
+	conf.ooo_seg_bytes = 1500;
+	conf.l7_state_max = 16;
+	conf.probe_max_bytes = 1024;
+	conf.server_ports = server_bits;
+	conf.port_proto = port_proto;
+	conf.protos = test_protos;
+	conf.n_protos = P_MAX;
+}
+
+static void
+table_new(void)
+{
+	memset(&fst, 0, sizeof(fst));
+	memset(pctr, 0, sizeof(pctr));
+	memset(txns, 0, sizeof(txns));
+	ntxn = nconn = 0;
+	plog[0] = '\0';
+	ft = wl_flow_table_create(&conf, &sink, &fst, pctr, 3, SOCKET_ID_ANY);
+	assert_non_null(ft);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	assert_int_equal(wl_test_eal_init(), 0);
+	memset(server_bits, 0, sizeof(server_bits));
+	memset(port_proto, WL_PROTO_NONE, sizeof(port_proto));
+	conf_default();
+	table_new();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	wl_flow_table_free(ft);
+	ft = NULL;
+	return 0;
+}
+
+#define CLI 0x0a000001u
+#define SRV 0x0a000002u
+
+static void
+addr4(struct wl_addr *a, uint32_t ip)
+{
+	uint8_t b[4] = { ip >> 24, ip >> 16, ip >> 8, ip };
+
+	wl_addr_from_v4(a, b);
+}
+
+/* A TCP segment from (sip, sp) to (dip, dp). */
+static void
+seg(uint64_t ts, uint32_t sip, uint16_t sp, uint32_t dip, uint16_t dp,
+	uint8_t flags, uint32_t seq, uint32_t ack, const char *data)
+{
+	struct wl_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.ts_ns = ts;
+	p.ts_source = 2;
+	addr4(&p.src, sip);
+	addr4(&p.dst, dip);
+	p.sport = sp;
+	p.dport = dp;
+	p.ip_version = 4;
+	p.l4proto = IPPROTO_TCP;
+	p.tcp_flags = flags;
+	p.seq = seq;
+	p.ack = ack;
+	p.payload = (const uint8_t *)data;
+	p.payload_len = data != NULL ? (uint32_t)strlen(data) : 0;
+	p.wire_len = 54 + p.payload_len;
+	wl_flow_input(ft, &p);
+}
+
+/* A segment whose capture kept only data of its wire_len bytes. */
+static void
+seg_cut(uint64_t ts, uint16_t dp, uint32_t seq, uint32_t ack,
+	const char *data, uint32_t wire_len)
+{
+	struct wl_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.ts_ns = ts;
+	addr4(&p.src, CLI);
+	addr4(&p.dst, SRV);
+	p.sport = 40000;
+	p.dport = dp;
+	p.l4proto = IPPROTO_TCP;
+	p.tcp_flags = WL_TCP_ACK;
+	p.seq = seq;
+	p.ack = ack;
+	p.payload = (const uint8_t *)data;
+	p.payload_len = (uint32_t)strlen(data);
+	p.seg_len = wire_len;
+	wl_flow_input(ft, &p);
+}
+
+static void
+udp(uint64_t ts, uint32_t sip, uint16_t sp, uint32_t dip, uint16_t dp,
+	const char *data)
+{
+	struct wl_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.ts_ns = ts;
+	addr4(&p.src, sip);
+	addr4(&p.dst, dip);
+	p.sport = sp;
+	p.dport = dp;
+	p.l4proto = IPPROTO_UDP;
+	p.payload = (const uint8_t *)data;
+	p.payload_len = (uint32_t)strlen(data);
+	p.wire_len = 42 + p.payload_len;
+	wl_flow_input(ft, &p);
+}
+
+#define ISN_C 1000u
+#define ISN_S 5000u
+#define F(x) WL_TCP_ ## x
+#define C2S(ts, fl, seq, ack, d) seg(ts, CLI, 40000, SRV, port, fl, seq, ack, d)
+#define S2C(ts, fl, seq, ack, d) seg(ts, SRV, port, CLI, 40000, fl, seq, ack, d)
+
+/* SYN at t, SYN/ACK at t+srtt, ACK at t+srtt+crtt. */
+static void
+handshake(uint16_t port, uint64_t t, uint64_t srtt, uint64_t crtt)
+{
+	C2S(t, F(SYN), ISN_C, 0, NULL);
+	S2C(t + srtt, F(SYN) | F(ACK), ISN_S, ISN_C + 1, NULL);
+	C2S(t + srtt + crtt, F(ACK), ISN_C + 1, ISN_S + 1, NULL);
+}
+
+static const struct wl_txn *
+find_hs(unsigned int nth)
+{
+	unsigned int i;
+
+	for (i = 0; i < ntxn; i++)
+		if (txns[i].kind == WL_TXN_KIND_TXN &&
+				strcmp(txns[i].method, "handshake") == 0 &&
+				nth-- == 0)
+			return &txns[i];
+	return NULL;
+}
+
+static uint64_t
+ctr(enum wl_flow_ctr c)
+{
+	return fst.c[c];
+}
+
+/* ---- handshake ---- */
+
+static void
+test_handshake_exact(void **state)
+{
+	const uint16_t port = 8080;
+	const struct wl_txn *t;
+	const struct wl_tcp_txn *x;
+	struct wl_addr a;
+
+	(void)state;
+	handshake(port, 1000000000123ULL, 123456, 7890);
+	t = find_hs(0);
+	assert_non_null(t);
+	x = (const void *)t->proto_area;
+	assert_int_equal(t->proto, WL_PROTO_TCP);
+	assert_int_equal(t->req_start_ns, 1000000000123ULL);
+	assert_int_equal(wl_txn_duration(t), 123456);
+	assert_int_equal(x->client_rtt_ns, 7890);
+	assert_int_equal(t->status_class, WL_SC_OK);
+	assert_int_equal(t->cli_port, 40000);
+	assert_int_equal(t->srv_port, port);
+	addr4(&a, SRV);
+	assert_memory_equal(&t->srv, &a, sizeof(a));
+	assert_int_equal(t->lcore, 3);
+	assert_int_equal(ctr(WL_FLOW_CTR_HANDSHAKES), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_TXNS), 1);
+	assert_int_equal(pctr[P_TCP * WL_PROTO_CTR_MAX + WL_PROTO_CTR_TXNS], 1);
+	assert_int_equal(wl_flow_count(ft), 1);
+}
+
+static void
+test_syn_retrans(void **state)
+{
+	const uint16_t port = 8080;
+	const struct wl_txn *t;
+
+	(void)state;
+	C2S(1000, F(SYN), ISN_C, 0, NULL);
+	C2S(1000 + 1000000000ULL, F(SYN), ISN_C, 0, NULL);
+	S2C(1000 + 1000000500ULL, F(SYN) | F(ACK), ISN_S, ISN_C + 1, NULL);
+	S2C(1000 + 1000000900ULL, F(SYN) | F(ACK), ISN_S, ISN_C + 1, NULL);
+	C2S(1000 + 1000001000ULL, F(ACK), ISN_C + 1, ISN_S + 1, NULL);
+	t = find_hs(0);
+	assert_non_null(t);
+	/* First SYN to last SYN/ACK; the answered SYN's RTT is 500 ns. */
+	assert_int_equal(t->req_start_ns, 1000);
+	assert_int_equal(t->req_end_ns, 1000 + 1000000000ULL);
+	assert_int_equal(t->rsp_start_ns, 1000 + 1000000500ULL);
+	assert_int_equal(t->rsp_end_ns, 1000 + 1000000900ULL);
+	assert_int_equal(wl_txn_duration(t), 1000000900ULL);
+	assert_int_equal(wl_txn_ttfb(t), 500);
+	assert_int_equal(((const struct wl_tcp_txn *)t->proto_area)->syn_retrans,
+		1);
+	assert_int_equal(((const struct wl_tcp_txn *)
+		t->proto_area)->synack_retrans, 1);
+	assert_int_equal(((const struct wl_tcp_txn *)
+		t->proto_area)->client_rtt_ns, 100);
+}
+
+static void
+test_syn_unanswered(void **state)
+{
+	const uint16_t port = 8080;
+	const struct wl_txn *t;
+
+	(void)state;
+	C2S(1000, F(SYN), ISN_C, 0, NULL);
+	wl_flow_advance(ft, 1000 + 4999 * WL_NS_PER_MS);
+	assert_int_equal(wl_flow_count(ft), 1);
+	wl_flow_advance(ft, 1000 + 5000 * WL_NS_PER_MS);
+	assert_int_equal(wl_flow_count(ft), 0);
+	t = find_hs(0);
+	assert_non_null(t);
+	assert_true(t->flags & WL_TXN_F_NO_RESPONSE);
+	assert_true(t->flags & WL_TXN_F_TIMEOUT);
+	assert_int_equal(t->rsp_end_ns, 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_SYN_UNANSWERED), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_EXPIRED), 1);
+}
+
+static void
+test_refused(void **state)
+{
+	const uint16_t port = 8080;
+	const struct wl_txn *t;
+
+	(void)state;
+	C2S(1000, F(SYN), ISN_C, 0, NULL);
+	S2C(1300, F(RST) | F(ACK), 0, ISN_C + 1, NULL);
+	t = find_hs(0);
+	assert_non_null(t);
+	assert_string_equal(t->status, "refused");
+	assert_int_equal(t->status_class, WL_SC_ERROR);
+	assert_int_equal(wl_txn_duration(t), 300);
+	assert_int_equal(ctr(WL_FLOW_CTR_REFUSED), 1);
+	/* A late RST of nothing is stray, not a new flow. */
+	seg(2000, CLI, 1, SRV, 2, F(RST), 1, 0, NULL);
+	assert_int_equal(ctr(WL_FLOW_CTR_STRAY), 1);
+	assert_int_equal(wl_flow_count(ft), 1);
+}
+
+/* ---- reassembly ---- */
+
+static void
+test_in_order_and_reorder(void **state)
+{
+	const uint16_t port = 7777;
+
+	(void)state;
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK) | F(PSH), ISN_C + 1, ISN_S + 1, "REC-a");
+	C2S(2100, F(ACK) | F(PSH), ISN_C + 10, ISN_S + 1, "cccc");
+	C2S(2200, F(ACK) | F(PSH), ISN_C + 6, ISN_S + 1, "bbbb");
+	S2C(2300, F(ACK) | F(PSH), ISN_S + 1, ISN_C + 14, "ok");
+	assert_string_equal(plog, "d0:REC-a|d0:bbbb|d0:cccc|d1:ok|");
+	assert_int_equal(ctr(WL_FLOW_CTR_OOO_SEGS), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_L7_DETECTED), 1);
+	assert_int_equal(pctr[P_REC * WL_PROTO_CTR_MAX + WL_PROTO_CTR_FLOWS], 1);
+}
+
+static void
+test_retrans_and_overlap(void **state)
+{
+	const uint16_t port = 7777;
+
+	(void)state;
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "REC0123456");
+	C2S(2100, F(ACK), ISN_C + 1, ISN_S + 1, "REC0123456");
+	C2S(2200, F(ACK), ISN_C + 6, ISN_S + 1, "23456789");
+	C2S(2300, F(ACK), ISN_C + 1, ISN_S + 1, "REC");
+	assert_string_equal(plog, "d0:REC0123456|d0:789|");
+	assert_int_equal(ctr(WL_FLOW_CTR_RETRANS_SEGS), 2);
+	assert_int_equal(ctr(WL_FLOW_CTR_RETRANS_BYTES), 13 + 5);  /* + the overlap's old part */
+	assert_int_equal(ctr(WL_FLOW_CTR_OVERLAP_SEGS), 1);
+}
+
+static void
+test_gap_from_ack(void **state)
+{
+	const uint16_t port = 7777;
+
+	(void)state;
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "REC4567890");
+	/* ISN_C + 11 .. + 21 lost by the capture */
+	C2S(2200, F(ACK), ISN_C + 21, ISN_S + 1, "0123456789");
+	assert_string_equal(plog, "d0:REC4567890|");
+	S2C(2300, F(ACK), ISN_S + 1, ISN_C + 31, "ok");
+	assert_string_equal(plog,
+		"d0:REC4567890|g0:10|d0:0123456789|d1:ok|");
+	assert_int_equal(ctr(WL_FLOW_CTR_GAPS), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_GAP_BYTES), 10);
+	/* An ACK past everything with nothing held is a gap too. */
+	S2C(2400, F(ACK), ISN_S + 3, ISN_C + 36, NULL);
+	assert_int_equal(ctr(WL_FLOW_CTR_GAP_BYTES), 15);
+}
+
+static void
+test_snaplen_cut(void **state)
+{
+	const uint16_t port = 7777;
+
+	(void)state;
+	handshake(port, 1000, 10, 10);
+	seg_cut(2000, port, ISN_C + 1, ISN_S + 1, "REC", 10);
+	C2S(2100, F(ACK), ISN_C + 11, ISN_S + 1, "next");
+	assert_string_equal(plog, "d0:REC|g0:7|d0:next|");
+	assert_int_equal(ctr(WL_FLOW_CTR_GAP_BYTES), 7);
+}
+
+static void
+test_gap_from_ooo_overflow(void **state)
+{
+	const uint16_t port = 7777;
+	unsigned int i;
+	char d[8];
+
+	(void)state;
+	teardown(NULL);
+	conf.ooo_max_segs = 2;
+	table_new();
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "REC1");
+	/* ISN_C + 5 .. + 9 lost; one-sided: no ACK will tell */
+	for (i = 0; i < 3; i++) {
+		snprintf(d, sizeof(d), "seg%u", i);
+		C2S(2100 + i, F(ACK), ISN_C + 9 + 4 * i, ISN_S + 1, d);
+	}
+	assert_string_equal(plog, "d0:REC1|g0:4|d0:seg0|d0:seg1|d0:seg2|");
+	assert_int_equal(ctr(WL_FLOW_CTR_OOO_SEGS), 2);
+}
+
+static void
+test_seq_wrap_and_fin(void **state)
+{
+	const uint16_t port = 7777;
+	const uint32_t c = 0xfffffffau;
+
+	(void)state;
+	C2S(1000, F(SYN), c, 0, NULL);
+	S2C(1100, F(SYN) | F(ACK), ISN_S, c + 1, NULL);
+	C2S(1200, F(ACK), c + 1, ISN_S + 1, NULL);
+	C2S(1300, F(ACK), c + 11, ISN_S + 1, "wrapped");
+	C2S(1400, F(ACK), c + 1, ISN_S + 1, "REC4567890");
+	C2S(1500, F(ACK) | F(FIN), c + 18, ISN_S + 1, NULL);
+	assert_int_equal(ctr(WL_FLOW_CTR_CLOSED), 0);
+	S2C(1600, F(ACK) | F(FIN), ISN_S + 1, c + 19, NULL);
+	assert_int_equal(ctr(WL_FLOW_CTR_CLOSED), 1);
+	C2S(1700, F(ACK), c + 19, ISN_S + 2, NULL);
+	assert_string_equal(plog, "d0:REC4567890|d0:wrapped|c:200|");
+	assert_int_equal(ctr(WL_FLOW_CTR_CLOSED), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_GAPS), 0);
+	/* Lingers for tcp_closed_ms, then leaves without another close. */
+	wl_flow_advance(ft, 1700 + 999 * WL_NS_PER_MS);
+	assert_int_equal(wl_flow_count(ft), 1);
+	wl_flow_advance(ft, 1700 + 1000 * WL_NS_PER_MS);
+	assert_int_equal(wl_flow_count(ft), 0);
+	assert_string_equal(plog, "d0:REC4567890|d0:wrapped|c:200|");
+	assert_int_equal(ctr(WL_FLOW_CTR_EXPIRED), 0);
+}
+
+/* ---- roles and detection ---- */
+
+static void
+test_midstream_roles(void **state)
+{
+	const uint16_t port = 7777;
+	const struct wl_txn *t;
+
+	(void)state;
+	teardown(NULL);
+	conf.conn_records = 1;
+	table_new();
+	/* First packet is the server's: the default port decides. */
+	S2C(1000, F(ACK), 9000, 2000, "REC-response");
+	C2S(1100, F(ACK), 2000, 9012, "REC-request");
+	assert_string_equal(plog, "d1:REC-response|d0:REC-request|");
+	assert_int_equal(ctr(WL_FLOW_CTR_MIDSTREAM), 1);
+	/* Configured server port beats the lower port. */
+	server_bits[50000 / 64] |= 1ULL << (50000 % 64);
+	seg(1200, CLI, 1234, SRV, 50000, F(ACK), 1, 1, "x");
+	seg(1300, CLI, 60001, SRV, 60000, F(ACK), 1, 1, "y");
+	seg(1400, SRV, 50000, CLI, 1235, F(ACK), 1, 1, "z");
+	server_bits[50000 / 64] = 0;
+	wl_flow_flush(ft, 2000);
+	assert_int_equal(nconn, 4);
+	assert_int_equal(wl_flow_count(ft), 0);
+	for (t = txns; t < txns + ntxn; t++) {
+		const struct wl_conn *c = (const void *)t->proto_area;
+
+		assert_int_equal(t->kind, WL_TXN_KIND_CONN);
+		assert_int_equal(c->end, WL_CONN_END_END_OF_CAPTURE);
+		assert_true(c->flags & (1u << WL_CONN_F_BIT_MIDSTREAM));
+		if (t->cli_port == 40000) {
+			assert_int_equal(t->srv_port, 7777);
+			assert_int_equal(c->pkts[0], 1);
+			assert_int_equal(c->bytes[1], 54 + 12);
+			assert_int_equal(c->payload[0], 11);
+		} else if (t->cli_port == 1234 || t->cli_port == 1235) {
+			assert_int_equal(t->srv_port, 50000);
+		} else {
+			assert_int_equal(t->cli_port, 60001);
+			assert_int_equal(t->srv_port, 60000);
+		}
+	}
+}
+
+static void
+test_probe_any_port_and_unknown(void **state)
+{
+	const uint16_t port = 5555;
+
+	(void)state;
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "REC on an odd port");
+	assert_string_equal(plog, "d0:REC on an odd port|");
+	seg(3000, CLI, 40001, SRV, 5556, F(SYN), 1, 0, NULL);
+	seg(3001, SRV, 5556, CLI, 40001, F(SYN) | F(ACK), 1, 2, NULL);
+	seg(3002, CLI, 40001, SRV, 5556, F(ACK), 2, 2, "nope");
+	assert_int_equal(ctr(WL_FLOW_CTR_L7_UNKNOWN), 0);
+	seg(3003, SRV, 5556, CLI, 40001, F(ACK), 2, 6, "nah");
+	assert_int_equal(ctr(WL_FLOW_CTR_L7_UNKNOWN), 1);
+	seg(3004, CLI, 40001, SRV, 5556, F(ACK), 6, 5, "REC too late");
+	assert_string_equal(plog, "d0:REC on an odd port|");
+}
+
+static void
+test_probe_byte_at_a_time(void **state)
+{
+	const uint16_t port = 5555;
+
+	(void)state;
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "R");
+	C2S(2001, F(ACK), ISN_C + 2, ISN_S + 1, "E");
+	assert_string_equal(plog, "");
+	C2S(2002, F(ACK), ISN_C + 3, ISN_S + 1, "C!");
+	C2S(2003, F(ACK), ISN_C + 5, ISN_S + 1, "x");
+	assert_string_equal(plog, "d0:RE|d0:C!|d0:x|");
+}
+
+static void
+test_pinned_port(void **state)
+{
+	const uint16_t port = 9999;
+
+	(void)state;
+	port_proto[9999] = P_REC;
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "not a REC start");
+	port_proto[9999] = WL_PROTO_NONE;
+	assert_string_equal(plog, "d0:not a REC start|");
+	/* Disabled protocols are neither pinned nor probed. */
+	teardown(NULL);
+	conf.proto_disabled = 1u << P_REC;
+	table_new();
+	handshake(7777, 1000, 10, 10);
+	seg(2000, CLI, 40000, SRV, 7777, F(ACK), ISN_C + 1, ISN_S + 1, "REC");
+	assert_string_equal(plog, "");
+}
+
+/* ---- table bounds ---- */
+
+static void
+test_eviction(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	teardown(NULL);
+	conf.max_flows = 4;
+	table_new();
+	for (i = 0; i < 10; i++)
+		seg(1000 + i, CLI, (uint16_t)(10000 + i), SRV, 80, F(SYN), 1, 0,
+			NULL);
+	assert_int_equal(wl_flow_count(ft), 4);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED), 6);
+	assert_int_equal(ctr(WL_FLOW_CTR_CREATED), 10);
+	assert_int_equal(ctr(WL_FLOW_CTR_ACTIVE), 4);
+	/* The six oldest went, each reported as an evicted unanswered SYN. */
+	assert_int_equal(ntxn, 6);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(txns[i].cli_port, 10000 + i);
+		assert_true(txns[i].flags & WL_TXN_F_EVICTED);
+	}
+	/* Activity refreshes: flow 6 survives the next eviction. */
+	seg(2000, CLI, 10006, SRV, 80, F(SYN), 1, 0, NULL);
+	seg(2001, CLI, 20000, SRV, 80, F(SYN), 1, 0, NULL);
+	assert_int_equal(txns[6].cli_port, 10007);
+}
+
+static void
+test_idle_timeout(void **state)
+{
+	const uint16_t port = 7777;
+
+	(void)state;
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "REC");
+	wl_flow_advance(ft, 2000 + 59999 * WL_NS_PER_MS);
+	assert_int_equal(wl_flow_count(ft), 1);
+	wl_flow_advance(ft, 2000 + 60000 * WL_NS_PER_MS);
+	assert_int_equal(wl_flow_count(ft), 0);
+	assert_string_equal(plog, "d0:REC|c:8|");
+	assert_int_equal(ctr(WL_FLOW_CTR_EXPIRED), 1);
+}
+
+static void
+test_l7_state_pool(void **state)
+{
+	(void)state;
+	teardown(NULL);
+	conf.l7_state_max = 1;
+	table_new();
+	seg(1000, CLI, 1, SRV, 7777, F(ACK), 1, 1, "REC a");
+	seg(1001, CLI, 2, SRV, 7777, F(ACK), 1, 1, "REC b");
+	assert_string_equal(plog, "d0:REC a|");
+	assert_int_equal(ctr(WL_FLOW_CTR_L7_STATE_FULL), 1);
+	/* The slot comes back when its flow ends. */
+	seg(1002, CLI, 1, SRV, 7777, F(RST), 6, 1, NULL);
+	seg(1003, CLI, 3, SRV, 7777, F(ACK), 1, 1, "REC c");
+	assert_string_equal(plog, "d0:REC a|c:200|d0:REC c|");
+}
+
+static void
+test_port_reuse(void **state)
+{
+	const uint16_t port = 8080;
+
+	(void)state;
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK) | F(FIN), ISN_C + 1, ISN_S + 1, NULL);
+	S2C(2001, F(ACK) | F(FIN), ISN_S + 1, ISN_C + 2, NULL);
+	C2S(3000, F(SYN), ISN_C + 99999, 0, NULL);
+	S2C(3050, F(SYN) | F(ACK), ISN_S, ISN_C + 100000, NULL);
+	C2S(3060, F(ACK), ISN_C + 100000, ISN_S + 1, NULL);
+	assert_int_equal(ctr(WL_FLOW_CTR_PORT_REUSE), 1);
+	assert_non_null(find_hs(1));
+	assert_int_equal(wl_txn_duration(find_hs(1)), 50);
+}
+
+static void
+test_udp(void **state)
+{
+	(void)state;
+	teardown(NULL);
+	conf.conn_records = 1;
+	table_new();
+	udp(1000, CLI, 5353, SRV, 9000, "Uquery");
+	udp(1100, SRV, 9000, CLI, 5353, "Uanswer");
+	udp(1200, CLI, 5353, SRV, 9000, "Uquery2");
+	assert_string_equal(plog, "d0:Uquery|d1:Uanswer|d0:Uquery2|");
+	wl_flow_advance(ft, 1200 + 30000 * WL_NS_PER_MS);
+	assert_int_equal(wl_flow_count(ft), 0);
+	assert_int_equal(nconn, 1);
+	assert_int_equal(txns[0].srv_port, 9000);
+	assert_int_equal(((const struct wl_conn *)txns[0].proto_area)->pkts[0],
+		2);
+	assert_int_equal(ctr(WL_FLOW_CTR_UDP), 1);
+}
+
+static void
+test_create_errors(void **state)
+{
+	struct wl_flow_conf c = conf;
+
+	(void)state;
+	c.max_flows = 0;
+	assert_null(wl_flow_table_create(&c, &sink, &fst, pctr, 0,
+		SOCKET_ID_ANY));
+	assert_null(wl_flow_table_create(&conf, NULL, &fst, pctr, 0,
+		SOCKET_ID_ANY));
+	wl_flow_table_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
+		T(test_handshake_exact),
+		T(test_syn_retrans),
+		T(test_syn_unanswered),
+		T(test_refused),
+		T(test_in_order_and_reorder),
+		T(test_retrans_and_overlap),
+		T(test_gap_from_ack),
+		T(test_snaplen_cut),
+		T(test_gap_from_ooo_overflow),
+		T(test_seq_wrap_and_fin),
+		T(test_midstream_roles),
+		T(test_probe_any_port_and_unknown),
+		T(test_probe_byte_at_a_time),
+		T(test_pinned_port),
+		T(test_eviction),
+		T(test_idle_timeout),
+		T(test_l7_state_pool),
+		T(test_port_reuse),
+		T(test_udp),
+		T(test_create_errors),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

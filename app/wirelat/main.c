@@ -523,6 +523,8 @@ build_eal_args(struct wl_app *app, struct argv_buf *a, int extra_argc,
 	if (!has_pci)
 		argv_add(a, "--no-pci");
 	argv_add(a, "--log-level=*:warning");
+	/* "No free 1048576 kB hugepages" and the like: not our user's concern. */
+	argv_add(a, "--log-level=lib.eal:error");
 	argv_add(a, "--no-telemetry");
 	for (i = 0; i < c->n_eal_args; i++)
 		argv_add(a, "%s", c->eal_args[i]);

@@ -52,8 +52,9 @@ wl_lcore_sink_init(struct wl_lcore *lc)
 
 /* ---- parser ---- */
 
-static inline void
-parse_one(struct wl_lcore *lc, struct rte_mbuf *m, struct wl_pkt *p)
+/* Per-packet fields the flow layer needs. @return 0 unless TCP/UDP. */
+static inline int
+pkt_fill(struct wl_lcore *lc, struct rte_mbuf *m, struct wl_pkt *p)
 {
 	struct wl_lcore_stats *st = lc->st;
 	struct wl_mbuf_meta *meta = wl_mbuf_meta(m);
@@ -63,13 +64,13 @@ parse_one(struct wl_lcore *lc, struct rte_mbuf *m, struct wl_pkt *p)
 	if (st->first_ts == 0)
 		st->first_ts = meta->ts_ns;
 	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
-		return;
+		return 0;
 	p->ts_ns = meta->ts_ns;
 	p->ts_source = meta->ts_source;
 	p->port = m->port;
 	p->hash = m->hash.rss;
 	p->wire_len = meta->wire_len != 0 ? meta->wire_len : m->pkt_len;
-	wl_flow_input(lc->ft, p);
+	return 1;
 }
 
 /*
@@ -105,12 +106,16 @@ decode_one(struct wl_lcore *lc, struct rte_mbuf *m, struct wl_pkt *p)
 	return 0;
 }
 
-/* Parse a burst that RX already decoded and hashed (pipeline parser). */
+/*
+ * Decode a burst and hand it to the flow table WL_FLOW_BURST packets at a
+ * time (one bulk flow lookup each). A chained mbuf is linearised into the
+ * lcore's one scratch area, so it goes alone, after the packets before it.
+ */
 static void
 parse_burst(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 {
-	struct wl_pkt p;
-	unsigned int i;
+	struct wl_pkt p[WL_FLOW_BURST];
+	unsigned int i, k = 0;
 
 	for (i = 0; i < n && i < PREFETCH_OFFSET; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(m[i], void *));
@@ -118,9 +123,20 @@ parse_burst(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 		if (i + PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(m[i + PREFETCH_OFFSET],
 				void *));
-		if (decode_one(lc, m[i], &p) == 0)
-			parse_one(lc, m[i], &p);
+		if (decode_one(lc, m[i], &p[k]) != 0 ||
+				!pkt_fill(lc, m[i], &p[k]))
+			continue;
+		if (unlikely(m[i]->nb_segs > 1)) {
+			wl_flow_input_burst(lc->ft, p, k);
+			wl_flow_input(lc->ft, &p[k]);
+			k = 0;
+		} else if (++k == WL_FLOW_BURST) {
+			wl_flow_input_burst(lc->ft, p, k);
+			k = 0;
+		}
 	}
+	if (k != 0)
+		wl_flow_input_burst(lc->ft, p, k);
 	rte_pktmbuf_free_bulk(m, n);
 	if (n > 0)
 		wl_flow_advance(lc->ft, lc->st->last_ts);
@@ -174,21 +190,8 @@ rx_dispatch(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 		return;
 	}
 	if (lc->is_parser) {
-		for (i = 0; i < n && i < PREFETCH_OFFSET; i++)
-			rte_prefetch0(rte_pktmbuf_mtod(m[i], void *));
-		for (i = 0; i < n; i++) {
-			if (i + PREFETCH_OFFSET < n)
-				rte_prefetch0(rte_pktmbuf_mtod(
-					m[i + PREFETCH_OFFSET], void *));
-			if (decode_one(lc, m[i], &p) != 0)
-				continue;
-			if (m[i]->hash.rss == 0)
-				m[i]->hash.rss = wl_pkt_hash_sym(&p);
-			parse_one(lc, m[i], &p);
-		}
-		rte_pktmbuf_free_bulk(m, n);
-		if (n > 0)
-			wl_flow_advance(lc->ft, st->last_ts);
+		/* Run to completion: this queue's flows are all ours. */
+		parse_burst(lc, m, n);
 		return;
 	}
 

@@ -22,6 +22,7 @@
 
 #include <rte_errno.h>
 #include <rte_hash.h>
+#include <rte_prefetch.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
@@ -82,6 +83,7 @@ list_append(struct wl_flow_table *ft, struct wl_flow *f, unsigned int list)
 	uint32_t i = flow_idx(ft, f);
 
 	f->list = (uint8_t)list;
+	f->list_ns = f->last_ns;
 	f->next = WL_NIL;
 	f->prev = ft->tail[list];
 	if (f->prev != WL_NIL)
@@ -465,20 +467,32 @@ finish(struct wl_flow_table *ft, struct wl_flow *f, enum wl_conn_end end,
 	}
 	list_unlink(ft, f);
 	rte_hash_del_key(ft->hash, &f->key);
+	ft->del_gen++;
 	ft->count--;
 	CTR(ft, ACTIVE) = ft->count;
 }
 
-/* The least recently active flow of all lists. */
+/*
+ * The least recently active flow, for eviction. Lists are ordered by the
+ * time a flow was queued, not by its last packet (moving a flow on every
+ * packet costs two cache misses on its neighbours): a head that saw
+ * packets since it was queued gets a second chance at the tail.
+ */
 static struct wl_flow *
 oldest(struct wl_flow_table *ft)
 {
 	struct wl_flow *best = NULL;
-	unsigned int l;
+	unsigned int l, tries;
 
 	for (l = 0; l < WL_FL_MAX; l++) {
 		struct wl_flow *f;
 
+		for (tries = 0; tries < 8 && ft->head[l] != WL_NIL; tries++) {
+			f = &ft->flows[ft->head[l]];
+			if (f->last_ns == f->list_ns)
+				break;
+			list_move(ft, f, l);
+		}
 		if (ft->head[l] == WL_NIL)
 			continue;
 		f = &ft->flows[ft->head[l]];
@@ -742,21 +756,28 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 
 /* ---- public ---- */
 
-void
-wl_flow_input(struct wl_flow_table *ft, const struct wl_pkt *p)
-{
-	struct wl_flow_key k;
-	struct wl_flow *f;
-	unsigned int src_side;
-	hash_sig_t sig;
-	enum wl_dir dir;
-	int pos;
+#define FLOW_PREFETCH_AHEAD 4
 
-	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
-		return;
-	key_make(&k, p, &src_side);
-	sig = rte_hash_crc(&k, sizeof(k), 0);
-	pos = rte_hash_lookup_with_hash(ft->hash, &k, sig);
+/* Every line a packet touches: key and timers, counters, both directions. */
+static inline void
+flow_prefetch(const struct wl_flow *f)
+{
+	const char *c = (const char *)f;
+	unsigned int off;
+
+	for (off = 0; off < sizeof(*f); off += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(c + off);
+}
+
+/* Account a packet to the flow at pos (-ENOENT: none yet). */
+static void
+flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
+	const struct wl_flow_key *k, hash_sig_t sig, unsigned int src_side,
+	int pos)
+{
+	struct wl_flow *f;
+	enum wl_dir dir;
+
 	if (pos >= 0) {
 		f = &ft->flows[pos];
 	} else {
@@ -764,14 +785,16 @@ wl_flow_input(struct wl_flow_table *ft, const struct wl_pkt *p)
 			CTR(ft, STRAY)++;
 			return;
 		}
-		f = flow_new(ft, &k, sig, p, src_side);
+		f = flow_new(ft, k, sig, p, src_side);
 		if (f == NULL)
 			return;
 	}
 	dir = src_side == f->cli_side ? WL_DIR_C2S : WL_DIR_S2C;
 	if (p->ts_ns > f->last_ns)
 		f->last_ns = p->ts_ns;
-	list_move(ft, f, f->list);
+	/* Requeued lazily: see oldest() and wl_flow_advance(). */
+	if (f->last_ns - f->list_ns >= ft->requeue_ns[f->list])
+		list_move(ft, f, f->list);
 	f->conn.pkts[dir]++;
 	f->conn.bytes[dir] += p->wire_len;
 	f->conn.payload[dir] += p->payload_len;
@@ -780,6 +803,71 @@ wl_flow_input(struct wl_flow_table *ft, const struct wl_pkt *p)
 	else if (!f->closed)
 		wl_flow_deliver(ft, f, dir, p->payload, p->payload_len,
 			p->ts_ns);
+}
+
+void
+wl_flow_input(struct wl_flow_table *ft, const struct wl_pkt *p)
+{
+	struct wl_flow_key k;
+	unsigned int src_side;
+	hash_sig_t sig;
+
+	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
+		return;
+	key_make(&k, p, &src_side);
+	sig = rte_hash_crc(&k, sizeof(k), 0);
+	flow_input_at(ft, p, &k, sig, src_side,
+		rte_hash_lookup_with_hash(ft->hash, &k, sig));
+}
+
+void
+wl_flow_input_burst(struct wl_flow_table *ft, const struct wl_pkt *p,
+	unsigned int n)
+{
+	struct wl_flow_key k[WL_FLOW_BURST];
+	const void *kp[WL_FLOW_BURST];
+	hash_sig_t sig[WL_FLOW_BURST];
+	int32_t pos[WL_FLOW_BURST];
+	unsigned int side[WL_FLOW_BURST];
+	uint16_t idx[WL_FLOW_BURST];
+	unsigned int i, m = 0;
+	uint64_t gen;
+
+	for (; n > WL_FLOW_BURST; n -= WL_FLOW_BURST, p += WL_FLOW_BURST)
+		wl_flow_input_burst(ft, p, WL_FLOW_BURST);
+	for (i = 0; i < n; i++) {
+		if (p[i].l4proto != IPPROTO_TCP && p[i].l4proto != IPPROTO_UDP)
+			continue;
+		key_make(&k[m], &p[i], &side[m]);
+		sig[m] = rte_hash_crc(&k[m], sizeof(k[m]), 0);
+		kp[m] = &k[m];
+		idx[m++] = (uint16_t)i;
+	}
+	if (m == 0)
+		return;
+	/* One bulk lookup overlaps the bucket and key cache misses of the
+	 * whole burst; the flows found are prefetched the same way. */
+	if (rte_hash_lookup_with_hash_bulk(ft->hash, kp, sig, m, pos) != 0)
+		for (i = 0; i < m; i++)
+			pos[i] = -ENOENT;
+	for (i = 0; i < m && i < FLOW_PREFETCH_AHEAD; i++)
+		if (pos[i] >= 0)
+			flow_prefetch(&ft->flows[pos[i]]);
+	gen = ft->del_gen;
+	for (i = 0; i < m; i++) {
+		int32_t ps = pos[i];
+
+		/* A few flows ahead: more would overflow the fill buffers. */
+		if (i + FLOW_PREFETCH_AHEAD < m &&
+				pos[i + FLOW_PREFETCH_AHEAD] >= 0)
+			flow_prefetch(&ft->flows[pos[i + FLOW_PREFETCH_AHEAD]]);
+
+		/* A flow created by an earlier packet of the burst, or any
+		 * flow freed meanwhile (its slot may be reused): look again. */
+		if (ps < 0 || ft->del_gen != gen)
+			ps = rte_hash_lookup_with_hash(ft->hash, &k[i], sig[i]);
+		flow_input_at(ft, &p[idx[i]], &k[i], sig[i], side[i], ps);
+	}
 }
 
 void
@@ -794,8 +882,14 @@ wl_flow_advance(struct wl_flow_table *ft, uint64_t now_ns)
 			if (ft->head[l] == WL_NIL)
 				break;
 			f = &ft->flows[ft->head[l]];
-			if (f->last_ns + ft->timeout_ns[l] > now_ns)
+			/* Queued in order: nothing behind can be due yet. */
+			if (f->list_ns + ft->timeout_ns[l] > now_ns)
 				break;
+			/* Active since it was queued: back to the tail. */
+			if (f->last_ns + ft->timeout_ns[l] > now_ns) {
+				list_move(ft, f, l);
+				continue;
+			}
 			if (!f->closed)
 				CTR(ft, EXPIRED)++;
 			finish(ft, f, WL_CONN_END_TIMEOUT, WL_TXN_F_TIMEOUT,
@@ -871,6 +965,8 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	ft->timeout_ns[WL_FL_EST] = conf->tcp_idle_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_CLOSED] = conf->tcp_closed_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_UDP] = conf->udp_idle_ms * WL_NS_PER_MS;
+	for (i = 0; i < WL_FL_MAX; i++)
+		ft->requeue_ns[i] = ft->timeout_ns[i] / 16;
 
 	/* Extendable buckets: max_flows keys always fit. */
 	ft->n_slots = RTE_MAX(conf->max_flows, 8u);

@@ -178,6 +178,17 @@ void wl_flow_table_free(struct wl_flow_table *ft);
  */
 void wl_flow_input(struct wl_flow_table *ft, const struct wl_pkt *p);
 
+/* Packets per bulk hash lookup (RTE_HASH_LOOKUP_BULK_MAX at most). */
+#define WL_FLOW_BURST 32
+
+/**
+ * wl_flow_input() for n packets in order, with one bulk flow lookup per
+ * WL_FLOW_BURST of them: the result is the same, the cache misses of the
+ * lookups overlap. p[i].payload must stay valid for the whole call.
+ */
+void wl_flow_input_burst(struct wl_flow_table *ft, const struct wl_pkt *p,
+	unsigned int n);
+
 /**
  * Advance time to now_ns: close flows idle past their timeout, oldest
  * first, doing a bounded amount of work per call. Call once per burst.

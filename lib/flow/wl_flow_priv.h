@@ -95,6 +95,7 @@ struct wl_flow {
 	uint64_t flow_id;
 	uint64_t conn_first_ns;  /* first packet */
 	uint64_t last_ns;
+	uint64_t list_ns;       /* last_ns when queued on its timer list */
 	uint64_t syn_first_ns;  /* first SYN: the client started here */
 	uint64_t syn_ns;        /* latest SYN before the SYN/ACK */
 	uint64_t synack_first_ns; /* the server's answer to the latest SYN */
@@ -113,6 +114,7 @@ struct wl_ooo_seg {
 };
 
 struct wl_flow_table {
+	uint64_t del_gen;        /* flows freed so far: stale bulk lookups */
 	struct wl_flow_conf conf;
 	const struct wl_txn_sink *sink;
 	struct wl_txn_sink count_sink;  /* counts, then forwards to sink */
@@ -125,6 +127,7 @@ struct wl_flow_table {
 	uint32_t head[WL_FL_MAX];
 	uint32_t tail[WL_FL_MAX];
 	uint64_t timeout_ns[WL_FL_MAX];
+	uint64_t requeue_ns[WL_FL_MAX];  /* timeout / 16: lazy LRU step */
 	uint64_t next_id;
 	unsigned int lcore;
 	/* L7 states: fixed slots, free list threaded through the slots. */

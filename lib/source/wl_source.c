@@ -807,6 +807,7 @@ wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 		m = pkts[i];
 		if (unlikely(copy_chained(mp, m, p.data, p.caplen) != 0))
 			s->st.oversize++;
+		m->hash.rss = 0;        /* no NIC hash: RX hashes in software */
 		meta = wl_mbuf_meta(m);
 		meta->ts_ns = p.ts_ns;
 		meta->link = (uint8_t)p.link;

@@ -146,7 +146,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint16_t ports[] = { 80, 9, 21, 5555, 40000, 40001 };
+	/* Packets go in bursts (the RX path's way), cut by the input. */
+	static struct wl_pkt burst[2 * WL_FLOW_BURST + 3];
 	uint64_t ts = 1000000;
+	unsigned int nb = 0;
 	struct wl_pkt p;
 	size_t off;
 
@@ -177,10 +180,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.payload = payload + (r[11] % 64);
 		p.payload_len = len;
 		p.wire_len = 54 + len;
-		wl_flow_input(ft, &p);
+		burst[nb++] = p;
+		if (nb == sizeof(burst) / sizeof(burst[0]) || r[1] == 0xff ||
+				(r[0] & 0x1f) == 0x1f) {
+			wl_flow_input_burst(ft, burst, nb);
+			nb = 0;
+		}
 		if (r[1] == 0xff)
 			wl_flow_advance(ft, ts);
 	}
+	wl_flow_input_burst(ft, burst, nb);
 	wl_flow_flush(ft, ts);
 	if (wl_flow_count(ft) != 0)
 		abort();

@@ -623,6 +623,118 @@ test_pinned_port(void **state)
 	assert_string_equal(plog, "");
 }
 
+/* ---- burst input ---- */
+
+/* Deterministic pseudo-random stream, independent of libc. */
+static uint32_t
+rnd32(uint64_t *st)
+{
+	*st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(*st >> 33);
+}
+
+/*
+ * wl_flow_input_burst() must give exactly what wl_flow_input() gives one
+ * packet at a time, with flows created, closed and evicted inside a burst
+ * (a freed slot reused by a later packet of the same burst).
+ */
+static void
+test_burst_equivalence(void **state)
+{
+	enum { NP = 400, NF = 20 };
+	static const char *const data[] = { NULL, "REC1", "REC22", "xyz" };
+	static struct wl_pkt pk[NP];
+	static char log_a[sizeof(plog)];
+	static struct wl_txn txn_a[256];
+	uint32_t seqs[NF][2];
+	struct wl_flow_stats fst_a;
+	uint64_t pctr_a[P_MAX * WL_PROTO_CTR_MAX], st = 42;
+	unsigned int i, n, ntxn_a;
+
+	(void)state;
+	for (i = 0; i < NF; i++)
+		seqs[i][0] = seqs[i][1] = 1000 * i;
+	for (i = 0; i < NP; i++) {
+		struct wl_pkt *p = &pk[i];
+		unsigned int f = rnd32(&st) % NF, dir = rnd32(&st) & 1;
+		uint32_t r = rnd32(&st) % 16;
+
+		memset(p, 0, sizeof(*p));
+		p->ts_ns = 1000 + i * 1000ULL;
+		addr4(&p->src, dir ? SRV : CLI + f);
+		addr4(&p->dst, dir ? CLI + f : SRV);
+		p->sport = dir ? 7777 : (uint16_t)(30000 + f);
+		p->dport = dir ? (uint16_t)(30000 + f) : 7777;
+		p->l4proto = (f % 7 == 6) ? IPPROTO_UDP : IPPROTO_TCP;
+		p->tcp_flags = r == 0 ? F(SYN) : r == 1 ? F(SYN) | F(ACK) :
+			r == 2 ? F(RST) : r == 3 ? F(FIN) | F(ACK) : F(ACK);
+		p->seq = seqs[f][dir];
+		p->ack = seqs[f][!dir];
+		p->payload = (const uint8_t *)data[r % 4];
+		p->payload_len = data[r % 4] ? (uint32_t)strlen(data[r % 4]) : 0;
+		seqs[f][dir] += p->payload_len + (p->tcp_flags & F(SYN) ? 1 : 0);
+		p->wire_len = 54 + p->payload_len;
+	}
+
+	teardown(NULL);
+	conf.max_flows = 8;
+	table_new();
+	for (i = 0; i < NP; i++)
+		wl_flow_input(ft, &pk[i]);
+	wl_flow_flush(ft, 2000000);
+	memcpy(log_a, plog, sizeof(plog));
+	memcpy(txn_a, txns, sizeof(txns));
+	ntxn_a = ntxn;
+	fst_a = fst;
+	memcpy(pctr_a, pctr, sizeof(pctr));
+	assert_true(fst.c[WL_FLOW_CTR_EVICTED] > 0);
+
+	teardown(NULL);
+	table_new();
+	for (i = 0; i < NP; i += n) {
+		n = 1 + rnd32(&st) % (2 * WL_FLOW_BURST + 5);
+		if (n > NP - i)
+			n = NP - i;
+		wl_flow_input_burst(ft, &pk[i], n);
+	}
+	wl_flow_flush(ft, 2000000);
+	assert_string_equal(plog, log_a);
+	assert_int_equal(ntxn, ntxn_a);
+	assert_memory_equal(txns, txn_a, sizeof(txns));
+	assert_memory_equal(&fst, &fst_a, sizeof(fst));
+	assert_memory_equal(pctr, pctr_a, sizeof(pctr));
+
+	/* Targeted: a full table of two; one burst where the first packet
+	 * evicts flow A and reuses its slot, the next is A's again. */
+	for (i = 0; i < 3; i++) {
+		struct wl_pkt *p = &pk[i];
+
+		memset(p, 0, sizeof(*p));
+		addr4(&p->src, CLI + i);
+		addr4(&p->dst, SRV);
+		p->sport = 30000;
+		p->dport = 7777;
+		p->l4proto = IPPROTO_TCP;
+		p->tcp_flags = F(SYN);
+		p->ts_ns = 1000 + i;
+		p->wire_len = 60;
+	}
+	pk[3] = pk[0];
+	pk[3].ts_ns = 2000;
+	pk[3].tcp_flags = F(ACK);
+	teardown(NULL);
+	conf.max_flows = 2;
+	table_new();
+	wl_flow_input_burst(ft, pk, 2);         /* A, B */
+	wl_flow_input_burst(ft, &pk[2], 2);     /* C evicts A; A again */
+	wl_flow_flush(ft, 3000);
+	/* A came back as a new (mid-stream) flow and pushed B out; C kept
+	 * its own packet only. */
+	assert_int_equal(fst.c[WL_FLOW_CTR_CREATED], 4);
+	assert_int_equal(fst.c[WL_FLOW_CTR_EVICTED], 2);
+	assert_int_equal(fst.c[WL_FLOW_CTR_MIDSTREAM], 1);
+}
+
 /* ---- table bounds ---- */
 
 static void
@@ -757,6 +869,7 @@ main(void)
 		T(test_probe_byte_at_a_time),
 		T(test_pinned_port),
 		T(test_eviction),
+		T(test_burst_equivalence),
 		T(test_idle_timeout),
 		T(test_l7_state_pool),
 		T(test_port_reuse),

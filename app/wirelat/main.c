@@ -841,6 +841,23 @@ signal_handler(int sig)
 		g_app->force_quit = 1;
 }
 
+/* A JSON-lines output: "" none, "-" stdout, else a file (truncated). */
+static int
+open_output(const char *path, FILE **out)
+{
+	*out = NULL;
+	if (path[0] == '\0')
+		return 0;
+	*out = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (*out == NULL) {
+		wl_err("%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	/* Written by the collector only; flushed at exit. */
+	setvbuf(*out, NULL, _IOFBF, 1 << 20);
+	return 0;
+}
+
 static int
 print_config(struct wl_app *app)
 {
@@ -897,24 +914,9 @@ main(int argc, char **argv)
 		if (app->cfg.inputs[i].type == WL_INPUT_IFACE ||
 				app->cfg.inputs[i].type == WL_INPUT_PORT)
 			app->offline = 0;
-	if (app->cfg.log_path[0] != '\0') {
-		app->log = strcmp(app->cfg.log_path, "-") == 0 ? stdout :
-			fopen(app->cfg.log_path, "w");
-		if (app->log == NULL) {
-			wl_err("%s: %s", app->cfg.log_path, strerror(errno));
-			return 1;
-		}
-		setvbuf(app->log, NULL, _IOFBF, 1 << 20);
-	}
-	if (app->cfg.conn_path[0] != '\0') {
-		app->conn_log = strcmp(app->cfg.conn_path, "-") == 0 ? stdout :
-			fopen(app->cfg.conn_path, "w");
-		if (app->conn_log == NULL) {
-			wl_err("%s: %s", app->cfg.conn_path, strerror(errno));
-			return 1;
-		}
-		setvbuf(app->conn_log, NULL, _IOFBF, 1 << 20);
-	}
+	if (open_output(app->cfg.log_path, &app->log) != 0 ||
+			open_output(app->cfg.conn_path, &app->conn_log) != 0)
+		return 1;
 
 	build_eal_args(app, &eal, extra_n, extra);
 	ret = rte_eal_init(eal.argc, eal.argv);

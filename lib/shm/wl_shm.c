@@ -109,6 +109,16 @@ wl_shm_instance_check(const char *instance)
 	return 0;
 }
 
+static int
+instance_bad(const char *instance, char *err, size_t errlen)
+{
+	if (wl_shm_instance_check(instance) == 0)
+		return 0;
+	snprintf(err, errlen, "instance \"%s\": use 1 to %d of [A-Za-z0-9_.-]",
+		instance, WL_SHM_INSTANCE_LEN - 1);
+	return 1;
+}
+
 static void
 shm_name(const char *instance, char *buf, size_t size)
 {
@@ -144,11 +154,8 @@ wl_shm_create(const char *instance, uint32_t max_series,
 	void *p;
 	int fd;
 
-	if (wl_shm_instance_check(instance) != 0) {
-		snprintf(err, errlen, "instance \"%s\": use 1 to %d of "
-			"[A-Za-z0-9_.-]", instance, WL_SHM_INSTANCE_LEN - 1);
+	if (instance_bad(instance, err, errlen))
 		return NULL;
-	}
 	if (max_series == 0 || max_series > (1u << 20) || max_counters == 0 ||
 			max_counters > (1u << 16)) {
 		snprintf(err, errlen, "shm: max_series %u / max_counters %u out "
@@ -330,11 +337,8 @@ wl_shm_attach(const char *instance, char *err, size_t errlen)
 	void *p;
 	int fd;
 
-	if (wl_shm_instance_check(instance) != 0) {
-		snprintf(err, errlen, "instance \"%s\": use 1 to %d of "
-			"[A-Za-z0-9_.-]", instance, WL_SHM_INSTANCE_LEN - 1);
+	if (instance_bad(instance, err, errlen))
 		return NULL;
-	}
 	shm_name(instance, name, sizeof(name));
 	fd = shm_open(name, O_RDONLY, 0);
 	if (fd < 0) {

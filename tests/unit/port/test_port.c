@@ -21,6 +21,7 @@
 #include <rte_dev.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "wl_port.h"
 #include "wl_test_eal.h"
@@ -209,6 +210,42 @@ test_pcap_port(void **state)
 	unlink(path);
 }
 
+/* Device ticks to epoch ns with a calibrated clock: before and after the
+ * calibration point, and a packet without the flag is left to the TSC. */
+static void
+test_hw_ts_conversion(void **state)
+{
+	struct wl_port p;
+	struct rte_mbuf *m;
+	int off, bit;
+
+	(void)state;
+	assert_int_equal(rte_mbuf_dyn_rx_timestamp_register(&off, NULL), 0);
+	bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME,
+		NULL);
+	assert_true(bit >= 0);
+	memset(&p, 0, sizeof(p));
+	p.ts_source = WL_TS_HW;
+	p.ts_dynfield = off;
+	p.ts_dynflag = 1ULL << bit;
+	p.clock.ticks0 = 1000000;
+	p.clock.ns0 = 1700000000000000000ULL;
+	p.clock.ns_per_tick = 0.8;              /* a 1.25 GHz device clock */
+	m = rte_pktmbuf_alloc(mp);
+	assert_non_null(m);
+	*RTE_MBUF_DYNFIELD(m, off, uint64_t *) = 1000000 + 2500;
+	assert_int_equal(wl_port_rx_ts(&p, m), 0);      /* flag not set */
+	m->ol_flags |= p.ts_dynflag;
+	assert_true(wl_port_rx_ts(&p, m) == 1700000000000002000ULL);
+	*RTE_MBUF_DYNFIELD(m, off, uint64_t *) = 1000000 - 1250;
+	assert_true(wl_port_rx_ts(&p, m) == 1700000000000000000ULL - 1000);
+	/* A unit from drivers-config means epoch time already. */
+	p.dconf.ts_unit_ns = 1000;
+	*RTE_MBUF_DYNFIELD(m, off, uint64_t *) = 1700000000123456ULL;
+	assert_true(wl_port_rx_ts(&p, m) == 1700000000123456000ULL);
+	rte_pktmbuf_free(m);
+}
+
 int
 main(void)
 {
@@ -216,6 +253,7 @@ main(void)
 		cmocka_unit_test_setup(test_driver_conf, setup),
 		cmocka_unit_test_setup(test_null_port, setup),
 		cmocka_unit_test_setup(test_pcap_port, setup),
+		cmocka_unit_test_setup(test_hw_ts_conversion, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -133,7 +133,7 @@ wl_config_defaults(struct wl_config *c)
 	c->ooo_max_segs = 16;
 	c->ooo_pool_segs = 8192;
 	c->ooo_seg_bytes = 1600;
-	c->l7_state_max = 65536;
+	c->l7_state_max = 16384;
 	c->probe_max_bytes = 4096;
 	c->txn_ring = 8192;
 	c->max_series = 1024;

@@ -269,16 +269,20 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		if (l7_claim(ft, f, (unsigned int)id) != 0)
 			return;
 		if (d->stash_len > 0) {
+			/* Held bytes keep their own packet's time: a
+			 * message's first byte may have come earlier. */
 			memcpy(buf, d->stash, d->stash_len);
 			k = d->stash_len;
 			d->stash_len = 0;
-			l7_feed(ft, f, dir, buf, k, ts_ns);
+			l7_feed(ft, f, dir, buf, k, d->stash_ts);
 		}
 		if (!f->l7_off)
 			l7_feed(ft, f, dir, data, len, ts_ns);
 		return;
 	}
 	if (maybe && tcp && d->stash_len + len <= WL_PROBE_STASH) {
+		if (d->stash_len == 0)
+			d->stash_ts = ts_ns;
 		memcpy(d->stash + d->stash_len, data, len);
 		d->stash_len = (uint8_t)(d->stash_len + len);
 		d->probe_st = WL_PS_MAYBE;

@@ -73,6 +73,7 @@ struct wl_flow_dir {
 	uint8_t stash_len;
 	uint8_t rsvd;
 	uint8_t stash[WL_PROBE_STASH];
+	uint64_t stash_ts;      /* packet time of the first stashed byte */
 };
 
 struct wl_flow {

@@ -8,4 +8,5 @@
  * has no probe and never claims a flow.
  */
 #define foreach_wl_proto \
-	_(TCP, tcp)
+	_(TCP, tcp) \
+	_(HTTP, http)

@@ -46,8 +46,12 @@ def main():
         # lcoreN.x and sourceN.x are documented once with their pattern.
         generic = re.sub(r"^(lcore|source|port)\d+\.", r"\1N.", name)
         generic = re.sub(r"^(lcore)N\.", "", generic)
-        generic = re.sub(r"^tcp_", "<proto>_", generic) \
-            if generic.startswith("tcp_") else generic
+        # Every protocol has the same set, documented once.
+        generic = re.sub(r"^(?!flow_|pkt_|txn_)[a-z0-9]+_(flows|requests|"
+                         r"responses|txns|messages|unmatched_requests|"
+                         r"unmatched_responses|parse_errors|gaps|resyncs|"
+                         r"pending_overflow|stopped)$", r"<proto>_\1",
+                         generic)
         e.check(f"`{generic}`" in text, f"counter {name} ({generic}) not "
                 "in docs/metrics.md")
     for f in s["series"][0]:

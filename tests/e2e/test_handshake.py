@@ -36,7 +36,8 @@ def check_run(fmt, link, seed, d):
     tag = f"[{fmt}/{link}]"
     e.check(e.error_lines(p.stderr) == [], f"{tag} stderr: {p.stderr!r}")
 
-    txns = {(t["client_ip"], t["client_port"]): t for t in e.jsonl(log)}
+    txns = {(t["client_ip"], t["client_port"]): t for t in e.jsonl(log)
+            if t["proto"] == "tcp"}
     e.check(len(txns) == len(exp["connections"]),
             f"{tag} {len(txns)} handshakes, want {len(exp['connections'])}")
     for c in exp["connections"]:

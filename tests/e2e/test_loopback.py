@@ -43,7 +43,8 @@ def main():
     conns = os.path.join(d, "pcap.conn")
     e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
                "--connections", conns, "--no-report"], check_rc=0)
-    got = {(t["client_ip"], t["client_port"]): t for t in e.jsonl(log)}
+    got = {(t["client_ip"], t["client_port"]): t for t in e.jsonl(log)
+           if t["proto"] == "tcp"}
     e.check(len(got) == N, f"wirelat: {len(got)} handshakes, want {N}")
     for c, h in truth.items():
         t = got.get(c)
@@ -79,7 +80,8 @@ def main():
     log2 = os.path.join(d, "vdev.log")
     p = e.wirelat(["--vdev", f"net_pcap0,rx_pcap={cap}", "--instance", inst,
                    "--log", log2, "--no-report"], check_rc=0)
-    via = {(t["client_ip"], t["client_port"]): t for t in e.jsonl(log2)}
+    via = {(t["client_ip"], t["client_port"]): t for t in e.jsonl(log2)
+           if t["proto"] == "tcp"}
     e.check(set(via) == set(got), "the two paths see other connections")
     for c, t in got.items():
         v = via.get(c)

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef WL_HTTP_H
+#define WL_HTTP_H
+
+/* HTTP fields of a transaction, in struct wl_txn's proto_area. */
+
+#include <stdint.h>
+
+#include "wl_http_parse.h"
+#include "wl_txn.h"
+
+struct wl_http_txn {
+	char query[WL_HTTP_QUERY];      /* after '?', without it */
+	char host[WL_HTTP_HOST];        /* Host header */
+	uint64_t req_hdr_bytes;
+	uint64_t req_body_bytes;
+	uint64_t rsp_hdr_bytes;
+	uint64_t rsp_body_bytes;
+	uint16_t interim_status;        /* last 1xx before the final answer */
+	uint8_t minor;                  /* HTTP/1.<minor> of the response */
+	uint8_t rsvd[5];
+};
+
+_Static_assert(sizeof(struct wl_http_txn) <= WL_TXN_PROTO_AREA,
+	"wl_http_txn must fit the proto area");
+
+#endif /* WL_HTTP_H */

@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * HTTP/1.x framing (RFC 9112) as a byte-at-a-time state machine, so that
+ * any split of the stream gives the same events at the same bytes.
+ */
+
+#include <string.h>
+
+#include "wl_common.h"
+#include "wl_http_parse.h"
+
+enum {
+	ST_START,               /* between messages: CRLF tolerated */
+	ST_START_LINE,
+	ST_HEADER,
+	ST_BODY_CL,
+	ST_CHUNK_SIZE,
+	ST_CHUNK_DATA,
+	ST_CHUNK_CRLF,
+	ST_TRAILER,
+	ST_BODY_CLOSE,          /* response delimited by the connection end */
+	ST_END,                 /* END to report, no byte needed */
+	ST_END_TUNNEL,          /* END, then TUNNEL, to report */
+	ST_TUNNEL,              /* END reported; TUNNEL to report */
+	ST_DEAD,                /* not HTTP any more: swallow */
+	ST_RESYNC,              /* skipping to the next line start */
+};
+
+#define CUT_TAIL 16             /* bytes kept at the end of a cut line */
+
+static const char *const methods[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
+	"CONNECT", "TRACE", "PROPFIND", "PROPPATCH", "MKCOL", "COPY",
+	"MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH", "PURGE",
+};
+
+static inline int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int
+name_is(const char *s, uint32_t n, const char *lit)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (lit[i] == '\0' || lower((unsigned char)s[i]) != lit[i])
+			return 0;
+	return lit[n] == '\0';
+}
+
+/* Does the value contain the token (case-insensitive substring)? */
+static int
+value_has(const char *v, uint32_t n, const char *tok)
+{
+	uint32_t i, k, tl = (uint32_t)strlen(tok);
+
+	for (i = 0; i + tl <= n; i++) {
+		for (k = 0; k < tl; k++)
+			if (lower((unsigned char)v[i + k]) != tok[k])
+				break;
+		if (k == tl)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+copy_field(struct wl_http_msg *m, char *dst, size_t size, const char *src,
+	uint32_t n)
+{
+	if (n >= size)
+		m->truncated = 1;
+	wl_strncpy_buf(dst, size, src, n);
+}
+
+int
+wl_http_start_check(const uint8_t *d, uint32_t len, int is_resp)
+{
+	static const char ver[] = "HTTP/1.";
+	unsigned int i;
+	uint32_t k;
+
+	if (is_resp) {
+		for (k = 0; k < len && k < 7; k++)
+			if (d[k] != (uint8_t)ver[k])
+				return 0;
+		if (len <= 7)
+			return 1;
+		if (d[7] < '0' || d[7] > '9')
+			return 0;
+		if (len == 8)
+			return 1;
+		return d[8] == ' ' ? 2 : 0;
+	}
+	for (i = 0; i < WL_ARRAY_SIZE(methods); i++) {
+		uint32_t ml = (uint32_t)strlen(methods[i]);
+
+		for (k = 0; k < len && k < ml; k++)
+			if (d[k] != (uint8_t)methods[i][k])
+				break;
+		if (k < len && k < ml)
+			continue;               /* differs */
+		if (len <= ml)
+			return 1;               /* a prefix so far */
+		if (d[ml] == ' ')
+			return 2;
+	}
+	return 0;
+}
+
+/* A start line, CR stripped. @return 0 or -1. */
+static int
+start_line(struct wl_http_parser *p, const char *l, uint32_t n)
+{
+	struct wl_http_msg *m = &p->msg;
+	uint32_t i, sp, q, end;
+
+	if (p->is_resp) {
+		if (n < 12 || memcmp(l, "HTTP/1.", 7) != 0 || l[7] < '0' ||
+				l[7] > '9' || l[8] != ' ')
+			return -1;
+		for (i = 9; i < 12; i++)
+			if (l[i] < '0' || l[i] > '9')
+				return -1;
+		if (n > 12 && l[12] != ' ')
+			return -1;
+		m->minor = (uint8_t)(l[7] - '0');
+		m->status = (uint16_t)((l[9] - '0') * 100 + (l[10] - '0') * 10 +
+			(l[11] - '0'));
+		return m->status >= 100 ? 0 : -1;
+	}
+	if (wl_http_start_check((const uint8_t *)l, n, 0) != 2)
+		return -1;
+	if (p->rsvd)
+		m->truncated = 1;       /* the target was cut */
+	for (sp = 0; l[sp] != ' '; sp++)
+		;
+	/* "... HTTP/1.x" at the end. */
+	if (n < sp + 2 + 8 || memcmp(l + n - 8, "HTTP/1.", 7) != 0 ||
+			l[n - 1] < '0' || l[n - 1] > '9' || l[n - 9] != ' ')
+		return -1;
+	m->minor = (uint8_t)(l[n - 1] - '0');
+	copy_field(m, m->method, sizeof(m->method), l, sp);
+	end = n - 9;
+	for (q = sp + 1; q < end && l[q] != '?'; q++)
+		;
+	copy_field(m, m->target, sizeof(m->target), l + sp + 1, q - sp - 1);
+	if (q < end)
+		copy_field(m, m->query, sizeof(m->query), l + q + 1,
+			end - q - 1);
+	return q > sp + 1 ? 0 : -1;
+}
+
+/* A header line, CR stripped. @return 0 or -1. */
+static int
+header_line(struct wl_http_parser *p, const char *l, uint32_t n)
+{
+	struct wl_http_msg *m = &p->msg;
+	uint32_t c, v, e;
+	uint64_t x = 0;
+
+	for (c = 0; c < n && l[c] != ':'; c++)
+		if (l[c] == ' ' || l[c] == '\t')
+			return c == 0 ? 0 : -1;     /* obs-fold, or bad name */
+	if (c == n || c == 0)
+		return -1;
+	for (v = c + 1; v < n && (l[v] == ' ' || l[v] == '\t'); v++)
+		;
+	for (e = n; e > v && (l[e - 1] == ' ' || l[e - 1] == '\t'); e--)
+		;
+	if (name_is(l, c, "content-length")) {
+		if (e == v || e - v > 18)
+			return -1;
+		for (; v < e; v++) {
+			if (l[v] < '0' || l[v] > '9')
+				return -1;
+			x = x * 10 + (uint64_t)(l[v] - '0');
+		}
+		if (m->has_cl && m->content_length != x)
+			return -1;      /* conflicting lengths: smuggling */
+		m->has_cl = 1;
+		m->content_length = x;
+	} else if (name_is(l, c, "transfer-encoding")) {
+		m->chunked = value_has(l + v, e - v, "chunked");
+	} else if (name_is(l, c, "connection")) {
+		m->conn_close |= value_has(l + v, e - v, "close");
+	} else if (name_is(l, c, "host")) {
+		copy_field(m, m->host, sizeof(m->host), l + v, e - v);
+		m->truncated |= p->rsvd;
+	} else if (name_is(l, c, "expect")) {
+		m->expect_continue = value_has(l + v, e - v, "100-continue");
+	}
+	return 0;
+}
+
+/* How the body is framed, once the headers are known. */
+static uint8_t
+body_state(struct wl_http_parser *p)
+{
+	struct wl_http_msg *m = &p->msg;
+
+	if (p->is_resp) {
+		if (m->status == 101 || (p->connect && m->status / 100 == 2))
+			return ST_END_TUNNEL;
+		if (m->status < 200 || m->status == 204 || m->status == 304 ||
+				p->no_body)
+			return ST_END;
+		if (m->chunked)
+			return ST_CHUNK_SIZE;
+		if (m->has_cl)
+			goto cl;
+		return ST_BODY_CLOSE;
+	}
+	if (m->chunked)
+		return ST_CHUNK_SIZE;
+	if (!m->has_cl)
+		return ST_END;
+cl:
+	p->remain = m->content_length;
+	return p->remain == 0 ? ST_END : ST_BODY_CL;
+}
+
+static void
+msg_reset(struct wl_http_parser *p)
+{
+	memset(&p->msg, 0, sizeof(p->msg));
+	p->line_len = 0;
+	p->rsvd = 0;
+}
+
+void
+wl_http_parser_init(struct wl_http_parser *p, int is_resp)
+{
+	memset(p, 0, sizeof(*p));
+	p->is_resp = (uint8_t)is_resp;
+	p->st = ST_START;
+}
+
+void
+wl_http_resync(struct wl_http_parser *p)
+{
+	/* The byte after a gap may well start a message: try it first. */
+	msg_reset(p);
+	p->st = ST_START;
+	p->resync = 1;
+}
+
+int
+wl_http_idle(const struct wl_http_parser *p)
+{
+	return p->st == ST_START;
+}
+
+int
+wl_http_eof(struct wl_http_parser *p)
+{
+	if (p->st != ST_BODY_CLOSE)
+		return 0;
+	p->st = ST_START;
+	return 1;
+}
+
+/* Append a byte to the line; a long line keeps its head and its tail. */
+static inline void
+line_put(struct wl_http_parser *p, uint8_t c)
+{
+	if (p->line_len == 0)
+		p->rsvd = 0;            /* a new line, not cut yet */
+	if (p->line_len < WL_HTTP_LINE) {
+		p->line[p->line_len++] = (char)c;
+		return;
+	}
+	p->rsvd = 1;            /* cut */
+	memmove(p->line + WL_HTTP_LINE - CUT_TAIL,
+		p->line + WL_HTTP_LINE - CUT_TAIL + 1, CUT_TAIL - 1);
+	p->line[WL_HTTP_LINE - 1] = (char)c;
+}
+
+/* The line ended (LF consumed): its length without CR. */
+static inline uint32_t
+line_end(struct wl_http_parser *p)
+{
+	uint32_t n = p->line_len;
+
+	if (n > 0 && p->line[n - 1] == '\r')
+		n--;
+	p->line_len = 0;        /* p->rsvd still says whether it was cut */
+	return n;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)lower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+uint32_t
+wl_http_feed(struct wl_http_parser *p, const uint8_t *d, uint32_t len,
+	enum wl_http_ev *ev)
+{
+	uint32_t i = 0, n, k;
+	uint64_t x;
+	int h;
+
+	*ev = WL_HTTP_EV_NONE;
+	for (;;) {
+		switch (p->st) {
+		case ST_END:
+			p->st = ST_START;
+			*ev = WL_HTTP_EV_END;
+			return i;
+		case ST_END_TUNNEL:
+			p->st = ST_TUNNEL;
+			*ev = WL_HTTP_EV_END;
+			return i;
+		case ST_TUNNEL:
+			p->st = ST_DEAD;
+			*ev = WL_HTTP_EV_TUNNEL;
+			return i;
+		case ST_DEAD:
+			return len;
+		case ST_BODY_CL:
+			n = (uint32_t)WL_MIN((uint64_t)(len - i), p->remain);
+			p->remain -= n;
+			p->msg.body_bytes += n;
+			i += n;
+			if (p->remain == 0) {
+				*ev = WL_HTTP_EV_END;
+				p->st = ST_START;
+				return i;
+			}
+			return i;
+		case ST_CHUNK_DATA:
+			n = (uint32_t)WL_MIN((uint64_t)(len - i), p->remain);
+			p->remain -= n;
+			p->msg.body_bytes += n;
+			i += n;
+			if (p->remain != 0)
+				return i;
+			p->st = ST_CHUNK_CRLF;
+			continue;
+		case ST_BODY_CLOSE:
+			p->msg.body_bytes += len - i;
+			return len;
+		default:
+			break;
+		}
+		if (i == len)
+			return i;
+
+		/* Line-oriented states: one byte at a time. */
+		{
+			uint8_t c = d[i++];
+
+			switch (p->st) {
+			case ST_START:
+				if (c == '\r' || c == '\n')
+					continue;
+				msg_reset(p);
+				p->msg.hdr_bytes = 1;
+				line_put(p, c);
+				p->st = ST_START_LINE;
+				*ev = WL_HTTP_EV_BEGIN;
+				return i;
+			case ST_RESYNC:
+				if (c != '\n')
+					continue;
+				/* A line starts here: try it as a message. */
+				p->st = ST_START;
+				continue;
+			case ST_START_LINE:
+				p->msg.hdr_bytes++;
+				if (c != '\n') {
+					line_put(p, c);
+					/* Refuse garbage early: a method or
+					 * "HTTP/1.x " is at most 12 bytes. */
+					if (p->line_len > 12 ||
+						wl_http_start_check(
+						(const uint8_t *)p->line,
+						p->line_len, p->is_resp) != 0)
+						continue;
+					goto error;     /* not a start line */
+				}
+				n = line_end(p);
+				if (start_line(p, p->line, n) != 0)
+					goto error;
+				p->st = ST_HEADER;
+				p->resync = 0;
+				continue;
+			case ST_HEADER:
+				p->msg.hdr_bytes++;
+				if (c != '\n') {
+					line_put(p, c);
+					continue;
+				}
+				n = line_end(p);
+				if (n == 0) {
+					p->st = body_state(p);
+					*ev = WL_HTTP_EV_HEADERS;
+					return i;
+				}
+				if (header_line(p, p->line, n) != 0)
+					goto error;
+				continue;
+			case ST_CHUNK_SIZE:
+				p->msg.body_bytes++;
+				if (c != '\n') {
+					line_put(p, c);
+					continue;
+				}
+				n = line_end(p);
+				for (k = 0, x = 0; k < n && (h = hexval(
+						p->line[k])) >= 0; k++) {
+					if (k >= 15)
+						goto error;
+					x = x * 16 + (uint64_t)h;
+				}
+				if (k == 0 || (k < n && p->line[k] != ';' &&
+						p->line[k] != ' ' &&
+						p->line[k] != '\t'))
+					goto error;
+				p->remain = x;
+				p->st = x == 0 ? ST_TRAILER : ST_CHUNK_DATA;
+				continue;
+			case ST_CHUNK_CRLF:
+				p->msg.body_bytes++;
+				if (c != '\n') {
+					line_put(p, c);
+					continue;
+				}
+				if (line_end(p) != 0)
+					goto error;
+				p->st = ST_CHUNK_SIZE;
+				continue;
+			case ST_TRAILER:
+				p->msg.body_bytes++;
+				if (c != '\n') {
+					line_put(p, c);
+					continue;
+				}
+				if (line_end(p) == 0) {
+					p->st = ST_START;
+					*ev = WL_HTTP_EV_END;
+					return i;
+				}
+				continue;
+			default:
+				continue;
+			}
+error:
+			msg_reset(p);
+			p->st = c == '\n' ? ST_START : ST_RESYNC;
+			/* While resynchronising, failed tries are expected. */
+			*ev = p->resync ? WL_HTTP_EV_ABORT : WL_HTTP_EV_ERROR;
+			return i;
+		}
+	}
+}

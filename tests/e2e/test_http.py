@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""HTTP against a real nginx on 127.0.0.1, captured with nanosecond
+timestamps: a keep-alive client fetching small and 1 MB files and 404s,
+then a pipelined burst written in one packet. Every response is one
+transaction, paired with its own request, and rsp_end_ns - req_end_ns
+equals tshark's http.time for every one of them."""
+
+import os
+import socket
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wl_e2e as e  # noqa: E402
+import wl_servers as srv  # noqa: E402
+
+
+def read_response(sock, buf):
+    """Read one response (Content-Length framed) from sock."""
+    while b"\r\n\r\n" not in buf:
+        buf += sock.recv(65536)
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    n = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            n = int(v)
+    while len(rest) < n:
+        rest += sock.recv(1 << 20)
+    return int(head.split()[1]), rest[n:]
+
+
+def main():
+    srv.need("tshark", "tcpdump", "nginx")
+    if os.geteuid() != 0:
+        e.skip("capturing on loopback needs root")
+    d = e.tmpdir()
+    os.chmod(d, 0o755)
+    cap = os.path.join(d, "http.pcap")
+    ng = srv.Nginx(d)
+    with open(os.path.join(ng.d, "www", "mb.bin"), "wb") as f:
+        f.write(os.urandom(1 << 20))
+    plan = ["/index.html", "/mb.bin", "/missing", "/index.html", "/mb.bin",
+            "/nope/x?y=1"]
+    burst = ["/index.html", "/missing", "/index.html", "/big.bin",
+             "/index.html"]
+    statuses = []
+    try:
+        td = srv.Tcpdump(cap, "lo", f"tcp port {ng.port}")
+        try:
+            s = socket.create_connection(("127.0.0.1", ng.port))
+            buf = b""
+            for path in plan:
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n"
+                          .encode())
+                st, buf = read_response(s, buf)
+                statuses.append(st)
+            # Pipelined: every request in one write, one packet.
+            s.sendall(b"".join(f"GET {p} HTTP/1.1\r\nHost: t\r\n\r\n"
+                               .encode() for p in burst))
+            for _ in burst:
+                st, buf = read_response(s, buf)
+                statuses.append(st)
+            s.close()
+        finally:
+            td.stop()
+    finally:
+        ng.stop()
+
+    inst = e.instance("http")
+    log = os.path.join(d, "http.log")
+    e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
+               "--no-report"], check_rc=0)
+    txns = [t for t in e.jsonl(log) if t["proto"] == "http"]
+    paths = plan + burst
+    e.check(len(txns) == len(paths),
+            f"{len(txns)} http transactions, want {len(paths)}")
+    for t, path, st in zip(txns, paths, statuses):
+        res, _, q = path.partition("?")
+        e.check(t["resource"] == res and t["query"] == q and
+                t["status_code"] == st and t["method"] == "GET",
+                f"{path}: got {t['resource']} {t['query']} "
+                f"{t['status_code']}, want {st}")
+        e.check(t["req_start_ns"] <= t["req_end_ns"] <= t["rsp_start_ns"]
+                <= t["rsp_end_ns"], f"{path}: timestamps out of order {t}")
+        e.check(t["status_class"] == ("client_error" if st == 404 else "ok"),
+                f"{path}: class {t['status_class']}")
+        if path.endswith("mb.bin"):
+            e.check(t["rsp_body_bytes"] == 1 << 20 and
+                    t["rsp_end_ns"] > t["rsp_start_ns"],
+                    f"{path}: a 1 MB response spans segments: {t}")
+    # The burst's requests share one packet, each gets its own response.
+    b = txns[len(plan):]
+    e.check(len({t["req_start_ns"] for t in b}) == 1,
+            "pipelined requests should share their packet's timestamp")
+    e.check(len({t["rsp_end_ns"] for t in b}) == len(b) or
+            len(b) != len(burst), "each pipelined response its own end")
+
+    # tshark's http.time: request's last segment -> response's last.
+    out = subprocess.run(
+        ["tshark", "-r", cap, "-Y", "http.response", "-T", "fields",
+         "-e", "http.time", "-e", "http.response.code"],
+        capture_output=True, text=True, check=True).stdout.split("\n")
+    ts = [l.split("\t") for l in out if l.strip()]
+    e.check(len(ts) == len(txns), f"tshark: {len(ts)} responses")
+    compared = 0
+    for t, (ht, code) in zip(txns, ts):
+        e.check(t["status_code"] == int(code), f"{t['resource']}: status "
+                f"{t['status_code']}, tshark {code}")
+        if not ht:
+            # tshark pairs only the first request of a packet holding
+            # several (pipelining): it has no http.time for the rest.
+            continue
+        compared += 1
+        sec, _, frac = ht.partition(".")
+        ns = int(sec) * 10**9 + int((frac + "000000000")[:9])
+        e.check(t["rsp_end_ns"] - t["req_end_ns"] == ns and
+                t["status_code"] == int(code),
+                f"{t['resource']}: wirelat {t['rsp_end_ns'] - t['req_end_ns']}"
+                f" ns, tshark http.time {ns} ns ({code})")
+    e.check(compared >= len(plan) + 1, f"only {compared} http.time values")
+    e.remove_instance(inst)
+    e.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,4 +9,5 @@
  */
 #define foreach_wl_proto \
 	_(TCP, tcp) \
-	_(HTTP, http)
+	_(HTTP, http) \
+	_(REDIS, redis)

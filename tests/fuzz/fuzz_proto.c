@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * HTTP through its ops: the input is cut into chunks by a length byte and
- * a direction bit, with gaps now and then. Checks: no crash, no read out
+ * An L7 protocol (FUZZ_PROTO, set by meson per target) through its ops:
+ * the input is cut into chunks by a length byte and a direction bit, with
+ * gaps now and then. Checks: no crash, no read out
  * of bounds, and every transaction's timestamps in order (no response
  * before its request).
  */
@@ -30,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t state[4096] __attribute__((aligned(16)));
 	static const struct wl_txn_sink sink = { check, NULL };
-	const struct wl_proto_ops *o = wl_protos[WL_PROTO_HTTP];
+	const struct wl_proto_ops *o = wl_protos[FUZZ_PROTO];
 	uint64_t ctr[WL_PROTO_CTR_MAX] = { 0 };
 	struct wl_proto_ctx ctx;
 	uint64_t ts = 1000;

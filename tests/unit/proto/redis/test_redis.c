@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Redis (RESP2/RESP3) through the protocol ops: each conversation whole,
+ * split at every byte offset and byte by byte (wl_test_conv.h).
+ */
+
+#include "redis/wl_redis.h"
+#include "wl_proto.h"
+#include "../wl_test_conv.h"
+
+#define SET_A "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
+#define GET_A "*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+#define OK "+OK\r\n"
+
+static const struct conv convs[] = {
+	{ "set-get", {
+		{ C, 10, "*3\r\n$3\r\nset\r\n$3\r\nkey\r\n$5\r\nvalue\r\n" },
+		{ S, 20, OK },
+		{ C, 30, "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n" },
+		{ S, 40, "$5\r\nvalue\r\n" },
+		{ 0 } }, {
+		{ "SET", "key", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "GET", "key", "OK", 30, 30, 40, 40, 0, NULL },
+		{ 0 } } },
+	{ "pipelined", {
+		{ C, 10, SET_A GET_A "*1\r\n$4\r\nPING\r\n" },
+		{ S, 20, OK },
+		{ S, 30, "$1\r\n1\r\n+PONG\r\n" },
+		{ 0 } }, {
+		{ "SET", "a", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "GET", "a", "OK", 10, 10, 30, 30, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 30, 30, 0, NULL },
+		{ 0 } } },
+	{ "big-bulk-over-segments", {
+		{ C, 10, "*2\r\n$3\r\nGET\r\n" },
+		{ C, 11, "$3\r\nbig\r\n" },
+		{ S, 20, "$20\r\n0123456789" },
+		{ S, 21, "abcdefghij" },
+		{ S, 22, "\r\n" },
+		{ 0 } }, {
+		{ "GET", "big", "OK", 10, 11, 20, 22, 0, NULL },
+		{ 0 } } },
+	{ "resp3-types", {
+		{ C, 10, GET_A GET_A GET_A GET_A GET_A GET_A },
+		{ S, 20, "*2\r\n*2\r\n:1\r\n$1\r\na\r\n%1\r\n+k\r\n_\r\n" },
+		{ S, 21, "|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:1\r\n:2\r\n" },
+		{ S, 22, "$?\r\n;4\r\nHell\r\n;1\r\no\r\n;0\r\n" },
+		{ S, 23, "*?\r\n:1\r\n~2\r\n#t\r\n(12345678901234567890\r\n.\r\n" },
+		{ S, 24, "=15\r\ntxt:Some string\r\n" },
+		{ S, 25, "*-1\r\n" },
+		{ 0 } }, {
+		{ "GET", "a", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "GET", "a", "OK", 10, 10, 21, 21, 0, NULL },
+		{ "GET", "a", "OK", 10, 10, 22, 22, 0, NULL },
+		{ "GET", "a", "OK", 10, 10, 23, 23, 0, NULL },
+		{ "GET", "a", "OK", 10, 10, 24, 24, 0, NULL },
+		{ "GET", "a", "OK", 10, 10, 25, 25, 0, NULL },
+		{ 0 } } },
+	{ "errors", {
+		{ C, 10, "*2\r\n$4\r\nLLEN\r\n$1\r\ns\r\n*1\r\n$3\r\nFOO\r\n" },
+		{ S, 20, "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n" },
+		{ S, 30, "!21\r\nSYNTAX invalid syntax\r\n" },
+		{ 0 } }, {
+		{ "LLEN", "s", "WRONGTYPE", 10, 10, 20, 20, 0, NULL },
+		{ "FOO", "", "SYNTAX", 10, 10, 30, 30, 0, NULL },
+		{ 0 } } },
+	{ "inline-and-subcommands", {
+		{ C, 10, "PING\r\n" },
+		{ S, 20, "+PONG\r\n" },
+		{ C, 30, "*3\r\n$6\r\nCONFIG\r\n$3\r\nget\r\n$9\r\nmaxmemory\r\n" },
+		{ S, 40, "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n" },
+		{ 0 } }, {
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "CONFIG GET", "maxmemory", "OK", 30, 30, 40, 40, 0, NULL },
+		{ 0 } } },
+	{ "pubsub-resp2", {
+		{ C, 10, "*3\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$1\r\nb\r\n" },
+		{ S, 20, "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n" },
+		{ S, 30, "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n" },
+		{ S, 31, "*3\r\n$7\r\nmessage\r\n$1\r\nb\r\n$2\r\nyo\r\n" },
+		{ C, 40, "*1\r\n$11\r\nUNSUBSCRIBE\r\n" },
+		{ S, 50, "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:0\r\n" },
+		{ C, 60, GET_A },
+		{ S, 70, "$-1\r\n" },
+		{ 0 } }, {
+		{ "SUBSCRIBE", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "UNSUBSCRIBE", "", "OK", 40, 40, 50, 50, 0, NULL },
+		{ "GET", "a", "OK", 60, 60, 70, 70, 0, NULL },
+		{ 0 } }, 0, 0, 4 },
+	{ "resp3-push", {
+		{ C, 10, GET_A },
+		{ S, 20, ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n" },
+		{ S, 30, "$1\r\n1\r\n" },
+		{ 0 } }, {
+		{ "GET", "a", "OK", 10, 10, 30, 30, 0, NULL },
+		{ 0 } }, 0, 0, 1 },
+	{ "monitor", {
+		{ C, 10, "*1\r\n$7\r\nMONITOR\r\n" },
+		{ S, 20, OK },
+		{ S, 30, "+1339518083.107412 [0 127.0.0.1:60866] \"keys\" \"*\"\r\n" },
+		{ S, 31, "+1339518087.877697 [0 127.0.0.1:60866] \"dbsize\"\r\n" },
+		{ 0 } }, {
+		{ "MONITOR", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ 0 } }, 0, 0, 2 },
+	{ "client-reply", {
+		{ C, 10, "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n" SET_A },
+		{ C, 20, "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n" },
+		{ S, 30, OK },
+		{ C, 40, "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n" SET_A GET_A },
+		{ S, 50, "$1\r\n1\r\n" },
+		{ 0 } }, {
+		{ "CLIENT REPLY", "ON", "OK", 20, 20, 30, 30, 0, NULL },
+		{ "GET", "a", "OK", 40, 40, 50, 50, 0, NULL },
+		{ 0 } }, 0, 0, 2 },
+	{ "psync-stops", {
+		{ C, 10, "*3\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n" },
+		{ S, 20, OK },
+		{ C, 30, "*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n" },
+		{ S, 40, "+FULLRESYNC 8de1787ba490483314a4d30f1c628bc5025eb761 0\r\n$10\r\nREDIS0011\n" },
+		{ S, 50, "*1\r\n$4\r\nPING\r\n" },
+		{ C, 60, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$1\r\n0\r\n" },
+		{ 0 } }, {
+		{ "REPLCONF", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PSYNC", "", "OK", 30, 30, 40, 40, 0, NULL },
+		{ 0 } } },
+	{ "gap-resync", {
+		{ C, 10, SET_A },
+		{ S, 20, OK },
+		{ -1, 0, NULL, 50 },
+		{ C, 30, "xx\r\n" GET_A },
+		{ S, 40, "$1\r\n1\r\n" },
+		{ 0 } }, {
+		{ "SET", "a", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "GET", "a", "OK", 30, 30, 40, 40, WL_TXN_F_GAP, NULL },
+		{ 0 } } },
+	{ "reply-first-then-unanswered", {
+		{ S, 5, OK },
+		{ C, 10, GET_A },
+		{ 0 } }, {
+		{ "GET", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_CLOSED, NULL },
+		{ 0 } }, WL_TXN_F_CLOSED },
+};
+
+static void
+test_conversations(void **state)
+{
+	(void)state;
+	conv_proto = WL_PROTO_REDIS;
+	conv_all(convs, sizeof(convs) / sizeof(convs[0]), NULL);
+}
+
+static void
+test_probe(void **state)
+{
+	const struct wl_proto_ops *o = wl_protos[WL_PROTO_REDIS];
+
+	(void)state;
+	assert_int_equal(o->probe((const uint8_t *)GET_A, 16, C),
+		WL_PROBE_YES);
+	assert_int_equal(o->probe((const uint8_t *)"*2\r", 3, C),
+		WL_PROBE_MAYBE);
+	assert_int_equal(o->probe((const uint8_t *)"GET / HTTP/1.1", 14, C),
+		WL_PROBE_NO);
+	assert_int_equal(o->probe((const uint8_t *)"*x", 2, C), WL_PROBE_NO);
+	/* Replies alone never claim a flow ("+OK" is POP3 too). */
+	assert_int_equal(o->probe((const uint8_t *)OK, 5, S), WL_PROBE_NO);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_conversations),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -156,3 +156,35 @@ def tshark_handshakes(pcap):
                                                int(nxt) - 1)
                 break
     return hs
+
+
+class Redis:
+    """redis-server on 127.0.0.1:port, no persistence, in directory d."""
+
+    def __init__(self, d, name="redis", extra=()):
+        need("redis-server", "redis-cli")
+        self.d = os.path.join(d, name)
+        os.makedirs(self.d, exist_ok=True)
+        self.port = free_port()
+        self.p = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.d,
+             "--daemonize", "no", "--logfile", os.path.join(self.d, "log"),
+             *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_port(self.port):
+            self.stop()
+            raise SystemExit("redis-server did not start")
+
+    def cli(self, *args, timeout=30):
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args],
+                              capture_output=True, text=True,
+                              timeout=timeout).stdout
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()

@@ -155,7 +155,6 @@ emit(struct http_state *s, struct wl_proto_ctx *ctx, const struct http_req *r,
 		ctx->ctr[WL_PROTO_CTR_UNMATCHED_REQ]++;
 	}
 	t.flags = flags;
-	ctx->ctr[WL_PROTO_CTR_TXNS]++;
 	wl_proto_emit(ctx, &t);
 }
 
@@ -303,7 +302,6 @@ responses(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 			break;
 		case WL_HTTP_EV_TUNNEL:
 			/* 101 Switching Protocols, CONNECT 2xx: not HTTP now. */
-			ctx->ctr[WL_PROTO_CTR_STOPPED]++;
 			return WL_PROTO_DONE;
 		}
 	}
@@ -329,7 +327,6 @@ http_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 
 	(void)len;
 	(void)ts;
-	ctx->ctr[WL_PROTO_CTR_GAPS]++;
 	ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
 	s->suspect = 1;
 	if (dir == WL_DIR_C2S) {

@@ -180,7 +180,6 @@ emit(struct redis_state *s, struct wl_proto_ctx *ctx, const struct redis_req *r,
 		ctx->ctr[WL_PROTO_CTR_UNMATCHED_REQ]++;
 	}
 	t.flags = flags;
-	ctx->ctr[WL_PROTO_CTR_TXNS]++;
 	wl_proto_emit(ctx, &t);
 }
 
@@ -348,7 +347,6 @@ reply_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	if (kind == K_SYNC && m->type == '+') {
 		/* An RDB payload and the master's command stream follow:
 		 * replication, not requests and replies. */
-		ctx->ctr[WL_PROTO_CTR_STOPPED]++;
 		return WL_PROTO_DONE;
 	}
 	return WL_PROTO_CONTINUE;
@@ -406,7 +404,6 @@ redis_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 
 	(void)len;
 	(void)ts;
-	ctx->ctr[WL_PROTO_CTR_GAPS]++;
 	ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
 	s->suspect = 1;
 	if (dir == WL_DIR_C2S) {

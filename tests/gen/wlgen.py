@@ -30,8 +30,8 @@ MSS = 1448
 LINKTYPES = {"ether": 1, "sll": 113, "sll2": 276, "null": 0, "loop": 108,
              "raw": 101}
 FORMATS = ("pcap", "pcap-ns", "pcapng")
-SCENARIOS = ("sample", "handshake", "tcp-impair", "bench")
-DEFAULT_FLOWS = {"sample": 300, "handshake": 50, "tcp-impair": 20,
+SCENARIOS = ("sample", "handshake", "tcp-impair", "bench", "l7")
+DEFAULT_FLOWS = {"l7": 1, "sample": 300, "handshake": 50, "tcp-impair": 20,
                  "bench": 10000}
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
@@ -89,6 +89,23 @@ def http_response(n):
         body = max(0, n - len(head))
     head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % body
     return head + filler(body)
+
+
+def redis_request(n, idx):
+    """A RESP SET of about n bytes (a GET when n is small)."""
+    key = b"key:%d" % idx
+    if n < 60 or idx % 2:
+        return b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key)
+    val = b"v" * max(1, n - 40)
+    return (b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" %
+            (len(key), key, len(val), val))
+
+
+def redis_response(n, req):
+    """+OK for a SET, a bulk of about n bytes for a GET."""
+    if req.startswith(b"*3"):
+        return b"+OK\r\n"
+    return b"$%d\r\n%s\r\n" % (n, filler(n))
 
 
 # --------------------------------------------------------------------------
@@ -314,7 +331,7 @@ class Conn:
 
 def tcp_connection(net, client, cport, server, sport, start, srtt, crtt,
                    exchanges, status="established", impair=None, vlan=None,
-                   host="example.test"):
+                   host="example.test", proto="http"):
     """Emit one connection's packets into net.pkts and return its record.
 
     exchanges: list of (req_bytes, resp_bytes, think_ns, gap_ns); gap is the
@@ -349,7 +366,11 @@ def tcp_connection(net, client, cport, server, sport, start, srtt, crtt,
     tnext = t + rng.randint(5_000, 50_000)
     for n, (req, resp, think, gap) in enumerate(exchanges):
         # Request segments, back to back a few us apart.
-        data = http_request(req, rng.randrange(1, 100000), host)
+        if proto == "redis":
+            data = redis_request(req, rng.randrange(1, 100000))
+        else:
+            data = http_request(req, rng.randrange(1, 100000), host)
+        req_data = data
         for off in range(0, len(data), MSS):
             chunk = data[off:off + MSS]
             t, _, _ = c.send(tnext, True, ACK | PSH if off + MSS >= len(data)
@@ -357,7 +378,8 @@ def tcp_connection(net, client, cport, server, sport, start, srtt, crtt,
             tnext = t + rng.randint(1_000, 4_000)
         t, _, _ = c.send(t + srtt, False, ACK)
         tresp = t + think
-        data = http_response(resp)
+        data = (redis_response(resp, req_data) if proto == "redis"
+                else http_response(resp))
         segs = [(o, min(MSS, len(data) - o)) for o in range(0, len(data), MSS)]
         kind = None
         if not impair_done and len(segs) >= 4:
@@ -459,7 +481,8 @@ def scen_sample(net, args):
     rng = net.rng
     # (ip, port, median server RTT ns)
     servers = [("10.0.0.1", 80, 80_000), ("10.0.0.2", 5432, 400_000),
-               ("fd00::1", 443, 2_000_000), ("10.0.0.3", 8888, 15_000_000)]
+               ("fd00::1", 443, 2_000_000), ("10.0.0.3", 8888, 15_000_000),
+               ("10.0.0.4", 6379, 120_000)]
     n = args.flows
     starts = sorted(rng.randrange(0, 10_000_000_000) for _ in range(n))
     statuses = pick_statuses(rng, n, 0.08, 0.04, 0.04)
@@ -486,7 +509,9 @@ def scen_sample(net, args):
         conns.append(tcp_connection(net, cip, port[cip], sip, sport,
                                     BASE_NS + starts[i], srtt, crtt, ex,
                                     statuses[i], vlan=vlan,
-                                    host="svc%d.example.test" % sport))
+                                    host="svc%d.example.test" % sport,
+                                    proto="redis" if sport == 6379
+                                    else "http"))
     return [(s[0], s[1]) for s in servers], conns
 
 
@@ -510,14 +535,164 @@ def scen_impair(net, args):
     return servers, conns
 
 
+# --------------------------------------------------------------------------
+# l7: scripted HTTP and Redis conversations with exact transaction times
+
+def l7_conn(net, client, cport, server, sport, start, script):
+    """Handshake, then script: a list of (c2s, ts, payload) data segments,
+    then a FIN exchange. Returns the connection record."""
+    c = Conn(net, client, cport, server, sport)
+    r = c.rec
+    r["status"] = "established"
+    t, _, _ = c.send(start, True, SYN, opts=SYN_OPTS)
+    r["syn_ns"] = t
+    t, _, _ = c.send(t + 50_000, False, SYN | ACK, opts=SYN_OPTS)
+    r["synack_ns"] = t
+    t, _, _ = c.send(t + 20_000, True, ACK)
+    r["ack_ns"] = t
+    for c2s, ts, payload in script:
+        c.send(ts, c2s, ACK | PSH, payload)
+        t = max(t, ts)
+    t, _, _ = c.send(t + 1_000_000, True, FIN | ACK)
+    t, _, _ = c.send(t + 50_000, False, FIN | ACK)
+    c.send(t + 20_000, True, ACK)
+    return c.finish()
+
+
+def cut(data, sizes):
+    """data cut into pieces of the given sizes (the rest last)."""
+    out, o = [], 0
+    for n in sizes:
+        out.append(data[o:o + n])
+        o += n
+    if o < len(data):
+        out.append(data[o:])
+    return out
+
+
+def resp(*args):
+    """A RESP array of bulk strings."""
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else a.encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def scen_l7(net, args):
+    """Pipelining, messages over many segments, several per segment, and
+    100-continue, on standard and non-standard ports: every transaction's
+    four timestamps are known to the ns (expect["transactions"])."""
+    rng = net.rng
+    q = net.q
+    conns, txns = [], []
+
+    def txn(proto, cport, method, resource, status, a, b, c_, d):
+        txns.append({"proto": proto, "client_port": cport, "method": method,
+                     "resource": resource, "status": status,
+                     "req_start_ns": q(a), "req_end_ns": q(b),
+                     "rsp_start_ns": q(c_), "rsp_end_ns": q(d)})
+
+    def jitter():
+        return rng.randint(1_000, 900_000)
+
+    t0 = BASE_NS + 1_000_000
+    for rep in range(args.flows):
+        base = t0 + rep * 1_000_000_000
+        # 1. HTTP, port 9090 (content detection): three pipelined GETs in
+        # one segment; the first response over three segments, the other
+        # two together in one.
+        t = base + 200_000
+        reqs = b"".join(b"GET /p%d?x=%d HTTP/1.1\r\nHost: h\r\n\r\n" % (i, i)
+                        for i in range(3))
+        body = bytes(range(256)) * 12
+        r1 = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        r2 = b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno!"
+        r3 = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"
+        ts = [t]
+        for _ in range(4):
+            ts.append(ts[-1] + jitter())
+        p1 = cut(r1, [700, 1400])
+        script = [(True, ts[0], reqs), (False, ts[1], p1[0]),
+                  (False, ts[2], p1[1]), (False, ts[3], p1[2]),
+                  (False, ts[4], r2 + r3)]
+        cp = 40000 + rep * 10
+        conns.append(l7_conn(net, "10.2.0.1", cp, "10.0.0.9", 9090,
+                             base, script))
+        txn("http", cp, "GET", "/p0", "200", ts[0], ts[0], ts[1], ts[3])
+        txn("http", cp, "GET", "/p1", "404", ts[0], ts[0], ts[4], ts[4])
+        txn("http", cp, "GET", "/p2", "200", ts[0], ts[0], ts[4], ts[4])
+
+        # 2. HTTP 100-continue with a body over three segments; the final
+        # response in two segments.
+        t = base + 300_000_000
+        hdr = b"PUT /up HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3000\r\n\r\n"
+        body = b"u" * 3000
+        fin = b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\n0123456789"
+        ts = [t]
+        for _ in range(6):
+            ts.append(ts[-1] + jitter())
+        script = [(True, ts[0], hdr),
+                  (False, ts[1], b"HTTP/1.1 100 Continue\r\n\r\n"),
+                  (True, ts[2], body[:1000]), (True, ts[3], body[1000:2000]),
+                  (True, ts[4], body[2000:]),
+                  (False, ts[5], fin[:20]), (False, ts[6], fin[20:])]
+        cp = 40001 + rep * 10
+        conns.append(l7_conn(net, "10.2.0.2", cp, "10.0.0.9", 80,
+                             t - 100_000, script))
+        txn("http", cp, "PUT", "/up", "201", ts[0], ts[4], ts[5], ts[6])
+
+        # 3. Redis on port 7000 (content detection): four commands in one
+        # segment; a 13 kB reply over ten segments, then the rest.
+        t = base + 600_000_000
+        cmds = (resp("SET", "k1", "v") + resp("GET", "big") +
+                resp("LRANGE", "l", "0", "-1") + resp("INCR", "n"))
+        big = b"$13000\r\n" + b"b" * 13000 + b"\r\n"
+        parts = cut(big, [1300] * 9)
+        ts = [t, t + jitter()]
+        for _ in range(len(parts) + 1):
+            ts.append(ts[-1] + jitter())
+        script = [(True, ts[0], cmds), (False, ts[1], b"+OK\r\n")]
+        for i, pt in enumerate(parts):
+            script.append((False, ts[2 + i], pt))
+        tail = ts[2 + len(parts)]
+        script.append((False, tail, b"*2\r\n$1\r\na\r\n$1\r\nb\r\n:7\r\n"))
+        cp = 40002 + rep * 10
+        conns.append(l7_conn(net, "10.2.0.3", cp, "10.0.0.10", 7000,
+                             t - 100_000, script))
+        txn("redis", cp, "SET", "k1", "OK", ts[0], ts[0], ts[1], ts[1])
+        txn("redis", cp, "GET", "big", "OK", ts[0], ts[0], ts[2],
+            ts[1 + len(parts)])
+        txn("redis", cp, "LRANGE", "l", "OK", ts[0], ts[0], tail, tail)
+        txn("redis", cp, "INCR", "n", "OK", ts[0], ts[0], tail, tail)
+
+        # 4. Redis: a command over two segments, an error reply.
+        t = base + 800_000_000
+        cmd = resp("HSET", "h", "f", "v" * 2000)
+        ts = [t]
+        for _ in range(2):
+            ts.append(ts[-1] + jitter())
+        script = [(True, ts[0], cmd[:1000]), (True, ts[1], cmd[1000:]),
+                  (False, ts[2], b"-WRONGTYPE Operation against a key\r\n")]
+        cp = 40003 + rep * 10
+        conns.append(l7_conn(net, "10.2.0.4", cp, "10.0.0.10", 6379,
+                             t - 100_000, script))
+        txn("redis", cp, "HSET", "h", "WRONGTYPE", ts[0], ts[1], ts[2], ts[2])
+    servers = [("10.0.0.9", 9090), ("10.0.0.9", 80), ("10.0.0.10", 7000),
+               ("10.0.0.10", 6379)]
+    return servers, conns, txns
+
+
 def run_model(args, out):
     """Generate a modelled scenario; returns the expect dict."""
     rng = random.Random(args.seed)
     quantum = 1000 if args.format == "pcap" else 1
     net = Net(rng, args.seed, args.link, quantum)
     fn = {"handshake": scen_handshake, "sample": scen_sample,
-          "tcp-impair": scen_impair}[args.scenario]
-    servers, conns = fn(net, args)
+          "tcp-impair": scen_impair, "l7": scen_l7}[args.scenario]
+    res = fn(net, args)
+    servers, conns = res[0], res[1]
+    txns = res[2] if len(res) > 2 else None
     net.pkts.sort(key=lambda p: p[0])  # stable: ties keep emission order
     w = CaptureWriter(out, args.format, LINKTYPES[args.link], args.snaplen)
     nbytes = ipbytes = 0
@@ -531,9 +706,12 @@ def run_model(args, out):
                                        "unanswered": 0, "no_ack": 0}
     for c in conns:
         summary[ip_key(c["server_ip"], c["server_port"])][c["status"]] += 1
-    return {"packets": len(net.pkts), "bytes": nbytes, "ip_bytes": ipbytes,
-            "connections_count": len(conns), "connections": conns,
-            "servers": summary}
+    out_exp = {"packets": len(net.pkts), "bytes": nbytes, "ip_bytes": ipbytes,
+               "connections_count": len(conns), "connections": conns,
+               "servers": summary}
+    if txns is not None:
+        out_exp["transactions"] = txns
+    return out_exp
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""HTTP and Redis transactions timed to the nanosecond: generated captures
+where every transaction's four timestamps are known (pipelined requests
+in one segment, responses over many segments and several in one,
+100-continue, a 13 kB Redis reply over ten segments, servers on
+non-standard ports found by content), in several formats and link
+types. Every transaction must be found with exactly those times."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wl_e2e as e  # noqa: E402
+
+
+def main():
+    d = e.tmpdir()
+    for fmt, link in (("pcap-ns", "ether"), ("pcapng", "sll2"),
+                      ("pcap", "raw")):
+        pcap = os.path.join(d, f"l7-{fmt}-{link}.pcap")
+        e.wlgen("--scenario", "l7", "--flows", "3", "--format", fmt,
+                "--link", link, "-o", pcap, "--expect", pcap + ".json")
+        exp = json.load(open(pcap + ".json"))["transactions"]
+        inst = e.instance("l7")
+        log, st = os.path.join(d, "l7.log"), os.path.join(d, "l7.stats")
+        e.wirelat(["--pcap", pcap, "--instance", inst, "--log", log,
+                   "--stats-json", st, "--no-report"], check_rc=0)
+        txns = [t for t in e.jsonl(log) if t["proto"] in ("http", "redis")]
+        tag = f"[{fmt}/{link}]"
+        e.check(len(txns) == len(exp),
+                f"{tag} {len(txns)} transactions, want {len(exp)}")
+        left = list(txns)
+        for w in exp:
+            match = [t for t in left if t["client_port"] == w["client_port"]
+                     and t["method"] == w["method"] and
+                     t["resource"] == w["resource"]]
+            if not e.check(len(match) == 1, f"{tag} {w}: {len(match)} "
+                           "matching transactions"):
+                continue
+            t = match[0]
+            left.remove(t)
+            for k in ("proto", "status", "req_start_ns", "req_end_ns",
+                      "rsp_start_ns", "rsp_end_ns"):
+                e.check(t[k] == w[k], f"{tag} {w['method']} {w['resource']}"
+                        f": {k} {t[k]}, want {w[k]}")
+        c = json.load(open(st))["counters"]
+        for p in ("http", "redis"):
+            e.check(c[f"{p}_parse_errors"] == 0 and
+                    c[f"{p}_unmatched_requests"] == 0 and
+                    c[f"{p}_unmatched_responses"] == 0,
+                    f"{tag} {p} counters {c}")
+        e.remove_instance(inst)
+    e.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -773,6 +773,20 @@ flow_prefetch(const struct wl_flow *f)
 		rte_prefetch0(c + off);
 }
 
+static inline void
+l7_prefetch(const struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	const char *st;
+	unsigned int off;
+
+	if (f->l7_state == WL_NIL)
+		return;
+	st = (const char *)ft->l7_pool + (size_t)f->l7_state * ft->l7_slot;
+	for (off = 0; off < 8 * RTE_CACHE_LINE_SIZE && off < ft->l7_slot;
+			off += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(st + off);
+}
+
 /* Account a packet to the flow at pos (-ENOENT: none yet). */
 static void
 flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
@@ -861,6 +875,10 @@ wl_flow_input_burst(struct wl_flow_table *ft, const struct wl_pkt *p,
 	for (i = 0; i < m; i++) {
 		int32_t ps = pos[i];
 
+		/* The next packet's flow is in cache by now: fetch the
+		 * head of its protocol state (parser and oldest request). */
+		if (i + 1 < m && pos[i + 1] >= 0 && ft->del_gen == gen)
+			l7_prefetch(ft, &ft->flows[pos[i + 1]]);
 		/* A few flows ahead: more would overflow the fill buffers. */
 		if (i + FLOW_PREFETCH_AHEAD < m &&
 				pos[i + FLOW_PREFETCH_AHEAD] >= 0)

@@ -744,9 +744,24 @@ def run_bench(args, out):
         adv = len(tail) + (1 if flags & (SYN | FIN) else 0)
         return (c2s, offfl, win, body, ksum, tcplen, adv, bool(flags & ACK))
 
-    reqs = [http_request(rng.randint(60, 200), i, "bench.test")
-            for i in range(8)]
-    resps = [http_response(rng.randint(100, 1200)) for _ in range(8)]
+    # --l7 picks the payloads; --pipeline N puts N requests in one packet
+    # and their N responses in the next (sizes kept under one MTU).
+    pl = args.pipeline
+    if args.l7 == "redis":
+        servers = [("10.0.0.1", 6379), ("10.0.0.2", 7000),
+                   ("10.0.0.3", 6380), ("10.0.0.4", 6390)]
+        one = [redis_request(rng.randint(20, 1100 // pl), i)
+               for i in range(8 * pl)]
+        reqs = [b"".join(one[i * pl:(i + 1) * pl]) for i in range(8)]
+        resps = [b"".join(redis_response(rng.randint(10, 1000 // pl), q)
+                          for q in one[i * pl:(i + 1) * pl])
+                 for i in range(8)]
+    else:
+        reqs = [b"".join(http_request(rng.randint(60, 1200 // pl),
+                                      i * pl + k, "bench.test")
+                         for k in range(pl)) for i in range(8)]
+        resps = [b"".join(http_response(rng.randint(100, 1200 // pl))
+                          for _ in range(pl)) for _ in range(8)]
     K_SYN, K_SYNACK, K_ACK, K_REQ, K_RESP, K_FIN, K_FINACK = range(7)
     common = [kind(True, SYN, opts=SYN_OPTS),
               kind(False, SYN | ACK, opts=SYN_OPTS),
@@ -909,6 +924,10 @@ def parse_args(argv):
     ap.add_argument("--packets", type=positive, default=1_000_000)
     ap.add_argument("--snaplen", type=positive, default=65535)
     ap.add_argument("--expect", metavar="FILE.json")
+    ap.add_argument("--l7", default="http", choices=("http", "redis"),
+                    help="bench payloads")
+    ap.add_argument("--pipeline", type=positive, default=1,
+                    help="bench: requests per packet")
     args = ap.parse_args(argv)
     if args.flows is None:
         args.flows = DEFAULT_FLOWS[args.scenario]

@@ -264,20 +264,40 @@ wl_http_eof(struct wl_http_parser *p)
 	return 1;
 }
 
-/* Append a byte to the line; a long line keeps its head and its tail. */
+/* Append bytes to the line; a long line keeps its head and its tail
+ * (the start line's version is at its end). */
+static void
+line_append(struct wl_http_parser *p, const uint8_t *s, uint32_t k)
+{
+	uint32_t room;
+
+	if (p->line_len == 0)
+		p->rsvd = 0;            /* a new line, not cut yet */
+	room = WL_HTTP_LINE - p->line_len;
+	if (k <= room) {
+		memcpy(p->line + p->line_len, s, k);
+		p->line_len = (uint16_t)(p->line_len + k);
+		return;
+	}
+	memcpy(p->line + p->line_len, s, room);
+	p->line_len = WL_HTTP_LINE;
+	s += room;
+	k -= room;
+	p->rsvd = 1;            /* cut */
+	if (k >= CUT_TAIL) {
+		memcpy(p->line + WL_HTTP_LINE - CUT_TAIL, s + k - CUT_TAIL,
+			CUT_TAIL);
+	} else {
+		memmove(p->line + WL_HTTP_LINE - CUT_TAIL,
+			p->line + WL_HTTP_LINE - CUT_TAIL + k, CUT_TAIL - k);
+		memcpy(p->line + WL_HTTP_LINE - k, s, k);
+	}
+}
+
 static inline void
 line_put(struct wl_http_parser *p, uint8_t c)
 {
-	if (p->line_len == 0)
-		p->rsvd = 0;            /* a new line, not cut yet */
-	if (p->line_len < WL_HTTP_LINE) {
-		p->line[p->line_len++] = (char)c;
-		return;
-	}
-	p->rsvd = 1;            /* cut */
-	memmove(p->line + WL_HTTP_LINE - CUT_TAIL,
-		p->line + WL_HTTP_LINE - CUT_TAIL + 1, CUT_TAIL - 1);
-	p->line[WL_HTTP_LINE - 1] = (char)c;
+	line_append(p, &c, 1);
 }
 
 /* The line ended (LF consumed): its length without CR. */
@@ -351,6 +371,34 @@ wl_http_feed(struct wl_http_parser *p, const uint8_t *d, uint32_t len,
 		case ST_BODY_CLOSE:
 			p->msg.body_bytes += len - i;
 			return len;
+		case ST_HEADER:
+		case ST_CHUNK_SIZE:
+		case ST_CHUNK_CRLF:
+		case ST_TRAILER:
+			/* Whole spans up to the LF: most bytes of a message
+			 * are in header lines nobody reads. */
+			if (i < len && d[i] != '\n') {
+				const uint8_t *lf = memchr(d + i, '\n', len - i);
+
+				n = lf != NULL ? (uint32_t)(lf - (d + i)) : len - i;
+				line_append(p, d + i, n);
+				if (p->st == ST_HEADER)
+					p->msg.hdr_bytes += n;
+				else
+					p->msg.body_bytes += n;
+				i += n;
+			}
+			break;
+		case ST_START_LINE:
+			if (p->line_len > 12 && i < len && d[i] != '\n') {
+				const uint8_t *lf = memchr(d + i, '\n', len - i);
+
+				n = lf != NULL ? (uint32_t)(lf - (d + i)) : len - i;
+				line_append(p, d + i, n);
+				p->msg.hdr_bytes += n;
+				i += n;
+			}
+			break;
 		default:
 			break;
 		}

@@ -285,6 +285,24 @@ wl_redis_feed(struct wl_redis_parser *p, const uint8_t *d, uint32_t len,
 
 	*ev = WL_REDIS_EV_NONE;
 	while (i < len) {
+		if ((p->st == ST_HDR || p->st == ST_INLINE) && d[i] != '\n') {
+			/* The line up to its LF in one step. */
+			const uint8_t *lf = memchr(d + i, '\n', len - i);
+			uint32_t room = WL_REDIS_LINE - p->line_len;
+
+			n = lf != NULL ? (uint32_t)(lf - (d + i)) : len - i;
+			if (n > room && p->st == ST_HDR && p->rsvd != '+' &&
+					p->rsvd != '-') {
+				i += n;
+				m->bytes += n;
+				goto error_span;        /* a number that long */
+			}
+			memcpy(p->line + p->line_len, d + i, WL_MIN(n, room));
+			p->line_len = (uint16_t)(p->line_len + WL_MIN(n, room));
+			m->bytes += n;
+			i += n;
+			continue;
+		}
 		if (p->st == ST_BULK) {
 			n = (uint32_t)WL_MIN((uint64_t)(len - i), p->remain);
 			if (p->keep && p->remain > 2) {
@@ -406,5 +424,10 @@ error:
 			return i;
 		}
 	}
+	return i;
+error_span:
+	p->st = ST_RESYNC;
+	p->depth = 0;
+	*ev = p->resync ? WL_REDIS_EV_ABORT : WL_REDIS_EV_ERROR;
 	return i;
 }

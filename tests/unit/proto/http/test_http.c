@@ -88,6 +88,22 @@ static const struct conv convs[] = {
 		{ 0 } }, {
 		{ "GET", "/ws", "101", 10, 10, 20, 20, 0, NULL },
 		{ 0 } } },
+	{ "connect-tunnel", {
+		{ C, 10, "CONNECT db.test:5432 HTTP/1.1\r\nHost: db.test:5432\r\n\r\n" },
+		{ S, 20, "HTTP/1.1 200 Connection established\r\n\r\n" },
+		{ C, 30, "\x16\x03\x01\x00\x05hello" },
+		{ S, 40, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" },
+		{ 0 } }, {
+		{ "CONNECT", "db.test:5432", "200", 10, 10, 20, 20, 0, NULL },
+		{ 0 } } },
+	{ "head-then-get", {
+		{ C, 10, "HEAD /f HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n" },
+		{ S, 20, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" },
+		{ S, 30, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" },
+		{ 0 } }, {
+		{ "HEAD", "/f", "200", 10, 10, 20, 20, 0, NULL },
+		{ "GET", "/g", "200", 10, 10, 30, 30, 0, NULL },
+		{ 0 } } },
 	{ "garbage-then-request", {
 		{ C, 10, "\x16\x03\x01 junk junk\r\nGET /ok HTTP/1.1\r\n\r\n" },
 		{ S, 20, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" },

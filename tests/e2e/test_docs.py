@@ -61,6 +61,20 @@ def main():
         for f in e.jsonl(path)[0]:
             e.check(f"`{f}`" in text, f"{os.path.basename(path)} field "
                     f"{f} not in docs/output.md")
+    # Every field of every protocol's transactions, too.
+    l7 = os.path.join(d, "l7.pcap")
+    e.wlgen("--scenario", "l7", "-o", l7)
+    log7 = os.path.join(d, "l7.log")
+    e.wirelat(["--pcap", l7, "--instance", inst, "--log", log7,
+               "--no-report"], check_rc=0)
+    seen = {}
+    for t in e.jsonl(log7):
+        seen.setdefault(t["proto"], set()).update(t)
+    e.check(set(seen) == {"tcp", "http", "redis"}, f"protocols {set(seen)}")
+    for proto, fields in seen.items():
+        for f in fields:
+            e.check(f"`{f}`" in text, f"{proto} field {f} not in "
+                    "docs/output.md")
     e.remove_instance(inst)
     e.finish()
 

@@ -47,6 +47,13 @@ enum wl_probe {
 	WL_PROBE_YES = 2,
 };
 
+/* A wire check's 2 / 1 / 0 (yes, too short to tell, no) as a probe answer. */
+static inline enum wl_probe
+wl_probe_of(int tri)
+{
+	return tri >= 2 ? WL_PROBE_YES : tri == 1 ? WL_PROBE_MAYBE : WL_PROBE_NO;
+}
+
 /* Return values of ops->data and ops->gap. */
 #define WL_PROTO_CONTINUE 0
 #define WL_PROTO_DONE 1     /* stop feeding this flow (TLS, upgrade, ...) */

@@ -116,14 +116,7 @@ pend_pop(struct redis_state *s)
 static enum wl_probe
 redis_probe(const uint8_t *d, uint32_t len, enum wl_dir dir)
 {
-	switch (wl_redis_start_check(d, len, dir == WL_DIR_S2C)) {
-	case 2:
-		return WL_PROBE_YES;
-	case 1:
-		return WL_PROBE_MAYBE;
-	default:
-		return WL_PROBE_NO;
-	}
+	return wl_probe_of(wl_redis_start_check(d, len, dir == WL_DIR_S2C));
 }
 
 static void

@@ -32,8 +32,37 @@ enum {
 static const char *const methods[] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
 	"CONNECT", "TRACE", "PROPFIND", "PROPPATCH", "MKCOL", "COPY",
-	"MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH", "PURGE",
+	"MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH", "PURGE", "QUERY",
 };
+
+/*
+ * Once a connection is HTTP, any method token will do (extension
+ * methods exist); only detection insists on a known one. 2/1/0 as
+ * wl_http_start_check().
+ */
+static int
+method_check(const uint8_t *d, uint32_t len)
+{
+	uint32_t k;
+
+	for (k = 0; k < len && k < WL_HTTP_METHOD; k++) {
+		if (d[k] == ' ')
+			return k > 0 ? 2 : 0;
+		if (!((d[k] >= 'A' && d[k] <= 'Z') || d[k] == '-' ||
+				d[k] == '_'))
+			return 0;
+	}
+	return k < WL_HTTP_METHOD ? 1 : 0;
+}
+
+static int
+line_start_check(const struct wl_http_parser *p)
+{
+	if (p->is_resp)
+		return wl_http_start_check((const uint8_t *)p->line,
+			p->line_len, 1);
+	return method_check((const uint8_t *)p->line, p->line_len);
+}
 
 static inline int
 lower(int c)
@@ -133,7 +162,7 @@ start_line(struct wl_http_parser *p, const char *l, uint32_t n)
 			(l[11] - '0'));
 		return m->status >= 100 ? 0 : -1;
 	}
-	if (wl_http_start_check((const uint8_t *)l, n, 0) != 2)
+	if (method_check((const uint8_t *)l, n) != 2)
 		return -1;
 	if (p->rsvd)
 		m->truncated = 1;       /* the target was cut */
@@ -163,11 +192,13 @@ header_line(struct wl_http_parser *p, const char *l, uint32_t n)
 	uint32_t c, v, e;
 	uint64_t x = 0;
 
+	/* A line that is no header (no colon, a space in the name, an
+	 * obs-fold continuation) is ignored, as servers mostly do. */
 	for (c = 0; c < n && l[c] != ':'; c++)
 		if (l[c] == ' ' || l[c] == '\t')
-			return c == 0 ? 0 : -1;     /* obs-fold, or bad name */
+			return 0;
 	if (c == n || c == 0)
-		return -1;
+		return 0;
 	for (v = c + 1; v < n && (l[v] == ' ' || l[v] == '\t'); v++)
 		;
 	for (e = n; e > v && (l[e - 1] == ' ' || l[e - 1] == '\t'); e--)
@@ -432,9 +463,7 @@ wl_http_feed(struct wl_http_parser *p, const uint8_t *d, uint32_t len,
 					/* Refuse garbage early: a method or
 					 * "HTTP/1.x " is at most 12 bytes. */
 					if (p->line_len > 12 ||
-						wl_http_start_check(
-						(const uint8_t *)p->line,
-						p->line_len, p->is_resp) != 0)
+						line_start_check(p) != 0)
 						continue;
 					goto error;     /* not a start line */
 				}

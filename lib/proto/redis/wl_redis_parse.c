@@ -31,6 +31,52 @@ is_type(uint8_t c)
 	return c != 0 && strchr("+-:$*_#,(!=%~>|.;", c) != NULL;
 }
 
+/* Commands people type inline (telnet, nc, scripts). */
+static const char *const inline_cmds[] = {
+	"APPEND", "AUTH", "CLIENT", "CONFIG", "DBSIZE", "DECR", "DEL", "ECHO",
+	"EXISTS", "EXPIRE", "FLUSHALL", "FLUSHDB", "GET", "HELLO", "HGET",
+	"HGETALL", "HSET", "INCR", "INFO", "KEYS", "LPUSH", "LRANGE", "MGET",
+	"MONITOR", "MSET", "PING", "PSUBSCRIBE", "PUBLISH", "QUIT", "RESET",
+	"RPUSH", "SADD", "SCAN", "SELECT", "SET", "SMEMBERS", "SUBSCRIBE",
+	"TTL", "TYPE", "XADD", "XRANGE", "ZADD", "ZRANGE",
+};
+
+/* An inline command: a known command word, then space or CR, and not an
+ * HTTP request line ("GET / HTTP/1.1" is HTTP's). */
+static int
+inline_check(const uint8_t *d, uint32_t len)
+{
+	uint32_t w, k, cl;
+	unsigned int i;
+
+	for (w = 0; w < len && d[w] != ' ' && d[w] != '\r'; w++)
+		if (w == 12 || !((d[w] >= 'A' && d[w] <= 'Z') ||
+				(d[w] >= 'a' && d[w] <= 'z')))
+			return 0;
+	for (i = 0; i < WL_ARRAY_SIZE(inline_cmds); i++) {
+		const char *c = inline_cmds[i];
+
+		cl = (uint32_t)strlen(c);
+		if (w > cl || (w < len && w != cl))
+			continue;
+		for (k = 0; k < w; k++)
+			if ((d[k] & 0xdf) != (uint8_t)c[k])
+				break;
+		if (k < w)
+			continue;
+		if (w == len)
+			return 1;               /* a prefix so far */
+		for (k = w; k + 5 <= len; k++)
+			if (memcmp(d + k, "HTTP/", 5) == 0)
+				return 0;
+		/* Sure once the line ended, or long enough without HTTP/. */
+		for (k = w; k < len && d[k] != '\n'; k++)
+			;
+		return k < len || len >= 40 ? 2 : 1;
+	}
+	return 0;
+}
+
 int
 wl_redis_start_check(const uint8_t *d, uint32_t len, int is_reply)
 {
@@ -39,7 +85,7 @@ wl_redis_start_check(const uint8_t *d, uint32_t len, int is_reply)
 	if (is_reply || len == 0)
 		return len == 0 ? 1 : 0;        /* replies never claim a flow */
 	if (d[0] != '*')
-		return 0;
+		return inline_check(d, len);
 	/* "*<n>\r\n$<m>\r\n<name>" */
 	while (i < len && d[i] >= '0' && d[i] <= '9' && i < 8)
 		i++;

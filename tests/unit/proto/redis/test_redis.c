@@ -164,6 +164,18 @@ test_probe(void **state)
 	assert_int_equal(o->probe((const uint8_t *)"GET / HTTP/1.1", 14, C),
 		WL_PROBE_NO);
 	assert_int_equal(o->probe((const uint8_t *)"*x", 2, C), WL_PROBE_NO);
+	/* Inline commands, but never an HTTP request line. */
+	assert_int_equal(o->probe((const uint8_t *)"PING\r\n", 6, C),
+		WL_PROBE_YES);
+	assert_int_equal(o->probe((const uint8_t *)"set k \"v w\"\r\n", 13, C),
+		WL_PROBE_YES);
+	assert_int_equal(o->probe((const uint8_t *)"SE", 2, C), WL_PROBE_MAYBE);
+	assert_int_equal(o->probe((const uint8_t *)"GET k", 5, C),
+		WL_PROBE_MAYBE);
+	assert_int_equal(o->probe((const uint8_t *)"GET / HTTP/1.1\r\n", 16,
+		C), WL_PROBE_NO);
+	assert_int_equal(o->probe((const uint8_t *)"HELO mail\r\n", 11, C),
+		WL_PROBE_NO);
 	/* Replies alone never claim a flow ("+OK" is POP3 too). */
 	assert_int_equal(o->probe((const uint8_t *)OK, 5, S), WL_PROBE_NO);
 }

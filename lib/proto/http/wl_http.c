@@ -14,6 +14,7 @@
 #include "wl_common.h"
 #include "wl_http.h"
 #include "wl_proto.h"
+#include "wl_proto_fifo.h"
 
 #define PENDING 8               /* requests in flight per connection */
 
@@ -39,8 +40,7 @@ struct http_state {
 	struct wl_http_parser req;
 	struct wl_http_parser rsp;
 	struct http_req pend[PENDING];
-	uint32_t first;                 /* ring of pending requests */
-	uint32_t n;
+	struct wl_fifo q;               /* pending requests, oldest first */
 	uint32_t req_seq;               /* requests begun */
 	uint32_t rsp_seq;               /* seq of the request answered next */
 	uint32_t cur_req;               /* seq of the request being parsed */
@@ -56,7 +56,7 @@ struct http_state {
 static struct http_req *
 pend_at(struct http_state *s, uint32_t i)
 {
-	return &s->pend[(s->first + i) % PENDING];
+	return &s->pend[wl_fifo_at(&s->q, PENDING, i)];
 }
 
 /* The pending request with this seq, or NULL (not stored). */
@@ -65,7 +65,7 @@ pend_seq(struct http_state *s, uint32_t seq)
 {
 	uint32_t i;
 
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < s->q.n; i++)
 		if (pend_at(s, i)->seq == seq)
 			return pend_at(s, i);
 	return NULL;
@@ -74,8 +74,7 @@ pend_seq(struct http_state *s, uint32_t seq)
 static void
 pend_pop(struct http_state *s)
 {
-	s->first = (s->first + 1) % PENDING;
-	s->n--;
+	wl_fifo_pop(&s->q, PENDING);
 }
 
 static enum wl_probe
@@ -155,7 +154,7 @@ emit(struct http_state *s, struct wl_proto_ctx *ctx, const struct http_req *r,
 static void
 response_done(struct http_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 {
-	struct http_req *r = s->n > 0 ? pend_at(s, 0) : NULL;
+	struct http_req *r = s->q.n > 0 ? pend_at(s, 0) : NULL;
 
 	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
 	if (!s->rsp_owned) {
@@ -172,7 +171,7 @@ response_done(struct http_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		s->rsp_seq++;
 	}
 	s->interim = 0;
-	if (s->n == 0 && wl_http_idle(&s->req))
+	if (s->q.n == 0 && wl_http_idle(&s->req))
 		s->suspect = 0;         /* nothing in flight: in step again */
 }
 
@@ -204,12 +203,12 @@ requests(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 			break;
 		case WL_HTTP_EV_HEADERS:
 			s->cur_req = s->req_seq++;
-			s->req_stored = s->n < PENDING;
+			s->req_stored = s->q.n < PENDING;
 			if (!s->req_stored) {
 				ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
 				break;
 			}
-			r = pend_at(s, s->n++);
+			r = pend_at(s, s->q.n++);
 			memset(r, 0, sizeof(*r));
 			r->seq = s->cur_req;
 			r->start_ns = s->req_begin_ns;
@@ -266,7 +265,7 @@ responses(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 			return WL_PROTO_CONTINUE;
 		case WL_HTTP_EV_BEGIN:
 			/* Framing of a response depends on its request. */
-			r = s->n > 0 ? pend_at(s, 0) : NULL;
+			r = s->q.n > 0 ? pend_at(s, 0) : NULL;
 			if (r != NULL && r->seq != s->rsp_seq)
 				r = NULL;
 			p->no_body = r != NULL && r->head;
@@ -333,7 +332,7 @@ http_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 	}
 	/* The response in progress is lost with its end. */
 	if (!wl_http_idle(&s->rsp) && s->rsp_owned) {
-		r = s->n > 0 ? pend_at(s, 0) : NULL;
+		r = s->q.n > 0 ? pend_at(s, 0) : NULL;
 		if (r != NULL && r->seq == s->rsp_seq) {
 			r->gap = 1;
 			emit(s, ctx, r, NULL, 0, 0);
@@ -355,7 +354,7 @@ http_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 	/* A response delimited by the connection's end ends here. */
 	if (wl_http_eof(&s->rsp))
 		response_done(s, ctx, s->rsp_last_ns);
-	while (s->n > 0) {
+	while (s->q.n > 0) {
 		emit(s, ctx, pend_at(s, 0), NULL, 0, flags);
 		pend_pop(s);
 	}

@@ -15,6 +15,7 @@
 
 #include "wl_common.h"
 #include "wl_proto.h"
+#include "wl_proto_fifo.h"
 #include "wl_redis.h"
 #include "wl_redis_parse.h"
 
@@ -44,8 +45,7 @@ struct redis_state {
 	struct wl_redis_parser req;
 	struct wl_redis_parser rsp;
 	struct redis_req pend[PENDING];
-	uint32_t first;
-	uint32_t n;
+	struct wl_fifo q;               /* pending commands, oldest first */
 	uint32_t req_seq;
 	uint32_t rsp_seq;
 	uint64_t req_begin_ns;
@@ -103,14 +103,13 @@ upper(char *dst, size_t size, const char *src)
 static struct redis_req *
 pend_at(struct redis_state *s, uint32_t i)
 {
-	return &s->pend[(s->first + i) % PENDING];
+	return &s->pend[wl_fifo_at(&s->q, PENDING, i)];
 }
 
 static void
 pend_pop(struct redis_state *s)
 {
-	s->first = (s->first + 1) % PENDING;
-	s->n--;
+	wl_fifo_pop(&s->q, PENDING);
 }
 
 static enum wl_probe
@@ -206,12 +205,12 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
 		return;
 	}
-	if (s->n == PENDING) {
+	if (s->q.n == PENDING) {
 		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
 		s->req_seq++;
 		return;
 	}
-	r = pend_at(s, s->n++);
+	r = pend_at(s, s->q.n++);
 	memset(r, 0, sizeof(*r));
 	r->seq = s->req_seq++;
 	r->start_ns = s->req_begin_ns;
@@ -309,7 +308,7 @@ static int
 reply_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 {
 	const struct wl_redis_msg *m = &s->rsp.msg;
-	struct redis_req *r = s->n > 0 ? pend_at(s, 0) : NULL;
+	struct redis_req *r = s->q.n > 0 ? pend_at(s, 0) : NULL;
 	int kind;
 
 	if (r != NULL && r->seq != s->rsp_seq)
@@ -333,7 +332,7 @@ reply_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	kind = r->kind;
 	emit(s, ctx, r, m, ts, 0);
 	pend_pop(s);
-	if (s->n == 0 && wl_redis_idle(&s->req))
+	if (s->q.n == 0 && wl_redis_idle(&s->req))
 		s->suspect = 0;
 	if (kind == K_MONITOR && m->type == '+')
 		s->monitor = 1;
@@ -404,7 +403,7 @@ redis_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 		return WL_PROTO_CONTINUE;
 	}
 	/* The reply in progress is lost: its command gets none. */
-	if (!wl_redis_idle(&s->rsp) && s->rsp_owned && s->n > 0 &&
+	if (!wl_redis_idle(&s->rsp) && s->rsp_owned && s->q.n > 0 &&
 			pend_at(s, 0)->seq == s->rsp_seq) {
 		emit(s, ctx, pend_at(s, 0), NULL, 0, WL_TXN_F_GAP);
 		pend_pop(s);
@@ -421,7 +420,7 @@ redis_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags,
 	struct redis_state *s = state;
 
 	(void)ts;
-	while (s->n > 0) {
+	while (s->q.n > 0) {
 		emit(s, ctx, pend_at(s, 0), NULL, 0, flags);
 		pend_pop(s);
 	}

@@ -10,4 +10,5 @@
 #define foreach_wl_proto \
 	_(TCP, tcp) \
 	_(HTTP, http) \
-	_(REDIS, redis)
+	_(REDIS, redis) \
+	_(MEMCACHED, memcached)

@@ -41,17 +41,17 @@ static const char *const inline_cmds[] = {
 	"TTL", "TYPE", "XADD", "XRANGE", "ZADD", "ZRANGE",
 };
 
-/* An inline command: a known command word, then space or CR, and not an
- * HTTP request line ("GET / HTTP/1.1" is HTTP's). */
+/* An inline command: a known command word in upper case, then space or
+ * CR, and not an HTTP request line ("GET / HTTP/1.1" is HTTP's). */
 static int
 inline_check(const uint8_t *d, uint32_t len)
 {
 	uint32_t w, k, cl;
 	unsigned int i;
 
+	/* Upper case only: lower-case "get k" is memcached's. */
 	for (w = 0; w < len && d[w] != ' ' && d[w] != '\r'; w++)
-		if (w == 12 || !((d[w] >= 'A' && d[w] <= 'Z') ||
-				(d[w] >= 'a' && d[w] <= 'z')))
+		if (w == 12 || d[w] < 'A' || d[w] > 'Z')
 			return 0;
 	for (i = 0; i < WL_ARRAY_SIZE(inline_cmds); i++) {
 		const char *c = inline_cmds[i];
@@ -60,7 +60,7 @@ inline_check(const uint8_t *d, uint32_t len)
 		if (w > cl || (w < len && w != cl))
 			continue;
 		for (k = 0; k < w; k++)
-			if ((d[k] & 0xdf) != (uint8_t)c[k])
+			if (d[k] != (uint8_t)c[k])
 				break;
 		if (k < w)
 			continue;

@@ -167,8 +167,11 @@ test_probe(void **state)
 	/* Inline commands, but never an HTTP request line. */
 	assert_int_equal(o->probe((const uint8_t *)"PING\r\n", 6, C),
 		WL_PROBE_YES);
-	assert_int_equal(o->probe((const uint8_t *)"set k \"v w\"\r\n", 13, C),
+	assert_int_equal(o->probe((const uint8_t *)"SET k \"v w\"\r\n", 13, C),
 		WL_PROBE_YES);
+	/* Lower case is memcached's text protocol. */
+	assert_int_equal(o->probe((const uint8_t *)"set k 0 0 1\r\n", 13, C),
+		WL_PROBE_NO);
 	assert_int_equal(o->probe((const uint8_t *)"SE", 2, C), WL_PROBE_MAYBE);
 	assert_int_equal(o->probe((const uint8_t *)"GET k", 5, C),
 		WL_PROBE_MAYBE);

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * memcached text and binary framing, byte at a time for lines and headers,
+ * by length for data blocks and bodies.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wl_common.h"
+#include "wl_mc_parse.h"
+
+enum {
+	ST_START,
+	ST_LINE,
+	ST_DATA,                /* text data block, CRLF included */
+	ST_BHDR,                /* binary header */
+	ST_BBODY,
+	ST_END,                 /* END to report */
+	ST_RESYNC,
+};
+
+#define BIN_REQ 0x80
+#define BIN_RSP 0x81
+#define MAX_DATA (1ULL << 30)
+
+static const char *const text_cmds[] = {
+	"get", "gets", "gat", "gats", "set", "add", "replace", "append",
+	"prepend", "cas", "incr", "decr", "delete", "touch", "mg", "ms", "md",
+	"ma", "mn", "me", "version", "stats", "flush_all", "verbosity", "quit",
+};
+
+int
+wl_mc_start_check(const uint8_t *d, uint32_t len, int is_resp)
+{
+	unsigned int i;
+	uint32_t w, k;
+
+	if (is_resp || len == 0)
+		return len == 0 ? 1 : 0;
+	if (d[0] == BIN_REQ) {
+		if (len < 24)
+			return 1;
+		/* Key and extras fit the body; data type 0. */
+		return d[5] == 0 && (uint32_t)d[4] + ((uint32_t)d[2] << 8 |
+			d[3]) <= ((uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 |
+			(uint32_t)d[10] << 8 | d[11]) ? 2 : 0;
+	}
+	for (w = 0; w < len && d[w] >= 'a' && d[w] <= 'z'; w++)
+		;
+	if (w == 0 || w > 9)
+		return 0;
+	for (i = 0; i < WL_ARRAY_SIZE(text_cmds); i++) {
+		const char *c = text_cmds[i];
+
+		if (strlen(c) != w && w != len)
+			continue;
+		for (k = 0; k < w && c[k] == (char)d[k]; k++)
+			;
+		if (k < w)
+			continue;
+		if (w == len)
+			return 1;
+		if (d[w] != ' ' && d[w] != '\r')
+			continue;
+		/* "get " is also HTTP's "GET " in lower case: not that. */
+		for (k = w; k + 5 <= len; k++)
+			if (memcmp(d + k, "HTTP/", 5) == 0)
+				return 0;
+		return 2;
+	}
+	return 0;
+}
+
+void
+wl_mc_parser_init(struct wl_mc_parser *p, int is_resp)
+{
+	memset(p, 0, sizeof(*p));
+	p->is_resp = (uint8_t)is_resp;
+}
+
+void
+wl_mc_resync(struct wl_mc_parser *p)
+{
+	int r = p->is_resp;
+
+	wl_mc_parser_init(p, r);
+	p->st = ST_RESYNC;
+}
+
+int
+wl_mc_idle(const struct wl_mc_parser *p)
+{
+	return p->st == ST_START;
+}
+
+/* Words of the line (in place), at most n. */
+static unsigned int
+words(char *l, uint32_t len, char **w, unsigned int n)
+{
+	unsigned int k = 0;
+	uint32_t i = 0;
+
+	while (i < len && k < n) {
+		while (i < len && l[i] == ' ')
+			i++;
+		if (i == len)
+			break;
+		w[k++] = l + i;
+		while (i < len && l[i] != ' ')
+			i++;
+		if (i < len)
+			l[i++] = '\0';
+	}
+	if (i >= len && k > 0)
+		l[len] = '\0';
+	return k;
+}
+
+static int
+num(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	*v = strtoull(s, &end, 10);
+	return *end == '\0' && *v <= MAX_DATA ? 0 : -1;
+}
+
+static int
+has_flag(char **w, unsigned int n, unsigned int from, char f)
+{
+	unsigned int i;
+
+	for (i = from; i < n; i++)
+		if (w[i][0] == f)
+			return 1;
+	return 0;
+}
+
+/* A complete request line. @return 1 ends the message, 0 data follows,
+ * -1 error. */
+static int
+request_line(struct wl_mc_parser *p, char *l, uint32_t n)
+{
+	struct wl_mc_msg *m = &p->msg;
+	char *w[12];
+	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
+	uint64_t v;
+	const char *c;
+
+	if (k == 0)
+		return -1;
+	c = w[0];
+	for (n = 0; c[n] != '\0'; n++)
+		if (c[n] < 'a' || c[n] > 'z')
+			return -1;
+	wl_strlcpy(m->cmd, c, sizeof(m->cmd));
+	if (k > 1)
+		wl_strlcpy(m->key, w[1], sizeof(m->key));
+	if (!strcmp(c, "get") || !strcmp(c, "gets")) {
+		m->nkeys = (uint16_t)(k - 1);
+		return k > 1 ? 1 : -1;
+	}
+	if (!strcmp(c, "gat") || !strcmp(c, "gats")) {
+		if (k < 3)
+			return -1;
+		wl_strlcpy(m->key, w[2], sizeof(m->key));
+		m->nkeys = (uint16_t)(k - 2);
+		return 1;
+	}
+	if (!strcmp(c, "set") || !strcmp(c, "add") || !strcmp(c, "replace") ||
+			!strcmp(c, "append") || !strcmp(c, "prepend") ||
+			!strcmp(c, "cas")) {
+		unsigned int nw = !strcmp(c, "cas") ? 6 : 5;
+
+		if (k < nw || num(w[4], &v) != 0)
+			return -1;
+		m->noreply = k > nw && !strcmp(w[nw], "noreply");
+		p->remain = v + 2;
+		return 0;
+	}
+	if (!strcmp(c, "ms")) {
+		if (k < 3 || num(w[2], &v) != 0)
+			return -1;
+		m->noreply = (uint8_t)has_flag(w, k, 3, 'q');
+		p->remain = v + 2;
+		return 0;
+	}
+	if (!strcmp(c, "mg") || !strcmp(c, "md") || !strcmp(c, "ma")) {
+		m->noreply = (uint8_t)has_flag(w, k, 2, 'q');
+		return k > 1 ? 1 : -1;
+	}
+	if (!strcmp(c, "incr") || !strcmp(c, "decr") || !strcmp(c, "touch"))
+		m->noreply = k > 3 && !strcmp(w[3], "noreply");
+	else if (!strcmp(c, "delete"))
+		m->noreply = k > 2 && !strcmp(w[k - 1], "noreply");
+	else if (!strcmp(c, "flush_all") || !strcmp(c, "verbosity"))
+		m->noreply = !strcmp(w[k - 1], "noreply");
+	else if (!strcmp(c, "quit"))
+		m->noreply = 1;         /* the server closes, never answers */
+	if (strcmp(c, "mn") == 0 || strcmp(c, "quit") == 0 ||
+			strcmp(c, "version") == 0 || strcmp(c, "stats") == 0)
+		m->key[0] = '\0';
+	return 1;
+}
+
+/* A complete response line. Same return values. */
+static int
+response_line(struct wl_mc_parser *p, char *l, uint32_t n)
+{
+	struct wl_mc_msg *m = &p->msg;
+	char *w[8];
+	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
+	uint64_t v;
+
+	if (k == 0)
+		return -1;
+	if (m->cmd[0] == '\0')
+		wl_strlcpy(m->cmd, w[0], sizeof(m->cmd));
+	if (!strcmp(w[0], "VALUE")) {
+		if (k < 4 || num(w[3], &v) != 0)
+			return -1;
+		m->values++;
+		p->multi = 1;
+		p->remain = v + 2;
+		return 0;
+	}
+	if (!strcmp(w[0], "VA")) {
+		if (k < 2 || num(w[1], &v) != 0)
+			return -1;
+		m->values++;
+		p->multi = 0;
+		p->remain = v + 2;
+		return 0;
+	}
+	if (!strcmp(w[0], "STAT")) {
+		p->multi = 1;
+		return 2;               /* more lines */
+	}
+	if (p->multi && strcmp(w[0], "END") != 0)
+		return -1;
+	p->multi = 0;
+	return 1;
+}
+
+static const uint8_t quiet_ops[] = {
+	0x09, 0x0d, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19,
+	0x1a, 0x1e, 0x24,
+};
+
+static int
+bin_header(struct wl_mc_parser *p)
+{
+	struct wl_mc_msg *m = &p->msg;
+	const uint8_t *h = p->hdr;
+	unsigned int i;
+
+	if (h[0] != (p->is_resp ? BIN_RSP : BIN_REQ) || h[5] != 0)
+		return -1;
+	m->binary = 1;
+	m->opcode = h[1];
+	m->status = (uint16_t)(h[6] << 8 | h[7]);
+	m->opaque = (uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 |
+		(uint32_t)h[14] << 8 | h[15];
+	p->remain = (uint64_t)h[8] << 24 | (uint64_t)h[9] << 16 |
+		(uint64_t)h[10] << 8 | h[11];
+	if (p->remain > MAX_DATA || (uint32_t)h[4] + (uint32_t)(h[2] << 8 |
+			h[3]) > p->remain)
+		return -1;
+	/* Where the key is in the body, kept in line[]: extras, key. */
+	p->rsvd = h[4];
+	p->line_len = (uint16_t)(h[2] << 8 | h[3]);
+	if (!p->is_resp)
+		for (i = 0; i < WL_ARRAY_SIZE(quiet_ops); i++)
+			if (quiet_ops[i] == m->opcode)
+				m->noreply = 1;
+	return 0;
+}
+
+uint32_t
+wl_mc_feed(struct wl_mc_parser *p, const uint8_t *d, uint32_t len,
+	enum wl_mc_ev *ev)
+{
+	struct wl_mc_msg *m = &p->msg;
+	uint32_t i = 0, n;
+	int r;
+
+	*ev = WL_MC_EV_NONE;
+	for (;;) {
+		if (p->st == ST_END) {
+			p->st = ST_START;
+			*ev = WL_MC_EV_END;
+			return i;
+		}
+		if (i == len)
+			return i;
+		if (p->st == ST_DATA || p->st == ST_BBODY) {
+			n = (uint32_t)WL_MIN((uint64_t)(len - i), p->remain);
+			if (p->st == ST_BBODY && p->line_len > 0) {
+				/* Binary key bytes, after the extras. */
+				uint32_t k;
+
+				for (k = 0; k < n && p->line_len > 0; k++) {
+					if (p->rsvd > 0) {
+						p->rsvd--;
+						continue;
+					}
+					size_t kl = strlen(m->key);
+
+					if (kl + 1 < sizeof(m->key)) {
+						m->key[kl] = (char)d[i + k];
+						m->key[kl + 1] = '\0';
+					}
+					p->line_len--;
+				}
+			}
+			p->remain -= n;
+			m->bytes += n;
+			i += n;
+			if (p->remain != 0)
+				return i;
+			if (p->st == ST_BBODY || !p->multi) {
+				p->st = ST_END;
+				continue;
+			}
+			p->st = ST_LINE;        /* more VALUE ... END lines */
+			p->line_len = 0;
+			continue;
+		}
+		{
+			uint8_t c = d[i++];
+
+			m->bytes++;
+			switch (p->st) {
+			case ST_START:
+				if (c == '\r' || c == '\n')
+					continue;
+				memset(m, 0, sizeof(*m));
+				m->bytes = 1;
+				p->multi = 0;
+				p->line_len = 0;
+				if (c == BIN_REQ || c == BIN_RSP) {
+					p->hdr[0] = c;
+					p->hdr_len = 1;
+					p->st = ST_BHDR;
+				} else {
+					p->line[0] = (char)c;
+					p->line_len = 1;
+					p->st = ST_LINE;
+				}
+				*ev = WL_MC_EV_BEGIN;
+				return i;
+			case ST_BHDR:
+				p->hdr[p->hdr_len++] = c;
+				if (p->hdr_len < 24)
+					continue;
+				if (bin_header(p) != 0)
+					goto error;
+				p->st = p->remain == 0 ? ST_END : ST_BBODY;
+				continue;
+			case ST_LINE:
+				if (c != '\n') {
+					if (p->line_len < WL_MC_LINE - 1)
+						p->line[p->line_len++] = (char)c;
+					continue;
+				}
+				n = p->line_len;
+				if (n > 0 && p->line[n - 1] == '\r')
+					n--;
+				p->line[n] = '\0';
+				p->line_len = 0;
+				r = p->is_resp ? response_line(p, p->line, n) :
+					request_line(p, p->line, n);
+				if (r < 0)
+					goto error;
+				if (r == 0)
+					p->st = ST_DATA;
+				else if (r == 1)
+					p->st = ST_END;
+				continue;
+			case ST_RESYNC:
+				if (c == '\n')
+					p->st = ST_START;
+				continue;
+			default:
+				continue;
+			}
+error:
+			p->st = c == '\n' ? ST_START : ST_RESYNC;
+			*ev = WL_MC_EV_ERROR;
+			return i;
+		}
+	}
+}

@@ -774,14 +774,13 @@ flow_prefetch(const struct wl_flow *f)
 }
 
 static inline void
-l7_prefetch(const struct wl_flow_table *ft, const struct wl_flow *f)
+l7_prefetch(struct wl_flow_table *ft, const struct wl_flow *f)
 {
-	const char *st;
+	const char *st = l7_state(ft, f);
 	unsigned int off;
 
-	if (f->l7_state == WL_NIL)
+	if (st == NULL)
 		return;
-	st = (const char *)ft->l7_pool + (size_t)f->l7_state * ft->l7_slot;
 	for (off = 0; off < 8 * RTE_CACHE_LINE_SIZE && off < ft->l7_slot;
 			off += RTE_CACHE_LINE_SIZE)
 		rte_prefetch0(st + off);

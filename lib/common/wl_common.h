@@ -47,4 +47,25 @@ wl_strncpy_buf(char *dst, size_t size, const void *src, size_t n)
 	dst[i] = '\0';
 }
 
+/* Instance names end up in a shm name and a file prefix: keep them tame. */
+#define WL_INSTANCE_LEN 48
+
+/* 1 when s is 1 to WL_INSTANCE_LEN - 1 of [A-Za-z0-9_.-]. */
+static inline int
+wl_instance_name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+
+		if (i == WL_INSTANCE_LEN - 1 ||
+				!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				(c >= '0' && c <= '9') || c == '_' || c == '-' ||
+				c == '.'))
+			return 0;
+	}
+	return i > 0;
+}
+
 #endif /* WL_COMMON_H */

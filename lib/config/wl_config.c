@@ -533,19 +533,10 @@ wl_config_validate(const struct wl_config *c, const char *const *protos,
 	char *err, size_t errlen)
 {
 	unsigned int i, j;
-	size_t n = strlen(c->instance);
 
-	if (n == 0 || n >= 48)
-		return ERR("instance: must be 1 to 47 characters");
-	for (i = 0; i < n; i++) {
-		char ch = c->instance[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-				(ch >= '0' && ch <= '9') || ch == '_' ||
-				ch == '-' || ch == '.'))
-			return ERR("instance: \"%s\" may only use "
-				"[A-Za-z0-9_.-]", c->instance);
-	}
+	if (!wl_instance_name_ok(c->instance))
+		return ERR("instance: \"%s\" must be 1 to %d of [A-Za-z0-9_.-]",
+			c->instance, WL_INSTANCE_LEN - 1);
 	if (c->n_inputs == 0)
 		return ERR("no input: give --pcap, --iface, --port or --vdev "
 			"(or \"inputs\" in the config)");

@@ -94,19 +94,7 @@ seq_copy(const uint32_t *seq, void *dst, const void *src, size_t len)
 int
 wl_shm_instance_check(const char *instance)
 {
-	size_t i, n = strlen(instance);
-
-	if (n == 0 || n >= WL_SHM_INSTANCE_LEN)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		char c = instance[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				(c >= '0' && c <= '9') || c == '_' || c == '-' ||
-				c == '.'))
-			return -EINVAL;
-	}
-	return 0;
+	return wl_instance_name_ok(instance) ? 0 : -EINVAL;
 }
 
 static int

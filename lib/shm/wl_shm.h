@@ -20,12 +20,13 @@
 
 #include <jansson.h>
 
+#include "wl_common.h"
 #include "wl_hist.h"
 #include "wl_txn.h"
 
 #define WL_SHM_MAGIC 0x4d534c57u        /* "WLSM" little endian */
 #define WL_SHM_VERSION 1u
-#define WL_SHM_INSTANCE_LEN 48
+#define WL_SHM_INSTANCE_LEN WL_INSTANCE_LEN
 #define WL_SHM_COUNTER_NAME 56
 #define WL_SHM_MAX_INPUTS 16
 

@@ -150,6 +150,19 @@ struct wl_proto_ops {
 /** Every registered protocol, indexed by enum wl_proto_id. */
 extern const struct wl_proto_ops *const wl_protos[WL_PROTO_MAX];
 
+/*
+ * A request that got no answer: status "no_response", class error,
+ * counted unmatched. @return the flag to add to the transaction's flags.
+ */
+static inline uint32_t
+wl_proto_unanswered(struct wl_proto_ctx *ctx, struct wl_txn *t)
+{
+	wl_strlcpy(t->status, "no_response", sizeof(t->status));
+	t->status_class = WL_SC_ERROR;
+	ctx->ctr[WL_PROTO_CTR_UNMATCHED_REQ]++;
+	return WL_TXN_F_NO_RESPONSE;
+}
+
 /** Name of a protocol id, "unknown" when out of range. */
 const char *wl_proto_name(unsigned int id);
 

@@ -141,10 +141,7 @@ emit(struct http_state *s, struct wl_proto_ctx *ctx, const struct http_req *r,
 			flags |= WL_TXN_F_INTERIM;
 		}
 	} else {
-		wl_strlcpy(t.status, "no_response", sizeof(t.status));
-		t.status_class = WL_SC_ERROR;
-		flags |= WL_TXN_F_NO_RESPONSE;
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_REQ]++;
+		flags |= wl_proto_unanswered(ctx, &t);
 	}
 	t.flags = flags;
 	wl_proto_emit(ctx, &t);

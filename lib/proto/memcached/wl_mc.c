@@ -139,10 +139,7 @@ emit(struct mc_state *s, struct wl_proto_ctx *ctx, const struct mc_req *r,
 		x->hits = m->values;
 		status_of(r, m, &t);
 	} else {
-		wl_strlcpy(t.status, "no_response", sizeof(t.status));
-		t.status_class = WL_SC_ERROR;
-		flags |= WL_TXN_F_NO_RESPONSE;
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_REQ]++;
+		flags |= wl_proto_unanswered(ctx, &t);
 	}
 	t.flags = flags;
 	wl_proto_emit(ctx, &t);

@@ -166,10 +166,7 @@ emit(struct redis_state *s, struct wl_proto_ctx *ctx, const struct redis_req *r,
 			t.status_class = WL_SC_OK;
 		}
 	} else {
-		wl_strlcpy(t.status, "no_response", sizeof(t.status));
-		t.status_class = WL_SC_ERROR;
-		flags |= WL_TXN_F_NO_RESPONSE;
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_REQ]++;
+		flags |= wl_proto_unanswered(ctx, &t);
 	}
 	t.flags = flags;
 	wl_proto_emit(ctx, &t);
@@ -247,35 +244,6 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	}
 }
 
-static int
-requests(struct redis_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
-	uint32_t len, uint64_t ts)
-{
-	enum wl_redis_ev ev;
-	uint32_t k;
-
-	for (;;) {
-		k = wl_redis_feed(&s->req, d, len, &ev);
-		d += k;
-		len -= k;
-		switch (ev) {
-		case WL_REDIS_EV_NONE:
-			return WL_PROTO_CONTINUE;
-		case WL_REDIS_EV_BEGIN:
-			s->req_begin_ns = ts;
-			break;
-		case WL_REDIS_EV_END:
-			command_done(s, ctx, ts);
-			break;
-		case WL_REDIS_EV_ERROR:
-			ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
-			break;
-		case WL_REDIS_EV_ABORT:
-			break;
-		}
-	}
-}
-
 /* Pub/sub traffic: @return 1 when m was a message, not a reply. */
 static int
 pubsub(struct redis_state *s, const struct wl_redis_msg *m,
@@ -344,28 +312,35 @@ reply_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	return WL_PROTO_CONTINUE;
 }
 
+/* Both directions: the parser's events, then the bookkeeping. */
 static int
-replies(struct redis_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
-	uint32_t len, uint64_t ts)
+feed(struct redis_state *s, struct wl_proto_ctx *ctx,
+	struct wl_redis_parser *p, const uint8_t *d, uint32_t len, uint64_t ts)
 {
 	enum wl_redis_ev ev;
 	uint32_t k;
 
 	for (;;) {
-		k = wl_redis_feed(&s->rsp, d, len, &ev);
+		k = wl_redis_feed(p, d, len, &ev);
 		d += k;
 		len -= k;
 		switch (ev) {
 		case WL_REDIS_EV_NONE:
 			return WL_PROTO_CONTINUE;
 		case WL_REDIS_EV_BEGIN:
+			if (!p->is_reply) {
+				s->req_begin_ns = ts;
+				break;
+			}
 			s->rsp_begin_ns = ts;
 			/* A reply that begins with nothing asked is not an
 			 * answer to what is asked later. */
 			s->rsp_owned = s->rsp_seq != s->req_seq;
 			break;
 		case WL_REDIS_EV_END:
-			if (reply_done(s, ctx, ts) == WL_PROTO_DONE)
+			if (!p->is_reply)
+				command_done(s, ctx, ts);
+			else if (reply_done(s, ctx, ts) == WL_PROTO_DONE)
 				return WL_PROTO_DONE;
 			break;
 		case WL_REDIS_EV_ERROR:
@@ -383,9 +358,7 @@ redis_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 {
 	struct redis_state *s = state;
 
-	if (dir == WL_DIR_C2S)
-		return requests(s, ctx, d, len, ts);
-	return replies(s, ctx, d, len, ts);
+	return feed(s, ctx, dir == WL_DIR_C2S ? &s->req : &s->rsp, d, len, ts);
 }
 
 static int

@@ -112,8 +112,7 @@ def main():
             # several (pipelining): it has no http.time for the rest.
             continue
         compared += 1
-        sec, _, frac = ht.partition(".")
-        ns = int(sec) * 10**9 + int((frac + "000000000")[:9])
+        ns = e.ns_of(ht)
         e.check(t["rsp_end_ns"] - t["req_end_ns"] == ns and
                 t["status_code"] == int(code),
                 f"{t['resource']}: wirelat {t['rsp_end_ns'] - t['req_end_ns']}"

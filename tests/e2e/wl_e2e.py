@@ -79,6 +79,12 @@ def jsonl(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def ns_of(text):
+    """tshark's "seconds.fraction" as integer ns, without float rounding."""
+    sec, _, frac = text.partition(".")
+    return int(sec) * 10**9 + int((frac + "000000000")[:9])
+
+
 def error_lines(stderr):
     """stderr lines that are not notices."""
     return [l for l in stderr.splitlines()

@@ -129,8 +129,7 @@ def tshark_handshakes(pcap):
     for line in out.splitlines():
         ts, src, sport, dst, dport, syn, ack, ln, flen, nxt = \
             line.split("|")
-        sec, _, frac = ts.partition(".")
-        ns = int(sec) * 10**9 + int((frac + "000000000")[:9])
+        ns = e.ns_of(ts)
         syn = syn in ("1", "True")
         ack = ack in ("1", "True")
         c = (src, int(sport))

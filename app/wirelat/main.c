@@ -598,6 +598,7 @@ flow_conf_init(struct wl_app *app)
 	f->conn_records = c->conn_path[0] != '\0';
 	f->server_ports = app->server_port_bits;
 	f->port_proto = app->port_proto;
+	f->rsp_timeout_ms[WL_PROTO_DNS] = c->dns_timeout_ms;
 	for (i = 0; i < c->n_disabled; i++) {
 		int id = wl_proto_by_name(c->disabled[i]);
 

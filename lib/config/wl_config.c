@@ -75,6 +75,8 @@ static const struct cfg_key keys[] = {
 	{"protocols.ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.server_ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.disabled", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"protocols.dns_timeout_ms", T_U32, OFF(dns_timeout_ms), 0, 0, 86400000,
+		NULL},
 	{"collector.txn_ring", T_POW2, OFF(txn_ring), 0, 64, 1 << 22, NULL},
 	{"collector.max_series", T_U32, OFF(max_series), 0, 1, 1 << 20, NULL},
 	{"collector.publish_ms", T_U32, OFF(publish_ms), 0, 1, 60000, NULL},
@@ -130,6 +132,7 @@ wl_config_defaults(struct wl_config *c)
 	c->tcp_closed_ms = 10000;
 	c->tcp_syn_ms = 30000;
 	c->udp_idle_ms = 30000;
+	c->dns_timeout_ms = 5000;
 	c->ooo_max_segs = 16;
 	c->ooo_pool_segs = 8192;
 	c->ooo_seg_bytes = 1600;

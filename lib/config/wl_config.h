@@ -113,6 +113,7 @@ struct wl_config {
 	uint16_t server_ports[WL_CFG_MAX_SERVER_PORTS];
 	unsigned int n_disabled;        /* protocols.disabled: ["redis", ...] */
 	char disabled[WL_CFG_MAX_PINS][32];
+	uint32_t dns_timeout_ms;        /* protocols.dns_timeout_ms: 0 = none */
 
 	/* "collector" */
 	uint32_t txn_ring;              /* collector.txn_ring: per parser */

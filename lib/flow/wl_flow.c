@@ -118,6 +118,8 @@ ctx_init(struct wl_flow_table *ft, const struct wl_flow *f, unsigned int proto,
 	ctx->lcore = (uint8_t)ft->lcore;
 	ctx->proto = (uint8_t)proto;
 	ctx->flow_id = f->flow_id;
+	ctx->rsp_timeout_ns = (uint64_t)ft->conf.rsp_timeout_ms[proto] *
+		WL_NS_PER_MS;
 	ctx->ctr = proto_ctr(ft, proto);
 	ctx->sink = &ft->count_sink;
 }
@@ -202,7 +204,8 @@ usable(const struct wl_flow_table *ft, unsigned int id, uint8_t l4proto)
 {
 	const struct wl_proto_ops *ops = ft->conf.protos[id];
 
-	return ops != NULL && ops->data != NULL && ops->l4proto == l4proto &&
+	return ops != NULL && ops->data != NULL && (ops->l4proto == l4proto ||
+		(ops->l4proto2 != 0 && ops->l4proto2 == l4proto)) &&
 		(ft->conf.proto_disabled & (1u << id)) == 0;
 }
 
@@ -221,13 +224,18 @@ probe_all(struct wl_flow_table *ft, const struct wl_flow *f, enum wl_dir dir,
 	for (pass = 0; pass < 2; pass++) {
 		for (id = 0; id < ft->conf.n_protos; id++) {
 			const struct wl_proto_ops *ops = ft->conf.protos[id];
+			enum wl_probe (*fn)(const uint8_t *, uint32_t,
+				enum wl_dir);
 			enum wl_probe r;
 
 			if (!usable(ft, id, f->key.l4proto) ||
-					ops->probe == NULL ||
 					has_port(ops, srv_port) != (pass == 0))
 				continue;
-			r = ops->probe(data, len, dir);
+			fn = ops->l4proto == f->key.l4proto ? ops->probe :
+				ops->probe2;
+			if (fn == NULL)
+				continue;
+			r = fn(data, len, dir);
 			if (r == WL_PROBE_YES)
 				return (int)id;
 			if (r == WL_PROBE_MAYBE)

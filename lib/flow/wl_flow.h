@@ -86,6 +86,9 @@ struct wl_flow_conf {
 	/* 65536 entries: protocol pinned to a port, WL_PROTO_NONE if none. */
 	const uint8_t *port_proto;
 	uint32_t proto_disabled;        /* bit per protocol id */
+	/* Per protocol id: a request unanswered this long has no answer
+	 * (protocols that pair by id: DNS); 0 = wait for the flow's end. */
+	uint32_t rsp_timeout_ms[32];
 	/*
 	 * Protocol table indexed by protocol id; NULL means wl_protos with
 	 * WL_PROTO_MAX entries. Tests pass their own recording protocols.

@@ -74,7 +74,9 @@ wl_probe_of(int tri)
 	_(GAPS, "gaps")                   /* gap events received */ \
 	_(RESYNCS, "resyncs")             /* resynchronised after gap/garbage */ \
 	_(PENDING_OVERFLOW, "pending_overflow") /* too many in flight */ \
-	_(STOPPED, "stopped")             /* flows no longer parsed */
+	_(STOPPED, "stopped")             /* flows no longer parsed */ \
+	_(RETRANSMITS, "retransmits")     /* request sent again before its answer */ \
+	_(DUPLICATES, "duplicates")       /* answer to an answered request */
 
 enum wl_proto_ctr {
 #define _(e, n) WL_PROTO_CTR_ ## e,
@@ -99,6 +101,7 @@ struct wl_proto_ctx {
 	uint8_t lcore;
 	uint8_t proto;              /* enum wl_proto_id of the flow */
 	uint64_t flow_id;
+	uint64_t rsp_timeout_ns;    /* no answer after this: no_response, 0 = none */
 	uint64_t *ctr;              /* this protocol's counters on this lcore */
 	const struct wl_txn_sink *sink;
 };
@@ -106,6 +109,7 @@ struct wl_proto_ctx {
 struct wl_proto_ops {
 	const char *name;           /* "http", also the JSON "proto" value */
 	uint8_t l4proto;            /* IPPROTO_TCP, IPPROTO_UDP */
+	uint8_t l4proto2;           /* a second transport (DNS: TCP), 0 none */
 	uint16_t default_ports[8];  /* hints, 0-terminated */
 	uint32_t state_size;        /* per-flow state bytes, 0 for none */
 
@@ -115,6 +119,9 @@ struct wl_proto_ops {
 	 * datagram). Must not read past len.
 	 */
 	enum wl_probe (*probe)(const uint8_t *data, uint32_t len,
+		enum wl_dir dir);
+	/* the probe for flows of l4proto2 */
+	enum wl_probe (*probe2)(const uint8_t *data, uint32_t len,
 		enum wl_dir dir);
 
 	/* optional: state is zeroed already */

@@ -50,7 +50,8 @@ def main():
         generic = re.sub(r"^(?!flow_|pkt_|txn_)[a-z0-9]+_(flows|requests|"
                          r"responses|txns|messages|unmatched_requests|"
                          r"unmatched_responses|parse_errors|gaps|resyncs|"
-                         r"pending_overflow|stopped)$", r"<proto>_\1",
+                         r"pending_overflow|stopped|retransmits|"
+                         r"duplicates)$", r"<proto>_\1",
                          generic)
         e.check(f"`{generic}`" in text, f"counter {name} ({generic}) not "
                 "in docs/metrics.md")

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * An L7 protocol (FUZZ_PROTO, set by meson per target) through its ops:
- * the input is cut into chunks by a length byte and a direction bit, with
- * gaps now and then. Checks: no crash, no read out
+ * after a first byte choosing the transport and an answer timeout, the
+ * input is cut into chunks by a length byte and a direction bit, with
+ * gaps now and then (datagrams for UDP). Checks: no crash, no read out
  * of bounds, and every transaction's timestamps in order (no response
  * before its request).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <netinet/in.h>
 
 #include "wl_common.h"
 #include "wl_proto.h"
@@ -36,16 +39,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wl_proto_ctx ctx;
 	uint64_t ts = 1000;
 	size_t off = 0;
-	int done = 0;
+	int done = 0, udp = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.ctr = ctr;
 	ctx.sink = &sink;
+	ctx.l4proto = o->l4proto;
+	/* For datagram protocols the first byte picks the transport and an
+	 * answer timeout (the stream ones keep their seeds' meaning). */
+	if (size > 0 && (o->l4proto2 != 0 || o->l4proto == IPPROTO_UDP)) {
+		if (o->l4proto2 != 0 && (data[0] & 1))
+			ctx.l4proto = o->l4proto2;
+		ctx.rsp_timeout_ns = (data[0] & 2) ? 50 : 0;
+		off = 1;
+	}
+	udp = ctx.l4proto == IPPROTO_UDP;
 	memset(state, 0, o->state_size);
-	o->init(state, &ctx);
+	if (o->init != NULL)
+		o->init(state, &ctx);
 	while (off < size && !done) {
 		uint8_t h = data[off++];
-		size_t n = WL_MIN((size_t)(h & 0x3f) + 1, size - off);
+		/* Datagrams are whole messages: let them be longer. */
+		size_t n = WL_MIN(((size_t)(h & 0x3f) + 1) << (udp ? 2 : 0),
+			size - off);
 		enum wl_dir dir = (h & 0x40) ? WL_DIR_S2C : WL_DIR_C2S;
 
 		ts += 10;

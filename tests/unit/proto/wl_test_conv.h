@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include <cmocka.h>
 
 #include "wl_proto.h"
@@ -56,6 +58,9 @@ static unsigned int ngot;
 static uint64_t ctr[WL_PROTO_CTR_MAX];
 static uint8_t conv_state[4096] __attribute__((aligned(16)));
 static unsigned int conv_proto;
+/* Transport of the flow (0: TCP); datagrams are never split. */
+static uint8_t conv_l4proto;
+static uint64_t conv_timeout_ns;
 
 static void
 conv_sink(void *arg, const struct wl_txn *t)
@@ -78,6 +83,8 @@ conv_ctx(struct wl_proto_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->proto = (uint8_t)conv_proto;
+	ctx->l4proto = conv_l4proto != 0 ? conv_l4proto : IPPROTO_TCP;
+	ctx->rsp_timeout_ns = conv_timeout_ns;
 	ctx->ctr = ctr;
 	ctx->sink = &conv_sink_;
 }
@@ -198,6 +205,8 @@ conv_all(const struct conv *cv, unsigned int n,
 			extra(cv);
 		memcpy(ref, got, sizeof(ref));
 		nref = ngot;
+		if (conv_l4proto == IPPROTO_UDP)
+			continue;
 		for (i = 0; cv->seg[i].data != NULL || cv->seg[i].gap; i++) {
 			len = seg_len(&cv->seg[i]);
 			for (at = 1; at < len; at++) {

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * DNS transactions over UDP (one message per datagram) and TCP (two-byte
+ * length framing, several queries in flight, answers in any order). A
+ * flow is one (client endpoint, server endpoint) pair, so within it an
+ * answer pairs with the pending query of the same id and question. A
+ * query sent again before its answer is a retransmission: the first
+ * transmission starts the transaction, the first answer ends it, and a
+ * second answer is a duplicate. A query unanswered after the configured
+ * time is a "no_response" transaction, and an answer that comes later is
+ * unmatched, whatever else happens on the flow meanwhile.
+ */
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include "wl_common.h"
+#include "wl_dns.h"
+#include "wl_dns_parse.h"
+#include "wl_proto.h"
+
+/* Forwarders keep many queries in flight on one socket. */
+#define PENDING 32
+#define QNAME 64                /* name bytes kept per pending query */
+#define RECENT 8
+
+struct dns_q {
+	uint64_t qhash;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint32_t bytes;
+	uint16_t id;
+	uint16_t qtype;
+	uint16_t qclass;
+	uint8_t opcode;
+	uint8_t used;
+	uint8_t retrans;
+	uint8_t edns;
+	uint8_t edns_do;
+	uint8_t name_cut;
+	char qname[QNAME];
+};
+
+/* Recently answered queries, to tell a duplicate answer from a stray. */
+struct dns_recent {
+	uint64_t qhash;
+	uint16_t id;
+	uint8_t used;
+};
+
+struct dns_tcp_dir {
+	uint8_t lenb[2];
+	uint8_t nlen;           /* length bytes gathered, 2 = in a message */
+	uint8_t lost;           /* after a gap: wait for a message start */
+	uint16_t len;           /* message length */
+	uint16_t got;           /* message bytes seen */
+	uint64_t begin_ns;
+	uint8_t buf[WL_DNS_TCP_BUF];
+};
+
+_Static_assert(sizeof(struct dns_q) == 104, "dns_q: 32 of them fit the state");
+
+struct dns_state {
+	struct dns_q q[PENDING];
+	struct dns_recent recent[RECENT];
+	uint8_t recent_next;
+	struct dns_tcp_dir t[2];
+};
+
+static enum wl_probe
+dns_probe_udp(const uint8_t *d, uint32_t len, enum wl_dir dir)
+{
+	return wl_probe_of(wl_dns_check(d, len, dir == WL_DIR_S2C, 0));
+}
+
+static enum wl_probe
+dns_probe_tcp(const uint8_t *d, uint32_t len, enum wl_dir dir)
+{
+	return wl_probe_of(wl_dns_check(d, len, dir == WL_DIR_S2C, 1));
+}
+
+static void
+emit(struct dns_state *s, struct wl_proto_ctx *ctx, struct dns_q *q,
+	const struct wl_dns_msg *m, uint64_t rsp_start, uint64_t rsp_end,
+	uint32_t rsp_bytes, uint32_t flags)
+{
+	struct wl_dns_txn *x;
+	struct wl_txn t;
+	char buf[16];
+
+	wl_proto_txn_init(ctx, &t);
+	x = (struct wl_dns_txn *)t.proto_area;
+	wl_strlcpy(t.method, q->opcode == 0 ?
+		wl_dns_type_name(q->qtype, buf, sizeof(buf)) :
+		wl_dns_opcode_name(q->opcode, buf, sizeof(buf)),
+		sizeof(t.method));
+	wl_strlcpy(t.resource, q->qname, sizeof(t.resource));
+	t.req_start_ns = q->start_ns;
+	t.req_end_ns = q->end_ns;
+	t.req_bytes = q->bytes;
+	x->id = q->id;
+	x->qtype = q->qtype;
+	x->qclass = q->qclass;
+	x->tcp = ctx->l4proto == IPPROTO_TCP;
+	x->edns = q->edns;
+	x->edns_do = q->edns_do;
+	x->retransmits = q->retrans;
+	if (q->retrans)
+		flags |= WL_TXN_F_RETRANS;
+	if (q->name_cut)
+		flags |= WL_TXN_F_TRUNCATED;
+	if (m != NULL) {
+		t.rsp_start_ns = rsp_start;
+		t.rsp_end_ns = rsp_end;
+		t.rsp_bytes = rsp_bytes;
+		t.status_code = m->rcode;
+		wl_strlcpy(t.status, wl_dns_rcode_name(m->rcode, buf,
+			sizeof(buf)), sizeof(t.status));
+		t.status_class = m->rcode == 0 ? WL_SC_OK :
+			m->rcode == 2 ? WL_SC_SERVER_ERROR : m->rcode <= 10 ?
+			WL_SC_CLIENT_ERROR : WL_SC_ERROR;
+		x->rcode = m->rcode;
+		x->answers = m->ancount;
+		x->tc = (m->flags & WL_DNS_TC) != 0;
+		x->edns_size = m->edns_size;
+	} else {
+		flags |= wl_proto_unanswered(ctx, &t);
+	}
+	t.flags = flags;
+	wl_proto_emit(ctx, &t);
+	q->used = 0;
+	(void)s;
+}
+
+/* The oldest pending query at or before `before` (UINT64_MAX: any). */
+static struct dns_q *
+oldest(struct dns_state *s, uint64_t before)
+{
+	struct dns_q *o = NULL;
+	unsigned int i;
+
+	for (i = 0; i < PENDING; i++)
+		if (s->q[i].used && s->q[i].start_ns <= before &&
+				(o == NULL || s->q[i].start_ns < o->start_ns))
+			o = &s->q[i];
+	return o;
+}
+
+/* Queries older than the timeout at time now get no answer, oldest first. */
+static void
+expire(struct dns_state *s, struct wl_proto_ctx *ctx, uint64_t now)
+{
+	struct dns_q *q;
+
+	if (ctx->rsp_timeout_ns == 0 || now < ctx->rsp_timeout_ns)
+		return;
+	while ((q = oldest(s, now - ctx->rsp_timeout_ns)) != NULL &&
+			now - q->start_ns > ctx->rsp_timeout_ns)
+		emit(s, ctx, q, NULL, 0, 0, 0, WL_TXN_F_TIMEOUT);
+}
+
+static struct dns_q *
+find(struct dns_state *s, const struct wl_dns_msg *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < PENDING; i++) {
+		struct dns_q *q = &s->q[i];
+
+		/* An answer without a question (FORMERR) pairs by id. */
+		if (q->used && q->id == m->id &&
+				(q->qhash == m->qhash || m->qdcount == 0))
+			return q;
+	}
+	return NULL;
+}
+
+static void
+query(struct dns_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_dns_msg *m, uint64_t start, uint64_t end,
+	uint32_t bytes)
+{
+	struct dns_q *q;
+	unsigned int i;
+
+	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
+	q = find(s, m);
+	if (q != NULL) {
+		ctx->ctr[WL_PROTO_CTR_RETRANSMITS]++;
+		if (q->retrans < UINT8_MAX)
+			q->retrans++;
+		return;
+	}
+	for (i = 0; i < PENDING && s->q[i].used; i++)
+		;
+	if (i == PENDING) {
+		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
+		return;
+	}
+	q = &s->q[i];
+	q->used = 1;
+	q->qhash = m->qhash;
+	q->start_ns = start;
+	q->end_ns = end;
+	q->bytes = bytes;
+	q->id = m->id;
+	q->qtype = m->qtype;
+	q->qclass = m->qclass;
+	q->opcode = (uint8_t)WL_DNS_OPCODE(m->flags);
+	q->retrans = 0;
+	q->edns = m->edns;
+	q->edns_do = m->edns_do;
+	wl_strlcpy(q->qname, m->qname, sizeof(q->qname));
+	q->name_cut = m->name_cut || strlen(m->qname) >= sizeof(q->qname);
+}
+
+static void
+answer(struct dns_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_dns_msg *m, uint64_t start, uint64_t end,
+	uint32_t bytes)
+{
+	struct dns_recent *r;
+	struct dns_q *q;
+	unsigned int i;
+
+	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
+	q = find(s, m);
+	if (q != NULL) {
+		r = &s->recent[s->recent_next];
+		s->recent_next = (uint8_t)((s->recent_next + 1) % RECENT);
+		r->used = 1;
+		r->id = q->id;
+		r->qhash = q->qhash;
+		emit(s, ctx, q, m, start, end, bytes, 0);
+		return;
+	}
+	for (i = 0; i < RECENT; i++) {
+		r = &s->recent[i];
+		if (r->used && r->id == m->id && r->qhash == m->qhash) {
+			ctx->ctr[WL_PROTO_CTR_DUPLICATES]++;
+			return;
+		}
+	}
+	ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
+}
+
+/* A whole message of len bytes, the first have of them at d. */
+static void
+message(struct dns_state *s, struct wl_proto_ctx *ctx, enum wl_dir dir,
+	const uint8_t *d, uint32_t have, uint32_t len, uint64_t start,
+	uint64_t end, uint32_t bytes)
+{
+	struct wl_dns_msg m;
+
+	expire(s, ctx, end);
+	if (wl_dns_decode(d, have, len, &m) != 0 ||
+			!!(m.flags & WL_DNS_QR) != (dir == WL_DIR_S2C)) {
+		ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
+		return;
+	}
+	/* Counted, but a good header and question still pair. */
+	if (m.malformed)
+		ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
+	if (dir == WL_DIR_C2S)
+		query(s, ctx, &m, start, end, bytes);
+	else
+		answer(s, ctx, &m, start, end, bytes);
+}
+
+static int
+tcp_data(struct dns_state *s, struct wl_proto_ctx *ctx, enum wl_dir dir,
+	const uint8_t *d, uint32_t len, uint64_t ts)
+{
+	struct dns_tcp_dir *t = &s->t[dir];
+	uint32_t k;
+
+	if (t->lost) {
+		/* Segments often start messages: take the first that
+		 * looks like one. */
+		if (t->nlen != 0 || wl_dns_check(d, len, dir == WL_DIR_S2C,
+				1) == 0)
+			return WL_PROTO_CONTINUE;
+		t->lost = 0;
+		ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
+	}
+	while (len > 0) {
+		if (t->nlen < 2) {
+			if (t->nlen == 0)
+				t->begin_ns = ts;
+			t->lenb[t->nlen++] = *d++;
+			len--;
+			if (t->nlen == 2) {
+				t->len = (uint16_t)(t->lenb[0] << 8 | t->lenb[1]);
+				t->got = 0;
+				/* Not DNS framing: nothing after it can
+				 * be trusted to be, stop the flow. */
+				if (t->len < WL_DNS_HDR) {
+					ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
+					return WL_PROTO_DONE;
+				}
+			}
+			continue;
+		}
+		k = WL_MIN(len, (uint32_t)(t->len - t->got));
+		if (t->got < WL_DNS_TCP_BUF)
+			memcpy(t->buf + t->got, d, WL_MIN(k,
+				(uint32_t)WL_DNS_TCP_BUF - t->got));
+		t->got = (uint16_t)(t->got + k);
+		d += k;
+		len -= k;
+		if (t->got == t->len) {
+			t->nlen = 0;
+			message(s, ctx, dir, t->buf, WL_MIN((uint32_t)t->len,
+				(uint32_t)WL_DNS_TCP_BUF), t->len,
+				t->begin_ns, ts, t->len + 2u);
+		}
+	}
+	return WL_PROTO_CONTINUE;
+}
+
+static int
+dns_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
+	const uint8_t *d, uint32_t len, uint64_t ts)
+{
+	struct dns_state *s = state;
+
+	if (ctx->l4proto == IPPROTO_TCP)
+		return tcp_data(s, ctx, dir, d, len, ts);
+	message(s, ctx, dir, d, len, len, ts, ts, len);
+	return WL_PROTO_CONTINUE;
+}
+
+static int
+dns_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
+	uint64_t ts)
+{
+	struct dns_state *s = state;
+
+	(void)ctx;
+	(void)len;
+	(void)ts;
+	/* Lost queries are never seen; lost answers leave their queries
+	 * to the timeout. Only the framing has to be found again. */
+	s->t[dir].nlen = 0;
+	s->t[dir].lost = 1;
+	return WL_PROTO_CONTINUE;
+}
+
+static void
+dns_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
+{
+	struct dns_state *s = state;
+	struct dns_q *q;
+
+	expire(s, ctx, ts);
+	while ((q = oldest(s, UINT64_MAX)) != NULL)
+		emit(s, ctx, q, NULL, 0, 0, 0, flags);
+}
+
+static void
+dns_txn_json(const struct wl_txn *t, json_t *o)
+{
+	const struct wl_dns_txn *x = (const void *)t->proto_area;
+
+	json_object_set_new(o, "id", json_integer(x->id));
+	json_object_set_new(o, "qtype", json_integer(x->qtype));
+	if (x->qclass != 1)
+		json_object_set_new(o, "qclass", json_integer(x->qclass));
+	json_object_set_new(o, "transport", json_string(x->tcp ?
+		"tcp" : "udp"));
+	json_object_set_new(o, "edns", json_boolean(x->edns));
+	if (x->edns_do)
+		json_object_set_new(o, "dnssec_ok", json_true());
+	if (x->retransmits > 0)
+		json_object_set_new(o, "retransmits",
+			json_integer(x->retransmits));
+	if (t->rsp_end_ns == 0)
+		return;
+	json_object_set_new(o, "rcode", json_integer(x->rcode));
+	json_object_set_new(o, "answers", json_integer(x->answers));
+	json_object_set_new(o, "tc", json_boolean(x->tc));
+	if (x->edns_size != 0)
+		json_object_set_new(o, "edns_size", json_integer(x->edns_size));
+}
+
+const struct wl_proto_ops wl_proto_dns_ops = {
+	.name = "dns",
+	.l4proto = IPPROTO_UDP,
+	.l4proto2 = IPPROTO_TCP,
+	.default_ports = { 53 },
+	.state_size = sizeof(struct dns_state),
+	.probe = dns_probe_udp,
+	.probe2 = dns_probe_tcp,
+	.data = dns_data,
+	.gap = dns_gap,
+	.close = dns_close,
+	.txn_json = dns_txn_json,
+};

@@ -11,4 +11,5 @@
 	_(TCP, tcp) \
 	_(HTTP, http) \
 	_(REDIS, redis) \
-	_(MEMCACHED, memcached)
+	_(MEMCACHED, memcached) \
+	_(POSTGRESQL, postgresql)

@@ -258,6 +258,7 @@ unit_push(struct pg_state *s, struct wl_proto_ctx *ctx, uint8_t kind,
 	u->end_ns = end;
 	u->bytes = bytes;
 	u->slot = NO_SLOT;
+	u->at_z = kind != U_EXEC;
 	if (slot < STMTS && s->stmt[slot].kind != SK_FREE) {
 		u->slot = slot;
 		u->gen = s->stmt[slot].gen;
@@ -583,10 +584,8 @@ sync_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 			slot = s->cur_slot;
 		u = unit_push(s, ctx, s->grp_exec ? U_END : U_GROUP,
 			s->cur_start_ns, ts, s->cur_bytes, slot);
-		if (u != NULL) {
-			u->at_z = 1;
+		if (u != NULL)
 			u->first = s->cur_first;
-		}
 	}
 	s->grp_exec = 0;
 	s->cur_active = 0;
@@ -628,14 +627,11 @@ req_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		off = wl_pg_cstr(m, 0, &q, &qn);
 		stmt_text(&s->stmt[slot], q, qn, off < 0);
 		unit_push(s, ctx, U_QUERY, s->req_begin_ns, ts, bytes, slot);
-		pend_at(s, s->q.n - 1)->at_z = 1;
 		return;
 	case 'F':
 		s->cur_active = 0;
 		s->grp_exec = 0;
-		if (unit_push(s, ctx, U_FUNC, s->req_begin_ns, ts, bytes,
-				NO_SLOT) != NULL)
-			pend_at(s, s->q.n - 1)->at_z = 1;
+		unit_push(s, ctx, U_FUNC, s->req_begin_ns, ts, bytes, NO_SLOT);
 		return;
 	case 'X':
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;

@@ -793,6 +793,17 @@ lose(struct pg_state *s, struct wl_proto_ctx *ctx, enum wl_dir dir,
 {
 	s->suspect = 1;
 	if (dir == WL_DIR_C2S) {
+		/*
+		 * Take the gap as the end of an open group (its Sync is the
+		 * likeliest thing lost), so its ReadyForQuery is absorbed
+		 * instead of answering the next request.
+		 */
+		if (s->grp_exec && s->exec_push == s->pushes && s->q.n > 0) {
+			pend_at(s, s->q.n - 1)->at_z = 1;
+		} else if (s->cur_active || s->grp_exec) {
+			unit_push(s, ctx, U_END, s->cur_start_ns,
+				s->cur_start_ns, 0, NO_SLOT);
+		}
 		wl_pg_lose(&s->req);
 		s->cur_active = 0;
 		s->grp_exec = 0;

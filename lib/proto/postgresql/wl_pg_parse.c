@@ -761,18 +761,12 @@ check_untyped(const uint8_t *d, uint32_t len)
 		text_ok(d + 8, 1) ? 2 : 0;
 }
 
-int
-wl_pg_start_check(const uint8_t *d, uint32_t len, int is_resp)
+static int
+chain_check(const uint8_t *d, uint32_t len, int is_resp)
 {
 	uint32_t off = 0, ml, n;
 	int strong = 0, r;
 
-	if (len == 0)
-		return 1;
-	if (!is_resp && d[0] == 0)
-		return check_untyped(d, len);
-	if (is_resp && len == 1 && (d[0] == 'N' || d[0] == 'S'))
-		return 1;       /* maybe the bare answer to SSLRequest */
 	while (off < len) {
 		uint8_t t = d[off];
 
@@ -809,4 +803,22 @@ wl_pg_start_check(const uint8_t *d, uint32_t len, int is_resp)
 		off += 5 + n;
 	}
 	return strong ? 2 : 1;
+}
+
+int
+wl_pg_start_check(const uint8_t *d, uint32_t len, int is_resp)
+{
+	int r;
+
+	if (len == 0)
+		return 1;
+	if (!is_resp && d[0] == 0)
+		return check_untyped(d, len);
+	if (is_resp && len == 1 && (d[0] == 'N' || d[0] == 'S'))
+		return 1;       /* maybe the bare answer to SSLRequest */
+	r = chain_check(d, len, is_resp);
+	/* SSLRequest refused: 'N', then the answer to the StartupMessage. */
+	if (r == 0 && is_resp && d[0] == 'N')
+		r = chain_check(d + 1, len - 1, is_resp);
+	return r;
 }

@@ -281,6 +281,23 @@ build(void)
 			WL_TXN_F_GAP | WL_TXN_F_NO_RESPONSE, NULL },
 		{ "SELECT", "SELECT ?", "OK", 40, 40, 50, 50, 0, "rows=1" },
 		{ 0 } } };
+	convs[i++] = (struct conv){ "gap-in-request", {
+		sg(C, 10, M('P', "\0SELECT a FROM t\0\0\0"),
+			M('B', BIND_UNNAMED), M('E', EXEC_UNNAMED), E_),
+		{ -1, 0, NULL, 5, 0 },
+		sg(C, 11, M(RAW, "\0\0"), M('Q', "SELECT 1\0"), E_),
+		sg(S, 30, M('1', ""), M('2', ""), M('C', "SELECT 0\0"), Z_I,
+			E_),
+		sg(S, 31, M('D', ROW), M('C', "SELECT 1\0"), Z_I, E_),
+		sg(C, 40, M('Q', "SELECT 2\0"), E_),
+		sg(S, 50, M('C', "SELECT 0\0"), Z_I, E_),
+		{ 0 } }, {
+		{ "SELECT", "SELECT a FROM t", "OK", 10, 10, 30, 30,
+			WL_TXN_F_GAP, "ext=1 tag=0" },
+		{ "SELECT", "SELECT ?", "OK", 11, 11, 31, 31, WL_TXN_F_GAP,
+			"rows=1" },
+		{ "SELECT", "SELECT ?", "OK", 40, 40, 50, 50, 0, "ext=0" },
+		{ 0 } } };
 	convs[i++] = (struct conv){ "unanswered", {
 		sg(C, 10, M('Q', "SELECT pg_sleep(100)\0"), E_),
 		{ 0 } }, {
@@ -440,6 +457,8 @@ test_probe(void **state)
 	assert_int_equal(P("R\0\0\0\x0c" "\0\0\0\x05", S), WL_PROBE_MAYBE);
 	assert_int_equal(P("R\0\0\0\x08" "\0\0\0\x63", S), WL_PROBE_NO);
 	assert_int_equal(P("N", S), WL_PROBE_MAYBE);
+	assert_int_equal(P("NR\0\0\0\x08" AUTH_OK, S), WL_PROBE_YES);
+	assert_int_equal(P("NOTICE: x\r\n", S), WL_PROBE_NO);
 	assert_int_equal(P("C\0\0\0\x0d" "SELECT 1\0" "Z\0\0\0\x05" "I", S),
 		WL_PROBE_YES);
 	assert_int_equal(P("Z\0\0\0\x05" "X", S), WL_PROBE_NO);

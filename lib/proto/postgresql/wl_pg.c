@@ -279,7 +279,12 @@ unit_pop(struct pg_state *s)
 	rsp_reset(s);
 }
 
-/* SQLSTATE class -> status class (docs/protocols.md). */
+/*
+ * SQLSTATE class -> status class: the request's fault (feature, data,
+ * constraint, transaction state, auth, syntax/access), the server's
+ * (resources, limits, object state, operator, system, internal), or
+ * neither (serialization failures, deadlocks, ...).
+ */
 static uint8_t
 class_of(const char *code)
 {

@@ -12,4 +12,6 @@
 	_(HTTP, http) \
 	_(REDIS, redis) \
 	_(MEMCACHED, memcached) \
+	_(POSTGRESQL, postgresql) \
+	_(MYSQL, mysql) \
 	_(DNS, dns)

@@ -108,6 +108,104 @@ def redis_response(n, req):
     return b"$%d\r\n%s\r\n" % (n, filler(n))
 
 
+def memcached_request(n, idx):
+    """A text get, or a set of about n bytes."""
+    key = b"key:%d" % idx
+    if n < 60 or idx % 2:
+        return b"get %s\r\n" % key
+    val = filler(max(1, n - 30))
+    return b"set %s 0 0 %d\r\n%s\r\n" % (key, len(val), val)
+
+
+def memcached_response(n, req):
+    """STORED for a set, a hit of about n bytes for a get."""
+    if req.startswith(b"set"):
+        return b"STORED\r\n"
+    key = req.split()[1]
+    return b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (key, n, filler(n))
+
+
+def pg_msg(t, body):
+    return t + struct.pack("!I", len(body) + 4) + body
+
+
+def pg_request(n, idx):
+    """A simple-protocol Query: a point SELECT or an UPDATE."""
+    if idx % 2:
+        q = b"SELECT abalance FROM pgbench_accounts WHERE aid = %d" % idx
+    else:
+        q = (b"UPDATE pgbench_accounts SET abalance = abalance + %d "
+             b"WHERE aid = %d" % (n, idx))
+    return pg_msg(b"Q", q + b"\0")
+
+
+def pg_response(n, req):
+    """Rows of about n bytes in all for a SELECT, then CommandComplete
+    and ReadyForQuery."""
+    if b"UPDATE" in req:
+        return pg_msg(b"C", b"UPDATE 1\0") + pg_msg(b"Z", b"I")
+    col = b"abalance\0" + struct.pack("!IhIhih", 0, 0, 23, 4, -1, 0)
+    rows = max(1, n // 40)
+    row = pg_msg(b"D", struct.pack("!hI", 1, 24) + filler(24))
+    return (pg_msg(b"T", struct.pack("!h", 1) + col) + row * rows +
+            pg_msg(b"C", b"SELECT %d\0" % rows) + pg_msg(b"Z", b"I"))
+
+
+def my_pkt(seq, body):
+    return struct.pack("<I", len(body))[:3] + bytes([seq & 0xFF]) + body
+
+
+def my_lenenc(b):
+    return bytes([len(b)]) + b
+
+
+def mysql_request(n, idx):
+    """A COM_QUERY: a point SELECT or an UPDATE."""
+    if idx % 2:
+        q = b"SELECT c FROM sbtest1 WHERE id = %d" % idx
+    else:
+        q = b"UPDATE sbtest1 SET k = k + 1 WHERE id = %d" % idx
+    return my_pkt(0, b"\x03" + q)
+
+
+def mysql_response(n, req):
+    """OK for an UPDATE; for a SELECT a one-column text result set of
+    about n bytes with EOF packets (no CLIENT_DEPRECATE_EOF)."""
+    if b"UPDATE" in req:
+        return my_pkt(1, b"\x00\x01\x00\x02\x00\x00\x00")
+    coldef = (b"".join(my_lenenc(x) for x in (b"def", b"sbtest", b"sbtest1",
+                                               b"sbtest1", b"c", b"c")) +
+              b"\x0c\x21\x00" + struct.pack("<I", 120) + b"\xfe\x00\x00"
+              b"\x00\x00\x00")
+    eof = b"\xfe\x00\x00\x02\x00"
+    out = my_pkt(1, b"\x01") + my_pkt(2, coldef) + my_pkt(3, eof)
+    rows = max(1, n // 40)
+    for r in range(rows):
+        out += my_pkt(4 + r, my_lenenc(filler(30)))
+    return out + my_pkt(4 + rows, eof)
+
+
+def dns_name(name):
+    return b"".join(bytes([len(x)]) + x for x in name.split(b".")) + b"\0"
+
+
+def dns_query(qid, name, qtype):
+    return (struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 1) + dns_name(name) +
+            struct.pack("!HH", qtype, 1) +
+            b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0))
+
+
+def dns_answer(query, nanswers):
+    """The answer to query: nanswers A records, RCODE NXDOMAIN for none."""
+    qend = query.index(b"\0", 12) + 5
+    flags = 0x8180 if nanswers else 0x8183
+    rr = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4)
+    return (struct.pack("!HHHHHH", struct.unpack("!H", query[:2])[0], flags, 1,
+                        nanswers, 0, 1) + query[12:qend] +
+            b"".join(rr + bytes([192, 0, 2, k + 1]) for k in range(nanswers)) +
+            b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0))
+
+
 # --------------------------------------------------------------------------
 # capture writers
 
@@ -717,6 +815,62 @@ def run_model(args, out):
 # --------------------------------------------------------------------------
 # bench: fast path with precomputed headers and partial checksums
 
+# --l7 payloads of the bench with a server port: (port, request, response)
+L7_PAYLOADS = {
+    "memcached": (11211, memcached_request, memcached_response),
+    "postgresql": (5432, pg_request, pg_response),
+    "mysql": (3306, mysql_request, mysql_response),
+}
+
+
+def run_bench_dns(args, out):
+    """DNS over UDP: each client port sends 1-4 queries, each answered
+    in the next packet, then a new port (as stub resolvers do)."""
+    rng = random.Random(args.seed)
+    names = [b"host%d.bench.test" % i for i in range(64)]
+    qtypes = (1, 28, 1, 1)
+    servers = [bytes([10, 0, 0, k + 1]) for k in range(4)]
+    cmac, smac = b"\x02\xaa\xbb\xcc\xdd\xee", b"\x02\x00\x00\x00\x00\x01"
+    nclients = min(args.flows, 4000)
+    cports = [20000] * nclients
+    slots = []
+
+    def new_slot(j):
+        ci = j % nclients
+        cports[ci] = cports[ci] + 1 if cports[ci] < 65535 else 20001
+        return [bytes([10, 1, ci // 250, ci % 250 + 1]),
+                servers[rng.randrange(4)], cports[ci],
+                2 * rng.randint(1, 4), 0, None]
+
+    slots = [new_slot(j) for j in range(args.flows)]
+    w = CaptureWriter(out, args.format, 1, args.snaplen)
+    nbytes = ipbytes = 0
+    for i in range(args.packets):
+        j = int(rng.random() * len(slots))
+        s = slots[j]
+        if s[4] % 2 == 0:
+            s[5] = dns_query(rng.getrandbits(16), names[rng.randrange(64)],
+                             qtypes[rng.randrange(4)])
+            payload, src, dst, sp, dp = s[5], s[0], s[1], s[2], 53
+            macs = smac + cmac
+        else:
+            payload = dns_answer(s[5], rng.randint(0, 3))
+            src, dst, sp, dp = s[1], s[0], 53, s[2]
+            macs = cmac + smac
+        udp = struct.pack("!HHHH", sp, dp, 8 + len(payload), 0) + payload
+        iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF,
+                          0x4000, 64, 17, 0, src, dst)
+        iph = iph[:10] + struct.pack("!H", checksum(iph)) + iph[12:]
+        frame = macs + b"\x08\x00" + iph + udp
+        w.record(BASE_NS + i * 1000, frame)
+        nbytes += len(frame)
+        ipbytes += len(frame) - 14
+        s[4] += 1
+        if s[4] == s[3]:
+            slots[j] = new_slot(j)
+    return {"packets": args.packets, "bytes": nbytes, "ip_bytes": ipbytes}
+
+
 def run_bench(args, out):
     """IPv4/Ethernet bulk generator.
 
@@ -747,7 +901,15 @@ def run_bench(args, out):
     # --l7 picks the payloads; --pipeline N puts N requests in one packet
     # and their N responses in the next (sizes kept under one MTU).
     pl = args.pipeline
-    if args.l7 == "redis":
+    if args.l7 in L7_PAYLOADS:
+        port, mkreq, mkrsp = L7_PAYLOADS[args.l7]
+        servers = [("10.0.0.%d" % (k + 1), port) for k in range(4)]
+        one = [mkreq(rng.randint(20, 1100 // pl), i) for i in range(8 * pl)]
+        reqs = [b"".join(one[i * pl:(i + 1) * pl]) for i in range(8)]
+        resps = [b"".join(mkrsp(rng.randint(10, 1000 // pl), q)
+                          for q in one[i * pl:(i + 1) * pl])
+                 for i in range(8)]
+    elif args.l7 == "redis":
         servers = [("10.0.0.1", 6379), ("10.0.0.2", 7000),
                    ("10.0.0.3", 6380), ("10.0.0.4", 6390)]
         one = [redis_request(rng.randint(20, 1100 // pl), i)
@@ -924,7 +1086,8 @@ def parse_args(argv):
     ap.add_argument("--packets", type=positive, default=1_000_000)
     ap.add_argument("--snaplen", type=positive, default=65535)
     ap.add_argument("--expect", metavar="FILE.json")
-    ap.add_argument("--l7", default="http", choices=("http", "redis"),
+    ap.add_argument("--l7", default="http",
+                    choices=("http", "redis", "dns") + tuple(L7_PAYLOADS),
                     help="bench payloads")
     ap.add_argument("--pipeline", type=positive, default=1,
                     help="bench: requests per packet")
@@ -952,7 +1115,9 @@ def dump_expect(exp):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     with open(args.output, "wb") as out:
-        if args.scenario == "bench":
+        if args.scenario == "bench" and args.l7 == "dns":
+            res = run_bench_dns(args, out)
+        elif args.scenario == "bench":
             res = run_bench(args, out)
         else:
             res = run_model(args, out)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""HTTP and Redis transactions against Zeek's http.log and redis.log for
+"""HTTP, Redis, MySQL and PostgreSQL transactions against Zeek's logs for
 every Zeek test capture of ../shared/corpus that has them (skipped, with a
 message, where the folder is absent). Compared on Zeek's terms: every
 request Zeek saw is a transaction with the same method and status code
@@ -35,6 +35,8 @@ KNOWN = {
         "connections opened by unknown methods are not detected as HTTP",
     "scripts.base.protocols.http.invalid-content-ranges":
         "Zeek logs no request for these responses",
+    "scripts.base.protocols.mysql.caching_sha2_password-after-auth-switch":
+        "COM_STATISTICS: Zeek leaves it unanswered, wirelat pairs its reply",
     "scripts.base.protocols.redis.attributes":
         "an unknown inline command (FAKE) is not detected as Redis",
 }
@@ -74,6 +76,42 @@ def redis_cmp(want, got):
     return w, g
 
 
+MYSQL_CMDS = {"connect": "login", "PING": "ping", "INIT_DB": "init_db",
+              "CHANGE_USER": "change_user", "FIELD_LIST": "field_list",
+              "STATISTICS": "statistics", "PREPARE": "prepare",
+              "RESET_CONNECTION": "reset_connection"}
+
+
+def mysql_cmp(want, got):
+    # Zeek logs COM_QUIT and commands it could not pair with success "-":
+    # compare what both say was answered, by Zeek's command names.
+    w = collections.Counter((x["cmd"], x["success"]) for x in want
+                            if x.get("success", "-") != "-")
+    g = collections.Counter(
+        ("execute" if t.get("prepared") else
+         MYSQL_CMDS.get(t["method"], "query"),
+         "T" if t["status"] == "OK" else "F")
+        for t in got if t["proto"] == "mysql" and t["rsp_end_ns"])
+    return w, g
+
+
+def postgresql_cmp(want, got):
+    # Zeek logs the SSLRequest as its own record (its answer "N" is
+    # success F); wirelat makes it part of the startup transaction.
+    w = collections.Counter((x["frontend"], x["success"]) for x in want
+                            if x["frontend"] != "ssl_request")
+    g = collections.Counter(
+        ("startup" if t["method"] == "startup" else
+         "extended_query" if t.get("extended") else "simple_query",
+         "T" if t["status"] == "OK" else "F")
+        for t in got if t["proto"] == "postgresql" and t["rsp_end_ns"])
+    return w, g
+
+
+CMPS = {"http": http_cmp, "redis": redis_cmp, "mysql": mysql_cmp,
+        "postgresql": postgresql_cmp}
+
+
 def main():
     path = os.path.join(CORPUS, "zeek-expected.json")
     if not os.path.exists(path):
@@ -84,12 +122,10 @@ def main():
     same, known, compared = 0, [], 0
     for name, t in sorted(tests.items()):
         logs = t.get("logs", {})
-        kind = "http" if "http.log" in logs else \
-            "redis" if "redis.log" in logs else None
+        kind = next((k for k in CMPS if f"{k}.log" in logs), None)
         if kind is None or len(t.get("traces", [])) != 1:
             continue
-        if "/http/" not in t["traces"][0] and "/redis/" not in \
-                t["traces"][0]:
+        if f"/{kind}/" not in t["traces"][0]:
             continue
         cap = os.path.join(CORPUS, "zeek", t["traces"][0])
         if not os.path.exists(cap):
@@ -101,7 +137,7 @@ def main():
                 f"{name}: exit {p.returncode} {p.stderr[-300:]}")
         got = e.jsonl(log) if os.path.exists(log) else []
         want = logs[f"{kind}.log"]
-        w, g = (http_cmp if kind == "http" else redis_cmp)(want, got)
+        w, g = CMPS[kind](want, got)
         compared += 1
         if w == g:
             same += 1
@@ -111,7 +147,7 @@ def main():
             known.append(name)
         else:
             e.check(False, f"{name}: wirelat {dict(g)} Zeek {dict(w)}")
-    print(f"Zeek HTTP/Redis tests compared: {compared}, identical: {same}, "
+    print(f"Zeek HTTP/Redis/MySQL/PostgreSQL tests compared: {compared}, identical: {same}, "
           f"known differences: {len(known)}")
     e.check(compared >= 50, f"only {compared} Zeek tests found")
     e.remove_instance(inst)

@@ -36,6 +36,8 @@ import wl_e2e as e  # noqa: E402
 import wl_servers as srv  # noqa: E402
 
 USER, PW = "wl", "pw"
+HUGE = 17 * 1024 * 1024         # a row longer than one 16 MB packet
+INFILE_ROWS = 1000
 SLAP_N, SLAP_C, SLAP_I = 200, 4, 2      # queries, clients, iterations
 BIG = 5000
 
@@ -91,12 +93,12 @@ class MariaDB:
             raise SystemExit(f"mariadb as root: {p.stderr}")
         return p.stdout
 
-    def client(self, sql, db="wl"):
+    def client(self, sql, *extra, db="wl", pw=PW):
         """SQL as wl over TCP (captured), batch mode."""
         return subprocess.run(
             ["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{self.port}",
-             f"-u{USER}", f"-p{PW}", "--skip-ssl", "-B", db, "-e", sql],
-            capture_output=True, text=True, timeout=120)
+             f"-u{USER}", f"-p{pw}", "--skip-ssl", "-B", *extra, db, "-e",
+             sql], capture_output=True, text=True, timeout=120)
 
     def stop(self):
         if self.p.poll() is None:
@@ -232,6 +234,29 @@ class Raw:
                 return rows
             rows.append(p)
 
+    def execute_cursor(self, stmt, value):
+        """Execute opening a read-only cursor: column definitions and an
+        EOF (or OK) with SERVER_STATUS_CURSOR_EXISTS, no rows."""
+        self.command(b"\x17" + struct.pack("<IBI", stmt, 1, 1) +
+                     b"\x00\x01" + b"\x08\x00" + struct.pack("<q", value))
+        r = self.packet()
+        if r[0] == 0xff:
+            raise SystemExit(f"raw client: execute {r!r}")
+        for _ in range(r[0]):
+            self.packet()
+        end = self.packet()
+        if not self.eof_or_ok(end):
+            raise SystemExit(f"raw client: no cursor {end!r}")
+
+    def fetch(self, stmt, n):
+        self.command(b"\x1c" + struct.pack("<II", stmt, n))
+        rows = 0
+        while True:
+            p = self.packet()
+            if self.eof_or_ok(p):
+                return rows
+            rows += 1
+
     def close_stmt(self, stmt):
         self.command(b"\x19" + struct.pack("<I", stmt))
 
@@ -277,6 +302,8 @@ def genlog_counts(path):
             cmd, arg = m.groups()
             if cmd == "Query":
                 c["Q " + arg.split()[0].upper()] += 1
+            elif cmd == "Connect" and arg.startswith("Access denied"):
+                c["Denied"] += 1
             elif cmd in ("Connect", "Prepare", "Execute", "Quit", "Close stmt"):
                 c[cmd] += 1
     return c
@@ -284,7 +311,7 @@ def genlog_counts(path):
 
 def main():
     srv.need("mariadbd", "mariadb-install-db", "mariadb", "mysqlslap",
-             "tcpdump", "tshark")
+             "mysqladmin", "tcpdump", "tshark")
     if os.geteuid() != 0:
         e.skip("capturing on loopback needs root")
     d = e.tmpdir()
@@ -299,7 +326,19 @@ def main():
                 "v VARCHAR(32));"
                 "CREATE TABLE wl.big (id INT PRIMARY KEY, v VARCHAR(100));"
                 f"INSERT INTO wl.big SELECT seq, REPEAT(CHAR(97 + seq % 26),"
-                f" 40 + seq % 60) FROM seq.seq_1_to_{BIG};")
+                f" 40 + seq % 60) FROM seq.seq_1_to_{BIG};"
+                "CREATE TABLE wl.li (a INT, b VARCHAR(10));"
+                "SET GLOBAL max_allowed_packet = 64 * 1024 * 1024;")
+        p = subprocess.run(
+            ["mariadb", "--no-defaults", f"--socket={db.sock}", "-uroot",
+             "--delimiter=//", "-e", "CREATE PROCEDURE wl.two() "
+             "BEGIN SELECT 1; SELECT 2, 3 UNION SELECT 4, 5; END"],
+            capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise SystemExit(f"create procedure: {p.stderr}")
+        infile = os.path.join(d, "in.txt")
+        with open(infile, "w") as f:
+            f.write("".join(f"{i}\tv{i}\n" for i in range(INFILE_ROWS)))
         before = genlog_counts(db.genlog)
         td = srv.Tcpdump(cap, "lo", f"tcp port {db.port}")
         try:
@@ -344,11 +383,20 @@ def main():
                     rows = r.execute(stmt, v)
                     e.check(len(rows) == 1, f"execute: {rows!r}")
                 r.close_stmt(stmt)
+                # A cursor: execute answers with the columns only, the
+                # 10 rows come in fetches of 4.
+                cur, _ = r.prepare("SELECT seq FROM seq.seq_1_to_10 "
+                                   "WHERE seq > ?")
+                r.execute_cursor(cur, 0)
+                fetched = [r.fetch(cur, 4) for _ in range(3)]
+                e.check(fetched == [4, 4, 2], f"fetched {fetched}")
+                r.close_stmt(cur)
                 r.quit()
-                stmt_ids.append(stmt)
+                stmt_ids += [stmt, stmt, cur]
                 want[("connect", False)] += 1
-                want[("PREPARE", False)] += 1
-                want[("SELECT", True)] += 2
+                want[("PREPARE", False)] += 2
+                want[("SELECT", True)] += 3
+                want[("STMT_FETCH", False)] += 3
 
             # A large result set.
             p = db.client("SELECT * FROM big")
@@ -357,6 +405,42 @@ def main():
                     f"big select: {len(lines)} lines, {p.stderr!r}")
             want[("connect", False)] += 1
             want[("SELECT", False)] += 1
+
+            # A row longer than a packet: 0xffffff bytes and the rest.
+            p = db.client(f"SELECT REPEAT('y', {HUGE}) AS huge",
+                          "--max-allowed-packet=64M")
+            e.check(p.returncode == 0 and len(p.stdout) == HUGE + 6,
+                    f"huge row: {len(p.stdout)} bytes, {p.stderr!r}")
+            want[("connect", False)] += 1
+            want[("SELECT", False)] += 1
+            # Multiple result sets, LOCAL INFILE (MariaDB sends a progress
+            # report before the OK), COM_PING and COM_STATISTICS.
+            p = db.client("CALL two()")
+            e.check(p.returncode == 0, f"call: {p.stderr!r}")
+            p = db.client(f"LOAD DATA LOCAL INFILE '{infile}' INTO TABLE li",
+                          "--local-infile=1")
+            e.check(p.returncode == 0, f"load data: {p.stderr!r}")
+            want[("connect", False)] += 2
+            want[("CALL", False)] += 1
+            want[("LOAD", False)] += 1
+            p = subprocess.run(
+                ["mysqladmin", "--no-defaults", "-h127.0.0.1",
+                 f"-P{db.port}", f"-u{USER}", f"-p{PW}", "--skip-ssl",
+                 "ping", "status"], capture_output=True, text=True,
+                timeout=60)
+            e.check(p.returncode == 0, f"mysqladmin: {p.stderr!r}")
+            want[("connect", False)] += 1
+            want[("PING", False)] += 1
+            want[("STATISTICS", False)] += 1
+            # A wrong password: connect fails with 1045.
+            p = db.client("SELECT 1", pw="wrong")
+            e.check("1045" in p.stderr, f"bad password: {p.stderr!r}")
+            want[("connect", False)] += 1
+            # Compression: the login is a transaction, then the flow is
+            # no longer parsed (one mysql_stopped).
+            p = db.client("SELECT 1", "--compress")
+            e.check(p.returncode == 0, f"compress: {p.stderr!r}")
+            want[("connect", False)] += 1
             time.sleep(0.2)
         finally:
             td.stop()
@@ -374,29 +458,39 @@ def main():
     e.check(got == want, f"transactions {sorted(got.items())}, "
             f"sent {sorted(want.items())}")
 
-    # The server's own account of the captured connections.
+    # The server's own account of the captured connections: its general
+    # log has a Query line per text command (the compressed connection's
+    # SELECT too), Prepare / Execute for SQL-level and binary ones alike.
     ran = after - before
+    print("general log:", dict(ran))
     conns = sum(n for (m, _), n in want.items() if m == "connect")
-    e.check(ran["Connect"] == conns, f"general log: {ran['Connect']} "
-            f"connects, {conns} expected")
-    for (m, prep), n in want.items():
-        if m == "connect" or prep:
-            continue
-        if m == "PREPARE":
-            n -= 2              # the binary ones are "Prepare" there
+    e.check(ran["Connect"] == conns and ran["Denied"] == 1,
+            f"general log: {ran['Connect']} connects, {ran['Denied']} "
+            f"denied, {conns} expected")
+    queries = collections.Counter({m: n for (m, prep), n in want.items()
+                                   if not prep and m not in (
+                                       "connect", "STMT_FETCH", "PING",
+                                       "STATISTICS")})
+    queries["PREPARE"] -= 4         # binary ones
+    queries["SELECT"] += 1          # compressed
+    for m, n in queries.items():
         e.check(ran["Q " + m] == n, f"general log: {ran['Q ' + m]} "
                 f"{m}, {n} expected")
-    # It logs SQL-level PREPARE / EXECUTE under those names too.
-    e.check(ran["Prepare"] == 3 and ran["Execute"] == 6 and
-            ran["Close stmt"] == 2, f"general log: {ran['Prepare']} "
+    e.check(ran["Prepare"] == 5 and ran["Execute"] == 8 and
+            ran["Close stmt"] == 4, f"general log: {ran['Prepare']} "
             f"prepares, {ran['Execute']} executes, {ran['Close stmt']} "
             "closes")
-    print("general log:", dict(ran))
     e.check(all(not t["flags"] for t in txns),
             f"flags: {[t for t in txns if t['flags']][:3]}")
 
+    denied = [t for t in txns if t["method"] == "connect" and
+              t["status"] != "OK"]
+    e.check(len(denied) == 1 and denied[0]["status"] == "1045" and
+            denied[0].get("sqlstate") == "28000" and
+            denied[0]["status_class"] == "client_error" and
+            denied[0].get("user") == USER, f"denied login: {denied}")
     for t in txns:
-        if t["method"] == "connect":
+        if t["method"] == "connect" and t not in denied:
             e.check(t["status"] == "OK" and t.get("user") == USER,
                     f"connect: {t}")
     for t in txns:
@@ -408,21 +502,33 @@ def main():
             e.check(t["status"] == "OK" and t["status_class"] == "ok",
                     f"status: {t}")
     fails = [t for t in txns if t["status"] != "OK"]
-    e.check(len(fails) == 1, f"{len(fails)} failed transactions")
+    e.check(len(fails) == 2, f"{len(fails)} failed transactions")
 
-    # Binary protocol: PREPARE then the SELECTs with the server's id.
+    # Binary protocol: PREPARE, two SELECTs with the server's statement
+    # id, PREPARE, the cursor's SELECT (no rows) and three fetches.
     prep = [t for t in txns if t["prepared"]]
-    e.check(sorted(t.get("stmt_id") for t in prep) ==
-            sorted(stmt_ids * 2), f"stmt ids {[t.get('stmt_id') for t in prep]}"
-            f", server gave {stmt_ids}")
-    e.check(all(t["rows"] == 1 and t["resource"].startswith("SELECT")
-                for t in prep), f"prepared: {prep}")
-    for t in prep:
-        conn = sorted((x for x in txns if x["client_port"] ==
-                       t["client_port"]), key=lambda x: x["req_start_ns"])
-        e.check([x["method"] for x in conn] ==
-                ["connect", "PREPARE", "SELECT", "SELECT"],
-                f"raw connection: {[x['method'] for x in conn]}")
+    e.check(sorted(t.get("stmt_id") for t in prep) == sorted(stmt_ids),
+            f"stmt ids {[t.get('stmt_id') for t in prep]}, server gave "
+            f"{stmt_ids}")
+    e.check(all(t["resource"].startswith("SELECT") for t in prep),
+            f"prepared: {prep}")
+    for cp in sorted({t["client_port"] for t in prep}):
+        conn = sorted((x for x in txns if x["client_port"] == cp),
+                      key=lambda x: x["req_start_ns"])
+        e.check([(x["method"], x.get("rows")) for x in conn] ==
+                [("connect", 0), ("PREPARE", 0), ("SELECT", 1),
+                 ("SELECT", 1), ("PREPARE", 0), ("SELECT", 0),
+                 ("STMT_FETCH", 4), ("STMT_FETCH", 4), ("STMT_FETCH", 2)],
+                f"raw connection: {[(x['method'], x.get('rows')) for x in conn]}")
+    one = {t["method"]: t for t in txns if t["method"] in
+           ("CALL", "LOAD", "PING", "STATISTICS")}
+    e.check(one.get("CALL", {}).get("result_sets") == 3 and
+            one["CALL"].get("rows") == 3, f"CALL: {one.get('CALL')}")
+    e.check(one.get("LOAD", {}).get("affected_rows") == INFILE_ROWS,
+            f"LOAD DATA: {one.get('LOAD')}")
+    huge = [t for t in txns if "huge" in t["resource"]]
+    e.check(len(huge) == 1 and huge[0]["rows"] == 1 and
+            huge[0]["rsp_bytes"] > HUGE, f"huge row: {huge}")
     slap_sel = [t for t in txns if t["resource"].startswith("SELECT COUNT")]
     e.check(all(t["rows"] == 1 for t in slap_sel), "SELECT COUNT(*): rows")
     ins = [t for t in txns if t["method"] == "INSERT"]
@@ -441,25 +547,25 @@ def main():
     for cp, ts in by_conn.items():
         sg = segs.get(cp, [])
         ts.sort(key=lambda x: x["req_start_ns"])
-        for t in ts:
+        for i, t in enumerate(ts):
+            nxt = ts[i + 1]["req_start_ns"] if i + 1 < len(ts) else 1 << 62
             if t["method"] == "connect":
-                # From the greeting to the answer before the first command.
-                first_cmd = next((x["req_start_ns"] for x in ts
-                                  if x["method"] != "connect"), None)
-                srv_before = [n for n, s in sg if s and
-                              (first_cmd is None or n < first_cmd)]
+                # From the greeting to the end of the HandshakeResponse,
+                # the answer ends at a server segment the client's next
+                # one follows.
+                cli = [n for n, s in sg if not s]
+                after = [(n, s) for n, s in sg if n > t["rsp_end_ns"]]
                 ok = (sg and sg[0][1] and t["req_start_ns"] == sg[0][0] and
-                      t["rsp_end_ns"] == srv_before[-1])
+                      cli and t["req_end_ns"] == cli[0] and
+                      (t["rsp_end_ns"], True) in sg and
+                      (not after or not after[0][1]))
             else:
-                after_req = [(n, s) for n, s in sg if n > t["req_end_ns"]]
-                rsp = []
-                for n, s in after_req:
-                    if not s:
-                        break
-                    rsp.append(n)
+                # The server's segments between the command and the next.
+                rsp = [n for n, s in sg if s and t["req_end_ns"] < n < nxt]
                 ok = (rsp and t["rsp_start_ns"] == rsp[0] and
                       t["rsp_end_ns"] == rsp[-1] and
-                      any(n == t["req_end_ns"] and not s for n, s in sg))
+                      (t["req_start_ns"], False) in sg and
+                      (t["req_end_ns"], False) in sg)
             if not ok:
                 bad += 1
                 if bad <= 5:
@@ -487,8 +593,10 @@ def main():
 
     c = json.load(open(st))["counters"]
     for k in ("mysql_parse_errors", "mysql_unmatched_responses",
-              "mysql_stopped"):
+              "mysql_unmatched_requests", "mysql_resyncs"):
         e.check(c.get(k, -1) == 0, f"{k} {c.get(k)}")
+    e.check(c.get("mysql_stopped") == 1, "the compressed connection stops: "
+            f"mysql_stopped {c.get('mysql_stopped')}")
     print("transactions:", dict(collections.Counter(
         t["method"] for t in txns)))
     e.remove_instance(inst)

@@ -112,8 +112,12 @@ class MariaDB:
 
 def port_free(port):
     s = socket.socket()
+    # A previous run's connections may linger in TIME_WAIT; mariadbd
+    # binds with SO_REUSEADDR, so may we.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", port))
+        s.listen(1)
         return True
     except OSError:
         return False
@@ -451,6 +455,7 @@ def main():
     inst = e.instance("mysql")
     log = os.path.join(d, "my.log")
     st = os.path.join(d, "my.stats")
+    print(f"server port {db.port}")
     e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
                "--stats-json", st, "--no-report"], check_rc=0)
     txns = [t for t in e.jsonl(log) if t["proto"] == "mysql"]

@@ -8,17 +8,25 @@ probing), captured during the test:
 - the mariadb client with SQL-level PREPARE / EXECUTE / DEALLOCATE and a
   failing query (1146, 42S02, client_error);
 - a raw binary-protocol client written here (mysql_native_password, then
-  COM_STMT_PREPARE, COM_STMT_EXECUTE twice, COM_STMT_CLOSE, COM_QUIT), with
-  and without CLIENT_DEPRECATE_EOF: PREPARE then SELECTs marked prepared
-  with the statement id the server gave, nothing for CLOSE and QUIT;
-- a 5000-row result set read by the mariadb client: rows == 5000.
+  COM_STMT_PREPARE, COM_STMT_EXECUTE twice, COM_STMT_CLOSE, a statement
+  executed with a read-only cursor and three COM_STMT_FETCH, COM_QUIT),
+  with and without CLIENT_DEPRECATE_EOF: PREPARE then SELECTs marked
+  prepared with the statement id the server gave, the cursor's SELECT
+  without rows, fetches of 4, 4 and 2 rows, nothing for CLOSE and QUIT;
+- a 5000-row result set read by the mariadb client: rows == 5000, and a
+  17 MB row (a packet of 0xffffff bytes continued by another);
+- CALL of a procedure with two result sets (3 sets counting the final
+  OK), LOAD DATA LOCAL INFILE of 1000 rows (MariaDB sends a progress
+  report, ERR 0xffff, before the OK), mysqladmin ping and status;
+- a wrong password (connect 1045, 28000) and a compressed connection
+  (its login, then the flow is no longer parsed: mysql_stopped 1).
 
-Every connection is one "connect" transaction with status OK and user
-"wl". Every transaction's response starts at the first server segment
-carrying data after its request and ends at the last one before the
-client's next command (tshark), which for the large result set is its
-last segment. The server's general log is an independent count of what it
-executed."""
+Every other connection is one "connect" transaction with status OK and
+user "wl". Every transaction's response starts at the first server
+segment carrying data after its request and ends at the last one before
+the client's next command (tshark), which for the large result set is
+its last segment. The server's general log is an independent count of
+what it executed. No parse errors, resyncs or unmatched messages."""
 
 import collections
 import hashlib
@@ -308,7 +316,8 @@ def genlog_counts(path):
                 c["Q " + arg.split()[0].upper()] += 1
             elif cmd == "Connect" and arg.startswith("Access denied"):
                 c["Denied"] += 1
-            elif cmd in ("Connect", "Prepare", "Execute", "Quit", "Close stmt"):
+            elif cmd in ("Connect", "Prepare", "Execute", "Quit",
+                         "Close stmt"):
                 c[cmd] += 1
     return c
 
@@ -520,11 +529,11 @@ def main():
     for cp in sorted({t["client_port"] for t in prep}):
         conn = sorted((x for x in txns if x["client_port"] == cp),
                       key=lambda x: x["req_start_ns"])
-        e.check([(x["method"], x.get("rows")) for x in conn] ==
-                [("connect", 0), ("PREPARE", 0), ("SELECT", 1),
-                 ("SELECT", 1), ("PREPARE", 0), ("SELECT", 0),
-                 ("STMT_FETCH", 4), ("STMT_FETCH", 4), ("STMT_FETCH", 2)],
-                f"raw connection: {[(x['method'], x.get('rows')) for x in conn]}")
+        seq = [(x["method"], x.get("rows")) for x in conn]
+        e.check(seq == [("connect", 0), ("PREPARE", 0), ("SELECT", 1),
+                        ("SELECT", 1), ("PREPARE", 0), ("SELECT", 0),
+                        ("STMT_FETCH", 4), ("STMT_FETCH", 4),
+                        ("STMT_FETCH", 2)], f"raw connection: {seq}")
     one = {t["method"]: t for t in txns if t["method"] in
            ("CALL", "LOAD", "PING", "STATISTICS")}
     e.check(one.get("CALL", {}).get("result_sets") == 3 and

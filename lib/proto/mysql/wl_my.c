@@ -21,7 +21,12 @@
  * HandshakeResponse's when the greeting was not seen) to the end of the
  * HandshakeResponse, then from the server's first answer to the final
  * OK/ERR. LOCAL INFILE: the file packets count in req_bytes, req_end
- * stays the end of the query.
+ * stays the end of the query. MariaDB progress reports (ERR 0xffff, to
+ * clients with MARIADB_CLIENT_PROGRESS, e.g. during LOAD DATA or ALTER
+ * TABLE) are neither the answer nor its start: counted in rsp_bytes and
+ * as messages. COM_STMT_EXECUTE that opens a cursor is answered by the
+ * column definitions alone (EOF/OK with SERVER_STATUS_CURSOR_EXISTS); the
+ * rows come with COM_STMT_FETCH.
  *
  * Invariants: every packet's sequence id is checked (a command starts at
  * 0, everything after it in the exchange continues +1 mod 256); a wrong
@@ -769,6 +774,12 @@ query_packet(struct my_state *s, struct wl_proto_ctx *ctx,
 			if (s->eof == EOF_UNKNOWN)
 				s->eof = EOF_NO;
 			s->rst = R_ROWS;
+			/* COM_STMT_EXECUTE that opened a cursor: no rows
+			 * follow, they come with COM_STMT_FETCH. */
+			if (head(s)->cmd == WL_MY_COM_STMT_EXECUTE &&
+					(terminator(s, f) &
+					WL_MY_SERVER_CURSOR_EXISTS))
+				finish(s, ctx, ts);
 		} else if (p[0] == 0xff) {
 			set_err(s, p, f->blen);
 			finish(s, ctx, ts);
@@ -903,6 +914,14 @@ server_packet(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		return WL_PROTO_CONTINUE;
 	}
 	s->seq = (uint8_t)(f->last_seq + 1);
+	if (h->kind != K_AUTH && f->blen >= 3 && p[0] == 0xff &&
+			wl_my_u16(p + 1) == WL_MY_ERR_PROGRESS) {
+		/* MariaDB progress report: not the answer, and not its
+		 * start (the command is still running). */
+		s->rsp_bytes += f->wire;
+		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
+		return WL_PROTO_CONTINUE;
+	}
 	if (!s->rsp_started) {
 		s->rsp_started = 1;
 		s->rsp_start_ns = f->begin_ns;

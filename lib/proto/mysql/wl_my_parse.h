@@ -46,6 +46,10 @@
 #define WL_MY_CLIENT_DEPRECATE_EOF 0x01000000u
 
 #define WL_MY_SERVER_MORE_RESULTS 0x0008u
+#define WL_MY_SERVER_CURSOR_EXISTS 0x0040u
+/* MariaDB progress report: an ERR packet with this code, sent while a
+ * long command runs (client capability MARIADB_CLIENT_PROGRESS). */
+#define WL_MY_ERR_PROGRESS 0xffffu
 
 enum wl_my_ev {
 	WL_MY_EV_NONE = 0,

@@ -243,6 +243,44 @@
 #define SEG(d, t, x) { d, t, x, 0, x ## _LEN }
 #define GAP_S { -1, 1, NULL, 100, 0 }
 
+/* MariaDB progress report (ERR 0xffff, stage 2 of 2) at seq 4 and 1,
+ * what the server sends during LOAD DATA to a client that asked for it. */
+#define PROGRESS4 \
+	"\x19\x00\x00\x04\xff\xff\xff\x01\x02\x02\x00\x00\x00\x0f" \
+	"End bulk insert"
+#define PROGRESS4_LEN 29
+#define PROGRESS1 \
+	"\x19\x00\x00\x01\xff\xff\xff\x01\x02\x02\x00\x00\x00\x0f" \
+	"End bulk insert"
+#define PROGRESS1_LEN 29
+#define OK5_AFF2 \
+	"\x07\x00\x00\x05\x00\x02\x00\x02\x00\x00\x00"
+#define OK5_AFF2_LEN 11
+#define OK2_AFF2 \
+	"\x07\x00\x00\x02\x00\x02\x00\x02\x00\x00\x00"
+#define OK2_AFF2_LEN 11
+/* COM_STMT_EXECUTE of statement 7 with CURSOR_TYPE_READ_ONLY: the answer
+ * is the column definitions and an EOF with SERVER_STATUS_CURSOR_EXISTS,
+ * the rows come with COM_STMT_FETCH (4 rows asked, 1 sent, EOF with
+ * SERVER_STATUS_LAST_ROW_SENT). */
+#define EXEC_CURSOR \
+	"\x12\x00\x00\x00\x17\x07\x00\x00\x00\x01\x01\x00\x00\x00\x00\x01" \
+	"\x03\x00\x05\x00\x00\x00"
+#define EXEC_CURSOR_LEN 22
+#define EXEC_CURSOR_RS \
+	"\x01\x00\x00\x01\x01\x22\x00\x00\x02\x03\x64\x65\x66\x02\x64\x62" \
+	"\x01\x74\x01\x74\x04\x6e\x61\x6d\x65\x04\x6e\x61\x6d\x65\x0c\x21" \
+	"\x00\x0b\x00\x00\x00\x03\x00\x00\x00\x00\x00\x05\x00\x00\x03\xfe" \
+	"\x00\x00\x42\x00"
+#define EXEC_CURSOR_RS_LEN 52
+#define FETCH4 \
+	"\x09\x00\x00\x00\x1c\x07\x00\x00\x00\x04\x00\x00\x00"
+#define FETCH4_LEN 13
+#define FETCH_RS \
+	"\x08\x00\x00\x01\x00\x00\x05\x61\x6c\x69\x63\x65\x05\x00\x00\x02" \
+	"\xfe\x00\x00\xc2\x00"
+#define FETCH_RS_LEN 21
+
 static const struct conv convs[] = {
 	{ "handshake-ok", {
 		SEG(S, 10, GREET),
@@ -410,6 +448,44 @@ static const struct conv convs[] = {
 		{ "SELECT", "select ?", "no_response", 10, 10, 0, 0,
 			WL_TXN_F_NO_RESPONSE | WL_TXN_F_END_OF_CAPTURE, NULL },
 		{ 0 } }, WL_TXN_F_END_OF_CAPTURE },
+	{ "local-infile-progress", {
+		SEG(C, 10, Q_INFILE),
+		SEG(S, 20, INFILE_REQ),
+		SEG(C, 30, INFILE_DATA),
+		SEG(S, 40, PROGRESS4),
+		SEG(S, 50, OK5_AFF2),
+		{ 0 } }, {
+		{ "LOAD", "LOAD DATA LOCAL INFILE ? INTO TABLE t", "OK",
+			10, 10, 20, 50, 0, "affected=2" },
+		{ 0 } }, 0, 0, 1 },
+	{ "progress-before-answer", {
+		SEG(C, 10, Q_INSERT),
+		SEG(S, 20, PROGRESS1),
+		SEG(S, 30, OK2_AFF2),
+		SEG(C, 40, PING),
+		SEG(S, 50, OK1),
+		{ 0 } }, {
+		{ "INSERT", "insert into t (a, b) values (?, ?), (?, ?)", "OK",
+			10, 10, 30, 30, 0, "affected=2" },
+		{ "PING", "", "OK", 40, 40, 50, 50, 0, NULL },
+		{ 0 } }, 0, 0, 1 },
+	{ "cursor-fetch", {
+		SEG(C, 10, Q_PREP),
+		SEG(S, 20, PREP_OK),
+		SEG(C, 30, EXEC_CURSOR),
+		SEG(S, 40, EXEC_CURSOR_RS),
+		SEG(C, 50, FETCH4),
+		SEG(S, 60, FETCH_RS),
+		SEG(C, 70, PING),
+		SEG(S, 80, OK1),
+		{ 0 } }, {
+		{ "PREPARE", "SELECT name FROM users WHERE id = ?", "OK",
+			10, 10, 20, 20, 0, NULL },
+		{ "SELECT", "SELECT name FROM users WHERE id = ?", "OK",
+			30, 30, 40, 40, 0, "rows=0" },
+		{ "STMT_FETCH", "", "OK", 50, 50, 60, 60, 0, "rows=1" },
+		{ "PING", "", "OK", 70, 70, 80, 80, 0, NULL },
+		{ 0 } } },
 };
 
 /* want.extra: "rows=N", "affected=N", a 5-character SQLSTATE or a user. */

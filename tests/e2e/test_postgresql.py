@@ -1,0 +1,346 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""PostgreSQL against a real server on 127.0.0.1 (port 5433 when free, so
+the protocol is found by probing, not by the default port), captured
+during the test.
+
+ - pgbench -c 2 -t N with -M simple, extended and prepared, one capture
+   each: the tpcb-like script's statements are each exactly 2*N answered
+   transactions with status OK, whatever the protocol mode; prepared mode
+   adds one PREPARE per statement and connection; every connection gives
+   one "startup".
+ - psql: a query on a missing table gives SQLSTATE 42P01 (client_error);
+   two statements in one Query string are one transaction; 5000 rows
+   across many segments are counted, and the response times are the first
+   and the last server segment (tshark); a password (SCRAM) login is a
+   startup of its own user, a wrong password gives 28P01.
+ - no parse errors, no unmatched responses, no reply before its request.
+"""
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wl_e2e as e  # noqa: E402
+import wl_servers as srv  # noqa: E402
+
+PGBIN = "/usr/lib/postgresql/15/bin"
+N = 50
+# pgbench's built-in tpcb-like script, one of each per transaction.
+TPCB = ("BEGIN", "UPDATE", "SELECT", "INSERT", "END")
+TPCB_COUNT = {"BEGIN": 1, "UPDATE": 3, "SELECT": 1, "INSERT": 1, "END": 1}
+PGBENCH_STMTS = 7
+PASSWORD = "s3cret-pw"
+
+
+def pgbin(name):
+    for d in (PGBIN,):
+        p = os.path.join(d, name)
+        if os.path.exists(p):
+            return p
+    return shutil.which(name) or os.path.join(PGBIN, name)
+
+
+class Postgres:
+    """A throwaway cluster owned by the postgres user, trust for
+    everybody on 127.0.0.1 except pwuser, who needs SCRAM."""
+
+    def __init__(self, d):
+        self.d = os.path.join(d, "pg")
+        self.data = os.path.join(self.d, "data")
+        self.sock = os.path.join(self.d, "sock")
+        os.makedirs(self.sock)
+        os.chmod(d, 0o755)
+        shutil.chown(self.d, "postgres", "postgres")
+        shutil.chown(self.sock, "postgres", "postgres")
+        self.port = 5433 if port_free(5433) else srv.free_port()
+        self.as_pg([pgbin("initdb"), "-D", self.data, "-U", "postgres",
+                    "--auth=trust", "--no-sync"])
+        hba = os.path.join(self.data, "pg_hba.conf")
+        with open(hba) as f:
+            old = f.read()
+        with open(hba, "w") as f:
+            f.write("host all pwuser 127.0.0.1/32 scram-sha-256\n" + old)
+        self.started = False
+        self.as_pg([pgbin("pg_ctl"), "-D", self.data, "-w", "-t", "60",
+                    "-l", os.path.join(self.d, "log"), "-o",
+                    f"-c listen_addresses=127.0.0.1 -p {self.port} "
+                    f"-k {self.sock} -c fsync=off", "start"])
+        self.started = True
+        if not srv.wait_port(self.port):
+            raise SystemExit("postgres did not start")
+
+    def as_pg(self, args):
+        p = subprocess.run(["runuser", "-u", "postgres", "--", *args],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise SystemExit(f"{args[0]}: {p.stdout}{p.stderr}")
+
+    def env(self, password=None):
+        env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(self.port),
+                   PGUSER="postgres", PGDATABASE="postgres",
+                   PGSSLMODE="prefer", PGGSSENCMODE="disable")
+        env.pop("PGPASSWORD", None)
+        if password is not None:
+            env["PGPASSWORD"] = password
+        return env
+
+    def psql(self, sql, user="postgres", password=None, ok=True):
+        p = subprocess.run(["psql", "-X", "-q", "-U", user, "-c", sql],
+                           env=self.env(password), capture_output=True,
+                           text=True, timeout=60)
+        if ok and p.returncode != 0:
+            raise SystemExit(f"psql {sql!r}: {p.stderr}")
+        return p
+
+    def pgbench(self, *args):
+        p = subprocess.run(["pgbench", *args], env=self.env(),
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            raise SystemExit(f"pgbench {args}: {p.stdout}{p.stderr}")
+        return p.stdout
+
+    def stop(self):
+        if self.started:
+            subprocess.run(["runuser", "-u", "postgres", "--",
+                            pgbin("pg_ctl"), "-D", self.data, "-m", "fast",
+                            "-w", "stop"], capture_output=True, timeout=60)
+            self.started = False
+
+
+def port_free(port):
+    import socket
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def analyse(d, name, cap):
+    """wirelat over a capture: (postgresql transactions, counters)."""
+    inst = e.instance(f"pg-{name}")
+    log = os.path.join(d, f"{name}.log")
+    st = os.path.join(d, f"{name}.stats")
+    e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
+               "--stats-json", st, "--no-report"], check_rc=0)
+    e.remove_instance(inst)
+    allt = e.jsonl(log)
+    txns = [t for t in allt if t["proto"] == "postgresql"]
+    other = [t for t in allt if t["proto"] not in ("postgresql", "tcp")]
+    e.check(not other, f"{name}: non-postgresql transactions: {other[:3]}")
+    c = json.load(open(st))["counters"]
+    for k in ("postgresql_parse_errors", "postgresql_unmatched_responses",
+              "postgresql_unmatched_requests"):
+        e.check(c.get(k, -1) == 0, f"{name}: {k} = {c.get(k)}")
+    for t in txns:
+        e.check(t["rsp_end_ns"] != 0, f"{name}: unanswered {t}")
+        e.check(t["req_start_ns"] <= t["req_end_ns"] and
+                t["req_start_ns"] <= t["rsp_start_ns"] <= t["rsp_end_ns"],
+                f"{name}: times out of order {t}")
+        e.check(t["rsp_start_ns"] >= t["req_end_ns"] or t["method"] ==
+                "startup", f"{name}: answer before the request ended {t}")
+        e.check(t["duration_ns"] == t["rsp_end_ns"] - t["req_start_ns"],
+                f"{name}: duration_ns {t}")
+    return txns
+
+
+def check_startups(name, txns, conns, users=("postgres",)):
+    st = [t for t in txns if t["method"] == "startup"]
+    e.check(len(st) == conns, f"{name}: {len(st)} startups, {conns} "
+            "connections")
+    ports = collections.Counter(t["client_port"] for t in st)
+    e.check(all(v == 1 for v in ports.values()),
+            f"{name}: several startups on one connection {ports}")
+    for t in st:
+        e.check(t["status"] == "OK" and t["status_class"] == "ok" and
+                t.get("user") in users, f"{name}: startup {t}")
+
+
+def bench(pg, d, mode):
+    cap = os.path.join(d, f"{mode}.pcap")
+    td = srv.Tcpdump(cap, "lo", f"tcp port {pg.port}")
+    try:
+        out = pg.pgbench("-n", "-c", "2", "-t", str(N), "-M", mode)
+    finally:
+        td.stop()
+    e.check(f"number of transactions actually processed: {2 * N}/{2 * N}"
+            in out, f"{mode}: pgbench says {out}")
+    txns = analyse(d, mode, cap)
+    # pgbench: one connection that reads the scale (count(*) from
+    # pgbench_branches) and the partitioning (a catalog SELECT), both
+    # simple queries, then one connection per client.
+    check_startups(mode, txns, 3)
+    got = collections.Counter(t["method"] for t in txns
+                              if t["status"] == "OK")
+    bad = [t for t in txns if t["status"] != "OK"]
+    e.check(not bad, f"{mode}: failed transactions {bad[:3]}")
+    want = {v: 2 * N * TPCB_COUNT[v] for v in TPCB}
+    want["SELECT"] += 2
+    want["startup"] = 3
+    if mode == "prepared":
+        # PQprepare of all the script's statements when a client starts:
+        # Parse "P_0".. + Sync, answered by ParseComplete, ReadyForQuery.
+        want["PREPARE"] = 2 * PGBENCH_STMTS
+    e.check(dict(got) == want, f"{mode}: methods {dict(got)}, "
+            f"expected {want}")
+    ext = [t for t in txns if t["method"] in TPCB]
+    simple_main = [t for t in ext if not t["extended"]]
+    if mode == "simple":
+        e.check(all(not t["extended"] for t in ext), f"{mode}: extended")
+    else:
+        # Only the two catalog/scale SELECTs of the first connection.
+        e.check(len(simple_main) == 2, f"{mode}: {len(simple_main)} simple "
+                "queries")
+    for t in ext:
+        v = t["method"]
+        e.check(t["resource"].upper().startswith(v) if v != "SELECT" else
+                "SELECT" in t["resource"].upper(),
+                f"{mode}: resource {t['resource']!r} for {v}")
+    upd = collections.Counter(t["resource"].split()[1].lower()
+                              for t in ext if t["method"] == "UPDATE")
+    e.check(upd == {"pgbench_accounts": 2 * N, "pgbench_tellers": 2 * N,
+                    "pgbench_branches": 2 * N}, f"{mode}: UPDATEs {upd}")
+    for t in ext:
+        if t["method"] in ("UPDATE", "INSERT"):
+            e.check(t.get("tag_rows") == 1 and t["rows"] == 0,
+                    f"{mode}: {t['method']} rows {t}")
+        if t["method"] == "SELECT" and "abalance" in t["resource"]:
+            e.check(t["rows"] == 1, f"{mode}: SELECT abalance rows {t}")
+    if mode == "prepared":
+        named = collections.Counter(t.get("stmt", "") for t in ext
+                                    if t["extended"])
+        e.check("" not in named and len(named) == PGBENCH_STMTS,
+                f"{mode}: statement names {named}")
+        prep = [t for t in txns if t["method"] == "PREPARE"]
+        e.check(all(t["rsp_start_ns"] > 0 and t.get("stmt") for t in prep),
+                f"{mode}: PREPARE {prep[:2]}")
+    elif mode == "extended":
+        e.check(all(t.get("stmt", "") == "" for t in ext),
+                f"{mode}: named statements in extended mode")
+    return txns
+
+
+def tshark(cap, flt, *fields):
+    out = subprocess.run(["tshark", "-r", cap, "-Y", flt, "-T", "fields",
+                          "-E", "separator=|",
+                          *[a for f in fields for a in ("-e", f)]],
+                         capture_output=True, text=True, check=True).stdout
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+def sessions(pg, d):
+    cap = os.path.join(d, "psql.pcap")
+    pg.psql(f"CREATE USER pwuser PASSWORD '{PASSWORD}'")
+    td = srv.Tcpdump(cap, "lo", f"tcp port {pg.port}")
+    try:
+        p = pg.psql("SELECT * FROM no_such_table", ok=False)
+        e.check("no_such_table" in p.stderr, f"psql said {p.stderr}")
+        pg.psql("SELECT 1; SELECT 2")
+        p = pg.psql("SELECT * FROM pgbench_accounts LIMIT 5000")
+        e.check(p.stdout.count("\n") >= 5000, "psql got 5000 rows")
+        pg.psql("SELECT current_user", user="pwuser", password=PASSWORD)
+        p = pg.psql("SELECT 1", user="pwuser", password="wrong", ok=False)
+        e.check(p.returncode != 0, "a wrong password was accepted")
+    finally:
+        td.stop()
+    txns = analyse(d, "psql", cap)
+    by_port = collections.defaultdict(list)
+    for t in txns:
+        by_port[t["client_port"]].append(t)
+    conns = sorted(by_port.values(), key=lambda l: l[0]["req_start_ns"])
+    e.check(len(conns) == 5, f"psql: {len(conns)} connections")
+    if len(conns) != 5:
+        return
+    for c in conns:
+        e.check(c[0]["method"] == "startup", f"psql: first {c[0]}")
+    missing, two, many, pw, wrong = conns
+    # The missing table.
+    e.check(len(missing) == 2, f"missing table: {len(missing)} txns")
+    q = missing[-1]
+    e.check(q["method"] == "SELECT" and q["status"] == "42P01" and
+            q["status_class"] == "client_error" and
+            "no_such_table" in q["resource"], f"missing table: {q}")
+    # Two statements, one Query: one transaction (first verb).
+    e.check(len(two) == 2, f"two statements: {len(two)} txns")
+    q = two[-1]
+    e.check(q["method"] == "SELECT" and q["status"] == "OK" and
+            q["rows"] == 2, f"two statements: {q}")
+    # 5000 rows in many segments.
+    e.check(len(many) == 2, f"5000 rows: {len(many)} txns")
+    q = many[-1]
+    e.check(q["method"] == "SELECT" and q["status"] == "OK" and
+            q["rows"] == 5000 and q.get("tag_rows") == 5000,
+            f"5000 rows: {q}")
+    cport = q["client_port"]
+    qry = tshark(cap, f'tcp.srcport=={cport} && pgsql.type == "Simple query"',
+                 "frame.time_epoch")
+    segs = tshark(cap, f"tcp.srcport=={pg.port} && tcp.dstport=={cport} && "
+                  "tcp.len>0", "frame.time_epoch")
+    e.check(len(qry) == 1, f"tshark: {len(qry)} queries on {cport}")
+    if len(qry) == 1:
+        t0 = e.ns_of(qry[0][0])
+        after = [e.ns_of(s[0]) for s in segs if e.ns_of(s[0]) >= t0]
+        e.check(len(after) > 2, f"5000 rows in {len(after)} segments")
+        print(f"5000 rows: {len(after)} server segments, "
+              f"{q['rsp_bytes']} bytes, "
+              f"{(q['rsp_end_ns'] - q['rsp_start_ns']) / 1e3:.0f} us")
+        e.check(q["req_start_ns"] == t0 and q["req_end_ns"] == t0,
+                f"5000 rows: request at {t0}, wirelat {q['req_start_ns']}")
+        if after:
+            e.check(q["rsp_start_ns"] == after[0],
+                    f"5000 rows: rsp_start {q['rsp_start_ns']}, "
+                    f"first segment {after[0]}")
+            e.check(q["rsp_end_ns"] == after[-1],
+                    f"5000 rows: rsp_end {q['rsp_end_ns']}, "
+                    f"last segment {after[-1]}")
+    # SCRAM login, then a query as that user.
+    e.check(len(pw) == 2 and pw[0]["status"] == "OK" and
+            pw[0].get("user") == "pwuser" and pw[1]["status"] == "OK" and
+            pw[1]["rows"] == 1, f"password login: {pw}")
+    # A wrong password: the login itself fails with 28P01.
+    e.check(len(wrong) == 1 and wrong[0]["status"] == "28P01" and
+            wrong[0]["status_class"] == "client_error" and
+            wrong[0].get("user") == "pwuser", f"wrong password: {wrong}")
+
+
+def main():
+    srv.need("tcpdump", "tshark", "pgbench", "psql", "runuser",
+             os.path.join(PGBIN, "initdb"), os.path.join(PGBIN, "pg_ctl"),
+             os.path.join(PGBIN, "postgres"))
+    if os.geteuid() != 0:
+        e.skip("capturing on loopback needs root")
+    d = e.tmpdir()
+    pg = Postgres(d)
+    try:
+        # The initial load (COPY FROM STDIN, DDL) is captured too: it must
+        # parse cleanly, whatever its transactions.
+        cap = os.path.join(d, "init.pcap")
+        td = srv.Tcpdump(cap, "lo", f"tcp port {pg.port}")
+        try:
+            pg.pgbench("-i", "-s", "1", "-q")
+        finally:
+            td.stop()
+        init = analyse(d, "init", cap)
+        e.check(any(t["method"] == "COPY" for t in init),
+                f"init: no COPY in {collections.Counter(t['method'] for t in init)}")
+        print("init:", dict(collections.Counter(t["method"] for t in init)))
+        for mode in ("simple", "extended", "prepared"):
+            txns = bench(pg, d, mode)
+            print(f"{mode}:", dict(collections.Counter(t["method"]
+                                                     for t in txns)))
+        sessions(pg, d)
+    finally:
+        pg.stop()
+    print("port", pg.port)
+    e.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -144,8 +144,11 @@ def analyse(d, name, cap):
         e.check(t["req_start_ns"] <= t["req_end_ns"] and
                 t["req_start_ns"] <= t["rsp_start_ns"] <= t["rsp_end_ns"],
                 f"{name}: times out of order {t}")
-        e.check(t["rsp_start_ns"] >= t["req_end_ns"] or t["method"] ==
-                "startup", f"{name}: answer before the request ended {t}")
+        # The server speaks first only in a login (authentication
+        # requests) and in COPY FROM STDIN (CopyInResponse, then data).
+        e.check(t["rsp_start_ns"] >= t["req_end_ns"] or t["method"] in
+                ("startup", "COPY"),
+                f"{name}: answer before the request ended {t}")
         e.check(t["duration_ns"] == t["rsp_end_ns"] - t["req_start_ns"],
                 f"{name}: duration_ns {t}")
     return txns
@@ -190,6 +193,20 @@ def bench(pg, d, mode):
         want["PREPARE"] = 2 * PGBENCH_STMTS
     e.check(dict(got) == want, f"{mode}: methods {dict(got)}, "
             f"expected {want}")
+    # tshark's view: every one of pgbench's units, login included, ends
+    # at a ReadyForQuery (one Sync per Execute or per Parse).
+    msgs = collections.Counter(m for r in tshark(cap, pg.port, "pgsql",
+                                                 "pgsql.type")
+                               for m in r[0].split(","))
+    e.check(len(txns) == msgs["Ready for query"],
+            f"{mode}: {len(txns)} transactions, tshark "
+            f"{msgs['Ready for query']} ReadyForQuery")
+    e.check(msgs["Execute"] + msgs["Simple query"] == 2 * N * 7 + 2,
+            f"{mode}: tshark {msgs['Execute']} Execute "
+            f"{msgs['Simple query']} Query")
+    e.check(msgs["Parse"] == (2 * PGBENCH_STMTS if mode == "prepared" else
+                              2 * N * 7 if mode == "extended" else 0),
+            f"{mode}: tshark {msgs['Parse']} Parse")
     ext = [t for t in txns if t["method"] in TPCB]
     simple_main = [t for t in ext if not t["extended"]]
     if mode == "simple":
@@ -227,8 +244,9 @@ def bench(pg, d, mode):
     return txns
 
 
-def tshark(cap, flt, *fields):
-    out = subprocess.run(["tshark", "-r", cap, "-Y", flt, "-T", "fields",
+def tshark(cap, port, flt, *fields):
+    out = subprocess.run(["tshark", "-r", cap, "-d", f"tcp.port=={port},pgsql",
+                          "-Y", flt, "-T", "fields",
                           "-E", "separator=|",
                           *[a for f in fields for a in ("-e", f)]],
                          capture_output=True, text=True, check=True).stdout
@@ -279,9 +297,9 @@ def sessions(pg, d):
             q["rows"] == 5000 and q.get("tag_rows") == 5000,
             f"5000 rows: {q}")
     cport = q["client_port"]
-    qry = tshark(cap, f'tcp.srcport=={cport} && pgsql.type == "Simple query"',
+    qry = tshark(cap, pg.port, f'tcp.srcport=={cport} && pgsql.type == "Simple query"',
                  "frame.time_epoch")
-    segs = tshark(cap, f"tcp.srcport=={pg.port} && tcp.dstport=={cport} && "
+    segs = tshark(cap, pg.port, f"tcp.srcport=={pg.port} && tcp.dstport=={cport} && "
                   "tcp.len>0", "frame.time_epoch")
     e.check(len(qry) == 1, f"tshark: {len(qry)} queries on {cport}")
     if len(qry) == 1:

@@ -114,6 +114,7 @@ class Postgres:
 def port_free(port):
     import socket
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", port))
         return True
@@ -140,6 +141,13 @@ def analyse(d, name, cap):
               "postgresql_unmatched_requests"):
         e.check(c.get(k, -1) == 0, f"{name}: {k} = {c.get(k)}")
     for t in txns:
+        if t["status"] == "skipped" or t["method"] == "cancel":
+            # Nothing comes back: Executes skipped after an error up to
+            # the Sync, a CancelRequest's own connection.
+            e.check(t["rsp_start_ns"] == 0 and t["rsp_end_ns"] == 0 and
+                    t["req_start_ns"] <= t["req_end_ns"],
+                    f"{name}: unanswered {t}")
+            continue
         e.check(t["rsp_end_ns"] != 0, f"{name}: unanswered {t}")
         e.check(t["req_start_ns"] <= t["req_end_ns"] and
                 t["req_start_ns"] <= t["rsp_start_ns"] <= t["rsp_end_ns"],
@@ -328,6 +336,155 @@ def sessions(pg, d):
             wrong[0].get("user") == "pwuser", f"wrong password: {wrong}")
 
 
+class Raw:
+    """A protocol v3 client on a socket (trust login), for what libpq's
+    command line tools do not send: pipelines with an error in the
+    middle, portals read in pieces, notifications while idle."""
+
+    def __init__(self, port, user="postgres"):
+        import socket
+        self.s = socket.create_connection(("127.0.0.1", port), 5)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = (b"\x00\x03\x00\x00user\x00" + user.encode() +
+                b"\x00database\x00postgres\x00\x00")
+        self.s.sendall((len(body) + 4).to_bytes(4, "big") + body)
+        self.until_z()
+
+    @staticmethod
+    def msg(t, body):
+        return t + (len(body) + 4).to_bytes(4, "big") + body
+
+    def recv_msg(self):
+        def exact(n):
+            b = b""
+            while len(b) < n:
+                c = self.s.recv(n - len(b))
+                if not c:
+                    raise SystemExit("raw client: server hung up")
+                b += c
+            return b
+        h = exact(5)
+        return h[:1], exact(int.from_bytes(h[1:], "big") - 4)
+
+    def until_z(self):
+        got = []
+        while True:
+            t, b = self.recv_msg()
+            got.append((t, b))
+            if t == b"Z":
+                return got
+
+    def send(self, *msgs):
+        self.s.sendall(b"".join(msgs))
+
+    def query(self, sql):
+        self.send(self.msg(b"Q", sql.encode() + b"\x00"))
+        return self.until_z()
+
+    def peb(self, sql, max_rows=0, stmt=b"", portal=b""):
+        """Parse, Bind, Execute (no Sync)."""
+        return [self.msg(b"P", stmt + b"\x00" + sql.encode() +
+                         b"\x00\x00\x00"),
+                self.msg(b"B", portal + b"\x00" + stmt +
+                         b"\x00\x00\x00\x00\x00\x00\x00"),
+                self.msg(b"E", portal + b"\x00" +
+                         max_rows.to_bytes(4, "big"))]
+
+    def close(self):
+        self.send(self.msg(b"X", b""))
+        self.s.close()
+
+
+SYNC = Raw.msg(b"S", b"")
+
+
+def raw_sessions(pg, d):
+    import time
+    cap = os.path.join(d, "raw.pcap")
+    lo = os.path.join(d, "lo.bin")
+    with open(lo, "wb") as f:
+        f.write(os.urandom(200000))
+    os.chmod(d, 0o755)
+    td = srv.Tcpdump(cap, "lo", f"tcp port {pg.port}")
+    try:
+        a = Raw(pg.port)
+        # A pipeline: 1 ok, 1 error, 1 skipped, then one Sync.
+        a.send(*a.peb("SELECT 1"), *a.peb("SELECT 1/0"),
+               *a.peb("SELECT 3"), SYNC)
+        r = a.until_z()
+        e.check([t for t, _ in r].count(b"E") == 1, f"pipeline: {r}")
+        # A portal read 2 rows at a time: 2, 2, 1 and its completion.
+        a.send(*a.peb("SELECT generate_series(1,5)", 2, portal=b"p1"),
+               a.msg(b"E", b"p1\x00\x00\x00\x00\x02"),
+               a.msg(b"E", b"p1\x00\x00\x00\x00\x02"), SYNC)
+        a.until_z()
+        # Empty query, notice, several statements with an error inside.
+        a.query("")
+        a.query("DO $$BEGIN RAISE NOTICE 'hello'; END$$")
+        a.query("SELECT 1; SELECT 1/0; SELECT 3")
+        # A notification that arrives while the connection is idle.
+        a.query("LISTEN wlchan")
+        b = Raw(pg.port)
+        b.query("NOTIFY wlchan, 'payload'")
+        b.close()
+        t, body = a.recv_msg()
+        e.check(t == b"A", f"notification: {t} {body}")
+        time.sleep(0.05)
+        a.query("SELECT 42")
+        a.close()
+        # FunctionCall (fastpath): psql's large objects.
+        p = pg.psql(f"\\lo_import {lo}")
+        oid = p.stdout.split()[-1] if p.stdout else "0"
+        e.check(oid.isdigit(), f"lo_import: {p.stdout}")
+        # A query cancelled from a second connection (CancelRequest).
+        q = subprocess.Popen(["psql", "-X", "-q", "-c",
+                              "SELECT pg_sleep(20)"], env=pg.env(),
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        q.send_signal(__import__("signal").SIGINT)
+        err = q.communicate(timeout=30)[1]
+        e.check("cancel" in err, f"psql cancel: {err}")
+    finally:
+        td.stop()
+    txns = analyse(d, "raw", cap)
+    by_port = collections.defaultdict(list)
+    for t in txns:
+        by_port[t["client_port"]].append(t)
+    conns = sorted(by_port.values(), key=lambda l: l[0]["req_start_ns"])
+    print("raw:", [[(t["method"], t["status"], t.get("rows")) for t in c]
+                   for c in conns])
+    e.check(len(conns) == 5, f"raw: {len(conns)} connections")
+    if len(conns) != 5:
+        return
+    a, b, lo_c, sleep_c, cancel_c = conns
+    want_a = [("startup", "OK", 0),
+              ("SELECT", "OK", 1), ("SELECT", "22012", 0),
+              ("SELECT", "skipped", None),
+              ("SELECT", "OK", 2), ("SELECT", "OK", 2), ("SELECT", "OK", 1),
+              ("QUERY", "OK", 0), ("DO", "OK", 0), ("SELECT", "22012", 1),
+              ("LISTEN", "OK", 0), ("SELECT", "OK", 1)]
+    got_a = [(t["method"], t["status"], t.get("rows")) for t in a]
+    e.check(got_a == want_a, f"raw: {got_a}, expected {want_a}")
+    e.check([t["method"] for t in b] == ["startup", "NOTIFY"],
+            f"notifier: {b}")
+    e.check(a[-1]["rsp_start_ns"] > a[-1]["req_start_ns"],
+            "the notification answered the next query")
+    # lo_import: a catalog lookup, BEGIN, lo_creat, lo_open, lo_write..,
+    # lo_close, COMMIT; every FunctionCall answered.
+    fc = [t for t in lo_c if t["method"] == "FUNCTION_CALL"]
+    e.check(len(fc) >= 4 and all(t["status"] == "OK" for t in fc),
+            f"lo_import: {[(t['method'], t['status']) for t in lo_c]}")
+    big = sum(t["req_bytes"] for t in fc)
+    e.check(big >= 200000, f"lo_import: {big} request bytes")
+    slp = [t for t in sleep_c if t["method"] == "SELECT"]
+    e.check(len(slp) == 1 and slp[0]["status"] == "57014" and
+            slp[0]["status_class"] == "server_error",
+            f"cancelled query: {sleep_c}")
+    e.check([t["method"] for t in cancel_c] == ["cancel"],
+            f"cancel connection: {cancel_c}")
+
+
 def main():
     srv.need("tcpdump", "tshark", "pgbench", "psql", "runuser",
              os.path.join(PGBIN, "initdb"), os.path.join(PGBIN, "pg_ctl"),
@@ -354,6 +511,7 @@ def main():
             print(f"{mode}:", dict(collections.Counter(t["method"]
                                                      for t in txns)))
         sessions(pg, d)
+        raw_sessions(pg, d)
     finally:
         pg.stop()
     print("port", pg.port)

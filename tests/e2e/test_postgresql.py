@@ -159,6 +159,15 @@ def analyse(d, name, cap):
                 f"{name}: answer before the request ended {t}")
         e.check(t["duration_ns"] == t["rsp_end_ns"] - t["req_start_ns"],
                 f"{name}: duration_ns {t}")
+    # The server answers in order: per connection, in log order, the
+    # answers end in order too.
+    last = {}
+    for t in txns:
+        if t["rsp_end_ns"]:
+            k = t["client_port"]
+            e.check(t["rsp_end_ns"] >= last.get(k, 0),
+                    f"{name}: answers out of order {t}")
+            last[k] = t["rsp_end_ns"]
     return txns
 
 
@@ -250,6 +259,49 @@ def bench(pg, d, mode):
         e.check(all(t.get("stmt", "") == "" for t in ext),
                 f"{mode}: named statements in extended mode")
     return txns
+
+
+PIPELINE = """\\set aid random(1, 100000)
+\\startpipeline
+SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
+UPDATE pgbench_tellers SET tbalance = tbalance + 0 WHERE tid = 1;
+SELECT 1;
+\\endpipeline
+"""
+
+
+def bench_pipeline(pg, d, mode):
+    """A custom script in pipeline mode: three Executes, one Sync."""
+    script = os.path.join(d, "pipeline.sql")
+    with open(script, "w") as f:
+        f.write(PIPELINE)
+    os.chmod(script, 0o644)
+    cap = os.path.join(d, f"pipe-{mode}.pcap")
+    td = srv.Tcpdump(cap, "lo", f"tcp port {pg.port}")
+    try:
+        pg.pgbench("-n", "-c", "2", "-t", str(N), "-M", mode, "-f", script)
+    finally:
+        td.stop()
+    txns = analyse(d, f"pipe-{mode}", cap)
+    got = collections.Counter(t["method"] for t in txns
+                              if t["status"] == "OK")
+    msgs = collections.Counter(m for r in tshark(cap, pg.port, "pgsql",
+                                                 "pgsql.type")
+                               for m in r[0].split(","))
+    print(f"pipe-{mode}:", dict(got))
+    check_startups(f"pipe-{mode}", txns, 3)
+    e.check(msgs["Execute"] == 3 * 2 * N and msgs["Sync"] ==
+            2 * N + (6 if mode == "prepared" else 0),
+            f"pipe-{mode}: tshark {msgs}")
+    want = {"startup": 3, "SELECT": 2 * 2 * N, "UPDATE": 2 * N}
+    if mode == "prepared":
+        want["PREPARE"] = 2 * 3
+    e.check(dict(got) == want, f"pipe-{mode}: {dict(got)}, expected {want}")
+    e.check(len(txns) == sum(want.values()), f"pipe-{mode}: failures "
+            f"{[t for t in txns if t['status'] != 'OK'][:3]}")
+    for t in txns:
+        if t["method"] == "SELECT":
+            e.check(t["rows"] == 1, f"pipe-{mode}: rows {t}")
 
 
 def tshark(cap, port, flt, *fields):
@@ -510,6 +562,8 @@ def main():
             txns = bench(pg, d, mode)
             print(f"{mode}:", dict(collections.Counter(t["method"]
                                                      for t in txns)))
+        for mode in ("extended", "prepared"):
+            bench_pipeline(pg, d, mode)
         sessions(pg, d)
         raw_sessions(pg, d)
     finally:

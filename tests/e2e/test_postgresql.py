@@ -224,6 +224,7 @@ def bench(pg, d, mode):
     e.check(msgs["Parse"] == (2 * PGBENCH_STMTS if mode == "prepared" else
                               2 * N * 7 if mode == "extended" else 0),
             f"{mode}: tshark {msgs['Parse']} Parse")
+    check_times(mode, cap, pg.port, txns)
     ext = [t for t in txns if t["method"] in TPCB]
     simple_main = [t for t in ext if not t["extended"]]
     if mode == "simple":
@@ -302,6 +303,48 @@ def bench_pipeline(pg, d, mode):
     for t in txns:
         if t["method"] == "SELECT":
             e.check(t["rows"] == 1, f"pipe-{mode}: rows {t}")
+
+
+def check_times(name, cap, port, txns):
+    """Without pipelining every request (Query, or Parse/Bind..Sync) is
+    one client segment and ends at a ReadyForQuery: the i-th request of
+    a connection starts and ends at its i-th request segment after the
+    login, its answer starts at the next server segment and ends at the
+    segment with the (i+1)-th ReadyForQuery (the first is the login's)."""
+    rows = tshark(cap, port, "tcp.len>0", "tcp.srcport", "tcp.dstport",
+                  "frame.time_epoch", "pgsql.type")
+    conn = collections.defaultdict(lambda: {"req": [], "srv": [],
+                                            "z": []})
+    for sport, dport, ts, types in rows:
+        ns = e.ns_of(ts)
+        if int(sport) == port:
+            c = conn[int(dport)]
+            c["srv"].append(ns)
+            c["z"] += [ns] * types.split(",").count("Ready for query")
+        elif not (set(types.split(",")) & {"SSL request", "Startup message",
+                                           "Termination", ""}):
+            conn[int(sport)]["req"].append(ns)
+    by_port = collections.defaultdict(list)
+    for t in txns:
+        if t["method"] != "startup":
+            by_port[t["client_port"]].append(t)
+    checked = 0
+    for cport, c in conn.items():
+        mine = by_port.get(cport, [])
+        if not e.check(len(mine) == len(c["req"]) == len(c["z"]) - 1,
+                       f"{name}: port {cport}: {len(mine)} transactions, "
+                       f"{len(c['req'])} requests, {len(c['z'])} Z"):
+            continue
+        for i, t in enumerate(mine):
+            q = c["req"][i]
+            first = min(x for x in c["srv"] if x >= q)
+            ok = (t["req_start_ns"] == q and t["req_end_ns"] == q and
+                  t["rsp_start_ns"] == first and
+                  t["rsp_end_ns"] == c["z"][i + 1])
+            checked += ok
+            e.check(ok, f"{name}: times {t}, tshark request {q}, answer "
+                    f"{first}..{c['z'][i + 1]}")
+    print(f"{name}: {checked} transactions' four times as tshark's")
 
 
 def tshark(cap, port, flt, *fields):

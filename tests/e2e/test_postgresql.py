@@ -225,6 +225,7 @@ def bench(pg, d, mode):
                               2 * N * 7 if mode == "extended" else 0),
             f"{mode}: tshark {msgs['Parse']} Parse")
     check_times(mode, cap, pg.port, txns)
+    check_startup_times(mode, cap, pg.port, txns)
     ext = [t for t in txns if t["method"] in TPCB]
     simple_main = [t for t in ext if not t["extended"]]
     if mode == "simple":
@@ -347,6 +348,39 @@ def check_times(name, cap, port, txns):
     print(f"{name}: {checked} transactions' four times as tshark's")
 
 
+def check_startup_times(name, cap, port, txns):
+    """A login: from the SSLRequest to the Startup message or the last
+    password message; answered from the first server segment after the
+    SSLRequest's bare 'N' to the first ReadyForQuery or the refusal."""
+    rows = tshark(cap, port, "tcp.len>0", "tcp.srcport", "tcp.dstport",
+                  "frame.time_epoch", "pgsql.type", "tcp.len")
+    conn = collections.defaultdict(list)
+    for sport, dport, ts, types, ln in rows:
+        srv_side = int(sport) == port
+        conn[int(dport) if srv_side else int(sport)].append(
+            (srv_side, e.ns_of(ts), types.split(","), int(ln)))
+    n = 0
+    for t in txns:
+        if t["method"] != "startup":
+            continue
+        segs = conn[t["client_port"]]
+        client = [x for x in segs if not x[0]]
+        e.check(client and "SSL request" in client[0][2],
+                f"{name}: no SSLRequest first on {t['client_port']}")
+        end = [i for i, x in enumerate(segs) if x[0] and
+               ("Ready for query" in x[2] or "Error" in x[2])][0]
+        login = [x for x in segs[:end] if not x[0]]
+        answer = [x for x in segs[:end + 1] if x[0] and x[3] > 1 or
+                  x[0] and x is segs[end]]
+        ok = (t["req_start_ns"] == login[0][1] and
+              t["req_end_ns"] == login[-1][1] and
+              t["rsp_start_ns"] == answer[0][1] and
+              t["rsp_end_ns"] == segs[end][1])
+        n += ok
+        e.check(ok, f"{name}: login times {t}, tshark {segs[:end + 1]}")
+    print(f"{name}: {n} logins' four times as tshark's")
+
+
 def tshark(cap, port, flt, *fields):
     out = subprocess.run(["tshark", "-r", cap, "-d", f"tcp.port=={port},pgsql",
                           "-Y", flt, "-T", "fields",
@@ -372,6 +406,7 @@ def sessions(pg, d):
     finally:
         td.stop()
     txns = analyse(d, "psql", cap)
+    check_startup_times("psql", cap, pg.port, txns)
     by_port = collections.defaultdict(list)
     for t in txns:
         by_port[t["client_port"]].append(t)

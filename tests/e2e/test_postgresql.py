@@ -13,15 +13,30 @@ during the test.
    across many segments are counted, and the response times are the first
    and the last server segment (tshark); a password (SCRAM) login is a
    startup of its own user, a wrong password gives 28P01.
- - no parse errors, no unmatched responses, no reply before its request.
+ - pgbench's initial load (COPY FROM STDIN of 100000 rows) parses.
+ - pgbench pipeline mode (three Executes, one Sync) in extended and
+   prepared mode: exact counts too.
+ - without pipelining, every transaction's four times are those of the
+   segments tshark shows (request segment, first answer segment, the one
+   with its ReadyForQuery); logins from SSLRequest to ReadyForQuery.
+ - a raw v3 client: an error inside a pipeline (the Execute after it is
+   "skipped"), a portal read 2 rows at a time, an empty query, a NOTICE,
+   an error inside a multi-statement Query, a notification arriving
+   while idle; psql's \lo_import (FunctionCall) and a cancelled query
+   (57014, and the CancelRequest's own connection).
+ - no parse errors, no unmatched responses, no reply before its request
+   (except logins and COPY FROM STDIN), answers in order per connection.
 """
 
 import collections
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wl_e2e as e  # noqa: E402
@@ -109,10 +124,10 @@ class Postgres:
                             pgbin("pg_ctl"), "-D", self.data, "-m", "fast",
                             "-w", "stop"], capture_output=True, timeout=60)
             self.started = False
+            shutil.rmtree(self.data, ignore_errors=True)
 
 
 def port_free(port):
-    import socket
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -472,7 +487,6 @@ class Raw:
     middle, portals read in pieces, notifications while idle."""
 
     def __init__(self, port, user="postgres"):
-        import socket
         self.s = socket.create_connection(("127.0.0.1", port), 5)
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         body = (b"\x00\x03\x00\x00user\x00" + user.encode() +
@@ -529,7 +543,6 @@ SYNC = Raw.msg(b"S", b"")
 
 
 def raw_sessions(pg, d):
-    import time
     cap = os.path.join(d, "raw.pcap")
     lo = os.path.join(d, "lo.bin")
     with open(lo, "wb") as f:
@@ -572,7 +585,7 @@ def raw_sessions(pg, d):
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         time.sleep(1.0)
-        q.send_signal(__import__("signal").SIGINT)
+        q.send_signal(signal.SIGINT)
         err = q.communicate(timeout=30)[1]
         e.check("cancel" in err, f"psql cancel: {err}")
     finally:
@@ -633,6 +646,8 @@ def main():
         finally:
             td.stop()
         init = analyse(d, "init", cap)
+        e.check([t.get("tag_rows") for t in init if t["method"] == "COPY"]
+                == [100000], "init: COPY of 100000 accounts")
         e.check(any(t["method"] == "COPY" for t in init),
                 f"init: no COPY in {collections.Counter(t['method'] for t in init)}")
         print("init:", dict(collections.Counter(t["method"] for t in init)))

@@ -86,6 +86,24 @@ json_u64(uint64_t v)
 }
 
 json_t *
+wl_proto_json_str(const char *s)
+{
+	char buf[256];
+	size_t i;
+	json_t *j;
+
+	j = json_string(s);
+	if (j != NULL)
+		return j;
+	/* Not UTF-8 (raw wire bytes, a sequence cut by a field's end):
+	 * keep the ASCII, mark the rest, rather than drop the field. */
+	for (i = 0; s[i] != '\0' && i + 1 < sizeof(buf); i++)
+		buf[i] = (s[i] & 0x80) ? '?' : s[i];
+	buf[i] = '\0';
+	return json_string(buf);
+}
+
+json_t *
 wl_proto_txn_json(const struct wl_txn *t)
 {
 	char cli[64], srv[64];
@@ -108,9 +126,9 @@ wl_proto_txn_json(const struct wl_txn *t)
 	json_object_set_new(o, "server_port", json_integer(t->srv_port));
 	if (t->vlan != 0)
 		json_object_set_new(o, "vlan", json_integer(t->vlan));
-	json_object_set_new(o, "method", json_string(t->method));
-	json_object_set_new(o, "resource", json_string(t->resource));
-	json_object_set_new(o, "status", json_string(t->status));
+	json_object_set_new(o, "method", wl_proto_json_str(t->method));
+	json_object_set_new(o, "resource", wl_proto_json_str(t->resource));
+	json_object_set_new(o, "status", wl_proto_json_str(t->status));
 	json_object_set_new(o, "status_code", json_integer(t->status_code));
 	json_object_set_new(o, "status_class",
 		json_string(wl_status_class_name(t->status_class)));

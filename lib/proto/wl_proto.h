@@ -195,6 +195,13 @@ wl_proto_emit(struct wl_proto_ctx *ctx, const struct wl_txn *t)
 }
 
 /**
+ * A JSON string of text taken from the wire: as is when it is UTF-8,
+ * else with every non-ASCII byte as '?' (jansson refuses invalid UTF-8,
+ * and a field must not vanish from the log). Collector lcore only.
+ */
+json_t *wl_proto_json_str(const char *s);
+
+/**
  * The transaction as a JSON object (docs/output.md): the common fields,
  * then the protocol's own through ops->txn_json. New reference, NULL on
  * allocation failure. Collector lcore only (allocates).

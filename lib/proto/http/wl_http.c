@@ -362,8 +362,8 @@ http_txn_json(const struct wl_txn *t, json_t *o)
 {
 	const struct wl_http_txn *x = (const void *)t->proto_area;
 
-	json_object_set_new(o, "query", json_string(x->query));
-	json_object_set_new(o, "host", json_string(x->host));
+	json_object_set_new(o, "query", wl_proto_json_str(x->query));
+	json_object_set_new(o, "host", wl_proto_json_str(x->host));
 	json_object_set_new(o, "req_header_bytes",
 		json_integer((json_int_t)x->req_hdr_bytes));
 	json_object_set_new(o, "req_body_bytes",

@@ -1113,12 +1113,12 @@ my_txn_json(const struct wl_txn *t, json_t *o)
 		json_object_set_new(o, "result_sets",
 			json_integer(x->result_sets));
 	if (x->is_err && x->sqlstate[0] != '\0')
-		json_object_set_new(o, "sqlstate", json_string(x->sqlstate));
+		json_object_set_new(o, "sqlstate", wl_proto_json_str(x->sqlstate));
 	json_object_set_new(o, "prepared", json_boolean(x->prepared));
 	if (x->has_stmt)
 		json_object_set_new(o, "stmt_id", json_integer(x->stmt_id));
 	if (x->user[0] != '\0')
-		json_object_set_new(o, "user", json_string(x->user));
+		json_object_set_new(o, "user", wl_proto_json_str(x->user));
 }
 
 const struct wl_proto_ops wl_proto_mysql_ops = {

@@ -893,9 +893,9 @@ pg_txn_json(const struct wl_txn *t, json_t *o)
 		json_object_set_new(o, "tag_rows",
 			json_integer((json_int_t)x->tag_rows));
 	if (x->startup)
-		json_object_set_new(o, "user", json_string(x->user));
+		json_object_set_new(o, "user", wl_proto_json_str(x->user));
 	if (x->stmt[0] != '\0')
-		json_object_set_new(o, "stmt", json_string(x->stmt));
+		json_object_set_new(o, "stmt", wl_proto_json_str(x->stmt));
 }
 
 const struct wl_proto_ops wl_proto_postgresql_ops = {

@@ -412,7 +412,7 @@ redis_txn_json(const struct wl_txn *t, json_t *o)
 		json_object_set_new(o, "reply_len",
 			json_integer((json_int_t)x->reply_len));
 	if (x->error[0] != '\0')
-		json_object_set_new(o, "error", json_string(x->error));
+		json_object_set_new(o, "error", wl_proto_json_str(x->error));
 }
 
 const struct wl_proto_ops wl_proto_redis_ops = {

@@ -103,6 +103,17 @@ test_txn_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "vlan")), 100);
 	assert_null(json_object_get(j, "client_rtt_ns"));  /* ACK not seen */
 	json_decref(j);
+
+	/* Wire text that is not UTF-8 (here a sequence cut in two) keeps
+	 * its field, the odd bytes as '?'; UTF-8 stays as it is. */
+	strcpy(t.resource, "/caf\xc3");
+	strcpy(t.method, "G\xc3\xa9T");
+	j = wl_proto_txn_json(&t);
+	assert_string_equal(json_string_value(json_object_get(j, "resource")),
+		"/caf?");
+	assert_string_equal(json_string_value(json_object_get(j, "method")),
+		"G\xc3\xa9T");
+	json_decref(j);
 }
 
 int

@@ -43,6 +43,7 @@
 #include "wl_my.h"
 #include "wl_my_parse.h"
 #include "wl_proto.h"
+#include "wl_sql.h"
 #include "wl_proto_fifo.h"
 
 #define PENDING 8
@@ -219,7 +220,7 @@ verb_of(const char *text, char *verb, size_t size)
 {
 	char tmp[STMT_TEXT];
 
-	wl_my_normalize((const uint8_t *)text, (uint32_t)strlen(text), tmp,
+	wl_sql_normalize(text, (uint32_t)strlen(text), WL_SQL_MYSQL, tmp,
 		sizeof(tmp), verb, size);
 	if (verb[0] == '\0')
 		wl_strlcpy(verb, "QUERY", size);
@@ -440,8 +441,8 @@ command_fields(struct my_state *s, struct my_req *r,
 	switch (r->cmd) {
 	case WL_MY_COM_QUERY:
 	case WL_MY_COM_STMT_PREPARE:
-		cut |= wl_my_normalize(p, n, r->resource, sizeof(r->resource),
-			verb, sizeof(verb));
+		cut |= wl_sql_normalize((const char *)p, n, WL_SQL_MYSQL,
+			r->resource, sizeof(r->resource), verb, sizeof(verb));
 		r->trunc = (uint8_t)cut;
 		if (r->cmd == WL_MY_COM_STMT_PREPARE) {
 			wl_strlcpy(r->method, "PREPARE", sizeof(r->method));

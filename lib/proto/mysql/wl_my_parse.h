@@ -128,14 +128,6 @@ wl_my_u32(const uint8_t *p)
 /* Is cmd a command this parser knows, with a plausible payload length? */
 int wl_my_cmd_ok(uint8_t cmd, uint64_t len);
 
-/*
- * Normalise SQL text: comments and whitespace runs become one space,
- * numbers and quoted strings '?'. out gets at most size - 1 characters,
- * verb (the first word, upper case) at most vsize - 1.
- * @return 1 when the output was cut, else 0.
- */
-int wl_my_normalize(const uint8_t *sql, uint32_t n, char *out, size_t size,
-	char *verb, size_t vsize);
 
 /* Copy the printable ASCII of s (n bytes, stops at NUL) to out; other
  * bytes become '?'. @return 1 when cut, else 0. */

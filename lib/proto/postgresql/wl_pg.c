@@ -45,6 +45,7 @@
 #include "wl_pg.h"
 #include "wl_pg_parse.h"
 #include "wl_proto.h"
+#include "wl_sql.h"
 #include "wl_proto_fifo.h"
 
 #define PENDING 16              /* units in flight (pipelining) */
@@ -219,9 +220,8 @@ stmt_find(struct pg_state *s, uint64_t hash)
 static void
 stmt_text(struct pg_stmt *st, const char *q, uint32_t n, int cut)
 {
-	wl_pg_verb(q, n, st->verb, sizeof(st->verb));
-	st->trunc = (uint8_t)wl_pg_normalize(q, n, cut, st->text,
-		sizeof(st->text));
+	st->trunc = (uint8_t)(wl_sql_normalize(q, n, WL_SQL_POSTGRESQL,
+		st->text, sizeof(st->text), st->verb, sizeof(st->verb)) | cut);
 }
 
 /* ---- units ---- */

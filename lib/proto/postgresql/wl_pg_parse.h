@@ -108,18 +108,6 @@ int wl_pg_sqlstate(const struct wl_pg_msg *m, char *out);
 /** Row count of a CommandComplete tag (its last number). @return 0/-ENOENT */
 int wl_pg_tag_rows(const struct wl_pg_msg *m, uint64_t *rows);
 
-/** First SQL word, upper case, comments and whitespace skipped. */
-void wl_pg_verb(const char *q, uint32_t n, char *out, uint32_t size);
-
-/**
- * Normalise SQL text for grouping: quoted strings and numbers become ?,
- * comments go, whitespace runs become one space; $n parameters and
- * "identifiers" stay. in_cut: q is only a prefix of the text.
- * @return 1 when out holds less than the whole text, else 0.
- */
-int wl_pg_normalize(const char *q, uint32_t n, int in_cut, char *out,
-	uint32_t size);
-
 /** Does data start PostgreSQL traffic in this direction? 2/1/0. */
 int wl_pg_start_check(const uint8_t *d, uint32_t len, int is_resp);
 

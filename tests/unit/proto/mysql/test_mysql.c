@@ -14,6 +14,7 @@
 #include "mysql/wl_my.h"
 #include "mysql/wl_my_parse.h"
 #include "wl_proto.h"
+#include "wl_sql.h"
 #include "../wl_test_conv.h"
 
 #define GREET \
@@ -623,7 +624,7 @@ norm(const char *in, const char *want_out, const char *want_verb,
 	char out[WL_TXN_RESOURCE_LEN], verb[WL_TXN_METHOD_LEN];
 	int cut;
 
-	cut = wl_my_normalize((const uint8_t *)in, (uint32_t)strlen(in), out,
+	cut = wl_sql_normalize(in, (uint32_t)strlen(in), WL_SQL_MYSQL, out,
 		size, verb, sizeof(verb));
 	if (strcmp(out, want_out) != 0 || strcmp(verb, want_verb) != 0 ||
 			cut != want_cut)

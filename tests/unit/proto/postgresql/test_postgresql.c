@@ -17,6 +17,7 @@
 #include "postgresql/wl_pg.h"
 #include "postgresql/wl_pg_parse.h"
 #include "wl_proto.h"
+#include "wl_sql.h"
 #include "../wl_test_conv.h"
 
 #define RAW (-1)
@@ -372,18 +373,18 @@ test_counters(void **state)
 static void
 norm(const char *in, const char *want, int cut, uint32_t size)
 {
-	char out[WL_TXN_RESOURCE_LEN];
+	char out[WL_TXN_RESOURCE_LEN], verb[WL_TXN_METHOD_LEN];
 
 	assert_true(size <= sizeof(out));
-	assert_int_equal(wl_pg_normalize(in, (uint32_t)strlen(in), 0, out,
-		size), cut);
+	assert_int_equal(wl_sql_normalize(in, (uint32_t)strlen(in),
+		WL_SQL_POSTGRESQL, out, size, verb, sizeof(verb)), cut);
 	assert_string_equal(out, want);
 }
 
 static void
 test_normalize(void **state)
 {
-	char v[16];
+	char v[16], o[64];
 
 	(void)state;
 	norm("SELECT * FROM t WHERE id = 42", "SELECT * FROM t WHERE id = ?",
@@ -397,12 +398,18 @@ test_normalize(void **state)
 	norm("SELECT col1 FROM table_2", "SELECT col1 FROM table_2", 0, 128);
 	norm("SELECT 1, 2, 3", "SELECT ?, ?,", 1, 13);
 	norm("", "", 0, 128);
-	wl_pg_verb(" -- x\n /* y */ (select 1)", 25, v, sizeof(v));
+	wl_sql_normalize(" -- x\n /* y */ (select 1)", 25, WL_SQL_POSTGRESQL,
+		o, sizeof(o), v, sizeof(v));
 	assert_string_equal(v, "SELECT");
-	wl_pg_verb("with x as (select 1) select * from x", 36, v, sizeof(v));
+	wl_sql_normalize("with x as (select 1) select * from x", 36,
+		WL_SQL_POSTGRESQL, o, sizeof(o), v, sizeof(v));
 	assert_string_equal(v, "WITH");
-	wl_pg_verb("   ", 3, v, sizeof(v));
+	wl_sql_normalize("   ", 3, WL_SQL_POSTGRESQL, o, sizeof(o), v,
+		sizeof(v));
 	assert_string_equal(v, "");
+	/* Not ASCII: one '?' per run, whatever the encoding. */
+	norm("SELECT * FROM caf\xc3\xa9 WHERE x = 1",
+		"SELECT * FROM caf? WHERE x = ?", 0, 128);
 }
 
 static enum wl_probe

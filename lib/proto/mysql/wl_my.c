@@ -427,6 +427,21 @@ maybe_complete(const struct my_state *s)
 		(s->rst == R_CEOF || (s->rst == R_PEOF && s->pcols == 0));
 }
 
+/* The method of each command (those without one are not answered). */
+static const char *const cmd_names[] = {
+	[WL_MY_COM_INIT_DB] = "INIT_DB",
+	[WL_MY_COM_FIELD_LIST] = "FIELD_LIST",
+	[WL_MY_COM_STATISTICS] = "STATISTICS",
+	[WL_MY_COM_PING] = "PING",
+	[WL_MY_COM_CHANGE_USER] = "CHANGE_USER",
+	[WL_MY_COM_STMT_PREPARE] = "PREPARE",
+	[WL_MY_COM_STMT_EXECUTE] = "EXECUTE",
+	[WL_MY_COM_STMT_RESET] = "STMT_RESET",
+	[WL_MY_COM_SET_OPTION] = "SET_OPTION",
+	[WL_MY_COM_STMT_FETCH] = "STMT_FETCH",
+	[WL_MY_COM_RESET_CONNECTION] = "RESET_CONNECTION",
+};
+
 static void
 command_fields(struct my_state *s, struct my_req *r,
 	const struct wl_my_framer *f)
@@ -438,6 +453,10 @@ command_fields(struct my_state *s, struct my_req *r,
 	int cut = f->len > f->blen;
 
 	r->kind = K_ONE;
+	if (r->cmd < WL_ARRAY_SIZE(cmd_names) && cmd_names[r->cmd] != NULL)
+		wl_strlcpy(r->method, cmd_names[r->cmd], sizeof(r->method));
+	else
+		snprintf(r->method, sizeof(r->method), "COM_0x%02x", r->cmd);
 	switch (r->cmd) {
 	case WL_MY_COM_QUERY:
 	case WL_MY_COM_STMT_PREPARE:
@@ -445,66 +464,40 @@ command_fields(struct my_state *s, struct my_req *r,
 			r->resource, sizeof(r->resource), verb, sizeof(verb));
 		r->trunc = (uint8_t)cut;
 		if (r->cmd == WL_MY_COM_STMT_PREPARE) {
-			wl_strlcpy(r->method, "PREPARE", sizeof(r->method));
 			r->kind = K_PREPARE;
 		} else {
 			wl_strlcpy(r->method, verb[0] ? verb : "QUERY",
 				sizeof(r->method));
 			r->kind = K_QUERY;
 		}
-		return;
+		break;
 	case WL_MY_COM_STMT_EXECUTE:
 		r->kind = K_QUERY;
 		r->prepared = 1;
 		r->has_stmt = 1;
 		r->stmt_id = wl_my_u32(p);
 		st = stmt_find(s, r->stmt_id);
-		if (st == NULL) {
-			wl_strlcpy(r->method, "EXECUTE", sizeof(r->method));
-			return;
+		if (st != NULL) {
+			wl_strlcpy(r->resource, st->text, sizeof(r->resource));
+			r->trunc = st->trunc;
+			verb_of(st->text, r->method, sizeof(r->method));
 		}
-		wl_strlcpy(r->resource, st->text, sizeof(r->resource));
-		r->trunc = st->trunc;
-		verb_of(st->text, r->method, sizeof(r->method));
-		return;
+		break;
 	case WL_MY_COM_STMT_RESET:
 	case WL_MY_COM_STMT_FETCH:
 		r->has_stmt = 1;
 		r->stmt_id = wl_my_u32(p);
 		r->kind = r->cmd == WL_MY_COM_STMT_FETCH ? K_FETCH : K_ONE;
-		wl_strlcpy(r->method, r->cmd == WL_MY_COM_STMT_FETCH ?
-			"STMT_FETCH" : "STMT_RESET", sizeof(r->method));
-		return;
-	case WL_MY_COM_PING:
-		wl_strlcpy(r->method, "PING", sizeof(r->method));
-		return;
-	case WL_MY_COM_STATISTICS:
-		wl_strlcpy(r->method, "STATISTICS", sizeof(r->method));
-		return;
-	case WL_MY_COM_SET_OPTION:
-		wl_strlcpy(r->method, "SET_OPTION", sizeof(r->method));
-		return;
-	case WL_MY_COM_RESET_CONNECTION:
-		wl_strlcpy(r->method, "RESET_CONNECTION", sizeof(r->method));
-		return;
+		break;
 	case WL_MY_COM_INIT_DB:
-		wl_strlcpy(r->method, "INIT_DB", sizeof(r->method));
 		r->trunc = (uint8_t)(wl_my_text(p, n, r->resource,
 			sizeof(r->resource)) | cut);
-		return;
+		break;
 	case WL_MY_COM_FIELD_LIST:
-		wl_strlcpy(r->method, "FIELD_LIST", sizeof(r->method));
-		r->kind = K_FIELDS;
-		wl_my_text(p, n, r->resource, sizeof(r->resource));
-		return;
 	case WL_MY_COM_CHANGE_USER:
-		wl_strlcpy(r->method, "CHANGE_USER", sizeof(r->method));
-		r->kind = K_AUTH;
+		r->kind = r->cmd == WL_MY_COM_FIELD_LIST ? K_FIELDS : K_AUTH;
 		wl_my_text(p, n, r->resource, sizeof(r->resource));
-		return;
-	default:
-		snprintf(r->method, sizeof(r->method), "COM_0x%02x", r->cmd);
-		return;
+		break;
 	}
 }
 

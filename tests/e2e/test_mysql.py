@@ -613,6 +613,10 @@ def main():
             f"mysql_stopped {c.get('mysql_stopped')}")
     print("transactions:", dict(collections.Counter(
         t["method"] for t in txns)))
+    # The same traffic picked up after its connections started.
+    for frac in (0.3, 0.6):
+        found, after = e.midstream(cap, "mysql", d, frac)
+        print(f"mid-stream from {frac:.0%}: found {found} of {after}")
     e.remove_instance(inst)
     e.finish()
 

@@ -93,3 +93,43 @@ def error_lines(stderr):
 
 def remove_instance(name):
     run([STAT, "--instance", name, "--remove"])
+
+
+def midstream(cap, proto, d, frac=0.3):
+    """Detection and pairing when the capture starts after the
+    connections did: the first frac of cap's packets are cut away and
+    wirelat reads the rest. Every answered transaction it finds must be
+    one of the whole capture's, to the ns (no wrong pairing), and it
+    must find at least 90% of those that start after the cut.
+    @return (found, expected) counts."""
+    def txns(path, tag):
+        log = os.path.join(d, f"mid-{tag}.log")
+        inst = instance(f"mid-{tag}")
+        wirelat(["--pcap", path, "--instance", inst, "--log", log,
+                 "--no-report"], check_rc=0)
+        remove_instance(inst)
+        return [t for t in jsonl(log) if t["proto"] == proto and
+                t["rsp_end_ns"]]
+
+    def key(t):
+        return (t["client_port"], t["method"], t["resource"],
+                t["req_start_ns"], t["req_end_ns"], t["rsp_start_ns"],
+                t["rsp_end_ns"])
+
+    n = sum(1 for _ in run(["tshark", "-r", cap, "-T", "fields", "-e",
+                            "frame.number"], check_rc=0).stdout.split())
+    skip = max(1, int(n * frac))
+    cut = os.path.join(d, f"mid-{proto}.pcap")
+    run(["editcap", "-r", cap, cut, f"{skip + 1}-{n}"], check_rc=0)
+    first = ns_of(run(["tshark", "-r", cut, "-c", "1", "-T", "fields", "-e",
+                       "frame.time_epoch"], check_rc=0).stdout.strip())
+    full = {key(t) for t in txns(cap, "full")}
+    got = [key(t) for t in txns(cut, "cut")]
+    wrong = [k for k in got if k not in full]
+    check(not wrong, f"mid-stream {proto}: {len(wrong)} transactions the "
+          f"whole capture does not have: {wrong[:3]}")
+    after = {k for k in full if k[3] > first}
+    found = len(after & set(got))
+    check(found >= 0.9 * len(after), f"mid-stream {proto}: found {found} "
+          f"of the {len(after)} transactions after the cut")
+    return found, len(after)

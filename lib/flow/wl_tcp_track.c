@@ -107,13 +107,14 @@ skip_hole(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 }
 
 /*
- * Hold a segment that starts above next_seq.
- * @return 0 when held or dropped, 1 when a hole was skipped to make room
- * (the caller classifies the segment again: it may be in order now).
+ * Hold one slot's worth of a segment that starts above next_seq.
+ * @return 0 when held, 2 when already held, 1 when a hole was skipped to
+ * make room (first piece only), -1 when there is no room.
  */
 static int
-hold(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	uint32_t seq, const uint8_t *data, uint32_t len, uint64_t ts_ns)
+hold_piece(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	uint32_t seq, const uint8_t *data, uint32_t len, uint64_t ts_ns,
+	int first)
 {
 	struct wl_flow_dir *d = &f->d[dir];
 	uint32_t *link, idx;
@@ -123,29 +124,22 @@ hold(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		s = wl_ooo_get(ft, *link);
 		if (s->seq == seq && s->len >= len) {
 			count_retrans(ft, f, dir, len);
-			return 0;
+			return 2;
 		}
 		if (SEQ_GT(s->seq, seq))
 			break;
-	}
-	if (len > ft->conf.ooo_seg_bytes) {
-		CTR(ft, OOO_DROPPED)++;
-		return 0;
 	}
 	if (d->ooo_n >= ft->conf.ooo_max_segs || ft->ooo_free == WL_NIL) {
 		/*
 		 * Out of room: a one-sided capture never sees the ACK that
 		 * would resolve the hole, so skip it rather than stall.
 		 */
-		if (d->ooo_head != WL_NIL) {
+		if (first && d->ooo_head != WL_NIL) {
 			skip_hole(ft, f, dir, ts_ns);
 			return 1;
 		}
-		CTR(ft, OOO_DROPPED)++;
-		return 0;
+		return -1;
 	}
-	CTR(ft, OOO_SEGS)++;
-	f->conn.flags |= 1u << WL_CONN_F_BIT_OOO;
 	idx = ft->ooo_free;
 	s = wl_ooo_get(ft, idx);
 	ft->ooo_free = s->next;
@@ -156,6 +150,39 @@ hold(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	s->next = *link;
 	*link = idx;
 	d->ooo_n++;
+	return 0;
+}
+
+/*
+ * Hold a segment that starts above next_seq, in consecutive slots when it
+ * is bigger than one (jumbo frames; loopback and offloaded captures carry
+ * 64 kB segments, and those get reordered too).
+ * @return 0 when held or dropped, 1 when a hole was skipped to make room
+ * (the caller classifies the segment again: it may be in order now).
+ */
+static int
+hold(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	uint32_t seq, const uint8_t *data, uint32_t len, uint64_t ts_ns)
+{
+	uint32_t k, n;
+	int rc, held = 0;
+
+	for (k = 0; k < len; k += n) {
+		n = WL_MIN(len - k, ft->conf.ooo_seg_bytes);
+		rc = hold_piece(ft, f, dir, seq + k, data + k, n, ts_ns, k == 0);
+		if (rc == 1)
+			return 1;
+		if (rc < 0) {
+			/* The rest surfaces as a gap later. */
+			CTR(ft, OOO_DROPPED)++;
+			break;
+		}
+		held |= rc == 0;
+	}
+	if (held) {
+		CTR(ft, OOO_SEGS)++;
+		f->conn.flags |= 1u << WL_CONN_F_BIT_OOO;
+	}
 	return 0;
 }
 

@@ -133,7 +133,7 @@ wl_config_defaults(struct wl_config *c)
 	c->tcp_syn_ms = 30000;
 	c->udp_idle_ms = 30000;
 	c->dns_timeout_ms = 5000;
-	c->ooo_max_segs = 48;          /* a 64 kB segment in 1600-byte slots */
+	c->ooo_max_segs = 256;         /* six 64 kB segments in 1600-byte slots */
 	c->ooo_pool_segs = 8192;
 	c->ooo_seg_bytes = 1600;
 	c->l7_state_max = 16384;

@@ -58,9 +58,15 @@ count_overlap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	f->conn.flags |= 1u << WL_CONN_F_BIT_RETRANS;
 }
 
-/* Deliver held segments that the stream has reached. */
+/*
+ * Deliver held segments that the stream has reached. filled_ns: time of
+ * the packet that closed the hole before them (0: none did, a gap was
+ * declared). The receiver had those bytes only from then on, so that is
+ * their time, not the earlier one they were captured at.
+ */
 static void
-drain(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir)
+drain(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	uint64_t filled_ns)
 {
 	struct wl_flow_dir *d = &f->d[dir];
 
@@ -80,7 +86,7 @@ drain(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir)
 				count_overlap(ft, f, dir, off);
 			d->next_seq = end;
 			wl_flow_deliver(ft, f, dir, (const uint8_t *)(s + 1) + off,
-				s->len - off, s->ts_ns);
+				s->len - off, WL_MAX(s->ts_ns, filled_ns));
 		} else {
 			count_retrans(ft, f, dir, s->len);
 		}
@@ -103,7 +109,7 @@ skip_hole(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		d->next_seq = s->seq;
 		wl_flow_gap(ft, f, dir, len, ts_ns);
 	}
-	drain(ft, f, dir);
+	drain(ft, f, dir, 0);
 }
 
 /*
@@ -244,7 +250,7 @@ wl_tcp_segment(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 				d->next_seq += cut;
 				wl_flow_gap(ft, f, dir, cut, p->ts_ns);
 			}
-			drain(ft, f, dir);
+			drain(ft, f, dir, p->ts_ns);
 			return;
 		}
 		if (hold(ft, f, dir, seq, data, len, p->ts_ns) == 0)
@@ -275,7 +281,7 @@ wl_tcp_acked(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 			d->next_seq = end;
 			wl_flow_gap(ft, f, dir, end - before, ts_ns);
 		}
-		drain(ft, f, dir);
+		drain(ft, f, dir, 0);
 		if (d->next_seq == before)
 			break;
 	}

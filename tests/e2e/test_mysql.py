@@ -281,26 +281,6 @@ class Raw:
         self.s.close()
 
 
-def segments(cap, port):
-    """Data-carrying TCP segments by client port: [(ns, from_server)]."""
-    out = subprocess.run(
-        ["tshark", "-r", cap, "-Y", "tcp.len>0", "-T", "fields",
-         "-E", "separator=|", "-e", "frame.time_epoch", "-e", "tcp.srcport",
-         "-e", "tcp.dstport"], capture_output=True, text=True,
-        check=True).stdout
-    segs = collections.defaultdict(list)
-    for line in out.splitlines():
-        ts, sp, dp = line.split("|")
-        sp, dp = int(sp), int(dp)
-        if sp == port:
-            segs[dp].append((e.ns_of(ts), True))
-        elif dp == port:
-            segs[sp].append((e.ns_of(ts), False))
-    for v in segs.values():
-        v.sort()
-    return segs
-
-
 def genlog_counts(path):
     """What the server executed, by the general log: connects, verbs of
     text queries, binary prepares, executes and closes."""
@@ -550,7 +530,7 @@ def main():
             "INSERT: affected_rows")
 
     # Timing against the capture.
-    segs = segments(cap, db.port)
+    segs = e.tcp_inorder(cap, db.port)
     for t in txns:
         e.check(t["req_start_ns"] <= t["req_end_ns"] <= t["rsp_start_ns"]
                 <= t["rsp_end_ns"], f"order: {t}")

@@ -457,12 +457,15 @@ def sessions(pg, d):
     cport = q["client_port"]
     qry = tshark(cap, pg.port, f'tcp.srcport=={cport} && pgsql.type == "Simple query"',
                  "frame.time_epoch")
-    segs = tshark(cap, pg.port, f"tcp.srcport=={pg.port} && tcp.dstport=={cport} && "
-                  "tcp.len>0", "frame.time_epoch")
+    # Server segments at the time their bytes were in order at the tap
+    # (a reordered or retransmitted one counts from the packet that
+    # completed the stream).
+    segs = [(n,) for n, srv_side in e.tcp_inorder(cap, pg.port)[cport]
+            if srv_side]
     e.check(len(qry) == 1, f"tshark: {len(qry)} queries on {cport}")
     if len(qry) == 1:
         t0 = e.ns_of(qry[0][0])
-        after = [e.ns_of(s[0]) for s in segs if e.ns_of(s[0]) >= t0]
+        after = [s[0] for s in segs if s[0] >= t0]
         e.check(len(after) > 2, f"5000 rows in {len(after)} segments")
         print(f"5000 rows: {len(after)} server segments, "
               f"{q['rsp_bytes']} bytes, "

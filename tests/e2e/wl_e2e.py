@@ -2,6 +2,7 @@
 """Helpers shared by the end-to-end tests: where the binaries are, how to
 run them, and small assertions that say what differed."""
 
+import collections
 import json
 import os
 import subprocess
@@ -143,3 +144,38 @@ def midstream(cap, proto, d, frac=0.3):
     check(found >= 0.9 * len(after), f"mid-stream {proto}: found {found} "
           f"of the {len(after)} transactions after the cut")
     return found, len(after)
+
+
+def tcp_inorder(cap, port):
+    """Data-carrying TCP segments by client port: [(ns, from_server)],
+    each at the time its bytes were in order at the tap: a segment
+    captured ahead of a hole counts from the packet that filled it, and
+    a retransmitted copy of bytes already seen does not count."""
+    out = subprocess.run(
+        ["tshark", "-r", cap, "-Y", "tcp.len>0", "-T", "fields",
+         "-o", "tcp.relative_sequence_numbers:TRUE",
+         "-E", "separator=|", "-e", "frame.time_epoch", "-e", "tcp.srcport",
+         "-e", "tcp.dstport", "-e", "tcp.seq", "-e", "tcp.len"],
+        capture_output=True, text=True, check=True).stdout
+    segs = collections.defaultdict(list)
+    nxt, held = {}, collections.defaultdict(list)
+    for line in out.splitlines():
+        ts, sp, dp, seq, ln = line.split("|")
+        sp, dp, seq, ln, ns = int(sp), int(dp), int(seq), int(ln), \
+            ns_of(ts)
+        cp, srv = (dp, True) if sp == port else (sp, False)
+        if sp != port and dp != port:
+            continue
+        k = (cp, srv)
+        held[k].append((seq, seq + ln))
+        n0 = nxt.get(k, 1)
+        n = n0
+        held[k].sort()
+        while held[k] and held[k][0][0] <= n:
+            n = max(n, held[k].pop(0)[1])
+        if n > n0:
+            segs[cp].append((ns, srv))
+        nxt[k] = n
+    for v in segs.values():
+        v.sort()
+    return segs

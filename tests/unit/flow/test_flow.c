@@ -26,6 +26,7 @@
 /* ---- recording protocols ---- */
 
 static char plog[8192];
+static uint64_t rec_last_ts;    /* time of the last bytes delivered */
 
 static void
 logf_(const char *fmt, ...)
@@ -52,7 +53,7 @@ rec_data(void *st, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	const uint8_t *d, uint32_t len, uint64_t ts)
 {
 	(void)ctx;
-	(void)ts;
+	rec_last_ts = ts;
 	*(uint32_t *)st += len;
 	logf_("d%d:%.*s|", dir, (int)len, (const char *)d);
 	return WL_PROTO_CONTINUE;
@@ -414,6 +415,8 @@ test_in_order_and_reorder(void **state)
 	C2S(2000, F(ACK) | F(PSH), ISN_C + 1, ISN_S + 1, "REC-a");
 	C2S(2100, F(ACK) | F(PSH), ISN_C + 10, ISN_S + 1, "cccc");
 	C2S(2200, F(ACK) | F(PSH), ISN_C + 6, ISN_S + 1, "bbbb");
+	/* "cccc" was captured at 2100 but the stream had it at 2200. */
+	assert_int_equal(rec_last_ts, 2200);
 	S2C(2300, F(ACK) | F(PSH), ISN_S + 1, ISN_C + 14, "ok");
 	assert_string_equal(plog, "d0:REC-a|d0:bbbb|d0:cccc|d1:ok|");
 	assert_int_equal(ctr(WL_FLOW_CTR_OOO_SEGS), 1);

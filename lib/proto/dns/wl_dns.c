@@ -160,8 +160,10 @@ expire(struct dns_state *s, struct wl_proto_ctx *ctx, uint64_t now)
 		emit(s, ctx, q, NULL, 0, 0, 0, WL_TXN_F_TIMEOUT);
 }
 
+/* The pending query m is about, sent by `before` (a reply that began
+ * before a query was sent is not its answer). */
 static struct dns_q *
-find(struct dns_state *s, const struct wl_dns_msg *m)
+find(struct dns_state *s, const struct wl_dns_msg *m, uint64_t before)
 {
 	unsigned int i;
 
@@ -169,7 +171,7 @@ find(struct dns_state *s, const struct wl_dns_msg *m)
 		struct dns_q *q = &s->q[i];
 
 		/* An answer without a question (FORMERR) pairs by id. */
-		if (q->used && q->id == m->id &&
+		if (q->used && q->id == m->id && q->start_ns <= before &&
 				(q->qhash == m->qhash || m->qdcount == 0))
 			return q;
 	}
@@ -185,7 +187,7 @@ query(struct dns_state *s, struct wl_proto_ctx *ctx,
 	unsigned int i;
 
 	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
-	q = find(s, m);
+	q = find(s, m, UINT64_MAX);
 	if (q != NULL) {
 		ctx->ctr[WL_PROTO_CTR_RETRANSMITS]++;
 		if (q->retrans < UINT8_MAX)
@@ -225,7 +227,7 @@ answer(struct dns_state *s, struct wl_proto_ctx *ctx,
 	unsigned int i;
 
 	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
-	q = find(s, m);
+	q = find(s, m, start);
 	if (q != NULL) {
 		r = &s->recent[s->recent_next];
 		s->recent_next = (uint8_t)((s->recent_next + 1) % RECENT);

@@ -196,12 +196,19 @@ reply_done(struct mc_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
 		return;
 	}
+	/* A reply that began before a request was sent is not its reply
+	 * (a reused opaque, garbage after a gap). */
 	if (!m->binary) {
+		if (pend_at(s, 0)->start_ns > s->rsp_begin_ns) {
+			ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
+			return;
+		}
 		emit(s, ctx, pend_at(s, 0), m, ts, 0);
 		wl_fifo_pop(&s->q, PENDING);
 		goto out;
 	}
-	for (i = 0; i < s->q.n && pend_at(s, i)->opaque != m->opaque; i++)
+	for (i = 0; i < s->q.n && (pend_at(s, i)->opaque != m->opaque ||
+			pend_at(s, i)->start_ns > s->rsp_begin_ns); i++)
 		;
 	if (i == s->q.n) {
 		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;

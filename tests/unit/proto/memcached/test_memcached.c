@@ -42,6 +42,23 @@ static const struct conv convs[] = {
 		{ "get", "a", "HIT", 10, 10, 20, 21, 0, NULL },
 		{ "get", "zz", "MISS", 30, 30, 40, 40, 0, NULL },
 		{ 0 } } },
+	/* A reply that began before the request with its opaque was sent
+	 * is not that request's reply. */
+	{ "reply-before-its-opaque", {
+		{ C, 10, BH("\x80", "\x00", "\x01", "\x00", "\x00", "\x01",
+			"\x07") "k", 0, 25 },
+		{ S, 20, BH("\x81", "\x00", "\x00", "\x00", "\x01", "\x00",
+			"\x09"), 0, 12 },
+		{ C, 30, BH("\x80", "\x00", "\x01", "\x00", "\x00", "\x01",
+			"\x09") "k", 0, 25 },
+		{ S, 40, &(BH("\x81", "\x00", "\x00", "\x00", "\x01", "\x00",
+			"\x09"))[12], 0, 12 },
+		{ 0 } }, {
+		{ "get", "k", "no_response", 10, 10, 0, 0, WL_TXN_F_NO_RESPONSE,
+			NULL },
+		{ "get", "k", "no_response", 30, 30, 0, 0, WL_TXN_F_NO_RESPONSE,
+			NULL },
+		{ 0 } } },
 	{ "storage-and-noreply", {
 		{ C, 10, "set k 0 0 10\r\n01234" },
 		{ C, 11, "56789\r\nset q 0 0 1 noreply\r\nz\r\ndelete q noreply\r\n" },

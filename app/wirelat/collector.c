@@ -120,6 +120,7 @@ collect_counters(struct wl_app *app)
 		}
 	cdir_add(NULL, "txn_received", txn_received);
 	cdir_add(NULL, "txn_logged", app->txn_logged);
+	cdir_add(NULL, "conn_requests_dropped", app->conn_requests_dropped);
 	cdir_add(NULL, "txn_no_response", app->no_response);
 	cdir_add(NULL, "series_full", app->series_full);
 	cdir_add(NULL, "tsc_hz", rte_get_tsc_hz());
@@ -242,18 +243,85 @@ series_for(struct wl_app *app, const struct wl_txn *t, const char *metric)
 	return idx;
 }
 
+/*
+ * Requests of connections still open, for their connection record: the
+ * parser emits a connection's transactions before its record on the same
+ * ring, so they are gathered here by flow id (only with --connections).
+ */
+static json_t *open_reqs;
+
+static void
+flow_key(uint64_t flow_id, char *key, size_t size)
+{
+	snprintf(key, size, "%" PRIu64, flow_id);
+}
+
+/* One request of a connection: when its answer's first and last bytes
+ * came after the request ended, how big it was, how fast it came. */
+static void
+conn_request(struct wl_app *app, const struct wl_txn *t)
+{
+	json_t *arr, *r;
+	char key[24];
+
+	flow_key(t->flow_id, key, sizeof(key));
+	arr = json_object_get(open_reqs, key);
+	if (arr == NULL) {
+		arr = json_array();
+		if (arr == NULL || json_object_set_new(open_reqs, key, arr) != 0)
+			return;
+	}
+	if (json_array_size(arr) >= app->cfg.conn_requests_max) {
+		app->conn_requests_dropped++;
+		return;
+	}
+	r = json_pack("{s:s, s:s, s:I, s:I, s:I}",
+		"method", t->method,
+		"status", t->status,
+		"start_ns", (json_int_t)t->req_start_ns,
+		"req_bytes", (json_int_t)t->req_bytes,
+		"rsp_bytes", (json_int_t)t->rsp_bytes);
+	if (r == NULL)
+		return;
+	if (t->rsp_end_ns != 0) {
+		uint64_t xfer = t->rsp_end_ns - t->rsp_start_ns;
+
+		json_object_set_new(r, "ttfb_ns", json_integer(
+			(json_int_t)wl_txn_ttfb(t)));
+		json_object_set_new(r, "ttlb_ns", json_integer(
+			(json_int_t)(t->rsp_end_ns >= t->req_end_ns ?
+			t->rsp_end_ns - t->req_end_ns : 0)));
+		json_object_set_new(r, "transfer_ns", json_integer(
+			(json_int_t)xfer));
+		if (xfer > 0)
+			json_object_set_new(r, "rate_bps", json_integer(
+				(json_int_t)((double)t->rsp_bytes * 8e9 /
+				(double)xfer)));
+	} else {
+		json_object_set_new(r, "no_response", json_true());
+	}
+	json_array_append_new(arr, r);
+}
+
 /* A connection that ended: one JSON line in the connections log. */
 static void
 conn_record(struct wl_app *app, const struct wl_txn *t)
 {
-	json_t *j;
+	json_t *j, *reqs;
+	char key[24];
 
 	app->conns++;
 	if (app->conn_log == NULL)
 		return;
+	flow_key(t->flow_id, key, sizeof(key));
+	reqs = json_incref(json_object_get(open_reqs, key));
+	json_object_del(open_reqs, key);
 	j = wl_flow_conn_json(t);
-	if (j == NULL)
+	if (j == NULL) {
+		json_decref(reqs);
 		return;
+	}
+	json_object_set_new(j, "requests", reqs != NULL ? reqs : json_array());
 	json_dumpf(j, app->conn_log, JSON_COMPACT);
 	fputc('\n', app->conn_log);
 	json_decref(j);
@@ -269,6 +337,8 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 		return;
 	}
 	txn_received++;
+	if (app->conn_log != NULL && t->proto != WL_PROTO_TCP)
+		conn_request(app, t);
 	if (t->rsp_end_ns == 0) {
 		app->no_response++;
 	} else if (t->proto == WL_PROTO_TCP) {
@@ -366,6 +436,9 @@ wl_collector_init(struct wl_app *app)
 {
 	char err[256];
 
+	open_reqs = json_object();
+	if (open_reqs == NULL)
+		return -ENOMEM;
 	app->shm = wl_shm_create(app->cfg.instance, app->cfg.max_series,
 		MAX_COUNTERS, err, sizeof(err));
 	if (app->shm == NULL) {
@@ -417,6 +490,8 @@ wl_collector_finish(struct wl_app *app)
 		;
 	publish(app);
 	wl_shm_set_finished(app->shm);
+	json_decref(open_reqs);
+	open_reqs = NULL;
 	if (app->log != NULL)
 		fflush(app->log);
 	if (app->conn_log != NULL)

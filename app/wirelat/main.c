@@ -597,6 +597,8 @@ flow_conf_init(struct wl_app *app)
 	f->l7_state_max = c->l7_state_max;
 	f->probe_max_bytes = c->probe_max_bytes;
 	f->conn_records = c->conn_path[0] != '\0';
+	f->conn_analytics = (uint8_t)c->conn_analytics;
+	f->stall_ms = c->stall_ms;
 	f->server_ports = app->server_port_bits;
 	f->port_proto = app->port_proto;
 	f->rsp_timeout_ms[WL_PROTO_DNS] = c->dns_timeout_ms;

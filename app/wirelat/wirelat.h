@@ -124,6 +124,7 @@ struct wl_app {
 	int bench_bare;                 /* --bench-bare: RX then free only */
 	volatile int force_quit;
 	uint64_t txn_logged;
+	uint64_t conn_requests_dropped; /* past output.connection_requests */
 	uint64_t series_full;
 	uint64_t no_response;
 	uint64_t conns;

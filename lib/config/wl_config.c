@@ -72,6 +72,8 @@ static const struct cfg_key keys[] = {
 	{"flow.ooo_seg_bytes", T_U32, OFF(ooo_seg_bytes), 0, 64, 65535, NULL},
 	{"flow.l7_state_max", T_U32, OFF(l7_state_max), 0, 1, 1 << 24, NULL},
 	{"flow.probe_max_bytes", T_U32, OFF(probe_max_bytes), 0, 1, 65536, NULL},
+	{"flow.stall_ms", T_U32, OFF(stall_ms), 0, 1, 3600000, NULL},
+	{"flow.conn_analytics", T_BOOL, OFF(conn_analytics), 0, 0, 0, NULL},
 	{"protocols.ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.server_ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.disabled", T_SPECIAL, 0, 0, 0, 0, NULL},
@@ -83,6 +85,8 @@ static const struct cfg_key keys[] = {
 	{"collector.lossless", T_TRI, OFF(lossless), 0, 0, 0, NULL},
 	{"output.log", T_STR, OFF(log_path), SZ(log_path), 0, 0, NULL},
 	{"output.connections", T_STR, OFF(conn_path), SZ(conn_path), 0, 0, NULL},
+	{"output.connection_requests", T_U32, OFF(conn_requests_max), 0, 0,
+		1 << 20, NULL},
 	{"output.stats_json", T_STR, OFF(stats_json), SZ(stats_json), 0, 0, NULL},
 	{"output.status_interval_s", T_U32, OFF(status_interval_s), 0, 0, 3600,
 		NULL},
@@ -137,6 +141,9 @@ wl_config_defaults(struct wl_config *c)
 	c->ooo_pool_segs = 8192;
 	c->ooo_seg_bytes = 1600;
 	c->l7_state_max = 16384;
+	c->stall_ms = 200;
+	c->conn_requests_max = 256;
+	c->conn_analytics = 1;
 	c->probe_max_bytes = 4096;
 	c->txn_ring = 8192;
 	c->max_series = 1024;

@@ -105,6 +105,8 @@ struct wl_config {
 	uint32_t ooo_seg_bytes;         /* flow.ooo_seg_bytes */
 	uint32_t l7_state_max;          /* flow.l7_state_max */
 	uint32_t probe_max_bytes;       /* flow.probe_max_bytes */
+	uint32_t stall_ms;              /* flow.stall_ms */
+	int conn_analytics;             /* flow.conn_analytics */
 
 	/* "protocols" */
 	unsigned int n_pins;            /* protocols.ports: {"http": [8080], ...} */
@@ -125,6 +127,7 @@ struct wl_config {
 	char log_path[WL_CFG_PATH];     /* output.log: "" none, "-" stdout */
 	char stats_json[WL_CFG_PATH];   /* output.stats_json */
 	char conn_path[WL_CFG_PATH];    /* output.connections: per-connection log */
+	uint32_t conn_requests_max;     /* output.connection_requests */
 	uint32_t status_interval_s;     /* output.status_interval_s: 0 = off */
 	int report;                     /* output.report: final table on stdout */
 };

@@ -310,7 +310,7 @@ void
 wl_flow_deliver(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const uint8_t *data, uint32_t len, uint64_t ts_ns)
 {
-	f->conn.delivered[dir] += len;
+	f->conn.d[dir].delivered += len;
 	if (f->l7_off || len == 0)
 		return;
 	if (f->proto == WL_PROTO_NONE)
@@ -328,7 +328,7 @@ wl_flow_gap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 
 	CTR(ft, GAPS)++;
 	CTR(ft, GAP_BYTES) += len;
-	f->conn.gap_bytes[dir] += len;
+	f->conn.d[dir].gap_bytes += len;
 	f->conn.flags |= 1u << WL_CONN_F_BIT_GAP;
 	if (f->l7_off)
 		return;
@@ -395,6 +395,10 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 	x->client_rtt_ns = client_rtt;
 	x->syn_retrans = f->syn_retrans;
 	x->synack_retrans = f->synack_retrans;
+	if (sc == WL_SC_OK) {
+		f->conn.server_rtt_ns = wl_txn_ttfb(&t);
+		f->conn.client_rtt_ns = client_rtt;
+	}
 	f->hs = WL_HS_DONE;
 	CTR(ft, HANDSHAKES)++;
 	wl_proto_emit(&ctx, &t);
@@ -404,7 +408,9 @@ static void
 conn_emit(struct wl_flow_table *ft, struct wl_flow *f)
 {
 	struct wl_proto_ctx ctx;
+	struct wl_flow_dir *d;
 	struct wl_txn t;
+	unsigned int i;
 
 	if (!ft->conf.conn_records)
 		return;
@@ -417,7 +423,16 @@ conn_emit(struct wl_flow_table *ft, struct wl_flow *f)
 		f->syn_first_ns < f->conn_first_ns ?
 		f->syn_first_ns : f->conn_first_ns;
 	t.rsp_end_ns = f->last_ns;
-	memcpy(t.proto_area, &f->conn, sizeof(f->conn));
+	for (i = 0; i < 2; i++) {
+		d = &f->d[i];
+		/* A window still closed at the end was closed until then. */
+		if (d->zero_now && f->last_ns > d->zero_since_ns)
+			f->conn.d[i].zero_win_ns += f->last_ns - d->zero_since_ns;
+		d->zero_now = 0;
+	}
+	f->conn.syn_retrans = f->syn_retrans;
+	f->conn.synack_retrans = f->synack_retrans;
+	memcpy(t.conn_area, &f->conn, sizeof(f->conn));
 	ft->count_sink.emit(ft->count_sink.arg, &t);
 }
 
@@ -672,8 +687,8 @@ port_reuse(struct wl_flow_table *ft, struct wl_flow *f, const struct wl_pkt *p)
 {
 	CTR(ft, PORT_REUSE)++;
 	/* The SYN belongs to the new connection, not to this one. */
-	f->conn.pkts[WL_DIR_C2S]--;
-	f->conn.bytes[WL_DIR_C2S] -= p->wire_len;
+	f->conn.d[WL_DIR_C2S].pkts--;
+	f->conn.d[WL_DIR_C2S].bytes -= p->wire_len;
 	finish(ft, f, WL_CONN_END_PORT_REUSE, WL_TXN_F_CLOSED, p->ts_ns);
 	wl_flow_input(ft, p);
 }
@@ -682,7 +697,7 @@ static void
 tcp_syn(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const struct wl_pkt *p)
 {
-	uint64_t npkts = f->conn.pkts[0] + f->conn.pkts[1];
+	uint64_t npkts = f->conn.d[0].pkts + f->conn.d[1].pkts;
 
 	if (!(p->tcp_flags & WL_TCP_ACK)) {
 		if (dir != WL_DIR_C2S)
@@ -726,12 +741,100 @@ tcp_syn(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	f->d[WL_DIR_S2C].seq_valid = 1;
 }
 
+/*
+ * Connection analytics of one TCP packet (struct wl_conn_dir): IP ID
+ * continuity, window, duplicate ACKs, SACK, and the gaps between data
+ * packets inside a burst. Counters and compares only.
+ */
+static void
+tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const struct wl_pkt *p)
+{
+	struct wl_conn_dir *c = &f->conn.d[dir];
+	struct wl_flow_dir *d = &f->d[dir];
+	uint32_t len = WL_MAX(p->payload_len, p->seg_len);
+	uint8_t fl = p->tcp_flags;
+	uint64_t gap;
+
+	if (p->ip_version == 4) {
+		uint16_t step = (uint16_t)(p->ip_id - d->last_ipid);
+
+		/* Sequential senders (Linux per-socket IDs) step by one; a
+		 * jump after a run of such steps is packets the tap missed. */
+		if (step == 1) {
+			d->ipid_run += d->ipid_run < UINT8_MAX;
+		} else if (d->ipid_run >= 4 && step > 1 && step < 1024) {
+			c->ipid_gaps++;
+			c->ipid_missing += step - 1u;
+			d->ipid_run = 1;
+		} else if (step != 0) {
+			d->ipid_run = 0;
+		}
+		d->last_ipid = p->ip_id;
+	}
+	if (fl & (WL_TCP_SYN | WL_TCP_RST))
+		return;
+	c->sack_blocks += p->nsack;
+	if (p->tcp_window == 0 && !d->zero_now) {
+		c->zero_win++;
+		d->zero_now = 1;
+		d->zero_since_ns = p->ts_ns;
+	} else if (p->tcp_window != 0 && d->zero_now) {
+		c->zero_win_ns += p->ts_ns - d->zero_since_ns;
+		d->zero_now = 0;
+	}
+	if (fl & WL_TCP_ACK) {
+		/* RFC 5681: same ACK, same window, no data, data in flight. */
+		if (d->ack_seen && p->ack == d->last_ack &&
+				p->tcp_window == d->last_win && len == 0 &&
+				!(fl & WL_TCP_FIN) && f->d[!dir].seq_valid &&
+				SEQ_LT(p->ack, f->d[!dir].high_seq))
+			c->dup_acks++;
+		d->ack_seen = 1;
+		d->last_ack = p->ack;
+		d->last_win = (uint16_t)p->tcp_window;
+	}
+	if (len == 0)
+		return;
+	if (!d->seq_valid || SEQ_GT(p->seq + len, d->high_seq))
+		d->high_seq = p->seq + len;
+	if (d->in_burst && p->ts_ns > d->last_data_ns) {
+		gap = p->ts_ns - d->last_data_ns;
+		if (gap > c->stall_max_ns)
+			c->stall_max_ns = gap;
+		if (gap >= (uint64_t)ft->conf.stall_ms * WL_NS_PER_MS)
+			c->stalls++;
+		if (dir == WL_DIR_S2C) {
+			uint64_t us = gap / WL_NS_PER_US;
+			unsigned int b = us == 0 ? 0 :
+				WL_MIN(63u - (unsigned int)__builtin_clzll(us),
+				WL_CONN_IPG_BUCKETS - 1u);
+
+			if (f->conn.ipg_count == 0 || gap < f->conn.ipg_min_ns)
+				f->conn.ipg_min_ns = gap;
+			f->conn.ipg_count++;
+			f->conn.ipg_hist[b] += f->conn.ipg_hist[b] < UINT16_MAX;
+		}
+	}
+	d->in_burst = 1;
+	d->last_data_ns = p->ts_ns;
+	f->d[!dir].in_burst = 0;
+}
+
 static void
 tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const struct wl_pkt *p)
 {
 	uint8_t fl = p->tcp_flags;
 
+	if (ft->conf.conn_analytics)
+		tcp_analytics(ft, f, dir, p);
+	if ((fl & WL_TCP_FIN) && f->conn.fin_side == WL_CONN_SIDE_NONE)
+		f->conn.fin_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
+			WL_CONN_SIDE_SERVER;
+	if ((fl & WL_TCP_RST) && f->conn.rst_side == WL_CONN_SIDE_NONE)
+		f->conn.rst_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
+			WL_CONN_SIDE_SERVER;
 	if (fl & WL_TCP_SYN) {
 		tcp_syn(ft, f, dir, p);
 		return;
@@ -820,9 +923,9 @@ flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
 	/* Requeued lazily: see oldest() and wl_flow_advance(). */
 	if (f->last_ns - f->list_ns >= ft->requeue_ns[f->list])
 		list_move(ft, f, f->list);
-	f->conn.pkts[dir]++;
-	f->conn.bytes[dir] += p->wire_len;
-	f->conn.payload[dir] += p->payload_len;
+	f->conn.d[dir].pkts++;
+	f->conn.d[dir].bytes += p->wire_len;
+	f->conn.d[dir].payload += p->payload_len;
 	if (p->l4proto == IPPROTO_TCP)
 		tcp_input(ft, f, dir, p);
 	else if (!f->closed)
@@ -988,6 +1091,8 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	ft->st = stats;
 	ft->proto_ctr = proto_ctr_;
 	ft->lcore = lcore;
+	/* Unique per run across parser lcores (docs/output.md). */
+	ft->next_id = (uint64_t)lcore << 48;
 	for (i = 0; i < WL_FL_MAX; i++)
 		ft->head[i] = ft->tail[i] = WL_NIL;
 	ft->timeout_ns[WL_FL_SYN] = conf->tcp_syn_ms * WL_NS_PER_MS;
@@ -1061,11 +1166,61 @@ nomem:
 
 /* ---- JSON (collector side) ---- */
 
+/* The issue's close vocabulary: the first RST, else the first FIN, else
+ * why the flow was dropped. */
+static const char *
+close_name(const struct wl_conn *c)
+{
+	if (c->rst_side != WL_CONN_SIDE_NONE)
+		return c->rst_side == WL_CONN_SIDE_CLIENT ? "rst_client" :
+			"rst_server";
+	if (c->fin_side != WL_CONN_SIDE_NONE)
+		return c->fin_side == WL_CONN_SIDE_CLIENT ? "fin_client" :
+			"fin_server";
+	switch (c->end) {
+	case WL_CONN_END_EVICTED:
+		return "evicted";
+	case WL_CONN_END_END_OF_CAPTURE:
+		return "end_of_capture";
+	default:
+		/* idle timeout, or superseded by a new SYN on its ports */
+		return "timeout";
+	}
+}
+
+/* Summary of the server-to-client burst gaps; the median is the middle
+ * of its log2 bucket, clamped to what was seen. */
+static json_t *
+ipg_json(const struct wl_conn *c)
+{
+	uint64_t seen = 0, half = (c->ipg_count + 1) / 2, med = 0;
+	uint64_t max = c->d[WL_DIR_S2C].stall_max_ns;
+	unsigned int b;
+
+	for (b = 0; b < WL_CONN_IPG_BUCKETS; b++) {
+		seen += c->ipg_hist[b];
+		if (seen >= half) {
+			/* [2^b, 2^(b+1)) us: its geometric middle */
+			med = (uint64_t)((double)(1ULL << b) * 1.41421356 *
+				WL_NS_PER_US);
+			break;
+		}
+	}
+	med = WL_MAX(med, c->ipg_min_ns);
+	med = WL_MIN(med, max);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		"count", (json_int_t)c->ipg_count,
+		"min_ns", (json_int_t)c->ipg_min_ns,
+		"median_ns", (json_int_t)med,
+		"max_ns", (json_int_t)max,
+		"above_threshold", (json_int_t)c->d[WL_DIR_S2C].stalls);
+}
+
 json_t *
 wl_flow_conn_json(const struct wl_txn *t)
 {
-	const struct wl_conn *c = (const void *)t->proto_area;
-	char cli[64], srv[64];
+	const struct wl_conn *c = (const void *)t->conn_area;
+	char cli[64], srv[64], key[32];
 	json_t *o, *fl;
 	unsigned int b;
 
@@ -1088,24 +1243,57 @@ wl_flow_conn_json(const struct wl_txn *t)
 	json_object_set_new(o, "server_ip", json_string(srv));
 	json_object_set_new(o, "server_port", json_integer(t->srv_port));
 	json_object_set_new(o, "vlan", json_integer(t->vlan));
-	json_object_set_new(o, "first_ns", json_integer(
+	json_object_set_new(o, "start_ns", json_integer(
 		(json_int_t)t->req_start_ns));
-	json_object_set_new(o, "last_ns", json_integer(
+	json_object_set_new(o, "end_ns", json_integer(
 		(json_int_t)t->rsp_end_ns));
 	json_object_set_new(o, "duration_ns", json_integer(
 		(json_int_t)(t->rsp_end_ns - t->req_start_ns)));
-#define DIRS(name, field) \
-	json_object_set_new(o, "c2s_" name, \
-		json_integer((json_int_t)c->field[0])); \
-	json_object_set_new(o, "s2c_" name, \
-		json_integer((json_int_t)c->field[1]))
-	DIRS("pkts", pkts);
-	DIRS("bytes", bytes);
-	DIRS("payload", payload);
-	DIRS("delivered", delivered);
-	DIRS("gap_bytes", gap_bytes);
-	DIRS("retrans_bytes", retrans_bytes);
+	if (c->server_rtt_ns != 0)
+		json_object_set_new(o, "server_rtt_ns",
+			json_integer((json_int_t)c->server_rtt_ns));
+	if (c->client_rtt_ns != 0)
+		json_object_set_new(o, "client_rtt_ns",
+			json_integer((json_int_t)c->client_rtt_ns));
+	if (c->l4proto == IPPROTO_TCP) {
+		json_object_set_new(o, "syn_retrans",
+			json_integer(c->syn_retrans));
+		json_object_set_new(o, "synack_retrans",
+			json_integer(c->synack_retrans));
+	}
+	/* One field per direction: <name>_c2s, <name>_s2c. */
+#define DIRS(name, expr) do { \
+		unsigned int i_; \
+		for (i_ = 0; i_ < 2; i_++) { \
+			const struct wl_conn_dir *d = &c->d[i_]; \
+			snprintf(key, sizeof(key), "%s_%s", name, \
+				i_ == 0 ? "c2s" : "s2c"); \
+			json_object_set_new(o, key, \
+				json_integer((json_int_t)(expr))); \
+		} \
+	} while (0)
+	DIRS("pkts", d->pkts);
+	DIRS("bytes", c->l4proto == IPPROTO_TCP ? d->delivered : d->payload);
+	DIRS("wire_bytes", d->bytes);
+	DIRS("payload_bytes", d->payload);
+	DIRS("gap_bytes", d->gap_bytes);
+	if (c->l4proto == IPPROTO_TCP) {
+		DIRS("retrans", d->retrans);
+		DIRS("retrans_bytes", d->retrans_bytes);
+		DIRS("ooo", d->ooo);
+		DIRS("dup_acks", d->dup_acks);
+		DIRS("sack_blocks", d->sack_blocks);
+		DIRS("zero_window", d->zero_win);
+		DIRS("zero_window_ns", d->zero_win_ns);
+		DIRS("ipid_gaps", d->ipid_gaps);
+		DIRS("ipid_missing", d->ipid_missing);
+		DIRS("stall_max_ns", d->stall_max_ns);
+		DIRS("stalls", d->stalls);
+	}
 #undef DIRS
+	if (c->ipg_count > 0)
+		json_object_set_new(o, "ipg_s2c", ipg_json(c));
+	json_object_set_new(o, "close", json_string(close_name(c)));
 	json_object_set_new(o, "end", json_string(c->end < WL_CONN_END_MAX ?
 		conn_end_names[c->end] : "unknown"));
 	for (b = 0; b < WL_CONN_F_BIT_MAX; b++)

@@ -97,6 +97,10 @@ struct wl_flow_conf {
 	uint32_t n_protos;
 	/* Emit a WL_TXN_KIND_CONN record when a flow ends. */
 	uint8_t conn_records;
+	/* Per-connection analytics (struct wl_conn_dir); off only to
+	 * measure their cost (scripts/bench). */
+	uint8_t conn_analytics;
+	uint32_t stall_ms;              /* burst gaps counted as stalls */
 };
 
 /* _(ENUM, "name") -- why a flow ended (struct wl_conn end). */
@@ -131,27 +135,62 @@ enum wl_conn_flag_bit {
 	WL_CONN_F_BIT_MAX
 };
 
+/* One direction of a connection (struct wl_conn d[], 0 = client to server). */
+struct wl_conn_dir {
+	uint64_t pkts;
+	uint64_t bytes;         /* frame bytes on the wire, link header incl. */
+	uint64_t payload;       /* L4 payload bytes */
+	uint64_t delivered;     /* in-order stream bytes (TCP), each once */
+	uint64_t gap_bytes;     /* bytes the tap never saw */
+	uint64_t retrans_bytes;
+	uint64_t zero_win_ns;   /* time this side advertised a zero window */
+	uint64_t stall_max_ns;  /* longest gap between data packets of a burst */
+	uint32_t retrans;       /* retransmitted segments (whole or overlapping) */
+	uint32_t ooo;           /* segments that arrived ahead of a hole */
+	uint32_t dup_acks;
+	uint32_t sack_blocks;
+	uint32_t zero_win;      /* times this side's window closed */
+	uint32_t ipid_gaps;     /* jumps in this side's sequential IP IDs */
+	uint32_t ipid_missing;  /* IDs those jumps skipped */
+	uint32_t stalls;        /* burst gaps of flow.stall_ms or more */
+};
+
+/* Log2 buckets of server-to-client gaps inside bursts: [2^i, 2^(i+1)) us. */
+#define WL_CONN_IPG_BUCKETS 24
+
+/* Which side did something first (struct wl_conn fin_side, rst_side). */
+enum wl_conn_side {
+	WL_CONN_SIDE_NONE = 0,
+	WL_CONN_SIDE_CLIENT,
+	WL_CONN_SIDE_SERVER,
+};
+
 /*
- * Summary of an ended flow, in the proto area of a WL_TXN_KIND_CONN
- * record (req_start_ns = first packet, rsp_end_ns = last packet).
- * Index 0 is client to server, 1 server to client.
+ * Summary of an ended flow, in the conn area of a WL_TXN_KIND_CONN record
+ * (req_start_ns = first SYN or packet, rsp_end_ns = last packet).
+ * A burst is a run of data packets one way with none the other way: the
+ * gaps inside it are the sender's stalls, not think time.
  */
 struct wl_conn {
-	uint64_t pkts[2];
-	uint64_t bytes[2];      /* frame bytes on the wire, link header incl. */
-	uint64_t payload[2];    /* L4 payload bytes */
-	uint64_t delivered[2];  /* in-order stream bytes (TCP) */
-	uint64_t gap_bytes[2];
-	uint64_t retrans_bytes[2];
+	struct wl_conn_dir d[2];
+	uint64_t server_rtt_ns; /* SYN -> SYN/ACK, 0 when not seen */
+	uint64_t client_rtt_ns; /* SYN/ACK -> ACK, 0 when not seen */
+	uint64_t ipg_min_ns;    /* server-to-client burst gaps */
+	uint32_t ipg_count;
+	uint16_t ipg_hist[WL_CONN_IPG_BUCKETS];
+	uint32_t syn_retrans;
+	uint32_t synack_retrans;
 	uint32_t flags;         /* 1 << WL_CONN_F_BIT_* */
 	uint8_t end;            /* enum wl_conn_end */
 	uint8_t l4proto;
 	uint8_t l7proto;        /* enum wl_proto_id or WL_PROTO_NONE */
-	uint8_t rsvd;
+	uint8_t fin_side;       /* enum wl_conn_side of the first FIN */
+	uint8_t rst_side;       /* enum wl_conn_side of the first RST */
+	uint8_t rsvd[7];
 };
 
-_Static_assert(sizeof(struct wl_conn) <= WL_TXN_PROTO_AREA,
-	"wl_conn must fit the proto area");
+_Static_assert(sizeof(struct wl_conn) <= WL_TXN_CONN_AREA,
+	"wl_conn must fit the conn area");
 
 struct wl_flow_table;
 

@@ -74,6 +74,17 @@ struct wl_flow_dir {
 	uint8_t rsvd;
 	uint8_t stash[WL_PROBE_STASH];
 	uint64_t stash_ts;      /* packet time of the first stashed byte */
+	/* connection analytics of this side's packets (struct wl_conn_dir) */
+	uint64_t last_data_ns;  /* its latest data packet */
+	uint64_t zero_since_ns; /* its window closed then, while zero_now */
+	uint32_t last_ack;
+	uint32_t high_seq;      /* end of its highest data seen */
+	uint16_t last_win;
+	uint16_t last_ipid;
+	uint8_t ipid_run;       /* consecutive +1 IP ID steps, saturating */
+	uint8_t ack_seen;
+	uint8_t zero_now;
+	uint8_t in_burst;       /* last data this way, none the other way since */
 };
 
 struct wl_flow {

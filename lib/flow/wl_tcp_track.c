@@ -42,7 +42,8 @@ count_retrans(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 {
 	CTR(ft, RETRANS_SEGS)++;
 	CTR(ft, RETRANS_BYTES) += len;
-	f->conn.retrans_bytes[dir] += len;
+	f->conn.d[dir].retrans_bytes += len;
+	f->conn.d[dir].retrans++;
 	f->conn.flags |= 1u << WL_CONN_F_BIT_RETRANS;
 }
 
@@ -54,7 +55,8 @@ count_overlap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 {
 	CTR(ft, OVERLAP_SEGS)++;
 	CTR(ft, RETRANS_BYTES) += old;
-	f->conn.retrans_bytes[dir] += old;
+	f->conn.d[dir].retrans_bytes += old;
+	f->conn.d[dir].retrans++;
 	f->conn.flags |= 1u << WL_CONN_F_BIT_RETRANS;
 }
 
@@ -187,6 +189,7 @@ hold(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	}
 	if (held) {
 		CTR(ft, OOO_SEGS)++;
+		f->conn.d[dir].ooo++;
 		f->conn.flags |= 1u << WL_CONN_F_BIT_OOO;
 	}
 	return 0;

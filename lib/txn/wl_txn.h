@@ -72,6 +72,8 @@ struct wl_addr {
 #define WL_TXN_RESOURCE_LEN 128
 #define WL_TXN_STATUS_LEN 24
 #define WL_TXN_PROTO_AREA 216
+#define WL_TXN_CONN_AREA (WL_TXN_METHOD_LEN + WL_TXN_RESOURCE_LEN + \
+	WL_TXN_STATUS_LEN + WL_TXN_PROTO_AREA)
 
 struct wl_txn {
 	struct wl_addr cli;
@@ -95,11 +97,20 @@ struct wl_txn {
 	uint64_t rsp_end_ns;
 	uint64_t req_bytes;
 	uint64_t rsp_bytes;
-	char method[WL_TXN_METHOD_LEN];
-	char resource[WL_TXN_RESOURCE_LEN];
-	char status[WL_TXN_STATUS_LEN];
-	/* Per-protocol data, rendered by the protocol's txn_json callback. */
-	uint8_t proto_area[WL_TXN_PROTO_AREA] __attribute__((aligned(8)));
+	union {
+		struct {
+			char method[WL_TXN_METHOD_LEN];
+			char resource[WL_TXN_RESOURCE_LEN];
+			char status[WL_TXN_STATUS_LEN];
+			/* Per-protocol data, rendered by the protocol's
+			 * txn_json callback. */
+			uint8_t proto_area[WL_TXN_PROTO_AREA]
+				__attribute__((aligned(8)));
+		};
+		/* WL_TXN_KIND_CONN: the connection summary (lib/flow's
+		 * struct wl_conn), which has no text fields. */
+		uint8_t conn_area[WL_TXN_CONN_AREA] __attribute__((aligned(8)));
+	};
 };
 
 _Static_assert(sizeof(struct wl_txn) == 512, "wl_txn must stay 512 bytes");

@@ -107,10 +107,10 @@ def compare_ndpi(name, exp, conns):
             cli_is_src = (r["client_ip"], r["client_port"]) == \
                 (f["src"], f["sport"])
             a, b = ("src", "dst") if cli_is_src else ("dst", "src")
-            got[a][0] += r["c2s_pkts"]
-            got[a][1] += r["c2s_bytes"]
-            got[b][0] += r["s2c_pkts"]
-            got[b][1] += r["s2c_bytes"]
+            got[a][0] += r["pkts_c2s"]
+            got[a][1] += r["wire_bytes_c2s"]
+            got[b][0] += r["pkts_s2c"]
+            got[b][1] += r["wire_bytes_s2c"]
         want = {"src": [f["c2s_pkts"], f["c2s_bytes"]],
                 "dst": [f["s2c_pkts"], f["s2c_bytes"]]}
         if got != want:

@@ -86,14 +86,15 @@ def check_run(fmt, link, seed, d):
         hdr = LINK_HDR[link] + (4 if c.get("vlan") and link == "ether"
                                 else 0)
         for dr in ("c2s", "s2c"):
-            e.check(r[f"{dr}_pkts"] == c[f"{dr}_packets"],
-                    f"{who}: {dr}_pkts {r[f'{dr}_pkts']} "
+            e.check(r[f"pkts_{dr}"] == c[f"{dr}_packets"],
+                    f"{who}: pkts_{dr} {r[f'pkts_{dr}']} "
                     f"want {c[f'{dr}_packets']}")
             want = c[f"{dr}_bytes"] + hdr * c[f"{dr}_packets"]
-            e.check(r[f"{dr}_bytes"] == want,
-                    f"{who}: {dr}_bytes {r[f'{dr}_bytes']} want {want}")
-            e.check(r[f"{dr}_payload"] == c[f"{dr}_payload"],
-                    f"{who}: {dr}_payload")
+            e.check(r[f"wire_bytes_{dr}"] == want,
+                    f"{who}: wire_bytes_{dr} {r[f'wire_bytes_{dr}']} "
+                    f"want {want}")
+            e.check(r[f"payload_bytes_{dr}"] == c[f"{dr}_payload"],
+                    f"{who}: payload_bytes_{dr}")
 
     # Histograms: per server, exact count and max, quantiles within 1%.
     stats = json.load(open(st))

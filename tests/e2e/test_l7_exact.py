@@ -24,8 +24,10 @@ def main():
         exp = json.load(open(pcap + ".json"))["transactions"]
         inst = e.instance("l7")
         log, st = os.path.join(d, "l7.log"), os.path.join(d, "l7.stats")
+        conns = os.path.join(d, "l7.conn")
         e.wirelat(["--pcap", pcap, "--instance", inst, "--log", log,
-                   "--stats-json", st, "--no-report"], check_rc=0)
+                   "--stats-json", st, "--connections", conns,
+                   "--no-report"], check_rc=0)
         txns = [t for t in e.jsonl(log) if t["proto"] in ("http", "redis")]
         tag = f"[{fmt}/{link}]"
         e.check(len(txns) == len(exp),
@@ -44,6 +46,22 @@ def main():
                       "rsp_start_ns", "rsp_end_ns"):
                 e.check(t[k] == w[k], f"{tag} {w['method']} {w['resource']}"
                         f": {k} {t[k]}, want {w[k]}")
+        # Each connection record lists exactly its own requests, in order,
+        # with the generator's first and last byte times.
+        for r in e.jsonl(conns):
+            want = sorted((w for w in exp
+                           if w["client_port"] == r["client_port"]),
+                          key=lambda w: w["req_start_ns"])
+            got = r["requests"]
+            e.check([(q["method"], q["start_ns"]) for q in got] ==
+                    [(w["method"], w["req_start_ns"]) for w in want],
+                    f"{tag} {r['client_port']}: requests {got} want {want}")
+            for q, w in zip(got, want):
+                e.check(q["ttfb_ns"] == w["rsp_start_ns"] - w["req_end_ns"]
+                        and q["ttlb_ns"] == w["rsp_end_ns"] - w["req_end_ns"]
+                        and q["transfer_ns"] == w["rsp_end_ns"] -
+                        w["rsp_start_ns"], f"{tag} {r['client_port']}: "
+                        f"request times {q}, want {w}")
         c = json.load(open(st))["counters"]
         for p in ("http", "redis"):
             e.check(c[f"{p}_parse_errors"] == 0 and

@@ -67,12 +67,12 @@ def main():
         if not e.check(h is not None, f"{c}: record for an unknown flow"):
             continue
         for dr in ("c2s", "s2c"):
-            e.check([r[f"{dr}_pkts"], r[f"{dr}_bytes"], r[f"{dr}_payload"]]
-                    == h[dr], f"{c} {dr}: wirelat {r[f'{dr}_pkts']} pkts "
-                    f"{r[f'{dr}_bytes']} B {r[f'{dr}_payload']} payload, "
+            e.check([r[f"pkts_{dr}"], r[f"wire_bytes_{dr}"], r[f"payload_bytes_{dr}"]]
+                    == h[dr], f"{c} {dr}: wirelat {r[f'pkts_{dr}']} pkts "
+                    f"{r[f'wire_bytes_{dr}']} B {r[f'payload_bytes_{dr}']} payload, "
                     f"tshark {h[dr]}")
-            e.check(r[f"{dr}_delivered"] == r[f"{dr}_payload"] and
-                    r[f"{dr}_delivered"] + r[f"{dr}_gap_bytes"] ==
+            e.check(r[f"bytes_{dr}"] == r[f"payload_bytes_{dr}"] and
+                    r[f"bytes_{dr}"] + r[f"gap_bytes_{dr}"] ==
                     h[f"{dr}_end"], f"{c} {dr}: delivered + gap != stream "
                     f"length {h[f'{dr}_end']}: {r}")
 

@@ -42,31 +42,31 @@ def main():
                     f"{who}: handshake timing")
             e.check(r["end"] == "closed", f"{who}: end {r['end']}")
             for dr in ("c2s", "s2c"):
-                e.check(r[f"{dr}_pkts"] == c[f"{dr}_packets"],
-                        f"{who}: {dr}_pkts")
+                e.check(r[f"pkts_{dr}"] == c[f"{dr}_packets"],
+                        f"{who}: pkts_{dr}")
                 # Every byte the tap saw is delivered once, in order;
                 # what it never saw is a gap of exactly that size.
-                e.check(r[f"{dr}_delivered"] == c[f"{dr}_payload"],
-                        f"{who}: {dr}_delivered {r[f'{dr}_delivered']} "
+                e.check(r[f"bytes_{dr}"] == c[f"{dr}_payload"],
+                        f"{who}: bytes_{dr} {r[f'bytes_{dr}']} "
                         f"want {c[f'{dr}_payload']}")
-            e.check(r["s2c_gap_bytes"] == c["lost_bytes"],
-                    f"{who}: gap bytes {r['s2c_gap_bytes']} "
+            e.check(r["gap_bytes_s2c"] == c["lost_bytes"],
+                    f"{who}: gap bytes {r['gap_bytes_s2c']} "
                     f"want {c['lost_bytes']}")
-            e.check(r["c2s_gap_bytes"] == 0, f"{who}: c2s gap")
+            e.check(r["gap_bytes_c2s"] == 0, f"{who}: c2s gap")
             flags = set(r["flags"])
             imp = c["impairment"]
             if imp == "lost":
                 e.check("gap" in flags, f"{who}: flags {flags}")
             elif imp in ("retrans", "overlap"):
-                e.check(r["s2c_retrans_bytes"] > 0 and "gap" not in flags,
-                        f"{who}: retrans bytes {r['s2c_retrans_bytes']}, "
+                e.check(r["retrans_bytes_s2c"] > 0 and "gap" not in flags,
+                        f"{who}: retrans bytes {r['retrans_bytes_s2c']}, "
                         f"flags {flags}")
             elif imp == "ooo":
                 e.check("ooo" in flags and "gap" not in flags,
                         f"{who}: flags {flags}")
             else:
                 e.check(not flags & {"gap", "ooo", "retrans"} and
-                        r["s2c_retrans_bytes"] == 0, f"{who}: clean {flags}")
+                        r["retrans_bytes_s2c"] == 0, f"{who}: clean {flags}")
         e.check(set(kinds) == {None, "retrans", "ooo", "lost", "overlap"},
                 f"[{fmt}] scenario covers every impairment: {kinds}")
 

@@ -87,11 +87,27 @@ static uint64_t pctr[(WL_PROTO_MAX + 1) * WL_PROTO_CTR_MAX];
 static uint8_t port_proto[65536];
 static uint64_t server_bits[1024];
 
+/* Connection records render, and their durations fit the connection. */
 static void
 sink_emit(void *arg, const struct wl_txn *t)
 {
+	const struct wl_conn *c = (const void *)t->conn_area;
+	uint64_t span;
+	json_t *j;
+	int i;
+
 	(void)arg;
-	(void)t;
+	if (t->kind != WL_TXN_KIND_CONN)
+		return;
+	span = t->rsp_end_ns >= t->req_start_ns ?
+		t->rsp_end_ns - t->req_start_ns : 0;
+	for (i = 0; i < 2; i++)
+		if (c->d[i].stall_max_ns > span || c->d[i].zero_win_ns > span)
+			abort();
+	j = wl_flow_conn_json(t);
+	if (j == NULL)
+		abort();
+	json_decref(j);
 }
 
 static const struct wl_txn_sink sink = { sink_emit, NULL };
@@ -132,6 +148,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	c.protos = protos;
 	c.n_protos = WL_PROTO_MAX + 1;
 	c.conn_records = 1;
+	c.conn_analytics = 1;
+	c.stall_ms = 1;
 	ft = wl_flow_table_create(&c, &sink, &st, pctr, 0, SOCKET_ID_ANY);
 	if (ft == NULL)
 		abort();

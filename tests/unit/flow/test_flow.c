@@ -148,6 +148,8 @@ conf_default(void)
 	conf.ooo_max_segs = 8;
 	conf.ooo_pool_segs = 64;
 	conf.ooo_seg_bytes = 1500;
+	conf.conn_analytics = 1;
+	conf.stall_ms = 200;
 	conf.l7_state_max = 16;
 	conf.probe_max_bytes = 1024;
 	conf.server_ports = server_bits;
@@ -219,6 +221,35 @@ seg(uint64_t ts, uint32_t sip, uint16_t sp, uint32_t dip, uint16_t dp,
 	p.tcp_flags = flags;
 	p.seq = seq;
 	p.ack = ack;
+	p.payload = (const uint8_t *)data;
+	p.payload_len = data != NULL ? (uint32_t)strlen(data) : 0;
+	p.wire_len = 54 + p.payload_len;
+	p.tcp_window = 1000;
+	wl_flow_input(ft, &p);
+}
+
+/* A segment of the client (c2s) or the server with window, IP ID and
+ * SACK blocks set. */
+static void
+segw(uint64_t ts, int c2s, uint8_t flags, uint32_t seq, uint32_t ack,
+	const char *data, uint32_t win, uint16_t ipid, uint8_t nsack)
+{
+	struct wl_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.ts_ns = ts;
+	addr4(&p.src, c2s ? CLI : SRV);
+	addr4(&p.dst, c2s ? SRV : CLI);
+	p.sport = c2s ? 40000 : 7777;
+	p.dport = c2s ? 7777 : 40000;
+	p.ip_version = 4;
+	p.ip_id = ipid;
+	p.l4proto = IPPROTO_TCP;
+	p.tcp_flags = flags;
+	p.seq = seq;
+	p.ack = ack;
+	p.tcp_window = win;
+	p.nsack = nsack;
 	p.payload = (const uint8_t *)data;
 	p.payload_len = data != NULL ? (uint32_t)strlen(data) : 0;
 	p.wire_len = 54 + p.payload_len;
@@ -525,6 +556,108 @@ test_big_segment_reordered(void **state)
 	assert_string_equal(plog, want);
 }
 
+/* Loss and disorder of one connection, in ms, against struct wl_conn. */
+static void
+test_conn_analytics(void **state)
+{
+	const uint64_t ms = WL_NS_PER_MS;
+	const uint32_t s0 = ISN_S + 1, c0 = ISN_C + 1;
+	const struct wl_conn *c;
+	json_t *j, *ipg;
+	uint64_t med;
+
+	(void)state;
+	teardown(NULL);
+	conf.conn_records = 1;
+	table_new();
+	segw(1000 * ms, 1, F(SYN), ISN_C, 0, NULL, 1000, 1, 0);
+	segw(1010 * ms, 0, F(SYN) | F(ACK), ISN_S, c0, NULL, 1000, 499, 0);
+	segw(1030 * ms, 1, F(ACK), c0, s0, NULL, 1000, 2, 0);
+	segw(2000 * ms, 1, F(ACK), c0, s0, "REC-get", 1000, 3, 0);
+	segw(3000 * ms, 0, F(ACK), s0, c0 + 7, "aaaa", 1000, 500, 0);
+	segw(3100 * ms, 0, F(ACK), s0 + 4, c0 + 7, "bbbb", 1000, 501, 0);
+	segw(3300 * ms, 0, F(ACK), s0 + 8, c0 + 7, "cccc", 1000, 502, 0);
+	segw(3350 * ms, 0, F(ACK), s0 + 12, c0 + 7, "dddd", 1000, 503, 0);
+	segw(3400 * ms, 0, F(ACK), s0 + 16, c0 + 7, "eeee", 1000, 504, 0);
+	/* "ffff" is late: "gggg" comes ahead of it, two IDs later */
+	segw(4400 * ms, 0, F(ACK), s0 + 24, c0 + 7, "gggg", 1000, 507, 0);
+	segw(4410 * ms, 1, F(ACK), c0 + 7, s0 + 20, NULL, 1000, 4, 1);
+	segw(4420 * ms, 1, F(ACK), c0 + 7, s0 + 20, NULL, 1000, 5, 0);
+	segw(4500 * ms, 0, F(ACK), s0 + 20, c0 + 7, "ffff", 1000, 508, 0);
+	segw(4600 * ms, 1, F(ACK), c0 + 7, s0 + 28, NULL, 0, 6, 0);
+	segw(4900 * ms, 1, F(ACK), c0 + 7, s0 + 28, NULL, 1000, 7, 0);
+	segw(5000 * ms, 0, F(ACK), s0 + 24, c0 + 7, "gggg", 1000, 509, 0);
+	segw(5100 * ms, 1, F(FIN) | F(ACK), c0 + 7, s0 + 28, NULL, 1000, 8, 0);
+	segw(5200 * ms, 0, F(FIN) | F(ACK), s0 + 28, c0 + 8, NULL, 1000, 510,
+		0);
+	segw(5300 * ms, 1, F(ACK), c0 + 8, s0 + 29, NULL, 1000, 9, 0);
+	wl_flow_flush(ft, 6000 * ms);
+	assert_int_equal(nconn, 1);
+	c = (const void *)txns[ntxn - 1].conn_area;
+	assert_int_equal(txns[ntxn - 1].kind, WL_TXN_KIND_CONN);
+	assert_int_equal(c->server_rtt_ns, 10 * ms);
+	assert_int_equal(c->client_rtt_ns, 20 * ms);
+	assert_int_equal(c->d[1].retrans, 1);
+	assert_int_equal(c->d[1].retrans_bytes, 4);
+	assert_int_equal(c->d[1].ooo, 1);
+	assert_int_equal(c->d[1].delivered, 28);
+	assert_int_equal(c->d[0].dup_acks, 1);
+	assert_int_equal(c->d[1].dup_acks, 0);
+	assert_int_equal(c->d[0].sack_blocks, 1);
+	assert_int_equal(c->d[0].zero_win, 1);
+	assert_int_equal(c->d[0].zero_win_ns, 300 * ms);
+	assert_int_equal(c->d[1].ipid_gaps, 1);
+	assert_int_equal(c->d[1].ipid_missing, 2);
+	assert_int_equal(c->d[0].ipid_gaps, 0);
+	/* Burst gaps: 100 200 50 50 1000 100 500 ms; ACKs do not break it. */
+	assert_int_equal(c->d[1].stall_max_ns, 1000 * ms);
+	assert_int_equal(c->d[1].stalls, 3);
+	assert_int_equal(c->ipg_count, 7);
+	assert_int_equal(c->ipg_min_ns, 50 * ms);
+	assert_int_equal(c->fin_side, WL_CONN_SIDE_CLIENT);
+	j = wl_flow_conn_json(&txns[ntxn - 1]);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "close")),
+		"fin_client");
+	assert_int_equal(json_integer_value(json_object_get(j,
+		"server_rtt_ns")), 10 * ms);
+	assert_int_equal(json_integer_value(json_object_get(j, "bytes_s2c")),
+		28);
+	assert_int_equal(json_integer_value(json_object_get(j, "retrans_s2c")),
+		1);
+	assert_int_equal(json_integer_value(json_object_get(j, "ooo_s2c")), 1);
+	ipg = json_object_get(j, "ipg_s2c");
+	/* median 100 ms: the middle of its bucket [65.5, 131) ms */
+	med = (uint64_t)json_integer_value(json_object_get(ipg, "median_ns"));
+	assert_true(med > 65 * ms && med < 131 * ms);
+	assert_int_equal(json_integer_value(json_object_get(ipg,
+		"above_threshold")), 3);
+	json_decref(j);
+}
+
+/* Picked up mid-stream: no handshake, so no RTT fields at all. */
+static void
+test_conn_midstream_no_rtt(void **state)
+{
+	const uint16_t port = 7777;
+	json_t *j;
+
+	(void)state;
+	teardown(NULL);
+	conf.conn_records = 1;
+	table_new();
+	C2S(1000, F(ACK), 100, 200, "REC-x");
+	S2C(1100, F(ACK), 200, 105, "ok");
+	wl_flow_flush(ft, 2000);
+	assert_int_equal(nconn, 1);
+	j = wl_flow_conn_json(&txns[ntxn - 1]);
+	assert_null(json_object_get(j, "server_rtt_ns"));
+	assert_null(json_object_get(j, "client_rtt_ns"));
+	assert_string_equal(json_string_value(json_object_get(j, "close")),
+		"end_of_capture");
+	json_decref(j);
+}
+
 static void
 test_seq_wrap_and_fin(void **state)
 {
@@ -581,16 +714,16 @@ test_midstream_roles(void **state)
 	assert_int_equal(nconn, 4);
 	assert_int_equal(wl_flow_count(ft), 0);
 	for (t = txns; t < txns + ntxn; t++) {
-		const struct wl_conn *c = (const void *)t->proto_area;
+		const struct wl_conn *c = (const void *)t->conn_area;
 
 		assert_int_equal(t->kind, WL_TXN_KIND_CONN);
 		assert_int_equal(c->end, WL_CONN_END_END_OF_CAPTURE);
 		assert_true(c->flags & (1u << WL_CONN_F_BIT_MIDSTREAM));
 		if (t->cli_port == 40000) {
 			assert_int_equal(t->srv_port, 7777);
-			assert_int_equal(c->pkts[0], 1);
-			assert_int_equal(c->bytes[1], 54 + 12);
-			assert_int_equal(c->payload[0], 11);
+			assert_int_equal(c->d[0].pkts, 1);
+			assert_int_equal(c->d[1].bytes, 54 + 12);
+			assert_int_equal(c->d[0].payload, 11);
 		} else if (t->cli_port == 1234 || t->cli_port == 1235) {
 			assert_int_equal(t->srv_port, 50000);
 		} else {
@@ -861,7 +994,7 @@ test_udp(void **state)
 	assert_int_equal(wl_flow_count(ft), 0);
 	assert_int_equal(nconn, 1);
 	assert_int_equal(txns[0].srv_port, 9000);
-	assert_int_equal(((const struct wl_conn *)txns[0].proto_area)->pkts[0],
+	assert_int_equal(((const struct wl_conn *)txns[0].conn_area)->d[0].pkts,
 		2);
 	assert_int_equal(ctr(WL_FLOW_CTR_UDP), 1);
 }
@@ -895,6 +1028,8 @@ main(void)
 		T(test_snaplen_cut),
 		T(test_gap_from_ooo_overflow),
 		T(test_big_segment_reordered),
+		T(test_conn_analytics),
+		T(test_conn_midstream_no_rtt),
 		T(test_seq_wrap_and_fin),
 		T(test_midstream_roles),
 		T(test_probe_any_port_and_unknown),

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -224,23 +226,67 @@ publish(struct wl_app *app)
 
 /* ---- transactions ---- */
 
+/* The series of metric for t's server, with this method and class. */
 static int
-series_for(struct wl_app *app, const struct wl_txn *t, const char *metric)
+series_key(struct wl_app *app, const struct wl_txn *t, const char *metric,
+	const char *proto, const char *method, unsigned int status_class)
 {
 	struct wl_shm_key k;
 	int idx;
 
 	memset(&k, 0, sizeof(k));
 	wl_strlcpy(k.metric, metric, sizeof(k.metric));
-	wl_strlcpy(k.proto, wl_proto_name(t->proto), sizeof(k.proto));
+	wl_strlcpy(k.proto, proto, sizeof(k.proto));
 	k.server = t->srv;
 	k.server_port = t->srv_port;
-	wl_strlcpy(k.method, t->method, sizeof(k.method));
-	k.status_class = t->status_class;
+	wl_strlcpy(k.method, method, sizeof(k.method));
+	k.status_class = (uint8_t)status_class;
 	idx = wl_shm_series_find(app->shm, &k);
 	if (idx < 0)
 		app->series_full++;
 	return idx;
+}
+
+static int
+series_for(struct wl_app *app, const struct wl_txn *t, const char *metric)
+{
+	return series_key(app, t, metric, wl_proto_name(t->proto), t->method,
+		t->status_class);
+}
+
+static void
+series_add(struct wl_app *app, const struct wl_txn *t, const char *metric,
+	const char *method, unsigned int status_class, uint64_t v)
+{
+	int idx = series_key(app, t, metric, "tcp", method, status_class);
+
+	if (idx >= 0)
+		wl_shm_series_record(app->shm, idx, v);
+}
+
+/*
+ * Per-server connection aggregates (metrics.md): how TCP connections
+ * ended and lasted, and which of them retransmitted or had a window
+ * closed, with how much.
+ */
+static void
+conn_series(struct wl_app *app, const struct wl_txn *t)
+{
+	const struct wl_conn *c = (const void *)t->conn_area;
+	const char *close = wl_flow_conn_close(c);
+	uint64_t v;
+
+	if (c->l4proto != IPPROTO_TCP)
+		return;
+	series_add(app, t, "conn_duration", close,
+		close[0] == 'r' ? WL_SC_ERROR : WL_SC_OK,
+		t->rsp_end_ns - t->req_start_ns);
+	v = (uint64_t)c->d[0].retrans + c->d[1].retrans;
+	if (v != 0)
+		series_add(app, t, "conn_retrans", "", WL_SC_OK, v);
+	v = c->d[0].zero_win_ns + c->d[1].zero_win_ns;
+	if (c->d[0].zero_win + c->d[1].zero_win != 0)
+		series_add(app, t, "conn_zero_window", "", WL_SC_OK, v);
 }
 
 /*
@@ -311,6 +357,7 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 	char key[24];
 
 	app->conns++;
+	conn_series(app, t);
 	if (app->conn_log == NULL)
 		return;
 	flow_key(t->flow_id, key, sizeof(key));

@@ -596,7 +596,9 @@ flow_conf_init(struct wl_app *app)
 	f->ooo_seg_bytes = c->ooo_seg_bytes;
 	f->l7_state_max = c->l7_state_max;
 	f->probe_max_bytes = c->probe_max_bytes;
-	f->conn_records = c->conn_path[0] != '\0';
+	/* TCP connections always feed the per-server aggregates; every
+	 * flow goes to the connection log when there is one. */
+	f->conn_records = c->conn_path[0] != '\0' ? 2 : 1;
 	f->conn_analytics = (uint8_t)c->conn_analytics;
 	f->stall_ms = c->stall_ms;
 	f->server_ports = app->server_port_bits;

@@ -412,7 +412,8 @@ conn_emit(struct wl_flow_table *ft, struct wl_flow *f)
 	struct wl_txn t;
 	unsigned int i;
 
-	if (!ft->conf.conn_records)
+	if (ft->conf.conn_records == 0 || (ft->conf.conn_records == 1 &&
+			f->key.l4proto != IPPROTO_TCP))
 		return;
 	memset(&t, 0, sizeof(t));
 	ctx_init(ft, f, WL_PROTO_TCP, &ctx);
@@ -1166,10 +1167,8 @@ nomem:
 
 /* ---- JSON (collector side) ---- */
 
-/* The issue's close vocabulary: the first RST, else the first FIN, else
- * why the flow was dropped. */
-static const char *
-close_name(const struct wl_conn *c)
+const char *
+wl_flow_conn_close(const struct wl_conn *c)
 {
 	if (c->rst_side != WL_CONN_SIDE_NONE)
 		return c->rst_side == WL_CONN_SIDE_CLIENT ? "rst_client" :
@@ -1293,7 +1292,7 @@ wl_flow_conn_json(const struct wl_txn *t)
 #undef DIRS
 	if (c->ipg_count > 0)
 		json_object_set_new(o, "ipg_s2c", ipg_json(c));
-	json_object_set_new(o, "close", json_string(close_name(c)));
+	json_object_set_new(o, "close", json_string(wl_flow_conn_close(c)));
 	json_object_set_new(o, "end", json_string(c->end < WL_CONN_END_MAX ?
 		conn_end_names[c->end] : "unknown"));
 	for (b = 0; b < WL_CONN_F_BIT_MAX; b++)

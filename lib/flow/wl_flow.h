@@ -95,7 +95,9 @@ struct wl_flow_conf {
 	 */
 	const struct wl_proto_ops *const *protos;
 	uint32_t n_protos;
-	/* Emit a WL_TXN_KIND_CONN record when a flow ends. */
+	/* Emit a WL_TXN_KIND_CONN record when a flow ends: 0 never, 1 for
+	 * TCP connections (the per-server aggregates), 2 for every flow
+	 * (the connection log). */
 	uint8_t conn_records;
 	/* Per-connection analytics (struct wl_conn_dir); off only to
 	 * measure their cost (scripts/bench). */
@@ -247,6 +249,13 @@ uint32_t wl_flow_count(const struct wl_flow_table *ft);
  * A WL_TXN_KIND_CONN record as one JSON object (docs/output.md).
  * New reference or NULL. Collector lcore only (allocates).
  */
+/**
+ * How a connection ended, as the connection log's "close": the first
+ * RST's side ("rst_client"), else the first FIN's ("fin_server"), else
+ * "timeout", "evicted" or "end_of_capture".
+ */
+const char *wl_flow_conn_close(const struct wl_conn *c);
+
 json_t *wl_flow_conn_json(const struct wl_txn *t);
 
 /** Counter names, indexed by enum wl_flow_ctr. */

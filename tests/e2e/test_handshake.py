@@ -95,6 +95,18 @@ def check_run(fmt, link, seed, d):
                     f"want {want}")
             e.check(r[f"payload_bytes_{dr}"] == c[f"{dr}_payload"],
                     f"{who}: payload_bytes_{dr}")
+        # Handshake RTTs in the record: exact, absent when not measured.
+        est = c["status"] == "established"
+        e.check(r.get("server_rtt_ns") == (c["server_rtt_ns"] if est or
+                                           c["status"] == "no_ack"
+                                           else None) and
+                r.get("client_rtt_ns") == (c["client_rtt_ns"] if est
+                                           else None),
+                f"{who}: record rtts {r.get('server_rtt_ns')} "
+                f"{r.get('client_rtt_ns')} for {c['status']}")
+        e.check(r["syn_retrans"] == c["syn_retrans"], f"{who}: syn_retrans")
+        if c["status"] == "refused":
+            e.check(r["close"] == "rst_server", f"{who}: close {r['close']}")
 
     # Histograms: per server, exact count and max, quantiles within 1%.
     stats = json.load(open(st))
@@ -128,6 +140,21 @@ def check_run(fmt, link, seed, d):
                 want = nearest_rank(vals, q)
                 e.check(abs(s[k] - want) <= want * 0.01,
                         f"{tag} {metric} {ip} {k} {s[k]} want {want}")
+
+    # Per-server connection aggregates: every connection once in
+    # conn_duration, keyed by how it closed; refused ones as rst_server.
+    for (ip, port), cs in servers.items():
+        got = sum(s["count"] for s in stats["series"]
+                  if s["metric"] == "conn_duration" and
+                  s["server_ip"] == ip and s["server_port"] == port)
+        e.check(got == len(cs), f"{tag} conn_duration {ip}:{port} count "
+                f"{got} want {len(cs)}")
+        refused = sum(s["count"] for s in stats["series"]
+                      if s["metric"] == "conn_duration" and
+                      s["server_ip"] == ip and s["server_port"] == port and
+                      s["method"] == "rst_server")
+        e.check(refused == sum(c["status"] == "refused" for c in cs),
+                f"{tag} {ip}:{port} refused {refused}")
 
     # The same snapshot is readable afterwards from another process.
     p = e.stat(["--instance", inst, "--json"], check_rc=0)

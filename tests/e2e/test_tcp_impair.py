@@ -53,6 +53,20 @@ def main():
                     f"{who}: gap bytes {r['gap_bytes_s2c']} "
                     f"want {c['lost_bytes']}")
             e.check(r["gap_bytes_c2s"] == 0, f"{who}: c2s gap")
+            # The generator's own count of what it resent and reordered
+            # (after a lost segment the next ones wait ahead of the hole:
+            # held, so counted as out of order, until the ACK settles it).
+            e.check(r["retrans_s2c"] == c["retrans_segments"] and
+                    r["retrans_c2s"] == 0 and r["ooo_c2s"] == 0 and
+                    (r["ooo_s2c"] == c["ooo_segments"] or
+                     c["impairment"] == "lost"),
+                    f"{who}: retrans {r['retrans_s2c']} ooo {r['ooo_s2c']}, "
+                    f"want {c['retrans_segments']} {c['ooo_segments']}")
+            e.check(r["server_rtt_ns"] == c["server_rtt_ns"] and
+                    r["client_rtt_ns"] == c["client_rtt_ns"] and
+                    r["close"] in ("fin_client", "fin_server"),
+                    f"{who}: record rtt {r.get('server_rtt_ns')} "
+                    f"{r.get('client_rtt_ns')} close {r['close']}")
             flags = set(r["flags"])
             imp = c["impairment"]
             if imp == "lost":

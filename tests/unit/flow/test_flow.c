@@ -984,7 +984,7 @@ test_udp(void **state)
 {
 	(void)state;
 	teardown(NULL);
-	conf.conn_records = 1;
+	conf.conn_records = 2;    /* every flow, UDP too */
 	table_new();
 	udp(1000, CLI, 5353, SRV, 9000, "Uquery");
 	udp(1100, SRV, 9000, CLI, 5353, "Uanswer");

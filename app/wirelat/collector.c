@@ -339,6 +339,10 @@ conn_request(struct wl_app *app, const struct wl_txn *t)
 			t->rsp_end_ns - t->req_end_ns : 0)));
 		json_object_set_new(r, "transfer_ns", json_integer(
 			(json_int_t)xfer));
+		json_object_set_new(r, "stall_ns", json_integer(
+			(json_int_t)t->rsp_stall_ns));
+		json_object_set_new(r, "retrans", json_integer(t->rsp_retrans));
+		json_object_set_new(r, "ooo", json_integer(t->rsp_ooo));
 		if (xfer > 0)
 			json_object_set_new(r, "rate_bps", json_integer(
 				(json_int_t)((double)t->rsp_bytes * 8e9 /

@@ -105,7 +105,7 @@ list_move(struct wl_flow_table *ft, struct wl_flow *f, unsigned int list)
 /* ---- L7 ---- */
 
 static void
-ctx_init(struct wl_flow_table *ft, const struct wl_flow *f, unsigned int proto,
+ctx_init(struct wl_flow_table *ft, struct wl_flow *f, unsigned int proto,
 	struct wl_proto_ctx *ctx)
 {
 	ctx->cli = f->key.addr[f->cli_side];
@@ -118,6 +118,7 @@ ctx_init(struct wl_flow_table *ft, const struct wl_flow *f, unsigned int proto,
 	ctx->lcore = (uint8_t)ft->lcore;
 	ctx->proto = (uint8_t)proto;
 	ctx->flow_id = f->flow_id;
+	ft->cur = f;    /* whose transactions count_emit annotates */
 	ctx->rsp_timeout_ns = (uint64_t)ft->conf.rsp_timeout_ms[proto] *
 		WL_NS_PER_MS;
 	ctx->ctr = proto_ctr(ft, proto);
@@ -354,10 +355,27 @@ static void
 count_emit(void *arg, const struct wl_txn *t)
 {
 	struct wl_flow_table *ft = arg;
+	struct wl_flow *f = ft->cur;
+	struct wl_flow_dir *d;
+	struct wl_txn x;
 
 	if (t->kind == WL_TXN_KIND_TXN)
 		CTR(ft, TXNS)++;
-	ft->sink->emit(ft->sink->arg, t);
+	if (t->kind != WL_TXN_KIND_TXN || t->proto == WL_PROTO_TCP ||
+			f == NULL || f->flow_id != t->flow_id) {
+		ft->sink->emit(ft->sink->arg, t);
+		return;
+	}
+	/* An L7 answer: what the server side did since the last one. */
+	x = *t;
+	d = &f->d[WL_DIR_S2C];
+	x.rsp_stall_ns = d->stall_txn_ns;
+	x.rsp_retrans = f->conn.d[WL_DIR_S2C].retrans - d->retrans_txn;
+	x.rsp_ooo = f->conn.d[WL_DIR_S2C].ooo - d->ooo_txn;
+	d->stall_txn_ns = 0;
+	d->retrans_txn = f->conn.d[WL_DIR_S2C].retrans;
+	d->ooo_txn = f->conn.d[WL_DIR_S2C].ooo;
+	ft->sink->emit(ft->sink->arg, &x);
 }
 
 /*
@@ -803,6 +821,8 @@ tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		gap = p->ts_ns - d->last_data_ns;
 		if (gap > c->stall_max_ns)
 			c->stall_max_ns = gap;
+		if (gap > d->stall_txn_ns)
+			d->stall_txn_ns = gap;
 		if (gap >= (uint64_t)ft->conf.stall_ms * WL_NS_PER_MS)
 			c->stalls++;
 		if (dir == WL_DIR_S2C) {

@@ -85,6 +85,10 @@ struct wl_flow_dir {
 	uint8_t ack_seen;
 	uint8_t zero_now;
 	uint8_t in_burst;       /* last data this way, none the other way since */
+	/* since the flow's last L7 transaction (struct wl_txn rsp_*) */
+	uint64_t stall_txn_ns;
+	uint32_t retrans_txn;   /* conn retrans then */
+	uint32_t ooo_txn;
 };
 
 struct wl_flow {
@@ -127,6 +131,7 @@ struct wl_ooo_seg {
 
 struct wl_flow_table {
 	uint64_t del_gen;        /* flows freed so far: stale bulk lookups */
+	struct wl_flow *cur;     /* the flow whose protocol runs now */
 	struct wl_flow_conf conf;
 	const struct wl_txn_sink *sink;
 	struct wl_txn_sink count_sink;  /* counts, then forwards to sink */

@@ -39,7 +39,7 @@ struct wl_shm_key {
 	uint16_t server_port;
 	uint8_t status_class;           /* enum wl_status_class */
 	uint8_t rsvd[5];
-	char method[WL_TXN_METHOD_LEN];
+	char method[32];                /* a transaction's method, cut to fit */
 };
 
 struct wl_shm_input {

@@ -68,9 +68,9 @@ struct wl_addr {
 	uint8_t a[16];
 };
 
-#define WL_TXN_METHOD_LEN 32
+#define WL_TXN_METHOD_LEN 24
 #define WL_TXN_RESOURCE_LEN 128
-#define WL_TXN_STATUS_LEN 24
+#define WL_TXN_STATUS_LEN 16
 #define WL_TXN_PROTO_AREA 216
 #define WL_TXN_CONN_AREA (WL_TXN_METHOD_LEN + WL_TXN_RESOURCE_LEN + \
 	WL_TXN_STATUS_LEN + WL_TXN_PROTO_AREA)
@@ -97,6 +97,13 @@ struct wl_txn {
 	uint64_t rsp_end_ns;
 	uint64_t req_bytes;
 	uint64_t rsp_bytes;
+	/* What the connection did while this answer came (lib/flow, L7
+	 * transactions): the longest gap inside a server-to-client burst
+	 * and the server's retransmitted and out-of-order segments, since
+	 * the connection's previous transaction. */
+	uint64_t rsp_stall_ns;
+	uint32_t rsp_retrans;
+	uint32_t rsp_ooo;
 	union {
 		struct {
 			char method[WL_TXN_METHOD_LEN];

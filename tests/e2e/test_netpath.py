@@ -15,6 +15,7 @@ connection in the other, captured on both sides at once.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,13 +27,14 @@ from wl_netpath import NetPath  # noqa: E402
 
 DELAY = 0.020           # seconds each way
 TOL_NS = 6_000_000      # scheduling of the path's carrier thread
-SIZE = 2 * 1024 * 1024
+SIZE = 1024 * 1024
 FETCHES = 3
 PORT = 8080
 
 
 def capture(path, side, cap):
-    p = path.popen(side, ["tcpdump", "-i", path.dev[side], "-U", "-n",
+    p = path.popen(side, ["tcpdump", "-i", path.dev[side], "-U",
+                          "--immediate-mode", "-n",
                           "-s", "0", "-B", "65536",
                           "--time-stamp-precision=nano", "-w", cap,
                           f"tcp port {PORT}"],
@@ -58,6 +60,7 @@ def one_run(d, loss):
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL)
     tds = []
+    missed = [0, 0]
     try:
         for i in range(50):
             if path.run(0, ["curl", "-s", "-o", "/dev/null", "-m", "1",
@@ -80,7 +83,13 @@ def one_run(d, loss):
         server.terminate()
         server.wait(10)
         dropped = path.dropped
+        extra = path.unplanned_loss()
         path.close()
+    # What tcpdump itself lost (a loaded machine): that side's capture has
+    # holes no TCP retransmission fills.
+    for i, td in enumerate(tds):
+        m = re.search(r"(\d+) packets? dropped by kernel", td.stderr.read())
+        missed[i] = int(m.group(1)) if m else 0
     # Loss recovery on this path keeps a window of data waiting ahead of
     # a hole for an RTT or more: room for it (docs/flow.md).
     conf = os.path.join(d, "wl.json")
@@ -98,10 +107,12 @@ def one_run(d, loss):
         e.check(len(rs) == 1, f"side {side}, loss {loss}: {len(rs)} HTTP "
                 "connections")
         recs.append(rs[0] if rs else None)
-    return recs, dropped
+    print(f"loss {loss}: the path dropped {dropped} on purpose, {extra} by "
+          f"itself; tcpdump missed {missed}")
+    return recs, dropped, extra + sum(missed)
 
 
-def check_side(name, rec, loss, dropped, server_side):
+def check_side(name, rec, loss, dropped, extra, server_side):
     rtt = int(2 * DELAY * 1e9)
     far, near = ("client_rtt_ns", "server_rtt_ns") if server_side else \
         ("server_rtt_ns", "client_rtt_ns")
@@ -109,7 +120,13 @@ def check_side(name, rec, loss, dropped, server_side):
             f"{name}: {far} {rec[far]}, path RTT {rtt}")
     e.check(rec[near] < TOL_NS, f"{name}: {near} {rec[near]}")
     reqs = rec["requests"]
-    e.check(len(reqs) == FETCHES and all(q["status"] == "200" and
+    if extra and not server_side:
+        # Packets lost outside the plan may have left holes in this
+        # capture: the answers' completeness cannot be required.
+        reqs = [q for q in reqs if "no_response" not in q]
+        e.check(len(rec["requests"]) == FETCHES, f"{name}: requests")
+    e.check((len(reqs) == FETCHES or extra) and
+            all(q["status"] == "200" and
                                          q["rsp_bytes"] > SIZE and
                                          q["ttfb_ns"] > 0 and
                                          q["ttlb_ns"] > q["ttfb_ns"]
@@ -121,6 +138,11 @@ def check_side(name, rec, loss, dropped, server_side):
           f"{rec['sack_blocks_c2s']} stall {rec['stall_max_ns_s2c']} "
           f"ttlb {[q.get('ttlb_ns') for q in reqs]}")
     if not loss:
+        if extra:
+            # The carrier itself lost packets (a loaded machine): the
+            # path was not lossless, so there is nothing to compare.
+            print(f"{name}: the path lost {extra} packets by itself")
+            return
         e.check(rec["retrans_s2c"] == 0 and rec["retrans_c2s"] == 0 and
                 rec["gap_bytes_s2c"] == 0, f"{name}: retransmissions "
                 f"without loss: {rec}")
@@ -130,8 +152,12 @@ def check_side(name, rec, loss, dropped, server_side):
             f"{name}: dup ACKs {rec['dup_acks_c2s']} SACK "
             f"{rec['sack_blocks_c2s']}")
     if server_side:
-        # The tap saw every segment the server sent, lost or not.
+        # The tap saw every segment the server sent, lost or not; the
+        # requests place them.
         e.check(rec["retrans_s2c"] > 0, f"{name}: no retransmission seen")
+        e.check(0 < sum(q.get("retrans", 0) for q in rec["requests"]) <=
+                rec["retrans_s2c"], f"{name}: retransmissions per request "
+                f"{[q.get('retrans') for q in rec['requests']]}")
     else:
         # Lost before this tap: holes, filled later out of order.
         e.check(rec["ooo_s2c"] > 0, f"{name}: nothing out of order")
@@ -145,11 +171,13 @@ def main():
         e.skip("no /dev/net/tun")
     d = e.tmpdir()
     for loss in (0.0, 0.02):
-        (a, b), dropped = one_run(d, loss)
+        (a, b), dropped, extra = one_run(d, loss)
         if a is None or b is None:
             continue
-        check_side(f"client side, loss {loss}", a, loss, dropped, False)
-        check_side(f"server side, loss {loss}", b, loss, dropped, True)
+        check_side(f"client side, loss {loss}", a, loss, dropped, extra,
+                   False)
+        check_side(f"server side, loss {loss}", b, loss, dropped, extra,
+                   True)
     e.finish()
 
 

@@ -57,11 +57,16 @@ class NetPath:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
             _sh("ip", "netns", "add", ns)
         self.fd = [_tun(d) for d in self.dev]
+        for fd in self.fd:
+            os.set_blocking(fd, False)
+        self.write_errors = 0
         for i in range(2):
             ns, dev = self.ns[i], self.dev[i]
             _sh("ip", "link", "set", dev, "netns", ns)
             _sh("ip", "-n", ns, "addr", "add", self.addr[i], "peer",
                 self.addr[1 - i], "dev", dev)
+            # A long queue: the carrier thread may fall behind under load.
+            _sh("ip", "-n", ns, "link", "set", dev, "txqueuelen", "10000")
             _sh("ip", "-n", ns, "link", "set", dev, "up")
             _sh("ip", "-n", ns, "link", "set", "lo", "up")
         self.t = threading.Thread(target=self._run, daemon=True)
@@ -76,21 +81,25 @@ class NetPath:
             r, _, _ = select.select(self.fd, [], [], wait)
             now = time.monotonic()
             for fd in r:
-                pkt = os.read(fd, 65536)
-                if self.loss and _tcp_data(pkt) and \
-                        self.rng.random() < self.loss:
-                    self.dropped += 1
-                    continue
                 out = self.fd[1] if fd == self.fd[0] else self.fd[0]
-                heapq.heappush(due, (now + self.delay, seq, out, pkt))
-                seq += 1
+                while True:
+                    try:
+                        pkt = os.read(fd, 65536)
+                    except BlockingIOError:
+                        break
+                    if self.loss and _tcp_data(pkt) and \
+                            self.rng.random() < self.loss:
+                        self.dropped += 1
+                        continue
+                    heapq.heappush(due, (now + self.delay, seq, out, pkt))
+                    seq += 1
             now = time.monotonic()
             while due and due[0][0] <= now:
                 _, _, out, pkt = heapq.heappop(due)
                 try:
                     os.write(out, pkt)
                 except OSError:
-                    pass
+                    self.write_errors += 1
 
     def run(self, side, args, **kw):
         """A command inside namespace 0 (a) or 1 (b)."""
@@ -100,6 +109,21 @@ class NetPath:
     def popen(self, side, args, **kw):
         return subprocess.Popen(["ip", "netns", "exec", self.ns[side],
                                  *args], **kw)
+
+    def kernel_drops(self):
+        """Packets the TUN devices' queues dropped (the carrier lagged)."""
+        n = 0
+        for ns, dev in zip(self.ns, self.dev):
+            r = subprocess.run(["ip", "netns", "exec", ns, "cat",
+                                f"/sys/class/net/{dev}/statistics/tx_dropped",
+                                f"/sys/class/net/{dev}/statistics/rx_dropped"],
+                               capture_output=True, text=True)
+            n += sum(int(x) for x in r.stdout.split())
+        return n
+
+    def unplanned_loss(self):
+        """Losses the test did not ask for."""
+        return self.write_errors + self.kernel_drops()
 
     def close(self):
         self.stop_ = True

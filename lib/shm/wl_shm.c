@@ -629,7 +629,7 @@ wl_shm_print(const struct wl_shm *shm, FILE *f)
 			free(v[n]);
 	}
 	qsort(v, n, sizeof(*v), series_cmp);
-	fprintf(f, "%-6s %-10s %-28s %-12s %-12s %9s %9s %8s %8s %8s %8s %8s\n",
+	fprintf(f, "%-6s %-16s %-28s %-14s %-12s %9s %9s %8s %8s %8s %8s %8s\n",
 		"proto", "metric", "server", "method", "class", "count",
 		"rate/s", "p50", "p90", "p99", "p99.9", "max");
 	for (i = 0; i < n; i++) {
@@ -643,7 +643,7 @@ wl_shm_print(const struct wl_shm *shm, FILE *f)
 		fmt_ns(q[2], sizeof(q[2]), wl_hist_quantile(&s->h, 0.99));
 		fmt_ns(q[3], sizeof(q[3]), wl_hist_quantile(&s->h, 0.999));
 		fmt_ns(q[4], sizeof(q[4]), s->h.max);
-		fprintf(f, "%-6s %-10s %-28s %-12s %-12s %9" PRIu64
+		fprintf(f, "%-6s %-16s %-28s %-14s %-12s %9" PRIu64
 			" %9.1f %8s %8s %8s %8s %8s\n", s->key.proto,
 			s->key.metric, srv, s->key.method,
 			wl_status_class_name(s->key.status_class), s->h.count,

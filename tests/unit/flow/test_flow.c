@@ -202,57 +202,55 @@ addr4(struct wl_addr *a, uint32_t ip)
 	wl_addr_from_v4(a, b);
 }
 
-/* A TCP segment from (sip, sp) to (dip, dp). */
+/* A TCP segment from (sip, sp) to (dip, dp), window 1000. */
+static void
+tcp_fill(struct wl_pkt *p, uint64_t ts, uint32_t sip, uint16_t sp,
+	uint32_t dip, uint16_t dp, uint8_t flags, uint32_t seq, uint32_t ack,
+	const char *data)
+{
+	memset(p, 0, sizeof(*p));
+	p->ts_ns = ts;
+	p->ts_source = 2;
+	addr4(&p->src, sip);
+	addr4(&p->dst, dip);
+	p->sport = sp;
+	p->dport = dp;
+	p->ip_version = 4;
+	p->l4proto = IPPROTO_TCP;
+	p->tcp_flags = flags;
+	p->seq = seq;
+	p->ack = ack;
+	p->payload = (const uint8_t *)data;
+	p->payload_len = data != NULL ? (uint32_t)strlen(data) : 0;
+	p->wire_len = 54 + p->payload_len;
+	p->tcp_window = 1000;
+}
+
 static void
 seg(uint64_t ts, uint32_t sip, uint16_t sp, uint32_t dip, uint16_t dp,
 	uint8_t flags, uint32_t seq, uint32_t ack, const char *data)
 {
 	struct wl_pkt p;
 
-	memset(&p, 0, sizeof(p));
-	p.ts_ns = ts;
-	p.ts_source = 2;
-	addr4(&p.src, sip);
-	addr4(&p.dst, dip);
-	p.sport = sp;
-	p.dport = dp;
-	p.ip_version = 4;
-	p.l4proto = IPPROTO_TCP;
-	p.tcp_flags = flags;
-	p.seq = seq;
-	p.ack = ack;
-	p.payload = (const uint8_t *)data;
-	p.payload_len = data != NULL ? (uint32_t)strlen(data) : 0;
-	p.wire_len = 54 + p.payload_len;
-	p.tcp_window = 1000;
+	tcp_fill(&p, ts, sip, sp, dip, dp, flags, seq, ack, data);
 	wl_flow_input(ft, &p);
 }
 
-/* A segment of the client (c2s) or the server with window, IP ID and
- * SACK blocks set. */
+/* A segment of the client (c2s) or the server of port 7777 with window,
+ * IP ID and SACK blocks set. */
 static void
 segw(uint64_t ts, int c2s, uint8_t flags, uint32_t seq, uint32_t ack,
 	const char *data, uint32_t win, uint16_t ipid, uint8_t nsack)
 {
 	struct wl_pkt p;
 
-	memset(&p, 0, sizeof(p));
-	p.ts_ns = ts;
-	addr4(&p.src, c2s ? CLI : SRV);
-	addr4(&p.dst, c2s ? SRV : CLI);
-	p.sport = c2s ? 40000 : 7777;
-	p.dport = c2s ? 7777 : 40000;
-	p.ip_version = 4;
+	if (c2s)
+		tcp_fill(&p, ts, CLI, 40000, SRV, 7777, flags, seq, ack, data);
+	else
+		tcp_fill(&p, ts, SRV, 7777, CLI, 40000, flags, seq, ack, data);
 	p.ip_id = ipid;
-	p.l4proto = IPPROTO_TCP;
-	p.tcp_flags = flags;
-	p.seq = seq;
-	p.ack = ack;
 	p.tcp_window = win;
 	p.nsack = nsack;
-	p.payload = (const uint8_t *)data;
-	p.payload_len = data != NULL ? (uint32_t)strlen(data) : 0;
-	p.wire_len = 54 + p.payload_len;
 	wl_flow_input(ft, &p);
 }
 
@@ -263,18 +261,7 @@ seg_cut(uint64_t ts, uint16_t dp, uint32_t seq, uint32_t ack,
 {
 	struct wl_pkt p;
 
-	memset(&p, 0, sizeof(p));
-	p.ts_ns = ts;
-	addr4(&p.src, CLI);
-	addr4(&p.dst, SRV);
-	p.sport = 40000;
-	p.dport = dp;
-	p.l4proto = IPPROTO_TCP;
-	p.tcp_flags = WL_TCP_ACK;
-	p.seq = seq;
-	p.ack = ack;
-	p.payload = (const uint8_t *)data;
-	p.payload_len = (uint32_t)strlen(data);
+	tcp_fill(&p, ts, CLI, 40000, SRV, dp, WL_TCP_ACK, seq, ack, data);
 	p.seg_len = wire_len;
 	wl_flow_input(ft, &p);
 }

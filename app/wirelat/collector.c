@@ -279,7 +279,7 @@ conn_series(struct wl_app *app, const struct wl_txn *t)
 	if (c->l4proto != IPPROTO_TCP)
 		return;
 	series_add(app, t, "conn_duration", close,
-		close[0] == 'r' ? WL_SC_ERROR : WL_SC_OK,
+		strncmp(close, "rst_", 4) == 0 ? WL_SC_ERROR : WL_SC_OK,
 		t->rsp_end_ns - t->req_start_ns);
 	v = (uint64_t)c->d[0].retrans + c->d[1].retrans;
 	if (v != 0)

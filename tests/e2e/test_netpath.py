@@ -15,7 +15,6 @@ connection in the other, captured on both sides at once.
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -30,19 +29,6 @@ TOL_NS = 6_000_000      # scheduling of the path's carrier thread
 SIZE = 1024 * 1024
 FETCHES = 3
 PORT = 8080
-
-
-def capture(path, side, cap):
-    p = path.popen(side, ["tcpdump", "-i", path.dev[side], "-U",
-                          "--immediate-mode", "-n",
-                          "-s", "0", "-B", "65536",
-                          "--time-stamp-precision=nano", "-w", cap,
-                          f"tcp port {PORT}"],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                   text=True)
-    if "listening" not in p.stderr.readline():
-        raise SystemExit("tcpdump did not start")
-    return p
 
 
 def one_run(d, loss):
@@ -68,28 +54,24 @@ def one_run(d, loss):
                     == 0:
                 break
             time.sleep(0.1)
-        tds = [capture(path, 0, caps[0]), capture(path, 1, caps[1])]
+        tds = [srv.Tcpdump(caps[i], path.dev[i], f"tcp port {PORT}",
+                           netns=path.ns[i]) for i in range(2)]
         urls = [f"http://{path.addr[1]}:{PORT}/obj"] * FETCHES
         r = path.run(0, ["curl", "-s", "--http1.1", "-m", "120",
                          *[a for u in urls for a in ("-o", "/dev/null",
                                                       u)]],
                      capture_output=True, text=True)
         e.check(r.returncode == 0, f"curl: {r.stderr}")
-        time.sleep(0.5)
     finally:
-        for td in tds:
-            td.terminate()
-            td.wait(10)
+        # What tcpdump itself lost (a loaded machine): that side's
+        # capture has holes no TCP retransmission fills.
+        for i, td in enumerate(tds):
+            missed[i] = td.stop()
         server.terminate()
         server.wait(10)
         dropped = path.dropped
         extra = path.unplanned_loss()
         path.close()
-    # What tcpdump itself lost (a loaded machine): that side's capture has
-    # holes no TCP retransmission fills.
-    for i, td in enumerate(tds):
-        m = re.search(r"(\d+) packets? dropped by kernel", td.stderr.read())
-        missed[i] = int(m.group(1)) if m else 0
     # Loss recovery on this path keeps a window of data waiting ahead of
     # a hole for an RTT or more: room for it (docs/flow.md).
     conf = os.path.join(d, "wl.json")

@@ -3,6 +3,7 @@
 by the tests on 127.0.0.1 and torn down after."""
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -89,16 +90,18 @@ http {{
 
 
 class Tcpdump:
-    """A nanosecond capture on an interface, written to path."""
+    """A nanosecond capture on an interface, written to path; inside a
+    network namespace when netns names one."""
 
-    def __init__(self, path, iface, bpf):
+    def __init__(self, path, iface, bpf, netns=None):
         need("tcpdump")
         if os.geteuid() != 0:
             e.skip("capturing on loopback needs root")
+        pre = ["ip", "netns", "exec", netns] if netns else []
         self.p = subprocess.Popen(
-            ["tcpdump", "-i", iface, "-U", "--immediate-mode", "-B", "65536",
-             "-n", "-s", "0",
-             "--time-stamp-precision=nano", "-w", path, bpf],
+            pre + ["tcpdump", "-i", iface, "-U", "--immediate-mode", "-B",
+                   "65536", "-n", "-s", "0",
+                   "--time-stamp-precision=nano", "-w", path, bpf],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # tcpdump says "listening on" once the socket is open.
         line = self.p.stderr.readline()
@@ -106,11 +109,15 @@ class Tcpdump:
             raise SystemExit(f"tcpdump: {line}")
 
     def stop(self):
+        """@return the packets tcpdump says the kernel dropped."""
         # Immediate mode hands every packet over at once; the pause lets
         # the last ones reach the file before tcpdump is told to stop.
         time.sleep(0.5)
         self.p.send_signal(signal.SIGINT)
         self.p.wait(10)
+        m = re.search(r"(\d+) packets? dropped by kernel",
+                      self.p.stderr.read())
+        return int(m.group(1)) if m else 0
 
 
 def tshark_handshakes(pcap):

@@ -81,7 +81,7 @@ dns_probe_tcp(const uint8_t *d, uint32_t len, enum wl_dir dir)
 }
 
 static void
-emit(struct dns_state *s, struct wl_proto_ctx *ctx, struct dns_q *q,
+emit(struct wl_proto_ctx *ctx, struct dns_q *q,
 	const struct wl_dns_msg *m, uint64_t rsp_start, uint64_t rsp_end,
 	uint32_t rsp_bytes, uint32_t flags)
 {
@@ -130,7 +130,6 @@ emit(struct dns_state *s, struct wl_proto_ctx *ctx, struct dns_q *q,
 	t.flags = flags;
 	wl_proto_emit(ctx, &t);
 	q->used = 0;
-	(void)s;
 }
 
 /* The oldest pending query at or before `before` (UINT64_MAX: any). */
@@ -157,7 +156,7 @@ expire(struct dns_state *s, struct wl_proto_ctx *ctx, uint64_t now)
 		return;
 	while ((q = oldest(s, now - ctx->rsp_timeout_ns)) != NULL &&
 			now - q->start_ns > ctx->rsp_timeout_ns)
-		emit(s, ctx, q, NULL, 0, 0, 0, WL_TXN_F_TIMEOUT);
+		emit(ctx, q, NULL, 0, 0, 0, WL_TXN_F_TIMEOUT);
 }
 
 /* The pending query m is about, sent by `before` (a reply that began
@@ -234,7 +233,7 @@ answer(struct dns_state *s, struct wl_proto_ctx *ctx,
 		r->used = 1;
 		r->id = q->id;
 		r->qhash = q->qhash;
-		emit(s, ctx, q, m, start, end, bytes, 0);
+		emit(ctx, q, m, start, end, bytes, 0);
 		return;
 	}
 	for (i = 0; i < RECENT; i++) {
@@ -357,7 +356,7 @@ dns_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 
 	expire(s, ctx, ts);
 	while ((q = oldest(s, UINT64_MAX)) != NULL)
-		emit(s, ctx, q, NULL, 0, 0, 0, flags);
+		emit(ctx, q, NULL, 0, 0, 0, flags);
 }
 
 static void

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 
 #include "wirelat.h"
 #include "wl_build_config.h"
+#include "wl_eal.h"
 #include "wl_log.h"
 #include "wl_mbuf.h"
 
@@ -404,133 +404,54 @@ parse_args(struct wl_app *app, int argc, char **argv, int *eal_argc,
 
 /* ---- EAL arguments ---- */
 
-struct argv_buf {
-	int argc;
-	char *argv[128];
-	char store[128][WL_CFG_PATH + 32];
-};
-
 static void
-argv_add(struct argv_buf *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-argv_add(struct argv_buf *a, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (a->argc >= (int)RTE_DIM(a->argv) - 1)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(a->store[a->argc], sizeof(a->store[0]), fmt, ap);
-	va_end(ap);
-	a->argv[a->argc] = a->store[a->argc];
-	a->argc++;
-	a->argv[a->argc] = NULL;
-}
-
-static int
-hugepages_free(void)
-{
-	char line[256];
-	FILE *f;
-	long v = 0;
-
-	f = fopen("/proc/meminfo", "r");
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "HugePages_Free: %ld", &v) == 1)
-			break;
-	fclose(f);
-	return v > 0;
-}
-
-/* Default lcores: two CPUs of our affinity, or two lcores on one CPU. */
-static void
-default_lcores(char *buf, size_t size)
-{
-	cpu_set_t set;
-	int cpus[2], n = 0, i;
-
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		for (i = 0; i < CPU_SETSIZE && n < 2; i++)
-			if (CPU_ISSET(i, &set))
-				cpus[n++] = i;
-	if (n == 0)
-		cpus[n++] = 0;
-	if (n == 1)
-		snprintf(buf, size, "0@%d,1@%d", cpus[0], cpus[0]);
-	else
-		snprintf(buf, size, "0@%d,1@%d", cpus[0], cpus[1]);
-}
-
-static void
-build_eal_args(struct wl_app *app, struct argv_buf *a, int extra_argc,
+build_eal_args(struct wl_app *app, struct wl_eal_args *a, int extra_argc,
 	char **extra_argv)
 {
 	struct wl_config *c = &app->cfg;
 	char lcores[WL_CFG_STR];
-	int has_pci = 0, use_huge;
+	int has_pci = 0;
 	unsigned int i, naf = 0;
 
-	argv_add(a, "wirelat");
+	wl_eal_add(a, "wirelat");
 	if (c->lcores[0] != '\0')
 		wl_strlcpy(lcores, c->lcores, sizeof(lcores));
 	else
-		default_lcores(lcores, sizeof(lcores));
-	argv_add(a, "--lcores=%s", lcores);
+		wl_eal_default_lcores(lcores, sizeof(lcores));
+	wl_eal_add(a, "--lcores=%s", lcores);
 	if (c->file_prefix[0] != '\0')
-		argv_add(a, "--file-prefix=%s", c->file_prefix);
+		wl_eal_add(a, "--file-prefix=%s", c->file_prefix);
 	else
-		argv_add(a, "--file-prefix=wirelat-%s", c->instance);
-	use_huge = c->huge == WL_HUGE_ON ||
-		(c->huge == WL_HUGE_AUTO && hugepages_free());
-	if (use_huge)
-		argv_add(a, "--in-memory");
-	if (!use_huge) {
-		if (c->huge == WL_HUGE_AUTO)
-			fprintf(stderr, "wirelat: notice: no free hugepages, "
-				"running with --no-huge (see "
-				"scripts/setup-hugepages)\n");
-		/* --in-memory implies legacy memory, which --no-huge
-		 * refuses; no shared config is needed either way. */
-		argv_add(a, "--no-huge");
-		argv_add(a, "--no-shconf");
-		argv_add(a, "-m");
-		argv_add(a, "%u", c->memory_mb);
-	}
+		wl_eal_add(a, "--file-prefix=wirelat-%s", c->instance);
+	wl_eal_add_memory(a, c->huge == WL_HUGE_ON ? 1 :
+		c->huge == WL_HUGE_AUTO ? -1 : 0, c->memory_mb, "wirelat");
 	for (i = 0; i < c->n_inputs; i++) {
 		const struct wl_cfg_input *in = &c->inputs[i];
 
 		switch (in->type) {
 		case WL_INPUT_IFACE:
-			argv_add(a, "--vdev=net_af_packet%u,iface=%s", naf++,
+			wl_eal_add(a, "--vdev=net_af_packet%u,iface=%s", naf++,
 				in->arg);
 			break;
 		case WL_INPUT_PORT:
-			argv_add(a, "-a");
-			argv_add(a, "%s", in->arg);
+			wl_eal_add(a, "-a");
+			wl_eal_add(a, "%s", in->arg);
 			has_pci = 1;
 			break;
 		case WL_INPUT_VDEV:
-			argv_add(a, "--vdev=%s", in->arg);
+			wl_eal_add(a, "--vdev=%s", in->arg);
 			break;
 		default:
 			break;
 		}
 	}
 	if (!has_pci)
-		argv_add(a, "--no-pci");
-	argv_add(a, "--log-level=*:warning");
-	/* "No free 1048576 kB hugepages" and the like: not our user's concern. */
-	argv_add(a, "--log-level=lib.eal:error");
-	argv_add(a, "--no-telemetry");
+		wl_eal_add(a, "--no-pci");
+	wl_eal_add_quiet(a);
 	for (i = 0; i < c->n_eal_args; i++)
-		argv_add(a, "%s", c->eal_args[i]);
+		wl_eal_add(a, "%s", c->eal_args[i]);
 	for (i = 0; i < (unsigned int)extra_argc; i++)
-		argv_add(a, "%s", extra_argv[i]);
+		wl_eal_add(a, "%s", extra_argv[i]);
 }
 
 /* ---- set-up ---- */
@@ -882,7 +803,7 @@ main(int argc, char **argv)
 {
 	static struct wl_app app_storage;
 	struct wl_app *app = &app_storage;
-	static struct argv_buf eal;
+	static struct wl_eal_args eal;
 	const char *bad;
 	char err[512];
 	char **extra;

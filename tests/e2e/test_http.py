@@ -30,13 +30,38 @@ def read_response(sock, buf):
     return int(head.split()[1]), rest[n:]
 
 
+def capture(d, port, plan, burst, attempt):
+    """The keep-alive requests, then the pipelined burst, under a capture:
+    @return (capture, tcpdump drops, the status codes in order)."""
+    cap = os.path.join(d, f"http-{attempt}.pcap")
+    statuses = []
+    td = srv.Tcpdump(cap, "lo", f"tcp port {port}")
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        buf = b""
+        for path in plan:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n"
+                      .encode())
+            st, buf = read_response(s, buf)
+            statuses.append(st)
+        # Pipelined: every request in one write, one packet.
+        s.sendall(b"".join(f"GET {p} HTTP/1.1\r\nHost: t\r\n\r\n"
+                           .encode() for p in burst))
+        for _ in burst:
+            st, buf = read_response(s, buf)
+            statuses.append(st)
+        s.close()
+    finally:
+        drops = td.stop()
+    return cap, drops, statuses
+
+
 def main():
     srv.need("tshark", "tcpdump", "nginx")
     if os.geteuid() != 0:
         e.skip("capturing on loopback needs root")
     d = e.tmpdir()
     os.chmod(d, 0o755)
-    cap = os.path.join(d, "http.pcap")
     ng = srv.Nginx(d)
     with open(os.path.join(ng.d, "www", "mb.bin"), "wb") as f:
         f.write(os.urandom(1 << 20))
@@ -44,26 +69,9 @@ def main():
             "/nope/x?y=1"]
     burst = ["/index.html", "/missing", "/index.html", "/big.bin",
              "/index.html"]
-    statuses = []
     try:
-        td = srv.Tcpdump(cap, "lo", f"tcp port {ng.port}")
-        try:
-            s = socket.create_connection(("127.0.0.1", ng.port))
-            buf = b""
-            for path in plan:
-                s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n"
-                          .encode())
-                st, buf = read_response(s, buf)
-                statuses.append(st)
-            # Pipelined: every request in one write, one packet.
-            s.sendall(b"".join(f"GET {p} HTTP/1.1\r\nHost: t\r\n\r\n"
-                               .encode() for p in burst))
-            for _ in burst:
-                st, buf = read_response(s, buf)
-                statuses.append(st)
-            s.close()
-        finally:
-            td.stop()
+        cap, _, statuses = srv.capture_retry(
+            lambda a: capture(d, ng.port, plan, burst, a))
     finally:
         ng.stop()
 

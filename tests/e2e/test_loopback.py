@@ -15,24 +15,30 @@ import wl_servers as srv  # noqa: E402
 N = 30
 
 
+def capture(d, port, attempt):
+    """N curl fetches under a capture: @return (capture, tcpdump drops)."""
+    cap = os.path.join(d, f"lo-{attempt}.pcap")
+    td = srv.Tcpdump(cap, "lo", f"tcp port {port}")
+    try:
+        for i in range(N):
+            path = "big.bin" if i % 5 == 0 else "index.html"
+            subprocess.run(["curl", "-s", "-o", "/dev/null",
+                            f"http://127.0.0.1:{port}/{path}"],
+                           check=True, timeout=30)
+    finally:
+        drops = td.stop()
+    return cap, drops
+
+
 def main():
     srv.need("curl", "tshark", "tcpdump", "nginx")
     if os.geteuid() != 0:
         e.skip("capturing on loopback needs root")
     d = e.tmpdir()
     os.chmod(d, 0o755)
-    cap = os.path.join(d, "lo.pcap")
     ng = srv.Nginx(d)
     try:
-        td = srv.Tcpdump(cap, "lo", f"tcp port {ng.port}")
-        try:
-            for i in range(N):
-                path = "big.bin" if i % 5 == 0 else "index.html"
-                subprocess.run(["curl", "-s", "-o", "/dev/null",
-                                f"http://127.0.0.1:{ng.port}/{path}"],
-                               check=True, timeout=30)
-        finally:
-            td.stop()
+        cap, _ = srv.capture_retry(lambda a: capture(d, ng.port, a))
     finally:
         ng.stop()
 

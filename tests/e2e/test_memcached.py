@@ -31,52 +31,59 @@ def bin_req(op, key, opaque):
         len(k).to_bytes(4, "big") + opaque.to_bytes(4, "big") + bytes(8) + k
 
 
+def capture(d, port, attempt):
+    """The text and binary workloads under a capture: @return (capture,
+    tcpdump drops, the answered commands sent by name)."""
+    cap = os.path.join(d, f"mc-{attempt}.pcap")
+    sent = collections.Counter()
+    td = srv.Tcpdump(cap, "lo", f"tcp port {port}")
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        for i in range(ROUNDS):
+            s.sendall(f"set k{i} 0 0 3\r\nabc\r\n".encode())
+            recv_until(s, b"", b"STORED\r\n")
+            sent["set"] += 1
+            # noreply: no answer, must not shift what follows.
+            s.sendall(f"set n{i} 0 0 1 noreply\r\nz\r\n".encode())
+            s.sendall(f"get k{i} n{i} missing{i}\r\n".encode())
+            recv_until(s, b"", b"END\r\n")
+            sent["get"] += 1
+            s.sendall(f"incr c{i} 1\r\ndelete k{i}\r\n".encode())
+            recv_until(s, b"", b"DELETED\r\n")
+            sent["incr"] += 1
+            sent["delete"] += 1
+        s.close()
+        b = socket.create_connection(("127.0.0.1", port))
+        for i in range(ROUNDS // 10):
+            b.sendall(bin_req(0x00, f"k{i}", 1) +
+                      bin_req(0x09, f"x{i}", 2) +
+                      bin_req(0x0a, "", 3))
+            buf = b""
+            # GET miss answers, GETQ miss is silent, NOOP answers.
+            while buf.count(b"\x81") < 2 or len(buf) < 48:
+                buf += b.recv(65536)
+            sent["get"] += 1
+            sent["noop"] += 1
+        b.close()
+        time.sleep(0.2)
+    finally:
+        drops = td.stop()
+    return cap, drops, sent
+
+
 def main():
-    srv.need("memcached", "tcpdump")
+    srv.need("memcached", "tcpdump", "tshark")
     if os.geteuid() != 0:
         e.skip("capturing on loopback needs root")
     d = e.tmpdir()
-    cap = os.path.join(d, "mc.pcap")
     port = srv.free_port()
     mc = subprocess.Popen(["memcached", "-p", str(port), "-l", "127.0.0.1",
                            "-U", "0", "-u", "nobody"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sent = collections.Counter()
     try:
         if not srv.wait_port(port):
             raise SystemExit("memcached did not start")
-        td = srv.Tcpdump(cap, "lo", f"tcp port {port}")
-        try:
-            s = socket.create_connection(("127.0.0.1", port))
-            for i in range(ROUNDS):
-                s.sendall(f"set k{i} 0 0 3\r\nabc\r\n".encode())
-                recv_until(s, b"", b"STORED\r\n")
-                sent["set"] += 1
-                # noreply: no answer, must not shift what follows.
-                s.sendall(f"set n{i} 0 0 1 noreply\r\nz\r\n".encode())
-                s.sendall(f"get k{i} n{i} missing{i}\r\n".encode())
-                recv_until(s, b"", b"END\r\n")
-                sent["get"] += 1
-                s.sendall(f"incr c{i} 1\r\ndelete k{i}\r\n".encode())
-                recv_until(s, b"", b"DELETED\r\n")
-                sent["incr"] += 1
-                sent["delete"] += 1
-            s.close()
-            b = socket.create_connection(("127.0.0.1", port))
-            for i in range(ROUNDS // 10):
-                b.sendall(bin_req(0x00, f"k{i}", 1) +
-                          bin_req(0x09, f"x{i}", 2) +
-                          bin_req(0x0a, "", 3))
-                buf = b""
-                # GET miss answers, GETQ miss is silent, NOOP answers.
-                while buf.count(b"\x81") < 2 or len(buf) < 48:
-                    buf += b.recv(65536)
-                sent["get"] += 1
-                sent["noop"] += 1
-            b.close()
-            time.sleep(0.2)
-        finally:
-            td.stop()
+        cap, _, sent = srv.capture_retry(lambda a: capture(d, port, a))
     finally:
         mc.terminate()
         mc.wait(10)

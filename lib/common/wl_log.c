@@ -14,12 +14,14 @@
 
 RTE_LOG_REGISTER(wl_logtype, wirelat, INFO);
 
+const char *wl_prog_name = "wirelat";
+
 void
 wl_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("wirelat: ", stderr);
+	fprintf(stderr, "%s: ", wl_prog_name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -35,5 +37,5 @@ wl_log(unsigned int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	rte_log(level, wl_logtype, "wirelat: %s\n", buf);
+	rte_log(level, wl_logtype, "%s: %s\n", wl_prog_name, buf);
 }

@@ -12,8 +12,11 @@
 
 extern int wl_logtype;
 
+/* Program name that starts every message ("wirelat" by default). */
+extern const char *wl_prog_name;
+
 /**
- * Print "wirelat: <msg>" on one line to stderr.
+ * Print "<wl_prog_name>: <msg>" on one line to stderr.
  * Used for fatal start-up errors: one line naming the problem.
  */
 void wl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -324,3 +324,87 @@ wl_port_close(struct wl_port *p)
 	rte_eth_dev_stop(p->port_id);
 	rte_eth_dev_close(p->port_id);
 }
+
+int
+wl_port_setup_tx(struct wl_tx_port *p, uint16_t nb_txd, uint32_t max_frame,
+	int need_multi_seg, struct rte_mempool *mp, char *err, size_t errlen)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	uint16_t nb_rxq = 0, txd = nb_txd, rxd = 64;
+	uint32_t mtu = RTE_ETHER_MTU;
+	int ret;
+
+	ret = rte_eth_dev_info_get(p->port_id, &info);
+	if (ret != 0) {
+		snprintf(err, errlen, "port %u: cannot read device info: %s",
+			p->port_id, rte_strerror(-ret));
+		return ret;
+	}
+	rte_eth_dev_get_name_by_port(p->port_id, p->name);
+	wl_strlcpy(p->driver, info.driver_name, sizeof(p->driver));
+	memset(&conf, 0, sizeof(conf));
+	/* The MTU a frame of max_frame bytes needs (counting a VLAN tag as
+	 * payload: conservative by 4 bytes for tagged frames). */
+	if (max_frame > RTE_ETHER_HDR_LEN + RTE_ETHER_MTU)
+		mtu = max_frame - RTE_ETHER_HDR_LEN;
+	if (info.max_mtu != 0 && mtu > info.max_mtu &&
+			info.max_mtu < UINT16_MAX) {
+		snprintf(err, errlen, "port %s (%s): a %u-byte frame needs MTU "
+			"%u, the device allows %u", p->name, p->driver,
+			max_frame, mtu, info.max_mtu);
+		return -EMSGSIZE;
+	}
+	if (mtu > RTE_ETHER_MTU)
+		conf.rxmode.mtu = mtu;
+	p->multi_seg = (info.tx_offload_capa &
+		RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	if (need_multi_seg && !p->multi_seg) {
+		snprintf(err, errlen, "port %s (%s): a %u-byte frame spans "
+			"several mbufs and the device has no multi-segment TX",
+			p->name, p->driver, max_frame);
+		return -ENOTSUP;
+	}
+	if (need_multi_seg)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* Some drivers refuse to start without an RX queue. */
+	ret = rte_eth_dev_configure(p->port_id, 0, 1, &conf);
+	if (ret != 0 && info.max_rx_queues > 0) {
+		nb_rxq = 1;
+		ret = rte_eth_dev_configure(p->port_id, 1, 1, &conf);
+	}
+	if (ret == 0)
+		ret = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &rxd, &txd);
+	if (ret != 0) {
+		snprintf(err, errlen, "port %s (%s): configure failed: %s",
+			p->name, p->driver, rte_strerror(-ret));
+		return ret;
+	}
+	if (nb_rxq == 1) {
+		ret = rte_eth_rx_queue_setup(p->port_id, 0, rxd,
+			rte_eth_dev_socket_id(p->port_id), NULL, mp);
+		if (ret != 0) {
+			snprintf(err, errlen, "port %s (%s): RX queue set-up "
+				"failed: %s", p->name, p->driver,
+				rte_strerror(-ret));
+			return ret;
+		}
+	}
+	ret = rte_eth_tx_queue_setup(p->port_id, 0, txd,
+		rte_eth_dev_socket_id(p->port_id), NULL);
+	if (ret != 0) {
+		snprintf(err, errlen, "port %s (%s): TX queue set-up failed: "
+			"%s", p->name, p->driver, rte_strerror(-ret));
+		return ret;
+	}
+	ret = rte_eth_dev_start(p->port_id);
+	if (ret != 0) {
+		snprintf(err, errlen, "port %s (%s): start failed: %s",
+			p->name, p->driver, rte_strerror(-ret));
+		return ret;
+	}
+	p->nb_txd = txd;
+	p->max_frame = info.max_mtu != 0 && info.max_mtu < UINT16_MAX ?
+		(uint32_t)info.max_mtu + RTE_ETHER_HDR_LEN : UINT16_MAX;
+	return 0;
+}

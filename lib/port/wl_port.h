@@ -111,6 +111,29 @@ wl_port_rx_ts(const struct wl_port *p, struct rte_mbuf *m)
 	return ns;
 }
 
+/* A port wirelat-replay sends on: one TX queue, no RX. */
+struct wl_tx_port {
+	uint16_t port_id;
+	char name[64];
+	char driver[64];
+	uint32_t max_frame;         /* largest frame it takes (no FCS) */
+	uint16_t nb_txd;
+	int multi_seg;              /* chained mbufs accepted */
+};
+
+/**
+ * Configure and start a port for sending: one TX queue of nb_txd
+ * descriptors, no RX queue unless the driver needs one (then one, on mp,
+ * never polled), MTU raised to carry max_frame bytes (frame without FCS)
+ * and multi-segment TX enabled when need_multi_seg.
+ * @return 0 or -errno with err set (one line naming the port and the
+ * problem: frame too large for it, no multi-segment TX, ...).
+ * Control path, main lcore.
+ */
+int wl_port_setup_tx(struct wl_tx_port *p, uint16_t nb_txd,
+	uint32_t max_frame, int need_multi_seg, struct rte_mempool *mp,
+	char *err, size_t errlen);
+
 /** Stop and close a port (control path). */
 void wl_port_close(struct wl_port *p);
 

@@ -14,6 +14,7 @@ SRC = os.environ.get("WL_SRC", os.path.dirname(os.path.dirname(
 BUILD = os.environ.get("WL_BUILD", os.path.join(SRC, "build"))
 WIRELAT = os.path.join(BUILD, "app", "wirelat", "wirelat")
 STAT = os.path.join(BUILD, "app", "wirelat-stat", "wirelat-stat")
+REPLAY = os.path.join(BUILD, "app", "wirelat-replay", "wirelat-replay")
 WLGEN = os.path.join(SRC, "tests", "gen", "wlgen.py")
 SKIP = 77   # meson's "skipped" exit code
 

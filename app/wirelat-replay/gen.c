@@ -1345,7 +1345,11 @@ opt_name(int opt)
 static int
 bad(int opt, const char *why)
 {
-	fprintf(stderr, PROG ": --%s: %s\n", opt_name(opt), why);
+	if (opt < 256)
+		fprintf(stderr, PROG ": -%c/--%s: %s\n", opt, opt_name(opt),
+			why);
+	else
+		fprintf(stderr, PROG ": --%s: %s\n", opt_name(opt), why);
 	return 2;
 }
 
@@ -1473,7 +1477,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 				argv[optind - 1]);
 			return 2;
 		default:
-			if (optopt != 0 && optopt < 256)
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				fprintf(stderr, PROG ": %.*s: unknown option "
+					"or no value allowed\n",
+					(int)strcspn(argv[optind - 1], "="),
+					argv[optind - 1]);
+			else if (optopt != 0 && optopt < 256)
 				fprintf(stderr, PROG ": -%c: unknown option\n",
 					optopt);
 			else

@@ -45,7 +45,7 @@
 #define WIN_FIELD 65535         /* window field after the handshake */
 #define WIN_BYTES ((uint64_t)WIN_FIELD << WSCALE)
 #define MSG_OVERHEAD 256        /* headers and framing, upper bound */
-#define TURN_NS 2000            /* server stack turnaround (SYN-ACK, ACK, FIN) */
+#define TURN_NS 2000            /* server stack turnaround: SYN-ACK, ACK, FIN */
 #define DELACK_NS 40000000ULL   /* delayed ACK timer (Linux' minimum) */
 #define L1_EXTRA 24             /* preamble, inter-frame gap, FCS */
 #define PORT_LO 32768
@@ -331,9 +331,11 @@ parse_range(const char *s, struct range *r)
 
 /*
  * A message is head text, fill bytes (filler pattern) and tail text:
- *   HTTP GET:   "GET /r/C/I?rsp=N HTTP/1.1\r\nHost: H\r\n[X-Pad: " fill "\r\n]" "\r\n"
+ *   HTTP GET:   "GET /r/C/I?rsp=N HTTP/1.1\r\nHost: H\r\n[X-Pad: "
+ *               fill "\r\n]" "\r\n"
  *   HTTP POST:  "POST ... Content-Length: N\r\n\r\n" fill
- *   HTTP rsp:   "HTTP/1.1 200 OK\r\nContent-Length: N\r\n\r\n" fill (201 for POST)
+ *   HTTP rsp:   "HTTP/1.1 200 OK\r\nContent-Length: N\r\n\r\n" fill
+ *               (201 Created for a write)
  *   Redis GET:  "*2\r\n$3\r\nGET\r\n$L\r\nkey:C:I\r\n"
  *   Redis SET:  "*3\r\n$3\r\nSET\r\n$L\r\nkey:C:I\r\n$N\r\n" fill "\r\n"
  *   Redis rsp:  "$N\r\n" fill "\r\n" (GET) or "+OK\r\n" (SET)

@@ -374,12 +374,24 @@ def check_shape(name, args, flows, truth):
         e.check(any(t["rsp_end_ns"] > t["rsp_start_ns"]
                     for t in truth["transactions"]),
                 f"{name}: no response over several segments")
-    # Every flow: SYN, SYN-ACK, ACK first; FIN both ways, a last ACK.
+    # Every flow: SYN, SYN-ACK, ACK first; FIN both ways, a last ACK; the
+    # connection record says when and how much.
+    recs = {(c["client_ip"], c["client_port"]): c
+            for c in truth["connections"]}
     for key, segs in flows.items():
         fl = [s[4] for s in segs]
         e.check(fl[:3] == [0x02, 0x12, 0x10] and fl[-1] == 0x10 and
                 sum(1 for f in fl if f & 1) == 2,
                 f"{name} {key}: flags {fl[:3]}..{fl[-3:]}")
+        r = recs.get((key[0], key[1]), {})
+        got = {"syn_ns": segs[0][0], "synack_ns": segs[1][0],
+               "ack_ns": segs[2][0], "end_ns": segs[-1][0],
+               "c2s_packets": sum(1 for s in segs if s[1]),
+               "s2c_packets": sum(1 for s in segs if not s[1]),
+               "c2s_payload": sum(len(s[5]) for s in segs if s[1]),
+               "s2c_payload": sum(len(s[5]) for s in segs if not s[1])}
+        diff = {k: (v, r.get(k)) for k, v in got.items() if r.get(k) != v}
+        e.check(not diff, f"{name} {key}: connection record {diff}")
 
 
 def bad_options(d):
@@ -439,10 +451,10 @@ def snaplen(d):
     pcap, truth = gen(d, "snap", ["--snaplen", "100", "--connections", "3",
                                   "--requests", "10", "--seed", "3"])
     pkts = read_pcap(pcap)
+    caplen = max(len(p[2]) for p in pkts)
     e.check(len(pkts) == truth["packets"] and
-            sum(p[1] for p in pkts) == truth["bytes"] and
-            max(len(p[2]) for p in pkts) == 100,
-            f"snaplen: {len(pkts)} packets, caplen {max(len(p[2]) for p in pkts)}")
+            sum(p[1] for p in pkts) == truth["bytes"] and caplen == 100,
+            f"snaplen: {len(pkts)} packets, caplen {caplen}")
 
 
 def main():

@@ -1,14 +1,1647 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
+/*
+ * wirelat-replay gen: a workload generator. It writes a nanosecond pcap of
+ * synthetic HTTP/1.1 and Redis conversations and, optionally, the ground
+ * truth: every transaction's four capture timestamps, as wirelat should
+ * report them.
+ *
+ * Each connection is simulated on its own as a small discrete-event model
+ * (handshake, requests, server think time, responses, ACKs, FIN close)
+ * seen from a tap at the server; its packets are kept as 24-byte records
+ * and its message table as one record per transaction. Payload bytes are
+ * never stored: a frame's payload is rendered from the message table when
+ * the frame is written. Connections start in time order, so every packet
+ * earlier than the next connection's SYN is final: those are merged
+ * (heap over connections, key = time, connection, emission order) and
+ * written before the next connection is generated. Memory thus follows
+ * the connections alive at one time, not the capture's length.
+ *
+ * Invariants: within a connection packets are emitted in time order and
+ * in causal order at equal times; every pure ACK advances the ACK number
+ * (no duplicate ACKs); a sender never has more than the receive window in
+ * flight (checked once against --pipeline and the sizes); the output is a
+ * function of the options and --seed alone.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "replay.h"
+
+#define PROG "wirelat-replay gen"
+#define NS_PER_S 1000000000ULL
+
+#define MAX_SIZE (16u << 20)    /* largest --req-size / --rsp-size */
+#define HTTP_PAD_MAX 1024       /* larger GET payloads become POST bodies */
+#define WSCALE 9                /* both sides' window scale */
+#define WIN_FIELD 65535         /* window field after the handshake */
+#define WIN_BYTES ((uint64_t)WIN_FIELD << WSCALE)
+#define MSG_OVERHEAD 256        /* headers and framing, upper bound */
+#define TURN_NS 2000            /* server stack turnaround: SYN-ACK, ACK, FIN */
+#define DELACK_NS 40000000ULL   /* delayed ACK timer (Linux' minimum) */
+#define L1_EXTRA 24             /* preamble, inter-frame gap, FCS */
+#define PORT_LO 32768
+#define PORT_SPAN 28232         /* 32768..60999, Linux' ephemeral range */
+
+#define F_FIN 0x01
+#define F_SYN 0x02
+#define F_PSH 0x08
+#define F_ACK 0x10
+
+enum proto { P_HTTP = 0, P_REDIS = 1, P_MIX = 2 };
+
+/* ---- options ---- */
+
+enum dist_kind { D_FIXED, D_UNIFORM, D_LOGNORMAL, D_EXP };
+
+struct dist {
+	enum dist_kind kind;
+	uint64_t a, b;          /* fixed; uniform min, max; median; mean */
+	double sigma;
+	const char *text;       /* as given, for the truth's options */
+};
+
+struct range {
+	uint32_t min, max;
+};
+
+struct opts {
+	const char *out, *truth;
+	enum proto proto;
+	uint64_t conns, requests, pipeline, mss, seed, start, snaplen;
+	uint64_t rtt, mbps, clients, writes;
+	uint16_t http_port, redis_port;
+	struct range req, rsp;
+	struct dist lat, gap, interval;
+};
+
+/* ---- PRNG: splitmix64 seeds xoshiro256** ---- */
+
+struct rng {
+	uint64_t s[4];
+};
+
+static uint64_t
+splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void
+rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
+{
+	uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ULL);
+	int i;
+
+	for (i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&x);
+}
+
+static inline uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t
+rng_next(struct rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t res = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return res;
+}
+
+/* Uniform in [lo, hi], without modulo bias worth mentioning (128-bit). */
+static uint64_t
+rng_range(struct rng *r, uint64_t lo, uint64_t hi)
+{
+	uint64_t span = hi - lo + 1;
+
+	if (span == 0)
+		return rng_next(r);
+	return lo + (uint64_t)(((unsigned __int128)rng_next(r) * span) >> 64);
+}
+
+/* Uniform in (0, 1]: never 0, so log() is finite. */
+static double
+rng_unit(struct rng *r)
+{
+	return ((rng_next(r) >> 11) + 1) * (1.0 / 9007199254740992.0);
+}
+
+static uint64_t
+clamp_ns(double v)
+{
+	if (!(v > 0))
+		return 0;
+	if (v > 1e15)           /* some 11 days: keeps sums far from 2^64 */
+		return 1000000000000000ULL;
+	return (uint64_t)llround(v);
+}
+
+/* Each kind draws a fixed number of values, so streams stay aligned. */
+static uint64_t
+dist_draw(const struct dist *d, struct rng *r)
+{
+	double u1, u2;
+
+	switch (d->kind) {
+	case D_FIXED:
+		return d->a;
+	case D_UNIFORM:
+		return rng_range(r, d->a, d->b);
+	case D_LOGNORMAL:
+		u1 = rng_unit(r);
+		u2 = rng_unit(r);
+		return clamp_ns((double)d->a * exp(d->sigma *
+			sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2)));
+	case D_EXP:
+		return clamp_ns(-(double)d->a * log(rng_unit(r)));
+	}
+	return 0;
+}
+
+/* ---- parsing ---- */
+
+/* A decimal integer in [lo, hi]. @return 0 or -EINVAL. */
+static int
+parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/*
+ * A duration: decimal with an optional fraction and unit ns, us, ms or s
+ * (none = ns), e.g. "1500", "200us", "1.5ms". Exact: no floating point.
+ * @return 0 or -EINVAL.
+ */
+static int
+parse_ns(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *u;
+		uint64_t mul;
+	} units[] = {
+		{ "", 1 }, { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 },
+		{ "s", NS_PER_S },
+	};
+	uint64_t whole = 0, frac = 0, fdiv = 1;
+	const char *p = s;
+	unsigned int i;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (whole > 1000000000000000ULL)
+			return -EINVAL;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (fdiv < 1000000000ULL) {
+				frac = frac * 10 + (uint64_t)(*p - '0');
+				fdiv *= 10;
+			}
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].u) != 0)
+			continue;
+		if (whole > 1000000000000000ULL / units[i].mul)
+			return -EINVAL;
+		*out = whole * units[i].mul + frac * units[i].mul / fdiv;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/*
+ * fixed:D | uniform:MIN:MAX | lognormal:MEDIAN:SIGMA | exp:MEAN, or a bare
+ * duration (fixed). @return 0 or -EINVAL with *why set.
+ */
+static int
+parse_dist(const char *s, struct dist *d, const char **why)
+{
+	char buf[128], *a, *b, *end;
+
+	d->text = s;
+	d->sigma = 0;
+	if (strchr(s, ':') == NULL) {
+		d->kind = D_FIXED;
+		*why = "want a duration (e.g. 200us) or KIND:ARGS";
+		return parse_ns(s, &d->a);
+	}
+	if (strlen(s) >= sizeof(buf)) {
+		*why = "too long";
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	a = strchr(buf, ':');
+	*a++ = '\0';
+	b = strchr(a, ':');
+	if (b != NULL)
+		*b++ = '\0';
+	if (strcmp(buf, "fixed") == 0 || strcmp(buf, "exp") == 0) {
+		d->kind = buf[0] == 'f' ? D_FIXED : D_EXP;
+		*why = d->kind == D_FIXED ? "want fixed:DURATION" :
+			"want exp:MEAN with MEAN > 0";
+		if (b != NULL || parse_ns(a, &d->a) != 0)
+			return -EINVAL;
+		return d->kind == D_EXP && d->a == 0 ? -EINVAL : 0;
+	}
+	if (strcmp(buf, "uniform") == 0) {
+		d->kind = D_UNIFORM;
+		*why = "want uniform:MIN:MAX with MIN <= MAX";
+		if (b == NULL || parse_ns(a, &d->a) != 0 ||
+				parse_ns(b, &d->b) != 0 || d->a > d->b)
+			return -EINVAL;
+		return 0;
+	}
+	if (strcmp(buf, "lognormal") == 0) {
+		d->kind = D_LOGNORMAL;
+		*why = "want lognormal:MEDIAN:SIGMA with SIGMA in [0, 10]";
+		if (b == NULL || parse_ns(a, &d->a) != 0 || *b == '\0')
+			return -EINVAL;
+		errno = 0;
+		d->sigma = strtod(b, &end);
+		if (errno != 0 || *end != '\0' || !(d->sigma >= 0) ||
+				d->sigma > 10)
+			return -EINVAL;
+		return 0;
+	}
+	*why = "unknown distribution (fixed, uniform, lognormal, exp)";
+	return -EINVAL;
+}
+
+/* MIN[:MAX] byte sizes up to MAX_SIZE. @return 0 or -EINVAL. */
+static int
+parse_range(const char *s, struct range *r)
+{
+	char buf[64], *c;
+	uint64_t lo, hi;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	c = strchr(buf, ':');
+	if (c != NULL)
+		*c++ = '\0';
+	if (parse_u64(buf, 0, MAX_SIZE, &lo) != 0)
+		return -EINVAL;
+	hi = lo;
+	if (c != NULL && parse_u64(c, 0, MAX_SIZE, &hi) != 0)
+		return -EINVAL;
+	if (lo > hi)
+		return -EINVAL;
+	r->min = (uint32_t)lo;
+	r->max = (uint32_t)hi;
+	return 0;
+}
+
+/* ---- messages ---- */
+
+/*
+ * A message is head text, fill bytes (filler pattern) and tail text:
+ *   HTTP GET:   "GET /r/C/I?rsp=N HTTP/1.1\r\nHost: H\r\n[X-Pad: "
+ *               fill "\r\n]" "\r\n"
+ *   HTTP POST:  "POST ... Content-Length: N\r\n\r\n" fill
+ *   HTTP rsp:   "HTTP/1.1 200 OK\r\nContent-Length: N\r\n\r\n" fill
+ *               (201 Created for a write)
+ *   Redis GET:  "*2\r\n$3\r\nGET\r\n$L\r\nkey:C:I\r\n"
+ *   Redis SET:  "*3\r\n$3\r\nSET\r\n$L\r\nkey:C:I\r\n$N\r\n" fill "\r\n"
+ *   Redis rsp:  "$N\r\n" fill "\r\n" (GET) or "+OK\r\n" (SET)
+ */
+struct msg_text {
+	char head[192];
+	uint32_t hlen, flen, tlen;
+	char tail[8];
+};
+
+#define FILL_PATTERN "0123456789abcdefghijklmnopqrstuvwxyz" \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define FILL_PERIOD 62
+#define FILL_CHUNK 65536
+static char fill_buf[FILL_CHUNK + FILL_PERIOD];
+
+struct txn {
+	uint64_t off[2];        /* stream offset of request (0), response (1) */
+	uint64_t lat, gap;      /* server think time; client gap after it */
+	uint64_t t[4];          /* req start, req end, rsp start, rsp end */
+	uint32_t len[2];        /* message bytes */
+	uint32_t size[2];       /* drawn payload sizes */
+	uint8_t write;          /* POST / SET */
+	uint8_t post;           /* HTTP: carried as a POST body */
+};
+
+struct pkt {
+	uint64_t ts;
+	uint32_t seq, ack;
+	uint16_t len;           /* TCP payload */
+	uint8_t flags;
+	uint8_t dir;            /* 0 client to server */
+};
+
+struct conn {
+	uint32_t id;
+	enum proto proto;
+	uint32_t cip, sip;
+	uint16_t cport, sport;
+	uint32_t isn[2];
+	uint32_t ntx;
+	struct txn *tx;
+	struct pkt *pk;
+	uint64_t npk, cap, next;
+	uint64_t syn_ns, synack_ns, ack_ns, fin_ns, end_ns;
+	uint64_t packets[2], ip_bytes[2], payload[2];
+	/* writer state */
+	uint16_t ipid[2];
+	uint32_t cur[2];        /* message the cursor is in */
+	uint64_t pos[2];        /* stream offset of the next payload byte */
+	uint32_t cached[2];     /* message whose text is in text[] */
+	struct msg_text text[2];
+};
+
+struct gen {
+	struct opts o;
+	FILE *pcap, *truth, *conns_tmp;
+	uint64_t packets, bytes, ip_bytes, txns, first_ns, last_ns;
+	uint64_t ntxn_proto[2];
+	uint16_t port_base;
+	struct conn **heap;     /* connections with packets left to write */
+	uint32_t nheap;
+	uint8_t *frame;
+	int truth_first;
+};
+
+static void
+msg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
+{
+	const struct txn *t = &c->tx[k];
+	char host[32];
+	int n;
+
+	m->flen = 0;
+	m->tlen = 0;
+	m->tail[0] = '\0';
+	if (c->proto == P_HTTP && dir == 0) {
+		if (c->sport == 80)
+			snprintf(host, sizeof(host), "%u.%u.%u.%u",
+				c->sip >> 24, (c->sip >> 16) & 255,
+				(c->sip >> 8) & 255, c->sip & 255);
+		else
+			snprintf(host, sizeof(host), "%u.%u.%u.%u:%u",
+				c->sip >> 24, (c->sip >> 16) & 255,
+				(c->sip >> 8) & 255, c->sip & 255, c->sport);
+		if (t->post) {
+			n = snprintf(m->head, sizeof(m->head),
+				"POST /r/%u/%u?rsp=%u HTTP/1.1\r\nHost: %s\r\n"
+				"Content-Length: %u\r\n\r\n", c->id, k,
+				t->size[1], host, t->size[0]);
+			m->flen = t->size[0];
+		} else {
+			n = snprintf(m->head, sizeof(m->head),
+				"GET /r/%u/%u?rsp=%u HTTP/1.1\r\nHost: %s\r\n%s",
+				c->id, k, t->size[1], host,
+				t->size[0] ? "X-Pad: " : "");
+			m->flen = t->size[0];
+			strcpy(m->tail, t->size[0] ? "\r\n\r\n" : "\r\n");
+		}
+	} else if (c->proto == P_HTTP) {
+		n = snprintf(m->head, sizeof(m->head),
+			"HTTP/1.1 %s\r\nContent-Length: %u\r\n\r\n",
+			t->write ? "201 Created" : "200 OK", t->size[1]);
+		m->flen = t->size[1];
+	} else if (dir == 0) {
+		char key[40];
+		int kl = snprintf(key, sizeof(key), "key:%u:%u", c->id, k);
+
+		if (t->write) {
+			n = snprintf(m->head, sizeof(m->head),
+				"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%u\r\n", kl,
+				key, t->size[0]);
+			m->flen = t->size[0];
+			strcpy(m->tail, "\r\n");
+		} else {
+			n = snprintf(m->head, sizeof(m->head),
+				"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", kl, key);
+		}
+	} else if (t->write) {
+		n = snprintf(m->head, sizeof(m->head), "+OK\r\n");
+	} else {
+		n = snprintf(m->head, sizeof(m->head), "$%u\r\n", t->size[1]);
+		m->flen = t->size[1];
+		strcpy(m->tail, "\r\n");
+	}
+	m->hlen = (uint32_t)n;
+	m->tlen = (uint32_t)strlen(m->tail);
+}
+
+/* ---- connection model ---- */
+
+/*
+ * Times are capture times at the server-side tap. The server acts at the
+ * tap; the client is rtt away: a server segment captured at T reaches the
+ * client, and whatever the client sends in reaction is captured at T +
+ * rtt. So the client is simulated in that shifted clock and its segments
+ * carry their capture times directly.
+ */
+
+enum ev_type { EV_CWRITE, EV_SWRITE, EV_TX, EV_RCV, EV_DELACK, EV_CLOSE };
+
+struct ev {
+	uint64_t t, seq;
+	uint64_t arg;
+	uint8_t type, side, fin;
+};
+
+struct side {
+	uint64_t wr_end;        /* stream bytes the application wrote */
+	uint64_t snd_nxt;       /* stream bytes sent */
+	uint64_t rcv_nxt;       /* peer stream bytes received */
+	uint64_t ack_sent;      /* rcv_nxt + peer FIN, as last acknowledged */
+	uint64_t link_free;     /* when this side's link is idle again */
+	uint64_t delack_at;     /* armed delayed-ACK time, 0 none */
+	uint64_t tx_at;         /* scheduled transmit time, 0 none */
+	uint32_t nwritten;      /* messages written */
+	uint32_t rx_done;       /* peer messages complete */
+	uint32_t nstart, nend;  /* own messages whose first/last byte went */
+	uint8_t ack_now, fin_pending, fin_sent, peer_fin;
+};
+
+struct sim {
+	struct gen *g;
+	struct conn *c;
+	struct ev *ev;
+	uint32_t nev, evcap;
+	uint64_t evseq;
+	struct side s[2];
+	uint64_t srv_free;      /* when the server finished the last request */
+	uint64_t cli_next;      /* the client's last request write */
+	int err;
+};
+
+static void
+ev_push(struct sim *m, uint64_t t, uint8_t type, uint8_t side, uint64_t arg,
+	uint8_t fin)
+{
+	struct ev e = { .t = t, .seq = m->evseq++, .arg = arg, .type = type,
+		.side = side, .fin = fin };
+	uint32_t i;
+
+	if (m->nev == m->evcap) {
+		uint32_t ncap = m->evcap ? m->evcap * 2 : 64;
+		struct ev *n = realloc(m->ev, ncap * sizeof(*n));
+
+		if (n == NULL) {
+			m->err = -ENOMEM;
+			return;
+		}
+		m->ev = n;
+		m->evcap = ncap;
+	}
+	i = m->nev++;
+	while (i > 0) {
+		uint32_t p = (i - 1) / 2;
+		struct ev *q = &m->ev[p];
+
+		if (q->t < e.t || (q->t == e.t && q->seq < e.seq))
+			break;
+		m->ev[i] = *q;
+		i = p;
+	}
+	m->ev[i] = e;
+}
+
+static int
+ev_less(const struct ev *a, const struct ev *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static struct ev
+ev_pop(struct sim *m)
+{
+	struct ev top = m->ev[0], last = m->ev[--m->nev];
+	uint32_t i = 0, n = m->nev;
+
+	for (;;) {
+		uint32_t l = 2 * i + 1, s = i;
+		const struct ev *best = &last;
+
+		if (l < n && ev_less(&m->ev[l], best)) {
+			s = l;
+			best = &m->ev[l];
+		}
+		if (l + 1 < n && ev_less(&m->ev[l + 1], best))
+			s = l + 1;
+		if (s == i)
+			break;
+		m->ev[i] = m->ev[s];
+		i = s;
+	}
+	if (n > 0)
+		m->ev[i] = last;
+	return top;
+}
+
+static uint64_t
+ser_ns(const struct gen *g, uint32_t frame_len)
+{
+	return ((uint64_t)(frame_len + L1_EXTRA) * 8000 + g->o.mbps - 1) /
+		g->o.mbps;
+}
+
+/* Record one segment; @return its frame length. */
+static uint32_t
+emit(struct sim *m, int dir, uint64_t t, uint8_t flags, uint64_t off,
+	uint32_t len)
+{
+	struct conn *c = m->c;
+	struct side *me = &m->s[dir];
+	struct pkt *p;
+	uint32_t seq, iplen;
+
+	if (c->npk == c->cap) {
+		uint64_t ncap = c->cap ? c->cap * 2 : 256;
+		struct pkt *n = realloc(c->pk, ncap * sizeof(*n));
+
+		if (n == NULL) {
+			m->err = -ENOMEM;
+			return 0;
+		}
+		c->pk = n;
+		c->cap = ncap;
+	}
+	seq = flags & F_SYN ? c->isn[dir] : c->isn[dir] + 1 + (uint32_t)off;
+	p = &c->pk[c->npk++];
+	*p = (struct pkt){ .ts = t, .seq = seq, .len = (uint16_t)len,
+		.flags = flags, .dir = (uint8_t)dir };
+	if (flags & F_ACK) {
+		uint64_t a = me->rcv_nxt + me->peer_fin;
+
+		p->ack = c->isn[!dir] + 1 + (uint32_t)a;
+		me->ack_sent = a;
+		me->ack_now = 0;
+		me->delack_at = 0;
+	}
+	iplen = 40 + len + (flags & F_SYN ? 12 : 0);
+	c->packets[dir]++;
+	c->ip_bytes[dir] += iplen;
+	c->payload[dir] += len;
+	c->end_ns = t;
+	return iplen + 14;
+}
+
+static void
+kick(struct sim *m, int side, uint64_t t)
+{
+	struct side *s = &m->s[side];
+
+	if (s->tx_at != 0 && s->tx_at <= t)
+		return;
+	s->tx_at = t;
+	ev_push(m, t, EV_TX, (uint8_t)side, 0, 0);
+}
+
+/* The application of side `side` writes its next message. */
+static void
+app_write(struct sim *m, int side, uint64_t t)
+{
+	struct conn *c = m->c;
+	struct side *s = &m->s[side];
+	uint32_t k = s->nwritten;
+	struct txn *x = &c->tx[k];
+	struct msg_text mt;
+
+	msg_build(c, k, side, &mt);
+	x->off[side] = s->wr_end;
+	x->len[side] = mt.hlen + mt.flen + mt.tlen;
+	s->wr_end += x->len[side];
+	s->nwritten++;
+	kick(m, side, t);
+}
+
+/* Data segment [off, off + len) of side `dir` captured at t. */
+static void
+mark_times(struct sim *m, int dir, uint64_t t, uint64_t off, uint32_t len)
+{
+	struct side *s = &m->s[dir];
+	struct txn *tx = m->c->tx;
+
+	while (s->nstart < s->nwritten && tx[s->nstart].off[dir] < off + len)
+		tx[s->nstart++].t[2 * dir] = t;
+	while (s->nend < s->nwritten && tx[s->nend].off[dir] +
+			tx[s->nend].len[dir] <= off + len)
+		tx[s->nend++].t[2 * dir + 1] = t;
+}
+
+static void
+tx(struct sim *m, int side, uint64_t t)
+{
+	struct side *s = &m->s[side];
+	uint64_t deliver = side == 1 ? t + m->g->o.rtt : t;
+	uint32_t flen;
+
+	if (s->tx_at != t)
+		return;         /* superseded by an earlier kick */
+	s->tx_at = 0;
+	if (t < s->link_free) {
+		kick(m, side, s->link_free);
+		return;
+	}
+	if (s->snd_nxt < s->wr_end) {
+		uint64_t len = s->wr_end - s->snd_nxt;
+		uint8_t fl = F_ACK;
+
+		if (len > m->g->o.mss)
+			len = m->g->o.mss;
+		if (s->snd_nxt + len == s->wr_end)
+			fl |= F_PSH;
+		flen = emit(m, side, t, fl, s->snd_nxt, (uint32_t)len);
+		mark_times(m, side, t, s->snd_nxt, (uint32_t)len);
+		s->snd_nxt += len;
+		ev_push(m, deliver, EV_RCV, (uint8_t)!side, s->snd_nxt, 0);
+	} else if (s->fin_pending && !s->fin_sent) {
+		flen = emit(m, side, t, F_FIN | F_ACK, s->snd_nxt, 0);
+		s->fin_sent = 1;
+		if (side == 0)
+			m->c->fin_ns = t;
+		ev_push(m, deliver, EV_RCV, (uint8_t)!side, s->snd_nxt, 1);
+	} else if (s->ack_now && s->rcv_nxt + s->peer_fin > s->ack_sent) {
+		flen = emit(m, side, t, F_ACK, s->snd_nxt + s->fin_sent, 0);
+	} else {
+		s->ack_now = 0;
+		return;
+	}
+	s->link_free = t + ser_ns(m->g, flen);
+	if (s->snd_nxt < s->wr_end || (s->fin_pending && !s->fin_sent) ||
+			s->ack_now)
+		kick(m, side, s->link_free);
+}
+
+static void
+rcv(struct sim *m, int side, uint64_t t, uint64_t end, int fin)
+{
+	const struct opts *o = &m->g->o;
+	struct conn *c = m->c;
+	struct side *s = &m->s[side];
+	uint64_t turn = side == 1 ? TURN_NS : 0;
+
+	if (end > s->rcv_nxt)
+		s->rcv_nxt = end;
+	if (fin)
+		s->peer_fin = 1;
+	/* The application reads every message now complete. */
+	while (s->rx_done < m->s[!side].nwritten) {
+		uint32_t k = s->rx_done;
+		struct txn *x = &c->tx[k];
+
+		if (x->off[!side] + x->len[!side] > s->rcv_nxt)
+			break;
+		s->rx_done++;
+		if (side == 1) {
+			/* One request at a time, in order (Redis, and HTTP/1.1
+			 * pipelining): a request waits for the one before. */
+			uint64_t ready = (t > m->srv_free ? t : m->srv_free) +
+				x->lat;
+
+			m->srv_free = ready;
+			ev_push(m, ready, EV_SWRITE, 1, k, 0);
+		} else if (k + o->pipeline < c->ntx) {
+			/* Requests leave in order even when several answers
+			 * arrive at once with different think times. */
+			uint64_t w = t + x->gap > m->cli_next ? t + x->gap :
+				m->cli_next;
+
+			m->cli_next = w;
+			ev_push(m, w, EV_CWRITE, 0, k + o->pipeline, 0);
+		} else if (k + 1 == c->ntx) {
+			ev_push(m, t + x->gap, EV_CLOSE, 0, 0, 0);
+		}
+	}
+	if (fin) {
+		/* The server closes as soon as the client has. */
+		if (side == 1)
+			s->fin_pending = 1;
+		s->ack_now = 1;
+		kick(m, side, t + turn);
+	} else if (s->rcv_nxt - s->ack_sent >= 2 * o->mss) {
+		/* Every second full segment is acknowledged at once. */
+		s->ack_now = 1;
+		kick(m, side, t + turn);
+	} else if (s->delack_at == 0 && s->rcv_nxt > s->ack_sent) {
+		s->delack_at = t + DELACK_NS;
+		ev_push(m, s->delack_at, EV_DELACK, (uint8_t)side, 0, 0);
+	}
+}
+
+static void
+txn_draw(const struct opts *o, struct conn *c, struct rng *r)
+{
+	uint32_t k;
+
+	for (k = 0; k < c->ntx; k++) {
+		struct txn *x = &c->tx[k];
+
+		memset(x, 0, sizeof(*x));
+		x->write = rng_range(r, 0, 99) < o->writes;
+		x->size[0] = (uint32_t)rng_range(r, o->req.min, o->req.max);
+		x->size[1] = (uint32_t)rng_range(r, o->rsp.min, o->rsp.max);
+		x->lat = dist_draw(&o->lat, r);
+		x->gap = dist_draw(&o->gap, r);
+		x->post = c->proto == P_HTTP &&
+			(x->write || x->size[0] > HTTP_PAD_MAX);
+	}
+}
+
+/* Simulate connection c from its SYN at start. @return 0 or -ENOMEM. */
+static int
+conn_run(struct gen *g, struct conn *c, uint64_t start)
+{
+	const struct opts *o = &g->o;
+	struct sim m = { .g = g, .c = c };
+	struct rng r;
+	uint32_t k, h;
+	uint64_t t;
+
+	rng_seed(&r, o->seed, 1 + c->id);
+	c->proto = o->proto == P_MIX ? (c->id & 1 ? P_REDIS : P_HTTP) :
+		o->proto;
+	h = (uint32_t)(c->id % o->clients) + 1;
+	c->cip = (10u << 24) | (1u << 16) | h;
+	c->cport = (uint16_t)(PORT_LO + (g->port_base + c->id / o->clients) %
+		PORT_SPAN);
+	c->sip = c->proto == P_HTTP ? 0x0a000001 : 0x0a000002;
+	c->sport = c->proto == P_HTTP ? o->http_port : o->redis_port;
+	c->isn[0] = (uint32_t)rng_next(&r);
+	c->isn[1] = (uint32_t)rng_next(&r);
+	c->ntx = (uint32_t)o->requests;
+	c->tx = calloc(c->ntx ? c->ntx : 1, sizeof(*c->tx));
+	if (c->tx == NULL)
+		return -ENOMEM;
+	txn_draw(o, c, &r);
+
+	/* Handshake: the server answers after its turnaround, the client's
+	 * ACK arrives one rtt later. */
+	t = start;
+	c->syn_ns = t;
+	m.s[0].link_free = t + ser_ns(g, emit(&m, 0, t, F_SYN, 0, 0));
+	t += TURN_NS;
+	c->synack_ns = t;
+	m.s[1].link_free = t + ser_ns(g, emit(&m, 1, t, F_SYN | F_ACK, 0, 0));
+	t += o->rtt;
+	c->ack_ns = t;
+	m.s[0].link_free = t + ser_ns(g, emit(&m, 0, t, F_ACK, 0, 0));
+	for (k = 0; k < c->ntx && k < o->pipeline; k++)
+		ev_push(&m, t, EV_CWRITE, 0, k, 0);
+	if (c->ntx == 0)
+		ev_push(&m, t, EV_CLOSE, 0, 0, 0);
+
+	while (m.nev > 0 && m.err == 0) {
+		struct ev e = ev_pop(&m);
+
+		switch (e.type) {
+		case EV_CWRITE:
+			app_write(&m, 0, e.t);
+			break;
+		case EV_SWRITE:
+			app_write(&m, 1, e.t);
+			break;
+		case EV_TX:
+			tx(&m, e.side, e.t);
+			break;
+		case EV_RCV:
+			rcv(&m, e.side, e.t, e.arg, e.fin);
+			break;
+		case EV_DELACK:
+			if (m.s[e.side].delack_at == e.t) {
+				m.s[e.side].delack_at = 0;
+				m.s[e.side].ack_now = 1;
+				kick(&m, e.side, e.t);
+			}
+			break;
+		case EV_CLOSE:
+			m.s[0].fin_pending = 1;
+			kick(&m, 0, e.t);
+			break;
+		}
+	}
+	free(m.ev);
+	return m.err;
+}
+
+/* ---- pcap writing ---- */
+
+static uint32_t
+csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+	uint64_t s = sum;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint32_t)s;
+}
+
+static uint16_t
+csum_fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static void
+put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+static void
+le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* Copy len payload bytes of direction dir from the cursor into out. */
+static void
+render(struct conn *c, int dir, uint8_t *out, uint32_t len)
+{
+	while (len > 0) {
+		struct txn *x = &c->tx[c->cur[dir]];
+		struct msg_text *mt = &c->text[dir];
+		uint64_t in, n;
+
+		if (c->pos[dir] >= x->off[dir] + x->len[dir]) {
+			c->cur[dir]++;
+			continue;
+		}
+		if (c->cached[dir] != c->cur[dir] + 1) {
+			msg_build(c, c->cur[dir], dir, mt);
+			c->cached[dir] = c->cur[dir] + 1;
+		}
+		in = c->pos[dir] - x->off[dir];
+		if (in < mt->hlen) {
+			n = mt->hlen - in;
+			n = n < len ? n : len;
+			memcpy(out, mt->head + in, n);
+		} else if (in < mt->hlen + mt->flen) {
+			uint64_t f = in - mt->hlen;
+
+			n = mt->flen - f;
+			n = n < len ? n : len;
+			n = n < FILL_CHUNK ? n : FILL_CHUNK;
+			memcpy(out, fill_buf + f % FILL_PERIOD, n);
+		} else {
+			uint64_t tt = in - mt->hlen - mt->flen;
+
+			n = mt->tlen - tt;
+			n = n < len ? n : len;
+			memcpy(out, mt->tail + tt, n);
+		}
+		out += n;
+		len -= (uint32_t)n;
+		c->pos[dir] += n;
+	}
+}
+
+static const uint8_t srv_mac[2][6] = {
+	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x01 },
+	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x02 },
+};
+static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x00, 0xfe };
+
+static int
+write_pkt(struct gen *g, struct conn *c, const struct pkt *p)
+{
+	uint8_t *f = g->frame, *ip = f + 14, *tcp = f + 34;
+	int dir = p->dir;
+	uint32_t thl = p->flags & F_SYN ? 32 : 20;
+	uint32_t iplen = 20 + thl + p->len, flen = 14 + iplen, cap, sum;
+	uint32_t src = dir ? c->sip : c->cip, dst = dir ? c->cip : c->sip;
+	const uint8_t *smac = srv_mac[c->proto == P_REDIS];
+	uint8_t hdr[16];
+
+	/* The tap is at the server: clients are behind a gateway. */
+	memcpy(f, dir ? gw_mac : smac, 6);
+	memcpy(f + 6, dir ? smac : gw_mac, 6);
+	put16(f + 12, 0x0800);
+	ip[0] = 0x45;
+	ip[1] = 0;
+	put16(ip + 2, iplen);
+	put16(ip + 4, ++c->ipid[dir]);
+	put16(ip + 6, 0x4000);
+	ip[8] = dir ? 64 : 61;
+	ip[9] = 6;
+	put16(ip + 10, 0);
+	put32(ip + 12, src);
+	put32(ip + 16, dst);
+	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	put16(tcp, dir ? c->sport : c->cport);
+	put16(tcp + 2, dir ? c->cport : c->sport);
+	put32(tcp + 4, p->seq);
+	put32(tcp + 8, p->ack);
+	tcp[12] = (uint8_t)((thl / 4) << 4);
+	tcp[13] = p->flags;
+	put16(tcp + 14, p->flags & F_SYN ? (dir ? 65160 : 64240) : WIN_FIELD);
+	put32(tcp + 16, 0);
+	if (p->flags & F_SYN) {
+		uint8_t *op = tcp + 20;
+		uint32_t mss = g->o.mss > 65535 ? 65535 : (uint32_t)g->o.mss;
+
+		/* MSS, NOP NOP SACK-permitted, NOP window scale */
+		op[0] = 2;
+		op[1] = 4;
+		put16(op + 2, mss);
+		op[4] = 1;
+		op[5] = 1;
+		op[6] = 4;
+		op[7] = 2;
+		op[8] = 1;
+		op[9] = 3;
+		op[10] = 3;
+		op[11] = WSCALE;
+	}
+	if (p->len)
+		render(c, dir, tcp + thl, p->len);
+	/* pseudo header: addresses, protocol, TCP length */
+	memcpy(hdr, ip + 12, 8);
+	hdr[8] = 0;
+	hdr[9] = 6;
+	put16(hdr + 10, thl + p->len);
+	sum = csum_add(0, hdr, 12);
+	sum = csum_add(sum, tcp, thl + p->len);
+	put16(tcp + 16, csum_fold(sum));
+
+	cap = flen < g->o.snaplen ? flen : (uint32_t)g->o.snaplen;
+	le32(hdr, (uint32_t)(p->ts / NS_PER_S));
+	le32(hdr + 4, (uint32_t)(p->ts % NS_PER_S));
+	le32(hdr + 8, cap);
+	le32(hdr + 12, flen);
+	if (fwrite(hdr, 16, 1, g->pcap) != 1 ||
+			fwrite(f, cap, 1, g->pcap) != 1)
+		return -EIO;
+	if (g->packets == 0)
+		g->first_ns = p->ts;
+	g->last_ns = p->ts;
+	g->packets++;
+	g->bytes += flen;
+	g->ip_bytes += iplen;
+	return 0;
+}
+
+/* Heap of connections by (next packet time, id). */
+static int
+conn_less(const struct conn *a, const struct conn *b)
+{
+	uint64_t ta = a->pk[a->next].ts, tb = b->pk[b->next].ts;
+
+	return ta < tb || (ta == tb && a->id < b->id);
+}
+
+static void
+heap_down(struct gen *g, uint32_t i)
+{
+	struct conn *x = g->heap[i];
+
+	for (;;) {
+		uint32_t l = 2 * i + 1, s = i;
+		struct conn *best = x;
+
+		if (l < g->nheap && conn_less(g->heap[l], best)) {
+			s = l;
+			best = g->heap[l];
+		}
+		if (l + 1 < g->nheap && conn_less(g->heap[l + 1], best))
+			s = l + 1;
+		if (s == i)
+			break;
+		g->heap[i] = g->heap[s];
+		i = s;
+	}
+	g->heap[i] = x;
+}
+
+static void
+heap_push(struct gen *g, struct conn *c)
+{
+	uint32_t i = g->nheap++;
+
+	while (i > 0 && conn_less(c, g->heap[(i - 1) / 2])) {
+		g->heap[i] = g->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	g->heap[i] = c;
+}
+
+static void
+conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	free(c->tx);
+	free(c->pk);
+	free(c);
+}
+
+/* Write every packet earlier than limit, in (time, connection) order. */
+static int
+flush(struct gen *g, uint64_t limit)
+{
+	while (g->nheap > 0) {
+		struct conn *c = g->heap[0];
+		int rc;
+
+		if (c->pk[c->next].ts >= limit)
+			return 0;
+		rc = write_pkt(g, c, &c->pk[c->next]);
+		if (rc != 0)
+			return rc;
+		if (++c->next == c->npk) {
+			conn_free(c);
+			g->heap[0] = g->heap[--g->nheap];
+		}
+		if (g->nheap > 0)
+			heap_down(g, 0);
+	}
+	return 0;
+}
+
+/* ---- ground truth ---- */
+
+static const char *
+ip_str(uint32_t a, char *buf, size_t n)
+{
+	snprintf(buf, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
+		(a >> 8) & 255, a & 255);
+	return buf;
+}
+
+static int
+dump(json_t *o, FILE *f)
+{
+	int rc;
+
+	if (o == NULL)
+		return -ENOMEM;
+	rc = json_dumpf(o, f, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(o);
+	return rc == 0 ? 0 : -EIO;
+}
+
+static int
+truth_conn(struct gen *g, const struct conn *c)
+{
+	char cip[16], sip[16], method[8], res[48], status[16];
+	const char *proto = c->proto == P_HTTP ? "http" : "redis";
+	uint32_t k;
+
+	ip_str(c->cip, cip, sizeof(cip));
+	ip_str(c->sip, sip, sizeof(sip));
+	for (k = 0; k < c->ntx; k++) {
+		const struct txn *x = &c->tx[k];
+
+		if (c->proto == P_HTTP) {
+			strcpy(method, x->post ? "POST" : "GET");
+			snprintf(res, sizeof(res), "/r/%u/%u", c->id, k);
+			strcpy(status, x->write ? "201" : "200");
+		} else {
+			strcpy(method, x->write ? "SET" : "GET");
+			snprintf(res, sizeof(res), "key:%u:%u", c->id, k);
+			strcpy(status, "OK");
+		}
+		if (fputs(g->truth_first ? "\n" : ",\n", g->truth) == EOF)
+			return -EIO;
+		g->truth_first = 0;
+		/* printf, not jansson: a million transactions cost 7 s
+		 * as objects and well under one this way; no field here
+		 * needs escaping (addresses, digits, fixed words). */
+		if (fprintf(g->truth, "{\"proto\":\"%s\",\"client_ip\":\"%s\","
+			"\"client_port\":%u,\"server_ip\":\"%s\","
+			"\"server_port\":%u,\"method\":\"%s\","
+			"\"resource\":\"%s\",\"status\":\"%s\","
+			"\"req_start_ns\":%" PRIu64 ",\"req_end_ns\":%" PRIu64
+			",\"rsp_start_ns\":%" PRIu64 ",\"rsp_end_ns\":%" PRIu64
+			",\"req_bytes\":%u,\"rsp_bytes\":%u,\"conn\":%u,"
+			"\"index\":%u,\"req_size\":%u,\"rsp_size\":%u}",
+			proto, cip, c->cport, sip, c->sport, method, res,
+			status, x->t[0], x->t[1], x->t[2], x->t[3],
+			x->len[0], x->len[1], c->id, k, x->size[0],
+			x->size[1]) < 0)
+			return -EIO;
+	}
+	if (fputs(c->id > 0 ? ",\n" : "\n", g->conns_tmp) == EOF)
+		return -EIO;
+	return dump(json_pack("{s:i, s:s, s:s, s:i, s:s, s:i, s:s,"
+		" s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+		" s:I, s:I, s:i}",
+		"conn", (int)c->id, "proto", proto, "client_ip", cip,
+		"client_port", (int)c->cport, "server_ip", sip,
+		"server_port", (int)c->sport, "status", "established",
+		"syn_ns", (json_int_t)c->syn_ns,
+		"synack_ns", (json_int_t)c->synack_ns,
+		"ack_ns", (json_int_t)c->ack_ns,
+		"fin_ns", (json_int_t)c->fin_ns,
+		"end_ns", (json_int_t)c->end_ns,
+		"server_rtt_ns", (json_int_t)(c->synack_ns - c->syn_ns),
+		"client_rtt_ns", (json_int_t)(c->ack_ns - c->synack_ns),
+		"c2s_packets", (json_int_t)c->packets[0],
+		"s2c_packets", (json_int_t)c->packets[1],
+		"c2s_bytes", (json_int_t)c->ip_bytes[0],
+		"s2c_bytes", (json_int_t)c->ip_bytes[1],
+		"c2s_payload", (json_int_t)c->payload[0],
+		"s2c_payload", (json_int_t)c->payload[1],
+		"requests", (int)c->ntx), g->conns_tmp);
+}
+
+static json_t *
+opts_json(const struct opts *o)
+{
+	static const char *const pn[] = { "http", "redis", "mix" };
+
+	return json_pack("{s:s, s:I, s:I, s:I, s:[I,I], s:[I,I], s:I, s:s,"
+		" s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I}",
+		"proto", pn[o->proto], "connections", (json_int_t)o->conns,
+		"requests", (json_int_t)o->requests,
+		"pipeline", (json_int_t)o->pipeline,
+		"req_size", (json_int_t)o->req.min, (json_int_t)o->req.max,
+		"rsp_size", (json_int_t)o->rsp.min, (json_int_t)o->rsp.max,
+		"mss", (json_int_t)o->mss, "latency", o->lat.text,
+		"rtt_ns", (json_int_t)o->rtt, "gap", o->gap.text,
+		"conn_interval", o->interval.text,
+		"start_ns", (json_int_t)o->start,
+		"snaplen", (json_int_t)o->snaplen,
+		"link_mbps", (json_int_t)o->mbps,
+		"clients", (json_int_t)o->clients,
+		"writes_pct", (json_int_t)o->writes,
+		"http_port", (int)o->http_port, "redis_port", (int)o->redis_port,
+		"seed", (json_int_t)o->seed);
+}
+
+/* Copy the connection records into the truth and close it. */
+static int
+truth_finish(struct gen *g)
+{
+	char buf[65536];
+	size_t n;
+	int rc;
+
+	if (fputs("\n],\n\"connections\": [", g->truth) == EOF)
+		return -EIO;
+	rewind(g->conns_tmp);
+	while ((n = fread(buf, 1, sizeof(buf), g->conns_tmp)) > 0)
+		if (fwrite(buf, 1, n, g->truth) != n)
+			return -EIO;
+	if (ferror(g->conns_tmp))
+		return -EIO;
+	fprintf(g->truth, "\n],\n\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
+		", \"ip_bytes\": %" PRIu64 ", \"transactions_count\": %" PRIu64
+		", \"http_transactions\": %" PRIu64
+		", \"redis_transactions\": %" PRIu64
+		", \"first_ns\": %" PRIu64 ", \"last_ns\": %" PRIu64 "}\n",
+		g->packets, g->bytes, g->ip_bytes, g->txns,
+		g->ntxn_proto[P_HTTP], g->ntxn_proto[P_REDIS], g->first_ns,
+		g->last_ns);
+	rc = ferror(g->truth) ? -EIO : 0;
+	if (fclose(g->truth) != 0)
+		rc = -EIO;
+	g->truth = NULL;
+	return rc;
+}
+
+static int
+truth_start(struct gen *g)
+{
+	json_t *o = opts_json(&g->o);
+	int rc;
+
+	if (o == NULL)
+		return -ENOMEM;
+	fprintf(g->truth, "{\"generator\": \"wirelat-replay gen\", "
+		"\"seed\": %" PRIu64 ",\n\"options\": ", g->o.seed);
+	rc = dump(o, g->truth);
+	if (rc == 0 && fputs(",\n\"transactions\": [", g->truth) == EOF)
+		rc = -EIO;
+	g->truth_first = 1;
+	return rc;
+}
+
+/* ---- command line ---- */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: wirelat-replay gen -o FILE.pcap [options]\n"
+"  -o, --out FILE          nanosecond pcap to write (required)\n"
+"  -t, --truth FILE        ground-truth JSON to write\n"
+"  --proto P               http, redis or mix (alternate per connection) [mix]\n"
+"  --connections N         connections [16]\n"
+"  --requests N            requests per connection [100]\n"
+"  --pipeline D            requests in flight per connection [1]\n"
+"  --req-size MIN[:MAX]    request payload bytes [16:256]\n"
+"  --rsp-size MIN[:MAX]    response body bytes [64:4096]\n"
+"  --writes PCT            %% of requests that are POST / SET [20]\n"
+"  --mss N                 TCP segment payload bytes [1448]\n"
+"  --latency DIST          server think time [lognormal:200us:0.5]\n"
+"                          fixed:D | uniform:MIN:MAX | lognormal:MEDIAN:SIGMA\n"
+"                          | exp:MEAN; durations take ns, us, ms, s\n"
+"  --rtt D                 network round trip, tap at the server [100us]\n"
+"  --gap DIST              client think time after a response [0]\n"
+"  --conn-interval DIST    time between connection starts [1ms]\n"
+"  --link-mbps N           link speed, spaces segments [10000]\n"
+"  --clients N             client hosts 10.1.x.y [16]\n"
+"  --http-port N, --redis-port N  server ports [80, 6379]\n"
+"  --seed N                PRNG seed [1]\n"
+"  --start NS              first SYN, ns since the epoch [1700000000000000000]\n"
+"  --snaplen N             bytes kept per packet [65535]\n");
+}
+
+enum {
+	O_PROTO = 256, O_CONNS, O_REQS, O_PIPE, O_REQSZ, O_RSPSZ, O_WRITES,
+	O_MSS, O_LAT, O_RTT, O_GAP, O_IVAL, O_MBPS, O_CLIENTS, O_HPORT,
+	O_RPORT, O_SEED, O_START, O_SNAP,
+};
+
+static const struct option long_opts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "truth", required_argument, NULL, 't' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "proto", required_argument, NULL, O_PROTO },
+	{ "connections", required_argument, NULL, O_CONNS },
+	{ "requests", required_argument, NULL, O_REQS },
+	{ "pipeline", required_argument, NULL, O_PIPE },
+	{ "req-size", required_argument, NULL, O_REQSZ },
+	{ "rsp-size", required_argument, NULL, O_RSPSZ },
+	{ "writes", required_argument, NULL, O_WRITES },
+	{ "mss", required_argument, NULL, O_MSS },
+	{ "latency", required_argument, NULL, O_LAT },
+	{ "rtt", required_argument, NULL, O_RTT },
+	{ "gap", required_argument, NULL, O_GAP },
+	{ "conn-interval", required_argument, NULL, O_IVAL },
+	{ "link-mbps", required_argument, NULL, O_MBPS },
+	{ "clients", required_argument, NULL, O_CLIENTS },
+	{ "http-port", required_argument, NULL, O_HPORT },
+	{ "redis-port", required_argument, NULL, O_RPORT },
+	{ "seed", required_argument, NULL, O_SEED },
+	{ "start", required_argument, NULL, O_START },
+	{ "snaplen", required_argument, NULL, O_SNAP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *
+opt_name(int opt)
+{
+	const struct option *l;
+
+	for (l = long_opts; l->name != NULL; l++)
+		if (l->val == opt)
+			return l->name;
+	return "?";
+}
+
+static int
+bad(int opt, const char *why)
+{
+	if (opt < 256)
+		fprintf(stderr, PROG ": -%c/--%s: %s\n", opt, opt_name(opt),
+			why);
+	else
+		fprintf(stderr, PROG ": --%s: %s\n", opt_name(opt), why);
+	return 2;
+}
+
+/* @return 0, 1 (help printed) or 2 (one line on stderr). */
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	uint64_t v;
+	const char *why;
+	int opt;
+
+	*o = (struct opts){
+		.proto = P_MIX, .conns = 16, .requests = 100, .pipeline = 1,
+		.mss = 1448, .seed = 1, .start = 1700000000000000000ULL,
+		.snaplen = 65535, .rtt = 100000, .mbps = 10000, .clients = 16,
+		.writes = 20, .http_port = 80, .redis_port = 6379,
+		.req = { 16, 256 }, .rsp = { 64, 4096 },
+		.lat = { D_LOGNORMAL, 200000, 0, 0.5, "lognormal:200us:0.5" },
+		.gap = { D_FIXED, 0, 0, 0, "0" },
+		.interval = { D_FIXED, 1000000, 0, 0, "1ms" },
+	};
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:t:h", long_opts,
+			NULL)) != -1) {
+		const char *a = optarg;
+
+		switch (opt) {
+		case 'o':
+			if (*a == '\0')
+				return bad(opt, "needs a file name");
+			o->out = a;
+			break;
+		case 't':
+			if (*a == '\0')
+				return bad(opt, "needs a file name");
+			o->truth = a;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case O_PROTO:
+			if (strcmp(a, "http") == 0)
+				o->proto = P_HTTP;
+			else if (strcmp(a, "redis") == 0)
+				o->proto = P_REDIS;
+			else if (strcmp(a, "mix") == 0)
+				o->proto = P_MIX;
+			else
+				return bad(opt, "want http, redis or mix");
+			break;
+		case O_CONNS:
+			if (parse_u64(a, 1, 10000000, &o->conns) != 0)
+				return bad(opt, "want an integer in 1..10000000");
+			break;
+		case O_REQS:
+			if (parse_u64(a, 0, 100000000, &o->requests) != 0)
+				return bad(opt, "want an integer in 0..100000000");
+			break;
+		case O_PIPE:
+			if (parse_u64(a, 1, 65536, &o->pipeline) != 0)
+				return bad(opt, "want an integer in 1..65536");
+			break;
+		case O_REQSZ:
+		case O_RSPSZ:
+			if (parse_range(a, opt == O_REQSZ ? &o->req :
+					&o->rsp) != 0)
+				return bad(opt, "want MIN[:MAX] bytes, "
+					"MIN <= MAX <= 16777216");
+			break;
+		case O_WRITES:
+			if (parse_u64(a, 0, 100, &o->writes) != 0)
+				return bad(opt, "want a percentage 0..100");
+			break;
+		case O_MSS:
+			if (parse_u64(a, 8, 65000, &o->mss) != 0)
+				return bad(opt, "want an integer in 8..65000");
+			break;
+		case O_LAT:
+		case O_GAP:
+		case O_IVAL:
+			if (parse_dist(a, opt == O_LAT ? &o->lat : opt == O_GAP ?
+					&o->gap : &o->interval, &why) != 0)
+				return bad(opt, why);
+			break;
+		case O_RTT:
+			if (parse_ns(a, &o->rtt) != 0)
+				return bad(opt, "want a duration, e.g. 100us");
+			break;
+		case O_MBPS:
+			if (parse_u64(a, 1, 100000000, &o->mbps) != 0)
+				return bad(opt, "want Mbit/s in 1..100000000");
+			break;
+		case O_CLIENTS:
+			if (parse_u64(a, 1, 65000, &o->clients) != 0)
+				return bad(opt, "want an integer in 1..65000");
+			break;
+		case O_HPORT:
+		case O_RPORT:
+			if (parse_u64(a, 1, 65535, &v) != 0)
+				return bad(opt, "want a port in 1..65535");
+			if (opt == O_HPORT)
+				o->http_port = (uint16_t)v;
+			else
+				o->redis_port = (uint16_t)v;
+			break;
+		case O_SEED:
+			if (parse_u64(a, 0, INT64_MAX, &o->seed) != 0)
+				return bad(opt, "want an integer in 0..2^63-1");
+			break;
+		case O_START:
+			if (parse_u64(a, 0, 4000000000ULL * NS_PER_S,
+					&o->start) != 0)
+				return bad(opt, "want ns since the epoch, "
+					"below 4e18");
+			break;
+		case O_SNAP:
+			if (parse_u64(a, 54, 262144, &o->snaplen) != 0)
+				return bad(opt, "want an integer in 54..262144");
+			break;
+		case ':':
+			if (optopt >= 256 || optopt == 'o' || optopt == 't')
+				return bad(optopt, "needs a value");
+			fprintf(stderr, PROG ": %s: needs a value\n",
+				argv[optind - 1]);
+			return 2;
+		default:
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				fprintf(stderr, PROG ": %.*s: unknown option "
+					"or no value allowed\n",
+					(int)strcspn(argv[optind - 1], "="),
+					argv[optind - 1]);
+			else if (optopt != 0 && optopt < 256)
+				fprintf(stderr, PROG ": -%c: unknown option\n",
+					optopt);
+			else
+				fprintf(stderr, PROG ": %s: unknown option\n",
+					argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": %s: unexpected argument\n",
+			argv[optind]);
+		return 2;
+	}
+	if (o->out == NULL)
+		return bad('o', "required: the pcap to write");
+	if (o->http_port == o->redis_port && o->proto == P_MIX)
+		return bad(O_RPORT, "must differ from --http-port");
+	/* No flow control is modelled: what may be in flight must fit the
+	 * receive window, or analyzers would see a full window. */
+	if (o->pipeline * ((uint64_t)o->req.max + MSG_OVERHEAD) >= WIN_BYTES ||
+			o->pipeline * ((uint64_t)o->rsp.max + MSG_OVERHEAD) >=
+			WIN_BYTES)
+		return bad(O_PIPE, "pipeline x largest message exceeds the "
+			"32 MiB receive window");
+	if ((o->conns - 1) / o->clients >= PORT_SPAN)
+		return bad(O_CONNS, "more than 28232 per client host: "
+			"raise --clients");
+	return 0;
+}
 
 int
 wr_gen_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "wirelat-replay gen: not built yet\n");
-	return 2;
+	struct gen g = { 0 };
+	struct rng r;
+	uint64_t c, start;
+	uint8_t hdr[24];
+	int rc, i;
+
+	rc = parse_opts(argc, argv, &g.o);
+	if (rc != 0)
+		return rc == 1 ? 0 : rc;
+	for (i = 0; i < FILL_CHUNK + FILL_PERIOD; i++)
+		fill_buf[i] = FILL_PATTERN[i % FILL_PERIOD];
+	rng_seed(&r, g.o.seed, 0);
+	g.port_base = (uint16_t)rng_range(&r, 0, PORT_SPAN - 1);
+	g.frame = malloc(14 + 20 + 32 + 65536);
+	g.heap = calloc(g.o.conns, sizeof(*g.heap));
+	g.pcap = fopen(g.o.out, "wb");
+	if (g.frame == NULL || g.heap == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (g.pcap == NULL) {
+		fprintf(stderr, PROG ": %s: %s\n", g.o.out, strerror(errno));
+		rc = -errno;
+		goto out;
+	}
+	setvbuf(g.pcap, NULL, _IOFBF, 1 << 20);
+	if (g.o.truth != NULL) {
+		g.truth = fopen(g.o.truth, "w");
+		if (g.truth == NULL) {
+			fprintf(stderr, PROG ": %s: %s\n", g.o.truth,
+				strerror(errno));
+			rc = -errno;
+			goto out;
+		}
+		g.conns_tmp = tmpfile();
+		if (g.conns_tmp == NULL) {
+			fprintf(stderr, PROG ": temporary file: %s\n",
+				strerror(errno));
+			rc = -errno;
+			goto out;
+		}
+		rc = truth_start(&g);
+		if (rc != 0)
+			goto io;
+	}
+	le32(hdr, 0xa1b23c4d);
+	hdr[4] = 2;
+	hdr[5] = 0;
+	hdr[6] = 4;
+	hdr[7] = 0;
+	le32(hdr + 8, 0);
+	le32(hdr + 12, 0);
+	le32(hdr + 16, (uint32_t)g.o.snaplen);
+	le32(hdr + 20, 1);              /* LINKTYPE_ETHERNET */
+	if (fwrite(hdr, 24, 1, g.pcap) != 1) {
+		rc = -EIO;
+		goto io;
+	}
+
+	start = g.o.start;
+	for (c = 0; c < g.o.conns; c++) {
+		struct conn *cn;
+
+		if (c > 0)
+			start += dist_draw(&g.o.interval, &r);
+		/* Nothing a later connection sends precedes its SYN. */
+		rc = flush(&g, start);
+		if (rc != 0)
+			goto io;
+		cn = calloc(1, sizeof(*cn));
+		if (cn == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		cn->id = (uint32_t)c;
+		rc = conn_run(&g, cn, start);
+		if (rc == 0 && g.truth != NULL)
+			rc = truth_conn(&g, cn);
+		if (rc != 0) {
+			conn_free(cn);
+			goto io;
+		}
+		g.txns += cn->ntx;
+		g.ntxn_proto[cn->proto] += cn->ntx;
+		/* The message table stays for rendering; the packets go. */
+		heap_push(&g, cn);
+	}
+	rc = flush(&g, UINT64_MAX);
+	if (rc != 0)
+		goto io;
+	if (fflush(g.pcap) != 0 || ferror(g.pcap)) {
+		rc = -EIO;
+		goto io;
+	}
+	if (g.truth != NULL) {
+		rc = truth_finish(&g);
+		if (rc != 0)
+			goto io;
+	}
+	fprintf(stderr, PROG ": %" PRIu64 " packets, %" PRIu64 " bytes, %"
+		PRIu64 " transactions (%" PRIu64 " http, %" PRIu64
+		" redis), %.6f s of capture -> %s\n", g.packets, g.bytes,
+		g.txns, g.ntxn_proto[P_HTTP], g.ntxn_proto[P_REDIS],
+		(double)(g.last_ns - g.first_ns) / 1e9, g.o.out);
+	goto out;
+io:
+	if (rc == -ENOMEM)
+		goto out;
+	fprintf(stderr, PROG ": writing the output failed: %s\n",
+		strerror(-rc));
+out:
+	if (rc == -ENOMEM)
+		fprintf(stderr, PROG ": out of memory\n");
+	while (g.nheap > 0)
+		conn_free(g.heap[--g.nheap]);
+	if (g.pcap != NULL && fclose(g.pcap) != 0 && rc == 0) {
+		fprintf(stderr, PROG ": %s: %s\n", g.o.out, strerror(errno));
+		rc = -EIO;
+	}
+	if (g.truth != NULL)
+		fclose(g.truth);
+	if (g.conns_tmp != NULL)
+		fclose(g.conns_tmp);
+	free(g.heap);
+	free(g.frame);
+	return rc == 0 ? 0 : 1;
 }

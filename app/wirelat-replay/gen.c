@@ -34,7 +34,7 @@
 
 #include <jansson.h>
 
-#include "replay.h"
+#include "gen.h"
 
 #define PROG "wirelat-replay gen"
 #define NS_PER_S 1000000000ULL

@@ -31,6 +31,7 @@
 #include "wl_log.h"
 #include "wl_port.h"
 #include "wl_source.h"
+#include "gen.h"
 #include "replay.h"
 #include "report.h"
 

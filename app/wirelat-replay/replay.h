@@ -7,8 +7,7 @@
  * before the EAL starts, preloads packets into mbufs and sets up the
  * ports; send.c is the send lcore, waiting on the TSC for each packet's
  * time from the schedule (lib/pace); report.c prints and writes the
- * result. gen.c is the "gen" subcommand, a workload generator that needs
- * no EAL.
+ * result. gen.c is the "gen" subcommand (gen.h).
  */
 
 #include <stdint.h>
@@ -127,8 +126,5 @@ wr_jumbo_room(uint32_t max_caplen)
 /** Copy len bytes into a chain of mbufs from mp. NULL when mp is dry. */
 struct rte_mbuf *wr_mbuf_from(const uint8_t *data, uint32_t len,
 	struct rte_mempool *mp);
-
-/** wirelat-replay gen [options]: argv[0] is "gen". @return exit status. */
-int wr_gen_main(int argc, char **argv);
 
 #endif /* WR_REPLAY_H */

@@ -381,6 +381,8 @@ test_port_rules(void **state)
 		{ 22, 40000, WL_DIR_S2C },
 		{ 1023, 1024, WL_DIR_S2C },     /* 1023 is below, 1024 not */
 		{ 1024, 1023, WL_DIR_C2S },
+		{ 1024, 5432, WL_DIR_C2S },     /* 1024 is not below */
+		{ 5432, 1024, WL_DIR_S2C },
 		{ 443, 80, WL_DIR_C2S },        /* both below: lower wins */
 		{ 80, 443, WL_DIR_S2C },
 		{ 50000, 3306, WL_DIR_C2S },    /* well-known list */

@@ -37,13 +37,18 @@ struct dir_key {
 	uint8_t proto;
 };
 
+#define DIR_USED 0x01
+#define DIR_CLIENT_1 0x02       /* endpoint 1 is the client, else 0 */
+
 struct dir_entry {
-	struct dir_key key;
-	uint8_t used;
-	uint8_t client;         /* endpoint (0 or 1) that is the client */
+	struct dir_key key;     /* 42 bytes */
+	uint8_t flags;          /* DIR_* */
 	uint8_t how;            /* enum wl_dir_how */
 	uint32_t hash;
 };
+
+/* The size wl_replay.h and docs/replay.md promise per slot. */
+_Static_assert(sizeof(struct dir_entry) == 48, "dir_entry is 48 bytes");
 
 struct wl_dir_table {
 	struct dir_entry *slots;
@@ -361,13 +366,14 @@ wl_dir_classify(struct wl_dir_table *t, const uint8_t *frame,
 	for (i = 0; i < t->max_probe; i++) {
 		idx = (h + i) & t->mask;
 		e = &t->slots[idx];
-		if (!e->used) {
+		if ((e->flags & DIR_USED) == 0) {
 			empty = e;
 			break;
 		}
 		if (e->hash == h && key_eq(&e->key, &k)) {
 			out->how = e->how;
-			set_dir(t, out, sender == e->client);
+			client = (e->flags & DIR_CLIENT_1) != 0;
+			set_dir(t, out, sender == client);
 			return 0;
 		}
 	}
@@ -384,9 +390,8 @@ wl_dir_classify(struct wl_dir_table *t, const uint8_t *frame,
 	client = first_packet_rule(&p, &how) ? sender : !sender;
 	empty->key = k;
 	empty->hash = h;
-	empty->client = (uint8_t)client;
+	empty->flags = DIR_USED | (client ? DIR_CLIENT_1 : 0);
 	empty->how = how;
-	empty->used = 1;
 	t->nflows++;
 	t->st.flows++;
 	if (how == WL_DIR_HOW_SYN)

@@ -79,7 +79,7 @@ int
 wl_rewrite_client(uint8_t *frame, uint32_t caplen,
 	const struct wl_dir_info *info, uint32_t loop)
 {
-	uint32_t l3 = 0, l4 = 0, addr_off, csum_off, m, n;
+	uint32_t l3, l4, addr_off, csum_off, m, n;
 	uint16_t c;
 
 	if (frame == NULL || info == NULL)

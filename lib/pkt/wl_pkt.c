@@ -15,7 +15,9 @@
  *   - once the IP header is decoded, the addresses, ip_version, l4proto,
  *     ttl and ip_id are valid even when decode then fails (FRAGMENT,
  *     OTHER_L4, TRUNC_L4, BAD_TCP), so the caller may still count or hash
- *     by address; l4 is set on OK and OTHER_L4, payload only on OK.
+ *     by address; l4 is set on OK and OTHER_L4, payload only on OK;
+ *     frag_l4 only on FRAGMENT, for a first fragment (its L4 header is
+ *     there, so a rewriter can fix ports and checksums).
  * The L3 end is the IP total/payload length clamped to the bytes present:
  * Ethernet padding is dropped, a snaplen-cut packet keeps what it has.
  */
@@ -126,6 +128,7 @@ pkt_reset(struct wl_pkt *p)
 	p->l3 = NULL;
 	p->l4 = NULL;
 	p->payload = NULL;
+	p->frag_l4 = NULL;
 	p->payload_len = 0;
 	p->seg_len = 0;
 	p->vlan[0] = 0;
@@ -307,8 +310,11 @@ decode_ipv4(struct wl_pkt *p, const uint8_t *b, uint32_t len)
 	addr_v4(&p->src, b + 12);
 	addr_v4(&p->dst, b + 16);
 	frag = rd16(b + 6);
-	if ((frag & IP4_MF) != 0 || (frag & IP4_OFFSET_MASK) != 0)
+	if ((frag & IP4_MF) != 0 || (frag & IP4_OFFSET_MASK) != 0) {
+		if ((frag & IP4_OFFSET_MASK) == 0)
+			p->frag_l4 = b + ihl;
 		return WL_PKT_ERR_FRAGMENT;
+	}
 	return decode_l4(p, b + ihl, end - ihl, tot - ihl);
 }
 
@@ -395,6 +401,8 @@ decode_ipv6(struct wl_pkt *p, const uint8_t *b, uint32_t len)
 				(IP6_FRAG_OFFSET_MASK | IP6_FRAG_MF);
 			if (frag != 0) {
 				p->l4proto = b[off];
+				if ((frag & IP6_FRAG_OFFSET_MASK) == 0)
+					p->frag_l4 = b + off + hlen;
 				return WL_PKT_ERR_FRAGMENT;
 			}
 		}

@@ -77,6 +77,10 @@ struct wl_pkt {
 	const uint8_t *l3;
 	const uint8_t *l4;
 	const uint8_t *payload;
+	const uint8_t *frag_l4; /* first fragment (offset 0, more to come):
+				 * start of its L4 header, within the
+				 * captured bytes but possibly cut; NULL
+				 * otherwise (decode then says FRAGMENT) */
 	uint32_t payload_len;   /* L4 payload bytes present in the buffer */
 	uint32_t seg_len;       /* L4 payload bytes the IP length announces:
 				 * more than payload_len when the capture's

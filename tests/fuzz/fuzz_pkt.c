@@ -39,6 +39,9 @@ check(const struct wl_pkt *p, const uint8_t *b, uint32_t len,
 		abort();
 	if (p->l4 != NULL && (p->l4 < b || p->l4 > b + len))
 		abort();
+	if (p->frag_l4 != NULL && (e != WL_PKT_ERR_FRAGMENT ||
+			p->frag_l4 <= p->l3 || p->frag_l4 > b + len))
+		abort();
 	if (e != WL_PKT_OK) {
 		if (p->payload != NULL || p->payload_len != 0)
 			abort();

@@ -287,6 +287,10 @@ check_consistent(const struct wl_pkt *p, const uint8_t *b, uint32_t len,
 		if (e != WL_PKT_ERR_OTHER_L4)
 			assert_null(p->l4);
 	}
+	if (e != WL_PKT_ERR_FRAGMENT)
+		assert_null(p->frag_l4);
+	if (p->frag_l4 != NULL)
+		assert_true(p->frag_l4 > p->l3 && p->frag_l4 <= b + len);
 	if (p->l3 != NULL)
 		assert_true(p->l3 >= b && p->l3 < b + len);
 	if (p->l4 != NULL)
@@ -973,6 +977,11 @@ test_fragments(void **state)
 		check_l3(&p, 4, 0);
 		assert_int_equal(p.l4proto, IPPROTO_TCP);
 		assert_int_equal(p.sport, 0);
+		/* Only a first fragment (offset 0) shows its L4 header. */
+		if ((frags[i] & 0x1fff) == 0)
+			assert_int_equal(off_of(p.frag_l4), 20);
+		else
+			assert_null(p.frag_l4);
 	}
 	/* DF and the reserved bit alone are not fragmentation. */
 	f.len = 0;
@@ -992,6 +1001,10 @@ test_fragments(void **state)
 			WL_PKT_ERR_FRAGMENT);
 		check_l3(&p, 6, 0);
 		assert_int_equal(p.l4proto, IPPROTO_UDP);
+		if (i == 0)
+			assert_int_equal(off_of(p.frag_l4), 48);
+		else
+			assert_null(p.frag_l4);
 	}
 	/* Atomic fragment (RFC 6946): a whole packet. */
 	f.len = 0;
@@ -1001,6 +1014,7 @@ test_fragments(void **state)
 	ip6_end(&f, ip);
 	assert_int_equal(decode(&p, &f, WL_LINK_IPV6), WL_PKT_OK);
 	check_udp(&p, 48, 30);
+	assert_null(p.frag_l4);
 	/* Fragment header cut short. */
 	assert_int_equal(decode_n(&p, f.b, 47, WL_LINK_IPV6),
 		WL_PKT_ERR_TRUNC_L3);

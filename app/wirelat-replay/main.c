@@ -62,6 +62,7 @@ struct wr_opts {
 	int bench_bare;
 	int quiet;
 	double stats_interval;
+	double link_wait;
 	uint32_t max_frame;
 	const char *stats_json;
 	const char *lcores;
@@ -95,6 +96,7 @@ enum {
 	OPT_MEMORY,
 	OPT_FILE_PREFIX,
 	OPT_BENCH_BARE,
+	OPT_LINK_WAIT,
 };
 
 static const struct option long_opts[] = {
@@ -122,6 +124,7 @@ static const struct option long_opts[] = {
 	{"memory", required_argument, NULL, OPT_MEMORY},
 	{"file-prefix", required_argument, NULL, OPT_FILE_PREFIX},
 	{"bench-bare", no_argument, NULL, OPT_BENCH_BARE},
+	{"link-wait", required_argument, NULL, OPT_LINK_WAIT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -161,6 +164,8 @@ usage(FILE *f)
 "      --stream             read while sending: files larger than memory\n"
 "      --unique-ip          each loop L adds L to the client address\n"
 "      --max-frame N        refuse frames above N bytes (default: the port's)\n"
+"      --link-wait S        wait up to S seconds for every output's link\n"
+"                           before time 0 (default 10)\n"
 "Report:\n"
 "      --stats-json FILE    the final report as JSON\n"
 "      --stats S            progress line on stderr every S seconds (1)\n"
@@ -276,6 +281,7 @@ parse_args(struct wr_opts *o, int argc, char **argv)
 	o->loops = 1;
 	o->preload = 1;
 	o->stats_interval = 1;
+	o->link_wait = 10;
 	o->huge = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+x:p:M:tl:L:qc:hV", long_opts,
@@ -412,6 +418,12 @@ parse_args(struct wr_opts *o, int argc, char **argv)
 			break;
 		case OPT_FILE_PREFIX:
 			o->file_prefix = optarg;
+			break;
+		case OPT_LINK_WAIT:
+			if (parse_num(optarg, &o->link_wait) != 0 ||
+					o->link_wait > 3600)
+				return bad("--link-wait", optarg,
+					"not a number of seconds up to 3600");
 			break;
 		case OPT_BENCH_BARE:
 			o->bench_bare = 1;
@@ -721,6 +733,39 @@ preload(struct wr_run *r, struct wr_file *files, unsigned int n_files,
 	return 0;
 }
 
+/*
+ * A NIC takes seconds to bring its link up, a memif its peer to connect:
+ * the schedule starts once every output can send, or the wait is over
+ * (then one line says so and sending starts anyway).
+ */
+static void
+wait_links(struct wr_run *r, double secs)
+{
+	uint64_t end = rte_rdtsc() + (uint64_t)(secs * (double)r->hz);
+	struct rte_eth_link link;
+	unsigned int i, up;
+
+	do {
+		for (i = 0, up = 0; i < r->n_ports; i++) {
+			memset(&link, 0, sizeof(link));
+			if (rte_eth_link_get_nowait(r->port_ids[i], &link) != 0 ||
+					link.link_status == RTE_ETH_LINK_UP)
+				up++;
+		}
+		if (up == r->n_ports || r->stop)
+			return;
+		usleep(10000);
+	} while (rte_rdtsc() < end);
+	for (i = 0; i < r->n_ports; i++) {
+		memset(&link, 0, sizeof(link));
+		rte_eth_link_get_nowait(r->port_ids[i], &link);
+		if (link.link_status != RTE_ETH_LINK_UP)
+			fprintf(stderr, "wirelat-replay: notice: %s: link still "
+				"down after %g s (--link-wait), sending anyway\n",
+				r->port_names[i], secs);
+	}
+}
+
 static void
 signal_handler(int sig)
 {
@@ -875,6 +920,7 @@ main(int argc, char **argv)
 	if (o->preload && preload(r, o->files, o->n_files, jroom) != 0)
 		goto fail;
 
+	wait_links(r, o->link_wait);
 	send_lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
 	if (send_lcore >= RTE_MAX_LCORE) {
 		/* One lcore: send on it, no progress line. */

@@ -17,11 +17,13 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 
 #include "wl_source.h"
 #include "replay.h"
 
 #define NS 1000000000ULL
+#define WR_PREFETCH 16
 
 struct wr_tx {
 	struct rte_mbuf *m[WR_BURST];
@@ -36,6 +38,8 @@ struct wr_send {
 	uint64_t ns_mult;       /* ns = (ticks * ns_mult) >> 32, small ticks */
 	uint64_t tk_int;        /* ticks = ns * tk_int + (ns * tk_frac) >> 64 */
 	uint64_t tk_frac;
+	uint64_t now;           /* latest TSC read: packets due before it
+				 * need no new read (top speed, catching up) */
 	int timed;              /* not top speed: errors mean something */
 };
 
@@ -92,36 +96,59 @@ l1_bits(uint32_t len)
 		WL_PACE_L1_EXTRA) * 8;
 }
 
-/* Hand a port what is gathered for it; a full TX ring is waited out. */
+/*
+ * Hand a port what is gathered for it. A full TX ring is waited out; a
+ * port that takes nothing for a second (link down, peer gone) ends the
+ * run with an error rather than a silent hang.
+ */
 static void
 flush(struct wr_send *s, unsigned int pi)
 {
 	struct wr_run *r = s->r;
 	struct wr_tx *t = &s->tx[pi];
 	uint16_t done = 0, k, j;
-	uint64_t now;
+	uint64_t now, stuck = 0;
 
 	while (done < t->n) {
 		now = rte_rdtsc();
+		s->now = now;
 		k = rte_eth_tx_burst(r->port_ids[pi], 0, t->m + done,
 			t->n - done);
-		if (k == 0 && r->stop) {
-			for (j = done; j < t->n; j++)
-				rte_pktmbuf_free(t->m[j]);
-			r->unsent += t->n - done;
-			break;
+		if (k == 0) {
+			if (stuck == 0)
+				stuck = now;
+			if (now - stuck > r->hz && r->error[0] == '\0')
+				snprintf(r->error, sizeof(r->error), "%s took "
+					"no packet for 1 s (link down?)",
+					r->port_names[pi]);
+			if (r->stop || r->error[0] != '\0') {
+				for (j = done; j < t->n; j++) {
+					uint32_t len = t->m[j]->pkt_len;
+
+					/* Counted when gathered: uncount. */
+					r->packets--;
+					r->bytes -= len;
+					r->bits_l1 -= l1_bits(len);
+					r->port[pi].packets--;
+					r->port[pi].bytes -= len;
+					rte_pktmbuf_free(t->m[j]);
+				}
+				r->unsent += t->n - done;
+				r->stop = 1;
+				break;
+			}
+			continue;
 		}
+		stuck = 0;
 		if (k < t->n - done)
 			r->port[pi].tx_full++;
-		if (k > 0 && r->first_tsc == 0)
+		if (r->first_tsc == 0)
 			r->first_tsc = now;
-		for (j = done; j < done + k; j++) {
-			if (s->timed)
+		if (s->timed)
+			for (j = done; j < done + k; j++)
 				wl_hist_record(&r->err, now > t->due[j] ?
 					ticks_ns(s, now - t->due[j]) : 0);
-		}
-		if (k > 0)
-			r->last_tsc = now;
+		r->last_tsc = now;
 		done += k;
 	}
 	t->n = 0;
@@ -199,9 +226,9 @@ send_one(struct wr_send *s, const struct wr_pkt *p, uint64_t loop)
 	if (r->limit_ns != 0 && t_ns > r->limit_ns)
 		return 1;
 	due = r->start_tsc + ns_ticks(s, t_ns);
-	if (rte_rdtsc() < due) {
+	if (due > s->now && (s->now = rte_rdtsc()) < due) {
 		flush_all(s);
-		while (rte_rdtsc() < due)
+		while ((s->now = rte_rdtsc()) < due)
 			if (unlikely(r->stop))
 				return 1;
 	}
@@ -297,12 +324,15 @@ run_bare(struct wr_run *r)
 		for (i = 0; i < r->n_pkts && !r->stop; i += n) {
 			n = RTE_MIN((uint64_t)WR_BURST, r->n_pkts - i);
 			for (k = 0; k < n; k++) {
+				if (i + k + WR_PREFETCH < r->n_pkts)
+					rte_prefetch0(
+						r->pkts[i + k + WR_PREFETCH].m);
 				b[k] = r->pkts[i + k].m;
 				pkt_ref(b[k]);
 				r->bytes += r->pkts[i + k].len;
 				r->bits_l1 += l1_bits(r->pkts[i + k].len);
 			}
-			for (done = 0; done < n; done += k)
+			for (done = 0; done < n && !r->stop; done += k)
 				k = rte_eth_tx_burst(r->port_ids[0], 0,
 					b + done, (uint16_t)(n - done));
 			r->packets += n;
@@ -341,8 +371,13 @@ wr_send_main(void *arg)
 	for (loop = 0; !stop && (r->loops == 0 || loop < r->loops); loop++) {
 		__atomic_store_n(&r->prog.loop, loop, __ATOMIC_RELAXED);
 		if (r->preload) {
-			for (i = 0; i < r->n_pkts && !stop; i++)
+			for (i = 0; i < r->n_pkts && !stop; i++) {
+				/* The mbuf header (refcnt) is a cache miss
+				 * per packet on a large file: ask early. */
+				if (i + WR_PREFETCH < r->n_pkts)
+					rte_prefetch0(r->pkts[i + WR_PREFETCH].m);
 				stop = send_one(&s, &r->pkts[i], loop);
+			}
 		} else {
 			stop = run_stream(&s, loop);
 		}

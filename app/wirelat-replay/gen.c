@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "gen.h"
+#include "wl_parse.h"
 
 #define PROG "wirelat-replay gen"
 #define NS_PER_S 1000000000ULL
@@ -201,50 +202,6 @@ parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 }
 
 /*
- * A duration: decimal with an optional fraction and unit ns, us, ms or s
- * (none = ns), e.g. "1500", "200us", "1.5ms". Exact: no floating point.
- * @return 0 or -EINVAL.
- */
-static int
-parse_ns(const char *s, uint64_t *out)
-{
-	static const struct {
-		const char *u;
-		uint64_t mul;
-	} units[] = {
-		{ "", 1 }, { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 },
-		{ "s", NS_PER_S },
-	};
-	uint64_t whole = 0, frac = 0, fdiv = 1;
-	const char *p = s;
-	unsigned int i;
-
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (whole > 1000000000000000ULL)
-			return -EINVAL;
-		whole = whole * 10 + (uint64_t)(*p - '0');
-	}
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			if (fdiv < 1000000000ULL) {
-				frac = frac * 10 + (uint64_t)(*p - '0');
-				fdiv *= 10;
-			}
-	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(p, units[i].u) != 0)
-			continue;
-		if (whole > 1000000000000000ULL / units[i].mul)
-			return -EINVAL;
-		*out = whole * units[i].mul + frac * units[i].mul / fdiv;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-/*
  * fixed:D | uniform:MIN:MAX | lognormal:MEDIAN:SIGMA | exp:MEAN, or a bare
  * duration (fixed). @return 0 or -EINVAL with *why set.
  */
@@ -258,7 +215,7 @@ parse_dist(const char *s, struct dist *d, const char **why)
 	if (strchr(s, ':') == NULL) {
 		d->kind = D_FIXED;
 		*why = "want a duration (e.g. 200us) or KIND:ARGS";
-		return parse_ns(s, &d->a);
+		return wl_parse_duration_ns(s, &d->a);
 	}
 	if (strlen(s) >= sizeof(buf)) {
 		*why = "too long";
@@ -274,22 +231,22 @@ parse_dist(const char *s, struct dist *d, const char **why)
 		d->kind = buf[0] == 'f' ? D_FIXED : D_EXP;
 		*why = d->kind == D_FIXED ? "want fixed:DURATION" :
 			"want exp:MEAN with MEAN > 0";
-		if (b != NULL || parse_ns(a, &d->a) != 0)
+		if (b != NULL || wl_parse_duration_ns(a, &d->a) != 0)
 			return -EINVAL;
 		return d->kind == D_EXP && d->a == 0 ? -EINVAL : 0;
 	}
 	if (strcmp(buf, "uniform") == 0) {
 		d->kind = D_UNIFORM;
 		*why = "want uniform:MIN:MAX with MIN <= MAX";
-		if (b == NULL || parse_ns(a, &d->a) != 0 ||
-				parse_ns(b, &d->b) != 0 || d->a > d->b)
+		if (b == NULL || wl_parse_duration_ns(a, &d->a) != 0 ||
+				wl_parse_duration_ns(b, &d->b) != 0 || d->a > d->b)
 			return -EINVAL;
 		return 0;
 	}
 	if (strcmp(buf, "lognormal") == 0) {
 		d->kind = D_LOGNORMAL;
 		*why = "want lognormal:MEDIAN:SIGMA with SIGMA in [0, 10]";
-		if (b == NULL || parse_ns(a, &d->a) != 0 || *b == '\0')
+		if (b == NULL || wl_parse_duration_ns(a, &d->a) != 0 || *b == '\0')
 			return -EINVAL;
 		errno = 0;
 		d->sigma = strtod(b, &end);
@@ -1438,7 +1395,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 				return bad(opt, why);
 			break;
 		case O_RTT:
-			if (parse_ns(a, &o->rtt) != 0)
+			if (wl_parse_duration_ns(a, &o->rtt) != 0)
 				return bad(opt, "want a duration, e.g. 100us");
 			break;
 		case O_MBPS:

@@ -29,6 +29,7 @@
 #include "wl_common.h"
 #include "wl_eal.h"
 #include "wl_log.h"
+#include "wl_parse.h"
 #include "wl_port.h"
 #include "wl_source.h"
 #include "gen.h"
@@ -220,35 +221,6 @@ parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* "100us", "1.5ms", "2s", "250" (ns). */
-static int
-parse_duration_ns(const char *s, uint64_t *out)
-{
-	static const struct { const char *u; double mult; } units[] = {
-		{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9},
-	};
-	char *end;
-	double v;
-	unsigned int i;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || !isfinite(v) || v < 0)
-		return -EINVAL;
-	if (*end != '\0') {
-		for (i = 0; i < RTE_DIM(units); i++)
-			if (strcmp(end, units[i].u) == 0)
-				break;
-		if (i == RTE_DIM(units))
-			return -EINVAL;
-		v *= units[i].mult;
-	}
-	if (v > 1.8e19)
-		return -EINVAL;
-	*out = (uint64_t)llround(v);
-	return 0;
-}
-
 static int
 bad(const char *opt, const char *arg, const char *why)
 {
@@ -334,7 +306,7 @@ parse_args(struct wr_opts *o, int argc, char **argv)
 				return -EINVAL;
 			break;
 		case OPT_BURST_INTERVAL:
-			if (parse_duration_ns(optarg, &u) != 0 || u == 0)
+			if (wl_parse_duration_ns(optarg, &u) != 0 || u == 0)
 				return bad("--burst-interval", optarg,
 					"not a duration above 0 (100us, 1ms)");
 			o->pace.interval_ns = u;

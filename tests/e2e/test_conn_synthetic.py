@@ -18,15 +18,6 @@ US = 1000
 SYN, RST, PSH, ACK, FIN = 0x02, 0x04, 0x08, 0x10, 0x01
 
 
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 class Cap:
     def __init__(self):
         self.recs = []
@@ -40,10 +31,10 @@ class Cap:
         tcp = struct.pack("!HHIIBBHHH", sp, dp, seq, ack, (thl // 4) << 4,
                           flags, win, 0, 0) + opts + data
         pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
-        tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+        tcp = tcp[:16] + struct.pack("!H", e.csum(pseudo + tcp)) + tcp[18:]
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), ipid,
                          0x4000, 64, 6, 0, src, dst)
-        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        ip = ip[:10] + struct.pack("!H", e.csum(ip)) + ip[12:]
         frame = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + tcp
         self.recs.append((BASE + t_us * US, frame))
 

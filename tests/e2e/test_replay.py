@@ -24,15 +24,6 @@ TOL = 1e-3          # the issue's 0.1%
 
 # ---- frames ----------------------------------------------------------------
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def ip4(a):
     return bytes(int(x) for x in a.split("."))
 
@@ -47,7 +38,7 @@ def eth(payload, ethertype=0x0800, vlan=None):
 def ipv4_l4(src, dst, proto, l4):
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0, 64,
                       proto, 0, ip4(src), ip4(dst))
-    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    hdr = hdr[:10] + struct.pack("!H", e.csum(hdr)) + hdr[12:]
     return hdr + l4
 
 
@@ -59,14 +50,14 @@ def tcp4(src, sport, dst, dport, flags, seq=1, ack=0, payload=b"",
          vlan=None):
     t = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags,
                     65535, 0, 0) + payload
-    c = csum(pseudo4(src, dst, 6, len(t)) + t)
+    c = e.csum(pseudo4(src, dst, 6, len(t)) + t)
     t = t[:16] + struct.pack("!H", c) + t[18:]
     return eth(ipv4_l4(src, dst, 6, t), vlan=vlan)
 
 
 def udp4(src, sport, dst, dport, payload):
     u = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    c = csum(pseudo4(src, dst, 17, len(u)) + u) or 0xffff
+    c = e.csum(pseudo4(src, dst, 17, len(u)) + u) or 0xffff
     u = u[:6] + struct.pack("!H", c) + u[8:]
     return eth(ipv4_l4(src, dst, 17, u))
 
@@ -78,32 +69,9 @@ def padded(n, seed):
     return f[:n] if len(f) > n else f
 
 
-# ---- pcap files ------------------------------------------------------------
-
-def write_pcap(path, recs, linktype=1):
-    """recs: (ts_ns, frame); nanosecond pcap."""
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b23c4d, 2, 4, 0, 0, 262144,
-                            linktype))
-        for ts, fr in recs:
-            f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(fr),
-                                len(fr)))
-            f.write(fr)
-
-
-def read_pcap(path):
-    """[(ts_ns, frame)] of a classic pcap (us or ns)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    magic, = struct.unpack("<I", data[:4])
-    mult = 1 if magic == 0xa1b23c4d else 1000
-    out, off = [], 24
-    while off + 16 <= len(data):
-        s, frac, cap, _ = struct.unpack("<IIII", data[off:off + 16])
-        off += 16
-        out.append((s * 10**9 + frac * mult, data[off:off + cap]))
-        off += cap
-    return out
+def frames_of(path):
+    """[(ts_ns, frame)] of a capture."""
+    return [(ts, fr) for ts, _, fr in e.read_pcap(path)[1]]
 
 
 def replay(args, **kw):
@@ -120,7 +88,7 @@ def to_file(d, name, inputs, args, n_out=1):
     replay([*args, *vdevs, "--stats-json", js, *inputs], check_rc=0)
     with open(js) as f:
         rep = json.load(f)
-    return rep, [read_pcap(o) for o in outs]
+    return rep, [frames_of(o) for o in outs]
 
 
 # ---- tests -----------------------------------------------------------------
@@ -131,10 +99,10 @@ def test_exact(d):
     rnd = random.Random(1)
     sizes = [60, 1514, 9000, 64] + [rnd.randint(60, 1514) for _ in range(300)]
     mixed = os.path.join(d, "mixed.pcap")
-    write_pcap(mixed, [(10**18 + i * 1000, padded(n, i))
+    e.write_pcap(mixed, [(10**18 + i * 1000, padded(n, i))
                        for i, n in enumerate(sizes)])
-    want = [f for _, f in read_pcap(SAMPLE)] + [f for _, f in
-                                                read_pcap(mixed)]
+    want = [f for _, f in frames_of(SAMPLE)] + [f for _, f in
+                                                frames_of(mixed)]
     for mode in ("--preload", "--stream"):
         rep, outs = to_file(d, "exact", [SAMPLE, mixed],
                             [mode, "--topspeed"])
@@ -147,7 +115,7 @@ def test_exact(d):
         rep, outs = to_file(d, "loop", [mixed], [mode, "--topspeed",
                                                  "--loop", "3"])
         got = [f for _, f in outs[0]]
-        m = [f for _, f in read_pcap(mixed)]
+        m = [f for _, f in frames_of(mixed)]
         e.check(got == m * 3, f"loop 3 {mode}: {len(got)} frames, "
                 f"want {3 * len(m)} in order")
         e.check(rep["loops"] == 3, f"loop 3 {mode}: loops {rep['loops']}")
@@ -196,7 +164,7 @@ def test_rates(d):
     for i in range(2000):
         t += rnd.randint(100_000, 1_900_000)
         recs.append((t, padded(rnd.randint(60, 1514), i)))
-    write_pcap(f2k, recs)
+    e.write_pcap(f2k, recs)
 
     rep, o = to_file(d, "pps", [f2k], ["--pps", "10000", "--loop", "2"])
     e.check(len(o[0]) == 4000, f"pps: {len(o[0])} frames")
@@ -243,7 +211,7 @@ def test_rates(d):
 
     # A 4-packet pcap looped 10 000 times at a low rate.
     tiny = os.path.join(d, "tiny.pcap")
-    write_pcap(tiny, [(10**18 + i * 7, padded(n, i))
+    e.write_pcap(tiny, [(10**18 + i * 7, padded(n, i))
                       for i, n in enumerate((60, 200, 1000, 1514))])
     rep, o = to_file(d, "tiny", [tiny], ["--pps", "20000", "--loop",
                                          "10000"])
@@ -255,7 +223,7 @@ def test_rates(d):
     # A first packet far larger than the rest: it delays the second one
     # by its own length, and does not distort the rate.
     big = os.path.join(d, "bigfirst.pcap")
-    write_pcap(big, [(10**18 + i, padded(9000 if i == 0 else 64, i))
+    e.write_pcap(big, [(10**18 + i, padded(9000 if i == 0 else 64, i))
                      for i in range(1000)])
     rep, o = to_file(d, "big", [big], ["--mbps", "10"])
     check_rate("9000-byte first packet, 10 Mbps", rep, o[0], 10e6, "bps")
@@ -312,7 +280,7 @@ def test_split(d):
         what = "split " + ("with handshakes" if hs else "mid-stream")
         recs, want = flows_capture(hs)
         cap = os.path.join(d, f"flows{int(hs)}.pcap")
-        write_pcap(cap, recs)
+        e.write_pcap(cap, recs)
         for mode in ("--preload", "--stream"):
             rep, outs = to_file(d, "split", [cap], [mode, "--topspeed"],
                                 n_out=2)
@@ -336,11 +304,11 @@ def parse4(f):
     tot = struct.unpack("!H", ip[2:4])[0]
     proto = ip[9]
     l4 = ip[ihl:tot]
-    ok = csum(ip[:ihl]) == 0
+    ok = e.csum(ip[:ihl]) == 0
     if proto == 17 and struct.unpack("!H", l4[6:8])[0] == 0:
         pass
     else:
-        ok = ok and csum(ip[12:16] + ip[16:20] +
+        ok = ok and e.csum(ip[12:16] + ip[16:20] +
                          struct.pack("!BBH", 0, proto, len(l4)) + l4) == 0
     sport, dport = struct.unpack("!HH", l4[:4])
     return (int.from_bytes(ip[12:16], "big"), sport,
@@ -351,7 +319,7 @@ def test_unique_ip(d):
     recs, want = flows_capture(True)
     recs = recs[:-1]      # no ARP: every frame a flow
     cap = os.path.join(d, "uniq.pcap")
-    write_pcap(cap, recs)
+    e.write_pcap(cap, recs)
     n = len(recs)
     for mode in ("--preload", "--stream"):
         rep, outs = to_file(d, "uniq", [cap], [mode, "--topspeed", "--loop",
@@ -429,12 +397,14 @@ def test_memif(d):
     with open(truth) as f:
         want = json.load(f)["transactions"]
     sock = os.path.join(d, "memif.sock")
+    # A socket file (not an abstract one), so the test sees it appear.
+    spec = f"socket={sock},socket-abstract=no"
     log = os.path.join(d, "memif.log")
     inst = e.instance("replay-memif")
     aff = sorted(os.sched_getaffinity(0))
     w = subprocess.Popen([e.WIRELAT, "--lcores",
                           f"0@{aff[-1]},1@{aff[-1]}",
-                          "--vdev", f"net_memif0,role=server,socket={sock}",
+                          "--vdev", f"net_memif0,role=server,{spec}",
                           "--instance", inst, "--log", log, "--no-report",
                           "--status-interval", "0"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -446,7 +416,7 @@ def test_memif(d):
             time.sleep(0.05)
         js = os.path.join(d, "memif.json")
         p = e.run([e.REPLAY, "-q", "--lcores", f"0@{aff[0]},1@{aff[0]}",
-                   "--vdev", f"net_memif0,role=client,socket={sock}",
+                   "--vdev", f"net_memif0,role=client,{spec}",
                    "--stats-json", js, pcap])
         e.check(p.returncode == 0, f"memif: replay failed: {p.stderr}")
         time.sleep(1)
@@ -506,14 +476,14 @@ def test_bad_input(d):
     with open(junk, "wb") as f:
         f.write(b"this is not a capture file at all\n" * 4)
     raw = os.path.join(d, "raw.pcap")
-    write_pcap(raw, [(10**18, eth(b"\0" * 50)[14:])], linktype=101)
+    e.write_pcap(raw, [(10**18, eth(b"\0" * 50)[14:])], linktype=101)
     huge = os.path.join(d, "huge.pcap")
-    write_pcap(huge, [(10**18, padded(100, 0)),
+    e.write_pcap(huge, [(10**18, padded(100, 0)),
                       (10**18 + 1, padded(1000, 1) + b"\0" * 69000)])
     jumbo = os.path.join(d, "jumbo.pcap")
-    write_pcap(jumbo, [(10**18, padded(9000, 0))])
+    e.write_pcap(jumbo, [(10**18, padded(9000, 0))])
     empty = os.path.join(d, "empty.pcap")
-    write_pcap(empty, [])
+    e.write_pcap(empty, [])
     for args, want, what, rc in (
             ([*out, trunc], "trunc.pcap", "truncated file", 1),
             ([*out, junk], "not a pcap", "not a capture", 1),

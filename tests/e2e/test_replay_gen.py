@@ -76,30 +76,13 @@ def gen(d, name, args, truth=True):
 
 def read_pcap(path):
     """[(ts_ns, orig_len, frame)] of a nanosecond Ethernet pcap."""
-    with open(path, "rb") as f:
-        data = f.read()
-    magic, vmaj, vmin, _, _, snap, link = struct.unpack_from("<IHHiIII",
-                                                             data)
-    e.check(magic == 0xA1B23C4D and (vmaj, vmin) == (2, 4) and link == 1,
-            f"{path}: header {magic:#x} {vmaj}.{vmin} link {link}")
-    out, off = [], 24
-    while off < len(data):
-        sec, nsec, cap, orig = struct.unpack_from("<IIII", data, off)
-        off += 16
-        e.check(nsec < 10**9 and cap <= snap and cap <= orig,
-                f"{path}: record at {off}: {nsec} {cap} {orig}")
-        out.append((sec * 10**9 + nsec, orig, data[off:off + cap]))
-        off += cap
+    hdr, out = e.read_pcap(path)
+    e.check(hdr["magic"] == 0xA1B23C4D and hdr["version"] == (2, 4) and
+            hdr["link"] == 1, f"{path}: header {hdr}")
+    for i, (_, orig, fr) in enumerate(out):
+        e.check(len(fr) <= hdr["snap"] and len(fr) <= orig,
+                f"{path}: record {i}: {len(fr)} of {orig}")
     return out
-
-
-def csum(b):
-    if len(b) & 1:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
 
 
 def decode(name, pkts):
@@ -114,13 +97,13 @@ def decode(name, pkts):
         ip = fr[14:]
         ihl = (ip[0] & 15) * 4
         tot = struct.unpack_from("!H", ip, 2)[0]
-        if csum(ip[:ihl]) != 0xFFFF or ip[9] != 6 or tot != len(ip):
+        if e.csum(ip[:ihl]) != 0 or ip[9] != 6 or tot != len(ip):
             bad += 1
             continue
         src, dst = ip[12:16], ip[16:20]
         tcp = ip[ihl:tot]
         pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
-        if csum(pseudo + tcp) != 0xFFFF:
+        if e.csum(pseudo + tcp) != 0:
             bad += 1
             continue
         sp, dp, seq, ack, off, flags = struct.unpack_from("!HHIIBB", tcp)

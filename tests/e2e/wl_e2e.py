@@ -5,6 +5,7 @@ run them, and small assertions that say what differed."""
 import collections
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -184,3 +185,48 @@ def tcp_inorder(cap, port):
     for v in segs.values():
         v.sort()
     return segs
+
+
+# ---- captures written and read by the tests themselves ----
+
+def csum(b):
+    """The Internet checksum (RFC 1071) of b: 0 over data that holds a
+    correct checksum field."""
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def write_pcap(path, recs, linktype=1):
+    """recs: (ts_ns, frame); a nanosecond pcap."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144,
+                            linktype))
+        for ts, fr in recs:
+            f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(fr),
+                                len(fr)))
+            f.write(fr)
+
+
+def read_pcap(path):
+    """(header, [(ts_ns, orig_len, frame)]) of a classic little-endian
+    pcap in microseconds or nanoseconds; header has magic, version, snap,
+    link. A record cut short or with a fraction out of range fails."""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic, vmaj, vmin, _, _, snap, link = struct.unpack_from("<IHHiIII",
+                                                             data)
+    mult = {0xA1B23C4D: 1, 0xA1B2C3D4: 1000}[magic]
+    out, off = [], 24
+    while off < len(data):
+        sec, frac, cap, orig = struct.unpack_from("<IIII", data, off)
+        off += 16
+        if frac * mult >= 10**9 or off + cap > len(data):
+            raise SystemExit(f"{path}: bad record at {off - 16}")
+        out.append((sec * 10**9 + frac * mult, orig, data[off:off + cap]))
+        off += cap
+    return {"magic": magic, "version": (vmaj, vmin), "snap": snap,
+            "link": link}, out

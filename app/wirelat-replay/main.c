@@ -39,9 +39,10 @@
 #define EXIT_USAGE 2
 #define NS 1000000000ULL
 
-/* Streaming and --unique-ip copies: mbufs in flight at most. */
+/* Streaming and --unique-ip copies: more than two full TX rings and
+ * their bursts can hold, so the pools never run dry for good. */
 #define WR_POOL_MBUFS 16383
-#define WR_JPOOL_MBUFS 1023
+#define WR_JPOOL_MBUFS (4 * WR_TXD - 1)
 #define WR_TXD 1024
 #define WR_DIR_FLOWS (1u << 20)
 
@@ -64,6 +65,7 @@ struct wr_opts {
 	int quiet;
 	double stats_interval;
 	double link_wait;
+	double linger;
 	uint32_t max_frame;
 	const char *stats_json;
 	const char *lcores;
@@ -98,6 +100,7 @@ enum {
 	OPT_FILE_PREFIX,
 	OPT_BENCH_BARE,
 	OPT_LINK_WAIT,
+	OPT_LINGER,
 };
 
 static const struct option long_opts[] = {
@@ -126,6 +129,7 @@ static const struct option long_opts[] = {
 	{"file-prefix", required_argument, NULL, OPT_FILE_PREFIX},
 	{"bench-bare", no_argument, NULL, OPT_BENCH_BARE},
 	{"link-wait", required_argument, NULL, OPT_LINK_WAIT},
+	{"linger", required_argument, NULL, OPT_LINGER},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -167,6 +171,8 @@ usage(FILE *f)
 "      --max-frame N        refuse frames above N bytes (default: the port's)\n"
 "      --link-wait S        wait up to S seconds for every output's link\n"
 "                           before time 0 (default 10)\n"
+"      --linger S           keep the ports up S seconds after the report\n"
+"                           (default 0.1): TX rings drain, peers read\n"
 "Report:\n"
 "      --stats-json FILE    the final report as JSON\n"
 "      --stats S            progress line on stderr every S seconds (1)\n"
@@ -254,6 +260,7 @@ parse_args(struct wr_opts *o, int argc, char **argv)
 	o->preload = 1;
 	o->stats_interval = 1;
 	o->link_wait = 10;
+	o->linger = 0.1;
 	o->huge = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+x:p:M:tl:L:qc:hV", long_opts,
@@ -395,6 +402,12 @@ parse_args(struct wr_opts *o, int argc, char **argv)
 			if (parse_num(optarg, &o->link_wait) != 0 ||
 					o->link_wait > 3600)
 				return bad("--link-wait", optarg,
+					"not a number of seconds up to 3600");
+			break;
+		case OPT_LINGER:
+			if (parse_num(optarg, &o->linger) != 0 ||
+					o->linger > 3600)
+				return bad("--linger", optarg,
 					"not a number of seconds up to 3600");
 			break;
 		case OPT_BENCH_BARE:
@@ -907,6 +920,10 @@ main(int argc, char **argv)
 	wl_dir_stats_get(r->dirs, &r->dir_stats);
 	ret = wr_report(r, o->files, o->n_files, o->stats_json) != 0 ||
 		ret != 0;
+	/* Stopping a port may drop what its TX ring still holds, and a
+	 * memif peer that is still polling should see an orderly end. */
+	if (o->linger > 0)
+		usleep((useconds_t)(o->linger * 1e6));
 	for (i = 0; i < o->n_out; i++) {
 		rte_eth_dev_stop(r->port_ids[i]);
 		rte_eth_dev_close(r->port_ids[i]);

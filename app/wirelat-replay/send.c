@@ -166,6 +166,35 @@ flush_all(struct wr_send *s)
 			flush(s, i);
 }
 
+/*
+ * The pool for copies (or streamed packets) is dry: its mbufs sit in TX
+ * rings until the driver frees them, which many do only when asked or
+ * when the ring runs low. Hand over what is gathered, ask for the sent
+ * ones back; a second of this ends the run with an error, never a hang.
+ * @return 1 to stop.
+ */
+static int
+pool_dry(struct wr_send *s, uint64_t *since)
+{
+	struct wr_run *r = s->r;
+	uint64_t now = rte_rdtsc();
+	unsigned int i;
+
+	if (*since == 0) {
+		*since = now;
+		r->alloc_fail++;
+	} else if (now - *since > r->hz && r->error[0] == '\0') {
+		snprintf(r->error, sizeof(r->error), "no free mbuf for 1 s: "
+			"the ports keep every copy (TX rings larger than the "
+			"pool?)");
+		r->stop = 1;
+	}
+	flush_all(s);
+	for (i = 0; i < r->n_ports; i++)
+		rte_eth_tx_done_cleanup(r->port_ids[i], 0, 0);
+	return r->stop;
+}
+
 /* Every segment gains a reference: the port frees one, we keep ours. */
 static inline void
 pkt_ref(struct rte_mbuf *m)
@@ -185,6 +214,7 @@ take(struct wr_send *s, const struct wr_pkt *p, uint64_t loop)
 {
 	struct wr_run *r = s->r;
 	struct rte_mbuf *c;
+	uint64_t since = 0;
 
 	if (!r->unique_ip || loop == 0 || !p->dir.is_flow) {
 		if (r->preload)
@@ -193,13 +223,9 @@ take(struct wr_send *s, const struct wr_pkt *p, uint64_t loop)
 	}
 	if (r->preload) {
 		while ((c = rte_pktmbuf_copy(p->m, p->len > WR_LARGE_DATA ?
-				r->jpool : r->pool, 0, UINT32_MAX)) == NULL) {
-			/* The copies in the TX rings come back as sent. */
-			r->alloc_fail++;
-			flush_all(s);
-			if (r->stop)
+				r->jpool : r->pool, 0, UINT32_MAX)) == NULL)
+			if (pool_dry(s, &since))
 				return NULL;
-		}
 	} else {
 		c = p->m;
 	}
@@ -259,18 +285,16 @@ stream_next(struct wr_send *s, uint16_t fi, struct wr_pkt *p)
 {
 	struct wr_run *r = s->r;
 	struct wl_source_pkt sp;
+	uint64_t since = 0;
 	int ret;
 
 	ret = wl_source_next(r->files[fi].src, &sp);
 	if (ret <= 0)
 		return ret;
 	while ((p->m = wr_mbuf_from(sp.data, sp.caplen,
-			sp.caplen > WR_LARGE_DATA ? r->jpool : r->pool)) == NULL) {
-		r->alloc_fail++;
-		flush_all(s);
-		if (r->stop)
+			sp.caplen > WR_LARGE_DATA ? r->jpool : r->pool)) == NULL)
+		if (pool_dry(s, &since))
 			return 0;
-	}
 	p->ts_ns = sp.ts_ns;
 	p->len = sp.caplen;
 	p->file = fi;

@@ -347,14 +347,96 @@ struct conn {
 	struct msg_text text[2];
 };
 
+/*
+ * A binary min-heap of fixed-size elements, for the events of a
+ * connection and for the connections being written. The orders are
+ * strict and total (ties broken by a sequence number or an id), so what
+ * leaves first never depends on how elements went in.
+ */
+#define HEAP_ELEM_MAX 64
+
+struct heap {
+	uint8_t *a;
+	size_t size;            /* bytes per element, <= HEAP_ELEM_MAX */
+	uint32_t n, cap;
+	int (*less)(const void *x, const void *y);
+};
+
+static void *
+heap_at(const struct heap *h, uint32_t i)
+{
+	return h->a + (size_t)i * h->size;
+}
+
+/* Move element i down to its place (it was replaced or grew). */
+static void
+heap_down(struct heap *h, uint32_t i)
+{
+	uint8_t x[HEAP_ELEM_MAX];
+
+	memcpy(x, heap_at(h, i), h->size);
+	for (;;) {
+		uint32_t l = 2 * i + 1, s = i;
+		const void *best = x;
+
+		if (l < h->n && h->less(heap_at(h, l), best)) {
+			s = l;
+			best = heap_at(h, l);
+		}
+		if (l + 1 < h->n && h->less(heap_at(h, l + 1), best))
+			s = l + 1;
+		if (s == i)
+			break;
+		memcpy(heap_at(h, i), heap_at(h, s), h->size);
+		i = s;
+	}
+	memcpy(heap_at(h, i), x, h->size);
+}
+
+/* @return 0 or -ENOMEM; the heap doubles when full. */
+static int
+heap_push(struct heap *h, const void *e)
+{
+	uint32_t i;
+
+	if (h->n == h->cap) {
+		uint32_t ncap = h->cap ? h->cap * 2 : 64;
+		uint8_t *na = realloc(h->a, (size_t)ncap * h->size);
+
+		if (na == NULL)
+			return -ENOMEM;
+		h->a = na;
+		h->cap = ncap;
+	}
+	i = h->n++;
+	while (i > 0 && h->less(e, heap_at(h, (i - 1) / 2))) {
+		memcpy(heap_at(h, i), heap_at(h, (i - 1) / 2), h->size);
+		i = (i - 1) / 2;
+	}
+	memcpy(heap_at(h, i), e, h->size);
+	return 0;
+}
+
+/* Take the smallest element out, into out unless NULL. */
+static void
+heap_pop(struct heap *h, void *out)
+{
+	if (out != NULL)
+		memcpy(out, h->a, h->size);
+	if (--h->n > 0) {
+		memcpy(h->a, heap_at(h, h->n), h->size);
+		heap_down(h, 0);
+	}
+}
+
 struct gen {
 	struct opts o;
 	FILE *pcap, *truth, *conns_tmp;
 	uint64_t packets, bytes, ip_bytes, txns, first_ns, last_ns;
 	uint64_t ntxn_proto[2];
 	uint16_t port_base;
-	struct conn **heap;     /* connections with packets left to write */
-	uint32_t nheap;
+	struct heap conns;      /* connections with packets left to write,
+				 * by (next packet time, id) */
 	uint8_t *frame;
 	int truth_first;
 };
@@ -457,8 +539,7 @@ struct side {
 struct sim {
 	struct gen *g;
 	struct conn *c;
-	struct ev *ev;
-	uint32_t nev, evcap;
+	struct heap evq;        /* struct ev by (time, seq) */
 	uint64_t evseq;
 	struct side s[2];
 	uint64_t srv_free;      /* when the server finished the last request */
@@ -466,68 +547,23 @@ struct sim {
 	int err;
 };
 
+static int
+ev_less(const void *x, const void *y)
+{
+	const struct ev *a = x, *b = y;
+
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
 static void
 ev_push(struct sim *m, uint64_t t, uint8_t type, uint8_t side, uint64_t arg,
 	uint8_t fin)
 {
 	struct ev e = { .t = t, .seq = m->evseq++, .arg = arg, .type = type,
 		.side = side, .fin = fin };
-	uint32_t i;
 
-	if (m->nev == m->evcap) {
-		uint32_t ncap = m->evcap ? m->evcap * 2 : 64;
-		struct ev *n = realloc(m->ev, ncap * sizeof(*n));
-
-		if (n == NULL) {
-			m->err = -ENOMEM;
-			return;
-		}
-		m->ev = n;
-		m->evcap = ncap;
-	}
-	i = m->nev++;
-	while (i > 0) {
-		uint32_t p = (i - 1) / 2;
-		struct ev *q = &m->ev[p];
-
-		if (q->t < e.t || (q->t == e.t && q->seq < e.seq))
-			break;
-		m->ev[i] = *q;
-		i = p;
-	}
-	m->ev[i] = e;
-}
-
-static int
-ev_less(const struct ev *a, const struct ev *b)
-{
-	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
-}
-
-static struct ev
-ev_pop(struct sim *m)
-{
-	struct ev top = m->ev[0], last = m->ev[--m->nev];
-	uint32_t i = 0, n = m->nev;
-
-	for (;;) {
-		uint32_t l = 2 * i + 1, s = i;
-		const struct ev *best = &last;
-
-		if (l < n && ev_less(&m->ev[l], best)) {
-			s = l;
-			best = &m->ev[l];
-		}
-		if (l + 1 < n && ev_less(&m->ev[l + 1], best))
-			s = l + 1;
-		if (s == i)
-			break;
-		m->ev[i] = m->ev[s];
-		i = s;
-	}
-	if (n > 0)
-		m->ev[i] = last;
-	return top;
+	if (heap_push(&m->evq, &e) != 0)
+		m->err = -ENOMEM;
 }
 
 static uint64_t
@@ -745,7 +781,8 @@ static int
 conn_run(struct gen *g, struct conn *c, uint64_t start)
 {
 	const struct opts *o = &g->o;
-	struct sim m = { .g = g, .c = c };
+	struct sim m = { .g = g, .c = c, .evq = { .size = sizeof(struct ev),
+		.less = ev_less } };
 	struct rng r;
 	uint32_t k, h;
 	uint64_t t;
@@ -783,9 +820,10 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 	if (c->ntx == 0)
 		ev_push(&m, t, EV_CLOSE, 0, 0, 0);
 
-	while (m.nev > 0 && m.err == 0) {
-		struct ev e = ev_pop(&m);
+	while (m.evq.n > 0 && m.err == 0) {
+		struct ev e;
 
+		heap_pop(&m.evq, &e);
 		switch (e.type) {
 		case EV_CWRITE:
 			app_write(&m, 0, e.t);
@@ -812,7 +850,7 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 			break;
 		}
 	}
-	free(m.ev);
+	free(m.evq.a);
 	return m.err;
 }
 
@@ -991,48 +1029,15 @@ write_pkt(struct gen *g, struct conn *c, const struct pkt *p)
 	return 0;
 }
 
-/* Heap of connections by (next packet time, id). */
+/* Connections by (next packet time, id). */
 static int
-conn_less(const struct conn *a, const struct conn *b)
+conn_less(const void *x, const void *y)
 {
+	const struct conn *a = *(struct conn *const *)x;
+	const struct conn *b = *(struct conn *const *)y;
 	uint64_t ta = a->pk[a->next].ts, tb = b->pk[b->next].ts;
 
 	return ta < tb || (ta == tb && a->id < b->id);
-}
-
-static void
-heap_down(struct gen *g, uint32_t i)
-{
-	struct conn *x = g->heap[i];
-
-	for (;;) {
-		uint32_t l = 2 * i + 1, s = i;
-		struct conn *best = x;
-
-		if (l < g->nheap && conn_less(g->heap[l], best)) {
-			s = l;
-			best = g->heap[l];
-		}
-		if (l + 1 < g->nheap && conn_less(g->heap[l + 1], best))
-			s = l + 1;
-		if (s == i)
-			break;
-		g->heap[i] = g->heap[s];
-		i = s;
-	}
-	g->heap[i] = x;
-}
-
-static void
-heap_push(struct gen *g, struct conn *c)
-{
-	uint32_t i = g->nheap++;
-
-	while (i > 0 && conn_less(c, g->heap[(i - 1) / 2])) {
-		g->heap[i] = g->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	g->heap[i] = c;
 }
 
 static void
@@ -1049,8 +1054,8 @@ conn_free(struct conn *c)
 static int
 flush(struct gen *g, uint64_t limit)
 {
-	while (g->nheap > 0) {
-		struct conn *c = g->heap[0];
+	while (g->conns.n > 0) {
+		struct conn *c = *(struct conn **)heap_at(&g->conns, 0);
 		int rc;
 
 		if (c->pk[c->next].ts >= limit)
@@ -1059,11 +1064,11 @@ flush(struct gen *g, uint64_t limit)
 		if (rc != 0)
 			return rc;
 		if (++c->next == c->npk) {
+			heap_pop(&g->conns, NULL);
 			conn_free(c);
-			g->heap[0] = g->heap[--g->nheap];
+		} else {
+			heap_down(&g->conns, 0);  /* its key grew */
 		}
-		if (g->nheap > 0)
-			heap_down(g, 0);
 	}
 	return 0;
 }
@@ -1489,9 +1494,10 @@ wr_gen_main(int argc, char **argv)
 	rng_seed(&r, g.o.seed, 0);
 	g.port_base = (uint16_t)rng_range(&r, 0, PORT_SPAN - 1);
 	g.frame = malloc(14 + 20 + 32 + 65536);
-	g.heap = calloc(g.o.conns, sizeof(*g.heap));
+	g.conns = (struct heap){ .size = sizeof(struct conn *),
+		.less = conn_less };
 	g.pcap = fopen(g.o.out, "wb");
-	if (g.frame == NULL || g.heap == NULL) {
+	if (g.frame == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1560,7 +1566,11 @@ wr_gen_main(int argc, char **argv)
 		g.txns += cn->ntx;
 		g.ntxn_proto[cn->proto] += cn->ntx;
 		/* The message table stays for rendering; the packets go. */
-		heap_push(&g, cn);
+		if (heap_push(&g.conns, &cn) != 0) {
+			conn_free(cn);
+			rc = -ENOMEM;
+			goto out;
+		}
 	}
 	rc = flush(&g, UINT64_MAX);
 	if (rc != 0)
@@ -1588,8 +1598,8 @@ io:
 out:
 	if (rc == -ENOMEM)
 		fprintf(stderr, PROG ": out of memory\n");
-	while (g.nheap > 0)
-		conn_free(g.heap[--g.nheap]);
+	while (g.conns.n > 0)
+		conn_free(*(struct conn **)heap_at(&g.conns, --g.conns.n));
 	if (g.pcap != NULL && fclose(g.pcap) != 0 && rc == 0) {
 		fprintf(stderr, PROG ": %s: %s\n", g.o.out, strerror(errno));
 		rc = -EIO;
@@ -1598,7 +1608,7 @@ out:
 		fclose(g.truth);
 	if (g.conns_tmp != NULL)
 		fclose(g.conns_tmp);
-	free(g.heap);
+	free(g.conns.a);
 	free(g.frame);
 	return rc == 0 ? 0 : 1;
 }

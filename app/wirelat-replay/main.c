@@ -55,7 +55,6 @@ struct wr_opts {
 	struct wl_pace_conf pace;
 	int mode_set;
 	int l1;
-	double mbps;
 	uint64_t loops;
 	uint64_t limit;
 	double duration;
@@ -289,7 +288,6 @@ parse_args(struct wr_opts *o, int argc, char **argv)
 			if (parse_num(optarg, &v) != 0 || v <= 0 || v > 1e9)
 				return bad("--mbps", optarg,
 					"not a number above 0");
-			o->mbps = v;
 			o->pace.bps = (uint64_t)llround(v * 1e6);
 			if (o->pace.bps == 0)
 				return bad("--mbps", optarg, "below 1 bit/s");
@@ -526,6 +524,16 @@ scan_file(struct wr_file *f, uint32_t max_frame)
 			f->truncated++;
 		if (p.caplen > f->max_caplen)
 			f->max_caplen = p.caplen;
+		/* The jumbo room (wr_jumbo_room()) holds any frame up to
+		 * WR_JUMBO_MAX whole, and is WR_JUMBO_MAX itself when a
+		 * frame is larger: segments are known without it. */
+		if (p.caplen <= WR_SMALL_DATA)
+			f->small++;
+		else if (p.caplen <= WR_LARGE_DATA)
+			f->large++;
+		else
+			f->jumbo_segs += (p.caplen + WR_JUMBO_MAX - 1) /
+				WR_JUMBO_MAX;
 	}
 	if (ret < 0) {
 		wl_err("%s", wl_source_error(f->src));
@@ -537,24 +545,6 @@ scan_file(struct wr_file *f, uint32_t max_frame)
 	}
 	wl_source_rewind(f->src);
 	return 0;
-}
-
-/* Packets per mbuf class, once the largest frame of all files is known:
- * a second pass over the mapping, cheap next to the preload. */
-static void
-count_classes(struct wr_file *f, uint32_t jroom)
-{
-	struct wl_source_pkt p;
-
-	while (wl_source_next(f->src, &p) == 1) {
-		if (p.caplen <= WR_SMALL_DATA)
-			f->small++;
-		else if (p.caplen <= WR_LARGE_DATA)
-			f->large++;
-		else
-			f->jumbo_segs += (p.caplen + jroom - 1) / jroom;
-	}
-	wl_source_rewind(f->src);
 }
 
 /* Bytes of one mempool object: mbuf header, headroom, data, overhead. */
@@ -602,8 +592,9 @@ build_eal_args(const struct wr_opts *o, struct wl_eal_args *a, uint32_t jroom)
 		wl_eal_add(a, "--file-prefix=%s", o->file_prefix);
 	else
 		wl_eal_add(a, "--file-prefix=wirelat-replay-%d", (int)getpid());
+	/* No notice without hugepages: vdevs do not need them. */
 	wl_eal_add_memory(a, o->huge, o->memory_mb != 0 ? o->memory_mb :
-		memory_needed_mb(o, jroom), o->huge < 0 ? NULL : "wirelat-replay");
+		memory_needed_mb(o, jroom), NULL);
 	for (i = 0; i < o->n_out; i++) {
 		if (o->out[i].is_pci) {
 			wl_eal_add(a, "-a");
@@ -700,18 +691,11 @@ preload(struct wr_run *r, struct wr_file *files, unsigned int n_files,
 
 			mp = sp.caplen <= WR_SMALL_DATA ? small :
 				sp.caplen <= WR_LARGE_DATA ? large : jumbo;
-			p->m = wr_mbuf_from(sp.data, sp.caplen, mp);
-			if (p->m == NULL) {
+			if (wr_pkt_load(r, p, &sp, (uint16_t)fi, mp) != 0) {
 				wl_err("%s: out of mbufs while preloading",
 					files[fi].path);
 				return -ENOMEM;
 			}
-			p->ts_ns = sp.ts_ns;
-			p->len = sp.caplen;
-			p->file = (uint16_t)fi;
-			wl_dir_classify(r->dirs, sp.data, sp.caplen, sp.link,
-				&p->dir);
-			p->port = r->n_ports > 1 ? p->dir.dir : 0;
 			r->n_pkts++;
 		}
 	}
@@ -841,8 +825,6 @@ main(int argc, char **argv)
 		max_caplen = RTE_MAX(max_caplen, o->files[i].max_caplen);
 	}
 	jroom = wr_jumbo_room(max_caplen);
-	for (i = 0; i < o->n_files; i++)
-		count_classes(&o->files[i], jroom);
 	need_multi = max_caplen > jroom;
 
 	build_eal_args(o, &eal, jroom);

@@ -18,6 +18,7 @@
 #include "wl_pace.h"
 #include "wl_pkt.h"
 #include "wl_replay.h"
+#include "wl_source.h"
 
 #define WR_MAX_PORTS 2
 #define WR_MAX_FILES 64
@@ -123,8 +124,13 @@ wr_jumbo_room(uint32_t max_caplen)
 	return r < WR_JUMBO_MAX ? r : WR_JUMBO_MAX;
 }
 
-/** Copy len bytes into a chain of mbufs from mp. NULL when mp is dry. */
-struct rte_mbuf *wr_mbuf_from(const uint8_t *data, uint32_t len,
-	struct rte_mempool *mp);
+/**
+ * A packet of input file `file` into a fresh mbuf (chained only when it
+ * exceeds one data room of mp), its direction and output port decided.
+ * Preloading and streaming both load packets this way.
+ * @return 0, or -ENOBUFS when mp is dry (nothing kept).
+ */
+int wr_pkt_load(struct wr_run *r, struct wr_pkt *p,
+	const struct wl_source_pkt *sp, uint16_t file, struct rte_mempool *mp);
 
 #endif /* WR_REPLAY_H */

@@ -44,13 +44,6 @@ mode_name(enum wl_pace_mode m)
 	return "?";
 }
 
-static uint64_t
-l1_bits(uint64_t len)
-{
-	return ((len < WL_PACE_MIN_FRAME ? WL_PACE_MIN_FRAME : len) +
-		WL_PACE_L1_EXTRA) * 8;
-}
-
 static void
 compute(const struct wr_run *r, struct wr_result *x)
 {
@@ -62,7 +55,7 @@ compute(const struct wr_run *r, struct wr_result *x)
 	if (x->seconds > 0) {
 		x->pps = (double)(r->packets - 1) / x->seconds;
 		x->bps_l2 = (double)(r->bytes - r->last_len) * 8 / x->seconds;
-		x->bps_l1 = (double)(r->bits_l1 - l1_bits(r->last_len)) /
+		x->bps_l1 = (double)(r->bits_l1 - wl_pace_l1_bits(r->last_len)) /
 			x->seconds;
 	}
 	x->sched_seconds = (double)r->last_due_ns / NS;

@@ -19,6 +19,7 @@
 #include <rte_pause.h>
 #include <rte_prefetch.h>
 
+#include "wl_mbuf.h"
 #include "wl_source.h"
 #include "replay.h"
 
@@ -43,34 +44,24 @@ struct wr_send {
 	int timed;              /* not top speed: errors mean something */
 };
 
-struct rte_mbuf *
-wr_mbuf_from(const uint8_t *data, uint32_t len, struct rte_mempool *mp)
+int
+wr_pkt_load(struct wr_run *r, struct wr_pkt *p,
+	const struct wl_source_pkt *sp, uint16_t file, struct rte_mempool *mp)
 {
-	struct rte_mbuf *head = NULL, *last = NULL, *m;
-	uint32_t off = 0;
-
-	do {
-		uint16_t room;
-
-		m = rte_pktmbuf_alloc(mp);
-		if (m == NULL) {
-			rte_pktmbuf_free(head);
-			return NULL;
-		}
-		room = rte_pktmbuf_tailroom(m);
-		m->data_len = (uint16_t)RTE_MIN((uint32_t)room, len - off);
-		memcpy(rte_pktmbuf_mtod(m, void *), data + off, m->data_len);
-		off += m->data_len;
-		if (head == NULL) {
-			head = m;
-		} else {
-			last->next = m;
-			head->nb_segs++;
-		}
-		last = m;
-	} while (off < len);
-	head->pkt_len = len;
-	return head;
+	p->m = rte_pktmbuf_alloc(mp);
+	if (p->m == NULL)
+		return -ENOBUFS;
+	if (wl_mbuf_copy_in(mp, p->m, sp->data, sp->caplen, UINT16_MAX) != 0) {
+		rte_pktmbuf_free(p->m);
+		p->m = NULL;
+		return -ENOBUFS;
+	}
+	p->ts_ns = sp->ts_ns;
+	p->len = sp->caplen;
+	p->file = file;
+	wl_dir_classify(r->dirs, sp->data, sp->caplen, sp->link, &p->dir);
+	p->port = r->n_ports > 1 ? p->dir.dir : 0;
+	return 0;
 }
 
 static inline uint64_t
@@ -87,13 +78,6 @@ ns_ticks(const struct wr_send *s, uint64_t ns)
 {
 	return ns * s->tk_int +
 		(uint64_t)(((unsigned __int128)ns * s->tk_frac) >> 64);
-}
-
-static inline uint64_t
-l1_bits(uint32_t len)
-{
-	return ((uint64_t)RTE_MAX(len, (uint32_t)WL_PACE_MIN_FRAME) +
-		WL_PACE_L1_EXTRA) * 8;
 }
 
 /*
@@ -128,7 +112,7 @@ flush(struct wr_send *s, unsigned int pi)
 					/* Counted when gathered: uncount. */
 					r->packets--;
 					r->bytes -= len;
-					r->bits_l1 -= l1_bits(len);
+					r->bits_l1 -= wl_pace_l1_bits(len);
 					r->port[pi].packets--;
 					r->port[pi].bytes -= len;
 					rte_pktmbuf_free(t->m[j]);
@@ -269,7 +253,7 @@ send_one(struct wr_send *s, const struct wr_pkt *p, uint64_t loop)
 	t->n++;
 	r->packets++;
 	r->bytes += p->len;
-	r->bits_l1 += l1_bits(p->len);
+	r->bits_l1 += wl_pace_l1_bits(p->len);
 	r->last_len = p->len;
 	r->last_due_ns = t_ns;
 	r->port[p->port].packets++;
@@ -291,15 +275,10 @@ stream_next(struct wr_send *s, uint16_t fi, struct wr_pkt *p)
 	ret = wl_source_next(r->files[fi].src, &sp);
 	if (ret <= 0)
 		return ret;
-	while ((p->m = wr_mbuf_from(sp.data, sp.caplen,
-			sp.caplen > WR_LARGE_DATA ? r->jpool : r->pool)) == NULL)
+	while (wr_pkt_load(r, p, &sp, fi, sp.caplen > WR_LARGE_DATA ?
+			r->jpool : r->pool) != 0)
 		if (pool_dry(s, &since))
 			return 0;
-	p->ts_ns = sp.ts_ns;
-	p->len = sp.caplen;
-	p->file = fi;
-	wl_dir_classify(r->dirs, sp.data, sp.caplen, sp.link, &p->dir);
-	p->port = r->n_ports > 1 ? p->dir.dir : 0;
 	return 1;
 }
 
@@ -354,7 +333,7 @@ run_bare(struct wr_run *r)
 				b[k] = r->pkts[i + k].m;
 				pkt_ref(b[k]);
 				r->bytes += r->pkts[i + k].len;
-				r->bits_l1 += l1_bits(r->pkts[i + k].len);
+				r->bits_l1 += wl_pace_l1_bits(r->pkts[i + k].len);
 			}
 			for (done = 0; done < n && !r->stop; done += k)
 				k = rte_eth_tx_burst(r->port_ids[0], 0,

@@ -54,8 +54,7 @@ static uint64_t
 line_bits(const struct wl_pace *p, uint32_t wire_len)
 {
 	if (p->c.mode == WL_PACE_BPS_L1)
-		return ((uint64_t)(wire_len < WL_PACE_MIN_FRAME ?
-			WL_PACE_MIN_FRAME : wire_len) + WL_PACE_L1_EXTRA) * 8;
+		return wl_pace_l1_bits(wire_len);
 	return (uint64_t)wire_len * 8;
 }
 

@@ -27,6 +27,14 @@ enum wl_pace_mode {
 /* Shortest frame on the line without FCS: shorter ones are padded. */
 #define WL_PACE_MIN_FRAME 60
 
+/** Line bits of a frame of wire_len bytes (no FCS): padded, + 24 bytes. */
+static inline uint64_t
+wl_pace_l1_bits(uint32_t wire_len)
+{
+	return ((uint64_t)(wire_len < WL_PACE_MIN_FRAME ? WL_PACE_MIN_FRAME :
+		wire_len) + WL_PACE_L1_EXTRA) * 8;
+}
+
 struct wl_pace_conf {
 	enum wl_pace_mode mode;
 	uint64_t multiplier_ppm;        /* ORIGINAL: 1000000 = real time */

@@ -30,6 +30,15 @@ extern int wl_mbuf_meta_offset;
  */
 int wl_mbuf_meta_register(void);
 
+/**
+ * Copy len bytes into m, whose data room starts empty, chaining more
+ * mbufs from mp when they do not fit, up to max_segs segments in all.
+ * @return 0, or -ENOBUFS when the pool ran dry or max_segs was reached:
+ * m then holds the packet cut short (pkt_len says how much).
+ */
+int wl_mbuf_copy_in(struct rte_mempool *mp, struct rte_mbuf *m,
+	const uint8_t *data, uint32_t len, uint16_t max_segs);
+
 static inline struct wl_mbuf_meta *
 wl_mbuf_meta(struct rte_mbuf *m)
 {

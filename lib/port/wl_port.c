@@ -183,6 +183,49 @@ static const struct rte_eth_conf port_conf_template = {
 	},
 };
 
+/*
+ * After rte_eth_dev_configure(): descriptor counts the device accepts,
+ * nb_rxq RX queues on mp, one TX queue, start. Messages start with who
+ * ("port net_pcap0").
+ */
+static int
+queues_start(uint16_t port_id, const char *who, uint16_t nb_rxq,
+	uint16_t *nb_rxd, uint16_t *nb_txd, struct rte_mempool *mp,
+	char *err, size_t errlen)
+{
+	int socket = rte_eth_dev_socket_id(port_id);
+	uint16_t q;
+	int ret;
+
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, nb_rxd, nb_txd);
+	if (ret != 0) {
+		snprintf(err, errlen, "%s: descriptors: %s", who,
+			strerror(-ret));
+		return ret;
+	}
+	for (q = 0; q < nb_rxq; q++) {
+		ret = rte_eth_rx_queue_setup(port_id, q, *nb_rxd, socket, NULL,
+			mp);
+		if (ret != 0) {
+			snprintf(err, errlen, "%s: RX queue %u: %s", who, q,
+				strerror(-ret));
+			return ret;
+		}
+	}
+	ret = rte_eth_tx_queue_setup(port_id, 0, *nb_txd, socket, NULL);
+	if (ret != 0) {
+		snprintf(err, errlen, "%s: TX queue: %s", who, strerror(-ret));
+		return ret;
+	}
+	ret = rte_eth_dev_start(port_id);
+	if (ret != 0) {
+		snprintf(err, errlen, "%s: start failed: %s", who,
+			strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 int
 wl_port_setup(struct wl_port *p, uint16_t nb_rxq, uint16_t nb_rxd,
 	struct rte_mempool *mp, int want_hw_ts, int force_sw_hash,
@@ -191,9 +234,9 @@ wl_port_setup(struct wl_port *p, uint16_t nb_rxq, uint16_t nb_rxd,
 	uint8_t key[sizeof(wl_rss_sym_key)];
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
+	char who[sizeof(p->name) + 8];
 	uint16_t txd = 64;
 	uint32_t keylen;
-	uint16_t q;
 	int ret;
 
 	p->ts_dynfield = -1;
@@ -253,34 +296,11 @@ wl_port_setup(struct wl_port *p, uint16_t nb_rxq, uint16_t nb_rxd,
 			strerror(-ret));
 		return ret;
 	}
-	ret = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nb_rxd, &txd);
-	if (ret != 0) {
-		snprintf(err, errlen, "port %s: descriptors: %s", p->name,
-			strerror(-ret));
+	snprintf(who, sizeof(who), "port %s", p->name);
+	ret = queues_start(p->port_id, who, nb_rxq, &nb_rxd, &txd, mp, err,
+		errlen);
+	if (ret != 0)
 		return ret;
-	}
-	for (q = 0; q < nb_rxq; q++) {
-		ret = rte_eth_rx_queue_setup(p->port_id, q, nb_rxd,
-			rte_eth_dev_socket_id(p->port_id), NULL, mp);
-		if (ret != 0) {
-			snprintf(err, errlen, "port %s: RX queue %u: %s",
-				p->name, q, strerror(-ret));
-			return ret;
-		}
-	}
-	ret = rte_eth_tx_queue_setup(p->port_id, 0, txd,
-		rte_eth_dev_socket_id(p->port_id), NULL);
-	if (ret != 0) {
-		snprintf(err, errlen, "port %s: TX queue: %s", p->name,
-			strerror(-ret));
-		return ret;
-	}
-	ret = rte_eth_dev_start(p->port_id);
-	if (ret != 0) {
-		snprintf(err, errlen, "port %s: start failed: %s", p->name,
-			strerror(-ret));
-		return ret;
-	}
 	/* Some PMDs (net_ring, net_pcap files) have no promiscuous mode. */
 	rte_eth_promiscuous_enable(p->port_id);
 	p->nb_rxq = nb_rxq;
@@ -329,6 +349,7 @@ int
 wl_port_setup_tx(struct wl_tx_port *p, uint16_t nb_txd, uint32_t max_frame,
 	int need_multi_seg, struct rte_mempool *mp, char *err, size_t errlen)
 {
+	char who[sizeof(p->name) + sizeof(p->driver) + 8];
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
 	uint16_t nb_rxq = 0, txd = nb_txd, rxd = 64;
@@ -373,36 +394,16 @@ wl_port_setup_tx(struct wl_tx_port *p, uint16_t nb_txd, uint32_t max_frame,
 		nb_rxq = 1;
 		ret = rte_eth_dev_configure(p->port_id, 1, 1, &conf);
 	}
-	if (ret == 0)
-		ret = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &rxd, &txd);
 	if (ret != 0) {
 		snprintf(err, errlen, "port %s (%s): configure failed: %s",
 			p->name, p->driver, rte_strerror(-ret));
 		return ret;
 	}
-	if (nb_rxq == 1) {
-		ret = rte_eth_rx_queue_setup(p->port_id, 0, rxd,
-			rte_eth_dev_socket_id(p->port_id), NULL, mp);
-		if (ret != 0) {
-			snprintf(err, errlen, "port %s (%s): RX queue set-up "
-				"failed: %s", p->name, p->driver,
-				rte_strerror(-ret));
-			return ret;
-		}
-	}
-	ret = rte_eth_tx_queue_setup(p->port_id, 0, txd,
-		rte_eth_dev_socket_id(p->port_id), NULL);
-	if (ret != 0) {
-		snprintf(err, errlen, "port %s (%s): TX queue set-up failed: "
-			"%s", p->name, p->driver, rte_strerror(-ret));
+	snprintf(who, sizeof(who), "port %s (%s)", p->name, p->driver);
+	ret = queues_start(p->port_id, who, nb_rxq, &rxd, &txd, mp, err,
+		errlen);
+	if (ret != 0)
 		return ret;
-	}
-	ret = rte_eth_dev_start(p->port_id);
-	if (ret != 0) {
-		snprintf(err, errlen, "port %s (%s): start failed: %s",
-			p->name, p->driver, rte_strerror(-ret));
-		return ret;
-	}
 	p->nb_txd = txd;
 	p->max_frame = info.max_mtu != 0 && info.max_mtu < UINT16_MAX ?
 		(uint32_t)info.max_mtu + RTE_ETHER_HDR_LEN : UINT16_MAX;

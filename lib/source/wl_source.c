@@ -758,36 +758,6 @@ wl_source_next(struct wl_source *s, struct wl_source_pkt *out)
 	return ret;
 }
 
-/*
- * Copy a packet into m, chaining more mbufs from mp when it is larger
- * than one data room (64 KB loopback frames), as a NIC with scatter RX
- * would. @return -ENOBUFS when the pool ran dry and the packet was cut.
- */
-static int
-copy_chained(struct rte_mempool *mp, struct rte_mbuf *m,
-	const uint8_t *data, uint32_t len)
-{
-	struct rte_mbuf *last = m, *seg;
-	uint32_t room = rte_pktmbuf_tailroom(m), n = RTE_MIN(len, room);
-
-	rte_memcpy(rte_pktmbuf_mtod(m, void *), data, n);
-	m->data_len = (uint16_t)n;
-	m->pkt_len = n;
-	while (m->pkt_len < len) {
-		if (m->nb_segs >= WL_SOURCE_MAX_SEGS ||
-				(seg = rte_pktmbuf_alloc(mp)) == NULL)
-			return -ENOBUFS;
-		n = RTE_MIN(len - m->pkt_len, rte_pktmbuf_tailroom(seg));
-		rte_memcpy(rte_pktmbuf_mtod(seg, void *), data + m->pkt_len, n);
-		seg->data_len = (uint16_t)n;
-		last->next = seg;
-		last = seg;
-		m->nb_segs++;
-		m->pkt_len += n;
-	}
-	return 0;
-}
-
 uint16_t
 wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 	struct rte_mbuf **pkts, uint16_t n)
@@ -805,7 +775,10 @@ wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 		if (wl_source_next(s, &p) != 1)
 			break;
 		m = pkts[i];
-		if (unlikely(copy_chained(mp, m, p.data, p.caplen) != 0))
+		/* Larger than one data room (64 KB loopback frames):
+		 * chained, as a NIC with scatter RX would. */
+		if (unlikely(wl_mbuf_copy_in(mp, m, p.data, p.caplen,
+				WL_SOURCE_MAX_SEGS) != 0))
 			s->st.oversize++;
 		m->hash.rss = 0;        /* no NIC hash: RX hashes in software */
 		meta = wl_mbuf_meta(m);

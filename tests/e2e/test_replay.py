@@ -135,6 +135,23 @@ def test_exact(d):
         e.check(got == (m * 4)[:1000], f"limit {mode}: {len(got)} frames")
 
 
+def test_big_preload(d):
+    """A capture of 320k packets (220 MB, mostly 2 kB mbufs) preloaded
+    without hugepages in the memory wirelat-replay sizes for itself."""
+    pcap = os.path.join(d, "big.pcap")
+    e.run([e.REPLAY, "gen", "-o", pcap, "--connections", "1000"],
+          check_rc=0)
+    js = os.path.join(d, "big.json")
+    p = replay(["--topspeed", "--huge", "off", "--vdev", "net_null0",
+                "--stats-json", js, pcap])
+    e.check(p.returncode == 0, f"big preload: {p.stderr.strip()}")
+    if p.returncode == 0:
+        with open(js) as f:
+            n = json.load(f)["packets"]
+        e.check(n == len(e.read_pcap(pcap)[1]), f"big preload: {n} sent")
+    os.unlink(pcap)
+
+
 def span_rate(frames, lo=0, hi=None):
     """(ts span in ns, frames) between indices lo and hi (inclusive)."""
     hi = len(frames) - 1 if hi is None else hi
@@ -602,6 +619,7 @@ def main():
     d = e.tmpdir()
     test_bad_input(d)
     test_exact(d)
+    test_big_preload(d)
     test_split(d)
     test_unique_ip(d)
     test_report_and_progress(d)

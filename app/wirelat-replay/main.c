@@ -67,6 +67,7 @@ struct wr_opts {
 	double linger;
 	uint32_t max_frame;
 	const char *stats_json;
+	const char *sched_log;
 	const char *lcores;
 	int huge;                       /* -1 auto, 0 off, 1 on */
 	uint32_t memory_mb;             /* 0: computed */
@@ -100,6 +101,7 @@ enum {
 	OPT_BENCH_BARE,
 	OPT_LINK_WAIT,
 	OPT_LINGER,
+	OPT_SCHED_LOG,
 };
 
 static const struct option long_opts[] = {
@@ -119,6 +121,7 @@ static const struct option long_opts[] = {
 	{"vdev", required_argument, NULL, OPT_VDEV},
 	{"port", required_argument, NULL, OPT_PORT},
 	{"stats-json", required_argument, NULL, OPT_STATS_JSON},
+	{"schedule-log", required_argument, NULL, OPT_SCHED_LOG},
 	{"stats", required_argument, NULL, OPT_STATS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
@@ -174,6 +177,9 @@ usage(FILE *f)
 "                           (default 0.1): TX rings drain, peers read\n"
 "Report:\n"
 "      --stats-json FILE    the final report as JSON\n"
+"      --schedule-log FILE  one line per packet sent: its schedule time\n"
+"                           and when the port took it (a finite run:\n"
+"                           --loop N or --limit N)\n"
 "      --stats S            progress line on stderr every S seconds (1)\n"
 "  -q, --quiet              no progress line\n"
 "Other:\n"
@@ -356,6 +362,9 @@ parse_args(struct wr_opts *o, int argc, char **argv)
 		case OPT_STATS_JSON:
 			o->stats_json = optarg;
 			break;
+		case OPT_SCHED_LOG:
+			o->sched_log = optarg;
+			break;
 		case OPT_STATS:
 			if (parse_num(optarg, &o->stats_interval) != 0 ||
 					o->stats_interval > 1e6)
@@ -472,9 +481,14 @@ parse_args(struct wr_opts *o, int argc, char **argv)
 		return -EINVAL;
 	}
 	if (o->bench_bare && (!o->preload || o->pace.mode != WL_PACE_TOPSPEED ||
-			o->unique_ip || o->n_out != 1)) {
+			o->unique_ip || o->n_out != 1 || o->sched_log != NULL)) {
 		wl_err("--bench-bare: only with --topspeed, one output and "
-			"preloaded packets");
+			"preloaded packets, no --schedule-log");
+		return -EINVAL;
+	}
+	if (o->sched_log != NULL && o->loops == 0 && o->limit == 0) {
+		wl_err("--schedule-log %s: needs a finite run (--loop N or "
+			"--limit N)", o->sched_log);
 		return -EINVAL;
 	}
 	return 0;
@@ -756,6 +770,68 @@ signal_handler(int sig)
 		g_run->stop = 1;
 }
 
+/* ---- --schedule-log ---- */
+
+/* At most this many packets: 24 bytes each, kept until the end. */
+#define WR_SCHED_MAX (64ULL << 20)
+
+/* One record per packet the run can send: the files times the loops,
+ * or the limit if it is lower. Allocated before sending starts. */
+static int
+sched_alloc(const struct wr_opts *o, struct wr_run *r)
+{
+	uint64_t n = 0, cap;
+	unsigned int i;
+
+	for (i = 0; i < o->n_files; i++)
+		n += o->files[i].packets;
+	cap = o->loops == 0 || n > UINT64_MAX / o->loops ? UINT64_MAX :
+		n * o->loops;
+	if (o->limit != 0 && o->limit < cap)
+		cap = o->limit;
+	if (cap > WR_SCHED_MAX) {
+		wl_err("--schedule-log %s: %" PRIu64 " packets to log, at most "
+			"%llu (--limit)", o->sched_log, cap, WR_SCHED_MAX);
+		return -E2BIG;
+	}
+	r->sched = calloc(cap, sizeof(*r->sched));
+	if (r->sched == NULL) {
+		wl_err("--schedule-log %s: cannot allocate %" PRIu64
+			" records", o->sched_log, cap);
+		return -ENOMEM;
+	}
+	r->sched_cap = cap;
+	return 0;
+}
+
+/* "index port bytes due_ns sent_ns" per packet sent (docs/replay.md). */
+static int
+sched_write(const struct wr_run *r, const char *path)
+{
+	const struct wr_sched_rec *x;
+	uint64_t i;
+	FILE *f;
+	int bad;
+
+	f = fopen(path, "w");
+	if (f == NULL) {
+		wl_err("--schedule-log %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "# index port bytes due_ns sent_ns\n");
+	for (i = 0; i < r->packets && i < r->sched_cap; i++) {
+		x = &r->sched[i];
+		fprintf(f, "%" PRIu64 " %u %u %" PRIu64 " %" PRIu64 "\n", i,
+			x->port, x->len, x->due_ns, x->sent_ns);
+	}
+	bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		wl_err("--schedule-log %s: write failed", path);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Mean gap of original timing, over every file: sum of spans / gaps. */
 static uint64_t
 mean_gap_ns(const struct wr_opts *o)
@@ -839,6 +915,8 @@ main(int argc, char **argv)
 	}
 	jroom = wr_jumbo_room(max_caplen);
 	need_multi = max_caplen > jroom;
+	if (o->sched_log != NULL && sched_alloc(o, r) != 0)
+		return 1;
 
 	build_eal_args(o, &eal, jroom);
 	ret = rte_eal_init(eal.argc, eal.argv);
@@ -915,6 +993,8 @@ main(int argc, char **argv)
 	wl_dir_stats_get(r->dirs, &r->dir_stats);
 	ret = wr_report(r, o->files, o->n_files, o->stats_json) != 0 ||
 		ret != 0;
+	if (o->sched_log != NULL && sched_write(r, o->sched_log) != 0)
+		ret = 1;
 	/* Stopping a port may drop what its TX ring still holds, and a
 	 * memif peer that is still polling should see an orderly end. */
 	if (o->linger > 0)
@@ -924,8 +1004,10 @@ main(int argc, char **argv)
 		rte_eth_dev_close(r->port_ids[i]);
 	}
 	rte_eal_cleanup();
+	free(r->sched);
 	return ret;
 fail:
 	rte_eal_cleanup();
+	free(r->sched);
 	return 1;
 }

@@ -64,6 +64,16 @@ struct wr_progress {
 	volatile int done;
 };
 
+/* One sent packet of --schedule-log: its schedule time and when the port
+ * took it, both in ns after time 0. */
+struct wr_sched_rec {
+	uint64_t due_ns;
+	uint64_t sent_ns;
+	uint32_t len;
+	uint8_t port;
+	uint8_t pad[3];
+};
+
 struct wr_port_stats {
 	uint64_t packets;
 	uint64_t bytes;
@@ -80,6 +90,8 @@ struct wr_run {
 	uint64_t limit_ns;              /* 0 = none: schedule time limit */
 	int unique_ip;
 	int bench_bare;                 /* scripts/bench-replay's baseline */
+	struct wr_sched_rec *sched;     /* --schedule-log: one per packet */
+	uint64_t sched_cap;
 	/* input */
 	uint16_t n_files;
 	struct wr_file *files;

@@ -29,6 +29,7 @@
 struct wr_tx {
 	struct rte_mbuf *m[WR_BURST];
 	uint64_t due[WR_BURST];
+	uint64_t idx[WR_BURST];        /* packet number, for --schedule-log */
 	uint16_t n;
 };
 
@@ -72,12 +73,17 @@ ticks_ns(const struct wr_send *s, uint64_t ticks)
 	return wl_pace_muldiv(ticks, NS, s->r->hz);
 }
 
-/* Schedule ns to TSC ticks without a division: exact to one tick. */
+/*
+ * Schedule ns to the TSC tick a packet may leave, without a division.
+ * The product is below the exact ns * hz / 1e9 by less than 1 + 1/16
+ * tick (tk_frac rounds down, for ns < 2^60); two ticks more make it
+ * never below, so no packet leaves before its time (< 1 ns late).
+ */
 static inline uint64_t
 ns_ticks(const struct wr_send *s, uint64_t ns)
 {
 	return ns * s->tk_int +
-		(uint64_t)(((unsigned __int128)ns * s->tk_frac) >> 64);
+		(uint64_t)(((unsigned __int128)ns * s->tk_frac) >> 64) + 2;
 }
 
 /*
@@ -132,6 +138,12 @@ flush(struct wr_send *s, unsigned int pi)
 			for (j = done; j < done + k; j++)
 				wl_hist_record(&r->err, now > t->due[j] ?
 					ticks_ns(s, now - t->due[j]) : 0);
+		/* Exact ns (a division, only when logging): the fast
+		 * conversion may read up to 2 ns low. */
+		if (r->sched != NULL)
+			for (j = done; j < done + k; j++)
+				r->sched[t->idx[j]].sent_ns = wl_pace_muldiv(
+					now - r->start_tsc, NS, r->hz);
 		r->last_tsc = now;
 		done += k;
 	}
@@ -250,7 +262,13 @@ send_one(struct wr_send *s, const struct wr_pkt *p, uint64_t loop)
 	t = &s->tx[p->port];
 	t->m[t->n] = m;
 	t->due[t->n] = due;
+	t->idx[t->n] = r->packets;
 	t->n++;
+	if (r->sched != NULL) {
+		r->sched[r->packets].due_ns = t_ns;
+		r->sched[r->packets].len = p->len;
+		r->sched[r->packets].port = p->port;
+	}
 	r->packets++;
 	r->bytes += p->len;
 	r->bits_l1 += wl_pace_l1_bits(p->len);

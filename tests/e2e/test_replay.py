@@ -7,8 +7,10 @@ gives one line and a non-zero exit."""
 
 import collections
 import json
+import math
 import os
 import random
+import re
 import signal
 import struct
 import subprocess
@@ -19,7 +21,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wl_e2e as e  # noqa: E402
 
 SAMPLE = os.path.join(e.SRC, "tests", "data", "sample.pcap")
-TOL = 1e-3          # the issue's 0.1%
 
 
 # ---- frames ----------------------------------------------------------------
@@ -152,35 +153,129 @@ def test_big_preload(d):
     os.unlink(pcap)
 
 
-def span_rate(frames, lo=0, hi=None):
-    """(ts span in ns, frames) between indices lo and hi (inclusive)."""
-    hi = len(frames) - 1 if hi is None else hi
-    return frames[hi][0] - frames[lo][0]
+# ---- the schedule -----------------------------------------------------------
+#
+# Whether a packet leaves on time depends on the machine's load; what the
+# replayer computed does not. The tests compare the schedule it logged
+# (--schedule-log) with the one computed here, packet by packet, in the
+# same integer arithmetic (docs/replay.md), and check what holds under
+# any load: no packet leaves before its time, the frames that came out
+# are the input's in order, and the report's figures are the log's.
+# How close to its time each packet leaves is scripts/bench-replay's
+# business.
+
+NS = 10**9
 
 
-def check_rate(what, rep, frames, target, kind, l1=False):
-    """Rate from the report and from the written timestamps, both within
-    0.1% of the target; kind 'pps' or 'bps'."""
-    err = rep["rate_error"]
-    e.check(err is not None and abs(err) < TOL,
-            f"{what}: report rate_error {err}")
-    e.check(rep["send_error_ns"]["p50"] is not None,
-            f"{what}: no send error percentiles")
-    span = span_rate(frames) / 1e9
+def l1_bits(n):
+    return (max(n, 60) + 24) * 8
+
+
+def want_schedule(mode, lens, ts=None, segs=None, rate=0, l1=False,
+                  burst=0, interval=0, mult_ppm=10**6, loop_gap=0):
+    """Due times in ns after time 0 of packets with these lengths (and,
+    for original timing, capture times and segment numbers: loop x files
+    + file)."""
+    out, bits = [], 0
+    base = first = last = 0
+    cur = None
+    for i, n in enumerate(lens):
+        if mode == "pps":
+            t = i * NS // rate
+        elif mode == "bps":
+            t = bits * NS // rate
+            bits += l1_bits(n) if l1 else n * 8
+        elif mode == "burst":
+            t = (i // burst) * interval
+        else:
+            if cur is None or segs[i] != cur:
+                if cur is not None:
+                    base = last + loop_gap * 10**6 // mult_ppm
+                first, cur = ts[i], segs[i]
+            rel = max(ts[i] - first, 0)
+            last = base + rel * 10**6 // mult_ppm
+            t = last
+        out.append(t)
+    return out
+
+
+def read_log(path):
+    """[(index, port, bytes, due_ns, sent_ns)] of a --schedule-log."""
+    with open(path) as f:
+        head = f.readline()
+        e.check(head.startswith("# index port bytes due_ns sent_ns"),
+                f"{path}: header {head!r}")
+        return [tuple(int(x) for x in l.split()) for l in f]
+
+
+def quantile(xs, q):
+    """The value of rank ceil(q n) among sorted xs, as lib/hist ranks
+    (the same double arithmetic)."""
+    return xs[max(1, math.ceil(q * len(xs))) - 1]
+
+
+def check_sched(what, rep, log, want_due, frames, want_frames, kind,
+                l1=False):
+    """The logged schedule equals want_due; no packet left early; the
+    frames out are the input's; the report is the log's arithmetic."""
+    e.check(len(log) == rep["packets"] == len(want_due),
+            f"{what}: log {len(log)}, report {rep['packets']}, schedule "
+            f"{len(want_due)} packets")
+    e.check([x[0] for x in log] == list(range(len(log))),
+            f"{what}: log indexes not 0..n-1")
+    due = [x[3] for x in log]
+    bad = [i for i, (a, b) in enumerate(zip(due, want_due)) if a != b]
+    e.check(not bad and len(due) == len(want_due),
+            f"{what}: {len(bad)} due times differ, first at "
+            f"{bad[:1]}: {[(due[i], want_due[i]) for i in bad[:3]]}")
+    early = [x for x in log if x[4] < x[3]]
+    e.check(not early, f"{what}: {len(early)} packets left before their "
+            f"time: {early[:3]}")
+    e.check([f for _, f in frames] == want_frames,
+            f"{what}: {len(frames)} frames out, {len(want_frames)} in "
+            "(or order/bytes differ)")
+    e.check([x[2] for x in log] == [len(f) for f in want_frames],
+            f"{what}: logged lengths differ from the frames'")
+    if len(log) < 2:
+        return
+    # The report's span is the TSC's, the log's the same TSC in whole ns.
+    span = log[-1][4] - log[0][4]
+    e.check(abs(rep["seconds"] * NS - span) <= 2,
+            f"{what}: report {rep['seconds']} s, log span {span} ns")
+    e.check(abs(rep["schedule_seconds"] * NS - due[-1]) <= 1e-6 * due[-1]
+            + 1, f"{what}: schedule_seconds {rep['schedule_seconds']}, "
+            f"last due {due[-1]}")
     if kind == "pps":
-        got = (len(frames) - 1) / span
+        n = len(log) - 1
+        e.check(abs(rep["pps"] - n / rep["seconds"]) <= 1e-9 * rep["pps"],
+                f"{what}: pps {rep['pps']} != {n} / {rep['seconds']}")
     else:
-        def bits(f):
-            n = len(f)
-            return ((max(n, 60) + 24) * 8) if l1 else n * 8
-        got = sum(bits(f) for _, f in frames[:-1]) / span
-    rel = got / target - 1
-    e.check(abs(rel) < TOL, f"{what}: file says {got:.1f} {kind}, target "
-            f"{target} ({rel:+.5%})")
-    print(f"{what}: report {err:+.6%}, file {rel:+.6%}, send error p50 "
-          f"{rep['send_error_ns']['p50']} ns p99 "
-          f"{rep['send_error_ns']['p99']} ns")
-    return rel
+        key = "bps_l1" if l1 else "bps_l2"
+        b = sum(l1_bits(x[2]) if l1 else x[2] * 8 for x in log[:-1])
+        e.check(abs(rep[key] - b / rep["seconds"]) <= 1e-9 * rep[key],
+                f"{what}: {key} {rep[key]} != {b} / {rep['seconds']}")
+    want_err = due[-1] / span - 1 if span > 0 else None
+    e.check(want_err is not None and rep["rate_error"] is not None and
+            abs(rep["rate_error"] - want_err) <= 4 * (due[-1] / span) / span,
+            f"{what}: rate_error {rep['rate_error']}, the log's {want_err}")
+    errs = sorted(x[4] - x[3] for x in log)
+    se = rep["send_error_ns"]
+    e.check(abs(se["max"] - errs[-1]) <= 3,
+            f"{what}: send error max {se['max']}, the log's {errs[-1]}")
+    for k, q in (("p50", 0.5), ("p99", 0.99)):
+        x = quantile(errs, q)
+        e.check(abs(se[k] - x) <= x / 64 + 3,
+                f"{what}: send error {k} {se[k]}, the log's {x}")
+    print(f"{what}: {len(log)} packets, rate error {rep['rate_error']:+.6%}"
+          f" (load-dependent, not checked), send error p50 {se['p50']} ns "
+          f"max {se['max']} ns")
+
+
+def to_file_log(d, name, inputs, args):
+    """to_file() with a --schedule-log: (report, frames, log)."""
+    lp = os.path.join(d, name + ".sched")
+    rep, o = to_file(d, name, inputs, [*args, "--schedule-log", lp])
+    return rep, o[0], read_log(lp)
 
 
 def test_rates(d):
@@ -191,72 +286,77 @@ def test_rates(d):
         t += rnd.randint(100_000, 1_900_000)
         recs.append((t, padded(rnd.randint(60, 1514), i)))
     e.write_pcap(f2k, recs)
+    frames = [f for _, f in recs]
+    lens = [len(f) for f in frames]
 
-    rep, o = to_file(d, "pps", [f2k], ["--pps", "10000", "--loop", "2"])
-    e.check(len(o[0]) == 4000, f"pps: {len(o[0])} frames")
-    check_rate("pps 10000", rep, o[0], 10000, "pps")
+    rep, o, log = to_file_log(d, "pps", [f2k], ["--pps", "10000", "--loop",
+                                                "2"])
+    check_sched("pps 10000", rep, log, want_schedule("pps", lens * 2,
+                rate=10000), o, frames * 2, "pps")
     e.check(rep.get("target_pps") == 10000, f"pps: target {rep}")
 
-    rep, o = to_file(d, "mbps", [f2k], ["--mbps", "40"])
-    check_rate("mbps 40 L2", rep, o[0], 40e6, "bps")
+    rep, o, log = to_file_log(d, "mbps", [f2k], ["--mbps", "40"])
+    check_sched("mbps 40 L2", rep, log, want_schedule("bps", lens,
+                rate=40 * 10**6), o, frames, "bps")
     e.check(rep.get("target_bps") == 40e6, "mbps: target_bps")
-    rep, o = to_file(d, "mbpsl1", [f2k], ["--mbps", "40", "--l1"])
-    check_rate("mbps 40 L1", rep, o[0], 40e6, "bps", l1=True)
+    rep, o, log = to_file_log(d, "mbpsl1", [f2k], ["--mbps", "40", "--l1"])
+    check_sched("mbps 40 L1", rep, log, want_schedule("bps", lens,
+                rate=40 * 10**6, l1=True), o, frames, "bps", l1=True)
 
-    # Original timing x4: the file's 2 s come out in 0.5 s, packet by
-    # packet, and looping keeps the rate (one mean gap between loops).
-    rep, o = to_file(d, "mult", [f2k], ["--multiplier", "4", "--loop", "2"])
+    # Original timing x4 over 2 loops: each packet at its scaled capture
+    # time, the second loop one mean gap after the first one's end.
     src = [ts for ts, _ in recs]
-    span_src = src[-1] - src[0]
-    mean_gap = span_src // (len(src) - 1)
-    want_span = (2 * span_src + mean_gap) / 4
-    got_span = span_rate(o[0])
-    e.check(abs(got_span / want_span - 1) < TOL,
-            f"multiplier 4: span {got_span} ns, want {want_span:.0f}")
-    e.check(abs(rep["rate_error"]) < TOL,
-            f"multiplier 4: rate_error {rep['rate_error']}")
-    # Each packet at its scaled capture time; a busy VM may preempt the
-    # sender now and then, so 99% of them, and the rest within 50 ms.
-    off = sorted(abs((o[0][i][0] - o[0][0][0]) - (src[i] - src[0]) / 4)
-                 for i in range(len(src)))
-    e.check(off[int(len(off) * 0.99)] < 1_000_000 and off[-1] < 50_000_000,
-            f"multiplier 4: packets off their scaled capture time by "
-            f"{off[int(len(off) * 0.99)]:.0f} ns (p99), {off[-1]:.0f} (max)")
+    gap = (src[-1] - src[0]) // (len(src) - 1)
+    rep, o, log = to_file_log(d, "mult", [f2k], ["--multiplier", "4",
+                                                 "--loop", "2"])
+    check_sched("multiplier 4", rep, log, want_schedule(
+        "orig", lens * 2, ts=src * 2, segs=[0] * 2000 + [1] * 2000,
+        mult_ppm=4 * 10**6, loop_gap=gap), o, frames * 2, "pps")
+    e.check(log[2000][3] - log[1999][3] == gap // 4 and
+            log[1][3] == (src[1] - src[0]) // 4,
+            f"multiplier 4: loop joint {log[2000][3] - log[1999][3]} ns")
 
     # Bursts of 8 every 2 ms.
-    rep, o = to_file(d, "burst", [f2k], ["--burst", "8", "--burst-interval",
-                                         "2ms", "--limit", "800"])
-    f = o[0]
-    e.check(len(f) == 800, f"burst: {len(f)} frames")
-    starts = [f[i][0] for i in range(0, 800, 8)]
-    gap = (starts[-1] - starts[0]) / (len(starts) - 1)
-    e.check(abs(gap / 2e6 - 1) < TOL, f"burst: bursts {gap:.0f} ns apart")
-    inner = max(f[i + 7][0] - f[i][0] for i in range(0, 800, 8))
-    e.check(inner < 1_000_000, f"burst: a burst spread over {inner} ns")
-    e.check(abs(rep["rate_error"]) < TOL, f"burst: {rep['rate_error']}")
+    rep, o, log = to_file_log(d, "burst", [f2k], ["--burst", "8",
+                                                  "--burst-interval", "2ms",
+                                                  "--limit", "800"])
+    check_sched("burst 8 / 2 ms", rep, log, want_schedule(
+        "burst", lens[:800], burst=8, interval=2 * 10**6), o, frames[:800],
+        "pps")
 
     # A 4-packet pcap looped 10 000 times at a low rate.
     tiny = os.path.join(d, "tiny.pcap")
-    e.write_pcap(tiny, [(10**18 + i * 7, padded(n, i))
-                      for i, n in enumerate((60, 200, 1000, 1514))])
-    rep, o = to_file(d, "tiny", [tiny], ["--pps", "20000", "--loop",
-                                         "10000"])
-    e.check(len(o[0]) == 40000, f"tiny: {len(o[0])} frames")
-    check_rate("4 packets x 10000 at 20 kpps", rep, o[0], 20000, "pps")
-    rep, o = to_file(d, "tinyb", [tiny], ["--mbps", "30", "--loop", "2000"])
-    check_rate("4 packets x 2000 at 30 Mbps", rep, o[0], 30e6, "bps")
+    tf = [padded(n, i) for i, n in enumerate((60, 200, 1000, 1514))]
+    e.write_pcap(tiny, [(10**18 + i * 7, f) for i, f in enumerate(tf)])
+    rep, o, log = to_file_log(d, "tiny", [tiny], ["--pps", "20000",
+                                                  "--loop", "10000"])
+    check_sched("4 packets x 10000 at 20 kpps", rep, log, want_schedule(
+        "pps", [len(f) for f in tf] * 10000, rate=20000), o, tf * 10000,
+        "pps")
+    e.check(rep["loops"] == 10000, f"tiny: loops {rep['loops']}")
+    rep, o, log = to_file_log(d, "tinyb", [tiny], ["--mbps", "30", "--loop",
+                                                   "2000"])
+    check_sched("4 packets x 2000 at 30 Mbps", rep, log, want_schedule(
+        "bps", [len(f) for f in tf] * 2000, rate=30 * 10**6), o, tf * 2000,
+        "bps")
 
-    # A first packet far larger than the rest: it delays the second one
-    # by its own length, and does not distort the rate.
+    # A first packet far larger than the rest delays the second one by
+    # its own length (9000 bytes at 10 Mbps: 7.2 ms) and no more.
     big = os.path.join(d, "bigfirst.pcap")
-    e.write_pcap(big, [(10**18 + i, padded(9000 if i == 0 else 64, i))
-                     for i in range(1000)])
-    rep, o = to_file(d, "big", [big], ["--mbps", "10"])
-    check_rate("9000-byte first packet, 10 Mbps", rep, o[0], 10e6, "bps")
-    first_gap = o[0][1][0] - o[0][0][0]
-    e.check(abs(first_gap - 7_200_000) < 100_000,
-            f"big first: second packet {first_gap} ns after the first, "
-            "want 7.2 ms (9000 bytes at 10 Mbps)")
+    bf = [padded(9000 if i == 0 else 64, i) for i in range(1000)]
+    e.write_pcap(big, [(10**18 + i, f) for i, f in enumerate(bf)])
+    rep, o, log = to_file_log(d, "big", [big], ["--mbps", "10"])
+    check_sched("9000-byte first packet, 10 Mbps", rep, log, want_schedule(
+        "bps", [len(f) for f in bf], rate=10 * 10**6), o, bf, "bps")
+    e.check(log[1][3] == 7_200_000 and log[2][3] == 7_200_000 + 51_200,
+            f"big first: due {log[1][3]}, {log[2][3]} ns")
+
+    # A limit and a stop in the middle of a loop log what was sent.
+    rep, o, log = to_file_log(d, "lim", [f2k], ["--pps", "100000", "--loop",
+                                                "3", "--limit", "4321"])
+    check_sched("pps 100k, limit 4321 of 3 loops", rep, log, want_schedule(
+        "pps", (lens * 3)[:4321], rate=100000), o, (frames * 3)[:4321],
+        "pps")
 
 
 def flows_capture(handshake):
@@ -384,11 +484,13 @@ def test_unique_ip(d):
 def test_report_and_progress(d):
     js = os.path.join(d, "r.json")
     out = os.path.join(d, "r.pcap")
-    p = e.run([e.REPLAY, "--pps", "4000", "--stats", "0.2", "--vdev",
+    # 3630 packets at 2000 pps: no less than 1.8 s (never early), nine
+    # progress intervals; a watcher starved by load still prints three.
+    p = e.run([e.REPLAY, "--pps", "2000", "--stats", "0.2", "--vdev",
                f"net_pcap0,tx_pcap={out}", "--stats-json", js, "--loop", "1",
                SAMPLE], check_rc=0)
     prog = [l for l in p.stderr.splitlines() if "packets" in l]
-    e.check(len(prog) >= 3, f"progress: {len(prog)} lines in 0.9 s "
+    e.check(len(prog) >= 3, f"progress: {len(prog)} lines in 1.8 s "
             f"({p.stderr!r})")
     with open(js) as f:
         rep = json.load(f)
@@ -398,7 +500,7 @@ def test_report_and_progress(d):
     for k in ("p50", "p99", "max"):
         e.check(isinstance(rep["send_error_ns"].get(k), int),
                 f"report: send_error_ns.{k} = {rep['send_error_ns']}")
-    e.check("target 4000.0 pps" in p.stdout, f"report text: {p.stdout!r}")
+    e.check("target 2000.0 pps" in p.stdout, f"report text: {p.stdout!r}")
     # The report is a contract: every field is documented.
     with open(os.path.join(e.SRC, "docs", "replay.md")) as f:
         text = f.read()
@@ -468,10 +570,10 @@ def test_memif(d):
     e.check(w.returncode == 0, f"memif: wirelat exit {w.returncode}: {err}")
     with open(js) as f:
         rep = json.load(f)
-    e.check(rep["packets"] > 0 and abs(rep["rate_error"]) < TOL and
-            rep["send_error_ns"]["p50"] < 20_000,
-            f"memif: report {rep['packets']} packets, rate error "
-            f"{rep['rate_error']}, send error {rep['send_error_ns']}")
+    n_in = len(e.read_pcap(pcap)[1])
+    e.check(rep["packets"] == n_in and rep["unsent"] == 0,
+            f"memif: report {rep['packets']} packets sent of {n_in}, "
+            f"unsent {rep['unsent']}")
     keys = ("proto", "client_ip", "client_port", "method", "resource",
             "status", "req_bytes", "rsp_bytes")
     got = [t for t in e.jsonl(log) if t["proto"] in ("http", "redis")]
@@ -495,10 +597,37 @@ def test_memif(d):
               f"the truth: p50 {off[len(off) // 2]} ns, max {off[-1]} ns")
 
 
+def af_packet_once(d, ns, cap, want_bytes):
+    """Replay cap out of va; (frames tcpdump saw on vb, its drop count,
+    the replayer's CompletedProcess). tcpdump writes each frame as it
+    comes (-U) and is stopped once want_bytes are in its file, or after
+    30 s: a stop while frames wait in its socket would lose them."""
+    got = os.path.join(d, "af-got.pcap")
+    td = subprocess.Popen(["ip", "netns", "exec", ns[1], "tcpdump",
+                           "-i", "vb", "-s", "0", "-B", "16384", "-U",
+                           "--immediate-mode", "-w", got, "-Q", "in"],
+                          stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    # tcpdump says "listening on" once its socket is open.
+    line = td.stderr.readline()
+    e.check("listening" in line, f"af_packet: tcpdump said {line!r}")
+    p = e.run(["ip", "netns", "exec", ns[0], e.REPLAY, "-q", "--pps",
+               "5000", "--vdev", "net_af_packet0,iface=va", cap])
+    end = time.monotonic() + 30
+    while time.monotonic() < end and (not os.path.exists(got) or
+                                      os.path.getsize(got) < want_bytes):
+        time.sleep(0.05)
+    td.send_signal(signal.SIGINT)
+    _, err = td.communicate(timeout=30)
+    m = re.search(r"(\d+) packets? dropped by kernel", err)
+    dropped = int(m.group(1)) if m else -1
+    return [f for _, f in frames_of(got)], dropped, p
+
+
 def test_af_packet(d):
     """Out of a kernel interface (net_af_packet on a veth whose peer is in
     a second namespace the test makes): tcpdump on the peer sees every
-    frame, in order, byte for byte, at the rate asked."""
+    frame, in order, byte for byte."""
     if os.geteuid() != 0:
         print("af_packet: not root, skipped")
         return
@@ -522,29 +651,20 @@ def test_af_packet(d):
         recs, _ = flows_capture(True)
         cap = os.path.join(d, "af.pcap")
         e.write_pcap(cap, recs)
-        got = os.path.join(d, "af-got.pcap")
-        td = subprocess.Popen(["ip", "netns", "exec", ns[1], "tcpdump",
-                               "-i", "vb", "-s", "0", "-B", "16384",
-                               "--immediate-mode", "-w", got, "-Q", "in"],
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-        time.sleep(1)
-        js = os.path.join(d, "af.json")
-        p = e.run(["ip", "netns", "exec", ns[0], e.REPLAY, "-q", "--pps",
-                   "5000", "--vdev", "net_af_packet0,iface=va",
-                   "--stats-json", js, cap])
-        time.sleep(0.5)
-        td.send_signal(signal.SIGINT)
-        _, err = td.communicate(timeout=10)
-        e.check(p.returncode == 0, f"af_packet: replay failed {p.stderr}")
         sent = [f for _, f in recs]
-        seen = [f for _, f in frames_of(got)]
+        # tcpdump on a loaded machine may drop frames (it says so): that
+        # capture proves nothing, take it again.
+        for attempt in range(3):
+            seen, dropped, p = af_packet_once(
+                d, ns, cap, 24 + sum(16 + len(f) for f in sent))
+            if dropped == 0:
+                break
+            print(f"af_packet: tcpdump dropped {dropped}, capturing again")
+        e.check(dropped == 0, f"af_packet: tcpdump dropped {dropped} "
+                "frames in 3 attempts")
+        e.check(p.returncode == 0, f"af_packet: replay failed {p.stderr}")
         e.check(seen == sent, f"af_packet: the peer saw {len(seen)} "
                 f"frames, {len(sent)} sent (or they differ)")
-        with open(js) as f:
-            rep = json.load(f)
-        e.check(abs(rep["rate_error"]) < TOL, f"af_packet: rate error "
-                f"{rep['rate_error']}")
     finally:
         for n in ns:
             subprocess.run(["ip", "netns", "del", n], capture_output=True)

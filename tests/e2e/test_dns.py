@@ -130,13 +130,12 @@ def workload(port, dead, relay):
     for so in (r, rl, up):
         so.close()
     sent[("udp", "A", "NOERROR")] += 2      # client-relay, relay-unbound
-    # Nobody answers on `dead`: the first query times out (1 s), the
-    # second is still waiting when the capture ends.
+    # Nobody answers on `dead`: the first query times out (1 s of packet
+    # time: at least 1.3 s pass before the second, whatever the load),
+    # the second is the capture's last packet, still waiting at its end.
     x = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     x.sendto(query(1, "a.wl.test", 1, False), ("127.0.0.1", dead))
     time.sleep(1.3)
-    x.sendto(query(2, "a.wl.test", 28, False), ("127.0.0.1", dead))
-    x.close()
     # TCP: many queries in flight on one connection, in one write.
     t = socket.create_connection(("127.0.0.1", port))
     batch = b""
@@ -148,6 +147,8 @@ def workload(port, dead, relay):
     t.sendall(batch)
     tcp_msgs(t, TCP_INFLIGHT)
     t.close()
+    x.sendto(query(2, "a.wl.test", 28, False), ("127.0.0.1", dead))
+    x.close()
     return sent
 
 

@@ -597,7 +597,19 @@ def raw_work(pg, lo):
                           "SELECT pg_sleep(20)"], env=pg.env(),
                          stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    # Cancel once the query runs (asked over the Unix socket, which the
+    # capture does not see), however long a loaded machine takes to get
+    # there: a signal before it would cancel nothing.
+    env = dict(pg.env(), PGHOST=pg.sock)
+    for _ in range(300):
+        r = subprocess.run(["psql", "-X", "-A", "-t", "-c",
+                            "SELECT count(*) FROM pg_stat_activity WHERE "
+                            "state = 'active' AND query LIKE "
+                            "'SELECT pg_sleep(20)%'"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        if r.stdout.strip() == "1":
+            break
+        time.sleep(0.1)
     q.send_signal(signal.SIGINT)
     err = q.communicate(timeout=30)[1]
     e.check("cancel" in err, f"psql cancel: {err}")

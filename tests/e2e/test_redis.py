@@ -50,7 +50,13 @@ def capture(d, attempt):
             sub = subprocess.Popen(
                 ["redis-cli", "-p", str(master.port), "SUBSCRIBE", "ch1",
                  "ch2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            time.sleep(0.5)
+            # Publish once it has subscribed (PUBSUB NUMSUB is one more
+            # command the server counts, like any other).
+            for _ in range(300):
+                if master.cli("PUBSUB", "NUMSUB", "ch2").split()[-1:] == \
+                        ["1"]:
+                    break
+                time.sleep(0.1)
             for i in range(5):
                 master.cli("PUBLISH", "ch1", f"m{i}")
             time.sleep(0.3)

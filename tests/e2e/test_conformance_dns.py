@@ -16,8 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wl_e2e as e  # noqa: E402
 import wl_servers as srv  # noqa: E402
 
-CORPUS = os.environ.get("WL_CORPUS", os.path.join(
-    os.path.dirname(e.SRC), "shared", "corpus"))
+CORPUS = e.CORPUS
 TIMEOUT_NS = 5 * 10**9          # protocols.dns_timeout_ms's default
 
 QUESTION = "the answer's question differs from the query's: not its answer"
@@ -70,9 +69,7 @@ def tshark_times(pcap):
 
 def main():
     srv.need("tshark")
-    manifest = os.path.join(CORPUS, "MANIFEST.tsv")
-    if not os.path.exists(manifest):
-        e.skip(f"no corpus at {CORPUS}")
+    manifest = e.need_corpus("DNS conformance")
     files = [line.split("\t")[0] for line in
              open(manifest).read().splitlines()[1:]
              if line.split("\t")[1] == "dns"]

@@ -15,8 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wl_e2e as e  # noqa: E402
 
-CORPUS = os.environ.get("WL_CORPUS", os.path.join(
-    os.path.dirname(e.SRC), "shared", "corpus"))
+CORPUS = e.CORPUS
 
 CRAFTED_CL = "crafted Content-Length (leading zeros, negative, 2^64): refused"
 KNOWN = {
@@ -113,9 +112,8 @@ CMPS = {"http": http_cmp, "redis": redis_cmp, "mysql": mysql_cmp,
 
 
 def main():
+    e.need_corpus("Zeek conformance")
     path = os.path.join(CORPUS, "zeek-expected.json")
-    if not os.path.exists(path):
-        e.skip(f"{path} not found: Zeek conformance not run")
     tests = json.load(open(path))["tests"]
     d = e.tmpdir()
     inst = e.instance("zeekl7")

@@ -15,8 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wl_e2e as e  # noqa: E402
 
-CORPUS = os.environ.get("WL_CORPUS", os.path.join(
-    os.path.dirname(e.SRC), "shared", "corpus"))
+CORPUS = e.CORPUS
 
 
 # Captures whose flows differ from nDPI's by design, and why; anything
@@ -120,9 +119,7 @@ def compare_ndpi(name, exp, conns):
 
 
 def main():
-    manifest = os.path.join(CORPUS, "MANIFEST.tsv")
-    if not os.path.exists(manifest):
-        e.skip(f"{manifest} not found: corpus conformance not run")
+    manifest = e.need_corpus("corpus conformance")
     rows = list(csv.DictReader(open(manifest), delimiter="\t"))
     ndpi = json.load(open(os.path.join(CORPUS, "ndpi-expected.json")))["pcaps"]
     d = e.tmpdir()

@@ -18,6 +18,10 @@ STAT = os.path.join(BUILD, "app", "wirelat-stat", "wirelat-stat")
 REPLAY = os.path.join(BUILD, "app", "wirelat-replay", "wirelat-replay")
 WLGEN = os.path.join(SRC, "tests", "gen", "wlgen.py")
 SKIP = 77   # meson's "skipped" exit code
+# The reference corpus (README, "Reference corpus"): ../shared/corpus
+# beside the checkout, or WL_CORPUS.
+CORPUS = os.environ.get("WL_CORPUS", os.path.join(os.path.dirname(SRC),
+                                                  "shared", "corpus"))
 
 failures = 0
 
@@ -42,6 +46,17 @@ def finish():
 def skip(why):
     print("SKIP:", why)
     sys.exit(SKIP)
+
+
+def need_corpus(what):
+    """The corpus manifest's path; skips with one line saying why and
+    where the corpus comes from when it is absent."""
+    manifest = os.path.join(CORPUS, "MANIFEST.tsv")
+    if not os.path.exists(manifest):
+        skip(f"{what} not run: no reference corpus at {CORPUS} (put "
+             "../shared/corpus beside the checkout or set WL_CORPUS; "
+             "README.md, \"Reference corpus\")")
+    return manifest
 
 
 def tmpdir():

@@ -109,10 +109,8 @@ collect_counters(struct wl_app *app)
 		snprintf(name, sizeof(name), "pkt_%s", pkt_err_names[j]);
 		cdir_add(NULL, name, tot_err[j]);
 	}
-	for (j = 0; j < WL_FLOW_CTR_MAX; j++) {
-		snprintf(name, sizeof(name), "flow_%s", wl_flow_ctr_names[j]);
-		cdir_add(NULL, name, tot_flow[j]);
-	}
+	for (j = 0; j < WL_FLOW_CTR_MAX; j++)
+		cdir_add(NULL, wl_flow_ctr_names[j], tot_flow[j]);
 	for (k = 0; k < WL_PROTO_MAX; k++)
 		for (j = 0; j < WL_PROTO_CTR_MAX; j++) {
 			snprintf(name, sizeof(name), "%s_%s", wl_proto_name(k),
@@ -155,11 +153,8 @@ collect_counters(struct wl_app *app)
 		snprintf(pfx, sizeof(pfx), "lcore%u", app->lcore_ids[i]);
 		for (j = 0; j < WL_LC_MAX; j++)
 			cdir_add(pfx, lc_names[j], st->c[j]);
-		for (j = 0; j < WL_FLOW_CTR_MAX; j++) {
-			snprintf(name, sizeof(name), "flow_%s",
-				wl_flow_ctr_names[j]);
-			cdir_add(pfx, name, st->flow.c[j]);
-		}
+		for (j = 0; j < WL_FLOW_CTR_MAX; j++)
+			cdir_add(pfx, wl_flow_ctr_names[j], st->flow.c[j]);
 	}
 }
 

@@ -522,6 +522,9 @@ flow_conf_init(struct wl_app *app)
 	f->conn_records = c->conn_path[0] != '\0' ? 2 : 1;
 	f->conn_analytics = (uint8_t)c->conn_analytics;
 	f->stall_ms = c->stall_ms;
+	f->dedup_window_us = c->dedup_window_us;
+	f->reorder_pkts = c->reorder_pkts;
+	f->reorder_ms = c->reorder_ms;
 	f->server_ports = app->server_port_bits;
 	f->port_proto = app->port_proto;
 	f->rsp_timeout_ms[WL_PROTO_DNS] = c->dns_timeout_ms;
@@ -567,6 +570,7 @@ lcore_get(struct wl_app *app, unsigned int id)
 	lc->app = app;
 	lc->lcore_id = id;
 	lc->parser_idx = -1;
+	lc->jump_ns = (uint64_t)app->cfg.ts_jump_ms * 1000000;
 	app->lc[id] = lc;
 	app->lcore_ids[app->n_lcores++] = id;
 	return lc;

@@ -59,8 +59,9 @@ pkt_fill(struct wl_lcore *lc, struct rte_mbuf *m, struct wl_pkt *p)
 	struct wl_lcore_stats *st = lc->st;
 	struct wl_mbuf_meta *meta = wl_mbuf_meta(m);
 
-	if (meta->ts_ns > st->last_ts)
-		st->last_ts = meta->ts_ns;
+	/* Timers and the traffic span follow the packet clock, which one
+	 * absurd timestamp does not move (wl_time.h). */
+	st->last_ts = wl_pkt_clock_see(&lc->clock, meta->ts_ns, lc->jump_ns);
 	if (st->first_ts == 0)
 		st->first_ts = meta->ts_ns;
 	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
@@ -138,8 +139,10 @@ parse_burst(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 	if (k != 0)
 		wl_flow_input_burst(lc->ft, p, k);
 	rte_pktmbuf_free_bulk(m, n);
-	if (n > 0)
+	if (n > 0) {
+		lc->st->c[WL_LC_TS_JUMP] = lc->clock.jumps;
 		wl_flow_advance(lc->ft, lc->st->last_ts);
+	}
 }
 
 /* ---- RX ---- */

@@ -43,7 +43,8 @@
 	_(BACKPRESSURE, "backpressure")   /* lossless waits (offline) */ \
 	_(RX_BURSTS, "rx_bursts") \
 	_(RX_EMPTY, "rx_empty") \
-	_(BUSY_CYCLES, "busy_cycles")     /* TSC from first packet to done */
+	_(BUSY_CYCLES, "busy_cycles")     /* TSC from first packet to done */ \
+	_(TS_JUMP, "ts_jump")             /* timestamps far off the clock */
 
 enum wl_lcore_ctr {
 #define _(e, n) WL_LC_ ## e,
@@ -91,6 +92,8 @@ struct wl_lcore {
 	struct rte_ring *pkt_ring;      /* from RX lcores (pipeline) */
 	struct wl_txn_sink sink;
 	struct wl_lcore_stats *st;
+	struct wl_pkt_clock clock;      /* packet time for timers and span */
+	uint64_t jump_ns;               /* flow.ts_jump_ms */
 	uint8_t *scratch;               /* WL_SCRATCH_LEN, for chained mbufs */
 	volatile int rx_done;
 	volatile int parser_done;

@@ -55,6 +55,48 @@ wl_tsc_to_ns(const struct wl_tsc_clock *c, uint64_t tsc)
 		(((d % c->hz) * c->mult) >> c->shift);
 }
 
+/*
+ * Packet time that one absurd timestamp cannot move. Timers run on the
+ * latest packet time; a frame stamped a day ahead (a bad NIC clock, a
+ * merged capture) would expire every flow at once. A timestamp more
+ * than `bound` ns away from the clock is a jump: counted once per run
+ * of such timestamps, and the clock stays, unless WL_CLOCK_CONFIRM
+ * consecutive packets agree within `bound` on the new time (the capture
+ * really resumed later): then the clock moves there. Backward jumps never
+ * move it: the clock only goes forward.
+ */
+#define WL_CLOCK_CONFIRM 8
+
+struct wl_pkt_clock {
+	uint64_t now;           /* 0 until the first packet */
+	uint64_t cand;          /* latest timestamp of the current jump run */
+	uint32_t run;           /* its length */
+	uint64_t jumps;         /* runs of jumping timestamps seen */
+};
+
+/** Feed a packet timestamp. @return the clock after it. */
+static inline uint64_t
+wl_pkt_clock_see(struct wl_pkt_clock *c, uint64_t ts, uint64_t bound)
+{
+	if (c->now == 0 || (ts <= c->now + bound && ts + bound >= c->now)) {
+		if (ts > c->now)
+			c->now = ts;
+		c->run = 0;
+		return c->now;
+	}
+	if (c->run == 0 || ts > c->cand + bound || ts + bound < c->cand) {
+		if (c->run == 0)
+			c->jumps++;
+		c->run = 0;
+	}
+	c->cand = ts;
+	if (++c->run >= WL_CLOCK_CONFIRM && ts > c->now) {
+		c->now = ts;
+		c->run = 0;
+	}
+	return c->now;
+}
+
 /** CLOCK_REALTIME in ns (control path only: it is a vDSO call). */
 uint64_t wl_realtime_ns(void);
 

@@ -74,6 +74,11 @@ static const struct cfg_key keys[] = {
 	{"flow.probe_max_bytes", T_U32, OFF(probe_max_bytes), 0, 1, 65536, NULL},
 	{"flow.stall_ms", T_U32, OFF(stall_ms), 0, 1, 3600000, NULL},
 	{"flow.conn_analytics", T_BOOL, OFF(conn_analytics), 0, 0, 0, NULL},
+	{"flow.dedup_window_us", T_U32, OFF(dedup_window_us), 0, 0, 1000000,
+		NULL},
+	{"flow.ts_jump_ms", T_U32, OFF(ts_jump_ms), 0, 1, 86400000, NULL},
+	{"flow.reorder_pkts", T_U32, OFF(reorder_pkts), 0, 0, 65536, NULL},
+	{"flow.reorder_ms", T_U32, OFF(reorder_ms), 0, 0, 60000, NULL},
 	{"protocols.ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.server_ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.disabled", T_SPECIAL, 0, 0, 0, 0, NULL},
@@ -142,6 +147,10 @@ wl_config_defaults(struct wl_config *c)
 	c->ooo_seg_bytes = 1600;
 	c->l7_state_max = 16384;
 	c->stall_ms = 200;
+	c->dedup_window_us = 1000;
+	c->ts_jump_ms = 60000;
+	c->reorder_pkts = 32;
+	c->reorder_ms = 10;
 	c->conn_requests_max = 256;
 	c->conn_analytics = 1;
 	c->probe_max_bytes = 4096;

@@ -107,6 +107,10 @@ struct wl_config {
 	uint32_t probe_max_bytes;       /* flow.probe_max_bytes */
 	uint32_t stall_ms;              /* flow.stall_ms */
 	int conn_analytics;             /* flow.conn_analytics */
+	uint32_t dedup_window_us;       /* flow.dedup_window_us: 0 = off */
+	uint32_t ts_jump_ms;            /* flow.ts_jump_ms */
+	uint32_t reorder_pkts;          /* flow.reorder_pkts */
+	uint32_t reorder_ms;            /* flow.reorder_ms */
 
 	/* "protocols" */
 	unsigned int n_pins;            /* protocols.ports: {"http": [8080], ...} */

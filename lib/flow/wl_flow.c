@@ -175,12 +175,14 @@ l7_release(struct wl_flow_table *ft, struct wl_flow *f)
 
 static void
 l7_feed(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	const uint8_t *data, uint32_t len, uint64_t ts_ns)
+	const uint8_t *data, uint32_t len, uint64_t ts_ns,
+	const struct wl_stream_pos *pos)
 {
 	const struct wl_proto_ops *ops = ft->conf.protos[f->proto];
 	struct wl_proto_ctx ctx;
 
 	ctx_init(ft, f, f->proto, &ctx);
+	ctx.pos = *pos;
 	if (ops->data(l7_state(ft, f), &ctx, dir, data, len, ts_ns) ==
 			WL_PROTO_DONE) {
 		f->l7_off = 1;
@@ -255,7 +257,8 @@ probe_all(struct wl_flow_table *ft, const struct wl_flow *f, enum wl_dir dir,
  */
 static void
 probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	const uint8_t *data, uint32_t len, uint64_t ts_ns)
+	const uint8_t *data, uint32_t len, uint64_t ts_ns,
+	const struct wl_stream_pos *pos)
 {
 	struct wl_flow_dir *d = &f->d[dir];
 	uint8_t buf[WL_PROBE_STASH + 512];
@@ -278,20 +281,25 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		if (l7_claim(ft, f, (unsigned int)id) != 0)
 			return;
 		if (d->stash_len > 0) {
-			/* Held bytes keep their own packet's time: a
-			 * message's first byte may have come earlier. */
+			/* Held bytes keep their own packet's time (a
+			 * message's first byte may have come earlier) and
+			 * position. */
+			struct wl_stream_pos sp = d->stash_pos;
+
 			memcpy(buf, d->stash, d->stash_len);
 			k = d->stash_len;
 			d->stash_len = 0;
-			l7_feed(ft, f, dir, buf, k, d->stash_ts);
+			l7_feed(ft, f, dir, buf, k, d->stash_ts, &sp);
 		}
 		if (!f->l7_off)
-			l7_feed(ft, f, dir, data, len, ts_ns);
+			l7_feed(ft, f, dir, data, len, ts_ns, pos);
 		return;
 	}
 	if (maybe && tcp && d->stash_len + len <= WL_PROBE_STASH) {
-		if (d->stash_len == 0)
+		if (d->stash_len == 0) {
 			d->stash_ts = ts_ns;
+			d->stash_pos = *pos;
+		}
 		memcpy(d->stash + d->stash_len, data, len);
 		d->stash_len = (uint8_t)(d->stash_len + len);
 		d->probe_st = WL_PS_MAYBE;
@@ -309,20 +317,21 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 
 void
 wl_flow_deliver(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	const uint8_t *data, uint32_t len, uint64_t ts_ns)
+	const uint8_t *data, uint32_t len, uint64_t ts_ns,
+	const struct wl_stream_pos *pos)
 {
 	f->conn.d[dir].delivered += len;
 	if (f->l7_off || len == 0)
 		return;
 	if (f->proto == WL_PROTO_NONE)
-		probe(ft, f, dir, data, len, ts_ns);
+		probe(ft, f, dir, data, len, ts_ns, pos);
 	else
-		l7_feed(ft, f, dir, data, len, ts_ns);
+		l7_feed(ft, f, dir, data, len, ts_ns, pos);
 }
 
 void
 wl_flow_gap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	uint32_t len, uint64_t ts_ns)
+	uint32_t len, uint64_t ts_ns, const struct wl_stream_pos *pos)
 {
 	const struct wl_proto_ops *ops;
 	struct wl_proto_ctx ctx;
@@ -342,11 +351,42 @@ wl_flow_gap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	}
 	ops = ft->conf.protos[f->proto];
 	ctx_init(ft, f, f->proto, &ctx);
+	ctx.pos = *pos;
 	ctx.ctr[WL_PROTO_CTR_GAPS]++;
 	if (ops->gap(l7_state(ft, f), &ctx, dir, len, ts_ns) == WL_PROTO_DONE) {
 		f->l7_off = 1;
 		ctx.ctr[WL_PROTO_CTR_STOPPED]++;
 	}
+}
+
+/* ---- reorder list ---- */
+
+void
+wl_flow_ro_link(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	uint32_t i = flow_idx(ft, f);
+
+	f->ro_next = WL_NIL;
+	f->ro_prev = ft->ro_tail;
+	if (f->ro_prev != WL_NIL)
+		ft->flows[f->ro_prev].ro_next = i;
+	else
+		ft->ro_head = i;
+	ft->ro_tail = i;
+}
+
+void
+wl_flow_ro_unlink(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	if (f->ro_prev != WL_NIL)
+		ft->flows[f->ro_prev].ro_next = f->ro_next;
+	else
+		ft->ro_head = f->ro_next;
+	if (f->ro_next != WL_NIL)
+		ft->flows[f->ro_next].ro_prev = f->ro_prev;
+	else
+		ft->ro_tail = f->ro_prev;
+	f->ro_prev = f->ro_next = WL_NIL;
 }
 
 /* ---- transactions ---- */
@@ -468,8 +508,7 @@ close_l7(struct wl_flow_table *ft, struct wl_flow *f, uint32_t flags,
 		return;
 	f->closed = 1;
 	if (f->key.l4proto == IPPROTO_TCP) {
-		wl_tcp_flush_dir(ft, f, WL_DIR_C2S, now);
-		wl_tcp_flush_dir(ft, f, WL_DIR_S2C, now);
+		wl_tcp_flush(ft, f, now);
 		if (f->hs == WL_HS_SYN) {
 			CTR(ft, SYN_UNANSWERED)++;
 			f->conn.flags |= 1u << WL_CONN_F_BIT_UNANSWERED;
@@ -493,24 +532,12 @@ static void
 finish(struct wl_flow_table *ft, struct wl_flow *f, enum wl_conn_end end,
 	uint32_t flags, uint64_t now)
 {
-	struct wl_flow_dir *d;
-	unsigned int i;
-
 	if (!f->closed) {
 		f->conn.end = (uint8_t)end;
 		close_l7(ft, f, flags, now);
 	}
 	conn_emit(ft, f);
-	for (i = 0; i < 2; i++) {
-		d = &f->d[i];
-		while (d->ooo_head != WL_NIL) {
-			uint32_t idx = d->ooo_head;
-
-			d->ooo_head = wl_ooo_get(ft, idx)->next;
-			wl_ooo_get(ft, idx)->next = ft->ooo_free;
-			ft->ooo_free = idx;
-		}
-	}
+	wl_tcp_free(ft, f);
 	list_unlink(ft, f);
 	rte_hash_del_key(ft->hash, &f->key);
 	ft->del_gen++;
@@ -638,7 +665,7 @@ flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, hash_sig_t sig,
 {
 	struct wl_flow *f;
 	int pos, client_is_src;
-	unsigned int id;
+	unsigned int id, i;
 
 	if (ft->count >= ft->conf.max_flows) {
 		f = oldest(ft);
@@ -657,8 +684,12 @@ flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, hash_sig_t sig,
 	f->conn.l7proto = WL_PROTO_NONE;
 	f->conn.l4proto = p->l4proto;
 	f->l7_state = WL_NIL;
-	f->d[0].ooo_head = WL_NIL;
-	f->d[1].ooo_head = WL_NIL;
+	for (i = 0; i < 2; i++) {
+		f->d[i].ooo_head = WL_NIL;
+		f->d[i].dq_head = WL_NIL;
+		f->d[i].dq_tail = WL_NIL;
+	}
+	f->ro_prev = f->ro_next = WL_NIL;
 	f->flow_id = ft->next_id++;
 	f->ts_source = p->ts_source;
 	f->conn_first_ns = p->ts_ns;
@@ -737,6 +768,7 @@ tcp_syn(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		f->syn_ns = p->ts_ns;
 		f->cli_isn = p->seq;
 		f->d[WL_DIR_C2S].next_seq = p->seq + 1;
+		f->d[WL_DIR_C2S].dlv_seq = p->seq + 1;
 		f->d[WL_DIR_C2S].seq_valid = 1;
 		return;
 	}
@@ -757,6 +789,7 @@ tcp_syn(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		return;
 	}
 	f->d[WL_DIR_S2C].next_seq = p->seq + 1;
+	f->d[WL_DIR_S2C].dlv_seq = p->seq + 1;
 	f->d[WL_DIR_S2C].seq_valid = 1;
 }
 
@@ -882,7 +915,14 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	if (fl & WL_TCP_ACK)
 		wl_tcp_acked(ft, f, !dir, p->ack, p->ts_ns);
 	wl_tcp_segment(ft, f, dir, p);
-	if (f->d[0].fin_done && f->d[1].fin_done) {
+	/* What this packet brought may free bytes of the other direction
+	 * that waited for it. */
+	if (f->d[0].dq_n != 0 || f->d[1].dq_n != 0)
+		wl_tcp_release(ft, f);
+	if (f->ro_on)
+		wl_tcp_ro_check(ft, f, p->ts_ns, 0);
+	if (f->d[0].fin_done && f->d[1].fin_done && f->d[0].dq_n == 0 &&
+			f->d[1].dq_n == 0) {
 		f->conn.end = WL_CONN_END_CLOSED;
 		close_l7(ft, f, WL_TXN_F_CLOSED, p->ts_ns);
 		CTR(ft, CLOSED)++;
@@ -918,6 +958,63 @@ l7_prefetch(struct wl_flow_table *ft, const struct wl_flow *f)
 		rte_prefetch0(st + off);
 }
 
+/* ---- capture duplicates ---- */
+
+/*
+ * What makes a frame this frame and not a resent one: the direction,
+ * the IP ID (a resending stack gives it a new one; IPv6 has none), the
+ * length and the whole L4 header. A TCP header tells segments apart by
+ * sequence and ACK numbers; UDP ones differ in the payload, whose
+ * checksum a capture on the sending host (checksum offload) does not
+ * hold, so the first bytes of a datagram are hashed too. TTL and link
+ * header are left out: a routed copy differs there.
+ */
+static inline uint32_t
+dup_sig(const struct wl_pkt *p, unsigned int src_side)
+{
+	uint32_t h = ((uint32_t)p->ip_id << 16) ^ (p->seg_len << 1) ^
+		src_side;
+
+	if (p->l4 == NULL) {
+		/* Built by hand (tests): the decoded fields. */
+		h = rte_hash_crc_4byte(p->seq, h);
+		h = rte_hash_crc_4byte(p->ack, h);
+		h = rte_hash_crc_4byte(p->payload_len, h);
+		return rte_hash_crc_4byte(p->tcp_flags |
+			(uint32_t)p->tcp_window << 8, h);
+	}
+	if (p->l4proto == IPPROTO_TCP)
+		return rte_hash_crc(p->l4, 20, h);
+	h = rte_hash_crc(p->l4, 8, h);
+	return rte_hash_crc(p->payload, WL_MIN(p->payload_len, 32u), h);
+}
+
+static inline void
+dup_note(struct wl_flow *f, uint32_t sig, uint32_t ts)
+{
+	f->dup_sig[f->dup_next] = sig;
+	f->dup_ts[f->dup_next] = ts;
+	f->dup_next = (uint8_t)((f->dup_next + 1) % WL_DUP_RING);
+}
+
+/* A copy of one of the flow's latest packets, seen within the window
+ * (before or after it: merged captures need not be in time order)? */
+static inline int
+dup_seen(const struct wl_flow_table *ft, const struct wl_flow *f,
+	uint32_t sig, uint32_t ts)
+{
+	unsigned int i;
+
+	for (i = 0; i < WL_DUP_RING; i++) {
+		int32_t dt = (int32_t)(ts - f->dup_ts[i]);
+
+		if (f->dup_sig[i] == sig && (uint32_t)(dt < 0 ? -dt : dt) <=
+				ft->dup_window)
+			return 1;
+	}
+	return 0;
+}
+
 /* Account a packet to the flow at pos (-ENOENT: none yet). */
 static void
 flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
@@ -926,9 +1023,27 @@ flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
 {
 	struct wl_flow *f;
 	enum wl_dir dir;
+	uint32_t dsig = 0, dts = 0;
+	int dedup = 0;
 
+	/* A host answers every segment that reaches a closed socket with
+	 * the same RST (IP ID 0 on many stacks): no copy to tell apart,
+	 * and a copied RST changes nothing but a count. */
+	if (ft->dup_window != 0 && !(p->l4proto == IPPROTO_TCP &&
+			(p->tcp_flags & WL_TCP_RST))) {
+		dsig = dup_sig(p, src_side);
+		dts = (uint32_t)(p->ts_ns >> 10);
+		dedup = 1;
+	}
 	if (pos >= 0) {
 		f = &ft->flows[pos];
+		if (dedup) {
+			if (dup_seen(ft, f, dsig, dts)) {
+				CTR(ft, DUPLICATE)++;
+				return;
+			}
+			dup_note(f, dsig, dts);
+		}
 	} else {
 		if (p->l4proto == IPPROTO_TCP && (p->tcp_flags & WL_TCP_RST)) {
 			CTR(ft, STRAY)++;
@@ -937,6 +1052,8 @@ flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
 		f = flow_new(ft, k, sig, p, src_side);
 		if (f == NULL)
 			return;
+		if (dedup)
+			dup_note(f, dsig, dts);
 	}
 	dir = src_side == f->cli_side ? WL_DIR_C2S : WL_DIR_S2C;
 	if (p->ts_ns > f->last_ns)
@@ -949,9 +1066,15 @@ flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
 	f->conn.d[dir].payload += p->payload_len;
 	if (p->l4proto == IPPROTO_TCP)
 		tcp_input(ft, f, dir, p);
-	else if (!f->closed)
+	else if (!f->closed) {
+		struct wl_stream_pos pos = {
+			.off = f->conn.d[dir].pkts - 1,
+			.peer_ack = UINT64_MAX,
+		};
+
 		wl_flow_deliver(ft, f, dir, p->payload, p->payload_len,
-			p->ts_ns);
+			p->ts_ns, &pos);
+	}
 }
 
 void
@@ -1027,6 +1150,22 @@ void
 wl_flow_advance(struct wl_flow_table *ft, uint64_t now_ns)
 {
 	unsigned int l, budget;
+
+	/* Reorder windows that ran out with no packet of their flow. */
+	for (budget = WL_EXPIRE_BUDGET; budget > 0 && ft->ro_head != WL_NIL;
+			budget--) {
+		struct wl_flow *f = &ft->flows[ft->ro_head];
+
+		if (f->ro_since_ns + ft->reorder_ns > now_ns)
+			break;
+		wl_tcp_ro_check(ft, f, now_ns, 1);
+		if (f->d[0].fin_done && f->d[1].fin_done && !f->closed) {
+			f->conn.end = WL_CONN_END_CLOSED;
+			close_l7(ft, f, WL_TXN_F_CLOSED, now_ns);
+			CTR(ft, CLOSED)++;
+			list_move(ft, f, WL_FL_CLOSED);
+		}
+	}
 
 	for (l = 0; l < WL_FL_MAX; l++) {
 		for (budget = WL_EXPIRE_BUDGET; budget > 0; budget--) {
@@ -1116,12 +1255,18 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	ft->next_id = (uint64_t)lcore << 48;
 	for (i = 0; i < WL_FL_MAX; i++)
 		ft->head[i] = ft->tail[i] = WL_NIL;
+	ft->ro_head = ft->ro_tail = WL_NIL;
+	ft->reorder_ns = (uint64_t)conf->reorder_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_SYN] = conf->tcp_syn_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_EST] = conf->tcp_idle_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_CLOSED] = conf->tcp_closed_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_UDP] = conf->udp_idle_ms * WL_NS_PER_MS;
 	for (i = 0; i < WL_FL_MAX; i++)
 		ft->requeue_ns[i] = ft->timeout_ns[i] / 16;
+	/* 1.024 us units, at least one so a window of 1 us is not 0. */
+	ft->dup_window = conf->dedup_window_us == 0 ? 0 :
+		RTE_MAX(1u, (uint32_t)(((uint64_t)conf->dedup_window_us * 1000) >>
+		10));
 
 	/* Extendable buckets: max_flows keys always fit. */
 	ft->n_slots = RTE_MAX(conf->max_flows, 8u);

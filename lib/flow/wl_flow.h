@@ -31,33 +31,37 @@
 #include "wl_proto.h"
 #include "wl_txn.h"
 
-/* _(ENUM, "name") -- per-lcore flow counters, exported as flow_<name>. */
+/* _(ENUM, "flow_name") -- per-lcore flow counters, exported as flow_<name>. */
 #define foreach_wl_flow_ctr \
-	_(CREATED, "created") \
-	_(ACTIVE, "active")               /* gauge */ \
-	_(EXPIRED, "expired")             /* idle timeout */ \
-	_(EVICTED, "evicted")             /* table full, oldest dropped */ \
-	_(CLOSED, "closed")               /* FIN both ways or RST */ \
-	_(TCP, "tcp") \
-	_(UDP, "udp") \
-	_(MIDSTREAM, "midstream")         /* picked up without a handshake */ \
-	_(HANDSHAKES, "handshakes")       /* handshake transactions */ \
-	_(SYN_UNANSWERED, "syn_unanswered") \
-	_(REFUSED, "refused")             /* RST answering a SYN */ \
-	_(RETRANS_SEGS, "retrans_segs")   /* wholly old data */ \
-	_(RETRANS_BYTES, "retrans_bytes") \
-	_(OVERLAP_SEGS, "overlap_segs")   /* partly old data, trimmed */ \
-	_(OOO_SEGS, "ooo_segs")           /* arrived ahead of a hole */ \
-	_(OOO_DROPPED, "ooo_dropped")     /* no room in the OOO buffer */ \
-	_(GAPS, "gaps")                   /* gap events delivered */ \
-	_(GAP_BYTES, "gap_bytes") \
-	_(BAD_SEQ, "bad_seq")             /* outside any sane window */ \
-	_(L7_DETECTED, "l7_detected") \
-	_(L7_UNKNOWN, "l7_unknown")       /* probes gave up */ \
-	_(L7_STATE_FULL, "l7_state_full") /* protocol state pool empty */ \
-	_(TXNS, "txns")                   /* all transactions emitted */ \
-	_(STRAY, "stray")                 /* RST of no known flow */ \
-	_(PORT_REUSE, "port_reuse")       /* new SYN on a finished flow */
+	_(CREATED, "flow_created") \
+	_(ACTIVE, "flow_active")               /* gauge */ \
+	_(EXPIRED, "flow_expired")             /* idle timeout */ \
+	_(EVICTED, "flow_evicted")             /* table full, oldest dropped */ \
+	_(CLOSED, "flow_closed")               /* FIN both ways or RST */ \
+	_(TCP, "flow_tcp") \
+	_(UDP, "flow_udp") \
+	_(MIDSTREAM, "flow_midstream")         /* picked up without a handshake */ \
+	_(HANDSHAKES, "flow_handshakes")       /* handshake transactions */ \
+	_(SYN_UNANSWERED, "flow_syn_unanswered") \
+	_(REFUSED, "flow_refused")             /* RST answering a SYN */ \
+	_(RETRANS_SEGS, "flow_retrans_segs")   /* wholly old data */ \
+	_(RETRANS_BYTES, "flow_retrans_bytes") \
+	_(OVERLAP_SEGS, "flow_overlap_segs")   /* partly old data, trimmed */ \
+	_(OOO_SEGS, "flow_ooo_segs")           /* arrived ahead of a hole */ \
+	_(OOO_DROPPED, "flow_ooo_dropped")     /* no room in the OOO buffer */ \
+	_(GAPS, "flow_gaps")                   /* gap events delivered */ \
+	_(GAP_BYTES, "flow_gap_bytes") \
+	_(BAD_SEQ, "flow_bad_seq")             /* outside any sane window */ \
+	_(L7_DETECTED, "flow_l7_detected") \
+	_(L7_UNKNOWN, "flow_l7_unknown")       /* probes gave up */ \
+	_(L7_STATE_FULL, "flow_l7_state_full") /* protocol state pool empty */ \
+	_(TXNS, "flow_txns")                   /* all transactions emitted */ \
+	_(STRAY, "flow_stray")                 /* RST of no known flow */ \
+	_(PORT_REUSE, "flow_port_reuse")       /* new SYN on a finished flow */ \
+	_(DUPLICATE, "pkt_duplicate")     /* capture copy of a frame: dropped */ \
+	_(CAUSAL_HELD, "flow_causal_held") /* bytes held for the other way */ \
+	_(CAUSAL_FORCED, "flow_causal_forced") /* no room: released out of order */ \
+	_(REORDER_EXPIRED, "flow_reorder_expired") /* windows run out: lost */
 
 enum wl_flow_ctr {
 #define _(e, n) WL_FLOW_CTR_ ## e,
@@ -103,6 +107,16 @@ struct wl_flow_conf {
 	 * measure their cost (scripts/bench). */
 	uint8_t conn_analytics;
 	uint32_t stall_ms;              /* burst gaps counted as stalls */
+	/* Capture duplicates: a frame identical to one of the flow's
+	 * latest (IP ID, L4 header, length) within this many us is a copy
+	 * the tap made, dropped before anything counts it; 0 = keep all. */
+	uint32_t dedup_window_us;
+	/* Reorder window: bytes an ACK showed, and bytes that wait for
+	 * them, wait this many packets of the flow or ms of packet time,
+	 * whichever comes first; then the missing ones are lost. Either 0:
+	 * lost at once. */
+	uint32_t reorder_pkts;
+	uint32_t reorder_ms;
 };
 
 /* _(ENUM, "name") -- why a flow ended (struct wl_conn end). */

@@ -18,6 +18,8 @@
 #define WL_SEQ_SANE (1u << 30)
 /* Timer-list entries closed per wl_flow_advance() call and list. */
 #define WL_EXPIRE_BUDGET 64
+/* Signatures of a flow's latest packets kept to spot capture copies. */
+#define WL_DUP_RING 8
 
 /* Sequence-space comparisons, modulo 2^32. */
 #define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
@@ -60,20 +62,27 @@ enum wl_probe_st {
 	WL_PS_NO = 2,           /* no protocol recognised this direction */
 };
 
-/* One direction of a flow. */
+/* One direction of a flow (sequence marks: wl_tcp_track.c). */
 struct wl_flow_dir {
 	uint32_t next_seq;      /* next in-order byte */
+	uint32_t dlv_seq;       /* handed to L7 or reported lost up to here */
+	uint32_t want_seq;      /* the peer acknowledged up to here */
 	uint32_t fin_seq;       /* sequence number of the FIN */
 	uint32_t ooo_head;      /* held segments, ascending seq, or WL_NIL */
+	uint32_t dq_head;       /* in order, waiting for the other way */
+	uint32_t dq_tail;
 	uint16_t ooo_n;
+	uint16_t dq_n;
+	uint64_t dlv_off;       /* stream offset of dlv_seq */
 	uint8_t seq_valid;
+	uint8_t want_valid;
 	uint8_t fin_seen;
 	uint8_t fin_done;       /* FIN delivered in order */
 	uint8_t probe_st;       /* enum wl_probe_st */
 	uint8_t stash_len;
-	uint8_t rsvd;
 	uint8_t stash[WL_PROBE_STASH];
 	uint64_t stash_ts;      /* packet time of the first stashed byte */
+	struct wl_stream_pos stash_pos; /* and its position */
 	/* connection analytics of this side's packets (struct wl_conn_dir) */
 	uint64_t last_data_ns;  /* its latest data packet */
 	uint64_t zero_since_ns; /* its window closed then, while zero_now */
@@ -118,16 +127,38 @@ struct wl_flow {
 	uint64_t synack_ns;     /* latest SYN/ACK before the ACK */
 	struct wl_conn conn;
 	struct wl_flow_dir d[2]; /* enum wl_dir */
+	/* The latest packets (either way), to drop the copies a span
+	 * session or a multi-interface capture makes: a signature of
+	 * each, and its time in 1.024 us units (wrapping). */
+	uint32_t dup_sig[WL_DUP_RING];
+	uint32_t dup_ts[WL_DUP_RING];
+	uint8_t dup_next;
+	/* Reorder window (wl_tcp_track.c): open while bytes an ACK showed,
+	 * or bytes queued behind them, wait; flows with one open are on
+	 * the table's reorder list, oldest first. */
+	uint8_t ro_on;
+	uint32_t ro_pkts;       /* packets of the flow since it opened */
+	uint64_t ro_since_ns;
+	uint32_t ro_prev;
+	uint32_t ro_next;
+	uint32_t arrivals;      /* queued chunks so far: capture order */
 };
 
-/* A held out-of-order segment; its bytes follow in the pool. */
+/* A held segment (out of order, or queued in order); its bytes follow
+ * in the pool. */
 struct wl_ooo_seg {
 	uint32_t seq;
 	uint32_t len;
 	uint32_t next;
-	uint32_t rsvd;
+	uint32_t ack;           /* the ACK of the packet that carried it */
 	uint64_t ts_ns;
+	uint32_t arrival;       /* queued: capture order within the flow */
+	uint8_t kind;           /* WL_SEG_* */
+	uint8_t rsvd[3];
 };
+
+#define WL_SEG_ACK 0x01         /* ack is valid */
+#define WL_SEG_GAP 0x02         /* queued: len bytes lost, no data */
 
 struct wl_flow_table {
 	uint64_t del_gen;        /* flows freed so far: stale bulk lookups */
@@ -146,6 +177,10 @@ struct wl_flow_table {
 	uint64_t timeout_ns[WL_FL_MAX];
 	uint64_t requeue_ns[WL_FL_MAX];  /* timeout / 16: lazy LRU step */
 	uint64_t next_id;
+	uint32_t dup_window;     /* conf.dedup_window_us in 1.024 us units */
+	uint64_t reorder_ns;     /* conf.reorder_ms */
+	uint32_t ro_head;        /* flows with an open reorder window */
+	uint32_t ro_tail;
 	unsigned int lcore;
 	/* L7 states: fixed slots, free list threaded through the slots. */
 	uint8_t *l7_pool;
@@ -165,13 +200,20 @@ wl_ooo_get(struct wl_flow_table *ft, uint32_t i)
 
 /* ---- wl_flow.c, used by the TCP tracker ---- */
 
-/* Hand in-order bytes of direction dir to L7 (probing first if needed). */
+/* Hand in-order bytes of direction dir to L7 (probing first if needed);
+ * pos: where they sit in the stream. */
 void wl_flow_deliver(struct wl_flow_table *ft, struct wl_flow *f,
-	enum wl_dir dir, const uint8_t *data, uint32_t len, uint64_t ts_ns);
+	enum wl_dir dir, const uint8_t *data, uint32_t len, uint64_t ts_ns,
+	const struct wl_stream_pos *pos);
 
 /* Tell L7 that len bytes of direction dir are lost. */
 void wl_flow_gap(struct wl_flow_table *ft, struct wl_flow *f,
-	enum wl_dir dir, uint32_t len, uint64_t ts_ns);
+	enum wl_dir dir, uint32_t len, uint64_t ts_ns,
+	const struct wl_stream_pos *pos);
+
+/* The table's reorder list (flows with an open reorder window). */
+void wl_flow_ro_link(struct wl_flow_table *ft, struct wl_flow *f);
+void wl_flow_ro_unlink(struct wl_flow_table *ft, struct wl_flow *f);
 
 /* ---- wl_tcp_track.c ---- */
 
@@ -185,13 +227,28 @@ void wl_tcp_segment(struct wl_flow_table *ft, struct wl_flow *f,
 
 /*
  * The peer of direction dir acknowledged up to ack: bytes of dir below
- * it that never reached us were lost by the capture.
+ * it that have not reached us are due within the reorder window, and
+ * lost after it.
  */
 void wl_tcp_acked(struct wl_flow_table *ft, struct wl_flow *f,
 	enum wl_dir dir, uint32_t ack, uint64_t ts_ns);
 
-/* Deliver everything held in dir, with gaps for the holes (flow end). */
-void wl_tcp_flush_dir(struct wl_flow_table *ft, struct wl_flow *f,
-	enum wl_dir dir, uint64_t ts_ns);
+/* Hand queued bytes to L7 as far as causal order allows (per packet). */
+void wl_tcp_release(struct wl_flow_table *ft, struct wl_flow *f);
+
+/*
+ * The reorder window of f: a packet of the flow came (timer 0), or the
+ * timer list reached it (timer 1). Past the window, bytes still missing
+ * are lost and everything queued goes to L7.
+ */
+void wl_tcp_ro_check(struct wl_flow_table *ft, struct wl_flow *f,
+	uint64_t now, int timer);
+
+/* Deliver everything held, with gaps for the holes (flow end). */
+void wl_tcp_flush(struct wl_flow_table *ft, struct wl_flow *f,
+	uint64_t ts_ns);
+
+/* Return every slot f holds to the pool (flow freed). */
+void wl_tcp_free(struct wl_flow_table *ft, struct wl_flow *f);
 
 #endif /* WL_FLOW_PRIV_H */

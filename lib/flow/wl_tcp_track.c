@@ -1,15 +1,28 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * TCP sequence tracking and reassembly, one direction at a time.
+ * TCP sequence tracking and reassembly, and the order in which the two
+ * directions reach L7.
  *
- * Invariants per direction: next_seq is the first byte not yet handed to
- * L7; every byte below it was delivered exactly once or reported in a gap
- * event; held out-of-order segments all start above next_seq and are
- * kept in ascending order, at most conf.ooo_max_segs of them, in slots of
- * a per-lcore pool. Nothing here allocates: a segment that does not fit
- * is dropped (counted) and surfaces later as a gap, when the peer's ACK
- * shows the bytes existed, or when the flow ends.
+ * Per direction, three marks in sequence space:
+ *
+ *     dlv_seq <= next_seq <= (held out-of-order segments)
+ *
+ * Bytes below dlv_seq were handed to L7 exactly once, or reported lost
+ * in a gap event. Bytes in [dlv_seq, next_seq) are in order but wait in
+ * the direction's queue (dq) for the other direction: a segment whose
+ * ACK covers bytes of the other direction that L7 has not had yet was
+ * sent after them, so L7 gets it after them, whatever order the tap
+ * delivered the two in. Segments above next_seq wait for the hole
+ * before them (ooo list). Held segments live in slots of a per-lcore
+ * pool; nothing here allocates.
+ *
+ * A hole that the other side's ACK passes was, or will be, seen by the
+ * tap: it is given a reorder window (flow.reorder_pkts packets of the
+ * flow or flow.reorder_ms, whichever comes first) to arrive before it
+ * is declared lost. A segment that does not fit in the pool is dropped
+ * (counted) and surfaces later as a gap; a queue that cannot take a
+ * segment is released at once, out of order (counted).
  */
 
 #include <string.h>
@@ -18,23 +31,29 @@
 
 #define CTR(ft, x) ((ft)->st->c[WL_FLOW_CTR_ ## x])
 
-/* ---- held segments ---- */
+/* ---- slots ---- */
 
 static void
-ooo_put(struct wl_flow_table *ft, uint32_t idx)
+slot_put(struct wl_flow_table *ft, uint32_t idx)
 {
 	wl_ooo_get(ft, idx)->next = ft->ooo_free;
 	ft->ooo_free = idx;
 }
 
-static void
-fin_check(struct wl_flow_dir *d)
+static struct wl_ooo_seg *
+slot_take(struct wl_flow_table *ft, uint32_t *idx)
 {
-	if (d->fin_seen && !d->fin_done && d->next_seq == d->fin_seq) {
-		d->next_seq++;
-		d->fin_done = 1;
-	}
+	struct wl_ooo_seg *s;
+
+	if (ft->ooo_free == WL_NIL)
+		return NULL;
+	*idx = ft->ooo_free;
+	s = wl_ooo_get(ft, *idx);
+	ft->ooo_free = s->next;
+	return s;
 }
+
+/* ---- accounting ---- */
 
 static void
 count_retrans(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
@@ -59,6 +78,191 @@ count_overlap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	f->conn.d[dir].retrans++;
 	f->conn.flags |= 1u << WL_CONN_F_BIT_RETRANS;
 }
+
+/* ---- to L7, in causal order ---- */
+
+/* Stream offset of seq in direction dir (near its delivery point). */
+static inline uint64_t
+seq_off(const struct wl_flow_dir *d, uint32_t seq)
+{
+	return d->dlv_off + (uint64_t)(int64_t)(int32_t)(seq - d->dlv_seq);
+}
+
+static void
+fin_check(struct wl_flow_dir *d)
+{
+	if (d->fin_seen && !d->fin_done && d->next_seq == d->fin_seq) {
+		d->next_seq++;
+		d->fin_done = 1;
+	}
+	/* The FIN takes a sequence number but carries no byte for L7. */
+	if (d->fin_done && d->dq_n == 0 && d->dlv_seq == d->fin_seq)
+		d->dlv_seq++;
+}
+
+/* Hand a queued or direct chunk to L7. ack: the carrying packet's, 0 with
+ * ack_ok clear when it had none (or the other side is unknown). */
+static void
+to_l7(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const uint8_t *data, uint32_t len, uint64_t ts, uint32_t ack,
+	int ack_ok, int gap)
+{
+	struct wl_flow_dir *d = &f->d[dir], *o = &f->d[!dir];
+	struct wl_stream_pos pos;
+
+	pos.off = d->dlv_off;
+	pos.peer_ack = ack_ok && o->seq_valid ? seq_off(o, ack) : UINT64_MAX;
+	d->dlv_seq += len;
+	d->dlv_off += len;
+	if (gap)
+		wl_flow_gap(ft, f, dir, len, ts, &pos);
+	else
+		wl_flow_deliver(ft, f, dir, data, len, ts, &pos);
+	fin_check(d);
+}
+
+/* May bytes carrying this ACK reach L7 now: has L7 had every byte of the
+ * other direction that their sender had? */
+static inline int
+causal_ok(const struct wl_flow *f, enum wl_dir dir, uint32_t ack, int ack_ok)
+{
+	const struct wl_flow_dir *o = &f->d[!dir];
+
+	return !ack_ok || !o->seq_valid || SEQ_LEQ(ack, o->dlv_seq) ||
+		(uint32_t)(ack - o->dlv_seq) > WL_SEQ_SANE;
+}
+
+static void release(struct wl_flow_table *ft, struct wl_flow *f, int force);
+static void ro_start(struct wl_flow_table *ft, struct wl_flow *f,
+	uint64_t ts);
+
+/* Append to dir's queue; -1 when the pool is dry. */
+static int
+dq_push(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const uint8_t *data, uint32_t len, uint64_t ts, uint32_t ack,
+	int ack_ok, int gap)
+{
+	struct wl_flow_dir *d = &f->d[dir];
+	struct wl_ooo_seg *s;
+	uint32_t idx;
+
+	s = slot_take(ft, &idx);
+	if (s == NULL)
+		return -1;
+	s->seq = d->next_seq;   /* informative: queued bytes are in order */
+	s->len = len;
+	s->ack = ack;
+	s->ts_ns = ts;
+	s->kind = (uint8_t)((gap ? WL_SEG_GAP : 0) | (ack_ok ? WL_SEG_ACK : 0));
+	s->arrival = f->arrivals++;
+	s->next = WL_NIL;
+	if (!gap)
+		memcpy(s + 1, data, len);
+	if (d->dq_tail != WL_NIL)
+		wl_ooo_get(ft, d->dq_tail)->next = idx;
+	else
+		d->dq_head = idx;
+	d->dq_tail = idx;
+	d->dq_n++;
+	return 0;
+}
+
+/*
+ * In-order bytes of dir (next_seq already past them): to L7 now when
+ * nothing of dir waits and causality allows, else queued behind. Too big
+ * for a slot: queued slot by slot. No slot left: everything queued goes
+ * to L7 now, then this (counted: order not kept).
+ */
+static void
+accept(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const uint8_t *data, uint32_t len, uint64_t ts, uint32_t ack,
+	int ack_ok, int gap)
+{
+	struct wl_flow_dir *d = &f->d[dir];
+	uint32_t k, n;
+
+	/* Nobody parses the flow: no order to keep. */
+	if (d->dq_n == 0 && (f->l7_off || causal_ok(f, dir, ack, ack_ok))) {
+		to_l7(ft, f, dir, data, len, ts, ack, ack_ok, gap);
+		return;
+	}
+	if (d->dq_n == 0)
+		CTR(ft, CAUSAL_HELD)++;
+	for (k = 0; k < len; k += n) {
+		n = gap ? len : WL_MIN(len - k, ft->conf.ooo_seg_bytes);
+		if (dq_push(ft, f, dir, data + k, n, ts, ack, ack_ok, gap) != 0) {
+			CTR(ft, CAUSAL_FORCED)++;
+			release(ft, f, 1);
+			to_l7(ft, f, dir, data + k, len - k, ts, ack, ack_ok,
+				gap);
+			return;
+		}
+	}
+	ro_start(ft, f, ts);
+}
+
+/* Is the head of dir's queue free to go? */
+static int
+dq_ready(const struct wl_flow_table *ft, const struct wl_flow *f,
+	enum wl_dir dir)
+{
+	const struct wl_ooo_seg *s;
+
+	if (f->d[dir].dq_n == 0)
+		return 0;
+	s = wl_ooo_get((struct wl_flow_table *)(uintptr_t)ft,
+		f->d[dir].dq_head);
+	return causal_ok(f, dir, s->ack, (s->kind & WL_SEG_ACK) != 0);
+}
+
+static void
+dq_pop_deliver(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir)
+{
+	struct wl_flow_dir *d = &f->d[dir];
+	uint32_t idx = d->dq_head;
+	struct wl_ooo_seg *s = wl_ooo_get(ft, idx);
+
+	d->dq_head = s->next;
+	if (d->dq_head == WL_NIL)
+		d->dq_tail = WL_NIL;
+	d->dq_n--;
+	to_l7(ft, f, dir, (const uint8_t *)(s + 1), s->len, s->ts_ns, s->ack,
+		(s->kind & WL_SEG_ACK) != 0, (s->kind & WL_SEG_GAP) != 0);
+	slot_put(ft, idx);
+}
+
+/*
+ * Hand queued bytes to L7 while causality allows, the earlier-captured
+ * head first when both may go. force: when neither may (the bytes they
+ * wait for never came, or ACKs that contradict each other), the
+ * earlier-captured head goes anyway.
+ */
+static void
+release(struct wl_flow_table *ft, struct wl_flow *f, int force)
+{
+	int r0, r1;
+	enum wl_dir dir;
+
+	while (f->d[0].dq_n != 0 || f->d[1].dq_n != 0) {
+		r0 = dq_ready(ft, f, WL_DIR_C2S);
+		r1 = dq_ready(ft, f, WL_DIR_S2C);
+		if (!r0 && !r1) {
+			if (!force)
+				return;
+			r0 = f->d[0].dq_n != 0;
+			r1 = f->d[1].dq_n != 0;
+		}
+		if (r0 && r1)
+			dir = (int32_t)(wl_ooo_get(ft, f->d[0].dq_head)->arrival -
+				wl_ooo_get(ft, f->d[1].dq_head)->arrival) < 0 ?
+				WL_DIR_C2S : WL_DIR_S2C;
+		else
+			dir = r0 ? WL_DIR_C2S : WL_DIR_S2C;
+		dq_pop_deliver(ft, f, dir);
+	}
+}
+
+/* ---- held out-of-order segments ---- */
 
 /*
  * Deliver held segments that the stream has reached. filled_ns: time of
@@ -87,31 +291,59 @@ drain(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 			if (off != 0)
 				count_overlap(ft, f, dir, off);
 			d->next_seq = end;
-			wl_flow_deliver(ft, f, dir, (const uint8_t *)(s + 1) + off,
-				s->len - off, WL_MAX(s->ts_ns, filled_ns));
+			accept(ft, f, dir, (const uint8_t *)(s + 1) + off,
+				s->len - off, WL_MAX(s->ts_ns, filled_ns), s->ack,
+				(s->kind & WL_SEG_ACK) != 0, 0);
 		} else {
 			count_retrans(ft, f, dir, s->len);
 		}
-		ooo_put(ft, idx);
+		slot_put(ft, idx);
 	}
 	fin_check(d);
 }
 
-/* Give up on the first hole: report it lost and deliver what follows. */
+/* The hole before the first held segment (or up to `to`, when there is
+ * none before it) is lost: report it in order and go on past it. An ACK
+ * does not move the stream past its FIN (fin_cap); a held segment does. */
+static void
+declare_lost(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	uint32_t to, uint64_t ts, int fin_cap)
+{
+	struct wl_flow_dir *d = &f->d[dir];
+
+	if (d->ooo_head != WL_NIL &&
+			SEQ_LT(wl_ooo_get(ft, d->ooo_head)->seq, to))
+		to = wl_ooo_get(ft, d->ooo_head)->seq;
+	if (fin_cap && d->fin_seen && SEQ_GT(to, d->fin_seq))
+		to = d->fin_seq;
+	if (SEQ_GT(to, d->next_seq)) {
+		uint32_t len = to - d->next_seq;
+
+		d->next_seq = to;
+		accept(ft, f, dir, NULL, len, ts, 0, 0, 1);
+	}
+	drain(ft, f, dir, 0);
+}
+
+/* Give up on the first hole: report it lost and deliver what follows.
+ * Always consumes at least the first held segment. */
 static void
 skip_hole(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	uint64_t ts_ns)
 {
 	struct wl_flow_dir *d = &f->d[dir];
-	struct wl_ooo_seg *s = wl_ooo_get(ft, d->ooo_head);
+	uint32_t head = d->ooo_head;
 
-	if (SEQ_GT(s->seq, d->next_seq)) {
-		uint32_t len = s->seq - d->next_seq;
+	declare_lost(ft, f, dir, wl_ooo_get(ft, head)->seq, ts_ns, 0);
+	if (d->ooo_head == head) {
+		/* Held past a FIN already delivered: nothing to hand on. */
+		struct wl_ooo_seg *s = wl_ooo_get(ft, head);
 
-		d->next_seq = s->seq;
-		wl_flow_gap(ft, f, dir, len, ts_ns);
+		d->ooo_head = s->next;
+		d->ooo_n--;
+		count_retrans(ft, f, dir, s->len);
+		slot_put(ft, head);
 	}
-	drain(ft, f, dir, 0);
 }
 
 /*
@@ -121,8 +353,8 @@ skip_hole(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
  */
 static int
 hold_piece(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	uint32_t seq, const uint8_t *data, uint32_t len, uint64_t ts_ns,
-	int first)
+	const struct wl_pkt *p, uint32_t seq, const uint8_t *data,
+	uint32_t len, int first)
 {
 	struct wl_flow_dir *d = &f->d[dir];
 	uint32_t *link, idx;
@@ -143,17 +375,18 @@ hold_piece(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		 * would resolve the hole, so skip it rather than stall.
 		 */
 		if (first && d->ooo_head != WL_NIL) {
-			skip_hole(ft, f, dir, ts_ns);
+			skip_hole(ft, f, dir, p->ts_ns);
 			return 1;
 		}
 		return -1;
 	}
-	idx = ft->ooo_free;
-	s = wl_ooo_get(ft, idx);
-	ft->ooo_free = s->next;
+	s = slot_take(ft, &idx);
 	s->seq = seq;
 	s->len = len;
-	s->ts_ns = ts_ns;
+	s->ts_ns = p->ts_ns;
+	s->ack = p->ack;
+	s->kind = (p->tcp_flags & WL_TCP_ACK) ? WL_SEG_ACK : 0;
+	s->arrival = 0;
 	memcpy(s + 1, data, len);
 	s->next = *link;
 	*link = idx;
@@ -170,14 +403,15 @@ hold_piece(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
  */
 static int
 hold(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	uint32_t seq, const uint8_t *data, uint32_t len, uint64_t ts_ns)
+	const struct wl_pkt *p, uint32_t seq, const uint8_t *data,
+	uint32_t len)
 {
 	uint32_t k, n;
 	int rc, held = 0;
 
 	for (k = 0; k < len; k += n) {
 		n = WL_MIN(len - k, ft->conf.ooo_seg_bytes);
-		rc = hold_piece(ft, f, dir, seq + k, data + k, n, ts_ns, k == 0);
+		rc = hold_piece(ft, f, dir, p, seq + k, data + k, n, k == 0);
 		if (rc == 1)
 			return 1;
 		if (rc < 0) {
@@ -195,6 +429,80 @@ hold(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	return 0;
 }
 
+/* ---- reorder window ---- */
+
+static int
+ro_pending(const struct wl_flow *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		const struct wl_flow_dir *d = &f->d[i];
+
+		if (d->dq_n != 0 || (d->want_valid && !d->fin_done &&
+				SEQ_GT(d->want_seq, d->next_seq)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Something waits for bytes that may still come: open the window. */
+static void
+ro_start(struct wl_flow_table *ft, struct wl_flow *f, uint64_t ts)
+{
+	if (f->ro_on)
+		return;
+	f->ro_on = 1;
+	f->ro_since_ns = ts;
+	f->ro_pkts = 0;
+	wl_flow_ro_link(ft, f);
+}
+
+/* The window is over: what the ACKs said exists and never came is lost;
+ * everything queued goes to L7. */
+static void
+ro_expire(struct wl_flow_table *ft, struct wl_flow *f, uint64_t ts)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		struct wl_flow_dir *d = &f->d[i];
+
+		if (d->want_valid && d->seq_valid)
+			while (!d->fin_done && SEQ_LT(d->next_seq, d->want_seq)) {
+				uint32_t before = d->next_seq;
+
+				declare_lost(ft, f, (enum wl_dir)i, d->want_seq,
+					ts, 1);
+				if (d->next_seq == before)
+					break;
+			}
+	}
+	release(ft, f, 1);
+}
+
+void
+wl_tcp_ro_check(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now,
+	int timer)
+{
+	if (!f->ro_on)
+		return;
+	if (!timer)
+		f->ro_pkts++;
+	if (ro_pending(f) && f->ro_pkts <= ft->conf.reorder_pkts &&
+			now < f->ro_since_ns + ft->reorder_ns)
+		return;
+	if (ro_pending(f)) {
+		CTR(ft, REORDER_EXPIRED)++;
+		ro_expire(ft, f, now);
+	}
+	f->ro_on = 0;
+	wl_flow_ro_unlink(ft, f);
+	/* Bytes released may have opened a new wait. */
+	if (ro_pending(f))
+		ro_start(ft, f, now);
+}
+
 /* ---- per segment ---- */
 
 void
@@ -207,6 +515,7 @@ wl_tcp_segment(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	uint32_t seq = p->seq;
 	uint32_t cut = p->seg_len > len ? p->seg_len - len : 0;
 	int fin = (p->tcp_flags & WL_TCP_FIN) != 0;
+	int ack_ok = (p->tcp_flags & WL_TCP_ACK) != 0;
 	int32_t rel;
 
 	if (len == 0 && !fin)
@@ -214,6 +523,7 @@ wl_tcp_segment(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	if (!d->seq_valid) {
 		/* Mid-stream: the first byte we see is where we start. */
 		d->next_seq = seq;
+		d->dlv_seq = seq;
 		d->seq_valid = 1;
 	}
 	rel = (int32_t)(seq - d->next_seq);
@@ -247,16 +557,17 @@ wl_tcp_segment(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		}
 		if (rel == 0) {
 			d->next_seq = seq + len;
-			wl_flow_deliver(ft, f, dir, data, len, p->ts_ns);
+			accept(ft, f, dir, data, len, p->ts_ns, p->ack, ack_ok, 0);
 			if (cut != 0 && d->next_seq == p->seq + p->payload_len) {
 				/* The snap length cut the segment short. */
 				d->next_seq += cut;
-				wl_flow_gap(ft, f, dir, cut, p->ts_ns);
+				accept(ft, f, dir, NULL, cut, p->ts_ns, p->ack,
+					ack_ok, 1);
 			}
 			drain(ft, f, dir, p->ts_ns);
 			return;
 		}
-		if (hold(ft, f, dir, seq, data, len, p->ts_ns) == 0)
+		if (hold(ft, f, dir, p, seq, data, len) == 0)
 			break;
 	}
 	fin_check(d);
@@ -272,28 +583,68 @@ wl_tcp_acked(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		return;
 	if ((uint32_t)(ack - d->next_seq) > WL_SEQ_SANE)
 		return;
-	while (!d->fin_done && SEQ_LT(d->next_seq, ack)) {
-		uint32_t end = ack, before = d->next_seq;
+	if (!d->want_valid || SEQ_GT(ack, d->want_seq)) {
+		d->want_seq = ack;
+		d->want_valid = 1;
+	}
+	if (d->fin_done || !SEQ_LT(d->next_seq, ack))
+		return;
+	/* No window: lost now, as the ACK shows. */
+	if (ft->conf.reorder_pkts == 0 || ft->reorder_ns == 0) {
+		ro_expire(ft, f, ts_ns);
+		return;
+	}
+	ro_start(ft, f, ts_ns);
+}
 
-		if (d->fin_seen && SEQ_GT(end, d->fin_seq))
-			end = d->fin_seq;
-		if (d->ooo_head != WL_NIL &&
-				SEQ_LT(wl_ooo_get(ft, d->ooo_head)->seq, end))
-			end = wl_ooo_get(ft, d->ooo_head)->seq;
-		if (SEQ_GT(end, d->next_seq)) {
-			d->next_seq = end;
-			wl_flow_gap(ft, f, dir, end - before, ts_ns);
-		}
-		drain(ft, f, dir, 0);
-		if (d->next_seq == before)
-			break;
+void
+wl_tcp_release(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	release(ft, f, 0);
+}
+
+void
+wl_tcp_flush(struct wl_flow_table *ft, struct wl_flow *f, uint64_t ts_ns)
+{
+	unsigned int i;
+
+	ro_expire(ft, f, ts_ns);
+	for (i = 0; i < 2; i++)
+		while (f->d[i].ooo_head != WL_NIL)
+			skip_hole(ft, f, (enum wl_dir)i, ts_ns);
+	release(ft, f, 1);
+	if (f->ro_on) {
+		f->ro_on = 0;
+		wl_flow_ro_unlink(ft, f);
 	}
 }
 
 void
-wl_tcp_flush_dir(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	uint64_t ts_ns)
+wl_tcp_free(struct wl_flow_table *ft, struct wl_flow *f)
 {
-	while (f->d[dir].ooo_head != WL_NIL)
-		skip_hole(ft, f, dir, ts_ns);
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		struct wl_flow_dir *d = &f->d[i];
+
+		while (d->ooo_head != WL_NIL) {
+			uint32_t idx = d->ooo_head;
+
+			d->ooo_head = wl_ooo_get(ft, idx)->next;
+			slot_put(ft, idx);
+		}
+		while (d->dq_head != WL_NIL) {
+			uint32_t idx = d->dq_head;
+
+			d->dq_head = wl_ooo_get(ft, idx)->next;
+			slot_put(ft, idx);
+		}
+		d->dq_tail = WL_NIL;
+		d->dq_n = 0;
+		d->ooo_n = 0;
+	}
+	if (f->ro_on) {
+		f->ro_on = 0;
+		wl_flow_ro_unlink(ft, f);
+	}
 }

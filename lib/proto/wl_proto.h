@@ -89,6 +89,20 @@ struct wl_proto_stats {
 	uint64_t c[WL_PROTO_MAX][WL_PROTO_CTR_MAX];
 };
 
+/*
+ * Where the bytes of a data or gap call sit. off: stream offset of the
+ * first byte (bytes of this direction before it, lost ones included;
+ * TCP) or datagrams before it (UDP). peer_ack: for TCP, the offset in
+ * the other direction's stream up to which the packet that carried the
+ * first byte acknowledged (what its sender had received when it sent
+ * it), UINT64_MAX when unknown. Message boundaries and these offsets are
+ * what lets a matcher prove which request a response answers.
+ */
+struct wl_stream_pos {
+	uint64_t off;
+	uint64_t peer_ack;
+};
+
 /* What a protocol knows about the connection it is parsing. */
 struct wl_proto_ctx {
 	struct wl_addr cli;
@@ -104,6 +118,7 @@ struct wl_proto_ctx {
 	uint64_t rsp_timeout_ns;    /* no answer after this: no_response, 0 = none */
 	uint64_t *ctr;              /* this protocol's counters on this lcore */
 	const struct wl_txn_sink *sink;
+	struct wl_stream_pos pos;   /* of this data or gap call */
 };
 
 struct wl_proto_ops {

@@ -150,6 +150,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	c.conn_records = 1;
 	c.conn_analytics = 1;
 	c.stall_ms = 1;
+	c.reorder_pkts = 3;             /* causal holds, windows that expire */
+	c.reorder_ms = 2;
+	c.dedup_window_us = 500;
 	ft = wl_flow_table_create(&c, &sink, &st, pctr, 0, SOCKET_ID_ANY);
 	if (ft == NULL)
 		abort();

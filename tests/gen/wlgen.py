@@ -513,15 +513,19 @@ def tcp_connection(net, client, cport, server, sport, start, srtt, crtt,
             ts, fr, iplen = c.send(times[i], False, flags, data[o:o + ln],
                                    seq=(base + o) & 0xFFFFFFFF)
             if kind == "retrans" and i == k:
-                dup = (fr, iplen, o, ln)
+                dup = (flags, o, ln)
             last_t = max(last_t, ts)
         # A lost segment must not leave nxt short: the sender did send it.
         c.nxt[False] = (base + len(data)) & 0xFFFFFFFF
         if dup is not None:
             # Later than one full RTT, so analyzers call it a retransmission
-            # rather than reordering; the client ACK follows it.
-            last_t += srtt + crtt + rng.randint(20_000, 200_000)
-            last_t = c.put(last_t, False, dup[0], dup[1], dup[2], dup[3])
+            # rather than reordering, and later than a capture's copy of
+            # the same frame could be (flow.dedup_window_us); sent again,
+            # it has a new IP ID. The client ACK follows it.
+            last_t += srtt + crtt + rng.randint(1_200_000, 3_000_000)
+            last_t, _, _ = c.send(last_t, False, dup[0],
+                                  data[dup[1]:dup[1] + dup[2]],
+                                  seq=(base + dup[1]) & 0xFFFFFFFF)
             r["retrans_segments"] += 1
         t, _, _ = c.send(last_t + crtt, True, ACK)
         tnext = t + gap

@@ -22,6 +22,7 @@
 #include "wl_proto.h"
 #include "tcp/wl_tcp.h"
 #include "wl_test_eal.h"
+#include "wl_time.h"
 
 /* ---- recording protocols ---- */
 
@@ -986,6 +987,156 @@ test_udp(void **state)
 	assert_int_equal(ctr(WL_FLOW_CTR_UDP), 1);
 }
 
+/* ---- reorder window and causal order ---- */
+
+static void
+window_on(uint32_t pkts, uint32_t ms)
+{
+	teardown(NULL);
+	conf.reorder_pkts = pkts;
+	conf.reorder_ms = ms;
+	table_new();
+}
+
+/* The answer and the next request trade places at the tap: the request's
+ * ACK shows the client had the answer, so L7 gets the answer first. */
+static void
+test_causal_swap(void **state)
+{
+	const uint16_t port = 7777;
+
+	(void)state;
+	window_on(32, 10);
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "REC1");
+	C2S(2100, F(ACK), ISN_C + 5, ISN_S + 4, "req2");
+	assert_string_equal(plog, "d0:REC1|");
+	assert_int_equal(ctr(WL_FLOW_CTR_CAUSAL_HELD), 1);
+	S2C(2200, F(ACK), ISN_S + 1, ISN_C + 5, "ok1");
+	/* Each at its own capture time, in the order causality says. */
+	assert_string_equal(plog, "d0:REC1|d1:ok1|d0:req2|");
+	assert_int_equal(rec_last_ts, 2100);
+	assert_int_equal(ctr(WL_FLOW_CTR_GAPS), 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_REORDER_EXPIRED), 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_RETRANS_SEGS), 0);
+}
+
+/* A hole the peer acknowledged waits for the window, then is lost; what
+ * waited behind it follows. By packets, then by time with no packet. */
+static void
+test_reorder_window_expires(void **state)
+{
+	const uint16_t port = 7777;
+	unsigned int i;
+
+	(void)state;
+	window_on(4, 10);
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "REC1");
+	/* "ok1" (3 bytes) never reaches the tap. */
+	C2S(2100, F(ACK), ISN_C + 5, ISN_S + 4, "req2");
+	for (i = 0; i < 4; i++) {
+		assert_string_equal(plog, "d0:REC1|");
+		S2C(2200 + i, F(ACK), ISN_S + 4, ISN_C + 5, NULL);
+	}
+	assert_string_equal(plog, "d0:REC1|g1:3|d0:req2|");
+	assert_int_equal(ctr(WL_FLOW_CTR_REORDER_EXPIRED), 1);
+	/* The same with no packet after: the timer list ends it. */
+	C2S(3000, F(ACK), ISN_C + 9, ISN_S + 10, "req3");
+	assert_string_equal(plog, "d0:REC1|g1:3|d0:req2|");
+	wl_flow_advance(ft, 3000 + 10 * WL_NS_PER_MS - 1);
+	assert_string_equal(plog, "d0:REC1|g1:3|d0:req2|");
+	wl_flow_advance(ft, 3000 + 10 * WL_NS_PER_MS);
+	assert_string_equal(plog, "d0:REC1|g1:3|d0:req2|g1:6|d0:req3|");
+	assert_int_equal(ctr(WL_FLOW_CTR_REORDER_EXPIRED), 2);
+	/* Nothing left waiting: the end of the flow adds nothing. */
+	wl_flow_flush(ft, 4000);
+	assert_string_equal(plog,
+		"d0:REC1|g1:3|d0:req2|g1:6|d0:req3|c:20|");
+}
+
+/* A hole filled inside the window is no gap, with or without a window
+ * (the window only delays the verdict). */
+static void
+test_reorder_window_filled(void **state)
+{
+	const uint16_t port = 7777;
+
+	(void)state;
+	window_on(32, 10);
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "REC1");
+	S2C(2050, F(ACK), ISN_S + 1, ISN_C + 5, "ok");
+	/* The client's ACK passes "more", which comes after it. */
+	C2S(2100, F(ACK), ISN_C + 5, ISN_S + 7, NULL);
+	S2C(2200, F(ACK), ISN_S + 3, ISN_C + 5, "more");
+	assert_string_equal(plog, "d0:REC1|d1:ok|d1:more|");
+	wl_flow_flush(ft, 3000);
+	assert_int_equal(ctr(WL_FLOW_CTR_GAPS), 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_REORDER_EXPIRED), 0);
+}
+
+/* ---- capture duplicates ---- */
+
+static void
+test_dedup(void **state)
+{
+	const uint16_t port = 7777;
+
+	(void)state;
+	teardown(NULL);
+	conf.dedup_window_us = 1000;
+	conf.conn_records = 1;
+	table_new();
+	handshake(port, 1000, 10, 10);
+	/* Each frame twice, the copy 500 ns later: the SYN copy is no SYN
+	 * retransmission, the data copy no retransmission. */
+	segw(2000, 1, F(ACK), ISN_C + 1, ISN_S + 1, "REC1", 1000, 7, 0);
+	segw(2500, 1, F(ACK), ISN_C + 1, ISN_S + 1, "REC1", 1000, 7, 0);
+	assert_string_equal(plog, "d0:REC1|");
+	assert_int_equal(ctr(WL_FLOW_CTR_DUPLICATE), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_RETRANS_SEGS), 0);
+	/* Resent with a new IP ID: a retransmission, however soon. */
+	segw(2600, 1, F(ACK), ISN_C + 1, ISN_S + 1, "REC1", 1000, 8, 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_RETRANS_SEGS), 1);
+	/* The same frame outside the window: a retransmission too. */
+	segw(2600 + 1000 * 1024 + 1, 1, F(ACK), ISN_C + 1, ISN_S + 1, "REC1",
+		1000, 8, 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_RETRANS_SEGS), 2);
+	assert_int_equal(ctr(WL_FLOW_CTR_DUPLICATE), 1);
+	wl_flow_flush(ft, 9000000);
+	assert_int_equal(((const struct wl_conn *)txns[ntxn - 1].conn_area)->
+		d[0].pkts, 5);
+}
+
+static void
+test_pkt_clock(void **state)
+{
+	struct wl_pkt_clock c;
+	const uint64_t b = 1000;
+	unsigned int i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(wl_pkt_clock_see(&c, 5000, b), 5000);
+	assert_int_equal(wl_pkt_clock_see(&c, 5500, b), 5500);
+	/* One frame far ahead, one far behind: counted, the clock stays. */
+	assert_int_equal(wl_pkt_clock_see(&c, 5000000, b), 5500);
+	assert_int_equal(wl_pkt_clock_see(&c, 5600, b), 5600);
+	assert_int_equal(wl_pkt_clock_see(&c, 100, b), 5600);
+	assert_int_equal(c.jumps, 2);
+	/* Off the clock twice in a row: one run, one jump. */
+	assert_int_equal(wl_pkt_clock_see(&c, 7000000, b), 5600);
+	assert_int_equal(c.jumps, 2);
+	assert_int_equal(wl_pkt_clock_see(&c, 5700, b), 5700);
+	/* A capture that resumes later: the clock follows after 8. */
+	for (i = 0; i < WL_CLOCK_CONFIRM - 1; i++)
+		assert_int_equal(wl_pkt_clock_see(&c, 9000000 + i, b), 5700);
+	assert_int_equal(wl_pkt_clock_see(&c, 9000000 + i, b), 9000000 + i);
+	assert_int_equal(c.jumps, 3);
+	assert_int_equal(wl_pkt_clock_see(&c, 9000100, b), 9000100);
+}
+
 static void
 test_create_errors(void **state)
 {
@@ -1028,6 +1179,11 @@ main(void)
 		T(test_l7_state_pool),
 		T(test_port_reuse),
 		T(test_udp),
+		T(test_causal_swap),
+		T(test_reorder_window_expires),
+		T(test_reorder_window_filled),
+		T(test_dedup),
+		T(test_pkt_clock),
 		T(test_create_errors),
 #undef T
 	};

@@ -1,0 +1,349 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The impairment harness: a `wirelat-replay gen` capture with its truth,
+damaged the way span ports damage traffic (frames dropped, adjacent
+frames swapped with their timestamps kept in place, frames duplicated a
+little later), then wirelat's log scored against the truth.
+
+Every message of a generated connection occupies a known byte range of
+its direction's stream (requests, then responses, back to back, as the
+truth lists them), and every frame carries a known range: so each frame
+names the transactions it touches, and each timestamp wirelat reports
+can be traced to the frames that carried it.
+
+A logged transaction is, against the truth of the request it names
+(the generator's resources are unique):
+  exact      every time, size, method and status equal to the truth's;
+  flagged    not exact, but carries a flag that says what it lacks, and
+             each time it reports is the time of a frame that carried a
+             byte of that very message;
+  mispaired  its response (times or size) belongs to another request;
+  wrong      anything else: an unflagged wrong number.
+A truth transaction that wirelat never logged is missing.
+"""
+
+import collections
+import math
+import os
+import random
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wl_e2e as e  # noqa: E402
+
+# Flags by which a transaction says its numbers are incomplete or its
+# pairing unproven (docs/output.md); a flagged transaction is kept out
+# of the duration histograms.
+DOUBT = {"gap", "no_response", "no_request", "unpaired", "reordered",
+         "truncated", "timeout", "evicted", "end_of_capture", "overflow",
+         "closed"}
+
+
+# ---- frames ----------------------------------------------------------------
+
+def tcp_of(fr):
+    """(src, sport, dst, dport, seq, ack, flags, payload_len) of an
+    Ethernet/IPv4/TCP frame, None otherwise."""
+    if len(fr) < 54 or fr[12:14] != b"\x08\x00" or fr[23] != 6:
+        return None
+    ihl = (fr[14] & 15) * 4
+    tot = struct.unpack("!H", fr[16:18])[0]
+    t = 14 + ihl
+    sport, dport, seq, ack, off, fl = struct.unpack("!HHIIBB", fr[t:t + 14])
+    plen = tot - ihl - (off >> 4) * 4
+    return (fr[26:30], sport, fr[30:34], dport, seq, ack, fl, plen)
+
+
+def stream_ranges(recs, truth):
+    """For each frame index: the truth transaction indexes whose request
+    or response bytes it carries, with the message's side ('req' or
+    'rsp'). Also {(txn, side): (start, end)} stream offsets and
+    {frame index: (client_port, side, start, end)}."""
+    by_conn = collections.defaultdict(list)
+    for i, t in enumerate(truth["transactions"]):
+        by_conn[(t["client_ip"], t["client_port"])].append(i)
+    ranges = {}
+    for cp, idx in by_conn.items():
+        idx.sort(key=lambda i: truth["transactions"][i]["index"])
+        off = {"req": 0, "rsp": 0}
+        for i in idx:
+            t = truth["transactions"][i]
+            for side in ("req", "rsp"):
+                n = t[f"{side}_bytes"]
+                ranges[(i, side)] = (off[side], off[side] + n)
+                off[side] += n
+    fmap = {}
+    for k, (cp, side, s, en) in payload_ranges(recs, truth):
+        fmap[k] = (cp, side, s, en)
+    touch = collections.defaultdict(set)
+    for k, (cp, side, s, en) in fmap.items():
+        for i in by_conn.get(cp, ()):
+            a, b = ranges[(i, side)]
+            if a < en and s < b:
+                touch[k].add((i, side))
+    return touch, ranges, fmap
+
+
+def server_ports(truth):
+    return {c["server_port"] for c in truth["connections"]}
+
+
+def ip4(b):
+    return ".".join(str(x) for x in b)
+
+
+def payload_ranges(recs, truth):
+    """[(frame index, ((client_ip, client_port), side, start, end))] of
+    the frames that carry payload: stream offsets from each direction's
+    SYN."""
+    srv = server_ports(truth)
+    isn, out = {}, []
+    for k, (ts, fr) in enumerate(recs):
+        x = tcp_of(fr)
+        if x is None:
+            continue
+        if x[3] in srv:
+            cp, side = (ip4(x[0]), x[1]), "req"
+        else:
+            cp, side = (ip4(x[2]), x[3]), "rsp"
+        if x[6] & 0x02:
+            isn[(cp, side)] = x[4] + 1
+        if x[7] == 0 or (cp, side) not in isn:
+            continue
+        s = (x[4] - isn[(cp, side)]) & 0xffffffff
+        out.append((k, (cp, side, s, s + x[7])))
+    return out
+
+
+def impair(recs, seed, loss=0.0, swap=0.0, dup=0.0,
+           dup_delay=(500, 20_000)):
+    """Damage recs [(ts, frame)]: each frame dropped with probability
+    loss; each adjacent pair swapped with probability swap (the frames
+    trade places, each position keeps its timestamp); each surviving
+    frame duplicated with probability dup, the copy dup_delay ns later
+    (uniform), among the frames of that time.
+    @return ([(ts, frame)], {original index: set of kinds}, copies)."""
+    rnd = random.Random(seed)
+    hit = collections.defaultdict(set)
+    kept = []
+    for i, (ts, fr) in enumerate(recs):
+        if loss and rnd.random() < loss:
+            hit[i].add("drop")
+            continue
+        kept.append([ts, fr, i])
+    j = 0
+    while swap and j + 1 < len(kept):
+        if rnd.random() < swap:
+            a, b = kept[j], kept[j + 1]
+            a[1], b[1] = b[1], a[1]
+            a[2], b[2] = b[2], a[2]
+            hit[a[2]].add("swap")
+            hit[b[2]].add("swap")
+            j += 2
+        else:
+            j += 1
+    out = []
+    copies = 0
+    for n, (ts, fr, i) in enumerate(kept):
+        out.append((ts, n, fr))
+        if dup and rnd.random() < dup:
+            out.append((ts + rnd.randint(*dup_delay), n, fr))
+            hit[i].add("dup")
+            copies += 1
+    out.sort(key=lambda x: (x[0], x[1]))
+    return [(ts, fr) for ts, _, fr in out], hit, copies
+
+
+def duplicate_all(recs, delay=1000):
+    """Every frame twice, the copy delay ns later (a span session that
+    mirrors both ports of a conversation)."""
+    out = []
+    for n, (ts, fr) in enumerate(recs):
+        out.append((ts, n, 0, fr))
+        out.append((ts + delay, n, 1, fr))
+    out.sort()
+    return [(ts, fr) for ts, _, _, fr in out]
+
+
+# ---- scoring ---------------------------------------------------------------
+
+def touched_txns(hit, touch):
+    """Truth transaction indexes whose bytes ride in a damaged frame."""
+    out = set()
+    for k in hit:
+        for i, _ in touch.get(k, ()):
+            out.add(i)
+    return out
+
+
+def frame_times(recs, truth):
+    """{(client_port, side, ts): [(start, end)]} of the frames that carry
+    payload in the capture wirelat read."""
+    out = collections.defaultdict(list)
+    for k, (cp, side, s, en) in payload_ranges(recs, truth):
+        out[(cp, side, recs[k][0])].append((s, en))
+    return out
+
+
+FIELDS = ("req_start_ns", "req_end_ns", "rsp_start_ns", "rsp_end_ns",
+          "req_bytes", "rsp_bytes", "method", "status")
+TIMES = FIELDS[:4]
+
+
+def tap_times(recs, truth):
+    """What the tap saw of each stream, as wirelat defines a byte's time
+    (docs/timing.md): the time of the packet that carried it, or, when it
+    waited ahead of a hole, of the packet that filled the hole; bytes
+    after a hole never filled keep their own packet's time.
+    @return {(conn, side): [(start, end, ts)]} of the bytes seen."""
+    segs = collections.defaultdict(list)
+    for k, (cp, side, s, en) in payload_ranges(recs, truth):
+        segs[(cp, side)].append((s, en, recs[k][0]))
+    out = {}
+    for key, lst in segs.items():
+        nxt, held, got = 0, [], []
+        for s, en, ts in lst:
+            if en <= nxt:
+                continue
+            if s > nxt:
+                held.append((s, en, ts))
+                continue
+            got.append((nxt, en, ts))
+            nxt = en
+            held.sort()
+            while held and held[0][0] <= nxt:
+                hs, he, hts = held.pop(0)
+                if he > nxt:
+                    got.append((nxt, he, max(hts, ts)))
+                    nxt = he
+        for hs, he, hts in sorted(held):
+            if he > max(hs, nxt):
+                got.append((max(hs, nxt), he, hts))
+                nxt = he
+        out[key] = got
+    return out
+
+
+def byte_time(tt, key, off):
+    for s, en, ts in tt.get(key, ()):
+        if s <= off < en:
+            return ts
+    return None
+
+
+def score(truth, logged, recs, touched, protos=("http", "redis")):
+    """Classify every logged L7 transaction and every truth one. A
+    touched transaction may also be "tap": every time the one the tap
+    saw (tap_times()), sizes, method and status the truth's (a reorder
+    that TCP cannot reveal moves times, and the tap's are then right).
+    @return (Counter of (touched?, category), [examples of bad ones])."""
+    tx = truth["transactions"]
+    tt = tap_times(recs, truth)
+
+    def tap_exact(t, i):
+        tr = tx[i]
+        conn = (tr["client_ip"], tr["client_port"])
+        want = []
+        for side in ("req", "rsp"):
+            a, b = ranges[(i, side)]
+            want += [byte_time(tt, (conn, side), a),
+                     byte_time(tt, (conn, side), b - 1)]
+        return None not in want and [t[f] for f in TIMES] == want and \
+            all(t.get(f) == tr[f] for f in FIELDS[4:])
+    key = {(t["proto"], t["client_port"], t["resource"]): i
+           for i, t in enumerate(tx)}
+    _, ranges, _ = stream_ranges([], truth)
+    ft = frame_times(recs, truth)
+
+    def carried(t, side, which, i):
+        """Was the logged time t[which] a frame carrying message i's
+        `side` bytes?"""
+        a, b = ranges[(i, side)]
+        return any(s < b and a < en for s, en in
+                   ft.get(((t["client_ip"], t["client_port"]), side,
+                           t[which]), ()))
+
+    cat = collections.Counter()
+    bad = []
+    seen = set()
+    for t in logged:
+        if t.get("proto") not in protos or t.get("type") == "connection":
+            continue
+        i = key.get((t["proto"], t["client_port"], t.get("resource")))
+        flags = set(t.get("flags", ()))
+        has_rsp = bool(t["rsp_start_ns"] or t["rsp_end_ns"])
+        if i is None:
+            # No request it names: an unmatched response is allowed when
+            # it says so (no_request) and its times are some response's.
+            if has_rsp and "no_request" not in flags:
+                cat[("?", "wrong")] += 1
+                bad.append(("no such request", t))
+            else:
+                cat[("?", "unmatched")] += 1
+            continue
+        seen.add(i)
+        tr = tx[i]
+        u = "touched" if i in touched else "clean"
+        if all(t.get(f) == tr[f] for f in FIELDS) and not flags & DOUBT:
+            cat[(u, "exact")] += 1
+            continue
+        if u == "touched" and not flags & DOUBT and tap_exact(t, i):
+            cat[(u, "tap")] += 1
+            continue
+        # Whose response is it? Each reported response time must be a
+        # frame carrying bytes of this request's own response.
+        if has_rsp and not all(carried(t, "rsp", w, i) for w in
+                               ("rsp_start_ns", "rsp_end_ns")
+                               if t[w]):
+            cat[(u, "mispaired")] += 1
+            bad.append(("mispaired", t, tr))
+            continue
+        if not all(carried(t, "req", w, i) for w in ("req_start_ns",
+                                                     "req_end_ns")
+                   if t[w]):
+            cat[(u, "wrong")] += 1
+            bad.append(("request time", t, tr))
+            continue
+        if flags & DOUBT:
+            cat[(u, "flagged")] += 1
+        else:
+            cat[(u, "wrong")] += 1
+            bad.append(("unflagged", t, tr))
+    for i, tr in enumerate(tx):
+        if tr["proto"] in protos and i not in seen:
+            cat[("touched" if i in touched else "clean", "missing")] += 1
+    return cat, bad
+
+
+def quantile(vals, q):
+    """Nearest rank, as lib/hist ranks."""
+    vals = sorted(vals)
+    return vals[max(1, math.ceil(q * len(vals))) - 1]
+
+
+def histogram_check(stats, logged, protos=("http", "redis")):
+    """The duration series hold exactly the logged transactions that
+    carry no doubt, with their durations (score() checks each of those is
+    the truth's or the tap's): counts equal, percentiles within the
+    histogram's 1%. @return a list of differences."""
+    want = collections.defaultdict(list)
+    for t in logged:
+        if t.get("proto") not in protos or set(t["flags"]) & DOUBT or \
+                not t["rsp_end_ns"]:
+            continue
+        want[(t["proto"], t["server_port"], t["method"],
+              t["status_class"])].append(t["duration_ns"])
+    got = {(s["proto"], s["server_port"], s["method"], s["status_class"]): s
+           for s in stats["series"]
+           if s["metric"] == "duration" and s["proto"] in protos}
+    diff = []
+    for k in set(want) | set(got):
+        w, s = want.get(k, []), got.get(k)
+        if s is None or s["count"] != len(w):
+            diff.append((k, "count", s and s["count"], len(w)))
+            continue
+        for q, f in ((0.5, "p50_ns"), (0.9, "p90_ns"), (0.99, "p99_ns")):
+            x = quantile(w, q)
+            if abs(s[f] - x) > x * 0.01 + 1:
+                diff.append((k, f, s[f], x))
+    return diff

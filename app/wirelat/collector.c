@@ -122,6 +122,7 @@ collect_counters(struct wl_app *app)
 	cdir_add(NULL, "txn_logged", app->txn_logged);
 	cdir_add(NULL, "conn_requests_dropped", app->conn_requests_dropped);
 	cdir_add(NULL, "txn_no_response", app->no_response);
+	cdir_add(NULL, "txn_unproven", app->unproven);
 	cdir_add(NULL, "series_full", app->series_full);
 	cdir_add(NULL, "tsc_hz", rte_get_tsc_hz());
 	cdir_add(NULL, "connections", app->conns);
@@ -324,24 +325,32 @@ conn_request(struct wl_app *app, const struct wl_txn *t)
 		"rsp_bytes", (json_int_t)t->rsp_bytes);
 	if (r == NULL)
 		return;
-	if (t->rsp_end_ns != 0) {
-		uint64_t xfer = t->rsp_end_ns - t->rsp_start_ns;
+	if (t->flags & WL_TXN_F_NO_REQUEST)
+		json_object_set_new(r, "no_request", json_true());
+	if (t->rsp_start_ns != 0) {
+		/* Times across the pair only when it is proven; the
+		 * response's own when its end is known. */
+		if (wl_txn_paired(t))
+			json_object_set_new(r, "ttfb_ns", json_integer(
+				(json_int_t)wl_txn_ttfb(t)));
+		if (wl_txn_paired(t) && t->rsp_end_ns != 0)
+			json_object_set_new(r, "ttlb_ns", json_integer(
+				(json_int_t)(t->rsp_end_ns >= t->req_end_ns ?
+				t->rsp_end_ns - t->req_end_ns : 0)));
+		if (t->rsp_end_ns != 0) {
+			uint64_t xfer = t->rsp_end_ns - t->rsp_start_ns;
 
-		json_object_set_new(r, "ttfb_ns", json_integer(
-			(json_int_t)wl_txn_ttfb(t)));
-		json_object_set_new(r, "ttlb_ns", json_integer(
-			(json_int_t)(t->rsp_end_ns >= t->req_end_ns ?
-			t->rsp_end_ns - t->req_end_ns : 0)));
-		json_object_set_new(r, "transfer_ns", json_integer(
-			(json_int_t)xfer));
+			json_object_set_new(r, "transfer_ns", json_integer(
+				(json_int_t)xfer));
+			if (xfer > 0)
+				json_object_set_new(r, "rate_bps", json_integer(
+					(json_int_t)((double)t->rsp_bytes * 8e9 /
+					(double)xfer)));
+		}
 		json_object_set_new(r, "stall_ns", json_integer(
 			(json_int_t)t->rsp_stall_ns));
 		json_object_set_new(r, "retrans", json_integer(t->rsp_retrans));
 		json_object_set_new(r, "ooo", json_integer(t->rsp_ooo));
-		if (xfer > 0)
-			json_object_set_new(r, "rate_bps", json_integer(
-				(json_int_t)((double)t->rsp_bytes * 8e9 /
-				(double)xfer)));
 	} else {
 		json_object_set_new(r, "no_response", json_true());
 	}
@@ -385,7 +394,8 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 	txn_received++;
 	if (app->conn_log != NULL && t->proto != WL_PROTO_TCP)
 		conn_request(app, t);
-	if (t->rsp_end_ns == 0) {
+	if (t->rsp_end_ns == 0 && (t->proto == WL_PROTO_TCP ||
+			t->rsp_start_ns == 0)) {
 		app->no_response++;
 	} else if (t->proto == WL_PROTO_TCP) {
 		/* The handshake's two sides of the tap. server_rtt is the RTT
@@ -403,9 +413,18 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 					x->client_rtt_ns);
 		}
 	} else {
-		idx = series_for(app, t, "duration");
+		/* Every response seen counts by status, proven or not. */
+		idx = series_for(app, t, "responses");
 		if (idx >= 0)
-			wl_shm_series_record(app->shm, idx, wl_txn_duration(t));
+			wl_shm_series_record(app->shm, idx, t->rsp_bytes);
+		if (wl_txn_timed(t)) {
+			idx = series_for(app, t, "duration");
+			if (idx >= 0)
+				wl_shm_series_record(app->shm, idx,
+					wl_txn_duration(t));
+		} else {
+			app->unproven++;
+		}
 	}
 	if (app->log != NULL) {
 		json_t *j = wl_proto_txn_json(t);

@@ -130,6 +130,7 @@ struct wl_app {
 	uint64_t conn_requests_dropped; /* past output.connection_requests */
 	uint64_t series_full;
 	uint64_t no_response;
+	uint64_t unproven;              /* answered, no duration: flags */
 	uint64_t conns;
 };
 

@@ -79,6 +79,7 @@ static const struct cfg_key keys[] = {
 	{"flow.ts_jump_ms", T_U32, OFF(ts_jump_ms), 0, 1, 86400000, NULL},
 	{"flow.reorder_pkts", T_U32, OFF(reorder_pkts), 0, 0, 65536, NULL},
 	{"flow.reorder_ms", T_U32, OFF(reorder_ms), 0, 0, 60000, NULL},
+	{"flow.pending_max", T_U32, OFF(pending_max), 0, 64, 1 << 22, NULL},
 	{"protocols.ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.server_ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.disabled", T_SPECIAL, 0, 0, 0, 0, NULL},
@@ -151,6 +152,7 @@ wl_config_defaults(struct wl_config *c)
 	c->ts_jump_ms = 60000;
 	c->reorder_pkts = 32;
 	c->reorder_ms = 10;
+	c->pending_max = 32768;
 	c->conn_requests_max = 256;
 	c->conn_analytics = 1;
 	c->probe_max_bytes = 4096;

@@ -27,6 +27,7 @@
 #include <rte_malloc.h>
 
 #include "wl_flow_priv.h"
+#include "wl_match.h"
 #include "tcp/wl_tcp.h"
 #include "wl_time.h"
 
@@ -123,6 +124,11 @@ ctx_init(struct wl_flow_table *ft, struct wl_flow *f, unsigned int proto,
 		WL_NS_PER_MS;
 	ctx->ctr = proto_ctr(ft, proto);
 	ctx->sink = &ft->count_sink;
+	ctx->mpool = ft->mpool;
+	ctx->ops = ft->conf.protos[proto];
+	ctx->close_clean = 0;
+	ctx->pos.off = 0;
+	ctx->pos.peer_ack = UINT64_MAX;
 }
 
 static void *
@@ -133,8 +139,15 @@ l7_state(struct wl_flow_table *ft, const struct wl_flow *f)
 	return ft->l7_pool + (size_t)f->l7_state * ft->l7_slot;
 }
 
+/*
+ * Claim f for protocol id. midstream: L7 does not see the flow from its
+ * first byte both ways (picked up without a handshake, bytes lost or
+ * left unparsed before this one): answers may come to questions it never
+ * saw (struct wl_proto_ctx midstream).
+ */
 static int
-l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id)
+l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
+	int midstream)
 {
 	const struct wl_proto_ops *ops = ft->conf.protos[id];
 	struct wl_proto_ctx ctx;
@@ -158,6 +171,10 @@ l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id)
 	proto_ctr(ft, id)[WL_PROTO_CTR_FLOWS]++;
 	if (ops->init != NULL) {
 		ctx_init(ft, f, id, &ctx);
+		ctx.midstream = (uint8_t)(midstream || (f->conn.flags &
+			(1u << WL_CONN_F_BIT_MIDSTREAM)) ||
+			f->conn.d[0].gap_bytes != 0 ||
+			f->conn.d[1].gap_bytes != 0);
 		ops->init(l7_state(ft, f), &ctx);
 	}
 	return 0;
@@ -278,7 +295,12 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	f->probed += len;
 	id = probe_all(ft, f, dir, pd, pl, &maybe);
 	if (id >= 0) {
-		if (l7_claim(ft, f, (unsigned int)id) != 0)
+		/* L7 starts here: anything before, either way, it never
+		 * parsed. */
+		uint64_t start = d->stash_len > 0 ? d->stash_pos.off : pos->off;
+
+		if (l7_claim(ft, f, (unsigned int)id, start != 0 ||
+				f->conn.d[!dir].delivered != 0) != 0)
 			return;
 		if (d->stash_len > 0) {
 			/* Held bytes keep their own packet's time (a
@@ -294,6 +316,32 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		if (!f->l7_off)
 			l7_feed(ft, f, dir, data, len, ts_ns, pos);
 		return;
+	}
+	if (tcp && f->hs == WL_HS_NONE && d->stash_len == 0) {
+		/*
+		 * Picked up mid-stream or after a gap: the chunk need not
+		 * start a message, the next line may. A protocol that
+		 * recognises one claims the flow there.
+		 */
+		const uint8_t *nl = data;
+		uint32_t j;
+
+		while ((nl = memchr(nl, '\n', len - (uint32_t)(nl - data))) !=
+				NULL && ++nl < data + len) {
+			int m2 = 0;
+
+			j = (uint32_t)(nl - data);
+			id = probe_all(ft, f, dir, nl, len - j, &m2);
+			if (id < 0)
+				continue;
+			if (l7_claim(ft, f, (unsigned int)id, 1) == 0) {
+				struct wl_stream_pos sp = *pos;
+
+				sp.off += j;
+				l7_feed(ft, f, dir, nl, len - j, ts_ns, &sp);
+			}
+			return;
+		}
 	}
 	if (maybe && tcp && d->stash_len + len <= WL_PROBE_STASH) {
 		if (d->stash_len == 0) {
@@ -520,7 +568,15 @@ close_l7(struct wl_flow_table *ft, struct wl_flow *f, uint32_t flags,
 		}
 	}
 	if (f->proto != WL_PROTO_NONE) {
+		const struct wl_flow_dir *s2c = &f->d[WL_DIR_S2C];
+
 		ctx_init(ft, f, f->proto, &ctx);
+		/* Closed both ways, the client first, after every byte the
+		 * server sent: a count settles an open loss (wl_match.h). */
+		ctx.close_clean = f->conn.end == WL_CONN_END_CLOSED &&
+			f->cli_fin_first && s2c->seq_valid &&
+			SEQ_GEQ(f->cli_fin_ack, s2c->fin_seen ? s2c->fin_seq :
+			s2c->next_seq);
 		ft->conf.protos[f->proto]->close(l7_state(ft, f), &ctx, flags,
 			now);
 	}
@@ -720,7 +776,7 @@ flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, hash_sig_t sig,
 	if (ft->conf.port_proto != NULL) {
 		id = ft->conf.port_proto[f->key.port[!f->cli_side]];
 		if (id < ft->conf.n_protos && usable(ft, id, p->l4proto))
-			l7_claim(ft, f, id);
+			l7_claim(ft, f, id, 0);
 	}
 	return f;
 }
@@ -883,9 +939,12 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 
 	if (ft->conf.conn_analytics)
 		tcp_analytics(ft, f, dir, p);
-	if ((fl & WL_TCP_FIN) && f->conn.fin_side == WL_CONN_SIDE_NONE)
+	if ((fl & WL_TCP_FIN) && f->conn.fin_side == WL_CONN_SIDE_NONE) {
 		f->conn.fin_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
 			WL_CONN_SIDE_SERVER;
+		f->cli_fin_first = dir == WL_DIR_C2S && (fl & WL_TCP_ACK);
+		f->cli_fin_ack = p->ack;
+	}
 	if ((fl & WL_TCP_RST) && f->conn.rst_side == WL_CONN_SIDE_NONE)
 		f->conn.rst_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
 			WL_CONN_SIDE_SERVER;
@@ -983,10 +1042,19 @@ dup_sig(const struct wl_pkt *p, unsigned int src_side)
 		return rte_hash_crc_4byte(p->tcp_flags |
 			(uint32_t)p->tcp_window << 8, h);
 	}
-	if (p->l4proto == IPPROTO_TCP)
-		return rte_hash_crc(p->l4, 20, h);
-	h = rte_hash_crc(p->l4, 8, h);
-	return rte_hash_crc(p->payload, WL_MIN(p->payload_len, 32u), h);
+	{
+		/* Copied to aligned words: the frame's are not. */
+		uint64_t b[5] = { 0 };
+
+		if (p->l4proto == IPPROTO_TCP) {
+			memcpy(b, p->l4, 20);
+		} else {
+			memcpy(b, p->l4, 8);
+			memcpy((uint8_t *)b + 8, p->payload,
+				WL_MIN(p->payload_len, 32u));
+		}
+		return rte_hash_crc(b, sizeof(b), h);
+	}
 }
 
 static inline void
@@ -1215,6 +1283,7 @@ wl_flow_table_free(struct wl_flow_table *ft)
 	rte_free(ft->flows);
 	rte_free(ft->l7_pool);
 	rte_free(ft->ooo_pool);
+	wl_mpool_free(ft->mpool);
 	rte_free(ft);
 }
 
@@ -1307,6 +1376,11 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			ft->l7_free = i;
 		}
 	}
+
+	ft->mpool = wl_mpool_create(conf->pending_max != 0 ?
+		conf->pending_max : 4096, socket);
+	if (ft->mpool == NULL)
+		goto nomem;
 
 	ft->ooo_free = WL_NIL;
 	ft->ooo_slot = RTE_ALIGN_CEIL((uint32_t)sizeof(struct wl_ooo_seg) +

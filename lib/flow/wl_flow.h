@@ -117,6 +117,9 @@ struct wl_flow_conf {
 	 * lost at once. */
 	uint32_t reorder_pkts;
 	uint32_t reorder_ms;
+	/* Requests waiting for answers, all flows of the lcore (records of
+	 * wl_match.h, about 600 bytes each); 0: 4096. */
+	uint32_t pending_max;
 };
 
 /* _(ENUM, "name") -- why a flow ended (struct wl_conn end). */

@@ -142,6 +142,8 @@ struct wl_flow {
 	uint32_t ro_prev;
 	uint32_t ro_next;
 	uint32_t arrivals;      /* queued chunks so far: capture order */
+	uint32_t cli_fin_ack;   /* the ACK of the client's FIN */
+	uint8_t cli_fin_first;  /* the client's FIN came first */
 };
 
 /* A held segment (out of order, or queued in order); its bytes follow
@@ -186,6 +188,8 @@ struct wl_flow_table {
 	uint8_t *l7_pool;
 	uint32_t l7_slot;
 	uint32_t l7_free;
+	/* Requests waiting for their answers (wl_match.h), all flows. */
+	struct wl_mpool *mpool;
 	/* Out-of-order segments: fixed slots, free list. */
 	uint8_t *ooo_pool;
 	uint32_t ooo_slot;

@@ -189,12 +189,14 @@ accept(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	if (d->dq_n == 0)
 		CTR(ft, CAUSAL_HELD)++;
 	for (k = 0; k < len; k += n) {
+		/* A gap has no bytes: no pointer arithmetic on NULL. */
+		const uint8_t *p = data != NULL ? data + k : NULL;
+
 		n = gap ? len : WL_MIN(len - k, ft->conf.ooo_seg_bytes);
-		if (dq_push(ft, f, dir, data + k, n, ts, ack, ack_ok, gap) != 0) {
+		if (dq_push(ft, f, dir, p, n, ts, ack, ack_ok, gap) != 0) {
 			CTR(ft, CAUSAL_FORCED)++;
 			release(ft, f, 1);
-			to_l7(ft, f, dir, data + k, len - k, ts, ack, ack_ok,
-				gap);
+			to_l7(ft, f, dir, p, len - k, ts, ack, ack_ok, gap);
 			return;
 		}
 	}
@@ -267,8 +269,10 @@ release(struct wl_flow_table *ft, struct wl_flow *f, int force)
 /*
  * Deliver held segments that the stream has reached. filled_ns: time of
  * the packet that closed the hole before them (0: none did, a gap was
- * declared). The receiver had those bytes only from then on, so that is
- * their time, not the earlier one they were captured at.
+ * declared). The receiver had those bytes only from then on, and each
+ * byte only once every byte before it that was not lost had come: its
+ * time is the latest of its own packet's, the filler's and those of the
+ * held bytes before it.
  */
 static void
 drain(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
@@ -291,8 +295,9 @@ drain(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 			if (off != 0)
 				count_overlap(ft, f, dir, off);
 			d->next_seq = end;
+			filled_ns = WL_MAX(s->ts_ns, filled_ns);
 			accept(ft, f, dir, (const uint8_t *)(s + 1) + off,
-				s->len - off, WL_MAX(s->ts_ns, filled_ns), s->ack,
+				s->len - off, filled_ns, s->ack,
 				(s->kind & WL_SEG_ACK) != 0, 0);
 		} else {
 			count_retrans(ft, f, dir, s->len);

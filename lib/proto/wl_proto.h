@@ -76,7 +76,10 @@ wl_probe_of(int tri)
 	_(PENDING_OVERFLOW, "pending_overflow") /* too many in flight */ \
 	_(STOPPED, "stopped")             /* flows no longer parsed */ \
 	_(RETRANSMITS, "retransmits")     /* request sent again before its answer */ \
-	_(DUPLICATES, "duplicates")       /* answer to an answered request */
+	_(DUPLICATES, "duplicates")       /* answer to an answered request */ \
+	_(UNPAIRED, "unpaired")           /* emitted flagged: pairing unproven */ \
+	_(LOSS_RESOLVED, "loss_resolved") /* losses whose pairing was proven */ \
+	_(LOSS_UNRESOLVED, "loss_unresolved") /* ... and those given up on */
 
 enum wl_proto_ctr {
 #define _(e, n) WL_PROTO_CTR_ ## e,
@@ -119,6 +122,15 @@ struct wl_proto_ctx {
 	uint64_t *ctr;              /* this protocol's counters on this lcore */
 	const struct wl_txn_sink *sink;
 	struct wl_stream_pos pos;   /* of this data or gap call */
+	struct wl_mpool *mpool;     /* the lcore's request records (wl_match.h) */
+	const struct wl_proto_ops *ops; /* this protocol's */
+	/* close: the client closed first, having received every byte the
+	 * server sent (an open loss is settled by counting: wl_match.h) */
+	uint8_t close_clean;
+	/* init: the protocol does not see the flow from its start (picked
+	 * up mid-stream, bytes lost or unparsed before): answers may come
+	 * to questions it never saw */
+	uint8_t midstream;
 };
 
 struct wl_proto_ops {
@@ -167,6 +179,21 @@ struct wl_proto_ops {
 
 	/* optional: add protocol fields of t (its proto_area) to obj. */
 	void (*txn_json)(const struct wl_txn *t, json_t *obj);
+
+	/*
+	 * optional, for protocols pairing with wl_match: copy the response
+	 * fields of rsp's proto_area into req's, which holds the request's
+	 * (default: rsp's proto_area replaces req's).
+	 */
+	void (*txn_merge)(struct wl_txn *req, const struct wl_txn *rsp);
+
+	/*
+	 * optional, for wl_match: 0 when rsp (a response's fields) cannot
+	 * answer the request whose transaction is req by the protocol's own
+	 * rules (a bulk string never answers SET), else 1. Never guesses:
+	 * unknown requests fit any response.
+	 */
+	int (*rsp_fits)(const struct wl_txn *req, const struct wl_txn *rsp);
 };
 
 /** Every registered protocol, indexed by enum wl_proto_id. */

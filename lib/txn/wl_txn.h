@@ -25,8 +25,10 @@
 	_(END_OF_CAPTURE, "end_of_capture") /* input ended first */ \
 	_(RETRANS, "retrans")           /* retransmissions seen inside it */ \
 	_(INTERIM, "interim")           /* preceded by an interim response */ \
-	_(TRUNCATED, "truncated")       /* text fields were cut */ \
-	_(CLOSED, "closed")             /* connection closed before the end */
+	_(TRUNCATED, "truncated")       /* cut: text fields, or the response by the end */ \
+	_(CLOSED, "closed")             /* connection closed before the end */ \
+	_(UNPAIRED, "unpaired")         /* pairing could not be proven (loss) */ \
+	_(OVERFLOW, "overflow")         /* the lcore's pending pool was full */
 
 enum wl_txn_flag_bit {
 #define _(e, n) WL_TXN_F_BIT_ ## e,
@@ -134,22 +136,52 @@ const char *wl_status_class_name(enum wl_status_class sc);
 /** Name of flag bit b ("gap", ...), NULL past the last. */
 const char *wl_txn_flag_name(unsigned int b);
 
-/** duration_ns = rsp_end - req_start, 0 when there is no response. */
+/* Flags that say a transaction's duration is not proven: kept out of
+ * the duration histograms (docs/timing.md). */
+#define WL_TXN_F_UNTIMED (WL_TXN_F_NO_RESPONSE | WL_TXN_F_NO_REQUEST | \
+	WL_TXN_F_UNPAIRED | WL_TXN_F_OVERFLOW)
+
+/** Is the pairing of the transaction's request and response proven? */
+static inline int
+wl_txn_paired(const struct wl_txn *t)
+{
+	return t->req_start_ns != 0 && (t->flags & (WL_TXN_F_NO_REQUEST |
+		WL_TXN_F_UNPAIRED | WL_TXN_F_OVERFLOW)) == 0;
+}
+
+/**
+ * duration_ns = rsp_end - req_start: 0 without a proven pair or the
+ * response's end.
+ */
 static inline uint64_t
 wl_txn_duration(const struct wl_txn *t)
 {
-	if (t->rsp_end_ns == 0 || t->rsp_end_ns < t->req_start_ns)
+	if (!wl_txn_paired(t) || t->rsp_end_ns == 0 ||
+			t->rsp_end_ns < t->req_start_ns)
 		return 0;
 	return t->rsp_end_ns - t->req_start_ns;
 }
 
-/** ttfb_ns = rsp_start - req_end, 0 when there is no response. */
+/** ttfb_ns = rsp_start - req_end: 0 without a proven pair or response. */
 static inline uint64_t
 wl_txn_ttfb(const struct wl_txn *t)
 {
-	if (t->rsp_start_ns == 0 || t->rsp_start_ns < t->req_end_ns)
+	if (!wl_txn_paired(t) || t->rsp_start_ns == 0 ||
+			t->rsp_start_ns < t->req_end_ns)
 		return 0;
 	return t->rsp_start_ns - t->req_end_ns;
+}
+
+/**
+ * Does the transaction's duration go into a histogram: its request and
+ * the end of its response are known and their pairing proven.
+ */
+static inline int
+wl_txn_timed(const struct wl_txn *t)
+{
+	return wl_txn_paired(t) && t->rsp_end_ns != 0 &&
+		t->rsp_end_ns >= t->req_start_ns &&
+		(t->flags & WL_TXN_F_UNTIMED) == 0;
 }
 
 /** Format an address as text (dotted quad for v4-mapped). */

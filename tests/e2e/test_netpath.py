@@ -54,8 +54,10 @@ def one_run(d, loss):
                     == 0:
                 break
             time.sleep(0.1)
+        # The path's MTU is 1500: whole frames in small ring slots.
         tds = [srv.Tcpdump(caps[i], path.dev[i], f"tcp port {PORT}",
-                           netns=path.ns[i]) for i in range(2)]
+                           netns=path.ns[i], snaplen=2048)
+               for i in range(2)]
         urls = [f"http://{path.addr[1]}:{PORT}/obj"] * FETCHES
         r = path.run(0, ["curl", "-s", "--http1.1", "-m", "120",
                          *[a for u in urls for a in ("-o", "/dev/null",
@@ -89,9 +91,9 @@ def one_run(d, loss):
         e.check(len(rs) == 1, f"side {side}, loss {loss}: {len(rs)} HTTP "
                 "connections")
         recs.append(rs[0] if rs else None)
-    print(f"loss {loss} ({path.kind}): the path dropped {dropped} on purpose, {extra} by "
-          f"itself; tcpdump missed {missed}")
-    return recs, dropped, extra + sum(missed), caps
+    print(f"loss {loss} ({path.kind}): the path dropped {dropped} on "
+          f"purpose, {extra} by itself; tcpdump missed {missed}")
+    return recs, dropped, extra, caps, sum(missed)
 
 
 def check_side(name, rec, cap, loss, dropped, extra, server_side):
@@ -161,8 +163,16 @@ def main():
         e.skip("no /dev/net/tun")
     d = e.tmpdir()
     for loss in (0.0, 0.02):
-        (a, b), dropped, extra, caps = one_run(d, loss)
-        if a is None or b is None:
+        # A capture tcpdump lost packets of (a loaded machine) has holes
+        # no retransmission fills: it proves nothing, take it again.
+        for attempt in range(3):
+            (a, b), dropped, extra, caps, missed = one_run(d, loss)
+            if missed == 0:
+                break
+            print(f"loss {loss}: tcpdump missed {missed}, running again")
+        e.check(missed == 0, f"loss {loss}: tcpdump missed packets in "
+                "three runs")
+        if a is None or b is None or missed:
             continue
         check_side(f"client side, loss {loss}", a, caps[0], loss, dropped,
                    extra, False)

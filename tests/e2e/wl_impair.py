@@ -37,6 +37,15 @@ import wl_e2e as e  # noqa: E402
 DOUBT = {"gap", "no_response", "no_request", "unpaired", "reordered",
          "truncated", "timeout", "evicted", "end_of_capture", "overflow",
          "closed"}
+# Flags that keep a transaction out of the duration histograms
+# (wl_txn_timed()): without them, and with a response end, its duration
+# is recorded, so its first and last times must be right.
+UNTIMED = {"no_response", "no_request", "unpaired", "overflow"}
+
+
+def timed(t):
+    return not set(t.get("flags", ())) & UNTIMED and t["rsp_end_ns"] != 0 \
+        and t["req_start_ns"] != 0
 
 
 # ---- frames ----------------------------------------------------------------
@@ -92,23 +101,39 @@ def ip4(b):
     return ".".join(str(x) for x in b)
 
 
-def payload_ranges(recs, truth):
+def isn_map(recs, truth):
+    """{((client_ip, client_port), side): first payload seq} from the
+    SYNs of a capture (the undamaged one: a damaged one may lack them)."""
+    srv = server_ports(truth)
+    isn = {}
+    for ts, fr in recs:
+        x = tcp_of(fr)
+        if x is None or not x[6] & 0x02:
+            continue
+        if x[3] in srv:
+            isn[((ip4(x[0]), x[1]), "req")] = x[4] + 1
+        else:
+            isn[((ip4(x[2]), x[3]), "rsp")] = x[4] + 1
+    return isn
+
+
+def payload_ranges(recs, truth, isn=None):
     """[(frame index, ((client_ip, client_port), side, start, end))] of
     the frames that carry payload: stream offsets from each direction's
-    SYN."""
+    SYN (isn: isn_map() of the undamaged capture; default recs')."""
     srv = server_ports(truth)
-    isn, out = {}, []
+    if isn is None:
+        isn = isn_map(recs, truth)
+    out = []
     for k, (ts, fr) in enumerate(recs):
         x = tcp_of(fr)
-        if x is None:
+        if x is None or x[7] == 0:
             continue
         if x[3] in srv:
             cp, side = (ip4(x[0]), x[1]), "req"
         else:
             cp, side = (ip4(x[2]), x[3]), "rsp"
-        if x[6] & 0x02:
-            isn[(cp, side)] = x[4] + 1
-        if x[7] == 0 or (cp, side) not in isn:
+        if (cp, side) not in isn:
             continue
         s = (x[4] - isn[(cp, side)]) & 0xffffffff
         out.append((k, (cp, side, s, s + x[7])))
@@ -176,11 +201,11 @@ def touched_txns(hit, touch):
     return out
 
 
-def frame_times(recs, truth):
-    """{(client_port, side, ts): [(start, end)]} of the frames that carry
+def frame_times(recs, truth, isn):
+    """{(conn, side, ts): [(start, end)]} of the frames that carry
     payload in the capture wirelat read."""
     out = collections.defaultdict(list)
-    for k, (cp, side, s, en) in payload_ranges(recs, truth):
+    for k, (cp, side, s, en) in payload_ranges(recs, truth, isn):
         out[(cp, side, recs[k][0])].append((s, en))
     return out
 
@@ -190,36 +215,51 @@ FIELDS = ("req_start_ns", "req_end_ns", "rsp_start_ns", "rsp_end_ns",
 TIMES = FIELDS[:4]
 
 
-def tap_times(recs, truth):
+def tap_times(recs, truth, isn):
     """What the tap saw of each stream, as wirelat defines a byte's time
-    (docs/timing.md): the time of the packet that carried it, or, when it
-    waited ahead of a hole, of the packet that filled the hole; bytes
-    after a hole never filled keep their own packet's time.
+    (docs/timing.md): once every byte before it that was not lost had
+    come, i.e. the latest of its own packet's time and those of the
+    packets that carried the bytes before it since the last lost ones.
     @return {(conn, side): [(start, end, ts)]} of the bytes seen."""
     segs = collections.defaultdict(list)
-    for k, (cp, side, s, en) in payload_ranges(recs, truth):
+    for k, (cp, side, s, en) in payload_ranges(recs, truth, isn):
         segs[(cp, side)].append((s, en, recs[k][0]))
     out = {}
     for key, lst in segs.items():
-        nxt, held, got = 0, [], []
+        # Bytes no packet carried are lost: the stream goes on past them.
+        seen = sorted((s, en) for s, en, _ in lst)
+        lost, top = [], 0
+        for s, en in seen:
+            if s > top:
+                lost.append((top, s))
+            top = max(top, en)
+        nxt, held, got, t_in = 0, [], [], 0
+
+        def skip_lost():
+            nonlocal nxt
+            for a, b in lost:
+                if a <= nxt < b:
+                    nxt = b
+        skip_lost()
         for s, en, ts in lst:
             if en <= nxt:
                 continue
             if s > nxt:
                 held.append((s, en, ts))
                 continue
-            got.append((nxt, en, ts))
+            # Capture time only grows: the latest so far is this one's.
+            t_in = max(t_in, ts)
+            got.append((nxt, en, t_in))
             nxt = en
+            skip_lost()
             held.sort()
             while held and held[0][0] <= nxt:
                 hs, he, hts = held.pop(0)
                 if he > nxt:
-                    got.append((nxt, he, max(hts, ts)))
+                    t_in = max(hts, t_in)
+                    got.append((nxt, he, t_in))
                     nxt = he
-        for hs, he, hts in sorted(held):
-            if he > max(hs, nxt):
-                got.append((max(hs, nxt), he, hts))
-                nxt = he
+                    skip_lost()
         out[key] = got
     return out
 
@@ -231,14 +271,18 @@ def byte_time(tt, key, off):
     return None
 
 
-def score(truth, logged, recs, touched, protos=("http", "redis")):
-    """Classify every logged L7 transaction and every truth one. A
+def score(truth, logged, recs, touched, protos=("http", "redis"),
+          isn=None):
+    """Classify every logged L7 transaction and every truth one (recs:
+    the capture wirelat read; isn: isn_map() of the undamaged one). A
     touched transaction may also be "tap": every time the one the tap
     saw (tap_times()), sizes, method and status the truth's (a reorder
     that TCP cannot reveal moves times, and the tap's are then right).
     @return (Counter of (touched?, category), [examples of bad ones])."""
     tx = truth["transactions"]
-    tt = tap_times(recs, truth)
+    if isn is None:
+        isn = isn_map(recs, truth)
+    tt = tap_times(recs, truth, isn)
 
     def tap_exact(t, i):
         tr = tx[i]
@@ -250,10 +294,22 @@ def score(truth, logged, recs, touched, protos=("http", "redis")):
                      byte_time(tt, (conn, side), b - 1)]
         return None not in want and [t[f] for f in TIMES] == want and \
             all(t.get(f) == tr[f] for f in FIELDS[4:])
+
+    def duration_right(t, i):
+        """The request's first byte and the response's last: the truth's
+        or the tap's."""
+        tr = tx[i]
+        conn = (tr["client_ip"], tr["client_port"])
+        a, _ = ranges[(i, "req")]
+        _, b = ranges[(i, "rsp")]
+        return (t["req_start_ns"], t["rsp_end_ns"]) in (
+            (tr["req_start_ns"], tr["rsp_end_ns"]),
+            (byte_time(tt, (conn, "req"), a),
+             byte_time(tt, (conn, "rsp"), b - 1)))
     key = {(t["proto"], t["client_port"], t["resource"]): i
            for i, t in enumerate(tx)}
     _, ranges, _ = stream_ranges([], truth)
-    ft = frame_times(recs, truth)
+    ft = frame_times(recs, truth, isn)
 
     def carried(t, side, which, i):
         """Was the logged time t[which] a frame carrying message i's
@@ -304,11 +360,16 @@ def score(truth, logged, recs, touched, protos=("http", "redis")):
             cat[(u, "wrong")] += 1
             bad.append(("request time", t, tr))
             continue
-        if flags & DOUBT:
-            cat[(u, "flagged")] += 1
-        else:
+        if not flags & DOUBT:
             cat[(u, "wrong")] += 1
             bad.append(("unflagged", t, tr))
+        elif timed(t) and not duration_right(t, i):
+            # In a histogram: its duration must be the truth's or the
+            # tap's, whatever its flags.
+            cat[(u, "wrong")] += 1
+            bad.append(("timed, wrong duration", t, tr))
+        else:
+            cat[(u, "flagged")] += 1
     for i, tr in enumerate(tx):
         if tr["proto"] in protos and i not in seen:
             cat[("touched" if i in touched else "clean", "missing")] += 1
@@ -322,14 +383,13 @@ def quantile(vals, q):
 
 
 def histogram_check(stats, logged, protos=("http", "redis")):
-    """The duration series hold exactly the logged transactions that
-    carry no doubt, with their durations (score() checks each of those is
-    the truth's or the tap's): counts equal, percentiles within the
-    histogram's 1%. @return a list of differences."""
+    """The duration series hold exactly the logged transactions whose
+    duration is proven (timed()), with their durations (score() checks
+    each of those is the truth's or the tap's): counts equal, percentiles
+    within the histogram's 1%. @return a list of differences."""
     want = collections.defaultdict(list)
     for t in logged:
-        if t.get("proto") not in protos or set(t["flags"]) & DOUBT or \
-                not t["rsp_end_ns"]:
+        if t.get("proto") not in protos or not timed(t):
             continue
         want[(t["proto"], t["server_port"], t["method"],
               t["status_class"])].append(t["duration_ns"])

@@ -94,14 +94,17 @@ class Tcpdump:
     """A nanosecond capture on an interface, written to path; inside a
     network namespace when netns names one."""
 
-    def __init__(self, path, iface, bpf, netns=None):
+    def __init__(self, path, iface, bpf, netns=None, snaplen=0):
+        """snaplen: bytes kept per frame, 0 for all. The kernel ring holds
+        -B bytes in slots of the snap length: a small one where frames
+        are small (a 1500-byte MTU) holds far more of them."""
         need("tcpdump")
         if os.geteuid() != 0:
             e.skip("capturing on loopback needs root")
         pre = ["ip", "netns", "exec", netns] if netns else []
         self.p = subprocess.Popen(
             pre + ["tcpdump", "-i", iface, "-U", "--immediate-mode", "-B",
-                   "65536", "-n", "-s", "0",
+                   "65536", "-n", "-s", str(snaplen),
                    "--time-stamp-precision=nano", "-w", path, bpf],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # tcpdump says "listening on" once the socket is open.

@@ -3,9 +3,13 @@
  * An L7 protocol (FUZZ_PROTO, set by meson per target) through its ops:
  * after a first byte choosing the transport and an answer timeout, the
  * input is cut into chunks by a length byte and a direction bit, with
- * gaps now and then (datagrams for UDP). Checks: no crash, no read out
- * of bounds, and every transaction's timestamps in order (no response
- * before its request).
+ * gaps now and then (datagrams for UDP). Each call carries its stream
+ * position and the other direction's (as ACK), as the flow layer gives
+ * them; the first byte also picks a mid-stream start and a clean close,
+ * so the matcher (wl_match.h) opens, settles and gives up its epochs.
+ * Checks: no crash, no read out of bounds, every transaction's
+ * timestamps in order (no response before its request), and every
+ * request record back in the pool after the close.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,10 +17,34 @@
 
 #include <netinet/in.h>
 
+#include <rte_eal.h>
+#include <rte_memory.h>
+
 #include "wl_common.h"
+#include "wl_match.h"
 #include "wl_proto.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Small: deep pipelines run out and overflow. */
+static struct wl_mpool *pool;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char *eal[] = { "fuzz", "--no-huge", "-m", "64", "--no-pci",
+		"--no-shconf", "-l", "0", "--log-level", "*:error", NULL };
+
+	(void)argc;
+	(void)argv;
+	if (rte_eal_init(10, eal) < 0)
+		abort();
+	pool = wl_mpool_create(48, SOCKET_ID_ANY);
+	if (pool == NULL)
+		abort();
+	return 0;
+}
 
 static void
 check(void *arg, const struct wl_txn *t)
@@ -37,14 +65,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct wl_proto_ops *o = wl_protos[FUZZ_PROTO];
 	uint64_t ctr[WL_PROTO_CTR_MAX] = { 0 };
 	struct wl_proto_ctx ctx;
-	uint64_t ts = 1000;
+	uint64_t ts = 1000, pos[2] = { 0, 0 };
 	size_t off = 0;
-	int done = 0, udp = 0;
+	int done = 0, udp = 0, clean = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.ctr = ctr;
 	ctx.sink = &sink;
 	ctx.l4proto = o->l4proto;
+	ctx.mpool = pool;
+	ctx.ops = o;
 	/* For datagram protocols the first byte picks the transport and an
 	 * answer timeout (the stream ones keep their seeds' meaning). */
 	if (size > 0 && (o->l4proto2 != 0 || o->l4proto == IPPROTO_UDP)) {
@@ -52,6 +82,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ctx.l4proto = o->l4proto2;
 		ctx.rsp_timeout_ns = (data[0] & 2) ? 50 : 0;
 		off = 1;
+	}
+	/* The last byte: mid-stream start, clean close. */
+	if (size > 1) {
+		ctx.midstream = data[size - 1] & 1;
+		clean = (data[size - 1] >> 1) & 1;
 	}
 	udp = ctx.l4proto == IPPROTO_UDP;
 	memset(state, 0, o->state_size);
@@ -65,13 +100,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enum wl_dir dir = (h & 0x40) ? WL_DIR_S2C : WL_DIR_C2S;
 
 		ts += 10;
-		if ((h & 0xc0) == 0xc0 && n < 4)
+		ctx.pos.off = pos[dir];
+		ctx.pos.peer_ack = udp ? UINT64_MAX : pos[!dir];
+		if ((h & 0xc0) == 0xc0 && n < 4) {
 			done = o->gap(state, &ctx, dir, (uint32_t)n * 100, ts);
-		else
+			pos[dir] += n * 100;
+		} else {
 			done = o->data(state, &ctx, dir, data + off,
 				(uint32_t)n, ts);
+			pos[dir] += udp ? 1 : n;
+		}
 		off += n;
 	}
+	ctx.close_clean = (uint8_t)clean;
 	o->close(state, &ctx, WL_TXN_F_END_OF_CAPTURE, ts + 1);
+	if (wl_mpool_used(pool) != 0)
+		abort();
 	return 0;
 }

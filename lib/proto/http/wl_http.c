@@ -13,69 +13,26 @@
 
 #include "wl_common.h"
 #include "wl_http.h"
+#include "wl_match.h"
 #include "wl_proto.h"
-#include "wl_proto_fifo.h"
 
-#define PENDING 8               /* requests in flight per connection */
-
-struct http_req {
-	uint64_t start_ns;
-	uint64_t end_ns;                /* last byte seen so far */
-	uint64_t hdr_bytes;
-	uint64_t body_bytes;
-	uint32_t seq;
-	uint8_t done;                   /* its last byte was seen */
-	uint8_t gap;
-	uint8_t head;                   /* HEAD: the response has no body */
-	uint8_t connect;
-	uint8_t truncated;
-	uint8_t rsvd[7];
-	char method[WL_HTTP_METHOD];
-	char target[WL_HTTP_TARGET];
-	char query[WL_HTTP_QUERY];
-	char host[WL_HTTP_HOST];
-};
+/* struct wl_mrec aux of a request: how its answer is framed. */
+#define AUX_HEAD 0x1            /* HEAD: the response has no body */
+#define AUX_CONNECT 0x2         /* CONNECT: 2xx opens a tunnel */
 
 struct http_state {
 	struct wl_http_parser req;
 	struct wl_http_parser rsp;
-	struct http_req pend[PENDING];
-	struct wl_fifo q;               /* pending requests, oldest first */
-	uint32_t req_seq;               /* requests begun */
-	uint32_t rsp_seq;               /* seq of the request answered next */
-	uint32_t cur_req;               /* seq of the request being parsed */
-	uint8_t req_stored;             /* ... and it has a pending slot */
-	uint8_t suspect;                /* a gap: pairs may be off */
-	uint8_t rsp_owned;              /* the response began after its request */
-	uint16_t interim;               /* 1xx seen for the response due */
+	struct wl_match m;
+	struct wl_stream_pos req_pos;   /* the request being parsed began */
+	struct wl_stream_pos rsp_pos;   /* the final response being parsed */
+	uint64_t req_begin_ns;
 	uint64_t rsp_start_ns;          /* the final response's first byte */
-	uint64_t req_begin_ns;          /* first byte of the request parsed */
 	uint64_t rsp_last_ns;           /* latest response byte (read to close) */
+	uint16_t interim;               /* 1xx seen for the response due */
+	uint8_t req_gap;                /* bytes of the open request lost */
+	uint8_t rsp_gap;                /* ... of the response */
 };
-
-static struct http_req *
-pend_at(struct http_state *s, uint32_t i)
-{
-	return &s->pend[wl_fifo_at(&s->q, PENDING, i)];
-}
-
-/* The pending request with this seq, or NULL (not stored). */
-static struct http_req *
-pend_seq(struct http_state *s, uint32_t seq)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->q.n; i++)
-		if (pend_at(s, i)->seq == seq)
-			return pend_at(s, i);
-	return NULL;
-}
-
-static void
-pend_pop(struct http_state *s)
-{
-	wl_fifo_pop(&s->q, PENDING);
-}
 
 static enum wl_probe
 http_probe(const uint8_t *d, uint32_t len, enum wl_dir dir)
@@ -88,9 +45,12 @@ http_init(void *state, struct wl_proto_ctx *ctx)
 {
 	struct http_state *s = state;
 
-	(void)ctx;
 	wl_http_parser_init(&s->req, 0);
 	wl_http_parser_init(&s->rsp, 1);
+	/* Lost server bytes hold an answer, unless the flow showed 1xx
+	 * responses or asked for one (Expect): then they may hold only a
+	 * 1xx (responses()). */
+	wl_match_init(&s->m, ctx, 0);
 }
 
 static uint8_t
@@ -103,73 +63,71 @@ status_class(uint16_t st)
 	return WL_SC_OK;
 }
 
-/* One transaction for request r; m is its final response, or NULL. */
+/* The final response's fields into a transaction of its own. */
 static void
-emit(struct http_state *s, struct wl_proto_ctx *ctx, const struct http_req *r,
-	const struct wl_http_msg *m, uint64_t rsp_end_ns, uint32_t flags)
+response_txn(struct http_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_http_msg *m, struct wl_txn *t)
 {
 	struct wl_http_txn *x;
-	struct wl_txn t;
 
-	wl_proto_txn_init(ctx, &t);
-	x = (struct wl_http_txn *)t.proto_area;
-	wl_strlcpy(t.method, r->method, sizeof(t.method));
-	wl_strlcpy(t.resource, r->target, sizeof(t.resource));
-	wl_strlcpy(x->query, r->query, sizeof(x->query));
-	wl_strlcpy(x->host, r->host, sizeof(x->host));
-	t.req_start_ns = r->start_ns;
-	t.req_end_ns = r->end_ns;
-	t.req_bytes = r->hdr_bytes + r->body_bytes;
-	x->req_hdr_bytes = r->hdr_bytes;
-	x->req_body_bytes = r->body_bytes;
-	if (r->gap || s->suspect)
-		flags |= WL_TXN_F_GAP;
-	if (r->truncated || (m != NULL && m->truncated))
-		flags |= WL_TXN_F_TRUNCATED;
-	if (m != NULL) {
-		t.rsp_start_ns = s->rsp_start_ns;
-		t.rsp_end_ns = rsp_end_ns;
-		t.rsp_bytes = m->hdr_bytes + m->body_bytes;
-		x->rsp_hdr_bytes = m->hdr_bytes;
-		x->rsp_body_bytes = m->body_bytes;
-		x->minor = m->minor;
-		t.status_code = m->status;
-		snprintf(t.status, sizeof(t.status), "%u", m->status);
-		t.status_class = status_class(m->status);
-		if (s->interim != 0) {
-			x->interim_status = s->interim;
-			flags |= WL_TXN_F_INTERIM;
-		}
+	wl_proto_txn_init(ctx, t);
+	x = (struct wl_http_txn *)t->proto_area;
+	t->rsp_bytes = m->hdr_bytes + m->body_bytes;
+	x->rsp_hdr_bytes = m->hdr_bytes;
+	x->rsp_body_bytes = m->body_bytes;
+	x->minor = m->minor;
+	if (m->status != 0) {
+		t->status_code = m->status;
+		snprintf(t->status, sizeof(t->status), "%u", m->status);
+		t->status_class = status_class(m->status);
 	} else {
-		flags |= wl_proto_unanswered(ctx, &t);
+		/* Its start line was lost: an answer, status unknown. */
+		t->status_class = WL_SC_ERROR;
 	}
-	t.flags = flags;
-	wl_proto_emit(ctx, &t);
+	if (s->interim != 0) {
+		x->interim_status = s->interim;
+		t->flags |= WL_TXN_F_INTERIM;
+	}
+	if (m->truncated)
+		t->flags |= WL_TXN_F_TRUNCATED;
+	if (s->rsp_gap)
+		t->flags |= WL_TXN_F_GAP;
 }
 
-/* The final response ended at ts: pair it with the oldest request. */
+/* The final response ended at ts (or its end is lost or cut: how). */
 static void
-response_done(struct http_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
+response_done(struct http_state *s, struct wl_proto_ctx *ctx, uint64_t ts,
+	enum wl_rsp_end how, uint32_t flags)
 {
-	struct http_req *r = s->q.n > 0 ? pend_at(s, 0) : NULL;
+	struct wl_txn t;
 
-	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
-	if (!s->rsp_owned) {
-		/* No request was waiting when it began (capture picked up
-		 * mid-stream): never paired with a later request. */
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-	} else {
-		if (r != NULL && r->seq == s->rsp_seq) {
-			emit(s, ctx, r, &s->rsp.msg, ts, 0);
-			pend_pop(s);
-		} else {
-			ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-		}
-		s->rsp_seq++;
-	}
+	response_txn(s, ctx, &s->rsp.msg, &t);
+	t.flags |= flags;
+	wl_match_rsp(&s->m, ctx, &s->rsp_pos, s->rsp_start_ns, &t, ts, how);
 	s->interim = 0;
-	if (s->q.n == 0 && wl_http_idle(&s->req))
-		s->suspect = 0;         /* nothing in flight: in step again */
+	s->rsp_gap = 0;
+}
+
+/* The request in progress: its end so far, or its end. */
+static void
+request_progress(struct http_state *s, struct wl_proto_ctx *ctx,
+	uint64_t ts, int done)
+{
+	struct wl_mrec *r = wl_match_req_open(&s->m, ctx);
+	const struct wl_http_msg *m = &s->req.msg;
+	struct wl_http_txn *x;
+
+	if (r == NULL)
+		return;
+	x = (struct wl_http_txn *)r->t.proto_area;
+	x->req_hdr_bytes = m->hdr_bytes;
+	x->req_body_bytes = m->body_bytes;
+	if (m->truncated)
+		r->t.flags |= WL_TXN_F_TRUNCATED;
+	if (s->req_gap)
+		r->t.flags |= WL_TXN_F_GAP;
+	wl_match_req_end(&s->m, ctx, r, ts, m->hdr_bytes + m->body_bytes,
+		done);
 }
 
 static int
@@ -178,53 +136,51 @@ requests(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 {
 	struct wl_http_parser *p = &s->req;
 	const struct wl_http_msg *m = &p->msg;
+	struct wl_http_txn *x;
 	enum wl_http_ev ev;
-	struct http_req *r;
-	uint32_t k;
+	struct wl_mrec *r;
+	uint32_t k, at = 0;
 
 	for (;;) {
 		k = wl_http_feed(p, d, len, &ev);
 		d += k;
 		len -= k;
-		r = s->req_stored ? pend_seq(s, s->cur_req) : NULL;
-		if (r != NULL && !r->done)
-			r->end_ns = ts;
+		at += k;
 		switch (ev) {
 		case WL_HTTP_EV_NONE:
+			/* Body bytes of a request that may be answered
+			 * already: its end moves on. */
+			if (k > 0)
+				request_progress(s, ctx, ts, 0);
 			return WL_PROTO_CONTINUE;
 		case WL_HTTP_EV_BEGIN:
 			/* Only a request once its headers parse: until
-			 * then it may be garbage, and must not take a seq. */
+			 * then it may be garbage. */
 			s->req_begin_ns = ts;
-			s->req_stored = 0;
+			s->req_pos = wl_match_pos(&ctx->pos, at - 1);
+			s->req_gap = 0;
 			break;
 		case WL_HTTP_EV_HEADERS:
-			s->cur_req = s->req_seq++;
-			s->req_stored = s->q.n < PENDING;
-			if (!s->req_stored) {
-				ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
+			if (m->expect_continue)
+				s->m.unsolicited = 1;
+			r = wl_match_req_add(&s->m, ctx, &s->req_pos,
+				s->req_begin_ns);
+			if (r == NULL)
 				break;
-			}
-			r = pend_at(s, s->q.n++);
-			memset(r, 0, sizeof(*r));
-			r->seq = s->cur_req;
-			r->start_ns = s->req_begin_ns;
-			r->end_ns = ts;
-			wl_strlcpy(r->method, m->method, sizeof(r->method));
-			wl_strlcpy(r->target, m->target, sizeof(r->target));
-			wl_strlcpy(r->query, m->query, sizeof(r->query));
-			wl_strlcpy(r->host, m->host, sizeof(r->host));
-			r->head = strcmp(m->method, "HEAD") == 0;
-			r->connect = strcmp(m->method, "CONNECT") == 0;
+			wl_strlcpy(r->t.method, m->method, sizeof(r->t.method));
+			wl_strlcpy(r->t.resource, m->target,
+				sizeof(r->t.resource));
+			x = (struct wl_http_txn *)r->t.proto_area;
+			wl_strlcpy(x->query, m->query, sizeof(x->query));
+			wl_strlcpy(x->host, m->host, sizeof(x->host));
+			r->aux = (strcmp(m->method, "HEAD") == 0 ? AUX_HEAD : 0) |
+				(strcmp(m->method, "CONNECT") == 0 ?
+				AUX_CONNECT : 0);
+			request_progress(s, ctx, ts, 0);
 			break;
 		case WL_HTTP_EV_END:
 			ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
-			if (r == NULL)
-				break;
-			r->done = 1;
-			r->hdr_bytes = m->hdr_bytes;
-			r->body_bytes = m->body_bytes;
-			r->truncated = m->truncated;
+			request_progress(s, ctx, ts, 1);
 			break;
 		case WL_HTTP_EV_ERROR:
 		case WL_HTTP_EV_ABORT:
@@ -232,9 +188,7 @@ requests(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 				ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
 			/* A request broken in its body still waits for its
 			 * answer (likely a 400); it just ended here. */
-			if (r != NULL)
-				r->done = 1;
-			s->req_stored = 0;
+			request_progress(s, ctx, ts, 1);
 			break;
 		case WL_HTTP_EV_TUNNEL:
 			break;
@@ -247,9 +201,9 @@ responses(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 	uint32_t len, uint64_t ts)
 {
 	struct wl_http_parser *p = &s->rsp;
-	struct http_req *r;
+	const struct wl_mrec *r;
 	enum wl_http_ev ev;
-	uint32_t k;
+	uint32_t k, at = 0;
 
 	if (len > 0)
 		s->rsp_last_ns = ts;
@@ -257,20 +211,18 @@ responses(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 		k = wl_http_feed(p, d, len, &ev);
 		d += k;
 		len -= k;
+		at += k;
 		switch (ev) {
 		case WL_HTTP_EV_NONE:
 			return WL_PROTO_CONTINUE;
 		case WL_HTTP_EV_BEGIN:
-			/* Framing of a response depends on its request. */
-			r = s->q.n > 0 ? pend_at(s, 0) : NULL;
-			if (r != NULL && r->seq != s->rsp_seq)
-				r = NULL;
-			p->no_body = r != NULL && r->head;
-			p->connect = r != NULL && r->connect;
-			if (s->interim == 0)
-				s->rsp_owned = s->rsp_seq != s->req_seq;
 			/* Interim or final: the final one's is kept. */
 			s->rsp_start_ns = ts;
+			s->rsp_pos = wl_match_pos(&ctx->pos, at - 1);
+			/* Framing of a response depends on its request. */
+			r = wl_match_rsp_peek(&s->m, ctx, &s->rsp_pos);
+			p->no_body = r != NULL && (r->aux & AUX_HEAD);
+			p->connect = r != NULL && (r->aux & AUX_CONNECT);
 			break;
 		case WL_HTTP_EV_HEADERS:
 			break;
@@ -279,10 +231,11 @@ responses(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 				/* Interim: the final answer is still due,
 				 * and its first byte starts the response. */
 				s->interim = p->msg.status;
+				s->m.unsolicited = 1;
 				ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
 				break;
 			}
-			response_done(s, ctx, ts);
+			response_done(s, ctx, ts, WL_RSP_COMPLETE, 0);
 			break;
 		case WL_HTTP_EV_ERROR:
 			ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
@@ -307,38 +260,50 @@ http_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	return responses(s, ctx, d, len, ts);
 }
 
+/*
+ * Lost bytes inside a body of known length are skipped: the message is
+ * whole but for them (flag gap). Otherwise the message in progress is
+ * lost from here: a response whose start was seen is reported with its
+ * status when its headers were read (no end time); a request whose
+ * headers were read was recorded and waits for its answer; one whose
+ * headers were not is lost like any request in the gap. The matcher
+ * learns whether message boundaries were lost.
+ */
 static int
 http_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 	uint64_t ts)
 {
 	struct http_state *s = state;
-	struct http_req *r;
+	struct wl_http_parser *p = dir == WL_DIR_C2S ? &s->req : &s->rsp;
+	enum wl_gap_kind kind = WL_GAP_AT_START;
 
-	(void)len;
-	(void)ts;
-	ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
-	s->suspect = 1;
-	if (dir == WL_DIR_C2S) {
-		/* The request in progress stays: the server may answer it. */
-		r = s->req_stored ? pend_seq(s, s->cur_req) : NULL;
-		if (r != NULL && !wl_http_idle(&s->req))
-			r->gap = 1;
-		s->req_stored = 0;
-		wl_http_resync(&s->req);
+	if (wl_http_skip(p, len)) {
+		if (dir == WL_DIR_C2S) {
+			s->req_gap = 1;
+		} else {
+			s->rsp_gap = 1;
+			s->rsp_last_ns = ts;
+		}
 		return WL_PROTO_CONTINUE;
 	}
-	/* The response in progress is lost with its end. */
-	if (!wl_http_idle(&s->rsp) && s->rsp_owned) {
-		r = s->q.n > 0 ? pend_at(s, 0) : NULL;
-		if (r != NULL && r->seq == s->rsp_seq) {
-			r->gap = 1;
-			emit(s, ctx, r, NULL, 0, 0);
-			pend_pop(s);
+	ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
+	if (dir == WL_DIR_C2S) {
+		struct wl_mrec *r = wl_match_req_open(&s->m, ctx);
+
+		if (wl_http_in_msg(p) && !wl_http_in_headers(p) && r != NULL) {
+			/* Its end is lost: it ends at its last byte seen. */
+			s->req_gap = 1;
+			request_progress(s, ctx, r->t.req_end_ns, 1);
+			kind = WL_GAP_IN_MSG;
 		}
-		s->rsp_seq++;
+	} else if (wl_http_in_msg(p)) {
+		s->rsp_gap = 1;
+		response_done(s, ctx, 0, WL_RSP_END_LOST, 0);
+		kind = WL_GAP_IN_MSG;
 	}
-	s->interim = 0;
-	wl_http_resync(&s->rsp);
+	s->req_gap = dir == WL_DIR_C2S ? 0 : s->req_gap;
+	wl_http_resync(p);
+	wl_match_gap(&s->m, ctx, dir, len, kind);
 	return WL_PROTO_CONTINUE;
 }
 
@@ -347,14 +312,26 @@ http_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 {
 	struct http_state *s = state;
 
-	(void)ts;
-	/* A response delimited by the connection's end ends here. */
+	/* A response delimited by the connection's end ends here; one the
+	 * end cut short keeps its start. */
 	if (wl_http_eof(&s->rsp))
-		response_done(s, ctx, s->rsp_last_ns);
-	while (s->q.n > 0) {
-		emit(s, ctx, pend_at(s, 0), NULL, 0, flags);
-		pend_pop(s);
-	}
+		response_done(s, ctx, s->rsp_last_ns, WL_RSP_COMPLETE, 0);
+	else if (wl_http_in_msg(&s->rsp))
+		response_done(s, ctx, 0, WL_RSP_CUT, flags);
+	wl_match_close(&s->m, ctx, flags, ts);
+}
+
+/* The response part of an HTTP transaction's fields. */
+static void
+http_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
+{
+	struct wl_http_txn *q = (struct wl_http_txn *)req->proto_area;
+	const struct wl_http_txn *a = (const void *)rsp->proto_area;
+
+	q->rsp_hdr_bytes = a->rsp_hdr_bytes;
+	q->rsp_body_bytes = a->rsp_body_bytes;
+	q->interim_status = a->interim_status;
+	q->minor = a->minor;
 }
 
 static void
@@ -375,7 +352,7 @@ http_txn_json(const struct wl_txn *t, json_t *o)
 	if (x->interim_status != 0)
 		json_object_set_new(o, "interim_status",
 			json_integer(x->interim_status));
-	if (t->rsp_end_ns != 0)
+	if (t->rsp_start_ns != 0)
 		json_object_set_new(o, "http_version",
 			json_string(x->minor == 0 ? "1.0" : "1.1"));
 }
@@ -391,4 +368,5 @@ const struct wl_proto_ops wl_proto_http_ops = {
 	.gap = http_gap,
 	.close = http_close,
 	.txn_json = http_txn_json,
+	.txn_merge = http_txn_merge,
 };

@@ -287,6 +287,40 @@ wl_http_idle(const struct wl_http_parser *p)
 }
 
 int
+wl_http_skip(struct wl_http_parser *p, uint64_t len)
+{
+	switch (p->st) {
+	case ST_BODY_CL:
+	case ST_CHUNK_DATA:
+		/* Inside a body or chunk of known length, ending after the
+		 * lost bytes: the framing goes on. */
+		if (p->resync || len >= p->remain)
+			return 0;
+		p->remain -= len;
+		break;
+	case ST_BODY_CLOSE:
+		break;
+	default:
+		return 0;
+	}
+	p->msg.body_bytes += len;
+	return 1;
+}
+
+int
+wl_http_in_headers(const struct wl_http_parser *p)
+{
+	return p->st == ST_START_LINE || p->st == ST_HEADER;
+}
+
+int
+wl_http_in_msg(const struct wl_http_parser *p)
+{
+	return p->st != ST_START && p->st != ST_DEAD && p->st != ST_RESYNC &&
+		p->st != ST_TUNNEL && p->st != ST_END_TUNNEL && !p->resync;
+}
+
+int
 wl_http_eof(struct wl_http_parser *p)
 {
 	if (p->st != ST_BODY_CLOSE)

@@ -83,6 +83,20 @@ int wl_http_eof(struct wl_http_parser *p);
 /** Lost bytes: drop the message in progress, find the next start line. */
 void wl_http_resync(struct wl_http_parser *p);
 
+/**
+ * len bytes were lost inside the message in progress: skip them when
+ * they fall inside a body or chunk of known length that goes on after
+ * them, or a body read until the connection ends. @return 1 when
+ * skipped (the framing is intact), 0 when the caller must resync.
+ */
+int wl_http_skip(struct wl_http_parser *p, uint64_t len);
+
+/** 1 while a message (not a tunnel, not garbage) is being read. */
+int wl_http_in_msg(const struct wl_http_parser *p);
+
+/** 1 while the start line or headers of a message are being read. */
+int wl_http_in_headers(const struct wl_http_parser *p);
+
 /** 1 when between messages (nothing of the next one consumed yet). */
 int wl_http_idle(const struct wl_http_parser *p);
 

@@ -15,11 +15,9 @@
 
 #include "wl_common.h"
 #include "wl_proto.h"
-#include "wl_proto_fifo.h"
+#include "wl_match.h"
 #include "wl_redis.h"
 #include "wl_redis_parse.h"
-
-#define PENDING 16
 
 enum req_kind {
 	K_PLAIN,
@@ -29,25 +27,16 @@ enum req_kind {
 	K_SYNC,         /* PSYNC / SYNC: replication follows the reply */
 };
 
-struct redis_req {
-	uint64_t start_ns;
-	uint64_t end_ns;
-	uint64_t bytes;
-	uint32_t seq;
-	uint8_t kind;
-	uint8_t confirmed;
-	uint16_t nsub;
-	char method[WL_TXN_METHOD_LEN];
-	char key[WL_REDIS_ARG];
-};
+/* struct wl_mrec aux of a command: its kind and subscribed channels. */
+#define AUX_KIND(a) ((uint8_t)((a) & 0xff))
+#define AUX_NSUB(a) ((uint16_t)((a) >> 8))
 
 struct redis_state {
 	struct wl_redis_parser req;
 	struct wl_redis_parser rsp;
-	struct redis_req pend[PENDING];
-	struct wl_fifo q;               /* pending commands, oldest first */
-	uint32_t req_seq;
-	uint32_t rsp_seq;
+	struct wl_match m;
+	struct wl_stream_pos req_pos;   /* where the message in progress began */
+	struct wl_stream_pos rsp_pos;
 	uint64_t req_begin_ns;
 	uint64_t rsp_begin_ns;
 	uint32_t extra_confirms;        /* more subscribe confirmations due */
@@ -55,8 +44,8 @@ struct redis_state {
 	uint8_t monitor;
 	uint8_t reply_off;              /* CLIENT REPLY OFF */
 	uint8_t reply_skip;             /* CLIENT REPLY SKIP: next one */
-	uint8_t rsp_owned;
-	uint8_t suspect;
+	uint8_t req_gap;                /* bytes of the command were lost */
+	uint8_t rsp_gap;                /* ... of the reply */
 };
 
 /* Commands whose second word is a subcommand ("CONFIG GET"). */
@@ -100,18 +89,6 @@ upper(char *dst, size_t size, const char *src)
 	dst[i] = '\0';
 }
 
-static struct redis_req *
-pend_at(struct redis_state *s, uint32_t i)
-{
-	return &s->pend[wl_fifo_at(&s->q, PENDING, i)];
-}
-
-static void
-pend_pop(struct redis_state *s)
-{
-	wl_fifo_pop(&s->q, PENDING);
-}
-
 static enum wl_probe
 redis_probe(const uint8_t *d, uint32_t len, enum wl_dir dir)
 {
@@ -123,62 +100,49 @@ redis_init(void *state, struct wl_proto_ctx *ctx)
 {
 	struct redis_state *s = state;
 
-	(void)ctx;
 	wl_redis_parser_init(&s->req, 0);
 	wl_redis_parser_init(&s->rsp, 1);
+	/* Unasked messages (pushes, pub/sub) only once a command asks
+	 * for them (command_done). */
+	wl_match_init(&s->m, ctx, 0);
 }
 
+/* The reply's fields into a transaction of its own (wl_match_rsp). */
 static void
-emit(struct redis_state *s, struct wl_proto_ctx *ctx, const struct redis_req *r,
-	const struct wl_redis_msg *m, uint64_t rsp_end, uint32_t flags)
+reply_txn(struct wl_proto_ctx *ctx, const struct wl_redis_msg *m,
+	struct wl_txn *t)
 {
 	struct wl_redis_txn *x;
-	struct wl_txn t;
 	size_t i;
 
-	wl_proto_txn_init(ctx, &t);
-	x = (struct wl_redis_txn *)t.proto_area;
-	wl_strlcpy(t.method, r->method, sizeof(t.method));
-	wl_strlcpy(t.resource, r->key, sizeof(t.resource));
-	t.req_start_ns = r->start_ns;
-	t.req_end_ns = r->end_ns;
-	t.req_bytes = r->bytes;
-	if (s->suspect)
-		flags |= WL_TXN_F_GAP;
-	x->reply_len = -1;
-	if (m != NULL) {
-		t.rsp_start_ns = s->rsp_begin_ns;
-		t.rsp_end_ns = rsp_end;
-		t.rsp_bytes = m->bytes;
-		x->reply_type = m->type;
-		x->reply_len = m->top_n;
-		if (m->type == '-' || m->type == '!') {
-			/* The error's first word: ERR, WRONGTYPE, NOAUTH... */
-			for (i = 0; i < sizeof(t.status) - 1 &&
-					m->arg[0][i] != '\0' &&
-					m->arg[0][i] != ' '; i++)
-				t.status[i] = m->arg[0][i];
-			t.status[i] = '\0';
-			wl_strlcpy(x->error, m->arg[0], sizeof(x->error));
-			t.status_class = WL_SC_ERROR;
-		} else {
-			wl_strlcpy(t.status, "OK", sizeof(t.status));
-			t.status_class = WL_SC_OK;
-		}
+	wl_proto_txn_init(ctx, t);
+	x = (struct wl_redis_txn *)t->proto_area;
+	t->rsp_bytes = m->bytes;
+	x->reply_type = m->type;
+	x->reply_len = m->top_n;
+	if (m->type == '-' || m->type == '!') {
+		/* The error's first word: ERR, WRONGTYPE, NOAUTH... */
+		for (i = 0; i < sizeof(t->status) - 1 && m->arg[0][i] != '\0' &&
+				m->arg[0][i] != ' '; i++)
+			t->status[i] = m->arg[0][i];
+		t->status[i] = '\0';
+		wl_strlcpy(x->error, m->arg[0], sizeof(x->error));
+		t->status_class = WL_SC_ERROR;
 	} else {
-		flags |= wl_proto_unanswered(ctx, &t);
+		wl_strlcpy(t->status, "OK", sizeof(t->status));
+		t->status_class = WL_SC_OK;
 	}
-	t.flags = flags;
-	wl_proto_emit(ctx, &t);
 }
 
 static void
 command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 {
 	const struct wl_redis_msg *m = &s->req.msg;
-	char a1[WL_REDIS_ARG];
-	struct redis_req *r;
+	char a1[WL_REDIS_ARG], method[WL_TXN_METHOD_LEN];
+	struct wl_mrec *r;
 	const char *key = "";
+	uint8_t kind = K_PLAIN;
+	uint16_t nsub = 0;
 
 	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
 	if (m->nargs == 0)
@@ -202,54 +166,58 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
 		return;
 	}
-	if (s->q.n == PENDING) {
-		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
-		s->req_seq++;
-		return;
-	}
-	r = pend_at(s, s->q.n++);
-	memset(r, 0, sizeof(*r));
-	r->seq = s->req_seq++;
-	r->start_ns = s->req_begin_ns;
-	r->end_ns = ts;
-	r->bytes = m->bytes;
-	upper(r->method, sizeof(r->method), m->arg[0]);
-	if (in_list(containers, WL_ARRAY_SIZE(containers), r->method) &&
+	upper(method, sizeof(method), m->arg[0]);
+	if (in_list(containers, WL_ARRAY_SIZE(containers), method) &&
 			m->nargs > 1) {
-		size_t l = strlen(r->method);
+		size_t l = strlen(method);
 
-		if (l + 1 < sizeof(r->method)) {
-			r->method[l] = ' ';
-			upper(r->method + l + 1, sizeof(r->method) - l - 1, a1);
+		if (l + 1 < sizeof(method)) {
+			method[l] = ' ';
+			upper(method + l + 1, sizeof(method) - l - 1, a1);
 		}
 		key = m->nargs > 2 ? m->arg[2] : "";
-	} else if (!in_list(keyless, WL_ARRAY_SIZE(keyless), r->method)) {
+	} else if (!in_list(keyless, WL_ARRAY_SIZE(keyless), method)) {
 		key = m->nargs > 1 ? m->arg[1] : "";
 	}
-	wl_strlcpy(r->key, key, sizeof(r->key));
-	if (strcmp(r->method, "SUBSCRIBE") == 0 ||
-			strcmp(r->method, "PSUBSCRIBE") == 0 ||
-			strcmp(r->method, "SSUBSCRIBE") == 0) {
-		r->kind = K_SUB;
-		r->nsub = (uint16_t)(m->top_n > 1 ? m->top_n - 1 : 1);
-	} else if (strcmp(r->method, "UNSUBSCRIBE") == 0 ||
-			strcmp(r->method, "PUNSUBSCRIBE") == 0 ||
-			strcmp(r->method, "SUNSUBSCRIBE") == 0) {
-		r->kind = K_UNSUB;
-	} else if (strcmp(r->method, "MONITOR") == 0) {
-		r->kind = K_MONITOR;
-	} else if (strcmp(r->method, "PSYNC") == 0 ||
-			strcmp(r->method, "SYNC") == 0) {
-		r->kind = K_SYNC;
+	if (strcmp(method, "SUBSCRIBE") == 0 ||
+			strcmp(method, "PSUBSCRIBE") == 0 ||
+			strcmp(method, "SSUBSCRIBE") == 0) {
+		kind = K_SUB;
+		nsub = (uint16_t)(m->top_n > 1 ? m->top_n - 1 : 1);
+	} else if (strcmp(method, "UNSUBSCRIBE") == 0 ||
+			strcmp(method, "PUNSUBSCRIBE") == 0 ||
+			strcmp(method, "SUNSUBSCRIBE") == 0) {
+		kind = K_UNSUB;
+	} else if (strcmp(method, "MONITOR") == 0) {
+		kind = K_MONITOR;
+	} else if (strcmp(method, "PSYNC") == 0 ||
+			strcmp(method, "SYNC") == 0) {
+		kind = K_SYNC;
 	}
+	/* From here the server may speak unasked: lost bytes of its
+	 * stream need not hold an answer. */
+	if (kind != K_PLAIN || strcmp(method, "HELLO") == 0 ||
+			strcmp(method, "CLIENT TRACKING") == 0)
+		s->m.unsolicited = 1;
+	r = wl_match_req_add(&s->m, ctx, &s->req_pos, s->req_begin_ns);
+	if (r == NULL)
+		return;
+	wl_strlcpy(r->t.method, method, sizeof(r->t.method));
+	wl_strlcpy(r->t.resource, key, sizeof(r->t.resource));
+	r->aux = kind | (uint64_t)nsub << 8;
+	if (s->req_gap || m->truncated)
+		r->t.flags |= s->req_gap ? WL_TXN_F_GAP : WL_TXN_F_TRUNCATED;
+	wl_match_req_end(&s->m, ctx, r, ts, m->bytes, 1);
 }
 
-/* Pub/sub traffic: @return 1 when m was a message, not a reply. */
+/* Pub/sub traffic: @return 1 when m was a message, not a reply. r: the
+ * command it would answer, when known. */
 static int
 pubsub(struct redis_state *s, const struct wl_redis_msg *m,
-	struct redis_req *r)
+	const struct wl_mrec *r)
 {
 	const char *kind = m->arg[0];
+	uint8_t rk = r != NULL ? AUX_KIND(r->aux) : K_PLAIN;
 
 	if (m->nargs == 0 || (m->type != '*' && m->type != '>'))
 		return m->type == '>';
@@ -261,10 +229,8 @@ pubsub(struct redis_state *s, const struct wl_redis_msg *m,
 		return m->type == '>';  /* "pong" in subscribed mode pairs */
 	/* A confirmation, carrying the subscription count. */
 	s->subscribed = m->integer > 0;
-	if (r != NULL && (r->kind == K_SUB || r->kind == K_UNSUB) &&
-			!r->confirmed) {
-		r->confirmed = 1;
-		s->extra_confirms = r->kind == K_SUB ? r->nsub - 1u : 0;
+	if (rk == K_SUB || rk == K_UNSUB) {
+		s->extra_confirms = rk == K_SUB ? AUX_NSUB(r->aux) - 1u : 0;
 		return 0;               /* pairs with its command */
 	}
 	if (s->extra_confirms > 0)
@@ -273,35 +239,28 @@ pubsub(struct redis_state *s, const struct wl_redis_msg *m,
 }
 
 static int
-reply_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
+reply_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts,
+	enum wl_rsp_end how, uint32_t flags)
 {
 	const struct wl_redis_msg *m = &s->rsp.msg;
-	struct redis_req *r = s->q.n > 0 ? pend_at(s, 0) : NULL;
-	int kind;
+	const struct wl_mrec *r = wl_match_rsp_peek(&s->m, ctx, &s->rsp_pos);
+	uint8_t kind = r != NULL ? AUX_KIND(r->aux) : K_PLAIN;
+	struct wl_txn t;
 
-	if (r != NULL && r->seq != s->rsp_seq)
-		r = NULL;
-	if (s->monitor || ((s->subscribed || m->type == '>' ||
-			(r != NULL && (r->kind == K_SUB || r->kind == K_UNSUB))) &&
-			pubsub(s, m, r))) {
+	if (how == WL_RSP_COMPLETE && (s->monitor ||
+			((s->subscribed || m->type == '>' || kind == K_SUB ||
+			kind == K_UNSUB) && pubsub(s, m, r)))) {
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
 		return WL_PROTO_CONTINUE;
 	}
-	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
-	if (!s->rsp_owned) {
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
+	reply_txn(ctx, m, &t);
+	t.flags |= flags;
+	if (s->rsp_gap)
+		t.flags |= WL_TXN_F_GAP;
+	s->rsp_gap = 0;
+	wl_match_rsp(&s->m, ctx, &s->rsp_pos, s->rsp_begin_ns, &t, ts, how);
+	if (how != WL_RSP_COMPLETE)
 		return WL_PROTO_CONTINUE;
-	}
-	s->rsp_seq++;
-	if (r == NULL) {
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-		return WL_PROTO_CONTINUE;
-	}
-	kind = r->kind;
-	emit(s, ctx, r, m, ts, 0);
-	pend_pop(s);
-	if (s->q.n == 0 && wl_redis_idle(&s->req))
-		s->suspect = 0;
 	if (kind == K_MONITOR && m->type == '+')
 		s->monitor = 1;
 	if (kind == K_SYNC && m->type == '+') {
@@ -318,29 +277,33 @@ feed(struct redis_state *s, struct wl_proto_ctx *ctx,
 	struct wl_redis_parser *p, const uint8_t *d, uint32_t len, uint64_t ts)
 {
 	enum wl_redis_ev ev;
-	uint32_t k;
+	uint32_t k, at = 0;
 
 	for (;;) {
 		k = wl_redis_feed(p, d, len, &ev);
 		d += k;
 		len -= k;
+		at += k;
 		switch (ev) {
 		case WL_REDIS_EV_NONE:
 			return WL_PROTO_CONTINUE;
 		case WL_REDIS_EV_BEGIN:
+			/* The byte consumed last starts the message. */
 			if (!p->is_reply) {
 				s->req_begin_ns = ts;
-				break;
+				s->req_pos = wl_match_pos(&ctx->pos, at - 1);
+				s->req_gap = 0;
+			} else {
+				s->rsp_begin_ns = ts;
+				s->rsp_pos = wl_match_pos(&ctx->pos, at - 1);
+				s->rsp_gap = 0;
 			}
-			s->rsp_begin_ns = ts;
-			/* A reply that begins with nothing asked is not an
-			 * answer to what is asked later. */
-			s->rsp_owned = s->rsp_seq != s->req_seq;
 			break;
 		case WL_REDIS_EV_END:
 			if (!p->is_reply)
 				command_done(s, ctx, ts);
-			else if (reply_done(s, ctx, ts) == WL_PROTO_DONE)
+			else if (reply_done(s, ctx, ts, WL_RSP_COMPLETE, 0) ==
+					WL_PROTO_DONE)
 				return WL_PROTO_DONE;
 			break;
 		case WL_REDIS_EV_ERROR:
@@ -361,28 +324,41 @@ redis_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	return feed(s, ctx, dir == WL_DIR_C2S ? &s->req : &s->rsp, d, len, ts);
 }
 
+/*
+ * Lost bytes inside a bulk of known length are skipped: the message is
+ * intact but for them (flag gap). Otherwise the message in progress is
+ * lost from here: a reply is reported with what is known of it (its
+ * start and type, no end), a command never is; and the matcher learns
+ * that message boundaries were lost.
+ */
 static int
 redis_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	uint32_t len, uint64_t ts)
 {
 	struct redis_state *s = state;
+	struct wl_redis_parser *p = dir == WL_DIR_C2S ? &s->req : &s->rsp;
+	enum wl_gap_kind kind = WL_GAP_AT_START;
 
-	(void)len;
 	(void)ts;
-	ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
-	s->suspect = 1;
-	if (dir == WL_DIR_C2S) {
-		wl_redis_resync(&s->req);
+	if (wl_redis_skip(p, len)) {
+		if (dir == WL_DIR_C2S)
+			s->req_gap = 1;
+		else
+			s->rsp_gap = 1;
 		return WL_PROTO_CONTINUE;
 	}
-	/* The reply in progress is lost: its command gets none. */
-	if (!wl_redis_idle(&s->rsp) && s->rsp_owned && s->q.n > 0 &&
-			pend_at(s, 0)->seq == s->rsp_seq) {
-		emit(s, ctx, pend_at(s, 0), NULL, 0, WL_TXN_F_GAP);
-		pend_pop(s);
-		s->rsp_seq++;
+	ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
+	if (dir == WL_DIR_S2C && !wl_redis_idle(p) && !s->monitor &&
+			!s->subscribed) {
+		/* Its command was answered; where the answer ends, and
+		 * whether more followed, is lost. */
+		reply_done(s, ctx, 0, WL_RSP_END_LOST, 0);
+		kind = WL_GAP_IN_MSG;
 	}
-	wl_redis_resync(&s->rsp);
+	/* A command in progress is lost whole: an answer will come for it,
+	 * as for any other lost command. */
+	wl_redis_resync(p);
+	wl_match_gap(&s->m, ctx, dir, len, kind);
 	return WL_PROTO_CONTINUE;
 }
 
@@ -392,11 +368,51 @@ redis_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags,
 {
 	struct redis_state *s = state;
 
-	(void)ts;
-	while (s->q.n > 0) {
-		emit(s, ctx, pend_at(s, 0), NULL, 0, flags);
-		pend_pop(s);
-	}
+	/* A reply the end cut short keeps its start. */
+	if (!wl_redis_idle(&s->rsp) && !s->rsp.resync && !s->monitor &&
+			!s->subscribed)
+		reply_done(s, ctx, 0, WL_RSP_CUT, flags);
+	wl_match_close(&s->m, ctx, flags, ts);
+}
+
+/*
+ * Reply types a command can get (errors always), for the commands whose
+ * replies the Redis documentation fixes; others fit any. "_" is RESP3's
+ * null, "$" also RESP2's null bulk.
+ */
+static const struct {
+	const char *cmd;
+	const char *types;
+} reply_types[] = {
+	{ "GET", "$_" }, { "GETDEL", "$_" }, { "GETEX", "$_" },
+	{ "GETSET", "$_" }, { "HGET", "$_" }, { "LINDEX", "$_" },
+	{ "SET", "+$_" }, { "SETEX", "+" }, { "PSETEX", "+" },
+	{ "MSET", "+" }, { "SELECT", "+" }, { "FLUSHDB", "+" },
+	{ "FLUSHALL", "+" }, { "AUTH", "+" },
+	{ "INCR", ":" }, { "DECR", ":" }, { "INCRBY", ":" },
+	{ "DECRBY", ":" }, { "DEL", ":" }, { "UNLINK", ":" },
+	{ "EXISTS", ":" }, { "EXPIRE", ":" }, { "PEXPIRE", ":" },
+	{ "TTL", ":" }, { "PTTL", ":" }, { "LPUSH", ":" }, { "RPUSH", ":" },
+	{ "LLEN", ":" }, { "SADD", ":" }, { "SREM", ":" }, { "SCARD", ":" },
+	{ "HSET", ":" }, { "HDEL", ":" }, { "HLEN", ":" }, { "STRLEN", ":" },
+	{ "APPEND", ":" }, { "PUBLISH", ":" }, { "DBSIZE", ":" },
+	{ "MGET", "*" }, { "LRANGE", "*" }, { "KEYS", "*" },
+};
+
+static int
+redis_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
+{
+	const struct wl_redis_txn *x = (const void *)rsp->proto_area;
+	unsigned int i;
+
+	/* Errors answer anything; an attribute hides the type after it. */
+	if (x->reply_type == '-' || x->reply_type == '!' ||
+			x->reply_type == '|' || x->reply_type == 0)
+		return 1;
+	for (i = 0; i < WL_ARRAY_SIZE(reply_types); i++)
+		if (strcmp(req->method, reply_types[i].cmd) == 0)
+			return strchr(reply_types[i].types, x->reply_type) != NULL;
+	return 1;
 }
 
 static void
@@ -405,7 +421,7 @@ redis_txn_json(const struct wl_txn *t, json_t *o)
 	const struct wl_redis_txn *x = (const void *)t->proto_area;
 	char ty[2] = { (char)x->reply_type, '\0' };
 
-	if (t->rsp_end_ns == 0)
+	if (t->rsp_start_ns == 0)
 		return;
 	json_object_set_new(o, "reply_type", json_string(ty));
 	if (x->reply_len >= 0)
@@ -426,4 +442,5 @@ const struct wl_proto_ops wl_proto_redis_ops = {
 	.gap = redis_gap,
 	.close = redis_close,
 	.txn_json = redis_txn_json,
+	.rsp_fits = redis_rsp_fits,
 };

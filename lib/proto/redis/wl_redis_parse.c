@@ -125,6 +125,21 @@ wl_redis_idle(const struct wl_redis_parser *p)
 	return p->st == ST_START;
 }
 
+int
+wl_redis_skip(struct wl_redis_parser *p, uint64_t len)
+{
+	/* Inside a bulk payload whose length is known, with at least its
+	 * CRLF still to come: the frame is intact. */
+	if (p->st != ST_BULK || p->resync || len >= p->remain)
+		return 0;
+	p->remain -= len;
+	p->msg.bytes += len;
+	if (p->keep && p->keep_len < WL_REDIS_ARG - 1)
+		p->msg.truncated = 1;   /* what was kept misses bytes */
+	p->keep = 0;
+	return 1;
+}
+
 /* Parse a signed decimal or "?" (returns -2) from the header line. */
 static int64_t
 line_int(const struct wl_redis_parser *p, int *ok)

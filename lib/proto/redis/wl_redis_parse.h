@@ -64,6 +64,13 @@ uint32_t wl_redis_feed(struct wl_redis_parser *p, const uint8_t *d,
 /** Lost bytes: drop the message in progress, look for the next start. */
 void wl_redis_resync(struct wl_redis_parser *p);
 
+/**
+ * len bytes were lost inside the message in progress: skip them when
+ * they fall inside a bulk payload of known length (the framing is
+ * intact). @return 1 when skipped, 0 when the frame is lost (resync).
+ */
+int wl_redis_skip(struct wl_redis_parser *p, uint64_t len);
+
 /** 1 when between messages. */
 int wl_redis_idle(const struct wl_redis_parser *p);
 

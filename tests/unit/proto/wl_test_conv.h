@@ -20,12 +20,15 @@
 #include <netinet/in.h>
 
 #include <cmocka.h>
+#include <rte_memory.h>
 
+#include "wl_match.h"
 #include "wl_proto.h"
+#include "wl_test_eal.h"
 
 #define C WL_DIR_C2S
 #define S WL_DIR_S2C
-#define MAXT 64
+#define MAXT 128
 
 struct seg {
 	int dir;                /* C, S; -1 = gap of `gap` bytes */
@@ -51,6 +54,9 @@ struct conv {
 	uint32_t close_flags;
 	uint64_t parse_errors;
 	uint64_t messages;      /* not request/response, e.g. pub/sub */
+	/* The close is clean (struct wl_proto_ctx close_clean): the client
+	 * closed first, having had every byte the server sent. */
+	uint8_t clean;
 };
 
 static struct wl_txn got[MAXT];
@@ -61,6 +67,11 @@ static unsigned int conv_proto;
 /* Transport of the flow (0: TCP); datagrams are never split. */
 static uint8_t conv_l4proto;
 static uint64_t conv_timeout_ns;
+/* Request records (wl_match.h), one pool for every run. */
+static struct wl_mpool *conv_pool;
+/* Stream offsets of the run: bytes each way so far, lost ones too. Each
+ * segment acknowledges everything the other side sent before it. */
+static uint64_t conv_off[2];
 
 static void
 conv_sink(void *arg, const struct wl_txn *t)
@@ -87,6 +98,18 @@ conv_ctx(struct wl_proto_ctx *ctx)
 	ctx->rsp_timeout_ns = conv_timeout_ns;
 	ctx->ctr = ctr;
 	ctx->sink = &conv_sink_;
+	ctx->mpool = conv_pool;
+	ctx->ops = wl_protos[conv_proto];
+	ctx->pos.peer_ack = UINT64_MAX;
+}
+
+/* Position of the next call of direction dir. */
+static void
+conv_pos(struct wl_proto_ctx *ctx, int dir)
+{
+	ctx->pos.off = conv_off[dir];
+	ctx->pos.peer_ack = conv_l4proto == IPPROTO_UDP ? UINT64_MAX :
+		conv_off[!dir];
 }
 
 static void
@@ -95,6 +118,12 @@ conv_begin(struct wl_proto_ctx *ctx)
 	ngot = 0;
 	memset(ctr, 0, sizeof(ctr));
 	memset(conv_state, 0, sizeof(conv_state));
+	conv_off[0] = conv_off[1] = 0;
+	if (conv_pool == NULL) {
+		assert_int_equal(wl_test_eal_init(), 0);
+		conv_pool = wl_mpool_create(256, SOCKET_ID_ANY);
+		assert_non_null(conv_pool);
+	}
 	assert_true(conv_ops()->state_size <= sizeof(conv_state));
 	conv_ctx(ctx);
 	if (conv_ops()->init != NULL)
@@ -123,23 +152,42 @@ conv_run(const struct conv *cv, int mode, unsigned int which, uint32_t at)
 		uint32_t n = seg_len(sg), k;
 
 		if (sg->dir < 0) {
-			done = o->gap(conv_state, &ctx, sg->ts == 0 ? C : S,
-				sg->gap, 0);
+			int gd = sg->ts == 0 ? C : S;
+
+			conv_pos(&ctx, gd);
+			done = o->gap(conv_state, &ctx, gd, sg->gap, 0);
+			conv_off[gd] += sg->gap;
 		} else if (mode == 0 || (mode == 1 && (i != which || at == 0 ||
 				at >= n))) {
+			conv_pos(&ctx, sg->dir);
 			done = o->data(conv_state, &ctx, sg->dir, d, n, sg->ts);
+			conv_off[sg->dir] += n;
 		} else if (mode == 1) {
+			conv_pos(&ctx, sg->dir);
 			done = o->data(conv_state, &ctx, sg->dir, d, at, sg->ts);
-			if (!done)
+			conv_off[sg->dir] += at;
+			if (!done) {
+				conv_pos(&ctx, sg->dir);
 				done = o->data(conv_state, &ctx, sg->dir, d + at,
 					n - at, sg->ts);
+			}
+			conv_off[sg->dir] += n - at;
 		} else {
-			for (k = 0; k < n && !done; k++)
+			for (k = 0; k < n && !done; k++) {
+				conv_pos(&ctx, sg->dir);
 				done = o->data(conv_state, &ctx, sg->dir, d + k,
 					1, sg->ts);
+				conv_off[sg->dir]++;
+			}
+			conv_off[sg->dir] += n - k;
 		}
 	}
+	ctx.close_clean = cv->clean;
 	o->close(conv_state, &ctx, cv->close_flags, 999);
+	/* Every record the protocol took is back. */
+	if (wl_mpool_used(conv_pool) != 0)
+		fail_msg("%s: %u request records left after close", cv->name,
+			wl_mpool_used(conv_pool));
 }
 
 static void
@@ -149,8 +197,18 @@ conv_check(const struct conv *cv)
 
 	for (n = 0; cv->want[n].method != NULL; n++)
 		;
-	if (ngot != n)
+	if (ngot != n) {
+		for (i = 0; i < ngot; i++)
+			print_message("  got %s %s %s %llu %llu %llu %llu "
+				"flags %#x\n", got[i].method, got[i].resource,
+				got[i].status,
+				(unsigned long long)got[i].req_start_ns,
+				(unsigned long long)got[i].req_end_ns,
+				(unsigned long long)got[i].rsp_start_ns,
+				(unsigned long long)got[i].rsp_end_ns,
+				got[i].flags);
 		fail_msg("%s: %u transactions, want %u", cv->name, ngot, n);
+	}
 	for (i = 0; i < n; i++) {
 		const struct want *w = &cv->want[i];
 		const struct wl_txn *t = &got[i];

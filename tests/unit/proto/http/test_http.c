@@ -131,17 +131,40 @@ static const struct conv convs[] = {
 		{ C, 10, "GET /a HTTP/1.1\r\n\r\n" },
 		{ S, 20, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" },
 		{ 0 } }, {
+		{ "", "", "200", 0, 0, 5, 5, WL_TXN_F_NO_REQUEST, NULL },
 		{ "GET", "/a", "200", 10, 10, 20, 20, 0, NULL },
 		{ 0 } } },
+	/* The end of the first body lost: /a keeps its status and first
+	 * byte; the next answer can only be /b's (nothing else waits). */
 	{ "gap-in-response", {
 		{ C, 10, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n" },
 		{ S, 20, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123" },
 		{ -1, 1, NULL, 96 },
 		{ S, 30, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nZ" },
 		{ 0 } }, {
-		{ "GET", "/a", "no_response", 10, 10, 0, 0,
-			WL_TXN_F_GAP | WL_TXN_F_NO_RESPONSE, NULL },
-		{ "GET", "/b", "200", 10, 10, 30, 30, WL_TXN_F_GAP, NULL },
+		{ "GET", "/a", "200", 10, 10, 20, 0, WL_TXN_F_GAP, NULL },
+		{ "GET", "/b", "200", 10, 10, 30, 30, 0, NULL },
+		{ 0 } } },
+	/* Lost bytes in the middle of a body: skipped, both ends known. */
+	{ "gap-inside-body", {
+		{ C, 10, "POST /u HTTP/1.1\r\nContent-Length: 20\r\n\r\n0123" },
+		{ -1, 0, NULL, 10 },
+		{ C, 12, "456789" },
+		{ S, 20, "HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\n01234" },
+		{ -1, 1, NULL, 3 },
+		{ S, 22, "89" },
+		{ 0 } }, {
+		{ "POST", "/u", "201", 10, 12, 20, 22, WL_TXN_F_GAP, NULL },
+		{ 0 } } },
+	/* An answer that comes while the request body still arrives (a
+	 * server refusing an upload early): each keeps its own end. */
+	{ "early-answer", {
+		{ C, 10, "POST /big HTTP/1.1\r\nContent-Length: 8\r\n\r\n01" },
+		{ S, 20, "HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n" },
+		{ C, 30, "2345" },
+		{ C, 40, "67" },
+		{ 0 } }, {
+		{ "POST", "/big", "413", 10, 40, 20, 20, 0, "" },
 		{ 0 } } },
 };
 
@@ -192,33 +215,58 @@ test_probe(void **state_)
 		WL_PROBE_NO);
 }
 
-/* Pipelining deeper than the pending ring: counted, pairing kept. */
+/* A pipeline of depth n on a pool of `pool` records: the requests that
+ * find a record are paired with their own answers, the answers of the
+ * others are reported flagged overflow, never given to another. */
+static void
+pipeline(unsigned int n, unsigned int pool)
+{
+	static const char req[] = "GET /p HTTP/1.1\r\n\r\n";
+	static const char rsp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	struct wl_mpool *mp = wl_mpool_create(pool, SOCKET_ID_ANY);
+	struct wl_proto_ctx ctx;
+	unsigned int i, kept = n < pool ? n : pool;
+
+	assert_non_null(mp);
+	conv_proto = WL_PROTO_HTTP;
+	conv_begin(&ctx);
+	ctx.mpool = mp;
+	for (i = 0; i < n; i++) {
+		conv_pos(&ctx, C);
+		conv_ops()->data(conv_state, &ctx, C, (const uint8_t *)req,
+			sizeof(req) - 1, 100 + i);
+		conv_off[C] += sizeof(req) - 1;
+	}
+	for (i = 0; i < n; i++) {
+		conv_pos(&ctx, S);
+		conv_ops()->data(conv_state, &ctx, S, (const uint8_t *)rsp,
+			sizeof(rsp) - 1, 100000 + i);
+		conv_off[S] += sizeof(rsp) - 1;
+	}
+	conv_ops()->close(conv_state, &ctx, 0, 999999);
+	assert_int_equal(ngot, n);
+	for (i = 0; i < kept; i++) {
+		assert_int_equal(got[i].req_start_ns, 100 + i);
+		assert_int_equal(got[i].rsp_end_ns, 100000 + i);
+		assert_int_equal(got[i].flags, 0);
+	}
+	for (; i < n; i++) {
+		assert_int_equal(got[i].req_start_ns, 0);
+		assert_int_equal(got[i].rsp_end_ns, 100000 + i);
+		assert_true(got[i].flags & WL_TXN_F_OVERFLOW);
+	}
+	assert_int_equal(ctr[WL_PROTO_CTR_PENDING_OVERFLOW], n - kept);
+	assert_int_equal(wl_mpool_used(mp), 0);
+	wl_mpool_free(mp);
+}
+
+/* Pending requests are bounded per lcore, not per connection. */
 static void
 test_deep_pipeline(void **state_)
 {
-	struct wl_proto_ctx ctx;
-	static const char req[] = "GET /p HTTP/1.1\r\n\r\n";
-	static const char rsp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-	unsigned int i;
-
 	(void)state_;
-	conv_proto = WL_PROTO_HTTP;
-	conv_begin(&ctx);
-	for (i = 0; i < 12; i++)
-		conv_ops()->data(conv_state, &ctx, C, (const uint8_t *)req,
-			sizeof(req) - 1, 100 + i);
-	for (i = 0; i < 12; i++)
-		conv_ops()->data(conv_state, &ctx, S, (const uint8_t *)rsp,
-			sizeof(rsp) - 1, 200 + i);
-	conv_ops()->close(conv_state, &ctx, 0, 999);
-	/* Eight were kept and paired in order; four overflowed. */
-	assert_int_equal(ngot, 8);
-	for (i = 0; i < 8; i++) {
-		assert_int_equal(got[i].req_start_ns, 100 + i);
-		assert_int_equal(got[i].rsp_end_ns, 200 + i);
-	}
-	assert_int_equal(ctr[WL_PROTO_CTR_PENDING_OVERFLOW], 4);
-	assert_int_equal(ctr[WL_PROTO_CTR_UNMATCHED_RSP], 4);
+	pipeline(60, 64);
+	pipeline(12, 8);
 }
 
 int

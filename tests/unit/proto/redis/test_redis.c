@@ -12,6 +12,8 @@
 #define SET_A "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
 #define GET_A "*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
 #define OK "+OK\r\n"
+/* A command whose reply may be of any type. */
+#define ECHO_A "*2\r\n$4\r\nECHO\r\n$1\r\na\r\n"
 
 static const struct conv convs[] = {
 	{ "set-get", {
@@ -42,7 +44,7 @@ static const struct conv convs[] = {
 		{ "GET", "big", "OK", 10, 11, 20, 22, 0, NULL },
 		{ 0 } } },
 	{ "resp3-types", {
-		{ C, 10, GET_A GET_A GET_A GET_A GET_A GET_A },
+		{ C, 10, ECHO_A ECHO_A ECHO_A ECHO_A ECHO_A ECHO_A },
 		{ S, 20, "*2\r\n*2\r\n:1\r\n$1\r\na\r\n%1\r\n+k\r\n_\r\n" },
 		{ S, 21, "|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:1\r\n:2\r\n" },
 		{ S, 22, "$?\r\n;4\r\nHell\r\n;1\r\no\r\n;0\r\n" },
@@ -50,12 +52,12 @@ static const struct conv convs[] = {
 		{ S, 24, "=15\r\ntxt:Some string\r\n" },
 		{ S, 25, "*-1\r\n" },
 		{ 0 } }, {
-		{ "GET", "a", "OK", 10, 10, 20, 20, 0, NULL },
-		{ "GET", "a", "OK", 10, 10, 21, 21, 0, NULL },
-		{ "GET", "a", "OK", 10, 10, 22, 22, 0, NULL },
-		{ "GET", "a", "OK", 10, 10, 23, 23, 0, NULL },
-		{ "GET", "a", "OK", 10, 10, 24, 24, 0, NULL },
-		{ "GET", "a", "OK", 10, 10, 25, 25, 0, NULL },
+		{ "ECHO", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "ECHO", "", "OK", 10, 10, 21, 21, 0, NULL },
+		{ "ECHO", "", "OK", 10, 10, 22, 22, 0, NULL },
+		{ "ECHO", "", "OK", 10, 10, 23, 23, 0, NULL },
+		{ "ECHO", "", "OK", 10, 10, 24, 24, 0, NULL },
+		{ "ECHO", "", "OK", 10, 10, 25, 25, 0, NULL },
 		{ 0 } } },
 	{ "errors", {
 		{ C, 10, "*2\r\n$4\r\nLLEN\r\n$1\r\ns\r\n*1\r\n$3\r\nFOO\r\n" },
@@ -124,6 +126,10 @@ static const struct conv convs[] = {
 		{ "REPLCONF", "", "OK", 10, 10, 20, 20, 0, NULL },
 		{ "PSYNC", "", "OK", 30, 30, 40, 40, 0, NULL },
 		{ 0 } } },
+	/* 50 bytes of commands lost between two: a command began in them
+	 * and comes before the GET, so the next answer is its (reported
+	 * alone, proven); the GET's never came, and whether more commands
+	 * were lost stays unknown (no clean close to count on). */
 	{ "gap-resync", {
 		{ C, 10, SET_A },
 		{ S, 20, OK },
@@ -132,15 +138,114 @@ static const struct conv convs[] = {
 		{ S, 40, "$1\r\n1\r\n" },
 		{ 0 } }, {
 		{ "SET", "a", "OK", 10, 10, 20, 20, 0, NULL },
-		{ "GET", "a", "OK", 30, 30, 40, 40, WL_TXN_F_GAP, NULL },
+		{ "", "", "OK", 0, 0, 40, 40,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "no_response", 30, 30, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
 		{ 0 } } },
+	/* An answer that came before anything was asked answers a command
+	 * the tap never saw: reported with its status, no request. */
 	{ "reply-first-then-unanswered", {
 		{ S, 5, OK },
 		{ C, 10, GET_A },
 		{ 0 } }, {
+		{ "", "", "OK", 0, 0, 5, 5, WL_TXN_F_NO_REQUEST, NULL },
 		{ "GET", "a", "no_response", 10, 10, 0, 0,
 			WL_TXN_F_NO_RESPONSE | WL_TXN_F_CLOSED, NULL },
 		{ 0 } }, WL_TXN_F_CLOSED },
+	/* One answer lost, one request at a time: the next command's ACK
+	 * shows the client had the lost answer, so the next answer is the
+	 * next command's (proven at once, no close needed). */
+	{ "lost-reply-sequential", {
+		{ C, 10, SET_A },
+		{ S, 20, OK },
+		{ C, 30, "*2\r\n$3\r\nGET\r\n$1\r\nx\r\n" },
+		{ -1, 1, NULL, 7 },
+		{ C, 50, GET_A },
+		{ S, 60, "$2\r\n22\r\n" },
+		{ 0 } }, {
+		{ "SET", "a", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "GET", "x", "no_response", 30, 30, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "OK", 50, 50, 60, 60, 0, NULL },
+		{ 0 } } },
+	/* Three pipelined; the first two answers lost in one gap: the one
+	 * left may be the second's or the third's until the clean close
+	 * counts: three commands, one answer seen, two lost. */
+	{ "lost-replies-pipelined-close", {
+		{ C, 10, GET_A GET_A GET_A },
+		{ -1, 1, NULL, 14 },
+		{ S, 40, "$2\r\n33\r\n" },
+		{ 0 } }, {
+		{ "GET", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "OK", 10, 10, 40, 40, 0, NULL },
+		{ 0 } }, WL_TXN_F_CLOSED, 0, 0, 1 },
+	/* The same without a clean close: nothing proves it. */
+	{ "lost-replies-pipelined-unclean", {
+		{ C, 10, GET_A GET_A GET_A },
+		{ -1, 1, NULL, 14 },
+		{ S, 40, "$2\r\n33\r\n" },
+		{ 0 } }, {
+		{ "", "", "OK", 0, 0, 40, 40,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_UNPAIRED, NULL },
+		{ "GET", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
+		{ "GET", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
+		{ "GET", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
+		{ 0 } }, WL_TXN_F_TIMEOUT },
+	/* A command lost, one at a time: its answer is reported alone
+	 * (proven: nothing seen was waiting); the next answer may still be
+	 * for another lost command until the clean close counts. */
+	{ "lost-command-sequential", {
+		{ C, 10, SET_A },
+		{ S, 20, OK },
+		{ -1, 0, NULL, 23 },
+		{ S, 40, "$1\r\nx\r\n" },
+		{ C, 50, GET_A },
+		{ S, 60, "$2\r\n22\r\n" },
+		{ 0 } }, {
+		{ "SET", "a", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "", "", "OK", 0, 0, 40, 40,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "OK", 50, 50, 60, 60, 0, NULL },
+		{ 0 } }, WL_TXN_F_CLOSED, 0, 0, 1 },
+	/* A gap inside a bulk reply of known length: the reply is whole
+	 * but for it, its times certain. */
+	{ "gap-inside-bulk", {
+		{ C, 10, GET_A },
+		{ S, 20, "$20\r\n0123" },
+		{ -1, 1, NULL, 10 },
+		{ S, 22, "efghij\r\n" },
+		{ C, 30, GET_A },
+		{ S, 40, "$1\r\n1\r\n" },
+		{ 0 } }, {
+		{ "GET", "a", "OK", 10, 10, 20, 22, WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "OK", 30, 30, 40, 40, 0, NULL },
+		{ 0 } } },
+	/* The end of a bulk reply lost: its start and status stay. */
+	{ "gap-ends-bulk", {
+		{ C, 10, GET_A },
+		{ S, 20, "$20\r\n0123" },
+		{ -1, 1, NULL, 30 },
+		{ C, 30, GET_A },
+		{ S, 40, "$1\r\n1\r\n" },
+		{ 0 } }, {
+		{ "GET", "a", "OK", 10, 10, 20, 0, WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "OK", 30, 30, 40, 40, 0, NULL },
+		{ 0 } } },
+	/* A reply the capture's end cut: its start and type stay. */
+	{ "reply-cut-by-end", {
+		{ C, 10, GET_A },
+		{ S, 20, "$20\r\n0123" },
+		{ 0 } }, {
+		{ "GET", "a", "OK", 10, 10, 20, 0,
+			WL_TXN_F_TRUNCATED | WL_TXN_F_END_OF_CAPTURE, NULL },
+		{ 0 } }, WL_TXN_F_END_OF_CAPTURE },
 };
 
 static void

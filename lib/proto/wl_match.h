@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef WL_MATCH_H
+#define WL_MATCH_H
+
+/*
+ * The request/response matcher every protocol pairs with.
+ *
+ * A protocol decodes; this file decides which request a response
+ * answers, and says so only when it can prove it. Requests wait in a
+ * per-flow list of records drawn from one per-lcore pool (so one deep
+ * pipeline is measured whole, and the bound is per core), each record a
+ * transaction in the making. Responses answer requests in order (Redis,
+ * HTTP/1; memcached, PostgreSQL and MySQL to follow): the n-th response
+ * answers the n-th request. Pairing by key (DNS id, memcached binary
+ * opaque) is still done by those protocols themselves.
+ *
+ * The proof is TCP's. Every message has a stream offset and
+ * the ACK its first packet carried (struct wl_stream_pos), and:
+ *   C1  a response is sent after its server received (the start of) its
+ *       request: request.off < response.peer_ack;
+ *   C2  a request is sent before its client received its response:
+ *       request.peer_ack <= response.off.
+ * While no bytes are lost, each response goes to the oldest request,
+ * and C1/C2 only check it (a response failing them answers a request
+ * the tap never saw, and is reported unmatched). After a loss that hides
+ * message boundaries, how many responses (server side) or requests
+ * (client side) vanished is unknown: one unknown integer, the "epoch".
+ * Responses after it are held with their constraints until exactly one
+ * value of the unknown satisfies C1/C2 for all of them (the loss is then
+ * resolved and everything held is emitted, paired), or until the
+ * connection closes cleanly: the client closed first, having received
+ * every byte the server sent, and every request asked for exactly one
+ * answer, so the answers count equals the requests count, which fixes
+ * the unknown. A second loss while one is open, more held than
+ * HOLD_MAX, or an unclean end give up: what was held is emitted flagged
+ * "unpaired", with its own times and status but never another's, kept
+ * out of the duration histograms, and the flow goes on blind (as one
+ * picked up mid-stream) until its close settles it. A flow picked up
+ * mid-stream starts blind. docs/timing.md, "Pairing after loss".
+ *
+ * Threading: parser lcore of the flow only; no allocation after
+ * wl_mpool_create(), no syscall.
+ */
+
+#include <stdint.h>
+
+#include "wl_txn.h"
+#include "wl_proto.h"
+
+/* Pool index meaning "none". */
+#define WL_MATCH_NIL UINT32_MAX
+/* Runs of requests without a record remembered per flow. */
+#define WL_MATCH_OVF 4
+
+/* What a request asks for (struct wl_mrec expect). */
+enum wl_match_expect {
+	WL_EXPECT_ONE = 0,      /* exactly one response */
+	WL_EXPECT_MAYBE = 1,    /* one or none (quiet commands) */
+};
+
+/*
+ * A request or a held response: the transaction in the making. The
+ * protocol fills t (request fields at the request, response fields at
+ * the response) and may keep its own framing facts in aux.
+ */
+struct wl_mrec {
+	uint32_t next;          /* list link, pool index */
+	uint32_t seq;           /* requests: number in the flow */
+	uint64_t off;           /* stream offset of the first byte */
+	uint64_t peer_ack;      /* the other stream's offset its packet acked */
+	uint64_t aux;           /* the protocol's own */
+	uint8_t done;           /* requests: last byte seen */
+	uint8_t expect;         /* enum wl_match_expect */
+	uint8_t answered;       /* requests: a response is attached */
+	uint8_t rsvd[5];
+	struct wl_txn t;
+};
+
+/* The per-lcore pool of records. */
+struct wl_mpool;
+
+/**
+ * Create a pool of n records on a NUMA socket.
+ * @return the pool, or NULL with rte_errno set (EINVAL, ENOMEM).
+ * Control path.
+ */
+struct wl_mpool *wl_mpool_create(uint32_t n, int socket);
+
+/** Free a pool. NULL is fine. */
+void wl_mpool_free(struct wl_mpool *p);
+
+/** Records in use (for tests and gauges). */
+uint32_t wl_mpool_used(const struct wl_mpool *p);
+
+/*
+ * Per-flow matcher state; lives in the protocol's flow state (zeroed
+ * memory), set up by wl_match_init().
+ */
+struct wl_match {
+	uint32_t rq_head;       /* pending requests, oldest first */
+	uint32_t rq_tail;
+	uint32_t hr_head;       /* responses held in an open epoch */
+	uint32_t hr_tail;
+	uint32_t n_rq;
+	uint32_t n_hr;
+	uint32_t req_seq;       /* requests added in the flow */
+	uint8_t rsvd1;
+	uint8_t unsolicited;    /* the server also sends unasked messages */
+	uint8_t epoch;          /* an unknown is open (wl_match.c) */
+	uint8_t rsvd0;
+	uint8_t overflow;       /* a request found no record */
+	uint8_t rsvd[3];
+	/* The open epoch: the unknown's feasible range [lo, hi]; for a
+	 * server-side loss the lost region [gap_a, gap_b) of its stream,
+	 * for a client-side one the hole [gap_a, gap_b) of requests and
+	 * the number of requests (hole_at) before it. */
+	int32_t lo;
+	int32_t hi;
+	uint32_t hole_at;
+	uint32_t rsvd2;
+	uint64_t gap_a;
+	uint64_t gap_b;
+	uint64_t hole_ack_lo;   /* client side: ACK of the request before */
+	/* Requests that found no record (pool empty), as runs of request
+	 * numbers: their answers are reported, flagged "overflow", and
+	 * never given to another request. */
+	uint32_t ovf_seq[WL_MATCH_OVF];
+	uint32_t ovf_n[WL_MATCH_OVF];
+	uint32_t n_ovf;
+	uint32_t rsvd3;
+};
+
+/**
+ * Set up a flow's matcher (in the protocol's init: ctx->midstream says
+ * whether questions may have been asked before it looked).
+ * @param unsolicited  the server also sends messages nobody asked for
+ *        (pushes, notices), so lost server bytes need not hold a response.
+ */
+void wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
+	int unsolicited);
+
+/**
+ * A request that began at `at` (its first byte's position) at start_ts.
+ * Protocols add it once they know it asks for an answer.
+ * @return its record, t initialised with the flow's endpoints and
+ * req_start_ns; the protocol fills method, resource and its own fields.
+ * NULL when the lcore's pool is empty: the request is counted
+ * (pending_overflow) and its answer is reported unpaired, flagged
+ * "overflow", never given to another request.
+ */
+struct wl_mrec *wl_match_req_add(struct wl_match *m,
+	struct wl_proto_ctx *ctx, const struct wl_stream_pos *at,
+	uint64_t start_ts);
+
+/**
+ * The request's last byte so far came at ts; bytes: its size so far.
+ * done: it is complete (call again as a body after an early answer
+ * grows). A complete request whose answer is complete is emitted.
+ */
+void wl_match_req_end(struct wl_match *m, struct wl_proto_ctx *ctx,
+	struct wl_mrec *r, uint64_t ts, uint64_t bytes, int done);
+
+/** The latest request added and not complete, or NULL. */
+struct wl_mrec *wl_match_req_open(struct wl_match *m,
+	struct wl_proto_ctx *ctx);
+
+/**
+ * The request a response beginning at `at` answers, when that is proven
+ * now (protocols frame a response by its request: HEAD, SUBSCRIBE...),
+ * else NULL. Changes nothing.
+ */
+struct wl_mrec *wl_match_rsp_peek(struct wl_match *m,
+	struct wl_proto_ctx *ctx, const struct wl_stream_pos *at);
+
+/* How a response ended (wl_match_rsp). */
+enum wl_rsp_end {
+	WL_RSP_COMPLETE = 0,    /* its last byte came at end_ts */
+	WL_RSP_END_LOST = 1,    /* its end was lost (gap): no end time */
+	WL_RSP_CUT = 2,         /* the capture or the flow ended first */
+};
+
+/**
+ * A response began at `at` at start_ts and ended at end_ts (how). rsp
+ * holds its fields (status, status_code, status_class, rsp_bytes, flags,
+ * the protocol's response fields, endpoints from wl_proto_txn_init);
+ * the times are set here. The pair is emitted (once its request is
+ * complete too), held, or the response reported unmatched.
+ */
+void wl_match_rsp(struct wl_match *m, struct wl_proto_ctx *ctx,
+	const struct wl_stream_pos *at, uint64_t start_ts,
+	struct wl_txn *rsp, uint64_t end_ts, enum wl_rsp_end how);
+
+/* Position of byte k of the current data call. */
+static inline struct wl_stream_pos
+wl_match_pos(const struct wl_stream_pos *call, uint32_t k)
+{
+	struct wl_stream_pos p = { call->off + k, call->peer_ack };
+
+	return p;
+}
+
+/* What a gap did to the message stream of its direction. */
+enum wl_gap_kind {
+	WL_GAP_INSIDE = 0,      /* inside a message of known length: skipped */
+	WL_GAP_AT_START = 1,    /* between messages: one starts in it */
+	WL_GAP_IN_MSG = 2,      /* in a message of unknown end: maybe more */
+};
+
+/**
+ * len bytes of dir (enum wl_dir) were lost at ctx->pos. The protocol
+ * says what it knows of the boundaries (enum wl_gap_kind), having ended
+ * a response in progress first (WL_RSP_END_LOST). A lost boundary opens
+ * an epoch (wl_match.h above); a second one while an epoch is open gives
+ * pairing up for the flow.
+ */
+void wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx,
+	int dir, uint64_t len, enum wl_gap_kind kind);
+
+/**
+ * The flow ends: resolve what can be, emit every pending request
+ * (no_response, with flags: closed, timeout, end_of_capture...) and every
+ * held response.
+ * An open epoch is settled by counting when ctx->close_clean says the
+ * client closed first, having received every byte the server sent, and
+ * every unanswered request asked for exactly one answer.
+ */
+void wl_match_close(struct wl_match *m, struct wl_proto_ctx *ctx,
+	uint32_t flags, uint64_t ts);
+
+#endif /* WL_MATCH_H */

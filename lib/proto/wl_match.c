@@ -33,6 +33,8 @@
 #define CUR_NONE (WL_MATCH_NIL - 1)     /* unmatched: no request */
 #define CUR_HELD (WL_MATCH_NIL - 2)     /* an epoch is open: held */
 #define CUR_OVF (WL_MATCH_NIL - 3)      /* a request without a record */
+#define CUR_AMBIG (WL_MATCH_NIL - 4)    /* one of several quiet ones */
+#define CUR_LOST (WL_MATCH_NIL - 5)     /* quiet ones or the next: unknown */
 
 /* enum of struct wl_match epoch */
 enum wl_epoch {
@@ -189,6 +191,18 @@ req_unanswered(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t i,
 	emit_free(ctx, i);
 }
 
+/*
+ * A quiet request the server answered by silence (or closed on): not a
+ * transaction, counted with the messages.
+ */
+static void
+quiet_silent(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t i)
+{
+	rq_unlink(m, ctx->mpool, i);
+	ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
+	rec_put(ctx->mpool, i);
+}
+
 /* A response that answers no request we hold. */
 static void
 rsp_unmatched(struct wl_proto_ctx *ctx, struct wl_txn *rsp, uint32_t flags)
@@ -255,12 +269,20 @@ consistent(const struct wl_proto_ctx *ctx, const struct wl_mrec *r,
 	return 1;
 }
 
-/* Does value v of the epoch's unknown fit every held response? */
+/*
+ * Does value v of the epoch's unknown fit every held response? Counting
+ * needs one answer per request: a quiet request (WL_EXPECT_MAYBE) in
+ * the way fits no value.
+ */
 static int
 fits(const struct wl_match *m, const struct wl_proto_ctx *ctx, int32_t v)
 {
 	struct wl_mpool *p = ctx->mpool;
 	uint32_t u0 = first_unanswered(m, p), h = m->hr_head, i, n;
+
+	for (i = u0; i != WL_MATCH_NIL; i = rec(p, i)->next)
+		if (rec(p, i)->expect != WL_EXPECT_ONE)
+			return 0;
 
 	if (m->epoch == EP_SERVER) {
 		/* Lost answers go to U[0..v-1]: each began inside the lost
@@ -515,6 +537,35 @@ wl_match_req_end(struct wl_match *m, struct wl_proto_ctx *ctx,
 	}
 }
 
+/*
+ * Quiet requests from q on, then the first request that must be
+ * answered: the response answers the first of them it fits (those
+ * before were answered by silence). It is proven only when it fits one
+ * of them alone; fitting several quiet ones, it answers one of them
+ * (which, unknown: the others stay candidates); fitting a quiet one and
+ * the next loud one, whether that one is answered is unknown.
+ */
+static uint32_t
+quiet_target(const struct wl_match *m, const struct wl_proto_ctx *ctx,
+	uint32_t q, const struct wl_stream_pos *at, const struct wl_txn *rsp)
+{
+	struct wl_mpool *p = ctx->mpool;
+	uint32_t i, first = WL_MATCH_NIL, n = 0;
+
+	(void)m;
+	for (i = q; i != WL_MATCH_NIL; i = rec(p, i)->next) {
+		if (consistent(ctx, rec(p, i), at->off, at->peer_ack, rsp)) {
+			if (n++ == 0)
+				first = i;
+			else if (rec(p, i)->expect == WL_EXPECT_ONE)
+				return CUR_LOST;
+		}
+		if (rec(p, i)->expect == WL_EXPECT_ONE)
+			break;
+	}
+	return n == 0 ? CUR_NONE : n == 1 ? first : CUR_AMBIG;
+}
+
 /* What a response at `at` answers, as far as is known now. */
 static uint32_t
 rsp_target(struct wl_match *m, const struct wl_proto_ctx *ctx,
@@ -532,6 +583,8 @@ rsp_target(struct wl_match *m, const struct wl_proto_ctx *ctx,
 	if (m->n_ovf > 0 && (q == WL_MATCH_NIL ||
 			(int32_t)(m->ovf_seq[0] - rec(p, q)->seq) < 0))
 		return CUR_OVF;
+	if (q != WL_MATCH_NIL && rec(p, q)->expect == WL_EXPECT_MAYBE)
+		return quiet_target(m, ctx, q, at, rsp);
 	if (q == WL_MATCH_NIL || !consistent(ctx, rec(p, q), at->off,
 			at->peer_ack, rsp))
 		return CUR_NONE;        /* it answers a request never seen */
@@ -580,6 +633,13 @@ wl_match_rsp(struct wl_match *m, struct wl_proto_ctx *ctx,
 			m->n_ovf--;
 		}
 		return;
+	case CUR_AMBIG:
+		rsp_unmatched(ctx, rsp, WL_TXN_F_UNPAIRED);
+		return;
+	case CUR_LOST:
+		epoch_give_up(m, ctx);
+		rsp_unmatched(ctx, rsp, WL_TXN_F_UNPAIRED);
+		return;
 	case CUR_HELD:
 		h = m->n_hr < HOLD_MAX ? rec_get(p) : WL_MATCH_NIL;
 		if (h == WL_MATCH_NIL) {
@@ -598,6 +658,9 @@ wl_match_rsp(struct wl_match *m, struct wl_proto_ctx *ctx,
 		epoch_try(m, ctx);
 		return;
 	default:
+		/* Quiet requests before q were answered by silence. */
+		while ((h = first_unanswered(m, p)) != q)
+			quiet_silent(m, ctx, h);
 		if (m->epoch == EP_CLIENT)
 			m->hole_at--;
 		answer(m, ctx, q, rsp);
@@ -610,7 +673,7 @@ wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx, int dir,
 	uint64_t len, enum wl_gap_kind kind)
 {
 	struct wl_mpool *p = ctx->mpool;
-	uint32_t u0;
+	uint32_t u0, h;
 
 	if (kind == WL_GAP_INSIDE)
 		return;
@@ -621,6 +684,12 @@ wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx, int dir,
 		return;
 	}
 	u0 = first_unanswered(m, p);
+	for (h = u0; h != WL_MATCH_NIL; h = rec(p, h)->next)
+		if (rec(p, h)->expect != WL_EXPECT_ONE) {
+			/* Answers or silence: lost ones cannot be counted. */
+			epoch_give_up(m, ctx);
+			return;
+		}
 	m->gap_a = ctx->pos.off;
 	m->gap_b = ctx->pos.off + len;
 	if (dir == WL_DIR_S2C) {
@@ -684,6 +753,8 @@ wl_match_close(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t flags,
 			r->t.flags |= flags;
 			rq_unlink(m, p, i);
 			emit_free(ctx, i);
+		} else if (r->expect == WL_EXPECT_MAYBE && r->done) {
+			quiet_silent(m, ctx, i);
 		} else {
 			req_unanswered(m, ctx, i, flags);
 		}

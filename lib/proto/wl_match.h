@@ -10,9 +10,10 @@
  * per-flow list of records drawn from one per-lcore pool (so one deep
  * pipeline is measured whole, and the bound is per core), each record a
  * transaction in the making. Responses answer requests in order (Redis,
- * HTTP/1; memcached, PostgreSQL and MySQL to follow): the n-th response
- * answers the n-th request. Pairing by key (DNS id, memcached binary
- * opaque) is still done by those protocols themselves.
+ * HTTP/1, memcached; PostgreSQL and MySQL to follow): the n-th response
+ * answers the n-th request, quiet requests aside (enum
+ * wl_match_expect). Pairing by key (DNS id) is still done by that
+ * protocol itself.
  *
  * The proof is TCP's. Every message has a stream offset and
  * the ACK its first packet carried (struct wl_stream_pos), and:
@@ -52,7 +53,17 @@
 /* Runs of requests without a record remembered per flow. */
 #define WL_MATCH_OVF 4
 
-/* What a request asks for (struct wl_mrec expect). */
+/*
+ * What a request asks for (struct wl_mrec expect; the protocol sets it
+ * after wl_match_req_add()). A quiet request (memcached meta q, binary
+ * GETQ...) is answered or not, by its outcome: a response goes to the
+ * first waiting request it fits (ops->rsp_fits), the quiet ones before
+ * that were answered by silence (counted as messages, not emitted). A
+ * response that fits several quiet ones is reported unpaired; one that
+ * fits a quiet one and the loud one after it gives pairing up (whether
+ * the loud one is answered yet is unknown). Loss with quiet requests
+ * waiting cannot be counted out: pairing is given up.
+ */
 enum wl_match_expect {
 	WL_EXPECT_ONE = 0,      /* exactly one response */
 	WL_EXPECT_MAYBE = 1,    /* one or none (quiet commands) */

@@ -3,7 +3,10 @@
 timestamps: a keep-alive client fetching small and 1 MB files and 404s,
 then a pipelined burst written in one packet. Every response is one
 transaction, paired with its own request, and rsp_end_ns - req_end_ns
-equals tshark's http.time for every one of them."""
+equals tshark's http.time for every one of them. Then a 1 MB POST that
+nginx answers from its headers alone, before the body is sent: the
+transaction keeps the request's own size and last byte, and the GET after
+it on the connection is paired with its own answer."""
 
 import os
 import socket
@@ -56,6 +59,65 @@ def capture(d, port, plan, burst, attempt):
     return cap, drops, statuses
 
 
+POST_BODY = 1 << 20
+
+
+def capture_post(d, port, attempt):
+    """A POST answered before its body is sent, then a GET, under a
+    capture: @return (capture, tcpdump drops, the POST's header bytes)."""
+    cap = os.path.join(d, f"post-{attempt}.pcap")
+    head = (f"POST /post HTTP/1.1\r\nHost: t\r\n"
+            f"Content-Length: {POST_BODY}\r\n\r\n").encode()
+    td = srv.Tcpdump(cap, "lo", f"tcp port {port}")
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(head)
+        st, buf = read_response(s, b"")
+        if st != 200:
+            raise SystemExit(f"POST /post: nginx answered {st}")
+        s.sendall(os.urandom(POST_BODY))
+        s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+        st, buf = read_response(s, buf)
+        s.close()
+    finally:
+        drops = td.stop()
+    return cap, drops, len(head)
+
+
+def check_post(d, cap, head_len, port):
+    inst = e.instance("http-post")
+    log = os.path.join(d, "post.log")
+    e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
+               "--no-report"], check_rc=0)
+    txns = [t for t in e.jsonl(log) if t["proto"] == "http"]
+    seen = [(t["method"], t["status_code"], t["flags"]) for t in txns]
+    e.check([t["method"] for t in txns] == ["POST", "GET"] and
+            [t["status_code"] for t in txns] == [200, 200],
+            f"early answer: {seen}")
+    if len(txns) != 2:
+        return
+    post, get = txns
+    # The last client data packet before the GET's own: the body's end.
+    out = subprocess.run(
+        ["tshark", "-r", cap, "-Y", f"tcp.dstport == {port} && tcp.len > 0",
+         "-T", "fields", "-e", "frame.time_epoch"],
+        capture_output=True, text=True, check=True).stdout.split()
+    body_end = e.ns_of(out[-2])
+    e.check(post["req_bytes"] == head_len + POST_BODY,
+            f"POST req_bytes {post['req_bytes']}, sent "
+            f"{head_len + POST_BODY}")
+    e.check(post["req_end_ns"] == body_end,
+            f"POST req_end_ns {post['req_end_ns']}, body's last packet "
+            f"{body_end}")
+    e.check(post["rsp_end_ns"] < post["req_end_ns"] and not post["flags"],
+            f"POST answered before its body: {post}")
+    e.check(get["resource"] == "/index.html" and not get["flags"] and
+            get["req_start_ns"] > post["req_end_ns"] and
+            get["rsp_start_ns"] >= get["req_end_ns"],
+            f"the GET after the early answer: {get}")
+    e.remove_instance(inst)
+
+
 def main():
     srv.need("tshark", "tcpdump", "nginx")
     if os.geteuid() != 0:
@@ -72,8 +134,11 @@ def main():
     try:
         cap, _, statuses = srv.capture_retry(
             lambda a: capture(d, ng.port, plan, burst, a))
+        pcap, _, head_len = srv.capture_retry(
+            lambda a: capture_post(d, ng.port, a))
     finally:
         ng.stop()
+    check_post(d, pcap, head_len, ng.port)
 
     inst = e.instance("http")
     log = os.path.join(d, "http.log")

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """memcached against a real server on 127.0.0.1, captured during the test:
 a bounded text-protocol workload with multi-gets and noreply sets mixed in,
-and binary GET/GETQ/NOOP batches. Every command that gets an answer is
-exactly one transaction of that command; noreply and quiet commands never
-shift the pairing."""
+binary GET/GETQ/NOOP batches, meta quiet gets (hits and misses) closed by
+mn, and unknown commands. Every command that gets an answer is exactly one
+transaction of that command; noreply and quiet commands never shift the
+pairing; a quiet hit that could answer either of two quiet gets (no k or O
+flag) is logged alone, unpaired, never given to one."""
 
 import collections
 import os
@@ -65,6 +67,24 @@ def capture(d, port, attempt):
             sent["get"] += 1
             sent["noop"] += 1
         b.close()
+        m = socket.create_connection(("127.0.0.1", port))
+        for i in range(ROUNDS // 10):
+            # n{i} hits, missing{i} misses: the miss is silent. With k
+            # the hit's reply names its key; without, it is either's.
+            m.sendall(f"mg missing{i} v k q\r\nmg n{i} v k q\r\nmn\r\n"
+                      f"mg n{i} v q\r\nmg missing{i} v q\r\nmn\r\n"
+                      .encode())
+            buf = b""
+            while buf.count(b"MN\r\n") < 2:
+                buf += m.recv(65536)
+            sent["mg"] += 1
+            sent["mn"] += 2
+            # An unknown command gets ERROR, not the next one's reply.
+            m.sendall(f"GET n{i}\r\nget n{i}\r\n".encode())
+            recv_until(m, b"", b"END\r\n")
+            sent["unknown"] += 1
+            sent["get"] += 1
+        m.close()
         time.sleep(0.2)
     finally:
         drops = td.stop()
@@ -94,13 +114,32 @@ def main():
                "--no-report"], check_rc=0)
     txns = [t for t in e.jsonl(log) if t["proto"] == "memcached"]
     got = collections.Counter(t["method"] for t in txns
-                              if t["rsp_end_ns"])
+                              if t["rsp_end_ns"] and
+                              "no_request" not in t["flags"])
     e.check(got == sent, f"transactions {dict(got)}, sent {dict(sent)}")
-    gets = [t for t in txns if t["method"] == "get" and not t["binary"]]
+    alone = [t for t in txns if "no_request" in t["flags"]]
+    e.check(len(alone) == ROUNDS // 10 and
+            all("unpaired" in t["flags"] and t["status"] == "HIT"
+                for t in alone),
+            f"anonymous quiet hits: {len(alone)} logged alone, want "
+            f"{ROUNDS // 10}, each unpaired HIT")
+    e.check(all(t["status"] == "HIT" and t["resource"].startswith("n")
+                for t in txns if t["method"] == "mg"),
+            "a quiet mg paired with another's reply")
+    e.check(all(t["status"] == "ERROR" for t in txns
+                if t["method"] == "unknown"), "unknown command not ERROR")
+    e.check(all(not t["flags"] for t in txns
+                if "no_request" not in t["flags"]),
+            "flags on a clean capture: " + str(collections.Counter(
+                f for t in txns for f in t["flags"])))
+    gets = [t for t in txns if t["method"] == "get" and not t["binary"]
+            and t.get("keys") == 3]
+    e.check(len(gets) == ROUNDS, f"{len(gets)} multi-gets, want {ROUNDS}")
     # k{i} and the noreply-set n{i} are there, missing{i} is not.
     e.check(all(t["keys"] == 3 and t["hits"] == 2 and t["status"] == "HIT"
                 for t in gets), "multi-gets: 3 keys, 2 hits each")
-    e.check(all(t["req_start_ns"] <= t["rsp_start_ns"] for t in txns),
+    e.check(all(t["req_start_ns"] <= t["rsp_start_ns"] for t in txns
+                if "no_request" not in t["flags"]),
             "a reply before its request")
     e.remove_instance(inst)
     e.finish()

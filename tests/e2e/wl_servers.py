@@ -70,6 +70,9 @@ http {{
     server {{
         listen 127.0.0.1:{self.port};
         root {self.d}/www;
+        client_max_body_size 0;
+        # Answers before reading the body: an early answer.
+        location = /post {{ return 200 "ok\\n"; }}
     }}
 }}
 """)

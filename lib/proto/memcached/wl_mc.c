@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * memcached transactions. Text protocol: replies come in order, paired
- * first in, first out; "noreply" commands (and quiet meta commands, and
- * quit) get none and are not queued, so they never shift the pairing.
- * Binary protocol: paired by opaque; quiet commands (GETQ, SETQ, ...) are
- * answered only when they fail (or, for GETQ, hit): a later answer to a
- * newer request means they succeeded silently.
+ * memcached transactions, paired by the matcher (wl_match.h): replies
+ * come in the requests' order. Text "noreply" commands and quit get
+ * none and are not queued. Quiet ones (meta q, binary GETQ, SETQ...)
+ * are answered only by some outcomes: they wait as quiet requests, and
+ * a reply goes to the first request it fits (mc_rsp_fits: the reply's
+ * word, binary opcode and opaque, meta O token and k key). A line the
+ * server cannot read is answered with an error: it is a request too.
  */
 
 #include <netinet/in.h>
@@ -17,31 +18,18 @@
 #include "wl_mc.h"
 #include "wl_mc_parse.h"
 #include "wl_proto.h"
-#include "wl_proto_fifo.h"
-
-#define PENDING 16
-
-struct mc_req {
-	uint64_t start_ns;
-	uint64_t end_ns;
-	uint64_t bytes;
-	uint32_t opaque;
-	uint16_t nkeys;
-	uint8_t binary;
-	uint8_t quiet;
-	char method[WL_MC_CMD];
-	char key[WL_MC_KEY];
-};
+#include "wl_match.h"
 
 struct mc_state {
 	struct wl_mc_parser req;
 	struct wl_mc_parser rsp;
-	struct mc_req pend[PENDING];
-	struct wl_fifo q;
+	struct wl_match m;
+	struct wl_stream_pos req_pos;   /* where the message in progress began */
+	struct wl_stream_pos rsp_pos;
 	uint64_t req_begin_ns;
 	uint64_t rsp_begin_ns;
-	uint8_t rsp_owned;
-	uint8_t suspect;
+	uint8_t req_gap;                /* bytes of the request were lost */
+	uint8_t rsp_gap;                /* ... of the reply */
 };
 
 static const char *const bin_ops[] = {
@@ -56,12 +44,6 @@ static const char *const bin_ops[] = {
 	[0x1d] = "gat", [0x1e] = "gatq", [0x23] = "gatk", [0x24] = "gatkq",
 };
 
-static struct mc_req *
-pend_at(struct mc_state *s, uint32_t i)
-{
-	return &s->pend[wl_fifo_at(&s->q, PENDING, i)];
-}
-
 static enum wl_probe
 mc_probe(const uint8_t *d, uint32_t len, enum wl_dir dir)
 {
@@ -73,15 +55,20 @@ mc_init(void *state, struct wl_proto_ctx *ctx)
 {
 	struct mc_state *s = state;
 
-	(void)ctx;
 	wl_mc_parser_init(&s->req, 0);
 	wl_mc_parser_init(&s->rsp, 1);
+	wl_match_init(&s->m, ctx, 0);
 }
 
-/* Status text and class of a reply to r. */
+static int
+is_meta(const char *c)
+{
+	return c[0] == 'm' && c[1] != '\0' && c[2] == '\0';
+}
+
+/* Status text and class of a reply, from the reply alone. */
 static void
-status_of(const struct mc_req *r, const struct wl_mc_msg *m,
-	struct wl_txn *t)
+status_of(const struct wl_mc_msg *m, struct wl_txn *t)
 {
 	const char *w = m->cmd;
 
@@ -104,9 +91,10 @@ status_of(const struct mc_req *r, const struct wl_mc_msg *m,
 		t->status_class = WL_SC_CLIENT_ERROR;
 	else if (!strcmp(w, "SERVER_ERROR"))
 		t->status_class = WL_SC_SERVER_ERROR;
+	/* VALUE and VA carry a value; END or EN alone answer only a
+	 * retrieval that found nothing. */
 	if (t->status_class == WL_SC_OK && (!strcmp(w, "VALUE") ||
-			!strcmp(w, "END") || !strcmp(w, "VA") || !strcmp(w, "EN")) &&
-			r->nkeys + (r->method[0] == 'm') > 0)
+			!strcmp(w, "END") || !strcmp(w, "VA") || !strcmp(w, "EN")))
 		w = m->values > 0 ? "HIT" : "MISS";
 	else if (w[0] >= '0' && w[0] <= '9')
 		w = "OK";               /* incr/decr result */
@@ -114,120 +102,75 @@ status_of(const struct mc_req *r, const struct wl_mc_msg *m,
 }
 
 static void
-emit(struct mc_state *s, struct wl_proto_ctx *ctx, const struct mc_req *r,
-	const struct wl_mc_msg *m, uint64_t rsp_end, uint32_t flags)
+request_done(struct mc_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 {
+	const struct wl_mc_msg *m = &s->req.msg;
+	struct wl_mc_txn *x;
+	struct wl_mrec *r;
+	int quiet = m->noreply && (m->binary || is_meta(m->cmd));
+
+	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
+	if (m->bad)
+		ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
+	/* Text noreply (and quit): nothing will come back. */
+	if (m->noreply && !quiet) {
+		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
+		return;
+	}
+	r = wl_match_req_add(&s->m, ctx, &s->req_pos, s->req_begin_ns);
+	if (r == NULL)
+		return;
+	if (quiet)
+		r->expect = WL_EXPECT_MAYBE;
+	x = (struct wl_mc_txn *)r->t.proto_area;
+	x->binary = m->binary;
+	x->quiet = (uint8_t)quiet;
+	x->keys = m->nkeys;
+	x->opaque = m->opaque;
+	x->opcode = m->opcode;
+	x->ret_key = m->ret_key;
+	x->bad = m->bad;
+	wl_strlcpy(x->otok, m->otok, sizeof(x->otok));
+	wl_strlcpy(r->t.resource, m->key, sizeof(r->t.resource));
+	if (m->binary) {
+		if (m->opcode < WL_ARRAY_SIZE(bin_ops) && bin_ops[m->opcode])
+			wl_strlcpy(r->t.method, bin_ops[m->opcode],
+				sizeof(r->t.method));
+		else
+			snprintf(r->t.method, sizeof(r->t.method), "op_%02x",
+				m->opcode);
+	} else {
+		wl_strlcpy(r->t.method, m->cmd, sizeof(r->t.method));
+	}
+	if (s->req_gap)
+		r->t.flags |= WL_TXN_F_GAP;
+	wl_match_req_end(&s->m, ctx, r, ts, m->bytes, 1);
+}
+
+static void
+reply_done(struct mc_state *s, struct wl_proto_ctx *ctx, uint64_t ts,
+	enum wl_rsp_end how, uint32_t flags)
+{
+	const struct wl_mc_msg *m = &s->rsp.msg;
 	struct wl_mc_txn *x;
 	struct wl_txn t;
 
 	wl_proto_txn_init(ctx, &t);
 	x = (struct wl_mc_txn *)t.proto_area;
-	wl_strlcpy(t.method, r->method, sizeof(t.method));
-	wl_strlcpy(t.resource, r->key, sizeof(t.resource));
-	t.req_start_ns = r->start_ns;
-	t.req_end_ns = r->end_ns;
-	t.req_bytes = r->bytes;
-	x->binary = r->binary;
-	x->keys = r->nkeys;
-	x->opaque = r->opaque;
-	if (s->suspect)
-		flags |= WL_TXN_F_GAP;
-	if (m != NULL) {
-		t.rsp_start_ns = s->rsp_begin_ns;
-		t.rsp_end_ns = rsp_end;
-		t.rsp_bytes = m->bytes;
-		x->hits = m->values;
-		status_of(r, m, &t);
-	} else {
-		flags |= wl_proto_unanswered(ctx, &t);
-	}
-	t.flags = flags;
-	wl_proto_emit(ctx, &t);
-}
-
-static void
-request_done(struct mc_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
-{
-	const struct wl_mc_msg *m = &s->req.msg;
-	struct mc_req *r;
-	uint32_t slot;
-
-	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
-	/* Text noreply: nothing will come back. Binary quiet: maybe. */
-	if (m->noreply && !m->binary) {
-		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
-		return;
-	}
-	slot = wl_fifo_push(&s->q, PENDING);
-	if (slot == UINT32_MAX) {
-		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
-		return;
-	}
-	r = &s->pend[slot];
-	memset(r, 0, sizeof(*r));
-	r->start_ns = s->req_begin_ns;
-	r->end_ns = ts;
-	r->bytes = m->bytes;
-	r->binary = m->binary;
-	r->quiet = m->noreply;
-	r->opaque = m->opaque;
-	r->nkeys = m->nkeys;
-	wl_strlcpy(r->key, m->key, sizeof(r->key));
-	if (m->binary) {
-		if (m->opcode < WL_ARRAY_SIZE(bin_ops) && bin_ops[m->opcode])
-			wl_strlcpy(r->method, bin_ops[m->opcode],
-				sizeof(r->method));
-		else
-			snprintf(r->method, sizeof(r->method), "op_%02x",
-				m->opcode);
-	} else {
-		wl_strlcpy(r->method, m->cmd, sizeof(r->method));
-	}
-}
-
-static void
-reply_done(struct mc_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
-{
-	const struct wl_mc_msg *m = &s->rsp.msg;
-	uint32_t i;
-
-	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
-	if (!s->rsp_owned || s->q.n == 0) {
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-		return;
-	}
-	/* A reply that began before a request was sent is not its reply
-	 * (a reused opaque, garbage after a gap). */
-	if (!m->binary) {
-		if (pend_at(s, 0)->start_ns > s->rsp_begin_ns) {
-			ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-			return;
-		}
-		emit(s, ctx, pend_at(s, 0), m, ts, 0);
-		wl_fifo_pop(&s->q, PENDING);
-		goto out;
-	}
-	for (i = 0; i < s->q.n && (pend_at(s, i)->opaque != m->opaque ||
-			pend_at(s, i)->start_ns > s->rsp_begin_ns); i++)
-		;
-	if (i == s->q.n) {
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-		return;
-	}
-	/* Older quiet requests succeeded silently; older loud ones were
-	 * never answered. */
-	while (i-- > 0) {
-		if (!pend_at(s, 0)->quiet)
-			emit(s, ctx, pend_at(s, 0), NULL, 0, 0);
-		else
-			ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
-		wl_fifo_pop(&s->q, PENDING);
-	}
-	emit(s, ctx, pend_at(s, 0), m, ts, 0);
-	wl_fifo_pop(&s->q, PENDING);
-out:
-	if (s->q.n == 0 && wl_mc_idle(&s->req))
-		s->suspect = 0;
+	t.rsp_bytes = m->bytes;
+	x->binary = m->binary;
+	x->hits = m->values;
+	x->opaque = m->opaque;
+	x->opcode = m->opcode;
+	wl_strlcpy(x->otok, m->otok, sizeof(x->otok));
+	wl_strlcpy(x->word, m->cmd, sizeof(x->word));
+	wl_strlcpy(x->rkey, m->key, sizeof(x->rkey));
+	status_of(m, &t);
+	t.flags |= flags;
+	if (s->rsp_gap)
+		t.flags |= WL_TXN_F_GAP;
+	s->rsp_gap = 0;
+	wl_match_rsp(&s->m, ctx, &s->rsp_pos, s->rsp_begin_ns, &t, ts, how);
 }
 
 static int
@@ -235,26 +178,31 @@ feed(struct mc_state *s, struct wl_proto_ctx *ctx, struct wl_mc_parser *p,
 	const uint8_t *d, uint32_t len, uint64_t ts)
 {
 	enum wl_mc_ev ev;
-	uint32_t k;
+	uint32_t k, at = 0;
 
 	for (;;) {
 		k = wl_mc_feed(p, d, len, &ev);
 		d += k;
 		len -= k;
+		at += k;
 		switch (ev) {
 		case WL_MC_EV_NONE:
 			return WL_PROTO_CONTINUE;
 		case WL_MC_EV_BEGIN:
+			/* The byte consumed last starts the message. */
 			if (p->is_resp) {
 				s->rsp_begin_ns = ts;
-				s->rsp_owned = s->q.n > 0;
+				s->rsp_pos = wl_match_pos(&ctx->pos, at - 1);
+				s->rsp_gap = 0;
 			} else {
 				s->req_begin_ns = ts;
+				s->req_pos = wl_match_pos(&ctx->pos, at - 1);
+				s->req_gap = 0;
 			}
 			break;
 		case WL_MC_EV_END:
 			if (p->is_resp)
-				reply_done(s, ctx, ts);
+				reply_done(s, ctx, ts, WL_RSP_COMPLETE, 0);
 			else
 				request_done(s, ctx, ts);
 			break;
@@ -274,22 +222,36 @@ mc_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	return feed(s, ctx, dir == WL_DIR_C2S ? &s->req : &s->rsp, d, len, ts);
 }
 
+/*
+ * Lost bytes inside a data block or binary body of known length are
+ * skipped: the message is intact but for them (flag gap). Otherwise the
+ * message in progress is lost from here: a reply is reported with what
+ * is known of it (its start and first word, no end), a request never
+ * is; and the matcher learns that message boundaries were lost.
+ */
 static int
 mc_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 	uint64_t ts)
 {
 	struct mc_state *s = state;
+	struct wl_mc_parser *p = dir == WL_DIR_C2S ? &s->req : &s->rsp;
+	enum wl_gap_kind kind = WL_GAP_AT_START;
 
-	(void)len;
 	(void)ts;
-	ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
-	s->suspect = 1;
-	if (dir == WL_DIR_S2C && !wl_mc_idle(&s->rsp) && s->rsp_owned &&
-			s->q.n > 0) {
-		emit(s, ctx, pend_at(s, 0), NULL, 0, WL_TXN_F_GAP);
-		wl_fifo_pop(&s->q, PENDING);
+	if (wl_mc_skip(p, len)) {
+		if (dir == WL_DIR_C2S)
+			s->req_gap = 1;
+		else
+			s->rsp_gap = 1;
+		return WL_PROTO_CONTINUE;
 	}
-	wl_mc_resync(dir == WL_DIR_C2S ? &s->req : &s->rsp);
+	ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
+	if (dir == WL_DIR_S2C && wl_mc_in_msg(p)) {
+		reply_done(s, ctx, 0, WL_RSP_END_LOST, 0);
+		kind = WL_GAP_IN_MSG;
+	}
+	wl_mc_resync(p);
+	wl_match_gap(&s->m, ctx, dir, len, kind);
 	return WL_PROTO_CONTINUE;
 }
 
@@ -298,12 +260,98 @@ mc_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 {
 	struct mc_state *s = state;
 
-	(void)ts;
-	while (s->q.n > 0) {
-		if (!pend_at(s, 0)->quiet)
-			emit(s, ctx, pend_at(s, 0), NULL, 0, flags);
-		wl_fifo_pop(&s->q, PENDING);
+	/* A reply the end cut short keeps its start. */
+	if (wl_mc_in_msg(&s->rsp))
+		reply_done(s, ctx, 0, WL_RSP_CUT, flags);
+	wl_match_close(&s->m, ctx, flags, ts);
+}
+
+static int
+word_in(const char *w, const char *const *l)
+{
+	for (; *l != NULL; l++)
+		if (strcmp(*l, w) == 0)
+			return 1;
+	return 0;
+}
+
+/* Replies each text command can get besides errors. */
+static const struct {
+	const char *cmd;
+	const char *const rsp[6];      /* NULL-terminated */
+} text_replies[] = {
+	{ "get", { "VALUE", "END" } }, { "gets", { "VALUE", "END" } },
+	{ "gat", { "VALUE", "END" } }, { "gats", { "VALUE", "END" } },
+	{ "set", { "STORED", "NOT_STORED" } },
+	{ "add", { "STORED", "NOT_STORED" } },
+	{ "replace", { "STORED", "NOT_STORED" } },
+	{ "append", { "STORED", "NOT_STORED" } },
+	{ "prepend", { "STORED", "NOT_STORED" } },
+	{ "cas", { "STORED", "EXISTS", "NOT_FOUND" } },
+	{ "delete", { "DELETED", "NOT_FOUND" } },
+	{ "incr", { "#", "NOT_FOUND" } }, { "decr", { "#", "NOT_FOUND" } },
+	{ "touch", { "TOUCHED", "NOT_FOUND" } },
+	{ "stats", { "STAT", "END" } }, { "version", { "VERSION" } },
+	{ "flush_all", { "OK" } }, { "verbosity", { "OK" } },
+	{ "mn", { "MN" } }, { "me", { "ME", "EN" } },
+	{ "mg", { "VA", "HD", "EN" } },
+	{ "ms", { "HD", "NS", "EX", "NF" } },
+	{ "md", { "HD", "NF", "EX" } },
+	{ "ma", { "HD", "VA", "NF", "NS", "EX" } },
+};
+
+/*
+ * May rsp answer req? Binary: same opcode and opaque. Text: errors
+ * answer anything; otherwise the reply's word must be one the command
+ * gets (a quiet meta command never gets the one q hides: EN for mg, HD
+ * for the others), and meta O tokens and k keys must agree.
+ */
+static int
+mc_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
+{
+	const struct wl_mc_txn *q = (const void *)req->proto_area;
+	const struct wl_mc_txn *a = (const void *)rsp->proto_area;
+	static const char *const errors[] = {
+		"ERROR", "CLIENT_ERROR", "SERVER_ERROR", NULL,
+	};
+	const char *w = a->word;
+	unsigned int i;
+
+	if (q->binary != a->binary)
+		return 0;
+	if (a->binary)
+		return q->opcode == a->opcode && q->opaque == a->opaque;
+	if (word_in(w, errors))
+		return 1;
+	if (q->bad)
+		return 0;
+	if (strcmp(q->otok, a->otok) != 0 && is_meta(req->method))
+		return 0;
+	if (q->ret_key && a->rkey[0] != '\0' &&
+			strcmp(req->resource, a->rkey) != 0)
+		return 0;
+	if (q->quiet && strcmp(w, !strcmp(req->method, "mg") ? "EN" : "HD") == 0)
+		return 0;
+	for (i = 0; i < WL_ARRAY_SIZE(text_replies); i++) {
+		if (strcmp(req->method, text_replies[i].cmd) != 0)
+			continue;
+		if (w[0] >= '0' && w[0] <= '9')
+			w = "#";
+		return word_in(w, text_replies[i].rsp);
 	}
+	return 1;
+}
+
+/* The reply's facts into the request's transaction. */
+static void
+mc_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
+{
+	struct wl_mc_txn *q = (struct wl_mc_txn *)req->proto_area;
+	const struct wl_mc_txn *a = (const void *)rsp->proto_area;
+
+	q->hits = a->hits;
+	wl_strlcpy(q->word, a->word, sizeof(q->word));
+	wl_strlcpy(q->rkey, a->rkey, sizeof(q->rkey));
 }
 
 static void
@@ -314,6 +362,8 @@ mc_txn_json(const struct wl_txn *t, json_t *o)
 	json_object_set_new(o, "binary", json_boolean(x->binary));
 	if (x->keys > 0)
 		json_object_set_new(o, "keys", json_integer(x->keys));
+	if (x->quiet)
+		json_object_set_new(o, "quiet", json_true());
 	if (t->rsp_end_ns != 0)
 		json_object_set_new(o, "hits", json_integer(x->hits));
 }
@@ -329,4 +379,6 @@ const struct wl_proto_ops wl_proto_memcached_ops = {
 	.gap = mc_gap,
 	.close = mc_close,
 	.txn_json = mc_txn_json,
+	.txn_merge = mc_txn_merge,
+	.rsp_fits = mc_rsp_fits,
 };

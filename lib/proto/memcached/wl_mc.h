@@ -7,14 +7,23 @@
 #include <stdint.h>
 
 #include "wl_txn.h"
+#include "wl_mc_parse.h"
 
 struct wl_mc_txn {
 	uint8_t binary;
-	uint8_t rsvd;
+	uint8_t quiet;          /* meta q, binary GETQ...: maybe no answer */
 	uint16_t keys;          /* keys asked (get/gets/gat/gats) */
 	uint32_t hits;          /* values returned */
 	uint32_t opaque;        /* binary */
-	uint32_t rsvd2;
+	uint8_t opcode;         /* binary */
+	uint8_t ret_key;        /* meta request: flag k */
+	uint8_t bad;            /* unknown or malformed text command */
+	uint8_t rsvd;
+	/* Pairing evidence, either side: meta O token, the reply's first
+	 * word and its k key. */
+	char otok[WL_MC_OTOK];
+	char word[WL_MC_CMD];
+	char rkey[WL_MC_KEY];
 };
 
 _Static_assert(sizeof(struct wl_mc_txn) <= WL_TXN_PROTO_AREA,

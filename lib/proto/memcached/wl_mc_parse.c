@@ -87,12 +87,33 @@ wl_mc_resync(struct wl_mc_parser *p)
 
 	wl_mc_parser_init(p, r);
 	p->st = ST_RESYNC;
+	p->fresh = 1;
+	p->at_gap = 1;
 }
 
 int
 wl_mc_idle(const struct wl_mc_parser *p)
 {
 	return p->st == ST_START;
+}
+
+int
+wl_mc_in_msg(const struct wl_mc_parser *p)
+{
+	return p->st != ST_START && p->st != ST_RESYNC;
+}
+
+int
+wl_mc_skip(struct wl_mc_parser *p, uint64_t len)
+{
+	/* Strictly inside: the block's end (and what follows) is seen.
+	 * Binary key bytes still to come would be lost from the key. */
+	if ((p->st != ST_DATA && p->st != ST_BBODY) || len >= p->remain ||
+			(p->st == ST_BBODY && p->line_len > 0))
+		return 0;
+	p->remain -= len;
+	p->msg.bytes += len;
+	return 1;
 }
 
 /* Words of the line (in place), at most n. */
@@ -140,24 +161,42 @@ has_flag(char **w, unsigned int n, unsigned int from, char f)
 	return 0;
 }
 
-/* A complete request line. @return 1 ends the message, 0 data follows,
- * -1 error. */
+/* Meta flags from word `from` on: O<token> and k, either way. */
+static void
+meta_flags(struct wl_mc_msg *m, char **w, unsigned int n, unsigned int from,
+	int is_resp)
+{
+	unsigned int i;
+
+	for (i = from; i < n; i++) {
+		if (w[i][0] == 'O')
+			wl_strlcpy(m->otok, w[i] + 1, sizeof(m->otok));
+		else if (w[i][0] == 'k' && !is_resp)
+			m->ret_key = 1;
+		else if (w[i][0] == 'k' && w[i][1] != '\0')
+			wl_strlcpy(m->key, w[i] + 1, sizeof(m->key));
+	}
+}
+
 static int
-request_line(struct wl_mc_parser *p, char *l, uint32_t n)
+known_cmd(const char *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < WL_ARRAY_SIZE(text_cmds); i++)
+		if (strcmp(text_cmds[i], c) == 0)
+			return 1;
+	return 0;
+}
+
+/* A known command, well formed. Same return values as request_line(). */
+static int
+command(struct wl_mc_parser *p, char **w, unsigned int k)
 {
 	struct wl_mc_msg *m = &p->msg;
-	char *w[12];
-	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
 	uint64_t v;
-	const char *c;
+	const char *c = w[0];
 
-	if (k == 0)
-		return -1;
-	c = w[0];
-	for (n = 0; c[n] != '\0'; n++)
-		if (c[n] < 'a' || c[n] > 'z')
-			return -1;
-	wl_strlcpy(m->cmd, c, sizeof(m->cmd));
 	if (k > 1)
 		wl_strlcpy(m->key, w[1], sizeof(m->key));
 	if (!strcmp(c, "get") || !strcmp(c, "gets")) {
@@ -186,11 +225,13 @@ request_line(struct wl_mc_parser *p, char *l, uint32_t n)
 		if (k < 3 || num(w[2], &v) != 0)
 			return -1;
 		m->noreply = (uint8_t)has_flag(w, k, 3, 'q');
+		meta_flags(m, w, k, 3, 0);
 		p->remain = v + 2;
 		return 0;
 	}
 	if (!strcmp(c, "mg") || !strcmp(c, "md") || !strcmp(c, "ma")) {
 		m->noreply = (uint8_t)has_flag(w, k, 2, 'q');
+		meta_flags(m, w, k, 2, 0);
 		return k > 1 ? 1 : -1;
 	}
 	if (!strcmp(c, "incr") || !strcmp(c, "decr") || !strcmp(c, "touch"))
@@ -207,7 +248,70 @@ request_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	return 1;
 }
 
-/* A complete response line. Same return values. */
+/*
+ * A complete request line. @return 1 ends the message, 0 data follows,
+ * -1 error (the line is not a request). The server answers every line
+ * it reads, an unknown or malformed command with an error: such a line
+ * is a request (bad), lest its error answer the next one. Right after
+ * a resync the first line may be the tail of a lost message: only a
+ * well-formed command counts there.
+ */
+static int
+request_line(struct wl_mc_parser *p, char *l, uint32_t n)
+{
+	struct wl_mc_msg *m = &p->msg;
+	char *w[12];
+	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
+	int r;
+
+	if (k == 0)
+		return -1;
+	if (known_cmd(w[0])) {
+		wl_strlcpy(m->cmd, w[0], sizeof(m->cmd));
+		r = command(p, w, k);
+		if (r >= 0) {
+			p->fresh = 0;
+			return r;
+		}
+		/* The server reads no data block after a malformed line. */
+		p->remain = 0;
+		m->noreply = 0;
+	} else {
+		wl_strlcpy(m->cmd, "unknown", sizeof(m->cmd));
+	}
+	if (p->fresh)
+		return -1;
+	m->key[0] = '\0';
+	m->bad = 1;
+	return 1;
+}
+
+/* Words a reply line can start with (digits aside: incr/decr). */
+static const char *const rsp_words[] = {
+	"VALUE", "END", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND",
+	"DELETED", "TOUCHED", "OK", "ERROR", "CLIENT_ERROR", "SERVER_ERROR",
+	"STAT", "VERSION", "VA", "HD", "EN", "NF", "NS", "EX", "MN", "ME",
+	"RESET",
+};
+
+static int
+known_rsp(const char *w)
+{
+	unsigned int i;
+
+	if (w[0] >= '0' && w[0] <= '9')
+		return 1;
+	for (i = 0; i < WL_ARRAY_SIZE(rsp_words); i++)
+		if (strcmp(rsp_words[i], w) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A complete response line. Same return values. Right after a resync
+ * only a line starting with a reply's word counts (the first may be the
+ * tail of a lost value).
+ */
 static int
 response_line(struct wl_mc_parser *p, char *l, uint32_t n)
 {
@@ -216,8 +320,9 @@ response_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
 	uint64_t v;
 
-	if (k == 0)
+	if (k == 0 || (p->fresh && !known_rsp(w[0])))
 		return -1;
+	p->fresh = 0;
 	if (m->cmd[0] == '\0')
 		wl_strlcpy(m->cmd, w[0], sizeof(m->cmd));
 	if (!strcmp(w[0], "VALUE")) {
@@ -233,9 +338,13 @@ response_line(struct wl_mc_parser *p, char *l, uint32_t n)
 			return -1;
 		m->values++;
 		p->multi = 0;
+		meta_flags(m, w, k, 2, 1);
 		p->remain = v + 2;
 		return 0;
 	}
+	if (strlen(w[0]) == 2 && w[0][0] >= 'A' && w[0][0] <= 'Z' &&
+			w[0][1] >= 'A' && w[0][1] <= 'Z' && !p->multi)
+		meta_flags(m, w, k, 1, 1);      /* HD, EN, NF, NS, EX, MN */
 	if (!strcmp(w[0], "STAT")) {
 		p->multi = 1;
 		return 2;               /* more lines */
@@ -271,7 +380,7 @@ bin_header(struct wl_mc_parser *p)
 			h[3]) > p->remain)
 		return -1;
 	/* Where the key is in the body, kept in line[]: extras, key. */
-	p->rsvd = h[4];
+	p->ext_left = h[4];
 	p->line_len = (uint16_t)(h[2] << 8 | h[3]);
 	if (!p->is_resp)
 		for (i = 0; i < WL_ARRAY_SIZE(quiet_ops); i++)
@@ -304,8 +413,8 @@ wl_mc_feed(struct wl_mc_parser *p, const uint8_t *d, uint32_t len,
 				uint32_t k;
 
 				for (k = 0; k < n && p->line_len > 0; k++) {
-					if (p->rsvd > 0) {
-						p->rsvd--;
+					if (p->ext_left > 0) {
+						p->ext_left--;
 						continue;
 					}
 					size_t kl = strlen(m->key);
@@ -382,6 +491,16 @@ wl_mc_feed(struct wl_mc_parser *p, const uint8_t *d, uint32_t len,
 					p->st = ST_END;
 				continue;
 			case ST_RESYNC:
+				/* Right after the gap a message may start:
+				 * tried; its first line proves it (fresh). */
+				if (p->at_gap && c != '\n' && c != '\r') {
+					p->at_gap = 0;
+					i--;
+					m->bytes--;
+					p->st = ST_START;
+					continue;
+				}
+				p->at_gap = 0;
 				if (c == '\n')
 					p->st = ST_START;
 				continue;
@@ -390,6 +509,9 @@ wl_mc_feed(struct wl_mc_parser *p, const uint8_t *d, uint32_t len,
 			}
 error:
 			p->st = c == '\n' ? ST_START : ST_RESYNC;
+			/* Still finding a boundary after a gap: no error. */
+			if (p->fresh)
+				continue;
 			*ev = WL_MC_EV_ERROR;
 			return i;
 		}

@@ -54,6 +54,8 @@ static const struct conv convs[] = {
 		{ S, 40, &(BH("\x81", "\x00", "\x00", "\x00", "\x01", "\x00",
 			"\x09"))[12], 0, 12 },
 		{ 0 } }, {
+		{ "", "", "KEY_ENOENT", 0, 0, 20, 40, WL_TXN_F_NO_REQUEST,
+			NULL },
 		{ "get", "k", "no_response", 10, 10, 0, 0, WL_TXN_F_NO_RESPONSE,
 			NULL },
 		{ "get", "k", "no_response", 30, 30, 0, 0, WL_TXN_F_NO_RESPONSE,
@@ -73,8 +75,90 @@ static const struct conv convs[] = {
 		{ "incr", "n", "OK", 30, 30, 40, 40, 0, NULL },
 		{ "incr", "missing", "NOT_FOUND", 30, 30, 40, 40, 0, NULL },
 		{ "add", "k", "NOT_STORED", 30, 30, 40, 40, 0, NULL },
-		{ "bogus", "", "ERROR", 50, 50, 60, 60, 0, NULL },
-		{ 0 } }, 0, 0, 3 },
+		{ "unknown", "", "ERROR", 50, 50, 60, 60, 0, NULL },
+		{ 0 } }, 0, 1, 3 },
+	/* The server answers every line it reads: an unknown command and a
+	 * malformed one get an error each, which must not answer the next
+	 * request. */
+	{ "unknown-and-malformed", {
+		{ C, 10, "GET k\r\nset k\r\nget a\r\n" },
+		{ S, 20, "ERROR\r\nERROR\r\nEND\r\n" },
+		{ 0 } }, {
+		{ "unknown", "", "ERROR", 10, 10, 20, 20, 0, NULL },
+		{ "set", "", "ERROR", 10, 10, 20, 20, 0, NULL },
+		{ "get", "a", "MISS", 10, 10, 20, 20, 0, NULL },
+		{ 0 } }, 0, 2 },
+	/* Meta quiet mode: a miss is silent, a hit answered, mn always.
+	 * Without a key or token the hit could be either mg's: unpaired,
+	 * never given to one. */
+	{ "meta-quiet-anonymous", {
+		{ C, 10, "mg missing v q\r\nmg hit v q\r\nmn\r\n" },
+		{ S, 20, "VA 2\r\nhi\r\nMN\r\n" },
+		{ 0 } }, {
+		{ "", "", "HIT", 0, 0, 20, 20,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_UNPAIRED, NULL },
+		{ "mn", "", "MN", 10, 10, 20, 20, 0, NULL },
+		{ 0 } }, 0, 0, 2 },
+	{ "meta-quiet-keys", {
+		{ C, 10, "mg missing v k q\r\nmg hit v k q\r\nmn\r\n" },
+		{ S, 20, "VA 2 khit\r\nhi\r\nMN\r\n" },
+		{ 0 } }, {
+		{ "mg", "hit", "HIT", 10, 10, 20, 20, 0, NULL },
+		{ "mn", "", "MN", 10, 10, 20, 20, 0, NULL },
+		{ 0 } }, 0, 0, 1 },
+	{ "meta-quiet-opaque", {
+		{ C, 10, "mg a v q O1\r\nmg b v q O2\r\nms c 1 q O3\r\nx\r\n"
+			"mn\r\n" },
+		{ S, 20, "VA 1 O2\r\ny\r\nNS O3\r\nMN\r\n" },
+		{ 0 } }, {
+		{ "mg", "b", "HIT", 10, 10, 20, 20, 0, NULL },
+		{ "ms", "c", "NS", 10, 10, 20, 20, 0, NULL },
+		{ "mn", "", "MN", 10, 10, 20, 20, 0, NULL },
+		{ 0 } }, 0, 0, 1 },
+	/* EN is what q hides: it answers the loud mg after the quiet one. */
+	{ "meta-quiet-then-loud", {
+		{ C, 10, "mg a v q\r\nmg b v\r\n" },
+		{ S, 20, "EN\r\n" },
+		{ 0 } }, {
+		{ "mg", "b", "MISS", 10, 10, 20, 20, 0, NULL },
+		{ 0 } }, 0, 0, 1 },
+	/* A hit fits both: whether the loud one is answered yet is
+	 * unknown, and so is every pairing after. */
+	{ "meta-quiet-then-loud-ambiguous", {
+		{ C, 10, "mg a v q\r\nmg b v\r\n" },
+		{ S, 20, "VA 1\r\nx\r\n" },
+		{ 0 } }, {
+		{ "mg", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
+		{ "mg", "b", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
+		{ "", "", "HIT", 0, 0, 20, 20,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_UNPAIRED, NULL },
+		{ 0 } } },
+	/* Bytes lost inside a value of known length: the reply's end is
+	 * still seen, its times are certain. */
+	{ "gap-inside-value", {
+		{ C, 10, "get a\r\n" },
+		{ S, 20, "VALUE a 0 10\r\n01" },
+		{ -1, 1, NULL, 4 },
+		{ S, 30, "6789\r\nEND\r\n" },
+		{ C, 40, "get b\r\n" },
+		{ S, 50, "END\r\n" },
+		{ 0 } }, {
+		{ "get", "a", "HIT", 10, 10, 20, 30, WL_TXN_F_GAP, NULL },
+		{ "get", "b", "MISS", 40, 40, 50, 50, 0, NULL },
+		{ 0 } } },
+	/* A lost reply: the next reply's word tells whose it is. */
+	{ "lost-reply", {
+		{ C, 10, "set k 0 0 1\r\nz\r\n" },
+		{ -1, 1, NULL, 8 },
+		{ C, 30, "get k\r\n" },
+		{ S, 40, "VALUE k 0 1\r\nz\r\nEND\r\n" },
+		{ 0 } }, {
+		{ "set", "k", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
+		{ "get", "k", "HIT", 30, 30, 40, 40, 0, NULL },
+		{ 0 } } },
 	{ "meta-and-stats", {
 		{ C, 10, "mg k v\r\nms k 2 q\r\nhi\r\nmd k\r\nmn\r\n" },
 		{ S, 20, "VA 2\r\nhi\r\nHD\r\nMN\r\n" },

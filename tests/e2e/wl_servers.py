@@ -110,8 +110,11 @@ class Tcpdump:
                    "65536", "-n", "-s", str(snaplen),
                    "--time-stamp-precision=nano", "-w", path, bpf],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        # tcpdump says "listening on" once the socket is open.
+        # tcpdump says "listening on" once the socket is open (after
+        # "data link type ..." on -i any).
         line = self.p.stderr.readline()
+        if line.startswith("tcpdump: data link type"):
+            line = self.p.stderr.readline()
         if "listening" not in line:
             raise SystemExit(f"tcpdump: {line}")
 

@@ -179,12 +179,12 @@ meta_flags(struct wl_mc_msg *m, char **w, unsigned int n, unsigned int from,
 }
 
 static int
-known_cmd(const char *c)
+in_list(const char *const *l, unsigned int n, const char *w)
 {
 	unsigned int i;
 
-	for (i = 0; i < WL_ARRAY_SIZE(text_cmds); i++)
-		if (strcmp(text_cmds[i], c) == 0)
+	for (i = 0; i < n; i++)
+		if (strcmp(l[i], w) == 0)
 			return 1;
 	return 0;
 }
@@ -266,7 +266,7 @@ request_line(struct wl_mc_parser *p, char *l, uint32_t n)
 
 	if (k == 0)
 		return -1;
-	if (known_cmd(w[0])) {
+	if (in_list(text_cmds, WL_ARRAY_SIZE(text_cmds), w[0])) {
 		wl_strlcpy(m->cmd, w[0], sizeof(m->cmd));
 		r = command(p, w, k);
 		if (r >= 0) {
@@ -297,14 +297,8 @@ static const char *const rsp_words[] = {
 static int
 known_rsp(const char *w)
 {
-	unsigned int i;
-
-	if (w[0] >= '0' && w[0] <= '9')
-		return 1;
-	for (i = 0; i < WL_ARRAY_SIZE(rsp_words); i++)
-		if (strcmp(rsp_words[i], w) == 0)
-			return 1;
-	return 0;
+	return (w[0] >= '0' && w[0] <= '9') ||
+		in_list(rsp_words, WL_ARRAY_SIZE(rsp_words), w);
 }
 
 /*

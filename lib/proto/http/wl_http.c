@@ -29,6 +29,7 @@ struct http_state {
 	uint64_t req_begin_ns;
 	uint64_t rsp_start_ns;          /* the final response's first byte */
 	uint64_t rsp_last_ns;           /* latest response byte (read to close) */
+	uint8_t rsp_tail_lost;          /* ... and bytes after it were lost */
 	uint16_t interim;               /* 1xx seen for the response due */
 	uint8_t req_gap;                /* bytes of the open request lost */
 	uint8_t rsp_gap;                /* ... of the response */
@@ -205,8 +206,10 @@ responses(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 	enum wl_http_ev ev;
 	uint32_t k, at = 0;
 
-	if (len > 0)
+	if (len > 0) {
 		s->rsp_last_ns = ts;
+		s->rsp_tail_lost = 0;
+	}
 	for (;;) {
 		k = wl_http_feed(p, d, len, &ev);
 		d += k;
@@ -277,12 +280,15 @@ http_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 	struct wl_http_parser *p = dir == WL_DIR_C2S ? &s->req : &s->rsp;
 	enum wl_gap_kind kind = WL_GAP_AT_START;
 
+	(void)ts;
 	if (wl_http_skip(p, len)) {
 		if (dir == WL_DIR_C2S) {
 			s->req_gap = 1;
 		} else {
+			/* Read to close: if nothing follows, when the last
+			 * byte came is lost with it. */
 			s->rsp_gap = 1;
-			s->rsp_last_ns = ts;
+			s->rsp_tail_lost = 1;
 		}
 		return WL_PROTO_CONTINUE;
 	}
@@ -315,7 +321,8 @@ http_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 	/* A response delimited by the connection's end ends here; one the
 	 * end cut short keeps its start. */
 	if (wl_http_eof(&s->rsp))
-		response_done(s, ctx, s->rsp_last_ns, WL_RSP_COMPLETE, 0);
+		response_done(s, ctx, s->rsp_last_ns, s->rsp_tail_lost ?
+			WL_RSP_END_LOST : WL_RSP_COMPLETE, 0);
 	else if (wl_http_in_msg(&s->rsp))
 		response_done(s, ctx, 0, WL_RSP_CUT, flags);
 	wl_match_close(&s->m, ctx, flags, ts);

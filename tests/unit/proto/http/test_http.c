@@ -156,6 +156,23 @@ static const struct conv convs[] = {
 		{ 0 } }, {
 		{ "POST", "/u", "201", 10, 12, 20, 22, WL_TXN_F_GAP, NULL },
 		{ 0 } } },
+	/* Read to close: lost bytes with data after them leave the end
+	 * known (the close ends it); lost last bytes take it with them. */
+	{ "gap-inside-read-until-close", {
+		{ C, 10, "GET /old HTTP/1.0\r\n\r\n" },
+		{ S, 20, "HTTP/1.0 200 OK\r\n\r\nsome" },
+		{ -1, 1, NULL, 5 },
+		{ S, 22, "more" },
+		{ 0 } }, {
+		{ "GET", "/old", "200", 10, 10, 20, 22, WL_TXN_F_GAP, NULL },
+		{ 0 } } },
+	{ "gap-ends-read-until-close", {
+		{ C, 10, "GET /old HTTP/1.0\r\n\r\n" },
+		{ S, 20, "HTTP/1.0 200 OK\r\n\r\nsome" },
+		{ -1, 1, NULL, 5 },
+		{ 0 } }, {
+		{ "GET", "/old", "200", 10, 10, 20, 0, WL_TXN_F_GAP, NULL },
+		{ 0 } } },
 	/* An answer that comes while the request body still arrives (a
 	 * server refusing an upload early): each keeps its own end. */
 	{ "early-answer", {

@@ -57,7 +57,13 @@
 #define F_PSH 0x08
 #define F_ACK 0x10
 
-enum proto { P_HTTP = 0, P_REDIS = 1, P_MIX = 2 };
+/* Protocols; the last two mix them, one per connection in turn. */
+enum proto { P_HTTP = 0, P_REDIS = 1, P_MC = 2, P_MIX = 3, P_ALL = 4 };
+#define N_PROTO 3
+
+static const char *const proto_name[] = {
+	"http", "redis", "memcached", "mix", "all",
+};
 
 /* ---- options ---- */
 
@@ -79,7 +85,7 @@ struct opts {
 	enum proto proto;
 	uint64_t conns, requests, pipeline, mss, seed, start, snaplen;
 	uint64_t rtt, mbps, clients, writes;
-	uint16_t http_port, redis_port;
+	uint16_t port[N_PROTO];  /* server port per protocol */
 	struct range req, rsp;
 	struct dist lat, gap, interval;
 };
@@ -433,7 +439,7 @@ struct gen {
 	struct opts o;
 	FILE *pcap, *truth, *conns_tmp;
 	uint64_t packets, bytes, ip_bytes, txns, first_ns, last_ns;
-	uint64_t ntxn_proto[2];
+	uint64_t ntxn_proto[N_PROTO];
 	uint16_t port_base;
 	struct heap conns;      /* connections with packets left to write,
 				 * by (next packet time, id) */
@@ -479,6 +485,27 @@ msg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
 			"HTTP/1.1 %s\r\nContent-Length: %u\r\n\r\n",
 			t->write ? "201 Created" : "200 OK", t->size[1]);
 		m->flen = t->size[1];
+	} else if (c->proto == P_MC) {
+		/* Text protocol: get answered by VALUE ... END, set by
+		 * STORED. */
+		if (dir == 0 && t->write) {
+			n = snprintf(m->head, sizeof(m->head),
+				"set key:%u:%u 0 0 %u\r\n", c->id, k,
+				t->size[0]);
+			m->flen = t->size[0];
+			strcpy(m->tail, "\r\n");
+		} else if (dir == 0) {
+			n = snprintf(m->head, sizeof(m->head),
+				"get key:%u:%u\r\n", c->id, k);
+		} else if (t->write) {
+			n = snprintf(m->head, sizeof(m->head), "STORED\r\n");
+		} else {
+			n = snprintf(m->head, sizeof(m->head),
+				"VALUE key:%u:%u 0 %u\r\n", c->id, k,
+				t->size[1]);
+			m->flen = t->size[1];
+			strcpy(m->tail, "\r\nEND\r\n");
+		}
 	} else if (dir == 0) {
 		char key[40];
 		int kl = snprintf(key, sizeof(key), "key:%u:%u", c->id, k);
@@ -789,13 +816,13 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 
 	rng_seed(&r, o->seed, 1 + c->id);
 	c->proto = o->proto == P_MIX ? (c->id & 1 ? P_REDIS : P_HTTP) :
-		o->proto;
+		o->proto == P_ALL ? (enum proto)(c->id % N_PROTO) : o->proto;
 	h = (uint32_t)(c->id % o->clients) + 1;
 	c->cip = (10u << 24) | (1u << 16) | h;
 	c->cport = (uint16_t)(PORT_LO + (g->port_base + c->id / o->clients) %
 		PORT_SPAN);
-	c->sip = c->proto == P_HTTP ? 0x0a000001 : 0x0a000002;
-	c->sport = c->proto == P_HTTP ? o->http_port : o->redis_port;
+	c->sip = 0x0a000001 + (uint32_t)c->proto;
+	c->sport = o->port[c->proto];
 	c->isn[0] = (uint32_t)rng_next(&r);
 	c->isn[1] = (uint32_t)rng_next(&r);
 	c->ntx = (uint32_t)o->requests;
@@ -944,9 +971,10 @@ render(struct conn *c, int dir, uint8_t *out, uint32_t len)
 	}
 }
 
-static const uint8_t srv_mac[2][6] = {
+static const uint8_t srv_mac[N_PROTO][6] = {
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x01 },
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x02 },
+	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x03 },
 };
 static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x00, 0xfe };
 
@@ -958,7 +986,7 @@ write_pkt(struct gen *g, struct conn *c, const struct pkt *p)
 	uint32_t thl = p->flags & F_SYN ? 32 : 20;
 	uint32_t iplen = 20 + thl + p->len, flen = 14 + iplen, cap, sum;
 	uint32_t src = dir ? c->sip : c->cip, dst = dir ? c->cip : c->sip;
-	const uint8_t *smac = srv_mac[c->proto == P_REDIS];
+	const uint8_t *smac = srv_mac[c->proto];
 	uint8_t hdr[16];
 
 	/* The tap is at the server: clients are behind a gateway. */
@@ -1099,7 +1127,7 @@ static int
 truth_conn(struct gen *g, const struct conn *c)
 {
 	char cip[16], sip[16], method[8], res[48], status[16];
-	const char *proto = c->proto == P_HTTP ? "http" : "redis";
+	const char *proto = proto_name[c->proto];
 	uint32_t k;
 
 	ip_str(c->cip, cip, sizeof(cip));
@@ -1111,10 +1139,14 @@ truth_conn(struct gen *g, const struct conn *c)
 			strcpy(method, x->post ? "POST" : "GET");
 			snprintf(res, sizeof(res), "/r/%u/%u", c->id, k);
 			strcpy(status, x->write ? "201" : "200");
-		} else {
+		} else if (c->proto == P_REDIS) {
 			strcpy(method, x->write ? "SET" : "GET");
 			snprintf(res, sizeof(res), "key:%u:%u", c->id, k);
 			strcpy(status, "OK");
+		} else {
+			strcpy(method, x->write ? "set" : "get");
+			snprintf(res, sizeof(res), "key:%u:%u", c->id, k);
+			strcpy(status, x->write ? "STORED" : "HIT");
 		}
 		if (fputs(g->truth_first ? "\n" : ",\n", g->truth) == EOF)
 			return -EIO;
@@ -1163,11 +1195,10 @@ truth_conn(struct gen *g, const struct conn *c)
 static json_t *
 opts_json(const struct opts *o)
 {
-	static const char *const pn[] = { "http", "redis", "mix" };
-
 	return json_pack("{s:s, s:I, s:I, s:I, s:[I,I], s:[I,I], s:I, s:s,"
-		" s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I}",
-		"proto", pn[o->proto], "connections", (json_int_t)o->conns,
+		" s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I}",
+		"proto", proto_name[o->proto],
+		"connections", (json_int_t)o->conns,
 		"requests", (json_int_t)o->requests,
 		"pipeline", (json_int_t)o->pipeline,
 		"req_size", (json_int_t)o->req.min, (json_int_t)o->req.max,
@@ -1180,7 +1211,9 @@ opts_json(const struct opts *o)
 		"link_mbps", (json_int_t)o->mbps,
 		"clients", (json_int_t)o->clients,
 		"writes_pct", (json_int_t)o->writes,
-		"http_port", (int)o->http_port, "redis_port", (int)o->redis_port,
+		"http_port", (int)o->port[P_HTTP],
+		"redis_port", (int)o->port[P_REDIS],
+		"memcached_port", (int)o->port[P_MC],
 		"seed", (json_int_t)o->seed);
 }
 
@@ -1204,9 +1237,11 @@ truth_finish(struct gen *g)
 		", \"ip_bytes\": %" PRIu64 ", \"transactions_count\": %" PRIu64
 		", \"http_transactions\": %" PRIu64
 		", \"redis_transactions\": %" PRIu64
+		", \"memcached_transactions\": %" PRIu64
 		", \"first_ns\": %" PRIu64 ", \"last_ns\": %" PRIu64 "}\n",
 		g->packets, g->bytes, g->ip_bytes, g->txns,
-		g->ntxn_proto[P_HTTP], g->ntxn_proto[P_REDIS], g->first_ns,
+		g->ntxn_proto[P_HTTP], g->ntxn_proto[P_REDIS],
+		g->ntxn_proto[P_MC], g->first_ns,
 		g->last_ns);
 	rc = ferror(g->truth) ? -EIO : 0;
 	if (fclose(g->truth) != 0)
@@ -1241,13 +1276,14 @@ usage(FILE *f)
 "usage: wirelat-replay gen -o FILE.pcap [options]\n"
 "  -o, --out FILE          nanosecond pcap to write (required)\n"
 "  -t, --truth FILE        ground-truth JSON to write\n"
-"  --proto P               http, redis or mix (alternate per connection) [mix]\n"
+"  --proto P               http, redis, memcached (text), mix (http and redis\n"
+"                          in turn per connection) or all (the three) [mix]\n"
 "  --connections N         connections [16]\n"
 "  --requests N            requests per connection [100]\n"
 "  --pipeline D            requests in flight per connection [1]\n"
 "  --req-size MIN[:MAX]    request payload bytes [16:256]\n"
 "  --rsp-size MIN[:MAX]    response body bytes [64:4096]\n"
-"  --writes PCT            %% of requests that are POST / SET [20]\n"
+"  --writes PCT            %% of requests that are POST / SET / set [20]\n"
 "  --mss N                 TCP segment payload bytes [1448]\n"
 "  --latency DIST          server think time [lognormal:200us:0.5]\n"
 "                          fixed:D | uniform:MIN:MAX | lognormal:MEDIAN:SIGMA\n"
@@ -1257,7 +1293,8 @@ usage(FILE *f)
 "  --conn-interval DIST    time between connection starts [1ms]\n"
 "  --link-mbps N           link speed, spaces segments [10000]\n"
 "  --clients N             client hosts 10.1.x.y [16]\n"
-"  --http-port N, --redis-port N  server ports [80, 6379]\n"
+"  --http-port N, --redis-port N, --memcached-port N\n"
+"                          server ports [80, 6379, 11211]\n"
 "  --seed N                PRNG seed [1]\n"
 "  --start NS              first SYN, ns since the epoch [1700000000000000000]\n"
 "  --snaplen N             bytes kept per packet [65535]\n");
@@ -1266,7 +1303,7 @@ usage(FILE *f)
 enum {
 	O_PROTO = 256, O_CONNS, O_REQS, O_PIPE, O_REQSZ, O_RSPSZ, O_WRITES,
 	O_MSS, O_LAT, O_RTT, O_GAP, O_IVAL, O_MBPS, O_CLIENTS, O_HPORT,
-	O_RPORT, O_SEED, O_START, O_SNAP,
+	O_RPORT, O_MPORT, O_SEED, O_START, O_SNAP,
 };
 
 static const struct option long_opts[] = {
@@ -1289,6 +1326,7 @@ static const struct option long_opts[] = {
 	{ "clients", required_argument, NULL, O_CLIENTS },
 	{ "http-port", required_argument, NULL, O_HPORT },
 	{ "redis-port", required_argument, NULL, O_RPORT },
+	{ "memcached-port", required_argument, NULL, O_MPORT },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "start", required_argument, NULL, O_START },
 	{ "snaplen", required_argument, NULL, O_SNAP },
@@ -1329,7 +1367,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		.proto = P_MIX, .conns = 16, .requests = 100, .pipeline = 1,
 		.mss = 1448, .seed = 1, .start = 1700000000000000000ULL,
 		.snaplen = 65535, .rtt = 100000, .mbps = 10000, .clients = 16,
-		.writes = 20, .http_port = 80, .redis_port = 6379,
+		.writes = 20, .port = { 80, 6379, 11211 },
 		.req = { 16, 256 }, .rsp = { 64, 4096 },
 		.lat = { D_LOGNORMAL, 200000, 0, 0.5, "lognormal:200us:0.5" },
 		.gap = { D_FIXED, 0, 0, 0, "0" },
@@ -1360,10 +1398,15 @@ parse_opts(int argc, char **argv, struct opts *o)
 				o->proto = P_HTTP;
 			else if (strcmp(a, "redis") == 0)
 				o->proto = P_REDIS;
+			else if (strcmp(a, "memcached") == 0)
+				o->proto = P_MC;
 			else if (strcmp(a, "mix") == 0)
 				o->proto = P_MIX;
+			else if (strcmp(a, "all") == 0)
+				o->proto = P_ALL;
 			else
-				return bad(opt, "want http, redis or mix");
+				return bad(opt,
+					"want http, redis, memcached, mix or all");
 			break;
 		case O_CONNS:
 			if (parse_u64(a, 1, 10000000, &o->conns) != 0)
@@ -1413,12 +1456,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_HPORT:
 		case O_RPORT:
+		case O_MPORT:
 			if (parse_u64(a, 1, 65535, &v) != 0)
 				return bad(opt, "want a port in 1..65535");
-			if (opt == O_HPORT)
-				o->http_port = (uint16_t)v;
-			else
-				o->redis_port = (uint16_t)v;
+			o->port[opt == O_HPORT ? P_HTTP : opt == O_RPORT ?
+				P_REDIS : P_MC] = (uint16_t)v;
 			break;
 		case O_SEED:
 			if (parse_u64(a, 0, INT64_MAX, &o->seed) != 0)
@@ -1462,8 +1504,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->out == NULL)
 		return bad('o', "required: the pcap to write");
-	if (o->http_port == o->redis_port && o->proto == P_MIX)
+	if (o->port[P_HTTP] == o->port[P_REDIS] &&
+			(o->proto == P_MIX || o->proto == P_ALL))
 		return bad(O_RPORT, "must differ from --http-port");
+	if ((o->port[P_MC] == o->port[P_HTTP] ||
+			o->port[P_MC] == o->port[P_REDIS]) && o->proto == P_ALL)
+		return bad(O_MPORT, "must differ from the other ports");
 	/* No flow control is modelled: what may be in flight must fit the
 	 * receive window, or analyzers would see a full window. */
 	if (o->pipeline * ((uint64_t)o->req.max + MSG_OVERHEAD) >= WIN_BYTES ||
@@ -1586,8 +1632,9 @@ wr_gen_main(int argc, char **argv)
 	}
 	fprintf(stderr, PROG ": %" PRIu64 " packets, %" PRIu64 " bytes, %"
 		PRIu64 " transactions (%" PRIu64 " http, %" PRIu64
-		" redis), %.6f s of capture -> %s\n", g.packets, g.bytes,
-		g.txns, g.ntxn_proto[P_HTTP], g.ntxn_proto[P_REDIS],
+		" redis, %" PRIu64 " memcached), %.6f s of capture -> %s\n",
+		g.packets, g.bytes, g.txns, g.ntxn_proto[P_HTTP],
+		g.ntxn_proto[P_REDIS], g.ntxn_proto[P_MC],
 		(double)(g.last_ns - g.first_ns) / 1e9, g.o.out);
 	goto out;
 io:

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """What a span port delivers, on generated traffic with exact truth
-(wl_impair.py): frames duplicated, reordered, stamped absurdly. Each
+(wl_impair.py; HTTP, Redis and memcached connections in turn): frames
+duplicated, reordered, stamped absurdly. Each
 case runs the real wirelat over the damaged capture and scores its log
 against the truth:
 
@@ -104,7 +105,7 @@ def test_damaged(d, recs, truth, what, seed, floor=1.0, **kw):
     touch, _, _ = im.stream_ranges(recs, truth)
     touched = im.touched_txns(hit, touch)
     cat, wrong = im.score(truth, txns, bad, touched,
-                          isn=im.isn_map(recs, truth))
+                          isn=im.isn_map(recs, truth), protos=PROTOS)
     clean = sum(v for (u, c), v in cat.items() if u == "clean" and
                 c != "missing" or (u, c) == ("clean", "missing"))
     exact = cat[("clean", "exact")]
@@ -123,8 +124,12 @@ def test_damaged(d, recs, truth, what, seed, floor=1.0, **kw):
     e.check(st["counters"]["pkt_duplicate"] == copies,
             f"{what}: pkt_duplicate {st['counters']['pkt_duplicate']}, "
             f"copies {copies}")
-    diff = im.histogram_check(st, txns)
+    diff = im.histogram_check(st, txns, protos=PROTOS)
     e.check(not diff, f"{what}: histograms differ: {diff[:3]}")
+
+
+# Every protocol `wirelat-replay gen` makes.
+PROTOS = ("http", "redis", "memcached")
 
 
 def main():
@@ -139,9 +144,9 @@ def main():
     test_duplicates(d, recs, clean)
     test_far_future(d, recs, clean)
     for depth in (1, 4, 16):
-        recs, truth = gen(d, f"p{depth}", "--connections", "200",
+        recs, truth = gen(d, f"p{depth}", "--connections", "300",
                           "--requests", "20", "--pipeline", str(depth),
-                          "--seed", str(depth))
+                          "--seed", str(depth), "--proto", "all")
         test_damaged(d, recs, truth, f"reorder + duplicates, pipeline "
                      f"{depth}", depth, swap=0.01, dup=0.01)
         # With loss, what cannot be proven is flagged, never guessed:

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """wirelat-replay gen, checked three ways. Several configurations (HTTP,
-Redis, both; pipelining 1 and 8; responses over many segments; a 200-byte
-MSS; every latency distribution) are generated, then:
+Redis, memcached, two and three of them; pipelining 1, 4 and 8; responses
+over many segments; a 200-byte MSS; every latency distribution) are
+generated, then:
 - read back here, independently: pcap records, Ethernet/IPv4/TCP with
-  both checksums, each direction reassembled by sequence number, HTTP and
-  RESP messages found by their own framing; every transaction's four
+  both checksums, each direction reassembled by sequence number, HTTP,
+  RESP and memcached messages found by their own framing; every transaction's four
   times must be those of the segments carrying its first and last bytes,
   sizes must lie in the configured ranges, latencies must follow the
   configured distribution;
@@ -52,6 +53,14 @@ CONFIGS = {
                           "--req-size", "0:3000", "--rsp-size", "0:20000",
                           "--latency", "exp:200us", "--writes", "50",
                           "--seed", "15"], "queued"),
+    "memcached-pipe4": (["--proto", "memcached", "--connections", "4",
+                         "--requests", "40", "--pipeline", "4",
+                         "--rsp-size", "0:9000", "--writes", "40",
+                         "--memcached-port", "11311", "--latency",
+                         "fixed:80us", "--seed", "17"], "queued"),
+    "all-three": (["--proto", "all", "--connections", "9", "--requests",
+                   "30", "--latency", "exp:100us", "--seed", "18"],
+                  "exp"),
     "redis-pipe8-small": (["--proto", "redis", "--connections", "4",
                            "--requests", "64", "--pipeline", "8",
                            "--req-size", "1:40", "--rsp-size", "1:60",
@@ -191,6 +200,33 @@ def redis_msgs(data, resp):
     return out
 
 
+def mc_msgs(data, resp):
+    """[(start, end, info)] of memcached text commands (get, set) or
+    replies (VALUE ... END, STORED)."""
+    out, o = [], 0
+    while o < len(data):
+        start = o
+        line, o = resp_line(data, o)
+        w = line.decode().split(" ")
+        if resp and w[0] == "VALUE":
+            n = int(w[3])
+            o += n + 2
+            end, o = resp_line(data, o)
+            if end != b"END":
+                raise ValueError(f"VALUE not ended by END: {end!r}")
+            info = {"status": "HIT", "size": n}
+        elif resp:
+            info = {"status": w[0], "size": None}
+        elif w[0] == "set":
+            n = int(w[4])
+            o += n + 2
+            info = {"method": "set", "resource": w[1], "size": n}
+        else:
+            info = {"method": w[0], "resource": w[1], "size": None}
+        out.append((start, o, info))
+    return out
+
+
 def ts_at(starts, times, off):
     return times[bisect.bisect_right(starts, off) - 1]
 
@@ -230,10 +266,12 @@ def check_stream(name, args, truth, pcap):
     found = collections.Counter()
     for key, segs in flows.items():
         first = next((s[5] for s in segs if s[1] and s[5]), b"")
-        redis = first[:1] == b"*"
+        proto = "redis" if first[:1] == b"*" else "memcached" if \
+            first[:4] in (b"get ", b"set ") else "http"
         reqd, rqs, rqt = reassemble(name, segs, True)
         rspd, rss, rst = reassemble(name, segs, False)
-        parse = redis_msgs if redis else http_msgs
+        parse = {"redis": redis_msgs, "memcached": mc_msgs,
+                 "http": http_msgs}[proto]
         try:
             reqs, rsps = parse(reqd, False), parse(rspd, True)
         except (ValueError, IndexError) as x:
@@ -244,7 +282,6 @@ def check_stream(name, args, truth, pcap):
                        f"{name} {key}: {len(reqs)} requests, {len(rsps)} "
                        f"responses, truth {len(exp)}"):
             continue
-        proto = "redis" if redis else "http"
         found[proto] += len(exp)
         for (qa, qb, qi), (ra, rb, ri), t in zip(reqs, rsps, exp):
             got = {"proto": proto, "method": qi["method"],
@@ -267,7 +304,7 @@ def check_stream(name, args, truth, pcap):
                         ri["size"] == t["rsp_size"],
                         f"{name} {key} #{t['index']}: response size "
                         f"{ri['size']} not in {rsp_rng}")
-    for p in ("http", "redis"):
+    for p in ("http", "redis", "memcached"):
         e.check(found[p] == truth[f"{p}_transactions"] ==
                 sum(1 for t in truth["transactions"] if t["proto"] == p),
                 f"{name}: {found[p]} {p} transactions in the pcap, truth "
@@ -326,7 +363,7 @@ def check_wirelat(name, d, pcap, truth):
             "method", "resource", "status", "req_start_ns", "req_end_ns",
             "rsp_start_ns", "rsp_end_ns", "req_bytes", "rsp_bytes")
     got = collections.Counter(tuple(t[k] for k in keys) for t in e.jsonl(log)
-                              if t["proto"] in ("http", "redis"))
+                              if t["proto"] in ("http", "redis", "memcached"))
     want = collections.Counter(tuple(t[k] for k in keys)
                                for t in truth["transactions"])
     e.check(got == want, f"{name}: wirelat has {sum(got.values())} "
@@ -334,7 +371,7 @@ def check_wirelat(name, d, pcap, truth):
             f"{list((want - got).elements())[:2]}, extra "
             f"{list((got - want).elements())[:2]}")
     c = json.load(open(st))["counters"]
-    for p in ("http", "redis"):
+    for p in ("http", "redis", "memcached"):
         e.check(c[f"{p}_parse_errors"] == 0 and
                 c[f"{p}_unmatched_requests"] == 0 and
                 c[f"{p}_unmatched_responses"] == 0,

@@ -304,7 +304,9 @@ known_rsp(const char *w)
 /*
  * A complete response line. Same return values. Right after a resync
  * only a line starting with a reply's word counts (the first may be the
- * tail of a lost value).
+ * tail of a lost value), and not END or STAT: those also end or go on a
+ * multi-line reply whose start was lost, and a phantom reply would be
+ * counted as an answer.
  */
 static int
 response_line(struct wl_mc_parser *p, char *l, uint32_t n)
@@ -314,7 +316,8 @@ response_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
 	uint64_t v;
 
-	if (k == 0 || (p->fresh && !known_rsp(w[0])))
+	if (k == 0 || (p->fresh && (!known_rsp(w[0]) ||
+			strcmp(w[0], "END") == 0 || strcmp(w[0], "STAT") == 0)))
 		return -1;
 	p->fresh = 0;
 	if (m->cmd[0] == '\0')

@@ -148,6 +148,17 @@ static const struct conv convs[] = {
 		{ "get", "a", "HIT", 10, 10, 20, 30, WL_TXN_F_GAP, NULL },
 		{ "get", "b", "MISS", 40, 40, 50, 50, 0, NULL },
 		{ 0 } } },
+	/* The end of a's value lost: the END after the gap may end a
+	 * multi-value reply, so it starts none; b's reply does. */
+	{ "gap-then-end-tail", {
+		{ C, 10, "get a\r\nget b\r\n" },
+		{ S, 20, "VALUE a 0 4\r\nab" },
+		{ -1, 1, NULL, 4 },
+		{ S, 30, "END\r\nVALUE b 0 1\r\nx\r\nEND\r\n" },
+		{ 0 } }, {
+		{ "get", "a", "HIT", 10, 10, 20, 0, WL_TXN_F_GAP, NULL },
+		{ "get", "b", "HIT", 10, 10, 30, 30, 0, NULL },
+		{ 0 } } },
 	/* A lost reply: the next reply's word tells whose it is. */
 	{ "lost-reply", {
 		{ C, 10, "set k 0 0 1\r\nz\r\n" },

@@ -97,12 +97,20 @@ def check_post(d, cap, head_len, port):
     if len(txns) != 2:
         return
     post, get = txns
-    # The last client data packet before the GET's own: the body's end.
+    # The client packet that carried the body's last byte (the kernel
+    # may have sent it together with the GET).
+    last = head_len + POST_BODY         # relative sequence number
+    body_end = None
     out = subprocess.run(
         ["tshark", "-r", cap, "-Y", f"tcp.dstport == {port} && tcp.len > 0",
-         "-T", "fields", "-e", "frame.time_epoch"],
-        capture_output=True, text=True, check=True).stdout.split()
-    body_end = e.ns_of(out[-2])
+         "-T", "fields", "-e", "frame.time_epoch", "-e", "tcp.seq",
+         "-e", "tcp.len"],
+        capture_output=True, text=True, check=True).stdout.splitlines()
+    for line in out:
+        ts, seq, ln = line.split("\t")
+        if int(seq) <= last < int(seq) + int(ln):
+            body_end = e.ns_of(ts)
+            break
     e.check(post["req_bytes"] == head_len + POST_BODY,
             f"POST req_bytes {post['req_bytes']}, sent "
             f"{head_len + POST_BODY}")
@@ -112,7 +120,7 @@ def check_post(d, cap, head_len, port):
     e.check(post["rsp_end_ns"] < post["req_end_ns"] and not post["flags"],
             f"POST answered before its body: {post}")
     e.check(get["resource"] == "/index.html" and not get["flags"] and
-            get["req_start_ns"] > post["req_end_ns"] and
+            get["req_start_ns"] >= post["req_end_ns"] and
             get["rsp_start_ns"] >= get["req_end_ns"],
             f"the GET after the early answer: {get}")
     e.remove_instance(inst)

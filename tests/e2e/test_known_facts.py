@@ -17,7 +17,10 @@
    logged alone with its status 404 (no_request), counted in the
    responses series, never in a duration; the client's clean close then
    proves the next request's answer, which is paired exactly.
-PostgreSQL and MySQL keep their own pairing for now (issue 12 open)."""
+6. a PostgreSQL query whose ErrorResponse came but whose ReadyForQuery
+   is past the end of the capture: its SQLSTATE and first byte kept,
+   flagged truncated, no duration.
+(The far-future frame is test_impair's.)"""
 
 import json
 import os
@@ -104,6 +107,13 @@ def build(cap):
     r.c += 1
     r.send(303200, 1, b"", ACK)
 
+    # 6. PostgreSQL: an ErrorResponse, then the capture ends.
+    p = Conn(cap, 41006, 5432, handshake_at=400000)
+    q = b"SELECT * FROM nope\0"
+    p.send(401000, 0, b"Q" + (4 + len(q)).to_bytes(4, "big") + q)
+    err = b"SERROR\0VERROR\0C42P01\0Mrelation does not exist\0\0"
+    p.send(402000, 1, b"E" + (4 + len(err)).to_bytes(4, "big") + err)
+
     # 5. Mid-stream: an answer first, then a request and its answer,
     # then the client closes first, having had everything.
     m = Conn(cap, 41004, 80)
@@ -161,6 +171,13 @@ def main():
             t[0]["rsp_start_ns"] == T0 + 302000 * US and
             t[0]["rsp_end_ns"] == 0, f"200 until close, tail lost: {t}")
 
+    t = by_port(txns, 41006)
+    e.check(len(t) == 1 and t[0]["proto"] == "postgresql" and
+            t[0]["status"] == "42P01" and
+            "truncated" in t[0]["flags"] and
+            t[0]["rsp_start_ns"] == T0 + 402000 * US and
+            t[0]["rsp_end_ns"] == 0, f"PostgreSQL error, end cut: {t}")
+
     t = by_port(txns, 41004)
     e.check(len(t) == 2 and "no_request" in t[0]["flags"] and
             t[0]["status_code"] == 404 and t[0]["method"] == "" and
@@ -186,7 +203,7 @@ def main():
     e.check(rsp == {"client_error": 2, "ok": 3},
             f"responses series: {rsp}")
     c = stats["counters"]
-    e.check(c["http_unmatched_responses"] == 1 and c["txn_unproven"] == 4,
+    e.check(c["http_unmatched_responses"] == 1 and c["txn_unproven"] == 5,
             f"http_unmatched_responses {c['http_unmatched_responses']}, "
             f"txn_unproven {c['txn_unproven']}")
     e.finish()

@@ -73,6 +73,8 @@ enum how {
 	HOW_RSP = 0,            /* answered; rsp_end is the ts given */
 	HOW_NONE = 1,           /* no answer */
 	HOW_SKIPPED = 2,        /* server skipped it after an earlier error */
+	HOW_CUT = 3,            /* its answer failed (ErrorResponse), the end
+				 * was lost or cut: status known, no end */
 };
 
 struct pg_stmt {
@@ -375,7 +377,7 @@ emit(struct pg_state *s, struct wl_proto_ctx *ctx, const struct pg_unit *u,
 	t.req_bytes = u->bytes;
 	if (s->suspect)
 		flags |= WL_TXN_F_GAP;
-	if (how == HOW_RSP) {
+	if (how == HOW_RSP || how == HOW_CUT) {
 		ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
 		t.rsp_start_ns = s->rsp_start_ns != 0 ? s->rsp_start_ns :
 			rsp_end;
@@ -401,10 +403,20 @@ emit(struct pg_state *s, struct wl_proto_ctx *ctx, const struct pg_unit *u,
 	wl_proto_emit(ctx, &t);
 }
 
-/* Every pending unit leaves unanswered (gap, garbage, close). */
+/*
+ * Every pending unit leaves unanswered (gap, garbage, close), but for
+ * the oldest whose answer already failed: an ErrorResponse is final, so
+ * it keeps its SQLSTATE and first byte, without an end (flags: why the
+ * rest is missing; a cut by the end is also "truncated").
+ */
 static void
 flush(struct pg_state *s, struct wl_proto_ctx *ctx, uint32_t flags)
 {
+	if (s->q.n > 0 && s->sqlstate[0] != '\0' && s->rsp_start_ns != 0) {
+		emit(s, ctx, pend_at(s, 0), HOW_CUT, 0, flags |
+			((flags & WL_TXN_F_GAP) ? 0 : WL_TXN_F_TRUNCATED));
+		unit_pop(s);
+	}
 	while (s->q.n > 0) {
 		emit(s, ctx, pend_at(s, 0), HOW_NONE, 0, flags);
 		unit_pop(s);

@@ -78,7 +78,7 @@ static const struct seg gap_s2c = { -1, 1, NULL, 100, 0 };
 
 #define Z_I M('Z', IDLE)
 
-static struct conv convs[24];
+static struct conv convs[32];
 static unsigned int nconvs;
 
 static void
@@ -298,6 +298,28 @@ build(void)
 		{ "SELECT", "SELECT ?", "OK", 11, 11, 31, 31, WL_TXN_F_GAP,
 			"rows=1" },
 		{ "SELECT", "SELECT ?", "OK", 40, 40, 50, 50, 0, "ext=0" },
+		{ 0 } } };
+	/* The ErrorResponse is final: the capture's end before its
+	 * ReadyForQuery leaves the SQLSTATE and first byte known. */
+	convs[i++] = (struct conv){ "error-then-end", {
+		sg(C, 10, M('Q', "SELECT * FROM nope\0"), E_),
+		sg(S, 20, M('E', ERR("42P01")), E_),
+		{ 0 } }, {
+		{ "SELECT", "SELECT * FROM nope", "42P01", 10, 10, 20, 0,
+			WL_TXN_F_TRUNCATED | WL_TXN_F_END_OF_CAPTURE, NULL },
+		{ 0 } }, WL_TXN_F_END_OF_CAPTURE };
+	/* ... and so does a loss of the rest of the answer. */
+	convs[i++] = (struct conv){ "error-then-gap", {
+		sg(C, 10, M('Q', "SELECT * FROM nope\0"), E_),
+		sg(S, 20, M('E', ERR("42P01")), E_),
+		gap_s2c,
+		sg(S, 30, Z_I, E_),
+		sg(C, 40, M('Q', "SELECT 1\0"), E_),
+		sg(S, 50, M('D', ROW), M('C', "SELECT 1\0"), Z_I, E_),
+		{ 0 } }, {
+		{ "SELECT", "SELECT * FROM nope", "42P01", 10, 10, 20, 0,
+			WL_TXN_F_GAP, NULL },
+		{ "SELECT", "SELECT ?", "OK", 40, 40, 50, 50, 0, "rows=1" },
 		{ 0 } } };
 	convs[i++] = (struct conv){ "unanswered", {
 		sg(C, 10, M('Q', "SELECT pg_sleep(100)\0"), E_),

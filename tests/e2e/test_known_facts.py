@@ -144,39 +144,28 @@ def main():
     stats = json.load(open(st))
     T0 = wl_cap.BASE
 
-    t = by_port(txns, 41001)
-    e.check(len(t) == 1 and t[0]["status_code"] == 404 and
-            "gap" in t[0]["flags"] and
-            t[0]["rsp_start_ns"] == T0 + 2000 * US and
-            t[0]["rsp_end_ns"] == T0 + 2200 * US and
-            t[0]["duration_ns"] == 1200 * US,
-            f"404 with a body gap: {t}")
+    def one(port, what, flag, start_us, end_us, **fields):
+        """The connection's one transaction: flagged, its response's
+        first byte at start_us, its last at end_us (None: unknown), and
+        these fields."""
+        t = by_port(txns, port)
+        e.check(len(t) == 1 and flag in t[0]["flags"] and
+                t[0]["rsp_start_ns"] == T0 + start_us * US and
+                t[0]["rsp_end_ns"] == (0 if end_us is None else
+                                       T0 + end_us * US) and
+                all(t[0].get(k) == v for k, v in fields.items()),
+                f"{what}: {t}")
 
-    t = by_port(txns, 41002)
-    e.check(len(t) == 1 and t[0]["status_code"] == 200 and
-            "gap" in t[0]["flags"] and
-            t[0]["rsp_start_ns"] == T0 + 102000 * US and
-            t[0]["rsp_end_ns"] == 0, f"200 until close with a gap: {t}")
-
-    t = by_port(txns, 41003)
-    e.check(len(t) == 1 and t[0]["method"] == "GET" and
-            t[0]["status"] == "OK" and t[0].get("reply_type") == "$" and
-            "truncated" in t[0]["flags"] and
-            t[0]["rsp_start_ns"] == T0 + 202000 * US and
-            t[0]["rsp_end_ns"] == 0, f"Redis bulk cut by the end: {t}")
-
-    t = by_port(txns, 41005)
-    e.check(len(t) == 1 and t[0]["status_code"] == 200 and
-            "gap" in t[0]["flags"] and
-            t[0]["rsp_start_ns"] == T0 + 302000 * US and
-            t[0]["rsp_end_ns"] == 0, f"200 until close, tail lost: {t}")
-
-    t = by_port(txns, 41006)
-    e.check(len(t) == 1 and t[0]["proto"] == "postgresql" and
-            t[0]["status"] == "42P01" and
-            "truncated" in t[0]["flags"] and
-            t[0]["rsp_start_ns"] == T0 + 402000 * US and
-            t[0]["rsp_end_ns"] == 0, f"PostgreSQL error, end cut: {t}")
+    one(41001, "404 with a body gap", "gap", 2000, 2200, status_code=404,
+        duration_ns=1200 * US)
+    one(41002, "chunked 200 that lost a chunk", "gap", 102000, None,
+        status_code=200)
+    one(41003, "Redis bulk cut by the end", "truncated", 202000, None,
+        method="GET", status="OK", reply_type="$")
+    one(41005, "200 until close, tail lost", "gap", 302000, None,
+        status_code=200)
+    one(41006, "PostgreSQL error, end cut", "truncated", 402000, None,
+        proto="postgresql", status="42P01")
 
     t = by_port(txns, 41004)
     e.check(len(t) == 2 and "no_request" in t[0]["flags"] and

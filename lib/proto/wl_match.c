@@ -462,6 +462,37 @@ wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
 	}
 }
 
+void
+wl_match_init_keyed(struct wl_match *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->rq_head = m->rq_tail = WL_MATCH_NIL;
+	m->hr_head = m->hr_tail = WL_MATCH_NIL;
+}
+
+struct wl_mrec *
+wl_match_next(struct wl_match *m, struct wl_proto_ctx *ctx,
+	const struct wl_mrec *r)
+{
+	uint32_t i = r == NULL ? m->rq_head : r->next;
+
+	return i == WL_MATCH_NIL ? NULL : rec(ctx->mpool, i);
+}
+
+void
+wl_match_answer(struct wl_match *m, struct wl_proto_ctx *ctx,
+	struct wl_mrec *r, const struct wl_txn *rsp)
+{
+	answer(m, ctx, (uint32_t)(r - ctx->mpool->rec), rsp);
+}
+
+void
+wl_match_drop(struct wl_match *m, struct wl_proto_ctx *ctx,
+	struct wl_mrec *r, uint32_t flags)
+{
+	req_unanswered(m, ctx, (uint32_t)(r - ctx->mpool->rec), flags);
+}
+
 struct wl_mrec *
 wl_match_req_add(struct wl_match *m, struct wl_proto_ctx *ctx,
 	const struct wl_stream_pos *at, uint64_t start_ts)

@@ -12,8 +12,10 @@
  * transaction in the making. Responses answer requests in order (Redis,
  * HTTP/1, memcached; PostgreSQL and MySQL to follow): the n-th response
  * answers the n-th request, quiet requests aside (enum
- * wl_match_expect). Pairing by key (DNS id) is still done by that
- * protocol itself.
+ * wl_match_expect). Protocols whose answers carry their question (DNS:
+ * id and question) pair by key instead: they find the request
+ * themselves (wl_match_next) and answer it (wl_match_answer); the
+ * matcher keeps the records, their bound and their end.
  *
  * The proof is TCP's. Every message has a stream offset and
  * the ACK its first packet carried (struct wl_stream_pos), and:
@@ -149,6 +151,34 @@ struct wl_match {
  */
 void wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
 	int unsolicited);
+
+/**
+ * Set up a flow's matcher for pairing by key (wl_match_next,
+ * wl_match_answer, wl_match_drop): no order, no loss epochs.
+ */
+void wl_match_init_keyed(struct wl_match *m);
+
+/**
+ * Keyed pairing: the request after r in arrival order (r NULL: the
+ * oldest), or NULL.
+ */
+struct wl_mrec *wl_match_next(struct wl_match *m, struct wl_proto_ctx *ctx,
+	const struct wl_mrec *r);
+
+/**
+ * Keyed pairing: r (complete) is answered by rsp, whose fields the
+ * caller set (times, status, rsp_bytes, the protocol's): emitted, its
+ * record freed.
+ */
+void wl_match_answer(struct wl_match *m, struct wl_proto_ctx *ctx,
+	struct wl_mrec *r, const struct wl_txn *rsp);
+
+/**
+ * Keyed pairing: r gets no answer (flags say why: timeout...): emitted
+ * no_response, its record freed.
+ */
+void wl_match_drop(struct wl_match *m, struct wl_proto_ctx *ctx,
+	struct wl_mrec *r, uint32_t flags);
 
 /**
  * A request that began at `at` (its first byte's position) at start_ts.

@@ -4,7 +4,8 @@
  * DNS transactions over UDP (one message per datagram) and TCP (two-byte
  * length framing, several queries in flight, answers in any order). A
  * flow is one (client endpoint, server endpoint) pair, so within it an
- * answer pairs with the pending query of the same id and question. A
+ * answer pairs with the pending query of the same id and question (the
+ * matcher's keyed mode, wl_match.h: queries wait in the lcore's pool). A
  * query sent again before its answer is a retransmission: the first
  * transmission starts the transaction, the first answer ends it, and a
  * second answer is a duplicate. A query unanswered after the configured
@@ -19,28 +20,9 @@
 #include "wl_dns.h"
 #include "wl_dns_parse.h"
 #include "wl_proto.h"
+#include "wl_match.h"
 
-/* Forwarders keep many queries in flight on one socket. */
-#define PENDING 32
-#define QNAME 64                /* name bytes kept per pending query */
 #define RECENT 8
-
-struct dns_q {
-	uint64_t qhash;
-	uint64_t start_ns;
-	uint64_t end_ns;
-	uint32_t bytes;
-	uint16_t id;
-	uint16_t qtype;
-	uint16_t qclass;
-	uint8_t opcode;
-	uint8_t used;
-	uint8_t retrans;
-	uint8_t edns;
-	uint8_t edns_do;
-	uint8_t name_cut;
-	char qname[QNAME];
-};
 
 /* Recently answered queries, to tell a duplicate answer from a stray. */
 struct dns_recent {
@@ -59,10 +41,13 @@ struct dns_tcp_dir {
 	uint8_t buf[WL_DNS_TCP_BUF];
 };
 
-_Static_assert(sizeof(struct dns_q) == 104, "dns_q: 32 of them fit the state");
-
+/*
+ * Queries wait in the matcher's records (the lcore's pool, wl_match.h),
+ * paired by key: struct wl_mrec aux holds the question's hash, the
+ * transaction's proto area the id.
+ */
 struct dns_state {
-	struct dns_q q[PENDING];
+	struct wl_match m;
 	struct dns_recent recent[RECENT];
 	uint8_t recent_next;
 	struct dns_tcp_dir t[2];
@@ -81,39 +66,118 @@ dns_probe_tcp(const uint8_t *d, uint32_t len, enum wl_dir dir)
 }
 
 static void
-emit(struct wl_proto_ctx *ctx, struct dns_q *q,
-	const struct wl_dns_msg *m, uint64_t rsp_start, uint64_t rsp_end,
-	uint32_t rsp_bytes, uint32_t flags)
+dns_init(void *state, struct wl_proto_ctx *ctx)
 {
+	struct dns_state *s = state;
+
+	(void)ctx;
+	wl_match_init_keyed(&s->m);
+}
+
+static const struct wl_dns_txn *
+dns_of(const struct wl_mrec *r)
+{
+	return (const struct wl_dns_txn *)r->t.proto_area;
+}
+
+/* Queries older than the timeout at time now get no answer, oldest first. */
+static void
+expire(struct dns_state *s, struct wl_proto_ctx *ctx, uint64_t now)
+{
+	struct wl_mrec *r;
+
+	if (ctx->rsp_timeout_ns == 0)
+		return;
+	while ((r = wl_match_next(&s->m, ctx, NULL)) != NULL &&
+			now > r->t.req_start_ns &&
+			now - r->t.req_start_ns > ctx->rsp_timeout_ns)
+		wl_match_drop(&s->m, ctx, r, WL_TXN_F_TIMEOUT);
+}
+
+/* The pending query m is about, sent by `before` (a reply that began
+ * before a query was sent is not its answer). */
+static struct wl_mrec *
+find(struct dns_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_dns_msg *m, uint64_t before)
+{
+	struct wl_mrec *r = NULL;
+
+	while ((r = wl_match_next(&s->m, ctx, r)) != NULL) {
+		/* An answer without a question (FORMERR) pairs by id. */
+		if (dns_of(r)->id == m->id && r->t.req_start_ns <= before &&
+				(r->aux == m->qhash || m->qdcount == 0))
+			return r;
+	}
+	return NULL;
+}
+
+static void
+query(struct dns_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_dns_msg *m, uint64_t start, uint64_t end,
+	uint32_t bytes)
+{
+	struct wl_stream_pos at = { ctx->pos.off, UINT64_MAX };
 	struct wl_dns_txn *x;
+	struct wl_mrec *r;
+	char buf[16];
+	uint8_t opcode = (uint8_t)WL_DNS_OPCODE(m->flags);
+
+	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
+	r = find(s, ctx, m, UINT64_MAX);
+	if (r != NULL) {
+		ctx->ctr[WL_PROTO_CTR_RETRANSMITS]++;
+		x = (struct wl_dns_txn *)r->t.proto_area;
+		if (x->retransmits < UINT8_MAX)
+			x->retransmits++;
+		r->t.flags |= WL_TXN_F_RETRANS;
+		return;
+	}
+	r = wl_match_req_add(&s->m, ctx, &at, start);
+	if (r == NULL)
+		return;
+	r->aux = m->qhash;
+	x = (struct wl_dns_txn *)r->t.proto_area;
+	wl_strlcpy(r->t.method, opcode == 0 ?
+		wl_dns_type_name(m->qtype, buf, sizeof(buf)) :
+		wl_dns_opcode_name(opcode, buf, sizeof(buf)),
+		sizeof(r->t.method));
+	wl_strlcpy(r->t.resource, m->qname, sizeof(r->t.resource));
+	if (m->name_cut)
+		r->t.flags |= WL_TXN_F_TRUNCATED;
+	x->id = m->id;
+	x->qtype = m->qtype;
+	x->qclass = m->qclass;
+	x->tcp = ctx->l4proto == IPPROTO_TCP;
+	x->edns = m->edns;
+	x->edns_do = m->edns_do;
+	wl_match_req_end(&s->m, ctx, r, end, bytes, 1);
+}
+
+static void
+answer(struct dns_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_dns_msg *m, uint64_t start, uint64_t end,
+	uint32_t bytes)
+{
+	struct dns_recent *d;
+	struct wl_dns_txn *x;
+	struct wl_mrec *r;
 	struct wl_txn t;
 	char buf[16];
+	unsigned int i;
 
-	wl_proto_txn_init(ctx, &t);
-	x = (struct wl_dns_txn *)t.proto_area;
-	wl_strlcpy(t.method, q->opcode == 0 ?
-		wl_dns_type_name(q->qtype, buf, sizeof(buf)) :
-		wl_dns_opcode_name(q->opcode, buf, sizeof(buf)),
-		sizeof(t.method));
-	wl_strlcpy(t.resource, q->qname, sizeof(t.resource));
-	t.req_start_ns = q->start_ns;
-	t.req_end_ns = q->end_ns;
-	t.req_bytes = q->bytes;
-	x->id = q->id;
-	x->qtype = q->qtype;
-	x->qclass = q->qclass;
-	x->tcp = ctx->l4proto == IPPROTO_TCP;
-	x->edns = q->edns;
-	x->edns_do = q->edns_do;
-	x->retransmits = q->retrans;
-	if (q->retrans)
-		flags |= WL_TXN_F_RETRANS;
-	if (q->name_cut)
-		flags |= WL_TXN_F_TRUNCATED;
-	if (m != NULL) {
-		t.rsp_start_ns = rsp_start;
-		t.rsp_end_ns = rsp_end;
-		t.rsp_bytes = rsp_bytes;
+	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
+	r = find(s, ctx, m, start);
+	if (r != NULL) {
+		d = &s->recent[s->recent_next];
+		s->recent_next = (uint8_t)((s->recent_next + 1) % RECENT);
+		d->used = 1;
+		d->id = dns_of(r)->id;
+		d->qhash = r->aux;
+		wl_proto_txn_init(ctx, &t);
+		x = (struct wl_dns_txn *)t.proto_area;
+		t.rsp_start_ns = start;
+		t.rsp_end_ns = end;
+		t.rsp_bytes = bytes;
 		t.status_code = m->rcode;
 		wl_strlcpy(t.status, wl_dns_rcode_name(m->rcode, buf,
 			sizeof(buf)), sizeof(t.status));
@@ -124,126 +188,30 @@ emit(struct wl_proto_ctx *ctx, struct dns_q *q,
 		x->answers = m->ancount;
 		x->tc = (m->flags & WL_DNS_TC) != 0;
 		x->edns_size = m->edns_size;
-	} else {
-		flags |= wl_proto_unanswered(ctx, &t);
-	}
-	t.flags = flags;
-	wl_proto_emit(ctx, &t);
-	q->used = 0;
-}
-
-/* The oldest pending query at or before `before` (UINT64_MAX: any). */
-static struct dns_q *
-oldest(struct dns_state *s, uint64_t before)
-{
-	struct dns_q *o = NULL;
-	unsigned int i;
-
-	for (i = 0; i < PENDING; i++)
-		if (s->q[i].used && s->q[i].start_ns <= before &&
-				(o == NULL || s->q[i].start_ns < o->start_ns))
-			o = &s->q[i];
-	return o;
-}
-
-/* Queries older than the timeout at time now get no answer, oldest first. */
-static void
-expire(struct dns_state *s, struct wl_proto_ctx *ctx, uint64_t now)
-{
-	struct dns_q *q;
-
-	if (ctx->rsp_timeout_ns == 0 || now < ctx->rsp_timeout_ns)
-		return;
-	while ((q = oldest(s, now - ctx->rsp_timeout_ns)) != NULL &&
-			now - q->start_ns > ctx->rsp_timeout_ns)
-		emit(ctx, q, NULL, 0, 0, 0, WL_TXN_F_TIMEOUT);
-}
-
-/* The pending query m is about, sent by `before` (a reply that began
- * before a query was sent is not its answer). */
-static struct dns_q *
-find(struct dns_state *s, const struct wl_dns_msg *m, uint64_t before)
-{
-	unsigned int i;
-
-	for (i = 0; i < PENDING; i++) {
-		struct dns_q *q = &s->q[i];
-
-		/* An answer without a question (FORMERR) pairs by id. */
-		if (q->used && q->id == m->id && q->start_ns <= before &&
-				(q->qhash == m->qhash || m->qdcount == 0))
-			return q;
-	}
-	return NULL;
-}
-
-static void
-query(struct dns_state *s, struct wl_proto_ctx *ctx,
-	const struct wl_dns_msg *m, uint64_t start, uint64_t end,
-	uint32_t bytes)
-{
-	struct dns_q *q;
-	unsigned int i;
-
-	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
-	q = find(s, m, UINT64_MAX);
-	if (q != NULL) {
-		ctx->ctr[WL_PROTO_CTR_RETRANSMITS]++;
-		if (q->retrans < UINT8_MAX)
-			q->retrans++;
-		return;
-	}
-	for (i = 0; i < PENDING && s->q[i].used; i++)
-		;
-	if (i == PENDING) {
-		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
-		return;
-	}
-	q = &s->q[i];
-	q->used = 1;
-	q->qhash = m->qhash;
-	q->start_ns = start;
-	q->end_ns = end;
-	q->bytes = bytes;
-	q->id = m->id;
-	q->qtype = m->qtype;
-	q->qclass = m->qclass;
-	q->opcode = (uint8_t)WL_DNS_OPCODE(m->flags);
-	q->retrans = 0;
-	q->edns = m->edns;
-	q->edns_do = m->edns_do;
-	wl_strlcpy(q->qname, m->qname, sizeof(q->qname));
-	q->name_cut = m->name_cut || strlen(m->qname) >= sizeof(q->qname);
-}
-
-static void
-answer(struct dns_state *s, struct wl_proto_ctx *ctx,
-	const struct wl_dns_msg *m, uint64_t start, uint64_t end,
-	uint32_t bytes)
-{
-	struct dns_recent *r;
-	struct dns_q *q;
-	unsigned int i;
-
-	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
-	q = find(s, m, start);
-	if (q != NULL) {
-		r = &s->recent[s->recent_next];
-		s->recent_next = (uint8_t)((s->recent_next + 1) % RECENT);
-		r->used = 1;
-		r->id = q->id;
-		r->qhash = q->qhash;
-		emit(ctx, q, m, start, end, bytes, 0);
+		wl_match_answer(&s->m, ctx, r, &t);
 		return;
 	}
 	for (i = 0; i < RECENT; i++) {
-		r = &s->recent[i];
-		if (r->used && r->id == m->id && r->qhash == m->qhash) {
+		d = &s->recent[i];
+		if (d->used && d->id == m->id && d->qhash == m->qhash) {
 			ctx->ctr[WL_PROTO_CTR_DUPLICATES]++;
 			return;
 		}
 	}
 	ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
+}
+
+/* The answer's fields into the query's transaction. */
+static void
+dns_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
+{
+	struct wl_dns_txn *q = (struct wl_dns_txn *)req->proto_area;
+	const struct wl_dns_txn *a = (const void *)rsp->proto_area;
+
+	q->rcode = a->rcode;
+	q->answers = a->answers;
+	q->tc = a->tc;
+	q->edns_size = a->edns_size;
 }
 
 /* A whole message of len bytes, the first have of them at d. */
@@ -352,11 +320,9 @@ static void
 dns_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 {
 	struct dns_state *s = state;
-	struct dns_q *q;
 
 	expire(s, ctx, ts);
-	while ((q = oldest(s, UINT64_MAX)) != NULL)
-		emit(ctx, q, NULL, 0, 0, 0, flags);
+	wl_match_close(&s->m, ctx, flags, ts);
 }
 
 static void
@@ -393,8 +359,10 @@ const struct wl_proto_ops wl_proto_dns_ops = {
 	.state_size = sizeof(struct dns_state),
 	.probe = dns_probe_udp,
 	.probe2 = dns_probe_tcp,
+	.init = dns_init,
 	.data = dns_data,
 	.gap = dns_gap,
 	.close = dns_close,
 	.txn_json = dns_txn_json,
+	.txn_merge = dns_txn_merge,
 };

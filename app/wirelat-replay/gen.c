@@ -42,6 +42,7 @@
 
 #define MAX_SIZE (16u << 20)    /* largest --req-size / --rsp-size */
 #define HTTP_PAD_MAX 1024       /* larger GET payloads become POST bodies */
+#define PG_VALUE_MAX 160        /* PostgreSQL INSERT value bytes at most */
 #define WSCALE 9                /* both sides' window scale */
 #define WIN_FIELD 65535         /* window field after the handshake */
 #define WIN_BYTES ((uint64_t)WIN_FIELD << WSCALE)
@@ -57,12 +58,11 @@
 #define F_PSH 0x08
 #define F_ACK 0x10
 
-/* Protocols; the last two mix them, one per connection in turn. */
-enum proto { P_HTTP = 0, P_REDIS = 1, P_MC = 2, P_MIX = 3, P_ALL = 4 };
-#define N_PROTO 3
+enum proto { P_HTTP = 0, P_REDIS = 1, P_MC = 2, P_PG = 3 };
+#define N_PROTO 4
 
-static const char *const proto_name[] = {
-	"http", "redis", "memcached", "mix", "all",
+static const char *const proto_name[N_PROTO] = {
+	"http", "redis", "memcached", "postgresql",
 };
 
 /* ---- options ---- */
@@ -82,7 +82,10 @@ struct range {
 
 struct opts {
 	const char *out, *truth;
-	enum proto proto;
+	/* Connection n speaks protos[n % n_protos]. */
+	enum proto protos[N_PROTO];
+	uint32_t n_protos;
+	char proto_text[64];    /* as given, for the truth's options */
 	uint64_t conns, requests, pipeline, mss, seed, start, snaplen;
 	uint64_t rtt, mbps, clients, writes;
 	uint16_t port[N_PROTO];  /* server port per protocol */
@@ -302,11 +305,19 @@ parse_range(const char *s, struct range *r)
  *   Redis GET:  "*2\r\n$3\r\nGET\r\n$L\r\nkey:C:I\r\n"
  *   Redis SET:  "*3\r\n$3\r\nSET\r\n$L\r\nkey:C:I\r\n$N\r\n" fill "\r\n"
  *   Redis rsp:  "$N\r\n" fill "\r\n" (GET) or "+OK\r\n" (SET)
+ *   memcached:  "get key:C:I\r\n", "set key:C:I 0 0 N\r\n" fill "\r\n";
+ *               "VALUE key:C:I 0 N\r\n" fill "\r\nEND\r\n", "STORED\r\n"
+ *   PostgreSQL: Q "SELECT v FROM kv_C_I"; answered by T (one text
+ *               column v), D (its value: fill), C "SELECT 1", Z 'I'.
+ *               Q "INSERT INTO kv_C_I VALUES ('" fill "')"; answered by
+ *               C "INSERT 0 1", Z 'I'.
+ * Head and tail are bytes (PostgreSQL's hold NULs): hlen and tlen count
+ * them.
  */
 struct msg_text {
 	char head[192];
 	uint32_t hlen, flen, tlen;
-	char tail[8];
+	char tail[32];
 };
 
 #define FILL_PATTERN "0123456789abcdefghijklmnopqrstuvwxyz" \
@@ -447,6 +458,79 @@ struct gen {
 	int truth_first;
 };
 
+/* Append a PostgreSQL message header (type, length of body + 4). */
+static uint32_t
+pg_hdr(char *out, char type, uint32_t body)
+{
+	uint32_t l = body + 4;
+
+	out[0] = type;
+	out[1] = (char)(l >> 24);
+	out[2] = (char)(l >> 16);
+	out[3] = (char)(l >> 8);
+	out[4] = (char)l;
+	return 5;
+}
+
+static uint32_t
+pg_put(char *out, const void *b, uint32_t n)
+{
+	memcpy(out, b, n);
+	return n;
+}
+
+static void
+pg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
+{
+	/* RowDescription of one text column "v". */
+	static const char rowdesc[] = "\0\1" "v\0" "\0\0\0\0" "\0\0"
+		"\0\0\0\x19" "\xff\xff" "\xff\xff\xff\xff" "\0\0";
+	static const char sel[] = "SELECT 1", ins[] = "INSERT 0 1";
+	const struct txn *t = &c->tx[k];
+	char q[96];
+	uint32_t n = 0, ql, v = t->size[1];
+	int w;
+
+	m->flen = 0;
+	m->tlen = 0;
+	if (dir == 0 && t->write) {
+		w = snprintf(q, sizeof(q), "INSERT INTO kv_%u_%u VALUES ('",
+			c->id, k);
+		ql = (uint32_t)w;
+		n += pg_hdr(m->head, 'Q', ql + t->size[0] + 3);
+		n += pg_put(m->head + n, q, ql);
+		m->flen = t->size[0];
+		m->tlen = pg_put(m->tail, "')", 3);
+	} else if (dir == 0) {
+		w = snprintf(q, sizeof(q), "SELECT v FROM kv_%u_%u", c->id,
+			k);
+		ql = (uint32_t)w + 1;
+		n += pg_hdr(m->head, 'Q', ql);
+		n += pg_put(m->head + n, q, ql);
+	} else if (t->write) {
+		n += pg_hdr(m->head, 'C', sizeof(ins));
+		n += pg_put(m->head + n, ins, sizeof(ins));
+		n += pg_hdr(m->head + n, 'Z', 1);
+		n += pg_put(m->head + n, "I", 1);
+	} else {
+		n += pg_hdr(m->head, 'T', sizeof(rowdesc) - 1);
+		n += pg_put(m->head + n, rowdesc, sizeof(rowdesc) - 1);
+		n += pg_hdr(m->head + n, 'D', 6 + v);
+		m->head[n++] = 0;
+		m->head[n++] = 1;
+		m->head[n++] = (char)(v >> 24);
+		m->head[n++] = (char)(v >> 16);
+		m->head[n++] = (char)(v >> 8);
+		m->head[n++] = (char)v;
+		m->flen = v;
+		m->tlen = pg_hdr(m->tail, 'C', sizeof(sel));
+		m->tlen += pg_put(m->tail + m->tlen, sel, sizeof(sel));
+		m->tlen += pg_hdr(m->tail + m->tlen, 'Z', 1);
+		m->tlen += pg_put(m->tail + m->tlen, "I", 1);
+	}
+	m->hlen = n;
+}
+
 static void
 msg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
 {
@@ -485,6 +569,9 @@ msg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
 			"HTTP/1.1 %s\r\nContent-Length: %u\r\n\r\n",
 			t->write ? "201 Created" : "200 OK", t->size[1]);
 		m->flen = t->size[1];
+	} else if (c->proto == P_PG) {
+		pg_build(c, k, dir, m);
+		return;
 	} else if (c->proto == P_MC) {
 		/* Text protocol: get answered by VALUE ... END, set by
 		 * STORED. */
@@ -800,6 +887,10 @@ txn_draw(const struct opts *o, struct conn *c, struct rng *r)
 		x->gap = dist_draw(&o->gap, r);
 		x->post = c->proto == P_HTTP &&
 			(x->write || x->size[0] > HTTP_PAD_MAX);
+		/* wirelat keeps a query's first 256 bytes: the INSERT's
+		 * whole text fits them. */
+		if (c->proto == P_PG && x->size[0] > PG_VALUE_MAX)
+			x->size[0] = PG_VALUE_MAX;
 	}
 }
 
@@ -815,8 +906,7 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 	uint64_t t;
 
 	rng_seed(&r, o->seed, 1 + c->id);
-	c->proto = o->proto == P_MIX ? (c->id & 1 ? P_REDIS : P_HTTP) :
-		o->proto == P_ALL ? (enum proto)(c->id % N_PROTO) : o->proto;
+	c->proto = o->protos[c->id % o->n_protos];
 	h = (uint32_t)(c->id % o->clients) + 1;
 	c->cip = (10u << 24) | (1u << 16) | h;
 	c->cport = (uint16_t)(PORT_LO + (g->port_base + c->id / o->clients) %
@@ -975,6 +1065,7 @@ static const uint8_t srv_mac[N_PROTO][6] = {
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x01 },
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x02 },
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x03 },
+	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x04 },
 };
 static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x00, 0xfe };
 
@@ -1143,10 +1234,18 @@ truth_conn(struct gen *g, const struct conn *c)
 			strcpy(method, x->write ? "SET" : "GET");
 			snprintf(res, sizeof(res), "key:%u:%u", c->id, k);
 			strcpy(status, "OK");
-		} else {
+		} else if (c->proto == P_MC) {
 			strcpy(method, x->write ? "set" : "get");
 			snprintf(res, sizeof(res), "key:%u:%u", c->id, k);
 			strcpy(status, x->write ? "STORED" : "HIT");
+		} else {
+			/* As wirelat normalises the statement: the table
+			 * name tells transactions apart. */
+			strcpy(method, x->write ? "INSERT" : "SELECT");
+			snprintf(res, sizeof(res), x->write ?
+				"INSERT INTO kv_%u_%u VALUES (?)" :
+				"SELECT v FROM kv_%u_%u", c->id, k);
+			strcpy(status, "OK");
 		}
 		if (fputs(g->truth_first ? "\n" : ",\n", g->truth) == EOF)
 			return -EIO;
@@ -1196,8 +1295,8 @@ static json_t *
 opts_json(const struct opts *o)
 {
 	return json_pack("{s:s, s:I, s:I, s:I, s:[I,I], s:[I,I], s:I, s:s,"
-		" s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I}",
-		"proto", proto_name[o->proto],
+		" s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:i, s:I}",
+		"proto", o->proto_text,
 		"connections", (json_int_t)o->conns,
 		"requests", (json_int_t)o->requests,
 		"pipeline", (json_int_t)o->pipeline,
@@ -1214,6 +1313,7 @@ opts_json(const struct opts *o)
 		"http_port", (int)o->port[P_HTTP],
 		"redis_port", (int)o->port[P_REDIS],
 		"memcached_port", (int)o->port[P_MC],
+		"postgresql_port", (int)o->port[P_PG],
 		"seed", (json_int_t)o->seed);
 }
 
@@ -1238,10 +1338,11 @@ truth_finish(struct gen *g)
 		", \"http_transactions\": %" PRIu64
 		", \"redis_transactions\": %" PRIu64
 		", \"memcached_transactions\": %" PRIu64
+		", \"postgresql_transactions\": %" PRIu64
 		", \"first_ns\": %" PRIu64 ", \"last_ns\": %" PRIu64 "}\n",
 		g->packets, g->bytes, g->ip_bytes, g->txns,
 		g->ntxn_proto[P_HTTP], g->ntxn_proto[P_REDIS],
-		g->ntxn_proto[P_MC], g->first_ns,
+		g->ntxn_proto[P_MC], g->ntxn_proto[P_PG], g->first_ns,
 		g->last_ns);
 	rc = ferror(g->truth) ? -EIO : 0;
 	if (fclose(g->truth) != 0)
@@ -1276,14 +1377,15 @@ usage(FILE *f)
 "usage: wirelat-replay gen -o FILE.pcap [options]\n"
 "  -o, --out FILE          nanosecond pcap to write (required)\n"
 "  -t, --truth FILE        ground-truth JSON to write\n"
-"  --proto P               http, redis, memcached (text), mix (http and redis\n"
-"                          in turn per connection) or all (the three) [mix]\n"
+"  --proto P[,P...]        http, redis, memcached (text), postgresql (simple\n"
+"                          queries), in turn per connection; mix is\n"
+"                          http,redis, all every one [mix]\n"
 "  --connections N         connections [16]\n"
 "  --requests N            requests per connection [100]\n"
 "  --pipeline D            requests in flight per connection [1]\n"
 "  --req-size MIN[:MAX]    request payload bytes [16:256]\n"
 "  --rsp-size MIN[:MAX]    response body bytes [64:4096]\n"
-"  --writes PCT            %% of requests that are POST / SET / set [20]\n"
+"  --writes PCT            %% of requests that write (POST, SET, set, INSERT) [20]\n"
 "  --mss N                 TCP segment payload bytes [1448]\n"
 "  --latency DIST          server think time [lognormal:200us:0.5]\n"
 "                          fixed:D | uniform:MIN:MAX | lognormal:MEDIAN:SIGMA\n"
@@ -1293,8 +1395,8 @@ usage(FILE *f)
 "  --conn-interval DIST    time between connection starts [1ms]\n"
 "  --link-mbps N           link speed, spaces segments [10000]\n"
 "  --clients N             client hosts 10.1.x.y [16]\n"
-"  --http-port N, --redis-port N, --memcached-port N\n"
-"                          server ports [80, 6379, 11211]\n"
+"  --http-port N, --redis-port N, --memcached-port N, --postgresql-port N\n"
+"                          server ports [80, 6379, 11211, 5432]\n"
 "  --seed N                PRNG seed [1]\n"
 "  --start NS              first SYN, ns since the epoch [1700000000000000000]\n"
 "  --snaplen N             bytes kept per packet [65535]\n");
@@ -1303,7 +1405,7 @@ usage(FILE *f)
 enum {
 	O_PROTO = 256, O_CONNS, O_REQS, O_PIPE, O_REQSZ, O_RSPSZ, O_WRITES,
 	O_MSS, O_LAT, O_RTT, O_GAP, O_IVAL, O_MBPS, O_CLIENTS, O_HPORT,
-	O_RPORT, O_MPORT, O_SEED, O_START, O_SNAP,
+	O_RPORT, O_MPORT, O_PPORT, O_SEED, O_START, O_SNAP,
 };
 
 static const struct option long_opts[] = {
@@ -1327,6 +1429,7 @@ static const struct option long_opts[] = {
 	{ "http-port", required_argument, NULL, O_HPORT },
 	{ "redis-port", required_argument, NULL, O_RPORT },
 	{ "memcached-port", required_argument, NULL, O_MPORT },
+	{ "postgresql-port", required_argument, NULL, O_PPORT },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "start", required_argument, NULL, O_START },
 	{ "snaplen", required_argument, NULL, O_SNAP },
@@ -1355,19 +1458,60 @@ bad(int opt, const char *why)
 	return 2;
 }
 
+/*
+ * --proto: a comma list of protocols, each once, or "mix" (http,redis)
+ * or "all" (every one). @return 0 or -EINVAL.
+ */
+static int
+proto_list(struct opts *o, const char *a)
+{
+	char buf[sizeof(o->proto_text)], *tok, *save = NULL;
+	const char *given = a;
+	uint32_t i, j, n = 0;
+
+	if (strcmp(a, "mix") == 0)
+		a = "http,redis";
+	else if (strcmp(a, "all") == 0)
+		a = "http,redis,memcached,postgresql";
+	if (strlen(a) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, a);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+			tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < N_PROTO && strcmp(tok, proto_name[i]) != 0;
+				i++)
+			;
+		if (i == N_PROTO || n == N_PROTO)
+			return -EINVAL;
+		o->protos[n++] = (enum proto)i;
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (o->protos[i] == o->protos[j])
+				return -EINVAL;
+	if (n == 0)
+		return -EINVAL;
+	o->n_protos = n;
+	strcpy(o->proto_text, given);
+	return 0;
+}
+
 /* @return 0, 1 (help printed) or 2 (one line on stderr). */
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
 	uint64_t v;
 	const char *why;
+	uint32_t i, j;
 	int opt;
 
 	*o = (struct opts){
-		.proto = P_MIX, .conns = 16, .requests = 100, .pipeline = 1,
+		.protos = { P_HTTP, P_REDIS }, .n_protos = 2,
+		.proto_text = "mix",
+		.conns = 16, .requests = 100, .pipeline = 1,
 		.mss = 1448, .seed = 1, .start = 1700000000000000000ULL,
 		.snaplen = 65535, .rtt = 100000, .mbps = 10000, .clients = 16,
-		.writes = 20, .port = { 80, 6379, 11211 },
+		.writes = 20, .port = { 80, 6379, 11211, 5432 },
 		.req = { 16, 256 }, .rsp = { 64, 4096 },
 		.lat = { D_LOGNORMAL, 200000, 0, 0.5, "lognormal:200us:0.5" },
 		.gap = { D_FIXED, 0, 0, 0, "0" },
@@ -1394,19 +1538,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			usage(stdout);
 			return 1;
 		case O_PROTO:
-			if (strcmp(a, "http") == 0)
-				o->proto = P_HTTP;
-			else if (strcmp(a, "redis") == 0)
-				o->proto = P_REDIS;
-			else if (strcmp(a, "memcached") == 0)
-				o->proto = P_MC;
-			else if (strcmp(a, "mix") == 0)
-				o->proto = P_MIX;
-			else if (strcmp(a, "all") == 0)
-				o->proto = P_ALL;
-			else
-				return bad(opt,
-					"want http, redis, memcached, mix or all");
+			if (proto_list(o, a) != 0)
+				return bad(opt, "want a list of http, redis, "
+					"memcached, postgresql; mix or all");
 			break;
 		case O_CONNS:
 			if (parse_u64(a, 1, 10000000, &o->conns) != 0)
@@ -1457,10 +1591,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case O_HPORT:
 		case O_RPORT:
 		case O_MPORT:
+		case O_PPORT:
 			if (parse_u64(a, 1, 65535, &v) != 0)
 				return bad(opt, "want a port in 1..65535");
-			o->port[opt == O_HPORT ? P_HTTP : opt == O_RPORT ?
-				P_REDIS : P_MC] = (uint16_t)v;
+			o->port[opt - O_HPORT] = (uint16_t)v;
 			break;
 		case O_SEED:
 			if (parse_u64(a, 0, INT64_MAX, &o->seed) != 0)
@@ -1504,12 +1638,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->out == NULL)
 		return bad('o', "required: the pcap to write");
-	if (o->port[P_HTTP] == o->port[P_REDIS] &&
-			(o->proto == P_MIX || o->proto == P_ALL))
-		return bad(O_RPORT, "must differ from --http-port");
-	if ((o->port[P_MC] == o->port[P_HTTP] ||
-			o->port[P_MC] == o->port[P_REDIS]) && o->proto == P_ALL)
-		return bad(O_MPORT, "must differ from the other ports");
+	for (i = 0; i < o->n_protos; i++)
+		for (j = 0; j < i; j++)
+			if (o->port[o->protos[i]] == o->port[o->protos[j]])
+				return bad(O_HPORT + (int)o->protos[i],
+					"must differ from the other protocols' "
+					"ports");
 	/* No flow control is modelled: what may be in flight must fit the
 	 * receive window, or analyzers would see a full window. */
 	if (o->pipeline * ((uint64_t)o->req.max + MSG_OVERHEAD) >= WIN_BYTES ||
@@ -1632,9 +1766,10 @@ wr_gen_main(int argc, char **argv)
 	}
 	fprintf(stderr, PROG ": %" PRIu64 " packets, %" PRIu64 " bytes, %"
 		PRIu64 " transactions (%" PRIu64 " http, %" PRIu64
-		" redis, %" PRIu64 " memcached), %.6f s of capture -> %s\n",
+		" redis, %" PRIu64 " memcached, %" PRIu64 " postgresql), %.6f s"
+		" of capture -> %s\n",
 		g.packets, g.bytes, g.txns, g.ntxn_proto[P_HTTP],
-		g.ntxn_proto[P_REDIS], g.ntxn_proto[P_MC],
+		g.ntxn_proto[P_REDIS], g.ntxn_proto[P_MC], g.ntxn_proto[P_PG],
 		(double)(g.last_ns - g.first_ns) / 1e9, g.o.out);
 	goto out;
 io:

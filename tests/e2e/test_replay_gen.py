@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """wirelat-replay gen, checked three ways. Several configurations (HTTP,
-Redis, memcached, two and three of them; pipelining 1, 4 and 8; responses
-over many segments; a 200-byte MSS; every latency distribution) are
-generated, then:
+Redis, memcached, PostgreSQL, two and all of them; pipelining 1, 4 and
+8; responses over many segments; a 200-byte MSS; every latency
+distribution) are generated, then:
 - read back here, independently: pcap records, Ethernet/IPv4/TCP with
   both checksums, each direction reassembled by sequence number, HTTP,
-  RESP and memcached messages found by their own framing; every transaction's four
-  times must be those of the segments carrying its first and last bytes,
-  sizes must lie in the configured ranges, latencies must follow the
-  configured distribution;
+  RESP, memcached and PostgreSQL messages found by their own framing;
+  every transaction's four times must be those of the segments carrying
+  its first and last bytes, sizes must lie in the configured ranges,
+  latencies must follow the configured distribution;
 - tshark must raise no TCP analysis flag at all;
 - wirelat must report exactly the truth's transactions, to the ns.
 Then bad options (exit 2, one line naming the option) and determinism."""
@@ -18,6 +18,7 @@ import collections
 import json
 import math
 import os
+import re
 import shutil
 import statistics
 import struct
@@ -29,6 +30,9 @@ import wl_e2e as e  # noqa: E402
 
 GEN = os.path.join(e.BUILD, "app", "wirelat-replay", "wirelat-replay")
 TSHARK = shutil.which("tshark")
+
+# Every protocol gen makes.
+PROTOS = ("http", "redis", "memcached", "postgresql")
 
 # name: (arguments, latency check)
 CONFIGS = {
@@ -58,9 +62,13 @@ CONFIGS = {
                          "--rsp-size", "0:9000", "--writes", "40",
                          "--memcached-port", "11311", "--latency",
                          "fixed:80us", "--seed", "17"], "queued"),
-    "all-three": (["--proto", "all", "--connections", "9", "--requests",
-                   "30", "--latency", "exp:100us", "--seed", "18"],
-                  "exp"),
+    "all": (["--proto", "all", "--connections", "12", "--requests",
+             "30", "--latency", "exp:100us", "--seed", "18"], "exp"),
+    "postgresql-pipe4": (["--proto", "postgresql", "--connections", "4",
+                          "--requests", "40", "--pipeline", "4",
+                          "--rsp-size", "0:9000", "--writes", "40",
+                          "--postgresql-port", "5433", "--latency",
+                          "fixed:80us", "--seed", "19"], "queued"),
     "redis-pipe8-small": (["--proto", "redis", "--connections", "4",
                            "--requests", "64", "--pipeline", "8",
                            "--req-size", "1:40", "--rsp-size", "1:60",
@@ -227,6 +235,37 @@ def mc_msgs(data, resp):
     return out
 
 
+def pg_msgs(data, resp):
+    """[(start, end, info)] of PostgreSQL simple queries (a Query) or their
+    answers (every message up to ReadyForQuery), by each message's length;
+    the query text normalised as wirelat does (literals become ?)."""
+    out, o = [], 0
+    while o < len(data):
+        start, size = o, None
+        while True:
+            t = data[o:o + 1]
+            n = struct.unpack("!I", data[o + 1:o + 5])[0]
+            body = data[o + 5:o + 1 + n]
+            o += 1 + n
+            if not resp:
+                if t != b"Q" or body[-1:] != b"\0":
+                    raise ValueError(f"not a Query: {t!r}")
+                text = body[:-1].decode()
+                norm = re.sub(r"'[^']*'", "?", text)
+                w = text.split(" ")[0]
+                size = len(re.findall(r"'([^']*)'", text)[0]) \
+                    if w == "INSERT" else None
+                info = {"method": w, "resource": norm, "size": size}
+                break
+            if t == b"D":
+                size = struct.unpack("!I", body[2:6])[0]
+            if t == b"Z":
+                info = {"status": "OK", "size": size}
+                break
+        out.append((start, o, info))
+    return out
+
+
 def ts_at(starts, times, off):
     return times[bisect.bisect_right(starts, off) - 1]
 
@@ -267,11 +306,12 @@ def check_stream(name, args, truth, pcap):
     for key, segs in flows.items():
         first = next((s[5] for s in segs if s[1] and s[5]), b"")
         proto = "redis" if first[:1] == b"*" else "memcached" if \
-            first[:4] in (b"get ", b"set ") else "http"
+            first[:4] in (b"get ", b"set ") else "postgresql" if \
+            first[:1] == b"Q" else "http"
         reqd, rqs, rqt = reassemble(name, segs, True)
         rspd, rss, rst = reassemble(name, segs, False)
         parse = {"redis": redis_msgs, "memcached": mc_msgs,
-                 "http": http_msgs}[proto]
+                 "postgresql": pg_msgs, "http": http_msgs}[proto]
         try:
             reqs, rsps = parse(reqd, False), parse(rspd, True)
         except (ValueError, IndexError) as x:
@@ -304,7 +344,7 @@ def check_stream(name, args, truth, pcap):
                         ri["size"] == t["rsp_size"],
                         f"{name} {key} #{t['index']}: response size "
                         f"{ri['size']} not in {rsp_rng}")
-    for p in ("http", "redis", "memcached"):
+    for p in PROTOS:
         e.check(found[p] == truth[f"{p}_transactions"] ==
                 sum(1 for t in truth["transactions"] if t["proto"] == p),
                 f"{name}: {found[p]} {p} transactions in the pcap, truth "
@@ -363,7 +403,7 @@ def check_wirelat(name, d, pcap, truth):
             "method", "resource", "status", "req_start_ns", "req_end_ns",
             "rsp_start_ns", "rsp_end_ns", "req_bytes", "rsp_bytes")
     got = collections.Counter(tuple(t[k] for k in keys) for t in e.jsonl(log)
-                              if t["proto"] in ("http", "redis", "memcached"))
+                              if t["proto"] in PROTOS)
     want = collections.Counter(tuple(t[k] for k in keys)
                                for t in truth["transactions"])
     e.check(got == want, f"{name}: wirelat has {sum(got.values())} "
@@ -371,7 +411,7 @@ def check_wirelat(name, d, pcap, truth):
             f"{list((want - got).elements())[:2]}, extra "
             f"{list((got - want).elements())[:2]}")
     c = json.load(open(st))["counters"]
-    for p in ("http", "redis", "memcached"):
+    for p in PROTOS:
         e.check(c[f"{p}_parse_errors"] == 0 and
                 c[f"{p}_unmatched_requests"] == 0 and
                 c[f"{p}_unmatched_responses"] == 0,
@@ -419,6 +459,10 @@ def bad_options(d):
     cases = [
         ([], "--out"), (["-o"], "--out"),
         (["-o", out, "--proto", "ftp"], "--proto"),
+        (["-o", out, "--proto", "http,http"], "--proto"),
+        (["-o", out, "--proto", "redis,ftp"], "--proto"),
+        (["-o", out, "--proto", "all", "--redis-port", "80"],
+         "--redis-port"),
         (["-o", out, "--connections", "0"], "--connections"),
         (["-o", out, "--requests", "x"], "--requests"),
         (["-o", out, "--pipeline", "0"], "--pipeline"),

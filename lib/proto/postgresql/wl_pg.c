@@ -137,6 +137,15 @@ struct pg_state {
 	uint8_t has_tag;
 	uint8_t skipping;       /* error in the group: Executes until Sync */
 	uint8_t suspect;        /* bytes lost: flag what comes out */
+	/* Pairing unproven since a loss (timing.md, PostgreSQL): answers
+	 * and units are logged apart, "unpaired". */
+	uint8_t blind;
+	/* Server bytes lost with at most one unit waiting: settled if the
+	 * first ReadyForQuery after them was sent before the server had
+	 * anything newer (its ACK at most c2s_at_gap). */
+	uint8_t settle;
+	uint64_t c2s_end;       /* client stream bytes seen */
+	uint64_t c2s_at_gap;
 	char sqlstate[6];
 };
 
@@ -360,6 +369,54 @@ describe(const struct pg_unit *u, const struct pg_stmt *st, struct wl_txn *t,
 	}
 }
 
+/*
+ * Blind: the unit and the answer the old order gives it are not proven
+ * to belong together: each is logged alone, flagged unpaired (the
+ * answer with its status and times, no request; the unit without a
+ * response).
+ */
+static void
+blind_emit(struct pg_state *s, struct wl_proto_ctx *ctx,
+	const struct pg_unit *u, enum how how, uint64_t rsp_end, uint32_t flags)
+{
+	struct wl_pg_txn *x;
+	struct wl_txn t;
+
+	wl_proto_txn_init(ctx, &t);
+	x = (struct wl_pg_txn *)t.proto_area;
+	describe(u, stmt_get(s, u->slot, u->gen), &t, x);
+	t.req_start_ns = u->start_ns;
+	t.req_end_ns = u->end_ns;
+	t.req_bytes = u->bytes;
+	t.flags |= flags | WL_TXN_F_UNPAIRED | wl_proto_unanswered(ctx, &t);
+	ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
+	wl_proto_emit(ctx, &t);
+	if (how == HOW_NONE)
+		return;
+	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
+	ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
+	ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
+	wl_proto_txn_init(ctx, &t);
+	x = (struct wl_pg_txn *)t.proto_area;
+	t.rsp_start_ns = s->rsp_start_ns != 0 ? s->rsp_start_ns : rsp_end;
+	t.rsp_end_ns = rsp_end;
+	t.rsp_bytes = s->rsp_bytes;
+	x->rows = s->rows;
+	x->has_tag = s->has_tag;
+	x->tag_rows = s->tag_rows;
+	if (s->sqlstate[0] != '\0') {
+		wl_strlcpy(t.status, s->sqlstate, sizeof(t.status));
+		t.status_class = class_of(s->sqlstate);
+	} else {
+		wl_strlcpy(t.status, "OK", sizeof(t.status));
+		t.status_class = WL_SC_OK;
+	}
+	t.flags = (flags & ~WL_TXN_F_NO_RESPONSE) | WL_TXN_F_NO_REQUEST |
+		WL_TXN_F_UNPAIRED | WL_TXN_F_GAP |
+		(how == HOW_CUT ? WL_TXN_F_TRUNCATED : 0);
+	wl_proto_emit(ctx, &t);
+}
+
 static void
 emit(struct pg_state *s, struct wl_proto_ctx *ctx, const struct pg_unit *u,
 	enum how how, uint64_t rsp_end, uint32_t flags)
@@ -369,6 +426,10 @@ emit(struct pg_state *s, struct wl_proto_ctx *ctx, const struct pg_unit *u,
 
 	if (u->kind == U_END)
 		return;
+	if (s->blind && how != HOW_SKIPPED) {
+		blind_emit(s, ctx, u, how, rsp_end, flags);
+		return;
+	}
 	wl_proto_txn_init(ctx, &t);
 	x = (struct wl_pg_txn *)t.proto_area;
 	describe(u, stmt_get(s, u->slot, u->gen), &t, x);
@@ -797,10 +858,11 @@ pg_init(void *state, struct wl_proto_ctx *ctx)
 {
 	struct pg_state *s = state;
 
-	(void)ctx;
 	wl_pg_parser_init(&s->req, 0);
 	wl_pg_parser_init(&s->rsp, 1);
 	s->cur_slot = NO_SLOT;
+	/* Answers may come to requests sent before the tap looked. */
+	s->blind = ctx->midstream;
 }
 
 /* This direction cannot be trusted until it resynchronises. */
@@ -809,6 +871,18 @@ lose(struct pg_state *s, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	uint32_t flags)
 {
 	s->suspect = 1;
+	/*
+	 * How many requests (client side) or answers (server side) the
+	 * lost bytes held is unknown: the order cannot be trusted, but in
+	 * one case, settled at the next ReadyForQuery (rsp_msg).
+	 */
+	if (dir == WL_DIR_S2C && s->q.n <= 1 && !s->blind && !s->settle) {
+		s->settle = 1;
+		s->c2s_at_gap = s->c2s_end;
+	} else {
+		s->settle = 0;
+		s->blind = 1;
+	}
 	if (dir == WL_DIR_C2S) {
 		/*
 		 * Take the gap as the end of an open group (its Sync is the
@@ -840,6 +914,8 @@ pg_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	enum wl_pg_ev ev;
 	uint32_t k;
 
+	if (dir == WL_DIR_C2S)
+		s->c2s_end = ctx->pos.off + len;
 	for (;;) {
 		k = wl_pg_feed(p, d, len, &ev);
 		d += k;
@@ -851,10 +927,18 @@ pg_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 			ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
 			if (dir == WL_DIR_C2S) {
 				req_begin(s, ts);
-			} else if (s->q.n == 0 && !wl_pg_lost(&s->req)) {
-				/* The ReadyForQuery of what the gap took. */
-				s->suspect = 0;
+				break;
 			}
+			/*
+			 * A ReadyForQuery, taken as that of the unit the loss
+			 * left: proven when it was sent before the server had
+			 * any newer request (its ACK); else the order is lost.
+			 */
+			if (s->settle && ctx->pos.peer_ack > s->c2s_at_gap)
+				s->blind = 1;
+			s->settle = 0;
+			if (s->q.n == 0 && !wl_pg_lost(&s->req))
+				s->suspect = 0;
 			break;
 		case WL_PG_EV_BEGIN:
 			if (dir == WL_DIR_C2S)

@@ -369,48 +369,64 @@ describe(const struct pg_unit *u, const struct pg_stmt *st, struct wl_txn *t,
 	}
 }
 
+/* The unit's request fields into t (initialised). */
+static void
+req_fields(struct pg_state *s, struct wl_proto_ctx *ctx,
+	const struct pg_unit *u, struct wl_txn *t)
+{
+	wl_proto_txn_init(ctx, t);
+	describe(u, stmt_get(s, u->slot, u->gen), t,
+		(struct wl_pg_txn *)t->proto_area);
+	t->req_start_ns = u->start_ns;
+	t->req_end_ns = u->end_ns;
+	t->req_bytes = u->bytes;
+}
+
+/* The answer so far into t: rows, tag, status; its end at rsp_end. */
+static void
+rsp_fields(const struct pg_state *s, struct wl_proto_ctx *ctx,
+	struct wl_txn *t, uint64_t rsp_end)
+{
+	struct wl_pg_txn *x = (struct wl_pg_txn *)t->proto_area;
+
+	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
+	t->rsp_end_ns = rsp_end;
+	t->rsp_bytes = s->rsp_bytes;
+	x->rows = s->rows;
+	x->has_tag = s->has_tag;
+	x->tag_rows = s->tag_rows;
+	if (s->sqlstate[0] != '\0') {
+		wl_strlcpy(t->status, s->sqlstate, sizeof(t->status));
+		t->status_class = class_of(s->sqlstate);
+	} else {
+		wl_strlcpy(t->status, "OK", sizeof(t->status));
+		t->status_class = WL_SC_OK;
+	}
+}
+
 /*
  * Blind: the unit and the answer the old order gives it are not proven
  * to belong together: each is logged alone, flagged unpaired (the
- * answer with its status and times, no request; the unit without a
- * response).
+ * answer with its status and times, no request, its first byte only if
+ * it was seen; the unit without a response).
  */
 static void
 blind_emit(struct pg_state *s, struct wl_proto_ctx *ctx,
 	const struct pg_unit *u, enum how how, uint64_t rsp_end, uint32_t flags)
 {
-	struct wl_pg_txn *x;
 	struct wl_txn t;
 
-	wl_proto_txn_init(ctx, &t);
-	x = (struct wl_pg_txn *)t.proto_area;
-	describe(u, stmt_get(s, u->slot, u->gen), &t, x);
-	t.req_start_ns = u->start_ns;
-	t.req_end_ns = u->end_ns;
-	t.req_bytes = u->bytes;
+	req_fields(s, ctx, u, &t);
 	t.flags |= flags | WL_TXN_F_UNPAIRED | wl_proto_unanswered(ctx, &t);
 	ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
 	wl_proto_emit(ctx, &t);
 	if (how == HOW_NONE)
 		return;
-	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
 	ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
 	ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
 	wl_proto_txn_init(ctx, &t);
-	x = (struct wl_pg_txn *)t.proto_area;
-	t.rsp_start_ns = s->rsp_start_ns != 0 ? s->rsp_start_ns : rsp_end;
-	t.rsp_end_ns = rsp_end;
-	t.rsp_bytes = s->rsp_bytes;
-	x->rows = s->rows;
-	x->has_tag = s->has_tag;
-	x->tag_rows = s->tag_rows;
-	if (s->sqlstate[0] != '\0') {
-		wl_strlcpy(t.status, s->sqlstate, sizeof(t.status));
-		t.status_class = class_of(s->sqlstate);
-	} else {
-		wl_strlcpy(t.status, "OK", sizeof(t.status));
-		t.status_class = WL_SC_OK;
-	}
+	rsp_fields(s, ctx, &t, rsp_end);
+	t.rsp_start_ns = s->rsp_start_ns;
 	t.flags = (flags & ~WL_TXN_F_NO_RESPONSE) | WL_TXN_F_NO_REQUEST |
 		WL_TXN_F_UNPAIRED | WL_TXN_F_GAP |
 		(how == HOW_CUT ? WL_TXN_F_TRUNCATED : 0);
@@ -421,7 +437,6 @@ static void
 emit(struct pg_state *s, struct wl_proto_ctx *ctx, const struct pg_unit *u,
 	enum how how, uint64_t rsp_end, uint32_t flags)
 {
-	struct wl_pg_txn *x;
 	struct wl_txn t;
 
 	if (u->kind == U_END)
@@ -430,30 +445,13 @@ emit(struct pg_state *s, struct wl_proto_ctx *ctx, const struct pg_unit *u,
 		blind_emit(s, ctx, u, how, rsp_end, flags);
 		return;
 	}
-	wl_proto_txn_init(ctx, &t);
-	x = (struct wl_pg_txn *)t.proto_area;
-	describe(u, stmt_get(s, u->slot, u->gen), &t, x);
-	t.req_start_ns = u->start_ns;
-	t.req_end_ns = u->end_ns;
-	t.req_bytes = u->bytes;
+	req_fields(s, ctx, u, &t);
 	if (s->suspect)
 		flags |= WL_TXN_F_GAP;
 	if (how == HOW_RSP || how == HOW_CUT) {
-		ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
+		rsp_fields(s, ctx, &t, rsp_end);
 		t.rsp_start_ns = s->rsp_start_ns != 0 ? s->rsp_start_ns :
 			rsp_end;
-		t.rsp_end_ns = rsp_end;
-		t.rsp_bytes = s->rsp_bytes;
-		x->rows = s->rows;
-		x->has_tag = s->has_tag;
-		x->tag_rows = s->tag_rows;
-		if (s->sqlstate[0] != '\0') {
-			wl_strlcpy(t.status, s->sqlstate, sizeof(t.status));
-			t.status_class = class_of(s->sqlstate);
-		} else {
-			wl_strlcpy(t.status, "OK", sizeof(t.status));
-			t.status_class = WL_SC_OK;
-		}
 	} else if (how == HOW_SKIPPED) {
 		wl_strlcpy(t.status, "skipped", sizeof(t.status));
 		t.status_class = WL_SC_ERROR;

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define WL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define WL_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -45,6 +46,21 @@ wl_strncpy_buf(char *dst, size_t size, const void *src, size_t n)
 	for (i = 0; i + 1 < size && i < n; i++)
 		dst[i] = s[i];
 	dst[i] = '\0';
+}
+
+/*
+ * 1 when s is one of the first n strings of l (a NULL entry ends l
+ * early: fixed-size tables of lists shorter than their row).
+ */
+static inline int
+wl_str_in(const char *s, const char *const *l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && l[i] != NULL; i++)
+		if (strcmp(l[i], s) == 0)
+			return 1;
+	return 0;
 }
 
 /* Instance names end up in a shm name and a file prefix: keep them tame. */

@@ -158,6 +158,23 @@ first_unanswered(const struct wl_match *m, struct wl_mpool *p)
 	return i;
 }
 
+/*
+ * Does every request still waiting ask for exactly one answer? Lost
+ * answers (or requests) can be counted only then: a quiet one may have
+ * been answered by silence.
+ */
+static int
+countable(const struct wl_match *m, struct wl_mpool *p)
+{
+	uint32_t i;
+
+	for (i = first_unanswered(m, p); i != WL_MATCH_NIL;
+			i = rec(p, i)->next)
+		if (rec(p, i)->expect != WL_EXPECT_ONE)
+			return 0;
+	return 1;
+}
+
 static uint32_t
 count_from(struct wl_mpool *p, uint32_t i)
 {
@@ -280,9 +297,8 @@ fits(const struct wl_match *m, const struct wl_proto_ctx *ctx, int32_t v)
 	struct wl_mpool *p = ctx->mpool;
 	uint32_t u0 = first_unanswered(m, p), h = m->hr_head, i, n;
 
-	for (i = u0; i != WL_MATCH_NIL; i = rec(p, i)->next)
-		if (rec(p, i)->expect != WL_EXPECT_ONE)
-			return 0;
+	if (!countable(m, p))
+		return 0;
 
 	if (m->epoch == EP_SERVER) {
 		/* Lost answers go to U[0..v-1]: each began inside the lost
@@ -704,7 +720,7 @@ wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx, int dir,
 	uint64_t len, enum wl_gap_kind kind)
 {
 	struct wl_mpool *p = ctx->mpool;
-	uint32_t u0, h;
+	uint32_t u0;
 
 	if (kind == WL_GAP_INSIDE)
 		return;
@@ -714,13 +730,12 @@ wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx, int dir,
 		epoch_give_up(m, ctx);
 		return;
 	}
+	if (!countable(m, p)) {
+		/* Answers or silence: lost ones cannot be counted. */
+		epoch_give_up(m, ctx);
+		return;
+	}
 	u0 = first_unanswered(m, p);
-	for (h = u0; h != WL_MATCH_NIL; h = rec(p, h)->next)
-		if (rec(p, h)->expect != WL_EXPECT_ONE) {
-			/* Answers or silence: lost ones cannot be counted. */
-			epoch_give_up(m, ctx);
-			return;
-		}
 	m->gap_a = ctx->pos.off;
 	m->gap_b = ctx->pos.off + len;
 	if (dir == WL_DIR_S2C) {

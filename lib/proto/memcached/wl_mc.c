@@ -266,19 +266,10 @@ mc_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 	wl_match_close(&s->m, ctx, flags, ts);
 }
 
-static int
-word_in(const char *w, const char *const *l)
-{
-	for (; *l != NULL; l++)
-		if (strcmp(*l, w) == 0)
-			return 1;
-	return 0;
-}
-
 /* Replies each text command can get besides errors. */
 static const struct {
 	const char *cmd;
-	const char *const rsp[6];      /* NULL-terminated */
+	const char *const rsp[5];      /* shorter lists end with NULL */
 } text_replies[] = {
 	{ "get", { "VALUE", "END" } }, { "gets", { "VALUE", "END" } },
 	{ "gat", { "VALUE", "END" } }, { "gats", { "VALUE", "END" } },
@@ -312,7 +303,7 @@ mc_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 	const struct wl_mc_txn *q = (const void *)req->proto_area;
 	const struct wl_mc_txn *a = (const void *)rsp->proto_area;
 	static const char *const errors[] = {
-		"ERROR", "CLIENT_ERROR", "SERVER_ERROR", NULL,
+		"ERROR", "CLIENT_ERROR", "SERVER_ERROR",
 	};
 	const char *w = a->word;
 	unsigned int i;
@@ -321,7 +312,7 @@ mc_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 		return 0;
 	if (a->binary)
 		return q->opcode == a->opcode && q->opaque == a->opaque;
-	if (word_in(w, errors))
+	if (wl_str_in(w, errors, WL_ARRAY_SIZE(errors)))
 		return 1;
 	if (q->bad)
 		return 0;
@@ -337,7 +328,8 @@ mc_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 			continue;
 		if (w[0] >= '0' && w[0] <= '9')
 			w = "#";
-		return word_in(w, text_replies[i].rsp);
+		return wl_str_in(w, text_replies[i].rsp,
+			WL_ARRAY_SIZE(text_replies[i].rsp));
 	}
 	return 1;
 }

@@ -178,16 +178,6 @@ meta_flags(struct wl_mc_msg *m, char **w, unsigned int n, unsigned int from,
 	}
 }
 
-static int
-in_list(const char *const *l, unsigned int n, const char *w)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(l[i], w) == 0)
-			return 1;
-	return 0;
-}
 
 /* A known command, well formed. Same return values as request_line(). */
 static int
@@ -266,7 +256,7 @@ request_line(struct wl_mc_parser *p, char *l, uint32_t n)
 
 	if (k == 0)
 		return -1;
-	if (in_list(text_cmds, WL_ARRAY_SIZE(text_cmds), w[0])) {
+	if (wl_str_in(w[0], text_cmds, WL_ARRAY_SIZE(text_cmds))) {
 		wl_strlcpy(m->cmd, w[0], sizeof(m->cmd));
 		r = command(p, w, k);
 		if (r >= 0) {
@@ -298,7 +288,7 @@ static int
 known_rsp(const char *w)
 {
 	return (w[0] >= '0' && w[0] <= '9') ||
-		in_list(rsp_words, WL_ARRAY_SIZE(rsp_words), w);
+		wl_str_in(w, rsp_words, WL_ARRAY_SIZE(rsp_words));
 }
 
 /*

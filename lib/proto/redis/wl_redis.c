@@ -67,17 +67,6 @@ static const char *const keyless[] = {
 	"UNSUBSCRIBE", "UNWATCH", "WAIT",
 };
 
-static int
-in_list(const char *const *l, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(l[i], s) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 upper(char *dst, size_t size, const char *src)
 {
@@ -167,7 +156,7 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		return;
 	}
 	upper(method, sizeof(method), m->arg[0]);
-	if (in_list(containers, WL_ARRAY_SIZE(containers), method) &&
+	if (wl_str_in(method, containers, WL_ARRAY_SIZE(containers)) &&
 			m->nargs > 1) {
 		size_t l = strlen(method);
 
@@ -176,7 +165,7 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 			upper(method + l + 1, sizeof(method) - l - 1, a1);
 		}
 		key = m->nargs > 2 ? m->arg[2] : "";
-	} else if (!in_list(keyless, WL_ARRAY_SIZE(keyless), method)) {
+	} else if (!wl_str_in(method, keyless, WL_ARRAY_SIZE(keyless))) {
 		key = m->nargs > 1 ? m->arg[1] : "";
 	}
 	if (strcmp(method, "SUBSCRIBE") == 0 ||

@@ -42,7 +42,8 @@
 
 #define MAX_SIZE (16u << 20)    /* largest --req-size / --rsp-size */
 #define HTTP_PAD_MAX 1024       /* larger GET payloads become POST bodies */
-#define PG_VALUE_MAX 160        /* PostgreSQL INSERT value bytes at most */
+#define PG_VALUE_MAX 160        /* SQL INSERT value bytes at most */
+#define MY_VALUE_MAX 0xfffff0u  /* MySQL: a row in one packet */
 #define WSCALE 9                /* both sides' window scale */
 #define WIN_FIELD 65535         /* window field after the handshake */
 #define WIN_BYTES ((uint64_t)WIN_FIELD << WSCALE)
@@ -58,11 +59,11 @@
 #define F_PSH 0x08
 #define F_ACK 0x10
 
-enum proto { P_HTTP = 0, P_REDIS = 1, P_MC = 2, P_PG = 3 };
-#define N_PROTO 4
+enum proto { P_HTTP = 0, P_REDIS = 1, P_MC = 2, P_PG = 3, P_MY = 4 };
+#define N_PROTO 5
 
 static const char *const proto_name[N_PROTO] = {
-	"http", "redis", "memcached", "postgresql",
+	"http", "redis", "memcached", "postgresql", "mysql",
 };
 
 /* ---- options ---- */
@@ -351,6 +352,7 @@ struct conn {
 	uint16_t cport, sport;
 	uint32_t isn[2];
 	uint32_t ntx;
+	uint32_t first;         /* first request of the workload (MySQL: 2) */
 	struct txn *tx;
 	struct pkt *pk;
 	uint64_t npk, cap, next;
@@ -458,6 +460,29 @@ struct gen {
 	int truth_first;
 };
 
+static void
+put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+static void
+le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
 /* Append a PostgreSQL message header (type, length of body + 4). */
 static uint32_t
 pg_hdr(char *out, char type, uint32_t body)
@@ -531,6 +556,163 @@ pg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
 	m->hlen = n;
 }
 
+/* Append a MySQL packet header: payload length, sequence id. */
+static uint32_t
+my_hdr(char *out, uint32_t len, uint8_t seq)
+{
+	out[0] = (char)len;
+	out[1] = (char)(len >> 8);
+	out[2] = (char)(len >> 16);
+	out[3] = (char)seq;
+	return 4;
+}
+
+/* A length-encoded integer. */
+static uint32_t
+my_lenenc(char *out, uint32_t v)
+{
+	if (v < 251) {
+		out[0] = (char)v;
+		return 1;
+	}
+	if (v < 65536) {
+		out[0] = (char)0xfc;
+		out[1] = (char)v;
+		out[2] = (char)(v >> 8);
+		return 3;
+	}
+	out[0] = (char)0xfd;
+	out[1] = (char)v;
+	out[2] = (char)(v >> 8);
+	out[3] = (char)(v >> 16);
+	return 4;
+}
+
+/* Capabilities of both sides: 4.1 protocol, secure connection, plugin
+ * auth, connect with a database; EOF packets kept (no DEPRECATE_EOF). */
+#define MY_CAPS 0x000fa20fu
+#define MY_PLUGIN "mysql_native_password"
+
+/*
+ * MySQL: message 0 is the server's greeting (no request), message 1 the
+ * HandshakeResponse41 and its OK ("connect"), then COM_QUERY commands,
+ * as pg_build's.
+ */
+static void
+my_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
+{
+	static const char ok_ins[] = "\0\1\0\2\0\0\0";
+	static const char ok_auth[] = "\0\0\0\2\0\0\0";
+	static const char eof[] = "\xfe\0\0\2\0";
+	const struct txn *t = &c->tx[k];
+	char *h = m->head, q[96];
+	uint32_t n = 0, b, v = t->size[1];
+	int w;
+
+	m->flen = 0;
+	m->tlen = 0;
+	if (k == 0 && dir == 0) {
+		/* nothing: the server speaks first */
+	} else if (k == 0) {
+		/* protocol 10, version, thread id, 8 + 13 bytes of scramble,
+		 * capabilities, utf8mb4, status, plugin */
+		b = 1 + 13 + 4 + 9 + 2 + 1 + 2 + 2 + 1 + 10 + 13 +
+			sizeof(MY_PLUGIN);
+		n += my_hdr(h, b, 0);
+		h[n++] = 10;
+		n += pg_put(h + n, "8.0.36-wlgen", 13);
+		le32((uint8_t *)h + n, c->id + 1);
+		n += 4;
+		n += pg_put(h + n, "abcdefgh", 9);
+		h[n++] = (char)(MY_CAPS & 0xff);
+		h[n++] = (char)((MY_CAPS >> 8) & 0xff);
+		h[n++] = 0x2d;
+		h[n++] = 2;
+		h[n++] = 0;
+		h[n++] = (char)((MY_CAPS >> 16) & 0xff);
+		h[n++] = (char)(MY_CAPS >> 24);
+		h[n++] = 21;
+		memset(h + n, 0, 10);
+		n += 10;
+		n += pg_put(h + n, "ijklmnopqrst", 13);
+		n += pg_put(h + n, MY_PLUGIN, sizeof(MY_PLUGIN));
+	} else if (k == 1 && dir == 0) {
+		char db[16];
+		int dl = snprintf(db, sizeof(db), "db_%u", c->id) + 1;
+
+		b = 4 + 4 + 1 + 23 + 6 + 1 + 20 + (uint32_t)dl +
+			sizeof(MY_PLUGIN);
+		n += my_hdr(h, b, 1);
+		le32((uint8_t *)h + n, MY_CAPS);
+		n += 4;
+		le32((uint8_t *)h + n, 1u << 24);
+		n += 4;
+		h[n++] = 0x2d;
+		memset(h + n, 0, 23);
+		n += 23;
+		n += pg_put(h + n, "wlgen", 6);
+		h[n++] = 20;
+		n += pg_put(h + n, "0123456789abcdefghij", 20);
+		n += pg_put(h + n, db, (uint32_t)dl);
+		n += pg_put(h + n, MY_PLUGIN, sizeof(MY_PLUGIN));
+	} else if (k == 1) {
+		n += my_hdr(h, sizeof(ok_auth) - 1, 2);
+		n += pg_put(h + n, ok_auth, sizeof(ok_auth) - 1);
+	} else if (dir == 0 && t->write) {
+		w = snprintf(q, sizeof(q), "INSERT INTO kv_%u_%u VALUES ('",
+			c->id, k);
+		n += my_hdr(h, 1 + (uint32_t)w + t->size[0] + 2, 0);
+		h[n++] = 3;     /* COM_QUERY */
+		n += pg_put(h + n, q, (uint32_t)w);
+		m->flen = t->size[0];
+		m->tlen = pg_put(m->tail, "')", 2);
+	} else if (dir == 0) {
+		w = snprintf(q, sizeof(q), "SELECT v FROM kv_%u_%u", c->id,
+			k);
+		n += my_hdr(h, 1 + (uint32_t)w, 0);
+		h[n++] = 3;
+		n += pg_put(h + n, q, (uint32_t)w);
+	} else if (t->write) {
+		n += my_hdr(h, sizeof(ok_ins) - 1, 1);
+		n += pg_put(h + n, ok_ins, sizeof(ok_ins) - 1);
+	} else {
+		/* One text column "v" of kv_C_K in db_C, one row. */
+		char def[128];
+		uint32_t dl = 0;
+		char tbl[32], db[16];
+		int tl = snprintf(tbl, sizeof(tbl), "kv_%u_%u", c->id, k);
+		int bl = snprintf(db, sizeof(db), "db_%u", c->id);
+
+		dl += my_lenenc(def + dl, 3);
+		dl += pg_put(def + dl, "def", 3);
+		dl += my_lenenc(def + dl, (uint32_t)bl);
+		dl += pg_put(def + dl, db, (uint32_t)bl);
+		dl += my_lenenc(def + dl, (uint32_t)tl);
+		dl += pg_put(def + dl, tbl, (uint32_t)tl);
+		dl += my_lenenc(def + dl, (uint32_t)tl);
+		dl += pg_put(def + dl, tbl, (uint32_t)tl);
+		dl += my_lenenc(def + dl, 1);
+		dl += pg_put(def + dl, "v", 1);
+		dl += my_lenenc(def + dl, 1);
+		dl += pg_put(def + dl, "v", 1);
+		/* fixed fields: utf8mb4, length, BLOB type, flags, decimals */
+		dl += pg_put(def + dl, "\x0c\x2d\0\xff\xff\xff\xff\xfc"
+			"\x10\0\0\0\0", 13);
+		n += my_hdr(h, 1, 1);
+		h[n++] = 1;
+		n += my_hdr(h + n, dl, 2);
+		n += pg_put(h + n, def, dl);
+		n += my_hdr(h + n, sizeof(eof) - 1, 3);
+		n += pg_put(h + n, eof, sizeof(eof) - 1);
+		n += my_hdr(h + n, my_lenenc(q, v) + v, 4);
+		n += my_lenenc(h + n, v);
+		m->flen = v;
+		m->tlen = my_hdr(m->tail, sizeof(eof) - 1, 5);
+		m->tlen += pg_put(m->tail + m->tlen, eof, sizeof(eof) - 1);
+	}
+	m->hlen = n;
+}
+
 static void
 msg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
 {
@@ -571,6 +753,9 @@ msg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
 		m->flen = t->size[1];
 	} else if (c->proto == P_PG) {
 		pg_build(c, k, dir, m);
+		return;
+	} else if (c->proto == P_MY) {
+		my_build(c, k, dir, m);
 		return;
 	} else if (c->proto == P_MC) {
 		/* Text protocol: get answered by VALUE ... END, set by
@@ -843,16 +1028,29 @@ rcv(struct sim *m, int side, uint64_t t, uint64_t end, int fin)
 
 			m->srv_free = ready;
 			ev_push(m, ready, EV_SWRITE, 1, k, 0);
-		} else if (k + o->pipeline < c->ntx) {
+		} else {
 			/* Requests leave in order even when several answers
 			 * arrive at once with different think times. */
 			uint64_t w = t + x->gap > m->cli_next ? t + x->gap :
 				m->cli_next;
+			uint32_t j, from = k + (uint32_t)o->pipeline;
+			uint32_t to = from + 1;
 
-			m->cli_next = w;
-			ev_push(m, w, EV_CWRITE, 0, k + o->pipeline, 0);
-		} else if (k + 1 == c->ntx) {
-			ev_push(m, t + x->gap, EV_CLOSE, 0, 0, 0);
+			if (k + 1 < c->first) {
+				/* handshake: one message answers the other */
+				from = k + 1;
+				to = from + 1;
+			} else if (k + 1 == c->first) {
+				/* handshake done: the pipeline fills */
+				from = k + 1;
+				to = from + (uint32_t)o->pipeline;
+			}
+			for (j = from; j < to && j < c->ntx; j++) {
+				m->cli_next = w;
+				ev_push(m, w, EV_CWRITE, 0, j, 0);
+			}
+			if (k + 1 == c->ntx)
+				ev_push(m, t + x->gap, EV_CLOSE, 0, 0, 0);
 		}
 	}
 	if (fin) {
@@ -889,8 +1087,11 @@ txn_draw(const struct opts *o, struct conn *c, struct rng *r)
 			(x->write || x->size[0] > HTTP_PAD_MAX);
 		/* wirelat keeps a query's first 256 bytes: the INSERT's
 		 * whole text fits them. */
-		if (c->proto == P_PG && x->size[0] > PG_VALUE_MAX)
+		if ((c->proto == P_PG || c->proto == P_MY) &&
+				x->size[0] > PG_VALUE_MAX)
 			x->size[0] = PG_VALUE_MAX;
+		if (c->proto == P_MY && x->size[1] > MY_VALUE_MAX)
+			x->size[1] = MY_VALUE_MAX;
 	}
 }
 
@@ -915,7 +1116,9 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 	c->sport = o->port[c->proto];
 	c->isn[0] = (uint32_t)rng_next(&r);
 	c->isn[1] = (uint32_t)rng_next(&r);
-	c->ntx = (uint32_t)o->requests;
+	/* MySQL: the greeting and the handshake come first. */
+	c->first = c->proto == P_MY ? 2 : 0;
+	c->ntx = (uint32_t)o->requests + c->first;
 	c->tx = calloc(c->ntx ? c->ntx : 1, sizeof(*c->tx));
 	if (c->tx == NULL)
 		return -ENOMEM;
@@ -932,7 +1135,14 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 	t += o->rtt;
 	c->ack_ns = t;
 	m.s[0].link_free = t + ser_ns(g, emit(&m, 0, t, F_ACK, 0, 0));
-	for (k = 0; k < c->ntx && k < o->pipeline; k++)
+	if (c->first > 0) {
+		/* The server speaks first: message 0 has no request. */
+		app_write(&m, 0, t);
+		m.s[1].rx_done = 1;
+		m.srv_free = t + c->tx[0].lat;
+		ev_push(&m, m.srv_free, EV_SWRITE, 1, 0, 0);
+	}
+	for (k = 0; c->first == 0 && k < c->ntx && k < o->pipeline; k++)
 		ev_push(&m, t, EV_CWRITE, 0, k, 0);
 	if (c->ntx == 0)
 		ev_push(&m, t, EV_CLOSE, 0, 0, 0);
@@ -996,29 +1206,6 @@ csum_fold(uint32_t s)
 	return (uint16_t)~s;
 }
 
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
-static void
-le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 /* Copy len payload bytes of direction dir from the cursor into out. */
 static void
 render(struct conn *c, int dir, uint8_t *out, uint32_t len)
@@ -1066,6 +1253,7 @@ static const uint8_t srv_mac[N_PROTO][6] = {
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x02 },
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x03 },
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x04 },
+	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x05 },
 };
 static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x00, 0xfe };
 
@@ -1223,10 +1411,20 @@ truth_conn(struct gen *g, const struct conn *c)
 
 	ip_str(c->cip, cip, sizeof(cip));
 	ip_str(c->sip, sip, sizeof(sip));
-	for (k = 0; k < c->ntx; k++) {
+	for (k = c->first > 0; k < c->ntx; k++) {
 		const struct txn *x = &c->tx[k];
+		uint64_t t0 = x->t[0];
+		uint32_t rb = x->len[1];
 
-		if (c->proto == P_HTTP) {
+		if (c->proto == P_MY && k == 1) {
+			/* As wirelat times a handshake: from the greeting's
+			 * first byte; the greeting is in its response bytes. */
+			strcpy(method, "connect");
+			snprintf(res, sizeof(res), "db_%u", c->id);
+			strcpy(status, "OK");
+			t0 = c->tx[0].t[2];
+			rb += c->tx[0].len[1];
+		} else if (c->proto == P_HTTP) {
 			strcpy(method, x->post ? "POST" : "GET");
 			snprintf(res, sizeof(res), "/r/%u/%u", c->id, k);
 			strcpy(status, x->write ? "201" : "200");
@@ -1241,6 +1439,7 @@ truth_conn(struct gen *g, const struct conn *c)
 		} else {
 			/* As wirelat normalises the statement: the table
 			 * name tells transactions apart. */
+			/* MySQL too. */
 			strcpy(method, x->write ? "INSERT" : "SELECT");
 			snprintf(res, sizeof(res), x->write ?
 				"INSERT INTO kv_%u_%u VALUES (?)" :
@@ -1260,11 +1459,18 @@ truth_conn(struct gen *g, const struct conn *c)
 			"\"req_start_ns\":%" PRIu64 ",\"req_end_ns\":%" PRIu64
 			",\"rsp_start_ns\":%" PRIu64 ",\"rsp_end_ns\":%" PRIu64
 			",\"req_bytes\":%u,\"rsp_bytes\":%u,\"conn\":%u,"
-			"\"index\":%u,\"req_size\":%u,\"rsp_size\":%u}",
+			"\"index\":%u,\"req_size\":%u,\"rsp_size\":%u",
 			proto, cip, c->cport, sip, c->sport, method, res,
-			status, x->t[0], x->t[1], x->t[2], x->t[3],
-			x->len[0], x->len[1], c->id, k, x->size[0],
+			status, t0, x->t[1], x->t[2], x->t[3],
+			x->len[0], rb, c->id, k, x->size[0],
 			x->size[1]) < 0)
+			return -EIO;
+		/* The greeting leads a handshake's response bytes. */
+		if (c->proto == P_MY && k == 1 &&
+				fprintf(g->truth, ",\"greeting_bytes\":%u",
+					c->tx[0].len[1]) < 0)
+			return -EIO;
+		if (fputc('}', g->truth) == EOF)
 			return -EIO;
 	}
 	if (fputs(c->id > 0 ? ",\n" : "\n", g->conns_tmp) == EOF)
@@ -1288,14 +1494,15 @@ truth_conn(struct gen *g, const struct conn *c)
 		"s2c_bytes", (json_int_t)c->ip_bytes[1],
 		"c2s_payload", (json_int_t)c->payload[0],
 		"s2c_payload", (json_int_t)c->payload[1],
-		"requests", (int)c->ntx), g->conns_tmp);
+		"requests", (int)(c->ntx - (c->first > 0))), g->conns_tmp);
 }
 
 static json_t *
 opts_json(const struct opts *o)
 {
 	return json_pack("{s:s, s:I, s:I, s:I, s:[I,I], s:[I,I], s:I, s:s,"
-		" s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:i, s:I}",
+		" s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:i,"
+		" s:i, s:I}",
 		"proto", o->proto_text,
 		"connections", (json_int_t)o->conns,
 		"requests", (json_int_t)o->requests,
@@ -1314,6 +1521,7 @@ opts_json(const struct opts *o)
 		"redis_port", (int)o->port[P_REDIS],
 		"memcached_port", (int)o->port[P_MC],
 		"postgresql_port", (int)o->port[P_PG],
+		"mysql_port", (int)o->port[P_MY],
 		"seed", (json_int_t)o->seed);
 }
 
@@ -1339,10 +1547,12 @@ truth_finish(struct gen *g)
 		", \"redis_transactions\": %" PRIu64
 		", \"memcached_transactions\": %" PRIu64
 		", \"postgresql_transactions\": %" PRIu64
+		", \"mysql_transactions\": %" PRIu64
 		", \"first_ns\": %" PRIu64 ", \"last_ns\": %" PRIu64 "}\n",
 		g->packets, g->bytes, g->ip_bytes, g->txns,
 		g->ntxn_proto[P_HTTP], g->ntxn_proto[P_REDIS],
-		g->ntxn_proto[P_MC], g->ntxn_proto[P_PG], g->first_ns,
+		g->ntxn_proto[P_MC], g->ntxn_proto[P_PG], g->ntxn_proto[P_MY],
+		g->first_ns,
 		g->last_ns);
 	rc = ferror(g->truth) ? -EIO : 0;
 	if (fclose(g->truth) != 0)
@@ -1378,8 +1588,9 @@ usage(FILE *f)
 "  -o, --out FILE          nanosecond pcap to write (required)\n"
 "  -t, --truth FILE        ground-truth JSON to write\n"
 "  --proto P[,P...]        http, redis, memcached (text), postgresql (simple\n"
-"                          queries), in turn per connection; mix is\n"
-"                          http,redis, all every one [mix]\n"
+"                          queries), mysql (COM_QUERY, after a handshake),\n"
+"                          in turn per connection; mix is http,redis, all\n"
+"                          every one [mix]\n"
 "  --connections N         connections [16]\n"
 "  --requests N            requests per connection [100]\n"
 "  --pipeline D            requests in flight per connection [1]\n"
@@ -1395,8 +1606,8 @@ usage(FILE *f)
 "  --conn-interval DIST    time between connection starts [1ms]\n"
 "  --link-mbps N           link speed, spaces segments [10000]\n"
 "  --clients N             client hosts 10.1.x.y [16]\n"
-"  --http-port N, --redis-port N, --memcached-port N, --postgresql-port N\n"
-"                          server ports [80, 6379, 11211, 5432]\n"
+"  --http-port N, --redis-port N, --memcached-port N, --postgresql-port N,\n"
+"  --mysql-port N          server ports [80, 6379, 11211, 5432, 3306]\n"
 "  --seed N                PRNG seed [1]\n"
 "  --start NS              first SYN, ns since the epoch [1700000000000000000]\n"
 "  --snaplen N             bytes kept per packet [65535]\n");
@@ -1405,7 +1616,7 @@ usage(FILE *f)
 enum {
 	O_PROTO = 256, O_CONNS, O_REQS, O_PIPE, O_REQSZ, O_RSPSZ, O_WRITES,
 	O_MSS, O_LAT, O_RTT, O_GAP, O_IVAL, O_MBPS, O_CLIENTS, O_HPORT,
-	O_RPORT, O_MPORT, O_PPORT, O_SEED, O_START, O_SNAP,
+	O_RPORT, O_MPORT, O_PPORT, O_YPORT, O_SEED, O_START, O_SNAP,
 };
 
 static const struct option long_opts[] = {
@@ -1430,6 +1641,7 @@ static const struct option long_opts[] = {
 	{ "redis-port", required_argument, NULL, O_RPORT },
 	{ "memcached-port", required_argument, NULL, O_MPORT },
 	{ "postgresql-port", required_argument, NULL, O_PPORT },
+	{ "mysql-port", required_argument, NULL, O_YPORT },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "start", required_argument, NULL, O_START },
 	{ "snaplen", required_argument, NULL, O_SNAP },
@@ -1472,7 +1684,7 @@ proto_list(struct opts *o, const char *a)
 	if (strcmp(a, "mix") == 0)
 		a = "http,redis";
 	else if (strcmp(a, "all") == 0)
-		a = "http,redis,memcached,postgresql";
+		a = "http,redis,memcached,postgresql,mysql";
 	if (strlen(a) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, a);
@@ -1511,7 +1723,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		.conns = 16, .requests = 100, .pipeline = 1,
 		.mss = 1448, .seed = 1, .start = 1700000000000000000ULL,
 		.snaplen = 65535, .rtt = 100000, .mbps = 10000, .clients = 16,
-		.writes = 20, .port = { 80, 6379, 11211, 5432 },
+		.writes = 20, .port = { 80, 6379, 11211, 5432, 3306 },
 		.req = { 16, 256 }, .rsp = { 64, 4096 },
 		.lat = { D_LOGNORMAL, 200000, 0, 0.5, "lognormal:200us:0.5" },
 		.gap = { D_FIXED, 0, 0, 0, "0" },
@@ -1540,7 +1752,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case O_PROTO:
 			if (proto_list(o, a) != 0)
 				return bad(opt, "want a list of http, redis, "
-					"memcached, postgresql; mix or all");
+					"memcached, postgresql, mysql; mix or "
+					"all");
 			break;
 		case O_CONNS:
 			if (parse_u64(a, 1, 10000000, &o->conns) != 0)
@@ -1592,6 +1805,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case O_RPORT:
 		case O_MPORT:
 		case O_PPORT:
+		case O_YPORT:
 			if (parse_u64(a, 1, 65535, &v) != 0)
 				return bad(opt, "want a port in 1..65535");
 			o->port[opt - O_HPORT] = (uint16_t)v;
@@ -1743,8 +1957,9 @@ wr_gen_main(int argc, char **argv)
 			conn_free(cn);
 			goto io;
 		}
-		g.txns += cn->ntx;
-		g.ntxn_proto[cn->proto] += cn->ntx;
+		/* MySQL's greeting and handshake are one transaction. */
+		g.txns += cn->ntx - (cn->first > 0);
+		g.ntxn_proto[cn->proto] += cn->ntx - (cn->first > 0);
 		/* The message table stays for rendering; the packets go. */
 		if (heap_push(&g.conns, &cn) != 0) {
 			conn_free(cn);
@@ -1766,10 +1981,12 @@ wr_gen_main(int argc, char **argv)
 	}
 	fprintf(stderr, PROG ": %" PRIu64 " packets, %" PRIu64 " bytes, %"
 		PRIu64 " transactions (%" PRIu64 " http, %" PRIu64
-		" redis, %" PRIu64 " memcached, %" PRIu64 " postgresql), %.6f s"
+		" redis, %" PRIu64 " memcached, %" PRIu64 " postgresql, %"
+		PRIu64 " mysql), %.6f s"
 		" of capture -> %s\n",
 		g.packets, g.bytes, g.txns, g.ntxn_proto[P_HTTP],
 		g.ntxn_proto[P_REDIS], g.ntxn_proto[P_MC], g.ntxn_proto[P_PG],
+		g.ntxn_proto[P_MY],
 		(double)(g.last_ns - g.first_ns) / 1e9, g.o.out);
 	goto out;
 io:

@@ -19,7 +19,8 @@ against the truth:
  - the same with 1% of frames lost too: still nothing mispaired and no
    unflagged wrong number; what cannot be proven is flagged;
  - PostgreSQL (its own pairing, conservative after a loss) the same way
-   at depth 1 and 4."""
+   at depth 1 and 4; MySQL (likewise) at depth 1, 4 and 16 (deeper than
+   the 8 commands it keeps: logged apart, never paired wrong)."""
 
 import json
 import os
@@ -136,6 +137,7 @@ def test_damaged(d, recs, truth, what, seed, floor=1.0, protos=None,
 # matcher; PostgreSQL apart.
 PROTOS = ("http", "redis", "memcached")
 PG = ("postgresql",)
+MY = ("mysql",)
 
 
 def main():
@@ -179,6 +181,21 @@ def main():
         test_damaged(d, recs, truth, f"postgresql loss + reorder + "
                      f"duplicates, pipeline {depth}", depth + 300,
                      floor=0.70, protos=PG, loss=0.01, swap=0.01,
+                     dup=0.01)
+    # MySQL likewise: after a loss that hides where answers begin, or a
+    # pipeline deeper than the 8 commands it keeps per connection, its
+    # commands and answers are logged apart (timing.md, MySQL).
+    for depth, floor in ((1, 0.70), (4, 0.70), (16, 0.30)):
+        recs, truth = gen(d, f"my{depth}", "--connections", "120",
+                          "--requests", "20", "--pipeline", str(depth),
+                          "--seed", str(depth + 40), "--proto", "mysql")
+        test_damaged(d, recs, truth, f"mysql reorder + duplicates, "
+                     f"pipeline {depth}", depth + 400, protos=MY,
+                     floor=1.0 if depth < 16 else floor, swap=0.01,
+                     dup=0.01)
+        test_damaged(d, recs, truth, f"mysql loss + reorder + "
+                     f"duplicates, pipeline {depth}", depth + 500,
+                     floor=floor - 0.05, protos=MY, loss=0.01, swap=0.01,
                      dup=0.01)
     e.finish()
 

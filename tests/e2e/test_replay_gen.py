@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """wirelat-replay gen, checked three ways. Several configurations (HTTP,
-Redis, memcached, PostgreSQL, two and all of them; pipelining 1, 4 and
+Redis, memcached, PostgreSQL, MySQL, two and all of them; pipelining 1, 4 and
 8; responses over many segments; a 200-byte MSS; every latency
 distribution) are generated, then:
 - read back here, independently: pcap records, Ethernet/IPv4/TCP with
   both checksums, each direction reassembled by sequence number, HTTP,
-  RESP, memcached and PostgreSQL messages found by their own framing;
+  RESP, memcached, PostgreSQL and MySQL messages found by their own
+  framing;
   every transaction's four times must be those of the segments carrying
   its first and last bytes, sizes must lie in the configured ranges,
   latencies must follow the configured distribution;
@@ -32,7 +33,7 @@ GEN = os.path.join(e.BUILD, "app", "wirelat-replay", "wirelat-replay")
 TSHARK = shutil.which("tshark")
 
 # Every protocol gen makes.
-PROTOS = ("http", "redis", "memcached", "postgresql")
+PROTOS = ("http", "redis", "memcached", "postgresql", "mysql")
 
 # name: (arguments, latency check)
 CONFIGS = {
@@ -69,6 +70,11 @@ CONFIGS = {
                           "--rsp-size", "0:9000", "--writes", "40",
                           "--postgresql-port", "5433", "--latency",
                           "fixed:80us", "--seed", "19"], "queued"),
+    "mysql-pipe4": (["--proto", "mysql", "--connections", "4",
+                     "--requests", "40", "--pipeline", "4",
+                     "--rsp-size", "0:9000", "--writes", "40",
+                     "--mysql-port", "3307", "--latency", "fixed:80us",
+                     "--seed", "20"], "queued"),
     "redis-pipe8-small": (["--proto", "redis", "--connections", "4",
                            "--requests", "64", "--pipeline", "8",
                            "--req-size", "1:40", "--rsp-size", "1:60",
@@ -266,6 +272,73 @@ def pg_msgs(data, resp):
     return out
 
 
+def my_lenenc(b):
+    if b[0] < 251:
+        return b[0]
+    n = {0xfc: 2, 0xfd: 3}[b[0]]
+    return int.from_bytes(b[1:1 + n], "little")
+
+
+def my_msgs(data, resp):
+    """[(start, end, info)] of a MySQL stream by packet lengths and
+    sequence ids: first the handshake (server: greeting and OK, info
+    "first" where the OK starts; client: HandshakeResponse41, naming the
+    database), then COM_QUERYs and their answers (OK, or a text result
+    set up to the EOF after its rows)."""
+    pk, o = [], 0
+    while o < len(data):
+        n = int.from_bytes(data[o:o + 3], "little")
+        pk.append((o, o + 4 + n, data[o + 3], data[o + 4:o + 4 + n]))
+        o += 4 + n
+    if o != len(data):
+        raise ValueError("stream ends inside a packet")
+    out = []
+    if not resp:
+        a, b, seq, body = pk[0]
+        if seq != 1 or not int.from_bytes(body[:4], "little") & 0x200:
+            raise ValueError("not a HandshakeResponse41")
+        u = body.index(b"\0", 32)
+        db = u + 2 + body[u + 1]
+        out.append((a, b, {"method": "connect", "resource":
+                           body[db:body.index(b"\0", db)].decode(),
+                           "size": None}))
+        for a, b, seq, body in pk[1:]:
+            if seq != 0 or body[:1] != b"":
+                raise ValueError("not a COM_QUERY")
+            text = body[1:].decode()
+            w = text.split(" ")[0]
+            size = len(re.findall(r"'([^']*)'", text)[0]) \
+                if w == "INSERT" else None
+            out.append((a, b, {"method": w, "resource":
+                               re.sub(r"'[^']*'", "?", text),
+                               "size": size}))
+        return out
+    g, ok = pk[0], pk[1]
+    if g[2] != 0 or g[3][:1] != b"\x0a" or ok[2] != 2 or \
+            ok[3][:1] != b"\0":
+        raise ValueError("not a greeting and its OK")
+    out.append((g[0], ok[1], {"status": "OK", "size": None,
+                              "first": ok[0]}))
+    i = 2
+    while i < len(pk):
+        a, size = pk[i][0], None
+        j = i
+        if pk[i][3][:1] != b"\0":
+            # column count, definitions, EOF, rows, EOF
+            j = i + 1 + pk[i][3][0]
+            if pk[j][3][:1] != b"\xfe":
+                raise ValueError("no EOF after the columns")
+            j += 1
+            while not (pk[j][3][:1] == b"\xfe" and len(pk[j][3]) < 9):
+                size = my_lenenc(pk[j][3])
+                j += 1
+        if [p[2] for p in pk[i:j + 1]] != list(range(1, j - i + 2)):
+            raise ValueError("sequence ids")
+        out.append((a, pk[j][1], {"status": "OK", "size": size}))
+        i = j + 1
+    return out
+
+
 def ts_at(starts, times, off):
     return times[bisect.bisect_right(starts, off) - 1]
 
@@ -305,13 +378,17 @@ def check_stream(name, args, truth, pcap):
     found = collections.Counter()
     for key, segs in flows.items():
         first = next((s[5] for s in segs if s[1] and s[5]), b"")
-        proto = "redis" if first[:1] == b"*" else "memcached" if \
+        # MySQL's server speaks first.
+        server_first = next(s for s in segs if s[5])[1] == 0
+        proto = "mysql" if server_first else "redis" if \
+            first[:1] == b"*" else "memcached" if \
             first[:4] in (b"get ", b"set ") else "postgresql" if \
             first[:1] == b"Q" else "http"
         reqd, rqs, rqt = reassemble(name, segs, True)
         rspd, rss, rst = reassemble(name, segs, False)
         parse = {"redis": redis_msgs, "memcached": mc_msgs,
-                 "postgresql": pg_msgs, "http": http_msgs}[proto]
+                 "postgresql": pg_msgs, "http": http_msgs,
+                 "mysql": my_msgs}[proto]
         try:
             reqs, rsps = parse(reqd, False), parse(rspd, True)
         except (ValueError, IndexError) as x:
@@ -331,6 +408,11 @@ def check_stream(name, args, truth, pcap):
                    "rsp_start_ns": ts_at(rss, rst, ra),
                    "rsp_end_ns": ts_at(rss, rst, rb - 1),
                    "req_bytes": qb - qa, "rsp_bytes": rb - ra}
+            if "first" in ri:
+                # A MySQL handshake: from the greeting's first byte to
+                # the OK's last; the answer begins with the OK.
+                got["req_start_ns"] = ts_at(rss, rst, ra)
+                got["rsp_start_ns"] = ts_at(rss, rst, ri["first"])
             diff = {k: (v, t[k]) for k, v in got.items() if t[k] != v}
             e.check(not diff, f"{name} {key} #{t['index']}: pcap vs truth "
                     f"{diff}")

@@ -284,6 +284,12 @@ def score(truth, logged, recs, touched, protos=("http", "redis"),
         isn = isn_map(recs, truth)
     tt = tap_times(recs, truth, isn)
 
+    def first(i):
+        """Where a request's time starts: its first byte; a MySQL
+        handshake's, the server's greeting (first of its response)."""
+        side = "rsp" if tx[i]["method"] == "connect" else "req"
+        return side, ranges[(i, side)][0]
+
     def tap_exact(t, i):
         tr = tx[i]
         conn = (tr["client_ip"], tr["client_port"])
@@ -292,6 +298,9 @@ def score(truth, logged, recs, touched, protos=("http", "redis"),
             a, b = ranges[(i, side)]
             want += [byte_time(tt, (conn, side), a),
                      byte_time(tt, (conn, side), b - 1)]
+        want[0] = byte_time(tt, (conn, first(i)[0]), first(i)[1])
+        a = ranges[(i, "rsp")][0] + tr.get("greeting_bytes", 0)
+        want[2] = byte_time(tt, (conn, "rsp"), a)
         return None not in want and [t[f] for f in TIMES] == want and \
             all(t.get(f) == tr[f] for f in FIELDS[4:])
 
@@ -300,11 +309,11 @@ def score(truth, logged, recs, touched, protos=("http", "redis"),
         or the tap's."""
         tr = tx[i]
         conn = (tr["client_ip"], tr["client_port"])
-        a, _ = ranges[(i, "req")]
+        side, a = first(i)
         _, b = ranges[(i, "rsp")]
         return (t["req_start_ns"], t["rsp_end_ns"]) in (
             (tr["req_start_ns"], tr["rsp_end_ns"]),
-            (byte_time(tt, (conn, "req"), a),
+            (byte_time(tt, (conn, side), a),
              byte_time(tt, (conn, "rsp"), b - 1)))
     key = {(t["proto"], t["client_port"], t["resource"]): i
            for i, t in enumerate(tx)}
@@ -354,9 +363,12 @@ def score(truth, logged, recs, touched, protos=("http", "redis"),
             cat[(u, "mispaired")] += 1
             bad.append(("mispaired", t, tr))
             continue
-        if not all(carried(t, "req", w, i) for w in ("req_start_ns",
-                                                     "req_end_ns")
-                   if t[w]):
+        # A handshake's start is the greeting's (or, without it, the
+        # client's first byte: docs/timing.md).
+        if not all(carried(t, "req", w, i) or (
+                w == "req_start_ns" and first(i)[0] == "rsp" and
+                carried(t, "rsp", w, i))
+                for w in ("req_start_ns", "req_end_ns") if t[w]):
             cat[(u, "wrong")] += 1
             bad.append(("request time", t, tr))
             continue

@@ -105,7 +105,8 @@ struct my_req {
 	uint8_t prepared;
 	uint8_t has_stmt;
 	uint8_t trunc;
-	uint8_t rsvd[6];
+	uint8_t gap;            /* part of it was lost */
+	uint8_t rsvd[5];
 	char method[METHOD];
 	char resource[WL_TXN_RESOURCE_LEN];
 };
@@ -135,7 +136,10 @@ struct my_state {
 	uint8_t rsp_started;
 	uint8_t greeted;
 	uint8_t is_err;
-	uint8_t rsvd;
+	uint8_t rsp_gap;        /* bytes inside the head's answer were lost */
+	uint8_t blind;          /* pairing no longer proven: logged apart */
+	uint8_t sure;           /* commands queued before blind: still paired */
+	uint8_t greet_lost;     /* a gap hid the greeting */
 	uint16_t sets;
 	uint16_t err;
 	uint16_t pcols;         /* prepare: column defs after the params */
@@ -168,6 +172,7 @@ rsp_reset(struct my_state *s)
 	s->rsp_started = 0;
 	s->is_err = 0;
 	s->sets = 0;
+	s->rsp_gap = 0;
 	s->err = 0;
 	s->pcols = 0;
 	s->left = 0;
@@ -257,51 +262,120 @@ err_class(uint32_t code, const char *sqlstate)
 	return WL_SC_CLIENT_ERROR;
 }
 
+/* A transaction with r's request fields. */
 static void
-emit(struct my_state *s, struct wl_proto_ctx *ctx, const struct my_req *r,
-	int answered, uint64_t rsp_end, uint32_t flags)
+req_fields(const struct my_state *s, struct wl_proto_ctx *ctx,
+	const struct my_req *r, struct wl_txn *t)
 {
 	struct wl_my_txn *x;
-	struct wl_txn t;
 
-	wl_proto_txn_init(ctx, &t);
-	x = (struct wl_my_txn *)t.proto_area;
-	wl_strlcpy(t.method, r->method, sizeof(t.method));
-	wl_strlcpy(t.resource, r->resource, sizeof(t.resource));
-	t.req_start_ns = r->start_ns;
-	t.req_end_ns = r->end_ns;
-	t.req_bytes = r->bytes;
+	wl_proto_txn_init(ctx, t);
+	x = (struct wl_my_txn *)t->proto_area;
+	wl_strlcpy(t->method, r->method, sizeof(t->method));
+	wl_strlcpy(t->resource, r->resource, sizeof(t->resource));
+	t->req_start_ns = r->start_ns;
+	t->req_end_ns = r->end_ns;
+	t->req_bytes = r->bytes;
 	x->prepared = r->prepared;
 	x->has_stmt = r->has_stmt;
 	x->stmt_id = r->stmt_id;
 	if (r->trunc)
-		flags |= WL_TXN_F_TRUNCATED;
+		t->flags |= WL_TXN_F_TRUNCATED;
+	if (r->gap)
+		t->flags |= WL_TXN_F_GAP;
 	if (r->cmd == CMD_CONNECT || r->cmd == WL_MY_COM_CHANGE_USER)
 		wl_strlcpy(x->user, s->user, sizeof(x->user));
-	if (answered) {
-		ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
-		t.rsp_start_ns = s->rsp_start_ns;
-		t.rsp_end_ns = rsp_end;
-		t.rsp_bytes = s->rsp_bytes;
-		x->rows = s->rows;
-		x->affected_rows = s->affected;
-		x->result_sets = s->sets;
-		if (s->is_err) {
-			t.status_code = s->err;
-			x->is_err = 1;
-			x->err_code = s->err;
-			memcpy(x->sqlstate, s->sqlstate, sizeof(x->sqlstate));
-			snprintf(t.status, sizeof(t.status), "%u", s->err);
-			t.status_class = err_class(s->err, s->sqlstate);
-		} else {
-			wl_strlcpy(t.status, "OK", sizeof(t.status));
-			t.status_class = WL_SC_OK;
-		}
+}
+
+/* The head's answer, complete at rsp_end, into t. */
+static void
+rsp_fields(const struct my_state *s, struct wl_proto_ctx *ctx,
+	struct wl_txn *t, uint64_t rsp_end)
+{
+	struct wl_my_txn *x = (struct wl_my_txn *)t->proto_area;
+
+	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
+	t->rsp_start_ns = s->rsp_start_ns;
+	t->rsp_end_ns = rsp_end;
+	t->rsp_bytes = s->rsp_bytes;
+	x->rows = s->rows;
+	x->affected_rows = s->affected;
+	x->result_sets = s->sets;
+	if (s->rsp_gap)
+		t->flags |= WL_TXN_F_GAP;
+	if (s->is_err) {
+		t->status_code = s->err;
+		x->is_err = 1;
+		x->err_code = s->err;
+		memcpy(x->sqlstate, s->sqlstate, sizeof(x->sqlstate));
+		snprintf(t->status, sizeof(t->status), "%u", s->err);
+		t->status_class = err_class(s->err, s->sqlstate);
 	} else {
-		flags |= wl_proto_unanswered(ctx, &t);
+		wl_strlcpy(t->status, "OK", sizeof(t->status));
+		t->status_class = WL_SC_OK;
 	}
-	t.flags = flags;
+}
+
+/* r alone, without an answer, flagged: its pairing is not proven. */
+static void
+req_alone(const struct my_state *s, struct wl_proto_ctx *ctx,
+	const struct my_req *r, uint32_t flags)
+{
+	struct wl_txn t;
+
+	req_fields(s, ctx, r, &t);
+	t.flags |= flags | WL_TXN_F_UNPAIRED | wl_proto_unanswered(ctx, &t);
+	ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
 	wl_proto_emit(ctx, &t);
+}
+
+/*
+ * Emit the head r: paired with the answer the order gives it or, once
+ * that order is not proven (blind), each alone, flagged unpaired (the
+ * answer with its status and times, no request).
+ */
+static void
+emit(struct my_state *s, struct wl_proto_ctx *ctx, const struct my_req *r,
+	int answered, uint64_t rsp_end, uint32_t flags)
+{
+	struct wl_txn t;
+
+	if (s->sure > 0) {
+		s->sure--;
+	} else if (s->blind) {
+		req_alone(s, ctx, r, flags);
+		if (!answered)
+			return;
+		wl_proto_txn_init(ctx, &t);
+		rsp_fields(s, ctx, &t, rsp_end);
+		t.flags |= WL_TXN_F_NO_REQUEST | WL_TXN_F_UNPAIRED;
+		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
+		ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
+		wl_proto_emit(ctx, &t);
+		return;
+	}
+	req_fields(s, ctx, r, &t);
+	if (answered)
+		rsp_fields(s, ctx, &t, rsp_end);
+	else
+		flags |= wl_proto_unanswered(ctx, &t);
+	t.flags |= flags;
+	wl_proto_emit(ctx, &t);
+}
+
+/*
+ * From here on the order of answers is not proven: the commands queued
+ * now keep theirs when `keep` (their answers come first); later ones
+ * are logged apart from their answers.
+ */
+static void
+go_blind(struct my_state *s, int keep)
+{
+	if (!s->blind)
+		s->sure = keep ? (uint8_t)s->q.n : 0;
+	else if (!keep)
+		s->sure = 0;
+	s->blind = 1;
 }
 
 /* The head's response is complete at rsp_end. */
@@ -394,6 +468,12 @@ handshake_response(struct my_state *s, struct wl_proto_ctx *ctx,
 	r->kind = K_AUTH;
 	r->rseq = s->seq;
 	r->start_ns = s->greeted ? s->greet_ns : f->begin_ns;
+	if (s->greet_lost) {
+		/* The handshake began in lost bytes: its start is unknown
+		 * (and it is kept out of the histograms). */
+		r->start_ns = 0;
+		r->gap = 1;
+	}
 	r->end_ns = ts;
 	r->bytes = f->wire;
 	wl_strlcpy(r->method, "connect", sizeof(r->method));
@@ -560,7 +640,15 @@ command(struct my_state *s, struct wl_proto_ctx *ctx,
 	}
 	slot = wl_fifo_push(&s->q, PENDING);
 	if (slot == UINT32_MAX) {
+		struct my_req o = { .cmd = cmd, .start_ns = f->begin_ns,
+			.end_ns = ts, .bytes = f->wire };
+
+		/* Its answer will come, and the order would give it to
+		 * the next command queued: from here the order is lost. */
 		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
+		command_fields(s, &o, f);
+		req_alone(s, ctx, &o, WL_TXN_F_OVERFLOW);
+		go_blind(s, 1);
 		return WL_PROTO_CONTINUE;
 	}
 	r = &s->pend[slot];
@@ -982,10 +1070,11 @@ my_init(void *state, struct wl_proto_ctx *ctx)
 {
 	struct my_state *s = state;
 
-	(void)ctx;
 	wl_my_framer_init(&s->cf);
 	wl_my_framer_init(&s->sf);
 	s->eof = EOF_UNKNOWN;
+	/* Answers may be to commands sent before the tap looked. */
+	s->blind = ctx->midstream;
 }
 
 /* A header arrived: reject impossible starts before their payload. */
@@ -1058,19 +1147,36 @@ my_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 	struct my_state *s = state;
 	struct my_req *h = head(s);
 
-	(void)len;
 	(void)ts;
+	if (dir == WL_DIR_S2C && s->phase == PH_INIT && !s->greeted &&
+			!ctx->midstream)
+		s->greet_lost = 1;
 	if (s->phase != PH_CMD) {
 		s->phase = PH_CMD;
 		if (!s->greeted || s->caps_cli == 0)
 			s->eof = EOF_UNKNOWN;
 	}
 	if (dir == WL_DIR_S2C) {
-		if (h != NULL)
+		if (s->smode == M_SYNC && wl_my_framer_skip(&s->sf, len)) {
+			/* Inside a long packet (rows): framing goes on. */
+			s->rsp_gap = h != NULL;
+			return WL_PROTO_CONTINUE;
+		}
+		/*
+		 * How many answers the lost bytes held is unknown: the head
+		 * gets none, and the rest of the order is not proven (a
+		 * pipelining client's older answers may follow).
+		 */
+		if (h != NULL) {
 			drop_head(s, ctx, WL_TXN_F_GAP);
+			go_blind(s, 0);
+		}
 		server_lost(s);
 		return WL_PROTO_CONTINUE;
 	}
+	/* Lost commands: their answers would shift the order onto later
+	 * ones; those queued before keep theirs. */
+	go_blind(s, 1);
 	/* Client bytes the exchange was waiting for are gone with it. */
 	if (h != NULL && (s->rst == R_INFILE || (h->kind == K_AUTH &&
 			s->rsp_started))) {

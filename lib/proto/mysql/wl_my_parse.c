@@ -121,6 +121,19 @@ body(struct wl_my_framer *f, const uint8_t *d, uint32_t n)
 	f->wire += n;
 }
 
+int
+wl_my_framer_skip(struct wl_my_framer *f, uint64_t n)
+{
+	/* Only inside a payload, past the kept prefix, with bytes of it
+	 * still to come: then no boundary was in the lost bytes. */
+	if (f->st != ST_BODY || n >= f->left || f->blen < WL_MY_PREFIX)
+		return 0;
+	f->left -= (uint32_t)n;
+	f->len += n;
+	f->wire += n;
+	return 1;
+}
+
 /* Scan mode: one more byte in the window; 1 when it holds a header. */
 static int
 scan_byte(struct wl_my_framer *f, uint8_t c, uint64_t ts)

@@ -95,6 +95,14 @@ void wl_my_framer_rescan(struct wl_my_framer *f);
 /* Forget any partial packet; the next byte starts a header. */
 void wl_my_framer_reset(struct wl_my_framer *f);
 
+/*
+ * n bytes of the stream were lost here. @return 1 when they lay inside
+ * the current packet's payload, past its kept prefix, and that packet
+ * goes on after them: they are counted and framing goes on; else 0 and
+ * nothing changes.
+ */
+int wl_my_framer_skip(struct wl_my_framer *f, uint64_t n);
+
 /* True between packets. */
 int wl_my_framer_idle(const struct wl_my_framer *f);
 

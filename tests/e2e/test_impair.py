@@ -22,6 +22,7 @@ against the truth:
    at depth 1 and 4; MySQL (likewise) at depth 1, 4 and 16 (deeper than
    the 8 commands it keeps: logged apart, never paired wrong)."""
 
+import collections
 import json
 import os
 import struct
@@ -133,6 +134,33 @@ def test_damaged(d, recs, truth, what, seed, floor=1.0, protos=None,
     e.check(not diff, f"{what}: histograms differ: {diff[:3]}")
 
 
+def test_deep(d, proto):
+    """A clean pipeline deeper than the protocol keeps (PostgreSQL 32
+    units, MySQL 8 commands): every transaction in a duration histogram
+    has the four times of one of the truth's on its connection (times,
+    not resources: PostgreSQL keeps 8 statement texts, so a deep one
+    loses its resource, counted), the ones beyond are flagged overflow,
+    and the histograms hold exactly the timed ones."""
+    recs, truth = gen(d, f"deep-{proto}", "--connections", "20",
+                      "--requests", "60", "--pipeline", "40",
+                      "--rsp-size", "64:512", "--proto", proto)
+    txns, _, st = run(d, "deep", recs)
+    key = ("client_ip", "client_port") + im.FIELDS[:4]
+    want = collections.Counter(tuple(t[k] for k in key)
+                               for t in truth["transactions"])
+    got = collections.Counter(tuple(t[k] for k in key) for t in txns
+                              if t["proto"] == proto and im.timed(t))
+    wrong = list((got - want).elements())
+    ovf = sum(1 for t in txns if "overflow" in t.get("flags", ()))
+    print(f"{proto} 40 deep: {sum(got.values())} of "
+          f"{len(truth['transactions'])} timed, {ovf} overflow")
+    e.check(not wrong and got, f"{proto} 40 deep: {len(wrong)} timed "
+            f"transactions with another's times: {wrong[:2]}")
+    e.check(ovf > 0, f"{proto} 40 deep: nothing flagged overflow")
+    diff = im.histogram_check(st, txns, protos=(proto,))
+    e.check(not diff, f"{proto} 40 deep: histograms differ: {diff[:3]}")
+
+
 # The protocols `wirelat-replay gen` makes that pair on the shared
 # matcher; PostgreSQL apart.
 PROTOS = ("http", "redis", "memcached")
@@ -197,6 +225,8 @@ def main():
                      f"duplicates, pipeline {depth}", depth + 500,
                      floor=floor - 0.05, protos=MY, loss=0.01, swap=0.01,
                      dup=0.01)
+    for proto in ("postgresql", "mysql"):
+        test_deep(d, proto)
     e.finish()
 
 

@@ -293,7 +293,8 @@ def bench(pg, d, mode):
     # alone, unpaired (timing.md, PostgreSQL), with its own times.
     if mode != "prepared":
         print(f"{mode}: mid-stream, %d answers alone" %
-              e.midstream(cap, "postgresql", d, paired=False)[1])
+              e.midstream(cap, "postgresql", d, paired=False,
+                          server_port=pg.port)[1])
     return txns
 
 

@@ -113,7 +113,7 @@ def remove_instance(name):
     run([STAT, "--instance", name, "--remove"])
 
 
-def midstream(cap, proto, d, frac=0.3, paired=True):
+def midstream(cap, proto, d, frac=0.3, paired=True, server_port=None):
     """Detection and pairing when the capture starts after the
     connections did: the first frac of cap's packets are cut away and
     wirelat reads the rest. Every answered transaction it finds must be
@@ -124,12 +124,16 @@ def midstream(cap, proto, d, frac=0.3, paired=True):
     such a connection must then be logged alone, unpaired, with the times
     of one of the whole capture's answers; connections seen from their
     start are paired as in the whole capture.
+    server_port: the server's port when it is not a protocol default
+    (a port picked at random may be above the client's: which side
+    serves is then what --server-port says, as docs/config.md tells).
     @return (found, expected) counts."""
     def txns(path, tag):
         log = os.path.join(d, f"mid-{tag}.log")
         inst = instance(f"mid-{tag}")
+        hint = ["--server-port", str(server_port)] if server_port else []
         wirelat(["--pcap", path, "--instance", inst, "--log", log,
-                 "--no-report"], check_rc=0)
+                 "--no-report", *hint], check_rc=0)
         remove_instance(inst)
         return [t for t in jsonl(log) if t["proto"] == proto and
                 t["rsp_end_ns"]]

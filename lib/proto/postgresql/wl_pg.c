@@ -48,7 +48,7 @@
 #include "wl_sql.h"
 #include "wl_proto_fifo.h"
 
-#define PENDING 16              /* units in flight (pipelining) */
+#define PENDING 32              /* units in flight (pipelining) */
 #define STMTS 8                 /* statement texts */
 #define PORTALS 4
 #define NO_SLOT 0xff
@@ -144,12 +144,15 @@ struct pg_state {
 	 * first ReadyForQuery after them was sent before the server had
 	 * anything newer (its ACK at most c2s_at_gap). */
 	uint8_t settle;
+	/* Units queued before a unit found no room (blind since): their
+	 * answers come first, so they keep them. */
+	uint8_t sure;
 	uint64_t c2s_end;       /* client stream bytes seen */
 	uint64_t c2s_at_gap;
 	char sqlstate[6];
 };
 
-_Static_assert(sizeof(struct pg_state) < 3072, "postgresql state < 3 KB");
+_Static_assert(sizeof(struct pg_state) <= 4096, "postgresql state too big");
 
 static struct pg_unit *
 pend_at(struct pg_state *s, uint32_t i)
@@ -248,6 +251,11 @@ rsp_reset(struct pg_state *s)
 	s->sqlstate[0] = '\0';
 }
 
+
+static void blind_emit(struct pg_state *s, struct wl_proto_ctx *ctx,
+	const struct pg_unit *u, enum how how, uint64_t rsp_end,
+	uint32_t flags);
+
 static struct pg_unit *
 unit_push(struct pg_state *s, struct wl_proto_ctx *ctx, uint8_t kind,
 	uint64_t start, uint64_t end, uint64_t bytes, uint8_t slot)
@@ -259,7 +267,22 @@ unit_push(struct pg_state *s, struct wl_proto_ctx *ctx, uint8_t kind,
 		ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
 	i = wl_fifo_push(&s->q, PENDING);
 	if (i == UINT32_MAX) {
+		struct pg_unit o = { .start_ns = start, .end_ns = end,
+			.bytes = bytes, .kind = kind, .slot = slot,
+			.gen = slot < STMTS ? s->stmt[slot].gen : 0 };
+
+		/*
+		 * Its answer will come and the order would give it to the
+		 * next unit: from here the order is lost; the units queued
+		 * now keep theirs (they come first).
+		 */
 		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
+		if (!s->blind) {
+			s->blind = 1;
+			s->sure = (uint8_t)s->q.n;
+		}
+		if (kind != U_END)
+			blind_emit(s, ctx, &o, HOW_NONE, 0, WL_TXN_F_OVERFLOW);
 		return NULL;
 	}
 	u = &s->pend[i];
@@ -286,6 +309,8 @@ unit_pop(struct pg_state *s)
 
 	if (stmt_get(s, u->slot, u->gen) != NULL && s->stmt[u->slot].refs > 0)
 		s->stmt[u->slot].refs--;
+	if (s->sure > 0)
+		s->sure--;
 	wl_fifo_pop(&s->q, PENDING);
 	rsp_reset(s);
 }
@@ -441,7 +466,7 @@ emit(struct pg_state *s, struct wl_proto_ctx *ctx, const struct pg_unit *u,
 
 	if (u->kind == U_END)
 		return;
-	if (s->blind && how != HOW_SKIPPED) {
+	if (s->blind && s->sure == 0 && how != HOW_SKIPPED) {
 		blind_emit(s, ctx, u, how, rsp_end, flags);
 		return;
 	}
@@ -880,6 +905,7 @@ lose(struct pg_state *s, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	} else {
 		s->settle = 0;
 		s->blind = 1;
+		s->sure = 0;
 	}
 	if (dir == WL_DIR_C2S) {
 		/*
@@ -932,8 +958,10 @@ pg_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 			 * left: proven when it was sent before the server had
 			 * any newer request (its ACK); else the order is lost.
 			 */
-			if (s->settle && ctx->pos.peer_ack > s->c2s_at_gap)
+			if (s->settle && ctx->pos.peer_ack > s->c2s_at_gap) {
 				s->blind = 1;
+				s->sure = 0;
+			}
 			s->settle = 0;
 			if (s->q.n == 0 && !wl_pg_lost(&s->req))
 				s->suspect = 0;

@@ -2,9 +2,9 @@
 
 /*
  * wirelat-replay gen: a workload generator. It writes a nanosecond pcap of
- * synthetic HTTP/1.1 and Redis conversations and, optionally, the ground
- * truth: every transaction's four capture timestamps, as wirelat should
- * report them.
+ * synthetic HTTP/1.1, Redis, memcached, PostgreSQL, MySQL (TCP) and DNS
+ * (UDP) conversations and, optionally, the ground truth: every
+ * transaction's four capture timestamps, as wirelat should report them.
  *
  * Each connection is simulated on its own as a small discrete-event model
  * (handshake, requests, server think time, responses, ACKs, FIN close)
@@ -59,11 +59,11 @@
 #define F_PSH 0x08
 #define F_ACK 0x10
 
-enum proto { P_HTTP = 0, P_REDIS = 1, P_MC = 2, P_PG = 3, P_MY = 4 };
-#define N_PROTO 5
+enum proto { P_HTTP = 0, P_REDIS = 1, P_MC = 2, P_PG = 3, P_MY = 4, P_DNS = 5 };
+#define N_PROTO 6
 
 static const char *const proto_name[N_PROTO] = {
-	"http", "redis", "memcached", "postgresql", "mysql",
+	"http", "redis", "memcached", "postgresql", "mysql", "dns",
 };
 
 /* ---- options ---- */
@@ -458,6 +458,7 @@ struct gen {
 				 * by (next packet time, id) */
 	uint8_t *frame;
 	int truth_first;
+	int conn_first;         /* no connection record written yet */
 };
 
 static void
@@ -711,6 +712,75 @@ my_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
 		m->tlen += pg_put(m->tail + m->tlen, eof, sizeof(eof) - 1);
 	}
 	m->hlen = n;
+}
+
+/*
+ * DNS over UDP: query k of connection c is "q<k>.c<c>.wlgen.test", type A
+ * (AAAA for a write), recursion desired, with an EDNS OPT record (1232);
+ * its answer holds rsp-size / 16 records (at most DNS_MAX_RR; none is
+ * NXDOMAIN), names compressed to the question.
+ */
+#define DNS_MAX_RR 40
+#define DNS_MSG_MAX 1400
+
+static uint32_t
+dns_rrs(const struct txn *t)
+{
+	return t->size[1] / 16 < DNS_MAX_RR ? t->size[1] / 16 : DNS_MAX_RR;
+}
+
+static uint16_t
+dns_id(const struct conn *c, uint32_t k)
+{
+	return (uint16_t)(c->isn[0] + k);
+}
+
+static uint32_t
+dns_build(const struct conn *c, uint32_t k, int dir, uint8_t *out)
+{
+	static const uint8_t opt[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0,
+		0, 0 };
+	const struct txn *t = &c->tx[k];
+	uint32_t n = 12, rrs = dir ? dns_rrs(t) : 0, i, j;
+	uint16_t type = t->write ? 28 : 1;
+	char name[64];
+	int len = snprintf(name, sizeof(name), "q%u.c%u.wlgen.test", k,
+		c->id);
+	const char *lab = name;
+
+	put16(out, dns_id(c, k));
+	put16(out + 2, dir ? (rrs ? 0x8180 : 0x8183) : 0x0100);
+	put16(out + 4, 1);
+	put16(out + 6, rrs);
+	put16(out + 8, 0);
+	put16(out + 10, 1);
+	while (lab < name + len) {
+		const char *dot = strchr(lab, '.');
+		uint32_t l = dot ? (uint32_t)(dot - lab) :
+			(uint32_t)strlen(lab);
+
+		out[n++] = (uint8_t)l;
+		memcpy(out + n, lab, l);
+		n += l;
+		lab += l + 1;
+	}
+	out[n++] = 0;
+	put16(out + n, type);
+	put16(out + n + 2, 1);
+	n += 4;
+	for (i = 0; i < rrs; i++) {
+		put16(out + n, 0xc00c);
+		put16(out + n + 2, type);
+		put16(out + n + 4, 1);
+		put32(out + n + 6, 300);
+		put16(out + n + 10, type == 1 ? 4 : 16);
+		n += 12;
+		for (j = 0; j < (type == 1 ? 4u : 16u); j++)
+			out[n++] = (uint8_t)(j == 0 ? (type == 1 ? 192 : 0x20) :
+				j == 1 ? (type == 1 ? 0 : 0x01) : i + 1);
+	}
+	memcpy(out + n, opt, sizeof(opt));
+	return n + (uint32_t)sizeof(opt);
 }
 
 static void
@@ -1095,6 +1165,68 @@ txn_draw(const struct opts *o, struct conn *c, struct rng *r)
 	}
 }
 
+static int
+pkt_less(const void *x, const void *y)
+{
+	const struct pkt *a = x, *b = y;
+
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	/* Same time: a query before its own answer, then by number. */
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return a->dir - b->dir;
+}
+
+/*
+ * A DNS client socket: D queries out at once, each answered after its
+ * think time (a DNS server answers queries concurrently), the client's
+ * next query rtt + gap after an answer leaves the server. Datagrams of
+ * one direction are spaced by their serialisation on the link.
+ */
+static int
+dns_run(struct gen *g, struct conn *c, uint64_t start)
+{
+	const struct opts *o = &g->o;
+	uint64_t free_at[2] = { start, start };
+	uint64_t *next = calloc(o->pipeline, sizeof(*next));
+	struct sim m = { .g = g, .c = c };
+	uint8_t msg[DNS_MSG_MAX];
+	uint32_t k;
+
+	if (next == NULL)
+		return -ENOMEM;
+	for (k = 0; k < o->pipeline; k++)
+		next[k] = start;
+	c->syn_ns = start;
+	for (k = 0; k < c->ntx; k++) {
+		struct txn *x = &c->tx[k];
+		uint64_t *slot = &next[k % o->pipeline];
+		uint64_t tq = *slot > free_at[0] ? *slot : free_at[0];
+		uint64_t ta;
+		int dir;
+
+		x->len[0] = dns_build(c, k, 0, msg);
+		x->len[1] = dns_build(c, k, 1, msg);
+		free_at[0] = tq + ser_ns(g, 42 + x->len[0]);
+		ta = tq + x->lat > free_at[1] ? tq + x->lat : free_at[1];
+		free_at[1] = ta + ser_ns(g, 42 + x->len[1]);
+		x->t[0] = x->t[1] = tq;
+		x->t[2] = x->t[3] = ta;
+		*slot = ta + o->rtt + x->gap;
+		for (dir = 0; dir < 2; dir++) {
+			emit(&m, dir, dir ? ta : tq, 0, 0, x->len[dir]);
+			c->pk[c->npk - 1].seq = k;
+		}
+		if (m.err != 0)
+			break;
+	}
+	free(next);
+	if (m.err == 0 && c->npk > 1)
+		qsort(c->pk, c->npk, sizeof(*c->pk), pkt_less);
+	return m.err;
+}
+
 /* Simulate connection c from its SYN at start. @return 0 or -ENOMEM. */
 static int
 conn_run(struct gen *g, struct conn *c, uint64_t start)
@@ -1116,6 +1248,15 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 	c->sport = o->port[c->proto];
 	c->isn[0] = (uint32_t)rng_next(&r);
 	c->isn[1] = (uint32_t)rng_next(&r);
+	if (c->proto == P_DNS) {
+		c->first = 0;
+		c->ntx = (uint32_t)o->requests;
+		c->tx = calloc(c->ntx ? c->ntx : 1, sizeof(*c->tx));
+		if (c->tx == NULL)
+			return -ENOMEM;
+		txn_draw(o, c, &r);
+		return dns_run(g, c, start);
+	}
 	/* MySQL: the greeting and the handshake come first. */
 	c->first = c->proto == P_MY ? 2 : 0;
 	c->ntx = (uint32_t)o->requests + c->first;
@@ -1254,8 +1395,61 @@ static const uint8_t srv_mac[N_PROTO][6] = {
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x03 },
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x04 },
 	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x05 },
+	{ 0x02, 0x00, 0x0a, 0x00, 0x00, 0x06 },
 };
 static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x00, 0xfe };
+
+static int
+write_udp(struct gen *g, struct conn *c, const struct pkt *p)
+{
+	uint8_t *f = g->frame, *ip = f + 14, *udp = f + 34, hdr[16];
+	int dir = p->dir;
+	uint32_t len = dns_build(c, p->seq, dir, udp + 8);
+	uint32_t iplen = 28 + len, flen = 14 + iplen, cap, sum;
+	const uint8_t *smac = srv_mac[c->proto];
+
+	memcpy(f, dir ? gw_mac : smac, 6);
+	memcpy(f + 6, dir ? smac : gw_mac, 6);
+	put16(f + 12, 0x0800);
+	ip[0] = 0x45;
+	ip[1] = 0;
+	put16(ip + 2, iplen);
+	put16(ip + 4, ++c->ipid[dir]);
+	put16(ip + 6, 0x4000);
+	ip[8] = dir ? 64 : 61;
+	ip[9] = 17;
+	put16(ip + 10, 0);
+	put32(ip + 12, dir ? c->sip : c->cip);
+	put32(ip + 16, dir ? c->cip : c->sip);
+	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	put16(udp, dir ? c->sport : c->cport);
+	put16(udp + 2, dir ? c->cport : c->sport);
+	put16(udp + 4, 8 + len);
+	put16(udp + 6, 0);
+	memcpy(hdr, ip + 12, 8);
+	hdr[8] = 0;
+	hdr[9] = 17;
+	put16(hdr + 10, 8 + len);
+	sum = csum_add(0, hdr, 12);
+	sum = csum_add(sum, udp, 8 + len);
+	sum = csum_fold(sum);
+	put16(udp + 6, sum ? sum : 0xffff);
+	cap = flen < g->o.snaplen ? flen : (uint32_t)g->o.snaplen;
+	le32(hdr, (uint32_t)(p->ts / NS_PER_S));
+	le32(hdr + 4, (uint32_t)(p->ts % NS_PER_S));
+	le32(hdr + 8, cap);
+	le32(hdr + 12, flen);
+	if (fwrite(hdr, 16, 1, g->pcap) != 1 ||
+			fwrite(f, cap, 1, g->pcap) != 1)
+		return -EIO;
+	if (g->packets == 0)
+		g->first_ns = p->ts;
+	g->last_ns = p->ts;
+	g->packets++;
+	g->bytes += flen;
+	g->ip_bytes += iplen;
+	return 0;
+}
 
 static int
 write_pkt(struct gen *g, struct conn *c, const struct pkt *p)
@@ -1268,6 +1462,8 @@ write_pkt(struct gen *g, struct conn *c, const struct pkt *p)
 	const uint8_t *smac = srv_mac[c->proto];
 	uint8_t hdr[16];
 
+	if (c->proto == P_DNS)
+		return write_udp(g, c, p);
 	/* The tap is at the server: clients are behind a gateway. */
 	memcpy(f, dir ? gw_mac : smac, 6);
 	memcpy(f + 6, dir ? smac : gw_mac, 6);
@@ -1416,7 +1612,12 @@ truth_conn(struct gen *g, const struct conn *c)
 		uint64_t t0 = x->t[0];
 		uint32_t rb = x->len[1];
 
-		if (c->proto == P_MY && k == 1) {
+		if (c->proto == P_DNS) {
+			strcpy(method, x->write ? "AAAA" : "A");
+			snprintf(res, sizeof(res), "q%u.c%u.wlgen.test", k,
+				c->id);
+			strcpy(status, dns_rrs(x) ? "NOERROR" : "NXDOMAIN");
+		} else if (c->proto == P_MY && k == 1) {
 			/* As wirelat times a handshake: from the greeting's
 			 * first byte; the greeting is in its response bytes. */
 			strcpy(method, "connect");
@@ -1473,8 +1674,12 @@ truth_conn(struct gen *g, const struct conn *c)
 		if (fputc('}', g->truth) == EOF)
 			return -EIO;
 	}
-	if (fputs(c->id > 0 ? ",\n" : "\n", g->conns_tmp) == EOF)
+	/* UDP has no connection to record. */
+	if (c->proto == P_DNS)
+		return 0;
+	if (fputs(g->conn_first ? "\n" : ",\n", g->conns_tmp) == EOF)
 		return -EIO;
+	g->conn_first = 0;
 	return dump(json_pack("{s:i, s:s, s:s, s:i, s:s, s:i, s:s,"
 		" s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
 		" s:I, s:I, s:i}",
@@ -1502,7 +1707,7 @@ opts_json(const struct opts *o)
 {
 	return json_pack("{s:s, s:I, s:I, s:I, s:[I,I], s:[I,I], s:I, s:s,"
 		" s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:i,"
-		" s:i, s:I}",
+		" s:i, s:i, s:I}",
 		"proto", o->proto_text,
 		"connections", (json_int_t)o->conns,
 		"requests", (json_int_t)o->requests,
@@ -1522,6 +1727,7 @@ opts_json(const struct opts *o)
 		"memcached_port", (int)o->port[P_MC],
 		"postgresql_port", (int)o->port[P_PG],
 		"mysql_port", (int)o->port[P_MY],
+		"dns_port", (int)o->port[P_DNS],
 		"seed", (json_int_t)o->seed);
 }
 
@@ -1548,11 +1754,12 @@ truth_finish(struct gen *g)
 		", \"memcached_transactions\": %" PRIu64
 		", \"postgresql_transactions\": %" PRIu64
 		", \"mysql_transactions\": %" PRIu64
+		", \"dns_transactions\": %" PRIu64
 		", \"first_ns\": %" PRIu64 ", \"last_ns\": %" PRIu64 "}\n",
 		g->packets, g->bytes, g->ip_bytes, g->txns,
 		g->ntxn_proto[P_HTTP], g->ntxn_proto[P_REDIS],
 		g->ntxn_proto[P_MC], g->ntxn_proto[P_PG], g->ntxn_proto[P_MY],
-		g->first_ns,
+		g->ntxn_proto[P_DNS], g->first_ns,
 		g->last_ns);
 	rc = ferror(g->truth) ? -EIO : 0;
 	if (fclose(g->truth) != 0)
@@ -1575,6 +1782,7 @@ truth_start(struct gen *g)
 	if (rc == 0 && fputs(",\n\"transactions\": [", g->truth) == EOF)
 		rc = -EIO;
 	g->truth_first = 1;
+	g->conn_first = 1;
 	return rc;
 }
 
@@ -1589,8 +1797,8 @@ usage(FILE *f)
 "  -t, --truth FILE        ground-truth JSON to write\n"
 "  --proto P[,P...]        http, redis, memcached (text), postgresql (simple\n"
 "                          queries), mysql (COM_QUERY, after a handshake),\n"
-"                          in turn per connection; mix is http,redis, all\n"
-"                          every one [mix]\n"
+"                          dns (UDP), in turn per connection; mix is\n"
+"                          http,redis, all every one [mix]\n"
 "  --connections N         connections [16]\n"
 "  --requests N            requests per connection [100]\n"
 "  --pipeline D            requests in flight per connection [1]\n"
@@ -1607,7 +1815,8 @@ usage(FILE *f)
 "  --link-mbps N           link speed, spaces segments [10000]\n"
 "  --clients N             client hosts 10.1.x.y [16]\n"
 "  --http-port N, --redis-port N, --memcached-port N, --postgresql-port N,\n"
-"  --mysql-port N          server ports [80, 6379, 11211, 5432, 3306]\n"
+"  --mysql-port N, --dns-port N\n"
+"                          server ports [80, 6379, 11211, 5432, 3306, 53]\n"
 "  --seed N                PRNG seed [1]\n"
 "  --start NS              first SYN, ns since the epoch [1700000000000000000]\n"
 "  --snaplen N             bytes kept per packet [65535]\n");
@@ -1616,7 +1825,7 @@ usage(FILE *f)
 enum {
 	O_PROTO = 256, O_CONNS, O_REQS, O_PIPE, O_REQSZ, O_RSPSZ, O_WRITES,
 	O_MSS, O_LAT, O_RTT, O_GAP, O_IVAL, O_MBPS, O_CLIENTS, O_HPORT,
-	O_RPORT, O_MPORT, O_PPORT, O_YPORT, O_SEED, O_START, O_SNAP,
+	O_RPORT, O_MPORT, O_PPORT, O_YPORT, O_DPORT, O_SEED, O_START, O_SNAP,
 };
 
 static const struct option long_opts[] = {
@@ -1642,6 +1851,7 @@ static const struct option long_opts[] = {
 	{ "memcached-port", required_argument, NULL, O_MPORT },
 	{ "postgresql-port", required_argument, NULL, O_PPORT },
 	{ "mysql-port", required_argument, NULL, O_YPORT },
+	{ "dns-port", required_argument, NULL, O_DPORT },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "start", required_argument, NULL, O_START },
 	{ "snaplen", required_argument, NULL, O_SNAP },
@@ -1684,7 +1894,7 @@ proto_list(struct opts *o, const char *a)
 	if (strcmp(a, "mix") == 0)
 		a = "http,redis";
 	else if (strcmp(a, "all") == 0)
-		a = "http,redis,memcached,postgresql,mysql";
+		a = "http,redis,memcached,postgresql,mysql,dns";
 	if (strlen(a) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, a);
@@ -1723,7 +1933,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		.conns = 16, .requests = 100, .pipeline = 1,
 		.mss = 1448, .seed = 1, .start = 1700000000000000000ULL,
 		.snaplen = 65535, .rtt = 100000, .mbps = 10000, .clients = 16,
-		.writes = 20, .port = { 80, 6379, 11211, 5432, 3306 },
+		.writes = 20, .port = { 80, 6379, 11211, 5432, 3306, 53 },
 		.req = { 16, 256 }, .rsp = { 64, 4096 },
 		.lat = { D_LOGNORMAL, 200000, 0, 0.5, "lognormal:200us:0.5" },
 		.gap = { D_FIXED, 0, 0, 0, "0" },
@@ -1752,8 +1962,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case O_PROTO:
 			if (proto_list(o, a) != 0)
 				return bad(opt, "want a list of http, redis, "
-					"memcached, postgresql, mysql; mix or "
-					"all");
+					"memcached, postgresql, mysql, dns; mix "
+					"or all");
 			break;
 		case O_CONNS:
 			if (parse_u64(a, 1, 10000000, &o->conns) != 0)
@@ -1806,6 +2016,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case O_MPORT:
 		case O_PPORT:
 		case O_YPORT:
+		case O_DPORT:
 			if (parse_u64(a, 1, 65535, &v) != 0)
 				return bad(opt, "want a port in 1..65535");
 			o->port[opt - O_HPORT] = (uint16_t)v;
@@ -1960,6 +2171,11 @@ wr_gen_main(int argc, char **argv)
 		/* MySQL's greeting and handshake are one transaction. */
 		g.txns += cn->ntx - (cn->first > 0);
 		g.ntxn_proto[cn->proto] += cn->ntx - (cn->first > 0);
+		if (cn->npk == 0) {
+			/* DNS without a query: nothing to write. */
+			conn_free(cn);
+			continue;
+		}
 		/* The message table stays for rendering; the packets go. */
 		if (heap_push(&g.conns, &cn) != 0) {
 			conn_free(cn);
@@ -1982,11 +2198,11 @@ wr_gen_main(int argc, char **argv)
 	fprintf(stderr, PROG ": %" PRIu64 " packets, %" PRIu64 " bytes, %"
 		PRIu64 " transactions (%" PRIu64 " http, %" PRIu64
 		" redis, %" PRIu64 " memcached, %" PRIu64 " postgresql, %"
-		PRIu64 " mysql), %.6f s"
+		PRIu64 " mysql, %" PRIu64 " dns), %.6f s"
 		" of capture -> %s\n",
 		g.packets, g.bytes, g.txns, g.ntxn_proto[P_HTTP],
 		g.ntxn_proto[P_REDIS], g.ntxn_proto[P_MC], g.ntxn_proto[P_PG],
-		g.ntxn_proto[P_MY],
+		g.ntxn_proto[P_MY], g.ntxn_proto[P_DNS],
 		(double)(g.last_ns - g.first_ns) / 1e9, g.o.out);
 	goto out;
 io:

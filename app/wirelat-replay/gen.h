@@ -4,8 +4,8 @@
 
 /*
  * The "gen" subcommand: a workload generator writing a pcap of synthetic
- * HTTP/1.1 and Redis conversations and their ground truth. No EAL, no
- * DPDK headers.
+ * conversations of every protocol wirelat parses and their ground truth.
+ * No EAL, no DPDK headers.
  */
 
 /** wirelat-replay gen [options]: argv[0] is "gen". @return exit status. */

@@ -33,7 +33,7 @@ GEN = os.path.join(e.BUILD, "app", "wirelat-replay", "wirelat-replay")
 TSHARK = shutil.which("tshark")
 
 # Every protocol gen makes.
-PROTOS = ("http", "redis", "memcached", "postgresql", "mysql")
+PROTOS = ("http", "redis", "memcached", "postgresql", "mysql", "dns")
 
 # name: (arguments, latency check)
 CONFIGS = {
@@ -75,6 +75,11 @@ CONFIGS = {
                      "--rsp-size", "0:9000", "--writes", "40",
                      "--mysql-port", "3307", "--latency", "fixed:80us",
                      "--seed", "20"], "queued"),
+    "dns-pipe4": (["--proto", "dns", "--connections", "6",
+                   "--requests", "40", "--pipeline", "4",
+                   "--rsp-size", "0:1000", "--writes", "30",
+                   "--dns-port", "5353", "--latency", "uniform:50us:5ms",
+                   "--seed", "21"], "uniform"),
     "redis-pipe8-small": (["--proto", "redis", "--connections", "4",
                            "--requests", "64", "--pipeline", "8",
                            "--req-size", "1:40", "--rsp-size", "1:60",
@@ -120,17 +125,26 @@ def decode(name, pkts):
         ip = fr[14:]
         ihl = (ip[0] & 15) * 4
         tot = struct.unpack_from("!H", ip, 2)[0]
-        if e.csum(ip[:ihl]) != 0 or ip[9] != 6 or tot != len(ip):
+        if e.csum(ip[:ihl]) != 0 or ip[9] not in (6, 17) or \
+                tot != len(ip):
             bad += 1
             continue
         src, dst = ip[12:16], ip[16:20]
         tcp = ip[ihl:tot]
-        pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
+        pseudo = src + dst + struct.pack("!BBH", 0, ip[9], len(tcp))
         if e.csum(pseudo + tcp) != 0:
             bad += 1
             continue
-        sp, dp, seq, ack, off, flags = struct.unpack_from("!HHIIBB", tcp)
-        payload = tcp[(off >> 4) * 4:]
+        if ip[9] == 17:
+            # UDP: one datagram, one message; "flags" says so.
+            sp, dp, ln = struct.unpack_from("!HHH", tcp)
+            seq = ack = None
+            flags, payload = "udp", tcp[8:]
+            bad += ln != len(tcp)
+        else:
+            sp, dp, seq, ack, off, flags = struct.unpack_from("!HHIIBB",
+                                                              tcp)
+            payload = tcp[(off >> 4) * 4:]
         s, d = "%d.%d.%d.%d" % tuple(src), "%d.%d.%d.%d" % tuple(dst)
         c2s = s.startswith("10.1.")
         key = (s, sp, d, dp) if c2s else (d, dp, s, sp)
@@ -339,6 +353,43 @@ def my_msgs(data, resp):
     return out
 
 
+def dns_check(name, key, segs, exp, rsp_rng):
+    """A DNS flow: each query and its answer (same id, question) against
+    the truth transaction its name gives, to the ns and the byte."""
+    qs, ans = {}, {}
+    for ts, c2s, _, _, _, p in segs:
+        qid, fl, qd, an = struct.unpack_from("!HHHH", p)
+        o, labels = 12, []
+        while p[o]:
+            labels.append(p[o + 1:o + 1 + p[o]].decode())
+            o += 1 + p[o]
+        qtype = struct.unpack_from("!H", p, o + 1)[0]
+        e.check(qd == 1 and bool(fl & 0x8000) != c2s,
+                f"{name} {key}: header {fl:#x} {qd}")
+        (qs if c2s else ans)[".".join(labels)] = (ts, qid, fl, an, qtype,
+                                                  len(p))
+    e.check(len(qs) == len(ans) == len(exp),
+            f"{name} {key}: {len(qs)} queries, {len(ans)} answers, "
+            f"truth {len(exp)}")
+    for t in exp:
+        q, a = qs.get(t["resource"]), ans.get(t["resource"])
+        if not e.check(q and a, f"{name} {key}: {t['resource']} missing"):
+            continue
+        rrs = min(t["rsp_size"] // 16, 40)
+        got = {"method": {1: "A", 28: "AAAA"}.get(q[4]),
+               "status": "NOERROR" if a[2] & 15 == 0 else "NXDOMAIN",
+               "req_start_ns": q[0], "req_end_ns": q[0],
+               "rsp_start_ns": a[0], "rsp_end_ns": a[0],
+               "req_bytes": q[5], "rsp_bytes": a[5]}
+        diff = {k: (v, t[k]) for k, v in got.items() if t[k] != v}
+        e.check(not diff and q[1] == a[1] and a[3] == rrs and
+                (a[2] & 15) == (0 if rrs else 3) and
+                rsp_rng[0] <= t["rsp_size"] <= rsp_rng[1],
+                f"{name} {key} {t['resource']}: pcap vs truth {diff}, "
+                f"ids {q[1]} {a[1]}, {a[3]} records for {t['rsp_size']}")
+    return len(exp)
+
+
 def ts_at(starts, times, off):
     return times[bisect.bisect_right(starts, off) - 1]
 
@@ -371,12 +422,19 @@ def check_stream(name, args, truth, pcap):
     want = collections.defaultdict(list)
     for t in truth["transactions"]:
         want[(t["client_ip"], t["client_port"])].append(t)
-    e.check(len(flows) == len(truth["connections"]) == len(want),
-            f"{name}: {len(flows)} flows, {len(want)} in the truth")
+    tcp = [k for k, segs in flows.items() if segs[0][4] != "udp"]
+    e.check(len(tcp) == len(truth["connections"]) and
+            len(flows) == len(want),
+            f"{name}: {len(flows)} flows ({len(tcp)} TCP), {len(want)} in "
+            f"the truth, {len(truth['connections'])} connections")
     req_rng = rng(args, "--req-size", "16:256")
     rsp_rng = rng(args, "--rsp-size", "64:4096")
     found = collections.Counter()
     for key, segs in flows.items():
+        exp = sorted(want[(key[0], key[1])], key=lambda t: t["index"])
+        if segs[0][4] == "udp":
+            found["dns"] += dns_check(name, key, segs, exp, rsp_rng)
+            continue
         first = next((s[5] for s in segs if s[1] and s[5]), b"")
         # MySQL's server speaks first.
         server_first = next(s for s in segs if s[5])[1] == 0
@@ -394,7 +452,6 @@ def check_stream(name, args, truth, pcap):
         except (ValueError, IndexError) as x:
             e.check(False, f"{name} {key}: unparsable stream: {x}")
             continue
-        exp = sorted(want[(key[0], key[1])], key=lambda t: t["index"])
         if not e.check(len(reqs) == len(rsps) == len(exp),
                        f"{name} {key}: {len(reqs)} requests, {len(rsps)} "
                        f"responses, truth {len(exp)}"):
@@ -502,11 +559,21 @@ def check_wirelat(name, d, pcap, truth):
 
 def check_shape(name, args, flows, truth):
     """What the configuration asks for is in the capture."""
-    if "--pipeline" in args:
+    tcp = [t for t in truth["transactions"] if t["proto"] != "dns"]
+    if "--pipeline" in args and tcp:
         # Several requests share one segment.
         starts = collections.Counter((t["client_port"], t["req_start_ns"])
-                                     for t in truth["transactions"])
+                                     for t in tcp)
         e.check(max(starts.values()) > 1, f"{name}: no shared segment")
+    elif "--pipeline" in args:
+        # DNS: queries overlap.
+        by = collections.defaultdict(list)
+        for t in truth["transactions"]:
+            by[t["client_port"]].append((t["req_start_ns"],
+                                         t["rsp_end_ns"]))
+        e.check(any(b[0] < a[1] for v in by.values()
+                    for a, b in zip(sorted(v), sorted(v)[1:])),
+                f"{name}: no two queries in flight at once")
     if "--mss" in args:
         mss = int(args[args.index("--mss") + 1])
         lens = [len(s[5]) for segs in flows.values() for s in segs]
@@ -521,6 +588,8 @@ def check_shape(name, args, flows, truth):
     recs = {(c["client_ip"], c["client_port"]): c
             for c in truth["connections"]}
     for key, segs in flows.items():
+        if segs[0][4] == "udp":
+            continue
         fl = [s[4] for s in segs]
         e.check(fl[:3] == [0x02, 0x12, 0x10] and fl[-1] == 0x10 and
                 sum(1 for f in fl if f & 1) == 2,

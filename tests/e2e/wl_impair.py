@@ -63,11 +63,30 @@ def tcp_of(fr):
     return (fr[26:30], sport, fr[30:34], dport, seq, ack, fl, plen)
 
 
-def stream_ranges(recs, truth):
-    """For each frame index: the truth transaction indexes whose request
-    or response bytes it carries, with the message's side ('req' or
-    'rsp'). Also {(txn, side): (start, end)} stream offsets and
-    {frame index: (client_port, side, start, end)}."""
+def udp_of(fr):
+    """(src, sport, dst, dport, payload) of an Ethernet/IPv4/UDP frame,
+    None otherwise."""
+    if len(fr) < 42 or fr[12:14] != b"\x08\x00" or fr[23] != 17:
+        return None
+    t = 14 + (fr[14] & 15) * 4
+    sport, dport, ln = struct.unpack("!HHH", fr[t:t + 6])
+    return (fr[26:30], sport, fr[30:34], dport, fr[t + 8:t + ln])
+
+
+def dns_qname(p):
+    """The question name of a DNS message, as wirelat writes it."""
+    o, out = 12, []
+    while o < len(p) and p[o]:
+        out.append(p[o + 1:o + 1 + p[o]].decode("ascii", "replace"))
+        o += 1 + p[o]
+    return ".".join(out)
+
+
+def msg_ranges(truth):
+    """{(txn, side): (start, end)}: each message's place in its
+    direction's stream (requests, then responses, back to back in the
+    truth's order; for UDP, where each datagram is one message, the same
+    numbering stands in for offsets), and {conn: [txn indexes]}."""
     by_conn = collections.defaultdict(list)
     for i, t in enumerate(truth["transactions"]):
         by_conn[(t["client_ip"], t["client_port"])].append(i)
@@ -81,6 +100,15 @@ def stream_ranges(recs, truth):
                 n = t[f"{side}_bytes"]
                 ranges[(i, side)] = (off[side], off[side] + n)
                 off[side] += n
+    return ranges, by_conn
+
+
+def stream_ranges(recs, truth):
+    """For each frame index: the truth transaction indexes whose request
+    or response bytes it carries, with the message's side ('req' or
+    'rsp'). Also {(txn, side): (start, end)} stream offsets and
+    {frame index: (client_port, side, start, end)}."""
+    ranges, by_conn = msg_ranges(truth)
     fmap = {}
     for k, (cp, side, s, en) in payload_ranges(recs, truth):
         fmap[k] = (cp, side, s, en)
@@ -121,12 +149,31 @@ def payload_ranges(recs, truth, isn=None):
     """[(frame index, ((client_ip, client_port), side, start, end))] of
     the frames that carry payload: stream offsets from each direction's
     SYN (isn: isn_map() of the undamaged capture; default recs')."""
-    srv = server_ports(truth)
+    srv = server_ports(truth) | {t["server_port"] for t in
+                                 truth["transactions"]}
     if isn is None:
         isn = isn_map(recs, truth)
+    ranges = dns = None
     out = []
     for k, (ts, fr) in enumerate(recs):
         x = tcp_of(fr)
+        u = udp_of(fr) if x is None else None
+        if u is not None:
+            # A DNS datagram is one whole message: its question names
+            # the transaction.
+            if dns is None:
+                ranges, _ = msg_ranges(truth)
+                dns = {(t["client_ip"], t["client_port"], t["resource"]): i
+                       for i, t in enumerate(truth["transactions"])
+                       if t["proto"] == "dns"}
+            if u[3] in srv:
+                cp, side = (ip4(u[0]), u[1]), "req"
+            else:
+                cp, side = (ip4(u[2]), u[3]), "rsp"
+            i = dns.get(cp + (dns_qname(u[4]),))
+            if i is not None:
+                out.append((k, (cp, side) + ranges[(i, side)]))
+            continue
         if x is None or x[7] == 0:
             continue
         if x[3] in srv:
@@ -224,8 +271,17 @@ def tap_times(recs, truth, isn):
     segs = collections.defaultdict(list)
     for k, (cp, side, s, en) in payload_ranges(recs, truth, isn):
         segs[(cp, side)].append((s, en, recs[k][0]))
+    udp = {(t["client_ip"], t["client_port"]) for t in truth["transactions"]
+           if t["proto"] == "dns"}
     out = {}
     for key, lst in segs.items():
+        if key[0] in udp:
+            # A datagram is its own time; the first copy counts.
+            first = {}
+            for s, en, ts in lst:
+                first.setdefault((s, en), ts)
+            out[key] = sorted((s, en, ts) for (s, en), ts in first.items())
+            continue
         # Bytes no packet carried are lost: the stream goes on past them.
         seen = sorted((s, en) for s, en, _ in lst)
         lost, top = [], 0
@@ -317,7 +373,7 @@ def score(truth, logged, recs, touched, protos=("http", "redis"),
              byte_time(tt, (conn, "rsp"), b - 1)))
     key = {(t["proto"], t["client_port"], t["resource"]): i
            for i, t in enumerate(tx)}
-    _, ranges, _ = stream_ranges([], truth)
+    ranges, _ = msg_ranges(truth)
     ft = frame_times(recs, truth, isn)
 
     def carried(t, side, which, i):

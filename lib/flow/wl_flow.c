@@ -1263,9 +1263,24 @@ wl_flow_flush(struct wl_flow_table *ft, uint64_t now_ns)
 {
 	struct wl_flow *f;
 
-	while ((f = oldest(ft)) != NULL)
+	while ((f = oldest(ft)) != NULL) {
+		/*
+		 * No packet will fill a hole now: a reorder window still
+		 * open ends, and a close it held back (FIN both ways) is
+		 * what ended the connection, not the capture's end.
+		 */
+		if (f->ro_on && !f->closed) {
+			wl_tcp_ro_check(ft, f, RTE_MAX(now_ns, f->ro_since_ns +
+				ft->reorder_ns), 1);
+			if (f->d[0].fin_done && f->d[1].fin_done) {
+				f->conn.end = WL_CONN_END_CLOSED;
+				close_l7(ft, f, WL_TXN_F_CLOSED, now_ns);
+				CTR(ft, CLOSED)++;
+			}
+		}
 		finish(ft, f, WL_CONN_END_END_OF_CAPTURE,
 			WL_TXN_F_END_OF_CAPTURE, now_ns);
+	}
 }
 
 uint32_t

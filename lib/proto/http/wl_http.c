@@ -258,6 +258,7 @@ http_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 {
 	struct http_state *s = state;
 
+	wl_http_segment(dir == WL_DIR_C2S ? &s->req : &s->rsp);
 	if (dir == WL_DIR_C2S)
 		return requests(s, ctx, d, len, ts);
 	return responses(s, ctx, d, len, ts);

@@ -280,6 +280,19 @@ wl_http_resync(struct wl_http_parser *p)
 	p->resync = 1;
 }
 
+void
+wl_http_segment(struct wl_http_parser *p)
+{
+	/* A body need not end with a line end, so the next message may
+	 * not start a line; it often starts a segment. A try still
+	 * plausible (a start line cut by the segment) goes on. */
+	if (p->resync && (p->st == ST_RESYNC || (p->st == ST_START_LINE &&
+			line_start_check(p) == 0))) {
+		msg_reset(p);
+		p->st = ST_START;
+	}
+}
+
 int
 wl_http_idle(const struct wl_http_parser *p)
 {

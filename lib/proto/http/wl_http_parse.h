@@ -83,6 +83,12 @@ int wl_http_eof(struct wl_http_parser *p);
 /** Lost bytes: drop the message in progress, find the next start line. */
 void wl_http_resync(struct wl_http_parser *p);
 
+/*
+ * The next bytes begin a TCP segment: while resynchronising, try the
+ * first as a message start too (not only the byte after a line end).
+ */
+void wl_http_segment(struct wl_http_parser *p);
+
 /**
  * len bytes were lost inside the message in progress: skip them when
  * they fall inside a body or chunk of known length that goes on after

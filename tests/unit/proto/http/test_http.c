@@ -145,6 +145,25 @@ static const struct conv convs[] = {
 		{ "GET", "/a", "200", 10, 10, 20, 0, WL_TXN_F_GAP, NULL },
 		{ "GET", "/b", "200", 10, 10, 30, 30, 0, NULL },
 		{ 0 } } },
+	/*
+	 * /b's head lost: its body's tail has no line end, so /c's answer
+	 * does not start a line; it starts a segment, where the parser
+	 * tries too. The clean close then counts the lost answer out.
+	 */
+	{ "gap-next-at-segment-start", {
+		{ C, 10, "GET /a HTTP/1.1\r\n\r\n" },
+		{ S, 20, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" },
+		{ C, 30, "GET /b HTTP/1.1\r\n\r\n" },
+		{ -1, 1, NULL, 40 },
+		{ S, 40, "0123456789" },
+		{ C, 50, "GET /c HTTP/1.1\r\n\r\n" },
+		{ S, 60, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nZ" },
+		{ 0 } }, {
+		{ "GET", "/a", "200", 10, 10, 20, 20, 0, NULL },
+		{ "GET", "/b", "no_response", 30, 30, 0, 0,
+			WL_TXN_F_GAP | WL_TXN_F_NO_RESPONSE, NULL },
+		{ "GET", "/c", "200", 50, 50, 60, 60, 0, NULL },
+		{ 0 } }, WL_TXN_F_CLOSED, 0, 0, 1 },
 	/* Lost bytes in the middle of a body: skipped, both ends known. */
 	{ "gap-inside-body", {
 		{ C, 10, "POST /u HTTP/1.1\r\nContent-Length: 20\r\n\r\n0123" },

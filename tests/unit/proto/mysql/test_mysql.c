@@ -242,6 +242,19 @@
 #define RS_MARIADB_LEN 55
 
 #define SEG(d, t, x) { d, t, x, 0, x ## _LEN }
+
+/* A one-column result set whose row is 298 bytes: up to 280 of them,
+ * then (after lost bytes) the rest, 8 of them, and the EOF. */
+#define X10 "abcdefghij"
+#define X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10
+#define RS_LONG_A \
+	"\x01\x00\x00\x01\x01\x1e\x00\x00\x02\x03\x64\x65\x66\x02\x64\x62" \
+	"\x01\x74\x01\x74\x02\x63\x30\x02\x63\x30\x0c\x21\x00\x0b\x00\x00" \
+	"\x00\x03\x00\x00\x00\x00\x00\x05\x00\x00\x03\xfe\x00\x00\x02\x00" \
+	"\x2d\x01\x00\x04\xfc\x2a\x01" X100 X100 X10 X10 X10 X10 X10 X10 X10 X10
+#define RS_LONG_A_LEN (48 + 7 + 280)
+#define RS_LONG_B "12345678\x05\x00\x00\x05\xfe\x00\x00\x02\x00"
+#define RS_LONG_B_LEN 17
 #define GAP_S { -1, 1, NULL, 100, 0 }
 
 /* MariaDB progress report (ERR 0xffff, stage 2 of 2) at seq 4 and 1,
@@ -411,6 +424,21 @@ static const struct conv convs[] = {
 		SEG(S, 20, RS_ONE),
 		{ 0 } }, {
 		{ "SELECT", "select ?", "OK", 10, 10, 20, 20, 0, "rows=1" },
+		{ 0 } } },
+	/* Lost bytes inside the row, past its kept prefix, the row going
+	 * on after them: framing goes on, both ends known, flagged. */
+	{ "gap-inside-row", {
+		SEG(C, 10, Q_SELECT),
+		SEG(S, 20, RS_LONG_A),
+		{ -1, 1, NULL, 10, 0 },
+		SEG(S, 22, RS_LONG_B),
+		SEG(C, 30, PING),
+		SEG(S, 40, OK1),
+		{ 0 } }, {
+		{ "SELECT", "SELECT id, name FROM users WHERE id > ? AND "
+			"name = ?", "OK", 10, 10, 20, 22, WL_TXN_F_GAP,
+			"rows=1" },
+		{ "PING", "", "OK", 30, 30, 40, 40, 0, NULL },
 		{ 0 } } },
 	{ "gap-in-result", {
 		SEG(C, 10, Q_SELECT),

@@ -105,8 +105,7 @@ struct my_req {
 	uint8_t prepared;
 	uint8_t has_stmt;
 	uint8_t trunc;
-	uint8_t gap;            /* part of it was lost */
-	uint8_t rsvd[5];
+	uint8_t rsvd[6];
 	char method[METHOD];
 	char resource[WL_TXN_RESOURCE_LEN];
 };
@@ -139,7 +138,6 @@ struct my_state {
 	uint8_t rsp_gap;        /* bytes inside the head's answer were lost */
 	uint8_t blind;          /* pairing no longer proven: logged apart */
 	uint8_t sure;           /* commands queued before blind: still paired */
-	uint8_t greet_lost;     /* a gap hid the greeting */
 	uint16_t sets;
 	uint16_t err;
 	uint16_t pcols;         /* prepare: column defs after the params */
@@ -281,8 +279,6 @@ req_fields(const struct my_state *s, struct wl_proto_ctx *ctx,
 	x->stmt_id = r->stmt_id;
 	if (r->trunc)
 		t->flags |= WL_TXN_F_TRUNCATED;
-	if (r->gap)
-		t->flags |= WL_TXN_F_GAP;
 	if (r->cmd == CMD_CONNECT || r->cmd == WL_MY_COM_CHANGE_USER)
 		wl_strlcpy(x->user, s->user, sizeof(x->user));
 }
@@ -468,12 +464,6 @@ handshake_response(struct my_state *s, struct wl_proto_ctx *ctx,
 	r->kind = K_AUTH;
 	r->rseq = s->seq;
 	r->start_ns = s->greeted ? s->greet_ns : f->begin_ns;
-	if (s->greet_lost) {
-		/* The handshake began in lost bytes: its start is unknown
-		 * (and it is kept out of the histograms). */
-		r->start_ns = 0;
-		r->gap = 1;
-	}
 	r->end_ns = ts;
 	r->bytes = f->wire;
 	wl_strlcpy(r->method, "connect", sizeof(r->method));
@@ -1148,9 +1138,6 @@ my_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 	struct my_req *h = head(s);
 
 	(void)ts;
-	if (dir == WL_DIR_S2C && s->phase == PH_INIT && !s->greeted &&
-			!ctx->midstream)
-		s->greet_lost = 1;
 	if (s->phase != PH_CMD) {
 		s->phase = PH_CMD;
 		if (!s->greeted || s->caps_cli == 0)

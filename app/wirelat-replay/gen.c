@@ -1399,13 +1399,15 @@ static const uint8_t srv_mac[N_PROTO][6] = {
 };
 static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x00, 0xfe };
 
-static int
-write_udp(struct gen *g, struct conn *c, const struct pkt *p)
+/*
+ * Ethernet and IPv4 headers of a frame of c in direction dir carrying
+ * l4len bytes of protocol l4proto. The tap is at the server: clients are
+ * behind a gateway. @return the frame's length.
+ */
+static uint32_t
+ip_put(struct conn *c, uint8_t *f, int dir, uint8_t l4proto, uint32_t l4len)
 {
-	uint8_t *f = g->frame, *ip = f + 14, *udp = f + 34, hdr[16];
-	int dir = p->dir;
-	uint32_t len = dns_build(c, p->seq, dir, udp + 8);
-	uint32_t iplen = 28 + len, flen = 14 + iplen, cap, sum;
+	uint8_t *ip = f + 14;
 	const uint8_t *smac = srv_mac[c->proto];
 
 	memcpy(f, dir ? gw_mac : smac, 6);
@@ -1413,72 +1415,84 @@ write_udp(struct gen *g, struct conn *c, const struct pkt *p)
 	put16(f + 12, 0x0800);
 	ip[0] = 0x45;
 	ip[1] = 0;
-	put16(ip + 2, iplen);
+	put16(ip + 2, 20 + l4len);
 	put16(ip + 4, ++c->ipid[dir]);
 	put16(ip + 6, 0x4000);
 	ip[8] = dir ? 64 : 61;
-	ip[9] = 17;
+	ip[9] = l4proto;
 	put16(ip + 10, 0);
 	put32(ip + 12, dir ? c->sip : c->cip);
 	put32(ip + 16, dir ? c->cip : c->sip);
 	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-	put16(udp, dir ? c->sport : c->cport);
-	put16(udp + 2, dir ? c->cport : c->sport);
-	put16(udp + 4, 8 + len);
-	put16(udp + 6, 0);
-	memcpy(hdr, ip + 12, 8);
-	hdr[8] = 0;
-	hdr[9] = 17;
-	put16(hdr + 10, 8 + len);
-	sum = csum_add(0, hdr, 12);
-	sum = csum_add(sum, udp, 8 + len);
-	sum = csum_fold(sum);
-	put16(udp + 6, sum ? sum : 0xffff);
-	cap = flen < g->o.snaplen ? flen : (uint32_t)g->o.snaplen;
-	le32(hdr, (uint32_t)(p->ts / NS_PER_S));
-	le32(hdr + 4, (uint32_t)(p->ts % NS_PER_S));
+	return 14 + 20 + l4len;
+}
+
+/* The TCP or UDP checksum of the l4len bytes after ip's header. */
+static uint16_t
+l4_csum(const uint8_t *ip, uint32_t l4len)
+{
+	uint8_t ph[12];
+
+	/* pseudo header: addresses, protocol, L4 length */
+	memcpy(ph, ip + 12, 8);
+	ph[8] = 0;
+	ph[9] = ip[9];
+	put16(ph + 10, l4len);
+	return csum_fold(csum_add(csum_add(0, ph, 12), ip + 20, l4len));
+}
+
+/* The frame's pcap record at ts, cut to --snaplen; the totals. */
+static int
+record(struct gen *g, uint64_t ts, uint32_t flen)
+{
+	uint32_t cap = flen < g->o.snaplen ? flen : (uint32_t)g->o.snaplen;
+	uint8_t hdr[16];
+
+	le32(hdr, (uint32_t)(ts / NS_PER_S));
+	le32(hdr + 4, (uint32_t)(ts % NS_PER_S));
 	le32(hdr + 8, cap);
 	le32(hdr + 12, flen);
 	if (fwrite(hdr, 16, 1, g->pcap) != 1 ||
-			fwrite(f, cap, 1, g->pcap) != 1)
+			fwrite(g->frame, cap, 1, g->pcap) != 1)
 		return -EIO;
 	if (g->packets == 0)
-		g->first_ns = p->ts;
-	g->last_ns = p->ts;
+		g->first_ns = ts;
+	g->last_ns = ts;
 	g->packets++;
 	g->bytes += flen;
-	g->ip_bytes += iplen;
+	g->ip_bytes += flen - 14;
 	return 0;
+}
+
+static int
+write_udp(struct gen *g, struct conn *c, const struct pkt *p)
+{
+	uint8_t *f = g->frame, *udp = f + 34;
+	int dir = p->dir;
+	uint32_t len = 8 + dns_build(c, p->seq, dir, udp + 8), flen;
+	uint16_t sum;
+
+	flen = ip_put(c, f, dir, 17, len);
+	put16(udp, dir ? c->sport : c->cport);
+	put16(udp + 2, dir ? c->cport : c->sport);
+	put16(udp + 4, len);
+	put16(udp + 6, 0);
+	/* 0 means "no checksum" in UDP: all ones stands for it. */
+	sum = l4_csum(f + 14, len);
+	put16(udp + 6, sum ? sum : 0xffff);
+	return record(g, p->ts, flen);
 }
 
 static int
 write_pkt(struct gen *g, struct conn *c, const struct pkt *p)
 {
-	uint8_t *f = g->frame, *ip = f + 14, *tcp = f + 34;
+	uint8_t *f = g->frame, *tcp = f + 34;
 	int dir = p->dir;
-	uint32_t thl = p->flags & F_SYN ? 32 : 20;
-	uint32_t iplen = 20 + thl + p->len, flen = 14 + iplen, cap, sum;
-	uint32_t src = dir ? c->sip : c->cip, dst = dir ? c->cip : c->sip;
-	const uint8_t *smac = srv_mac[c->proto];
-	uint8_t hdr[16];
+	uint32_t thl = p->flags & F_SYN ? 32 : 20, flen;
 
 	if (c->proto == P_DNS)
 		return write_udp(g, c, p);
-	/* The tap is at the server: clients are behind a gateway. */
-	memcpy(f, dir ? gw_mac : smac, 6);
-	memcpy(f + 6, dir ? smac : gw_mac, 6);
-	put16(f + 12, 0x0800);
-	ip[0] = 0x45;
-	ip[1] = 0;
-	put16(ip + 2, iplen);
-	put16(ip + 4, ++c->ipid[dir]);
-	put16(ip + 6, 0x4000);
-	ip[8] = dir ? 64 : 61;
-	ip[9] = 6;
-	put16(ip + 10, 0);
-	put32(ip + 12, src);
-	put32(ip + 16, dst);
-	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	flen = ip_put(c, f, dir, 6, thl + p->len);
 	put16(tcp, dir ? c->sport : c->cport);
 	put16(tcp + 2, dir ? c->cport : c->sport);
 	put32(tcp + 4, p->seq);
@@ -1506,30 +1520,8 @@ write_pkt(struct gen *g, struct conn *c, const struct pkt *p)
 	}
 	if (p->len)
 		render(c, dir, tcp + thl, p->len);
-	/* pseudo header: addresses, protocol, TCP length */
-	memcpy(hdr, ip + 12, 8);
-	hdr[8] = 0;
-	hdr[9] = 6;
-	put16(hdr + 10, thl + p->len);
-	sum = csum_add(0, hdr, 12);
-	sum = csum_add(sum, tcp, thl + p->len);
-	put16(tcp + 16, csum_fold(sum));
-
-	cap = flen < g->o.snaplen ? flen : (uint32_t)g->o.snaplen;
-	le32(hdr, (uint32_t)(p->ts / NS_PER_S));
-	le32(hdr + 4, (uint32_t)(p->ts % NS_PER_S));
-	le32(hdr + 8, cap);
-	le32(hdr + 12, flen);
-	if (fwrite(hdr, 16, 1, g->pcap) != 1 ||
-			fwrite(f, cap, 1, g->pcap) != 1)
-		return -EIO;
-	if (g->packets == 0)
-		g->first_ns = p->ts;
-	g->last_ns = p->ts;
-	g->packets++;
-	g->bytes += flen;
-	g->ip_bytes += iplen;
-	return 0;
+	put16(tcp + 16, l4_csum(f + 14, thl + p->len));
+	return record(g, p->ts, flen);
 }
 
 /* Connections by (next packet time, id). */

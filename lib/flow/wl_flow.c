@@ -944,6 +944,14 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 			WL_CONN_SIDE_SERVER;
 		f->cli_fin_first = dir == WL_DIR_C2S && (fl & WL_TCP_ACK);
 		f->cli_fin_ack = p->ack;
+		f->srv_fin_ack = p->ack;
+	} else if ((fl & WL_TCP_FIN) && (fl & WL_TCP_ACK) && dir == WL_DIR_C2S &&
+			f->conn.fin_side == WL_CONN_SIDE_SERVER &&
+			SEQ_GT(f->srv_fin_ack, p->seq + p->seg_len)) {
+		/* The server's FIN, seen first, had this one: the client
+		 * closed first (the tap saw the two out of order). */
+		f->cli_fin_first = 1;
+		f->cli_fin_ack = p->ack;
 	}
 	if ((fl & WL_TCP_RST) && f->conn.rst_side == WL_CONN_SIDE_NONE)
 		f->conn.rst_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :

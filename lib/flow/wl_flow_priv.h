@@ -143,6 +143,7 @@ struct wl_flow {
 	uint32_t ro_next;
 	uint32_t arrivals;      /* queued chunks so far: capture order */
 	uint32_t cli_fin_ack;   /* the ACK of the client's FIN */
+	uint32_t srv_fin_ack;   /* that of the first FIN, when the server's */
 	uint8_t cli_fin_first;  /* the client's FIN came first */
 };
 

@@ -6,13 +6,10 @@
  *
  * Invariants: a flow's requests sit in rq in arrival order; those with
  * a response attached (answered) precede all unanswered ones, because
- * responses are given out in order. Outside an epoch, hr is empty. In a
- * server-side epoch the held responses hr[n] answer the unanswered
- * requests U[n + u] for one unknown u in [lo, hi] (u answers lost);
- * in a client-side epoch, hr[n] answers a lost request for n < c and
- * U[n - c] after, for one unknown c in [lo, hi] (c requests lost). A
- * record is owned by exactly one list; a request's stays in rq until it
- * is emitted.
+ * responses are given out in order. While no hole is open, hr is
+ * empty. Holes of one side are in the order of their place (at), which
+ * is that of their loss. A record is owned by exactly one list; a
+ * request's stays in rq until it is emitted.
  */
 
 #include <errno.h>
@@ -26,21 +23,53 @@
 #include "wl_match.h"
 #include "wl_proto.h"
 
-/* Responses held in one epoch before pairing is given up on. */
+/* Responses held while holes are open before pairing is given up on. */
 #define HOLD_MAX 512
 
 /* What a response answers, besides a request (rsp_target()). */
 #define CUR_NONE (WL_MATCH_NIL - 1)     /* unmatched: no request */
-#define CUR_HELD (WL_MATCH_NIL - 2)     /* an epoch is open: held */
+#define CUR_HELD (WL_MATCH_NIL - 2)     /* a hole is open: held */
 #define CUR_OVF (WL_MATCH_NIL - 3)      /* a request without a record */
 #define CUR_AMBIG (WL_MATCH_NIL - 4)    /* one of several quiet ones */
 #define CUR_LOST (WL_MATCH_NIL - 5)     /* quiet ones or the next: unknown */
 
-/* enum of struct wl_match epoch */
-enum wl_epoch {
-	EP_NONE = 0,
-	EP_SERVER = 1,          /* responses lost: unknown u */
-	EP_CLIENT = 2,          /* requests lost: unknown c */
+/* The solver's bounds (holes_try()): requests waiting it spans, pairs
+ * in one hypothesis, pairs tried per attempt (beyond: nothing proven
+ * yet, pairing given up at the end). */
+#define WL_SOLVE_U 1024
+#define WL_SOLVE_PATH 2048
+#define WL_SOLVE_STEPS 16384
+
+struct wl_mpair {
+	uint32_t rq;
+	uint32_t rs;
+};
+
+/* The solver's scratch: per lcore, in the pool. */
+struct wl_solver {
+	struct wl_match *m;
+	const struct wl_proto_ctx *ctx;
+	uint32_t nu;            /* requests waiting, u[] */
+	uint32_t nh;            /* responses held, h[] */
+	uint32_t steps;
+	uint32_t leaves;        /* feasible hypotheses walked */
+	uint32_t common;        /* pairs they all share, from the start */
+	uint32_t nfirst;
+	int32_t v[WL_MATCH_HOLES];      /* each hole's count, this walk */
+	/* Server side: the ACK of the first response after the hole, which
+	 * no lost response's exceeds (a sender's ACKs never go back). */
+	uint64_t ack_hi[WL_MATCH_HOLES];
+	uint8_t ch[WL_MATCH_HOLES];     /* client-side holes, in order */
+	uint8_t sh[WL_MATCH_HOLES];     /* server-side ones */
+	uint8_t n_ch;
+	uint8_t n_sh;
+	uint8_t close;
+	uint8_t stop;
+	uint8_t aborted;
+	uint32_t u[WL_SOLVE_U];
+	uint32_t h[HOLD_MAX];
+	struct wl_mpair path[WL_SOLVE_PATH];
+	struct wl_mpair first[WL_SOLVE_PATH];
 };
 
 struct wl_mpool {
@@ -48,6 +77,7 @@ struct wl_mpool {
 	uint32_t free;
 	uint32_t used;
 	uint32_t rsvd;
+	struct wl_solver sv;
 	struct wl_mrec rec[];
 };
 
@@ -287,153 +317,468 @@ consistent(const struct wl_proto_ctx *ctx, const struct wl_mrec *r,
 }
 
 /*
- * Does value v of the epoch's unknown fit every held response? Counting
- * needs one answer per request: a quiet request (WL_EXPECT_MAYBE) in
- * the way fits no value.
+ * Each open hole hides an unknown number of messages of its side. A
+ * hypothesis gives each its count; the requests (seen ones and lost
+ * ones, in order) then pair with the responses (held ones and lost
+ * ones) one by one, and it is feasible when every pair passes C1/C2 as
+ * far as positions are known. The solver walks every feasible
+ * hypothesis up to the last held response, depth first, branching only
+ * at holes; what all of them pair alike, from the start, is proven.
+ *
+ * A lost request answered by a lost response changes no other pair: of
+ * hypotheses that differ only by such pairs, the walk keeps the one
+ * with the fewest (it never adds one when both holes' counts are above
+ * their least), so the rest need not be walked.
  */
-static int
-fits(const struct wl_match *m, const struct wl_proto_ctx *ctx, int32_t v)
+
+/* An id in a pairing: an index into the solver's u[] or h[], or a
+ * message lost in hole j. */
+#define LOST(j) (0x80000000u | (uint32_t)(j))
+#define IS_LOST(x) (((x) & 0x80000000u) != 0)
+#define HOLE_OF(x) ((x) & 0xffu)
+
+static void
+leaf(struct wl_solver *s, uint32_t ui, int32_t lq, uint32_t cj, uint32_t n)
 {
-	struct wl_mpool *p = ctx->mpool;
-	uint32_t u0 = first_unanswered(m, p), h = m->hr_head, i, n;
+	const struct wl_match *m = s->m;
+	uint32_t i, k;
 
-	if (!countable(m, p))
-		return 0;
-
-	if (m->epoch == EP_SERVER) {
-		/* Lost answers go to U[0..v-1]: each began inside the lost
-		 * region, after its request was sent. */
-		for (i = u0, n = 0; n < (uint32_t)v; n++, i = rec(p, i)->next) {
-			if (i == WL_MATCH_NIL)
-				return 0;
-			if (rec(p, i)->peer_ack != UINT64_MAX &&
-					rec(p, i)->peer_ack > m->gap_b)
-				return 0;
-		}
-		for (; h != WL_MATCH_NIL; h = rec(p, h)->next) {
-			if (i == WL_MATCH_NIL || !consistent(ctx, rec(p, i),
-					rec(p, h)->off, rec(p, h)->peer_ack,
-					&rec(p, h)->t))
-				return 0;
-			i = rec(p, i)->next;
-		}
-		return 1;
+	if (s->close) {
+		/* Every request answered, every hole's count spent. */
+		if (ui != s->nu || lq != 0)
+			return;
+		for (; cj < s->n_ch; cj++)
+			if (m->hole[s->ch[cj]].lo > 0)
+				return;
 	}
-	/* Client side: the first v held answer lost requests, sent after
-	 * the request before the hole and received in part by then. */
-	for (n = 0, i = u0; h != WL_MATCH_NIL; h = rec(p, h)->next, n++) {
-		const struct wl_mrec *s = rec(p, h);
+	if (s->leaves++ == 0) {
+		for (i = 0, k = 0; i < n; i++) {
+			struct wl_mpair x = s->path[i];
 
-		if (n < (uint32_t)v) {
-			if ((s->peer_ack != UINT64_MAX && m->gap_a >= s->peer_ack) ||
-					(s->off != UINT64_MAX &&
-					m->hole_ack_lo != UINT64_MAX &&
-					m->hole_ack_lo > s->off))
-				return 0;
-			continue;
+			if (s->close) {
+				/* The end settles every count: which hole a
+				 * lost message was in, and lost pairs, no
+				 * longer matter. */
+				if (IS_LOST(x.rq) && IS_LOST(x.rs))
+					continue;
+				if (IS_LOST(x.rq))
+					x.rq = LOST(0);
+				if (IS_LOST(x.rs))
+					x.rs = LOST(0);
+			}
+			s->first[k++] = x;
 		}
-		if (i == WL_MATCH_NIL || !consistent(ctx, rec(p, i), s->off,
-				s->peer_ack, &s->t))
-			return 0;
-		i = rec(p, i)->next;
+		s->nfirst = k;
+		s->common = k;
+		return;
 	}
-	return 1;
+	for (i = 0, k = 0; i < n && k < s->common; i++) {
+		struct wl_mpair x = s->path[i];
+
+		if (s->close) {
+			if (IS_LOST(x.rq) && IS_LOST(x.rs))
+				continue;
+			if (IS_LOST(x.rq))
+				x.rq = LOST(0);
+			if (IS_LOST(x.rs))
+				x.rs = LOST(0);
+		}
+		if (x.rq != s->first[k].rq || x.rs != s->first[k].rs)
+			break;
+		k++;
+	}
+	if (s->close && k == s->common && i < n) {
+		/* More pairs than the first: not the same pairing. */
+		for (; i < n; i++)
+			if (!IS_LOST(s->path[i].rq) || !IS_LOST(s->path[i].rs))
+				k = 0;
+	}
+	s->common = k;
 }
 
-static void epoch_give_up(struct wl_match *m, struct wl_proto_ctx *ctx);
-
-/* The unknown is v: emit what it settles, close the epoch. */
-static void
-epoch_apply(struct wl_match *m, struct wl_proto_ctx *ctx, int32_t v)
+/* May request rq (u[] index or lost) answer with response rs? */
+static int
+pair_ok(const struct wl_solver *s, uint32_t rq, uint32_t rs)
 {
-	struct wl_mpool *p = ctx->mpool;
-	uint32_t h, n;
+	const struct wl_match *m = s->m;
+	struct wl_mpool *p = s->ctx->mpool;
+	const struct wl_mrec *r = IS_LOST(rq) ? NULL : rec(p, s->u[rq]);
+	const struct wl_mrec *h = IS_LOST(rs) ? NULL : rec(p, s->h[rs]);
 
-	ctx->ctr[WL_PROTO_CTR_LOSS_RESOLVED]++;
-	if (m->epoch == EP_SERVER) {
-		/* Their answers were in the lost bytes. */
-		for (n = 0; n < (uint32_t)v; n++)
-			req_unanswered(m, ctx, first_unanswered(m, p),
-				WL_TXN_F_GAP);
+	if (r != NULL && r->expect != WL_EXPECT_ONE)
+		return 0;       /* answers or silence: cannot be counted */
+	if (r != NULL && h != NULL)
+		return consistent(s->ctx, r, h->off, h->peer_ack, &h->t);
+	if (h != NULL) {
+		/* A lost request: sent after the one before the hole, and
+		 * received (in part) before its answer. */
+		const struct wl_hole *j = &m->hole[HOLE_OF(rq)];
+
+		return !(h->peer_ack != UINT64_MAX && j->gap_a >= h->peer_ack) &&
+			!(h->off != UINT64_MAX && j->ack_lo > h->off);
 	}
-	n = 0;
-	while ((h = m->hr_head) != WL_MATCH_NIL) {
-		m->hr_head = rec(p, h)->next;
-		m->n_hr--;
-		if (m->epoch == EP_CLIENT && n < (uint32_t)v) {
-			/* Proven: it answers a request the tap lost. */
-			rsp_unmatched(ctx, &rec(p, h)->t, WL_TXN_F_GAP);
-		} else {
-			answer(m, ctx, first_unanswered(m, p), &rec(p, h)->t);
-		}
-		rec_put(p, h);
-		n++;
+	/* A lost response began inside its hole, after its request was
+	 * sent, and was sent after its request was received: before the
+	 * first response after the hole, whose ACK bounds its own. */
+	if (r != NULL)
+		return !(r->peer_ack != UINT64_MAX &&
+			r->peer_ack > m->hole[HOLE_OF(rs)].gap_b) &&
+			r->off < s->ack_hi[HOLE_OF(rs)];
+	return m->hole[HOLE_OF(rq)].ack_lo <= m->hole[HOLE_OF(rs)].gap_b &&
+		m->hole[HOLE_OF(rq)].gap_a < s->ack_hi[HOLE_OF(rs)];
+}
+
+static void walk(struct wl_solver *s, uint32_t ui, uint32_t hi, int32_t lq,
+	int32_t ls, uint32_t cj, uint32_t ck, uint32_t n, uint32_t dis);
+
+/*
+ * Pair rq with rs at path[*n], dis where the path first differs from
+ * the first hypothesis (UINT32_MAX: not yet). @return 0 when the path
+ * ends here: infeasible, too long, or alike where all so far are (it
+ * can prove nothing less than they do).
+ */
+static int
+push(struct wl_solver *s, uint32_t rq, uint32_t rs, uint32_t *n,
+	uint32_t *dis)
+{
+	const struct wl_match *m = s->m;
+
+	if (++s->steps > WL_SOLVE_STEPS || *n == WL_SOLVE_PATH) {
+		s->stop = s->aborted = 1;
+		return 0;
 	}
-	m->hr_tail = WL_MATCH_NIL;
-	m->epoch = EP_NONE;
+	if (IS_LOST(rq) && IS_LOST(rs) &&
+			s->v[HOLE_OF(rq)] > m->hole[HOLE_OF(rq)].lo &&
+			s->v[HOLE_OF(rs)] > m->hole[HOLE_OF(rs)].lo)
+		return 0;       /* one with a lost pair fewer is walked */
+	if (!pair_ok(s, rq, rs))
+		return 0;
+	s->path[*n].rq = rq;
+	s->path[*n].rs = rs;
+	if (s->leaves > 0 && *dis == UINT32_MAX && (*n >= s->nfirst ||
+			s->first[*n].rq != rq || s->first[*n].rs != rs))
+		*dis = *n;
+	(*n)++;
+	return s->close || s->leaves == 0 || (*dis == UINT32_MAX ?
+		*n < s->common : *dis < s->common);
+}
+
+/* Is the server-side hole ck reached with held response hi next? */
+static inline int
+at_server_hole(const struct wl_solver *s, uint32_t hi, uint32_t ck)
+{
+	if (ck >= s->n_sh)
+		return 0;
+	if (hi == s->nh)
+		return s->close;
+	return (int32_t)(rec(s->ctx->mpool, s->h[hi])->seq -
+		s->m->hole[s->sh[ck]].at) >= 0;
+}
+
+/* Is the client-side hole cj reached with request ui next? */
+static inline int
+at_client_hole(const struct wl_solver *s, uint32_t ui, uint32_t cj)
+{
+	return cj < s->n_ch && (ui == s->nu || (int32_t)(rec(s->ctx->mpool,
+		s->u[ui])->seq - s->m->hole[s->ch[cj]].at) >= 0);
 }
 
 /*
- * Try to settle the epoch on what is held: one value of the unknown
- * fits, or (client side) every held response answers a lost request
- * whatever the value.
+ * Server-side hole ck reached: each count from its least on. A count
+ * one more than the last extends its path by one lost response, to the
+ * next request, while that is a seen one (no walk again from the
+ * hole); past that, each count is walked from the hole.
  */
 static void
-epoch_try(struct wl_match *m, struct wl_proto_ctx *ctx)
+server_hole(struct wl_solver *s, uint32_t ui, uint32_t hi, int32_t lq,
+	uint32_t cj, uint32_t ck, uint32_t n, uint32_t dis)
+{
+	const struct wl_match *m = s->m;
+	uint32_t k = s->sh[ck], i;
+	const struct wl_hole *x = &m->hole[k];
+	int32_t v, w, cap = x->lo + (int32_t)(s->nu - ui) + lq;
+
+	for (i = cj; i < s->n_ch; i++)
+		cap += m->hole[s->ch[i]].lo;
+	cap = RTE_MIN(cap, (int32_t)x->hi);
+	for (v = 0; v <= cap && !s->stop; v++) {
+		if (v >= x->lo) {
+			s->v[k] = v;
+			walk(s, ui, hi, lq, 0, cj, ck + 1, n, dis);
+		}
+		if (v == cap || s->stop)
+			return;
+		if (lq > 0 || at_client_hole(s, ui, cj)) {
+			/* The next request is a lost one. */
+			for (w = RTE_MAX(v + 1, (int32_t)x->lo); w <= cap &&
+					!s->stop; w++) {
+				s->v[k] = w;
+				walk(s, ui, hi, lq, w - v, cj, ck + 1, n, dis);
+			}
+			return;
+		}
+		if (ui == s->nu)
+			return;         /* no question for one more */
+		s->v[k] = v + 1;
+		if (!push(s, ui, LOST(k), &n, &dis))
+			return;
+		ui++;
+	}
+}
+
+/* Client-side hole cj reached: the same, a lost request at a time. */
+static void
+client_hole(struct wl_solver *s, uint32_t ui, uint32_t hi, int32_t ls,
+	uint32_t cj, uint32_t ck, uint32_t n, uint32_t dis)
+{
+	const struct wl_match *m = s->m;
+	uint32_t k = s->ch[cj], i;
+	const struct wl_hole *x = &m->hole[k];
+	int32_t v, w, cap = x->lo + (int32_t)(s->nh - hi) + ls;
+
+	for (i = ck; i < s->n_sh; i++)
+		cap += m->hole[s->sh[i]].lo;
+	cap = RTE_MIN(cap, (int32_t)x->hi);
+	for (v = 0; v <= cap && !s->stop; v++) {
+		if (v >= x->lo) {
+			s->v[k] = v;
+			walk(s, ui, hi, 0, ls, cj + 1, ck, n, dis);
+		}
+		if (v == cap || s->stop)
+			return;
+		if (ls > 0 || at_server_hole(s, hi, ck)) {
+			/* The next response is a lost one. */
+			for (w = RTE_MAX(v + 1, (int32_t)x->lo); w <= cap &&
+					!s->stop; w++) {
+				s->v[k] = w;
+				walk(s, ui, hi, w - v, ls, cj + 1, ck, n, dis);
+			}
+			return;
+		}
+		if (hi == s->nh) {
+			/* No answer for more: at the end, none may be left;
+			 * else one more count stands for all the others. */
+			w = RTE_MAX(v + 1, (int32_t)x->lo);
+			if (!s->close && v < x->lo && w <= cap) {
+				s->v[k] = w;
+				walk(s, ui, hi, w - v, ls, cj + 1, ck, n, dis);
+			}
+			return;
+		}
+		s->v[k] = v + 1;
+		if (!push(s, LOST(k), hi, &n, &dis))
+			return;
+		hi++;
+	}
+}
+
+/*
+ * Walk on from a state: ui, hi the next seen request and held response,
+ * lq, ls lost ones still due from the holes reached last (cj, ck the
+ * next holes of each side), n pairs so far, dis as push()'s.
+ */
+static void
+walk(struct wl_solver *s, uint32_t ui, uint32_t hi, int32_t lq, int32_t ls,
+	uint32_t cj, uint32_t ck, uint32_t n, uint32_t dis)
+{
+	uint32_t rq, rs;
+
+	for (;;) {
+		if (s->stop)
+			return;
+		/* The next response: a hole's lost ones come first. */
+		if (ls == 0 && at_server_hole(s, hi, ck)) {
+			server_hole(s, ui, hi, lq, cj, ck, n, dis);
+			return;
+		}
+		if (ls > 0)
+			rs = LOST(s->sh[ck - 1]);
+		else if (hi < s->nh)
+			rs = hi;
+		else {
+			leaf(s, ui, lq, cj, n);
+			/* Two pairings that differ from the first pair on:
+			 * nothing can be proven now. */
+			if (!s->close && s->leaves > 1 && s->common == 0)
+				s->stop = 1;
+			return;
+		}
+		/* The request it answers: a hole's lost ones come first. */
+		if (lq == 0 && at_client_hole(s, ui, cj)) {
+			client_hole(s, ui, hi, ls, cj, ck, n, dis);
+			return;
+		}
+		if (lq > 0)
+			rq = LOST(s->ch[cj - 1]);
+		else if (ui < s->nu)
+			rq = ui;
+		else
+			return;         /* an answer to no question */
+		if (!push(s, rq, rs, &n, &dis))
+			return;
+		if (lq > 0)
+			lq--;
+		else
+			ui++;
+		if (ls > 0)
+			ls--;
+		else
+			hi++;
+	}
+}
+
+/*
+ * Walk every hypothesis (close: the flow ended cleanly, so every request
+ * has its answer). @return 0, or -E2BIG when the walk was cut short
+ * (too much to walk: nothing proven), -ENOENT when none is feasible.
+ */
+static int
+solve(struct wl_match *m, const struct wl_proto_ctx *ctx, int close)
 {
 	struct wl_mpool *p = ctx->mpool;
-	int32_t v, found = -1, hi = m->hi, nfit = 0;
+	struct wl_solver *s = &p->sv;
+	uint32_t i;
 
-	if (m->epoch == EP_CLIENT && hi > (int32_t)m->n_hr)
-		hi = (int32_t)m->n_hr;  /* c >= held: one case */
-	if (m->epoch == EP_SERVER) {
-		/* No more lost answers than requests unanswered. */
-		int32_t nu = (int32_t)count_from(p, first_unanswered(m, p));
-
-		if (hi > nu)
-			hi = nu;
+	memset(s, 0, offsetof(struct wl_solver, u));
+	s->m = m;
+	s->ctx = ctx;
+	s->close = close;
+	for (i = first_unanswered(m, p); i != WL_MATCH_NIL;
+			i = rec(p, i)->next) {
+		if (s->nu == WL_SOLVE_U)
+			return -E2BIG;
+		s->u[s->nu++] = i;
 	}
-	for (v = m->lo; v <= hi; v++) {
-		if (fits(m, ctx, v)) {
-			nfit++;
-			found = v;
+	for (i = m->hr_head; i != WL_MATCH_NIL; i = rec(p, i)->next)
+		s->h[s->nh++] = i;
+	for (i = 0; i < m->n_holes; i++) {
+		const struct wl_hole *x = &m->hole[i];
+		uint32_t k;
+
+		if (x->side == WL_DIR_C2S) {
+			s->ch[s->n_ch++] = (uint8_t)i;
+			continue;
 		}
+		s->sh[s->n_sh++] = (uint8_t)i;
+		s->ack_hi[i] = UINT64_MAX;
+		for (k = 0; k < s->nh; k++)
+			if ((int32_t)(rec(p, s->h[k])->seq - x->at) >= 0) {
+				s->ack_hi[i] = rec(p, s->h[k])->peer_ack;
+				break;
+			}
 	}
-	if (nfit == 0) {
-		epoch_give_up(m, ctx);
-		return;
-	}
-	if (nfit > 1)
-		return;
-	if (m->epoch == EP_CLIENT && found == (int32_t)m->n_hr &&
-			m->hi > found) {
-		/* All held answer lost requests; more may be lost still. */
-		uint32_t h;
+	walk(s, 0, 0, 0, 0, 0, 0, 0, UINT32_MAX);
+	if (s->aborted)
+		return -E2BIG;
+	return s->leaves == 0 ? -ENOENT : 0;
+}
 
-		while ((h = m->hr_head) != WL_MATCH_NIL) {
-			m->hr_head = rec(p, h)->next;
-			m->n_hr--;
+static void
+hole_drop(struct wl_match *m, uint32_t i)
+{
+	memmove(&m->hole[i], &m->hole[i + 1],
+		sizeof(m->hole[0]) * (m->n_holes - i - 1));
+	m->n_holes--;
+}
+
+/*
+ * The first np pairs of the solver's first hypothesis are proven: emit
+ * them, and count off what they took from each hole. A hole passed (a
+ * message seen after it is paired) is settled.
+ */
+static void
+apply(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t np)
+{
+	struct wl_mpool *p = ctx->mpool;
+	struct wl_solver *s = &p->sv;
+	int32_t took[WL_MATCH_HOLES] = { 0 };
+	uint8_t passed[WL_MATCH_HOLES] = { 0 };
+	uint32_t k, j;
+
+	for (k = 0; k < np; k++) {
+		struct wl_mpair x = s->first[k];
+		uint32_t seq, side, h;
+
+		if (IS_LOST(x.rq))
+			took[HOLE_OF(x.rq)]++;
+		if (IS_LOST(x.rs))
+			took[HOLE_OF(x.rs)]++;
+		for (j = 0; j < m->n_holes; j++) {
+			side = m->hole[j].side;
+			if (side == WL_DIR_C2S && !IS_LOST(x.rq))
+				seq = rec(p, s->u[x.rq])->seq;
+			else if (side == WL_DIR_S2C && !IS_LOST(x.rs))
+				seq = rec(p, s->h[x.rs])->seq;
+			else
+				continue;
+			if ((int32_t)(seq - m->hole[j].at) >= 0)
+				passed[j] = 1;
+		}
+		if (IS_LOST(x.rs)) {
+			if (!IS_LOST(x.rq))     /* its answer was lost */
+				req_unanswered(m, ctx, s->u[x.rq], WL_TXN_F_GAP);
+			continue;
+		}
+		/* Held responses are paired in order: this is the first. */
+		h = m->hr_head;
+		m->hr_head = rec(p, h)->next;
+		if (m->hr_head == WL_MATCH_NIL)
+			m->hr_tail = WL_MATCH_NIL;
+		m->n_hr--;
+		if (IS_LOST(x.rq))      /* proven: it answers a lost request */
 			rsp_unmatched(ctx, &rec(p, h)->t, WL_TXN_F_GAP);
-			rec_put(p, h);
-		}
-		m->hr_tail = WL_MATCH_NIL;
-		m->lo = 0;
-		m->hi -= found;
-		return;
+		else
+			answer(m, ctx, s->u[x.rq], &rec(p, h)->t);
+		rec_put(p, h);
 	}
-	epoch_apply(m, ctx, found);
+	for (j = m->n_holes; j-- > 0;) {
+		struct wl_hole *x = &m->hole[j];
+
+		if (s->close || passed[j] || x->hi - took[j] <= 0) {
+			ctx->ctr[WL_PROTO_CTR_LOSS_RESOLVED]++;
+			hole_drop(m, j);
+			continue;
+		}
+		x->lo = (int16_t)RTE_MAX(x->lo - took[j], 0);
+		x->hi = (int16_t)(x->hi - took[j]);
+	}
+}
+
+static void give_up(struct wl_match *m, struct wl_proto_ctx *ctx);
+
+/* Emit what every feasible hypothesis pairs alike. */
+static void
+holes_try(struct wl_match *m, struct wl_proto_ctx *ctx)
+{
+	struct wl_solver *s = &ctx->mpool->sv;
+	int rc;
+
+	while (m->n_holes > 0 || m->n_hr > 0) {
+		rc = solve(m, ctx, 0);
+		if (rc == -ENOENT) {
+			give_up(m, ctx);
+			return;
+		}
+		if (rc != 0 || s->common == 0)
+			return;
+		apply(m, ctx, s->common);
+		if (m->n_holes > 0)
+			return;
+		/* Every hole passed: what is still held pairs in order. */
+	}
 }
 
 /*
  * What is held cannot be proven: say so for every held answer and every
- * complete request waiting, and go on blind: a client-side epoch whose
- * unknown (answers still due to questions already reported) only a
- * clean close can settle.
+ * complete request waiting, and go on blind: one client-side hole before
+ * the first request still waiting, of unknown count (answers still due
+ * to questions already reported), that only a clean close can settle.
  */
 static void
-epoch_give_up(struct wl_match *m, struct wl_proto_ctx *ctx)
+give_up(struct wl_match *m, struct wl_proto_ctx *ctx)
 {
 	struct wl_mpool *p = ctx->mpool;
+	struct wl_hole *x = &m->hole[0];
 	uint32_t h;
 
 	ctx->ctr[WL_PROTO_CTR_LOSS_UNRESOLVED]++;
@@ -450,12 +795,31 @@ epoch_give_up(struct wl_match *m, struct wl_proto_ctx *ctx)
 		req_unanswered(m, ctx, h, WL_TXN_F_UNPAIRED |
 			(m->overflow ? WL_TXN_F_OVERFLOW : 0));
 	m->n_ovf = 0;
-	m->epoch = EP_CLIENT;
-	m->hole_at = 0;
-	m->lo = 0;
-	m->hi = HOLD_MAX;
-	m->gap_a = 0;
-	m->hole_ack_lo = 0;
+	memset(x, 0, sizeof(*x));
+	x->side = WL_DIR_C2S;
+	x->at = h != WL_MATCH_NIL ? rec(p, h)->seq : m->req_seq;
+	x->hi = HOLD_MAX;
+	m->n_holes = 1;
+}
+
+/* Must a response now wait for a hole to be settled? */
+static int
+must_hold(const struct wl_match *m, struct wl_mpool *p)
+{
+	uint32_t q, i;
+
+	if (m->n_hr > 0)
+		return 1;       /* after those held */
+	if (m->n_holes == 0)
+		return 0;
+	q = first_unanswered(m, p);
+	if (q == WL_MATCH_NIL)
+		return 1;
+	for (i = 0; i < m->n_holes; i++)
+		if (m->hole[i].side == WL_DIR_S2C ||
+				(int32_t)(rec(p, q)->seq - m->hole[i].at) >= 0)
+			return 1;
+	return 0;
 }
 
 /* ---- API ---- */
@@ -470,11 +834,10 @@ wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
 	m->unsolicited = (uint8_t)(unsolicited != 0);
 	if (ctx->midstream) {
 		/* Questions asked before we looked may be answered after:
-		 * how many is the unknown of a client-side epoch. */
-		m->epoch = EP_CLIENT;
-		m->lo = 0;
-		m->hi = HOLD_MAX;
-		m->hole_ack_lo = 0;
+		 * how many is the unknown of a client-side hole. */
+		m->hole[0].side = WL_DIR_C2S;
+		m->hole[0].hi = HOLD_MAX;
+		m->n_holes = 1;
 	}
 }
 
@@ -521,15 +884,16 @@ wl_match_req_add(struct wl_match *m, struct wl_proto_ctx *ctx,
 	if (i == WL_MATCH_NIL) {
 		/* No record: its answer must still not go to the next
 		 * request. Runs of such requests are remembered by number;
-		 * beyond WL_MATCH_OVF runs, or in an epoch, pairing stops. */
+		 * beyond WL_MATCH_OVF runs, or with a hole open, pairing
+		 * stops. */
 		uint32_t k = m->n_ovf;
 
 		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
 		m->overflow = 1;
-		if (m->epoch != EP_NONE) {
-			/* Its answer is one of the epoch's unknowns, whose
+		if (m->n_holes > 0) {
+			/* Its answer is one of the holes' unknowns, whose
 			 * count no longer adds up: start blind. */
-			epoch_give_up(m, ctx);
+			give_up(m, ctx);
 		} else if (k > 0 && m->ovf_seq[k - 1] + m->ovf_n[k - 1] ==
 				m->req_seq) {
 			m->ovf_n[k - 1]++;
@@ -538,7 +902,7 @@ wl_match_req_add(struct wl_match *m, struct wl_proto_ctx *ctx,
 			m->ovf_n[k] = 1;
 			m->n_ovf++;
 		} else {
-			epoch_give_up(m, ctx);
+			give_up(m, ctx);
 		}
 		m->req_seq++;
 		return NULL;
@@ -621,8 +985,7 @@ rsp_target(struct wl_match *m, const struct wl_proto_ctx *ctx,
 	struct wl_mpool *p = ctx->mpool;
 	uint32_t q;
 
-	if (m->epoch == EP_SERVER || (m->epoch == EP_CLIENT &&
-			m->hole_at == 0))
+	if (must_hold(m, p))
 		return CUR_HELD;
 	q = first_unanswered(m, p);
 	/* A request that found no record comes before q: this answer is
@@ -653,7 +1016,7 @@ wl_match_rsp(struct wl_match *m, struct wl_proto_ctx *ctx,
 	struct wl_txn *rsp, uint64_t end_ts, enum wl_rsp_end how)
 {
 	struct wl_mpool *p = ctx->mpool;
-	uint32_t q, h;
+	uint32_t q, h, seq = m->rsp_seq++;
 
 	rsp->kind = WL_TXN_KIND_TXN;
 	rsp->rsp_start_ns = start_ts;
@@ -684,7 +1047,7 @@ wl_match_rsp(struct wl_match *m, struct wl_proto_ctx *ctx,
 		rsp_unmatched(ctx, rsp, WL_TXN_F_UNPAIRED);
 		return;
 	case CUR_LOST:
-		epoch_give_up(m, ctx);
+		give_up(m, ctx);
 		rsp_unmatched(ctx, rsp, WL_TXN_F_UNPAIRED);
 		return;
 	case CUR_HELD:
@@ -692,24 +1055,23 @@ wl_match_rsp(struct wl_match *m, struct wl_proto_ctx *ctx,
 		if (h == WL_MATCH_NIL) {
 			/* No room to hold more: what is held, and this,
 			 * go unproven; blind from here. */
-			epoch_give_up(m, ctx);
+			give_up(m, ctx);
 			rsp_unmatched(ctx, rsp, WL_TXN_F_UNPAIRED);
 			return;
 		}
 		memset(rec(p, h), 0, offsetof(struct wl_mrec, t));
+		rec(p, h)->seq = seq;
 		rec(p, h)->t = *rsp;
 		rec(p, h)->off = at->off;
 		rec(p, h)->peer_ack = at->peer_ack;
 		append(p, &m->hr_head, &m->hr_tail, h);
 		m->n_hr++;
-		epoch_try(m, ctx);
+		holes_try(m, ctx);
 		return;
 	default:
 		/* Quiet requests before q were answered by silence. */
 		while ((h = first_unanswered(m, p)) != q)
 			quiet_silent(m, ctx, h);
-		if (m->epoch == EP_CLIENT)
-			m->hole_at--;
 		answer(m, ctx, q, rsp);
 		return;
 	}
@@ -720,46 +1082,64 @@ wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx, int dir,
 	uint64_t len, enum wl_gap_kind kind)
 {
 	struct wl_mpool *p = ctx->mpool;
-	uint32_t u0;
+	struct wl_hole *x;
+	uint32_t at, i;
+	int16_t lo;
 
 	if (kind == WL_GAP_INSIDE)
 		return;
-	if (m->epoch != EP_NONE || m->n_ovf > 0) {
-		/* Two unknowns at once: what is held cannot be proven;
-		 * blind from here (one unknown again). */
-		epoch_give_up(m, ctx);
+	if (m->n_ovf > 0 || !countable(m, p)) {
+		/* Answers or silence, or answers to requests without a
+		 * record: lost ones cannot be counted. */
+		give_up(m, ctx);
 		return;
 	}
-	if (!countable(m, p)) {
-		/* Answers or silence: lost ones cannot be counted. */
-		epoch_give_up(m, ctx);
-		return;
-	}
-	u0 = first_unanswered(m, p);
-	m->gap_a = ctx->pos.off;
-	m->gap_b = ctx->pos.off + len;
-	if (dir == WL_DIR_S2C) {
-		/* A message started in the lost bytes unless one was under
-		 * way (the protocol ended it, its end unknown) or the server
-		 * may send unasked ones. */
-		m->epoch = EP_SERVER;
-		m->lo = m->unsolicited || kind == WL_GAP_IN_MSG ? 0 : 1;
-		m->hi = HOLD_MAX;
-		/* More lost answers than requests: theirs were lost too. */
-		if (m->lo > (int32_t)count_from(p, u0)) {
-			epoch_give_up(m, ctx);
+	/* A message started in the lost bytes unless one was under way
+	 * (the protocol ended it, its end unknown) or, server side, the
+	 * server may send unasked ones. */
+	lo = kind == WL_GAP_IN_MSG || (dir == WL_DIR_S2C && m->unsolicited) ?
+		0 : 1;
+	at = dir == WL_DIR_C2S ? m->req_seq : m->rsp_seq;
+	for (i = m->n_holes; i-- > 0;) {
+		x = &m->hole[i];
+		if (x->side != dir)
+			continue;
+		if (x->at == at) {
+			/* No message between: one hole, the counts add. */
+			x->gap_b = ctx->pos.off + len;
+			x->lo = (int16_t)RTE_MIN(x->lo + lo, HOLD_MAX);
+			x->hi = HOLD_MAX;
 			return;
 		}
-	} else {
-		struct wl_mrec *last = m->rq_tail != WL_MATCH_NIL ?
-			rec(p, m->rq_tail) : NULL;
-
-		m->epoch = EP_CLIENT;
-		m->hole_at = count_from(p, u0);
-		m->lo = kind == WL_GAP_IN_MSG ? 0 : 1;
-		m->hi = HOLD_MAX;
-		m->hole_ack_lo = last != NULL ? last->peer_ack : 0;
+		break;
 	}
+	if (m->n_holes == WL_MATCH_HOLES) {
+		/* Too many unknowns at once: blind from here. */
+		give_up(m, ctx);
+		return;
+	}
+	if (dir == WL_DIR_S2C && lo > (int32_t)count_from(p,
+			first_unanswered(m, p))) {
+		for (i = 0; i < m->n_holes; i++)
+			if (m->hole[i].side == WL_DIR_C2S)
+				break;
+		if (i == m->n_holes) {
+			/* More lost answers than requests: theirs were
+			 * lost too, unseen. */
+			give_up(m, ctx);
+			return;
+		}
+	}
+	x = &m->hole[m->n_holes++];
+	memset(x, 0, sizeof(*x));
+	x->side = (uint8_t)dir;
+	x->at = at;
+	x->lo = lo;
+	x->hi = HOLD_MAX;
+	x->gap_a = ctx->pos.off;
+	x->gap_b = ctx->pos.off + len;
+	if (dir == WL_DIR_C2S && m->rq_tail != WL_MATCH_NIL)
+		x->ack_lo = rec(p, m->rq_tail)->peer_ack;
 }
 
 void
@@ -767,29 +1147,21 @@ wl_match_close(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t flags,
 	uint64_t ts)
 {
 	struct wl_mpool *p = ctx->mpool;
-	uint32_t i;
+	uint32_t i, once = 1;
 
 	(void)ts;
-	if (m->epoch != EP_NONE) {
-		int32_t v = -1;
-		uint32_t nu = count_from(p, first_unanswered(m, p)), once = 1;
-
-		/* Clean close: every request had exactly one answer. */
+	if (m->n_holes > 0 || m->n_hr > 0) {
+		/* Clean close: every request had exactly one answer, so
+		 * the answers add up to the requests. */
 		for (i = first_unanswered(m, p); i != WL_MATCH_NIL;
 				i = rec(p, i)->next)
 			once &= rec(p, i)->expect == WL_EXPECT_ONE &&
 				rec(p, i)->done;
-		if (ctx->close_clean && once) {
-			if (m->epoch == EP_SERVER && nu >= m->n_hr)
-				v = (int32_t)(nu - m->n_hr);
-			else if (m->epoch == EP_CLIENT && m->n_hr >= nu &&
-					m->hole_at == 0)
-				v = (int32_t)(m->n_hr - nu);
-		}
-		if (v >= m->lo && v <= m->hi && fits(m, ctx, v))
-			epoch_apply(m, ctx, v);
+		if (ctx->close_clean && once && solve(m, ctx, 1) == 0 &&
+				p->sv.common == p->sv.nfirst)
+			apply(m, ctx, p->sv.nfirst);
 		else
-			epoch_give_up(m, ctx);
+			give_up(m, ctx);
 	}
 	/* Answered but incomplete requests end here. */
 	while ((i = m->rq_head) != WL_MATCH_NIL) {

@@ -25,21 +25,26 @@
  *       request.peer_ack <= response.off.
  * While no bytes are lost, each response goes to the oldest request,
  * and C1/C2 only check it (a response failing them answers a request
- * the tap never saw, and is reported unmatched). After a loss that hides
- * message boundaries, how many responses (server side) or requests
- * (client side) vanished is unknown: one unknown integer, the "epoch".
- * Responses after it are held with their constraints until exactly one
- * value of the unknown satisfies C1/C2 for all of them (the loss is then
- * resolved and everything held is emitted, paired), or until the
- * connection closes cleanly: the client closed first, having received
- * every byte the server sent, and every request asked for exactly one
- * answer, so the answers count equals the requests count, which fixes
- * the unknown. A second loss while one is open, more held than
- * HOLD_MAX, or an unclean end give up: what was held is emitted flagged
- * "unpaired", with its own times and status but never another's, kept
- * out of the duration histograms, and the flow goes on blind (as one
- * picked up mid-stream) until its close settles it. A flow picked up
- * mid-stream starts blind. docs/timing.md, "Pairing after loss".
+ * the tap never saw, and is reported unmatched). A loss that hides
+ * message boundaries opens a "hole": how many responses (server side)
+ * or requests (client side) it held is one unknown integer, at least 1
+ * when a message surely began in it. Up to WL_MATCH_HOLES holes are
+ * open at once. While one is open, responses are held with their
+ * positions; each hypothesis (a count per hole) pairs the requests,
+ * seen and lost, with the responses, held and lost, in order, and is
+ * feasible when every pair passes C1/C2 (and the protocol's rsp_fits).
+ * What every feasible hypothesis pairs alike, from the first held
+ * response on, is proven and emitted; a hole passed by a proven pair is
+ * settled. When the connection closes cleanly (the client closed first,
+ * having received every byte the server sent, and every request asked
+ * for exactly one answer), answers and requests add up: only the
+ * hypotheses that use every held response and every request remain.
+ * A fifth hole, more held than HOLD_MAX, no feasible hypothesis, or an
+ * unclean end give up: what was held is emitted flagged "unpaired",
+ * with its own times and status but never another's, kept out of the
+ * duration histograms, and the flow goes on blind (as one picked up
+ * mid-stream: one client-side hole of unknown count) until its close
+ * settles it. docs/timing.md, "Pairing after loss".
  *
  * Threading: parser lcore of the flow only; no allocation after
  * wl_mpool_create(), no syscall.
@@ -106,34 +111,42 @@ void wl_mpool_free(struct wl_mpool *p);
 uint32_t wl_mpool_used(const struct wl_mpool *p);
 
 /*
+ * A loss that hid message boundaries: how many messages of its side it
+ * held is one unknown in [lo, hi] (wl_match.c).
+ */
+struct wl_hole {
+	uint64_t gap_a;         /* lost region [gap_a, gap_b) of its stream */
+	uint64_t gap_b;
+	uint64_t ack_lo;        /* client side: ACK of the request before */
+	uint32_t at;            /* number of the first message after it */
+	int16_t lo;
+	int16_t hi;
+	uint8_t side;           /* enum wl_dir */
+	uint8_t rsvd[7];
+};
+
+/* Holes open at once in one flow; one more gives pairing up. */
+#define WL_MATCH_HOLES 4
+
+/*
  * Per-flow matcher state; lives in the protocol's flow state (zeroed
  * memory), set up by wl_match_init().
  */
 struct wl_match {
 	uint32_t rq_head;       /* pending requests, oldest first */
 	uint32_t rq_tail;
-	uint32_t hr_head;       /* responses held in an open epoch */
+	uint32_t hr_head;       /* responses held while a hole is open */
 	uint32_t hr_tail;
 	uint32_t n_rq;
 	uint32_t n_hr;
 	uint32_t req_seq;       /* requests added in the flow */
-	uint8_t rsvd1;
+	uint32_t rsp_seq;       /* responses seen in the flow */
 	uint8_t unsolicited;    /* the server also sends unasked messages */
-	uint8_t epoch;          /* an unknown is open (wl_match.c) */
-	uint8_t rsvd0;
+	uint8_t n_holes;
 	uint8_t overflow;       /* a request found no record */
-	uint8_t rsvd[3];
-	/* The open epoch: the unknown's feasible range [lo, hi]; for a
-	 * server-side loss the lost region [gap_a, gap_b) of its stream,
-	 * for a client-side one the hole [gap_a, gap_b) of requests and
-	 * the number of requests (hole_at) before it. */
-	int32_t lo;
-	int32_t hi;
-	uint32_t hole_at;
-	uint32_t rsvd2;
-	uint64_t gap_a;
-	uint64_t gap_b;
-	uint64_t hole_ack_lo;   /* client side: ACK of the request before */
+	uint8_t rsvd[5];
+	/* Open holes, in the order they were lost. */
+	struct wl_hole hole[WL_MATCH_HOLES];
 	/* Requests that found no record (pool empty), as runs of request
 	 * numbers: their answers are reported, flagged "overflow", and
 	 * never given to another request. */
@@ -154,7 +167,7 @@ void wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
 
 /**
  * Set up a flow's matcher for pairing by key (wl_match_next,
- * wl_match_answer, wl_match_drop): no order, no loss epochs.
+ * wl_match_answer, wl_match_drop): no order, no holes.
  */
 void wl_match_init_keyed(struct wl_match *m);
 
@@ -251,8 +264,9 @@ enum wl_gap_kind {
  * len bytes of dir (enum wl_dir) were lost at ctx->pos. The protocol
  * says what it knows of the boundaries (enum wl_gap_kind), having ended
  * a response in progress first (WL_RSP_END_LOST). A lost boundary opens
- * an epoch (wl_match.h above); a second one while an epoch is open gives
- * pairing up for the flow.
+ * a hole (above; next to one of its side with no message between, it
+ * adds to it); one more than WL_MATCH_HOLES gives pairing up for the
+ * flow.
  */
 void wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx,
 	int dir, uint64_t len, enum wl_gap_kind kind);
@@ -261,7 +275,7 @@ void wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx,
  * The flow ends: resolve what can be, emit every pending request
  * (no_response, with flags: closed, timeout, end_of_capture...) and every
  * held response.
- * An open epoch is settled by counting when ctx->close_clean says the
+ * Open holes are settled by counting when ctx->close_clean says the
  * client closed first, having received every byte the server sent, and
  * every unanswered request asked for exactly one answer.
  */

@@ -284,19 +284,31 @@ static const char *const rsp_words[] = {
 	"RESET",
 };
 
+/* An incr/decr reply: a decimal number alone. */
 static int
-known_rsp(const char *w)
+is_number(const char *w)
 {
-	return (w[0] >= '0' && w[0] <= '9') ||
+	size_t i;
+
+	for (i = 0; w[i] != '\0'; i++)
+		if (w[i] < '0' || w[i] > '9' || i == 20)
+			return 0;
+	return i > 0;
+}
+
+static int
+known_rsp(const char *w, unsigned int k)
+{
+	return (k == 1 && is_number(w)) ||
 		wl_str_in(w, rsp_words, WL_ARRAY_SIZE(rsp_words));
 }
 
 /*
  * A complete response line. Same return values. Right after a resync
  * only a line starting with a reply's word counts (the first may be the
- * tail of a lost value), and not END or STAT: those also end or go on a
- * multi-line reply whose start was lost, and a phantom reply would be
- * counted as an answer.
+ * tail of a lost value), and not END, STAT or a number: those also end
+ * or go on a multi-line reply whose start was lost, or are a line of a
+ * value, and a phantom reply would be counted as an answer.
  */
 static int
 response_line(struct wl_mc_parser *p, char *l, uint32_t n)
@@ -306,7 +318,7 @@ response_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
 	uint64_t v;
 
-	if (k == 0 || (p->fresh && (!known_rsp(w[0]) ||
+	if (k == 0 || (p->fresh && (!known_rsp(w[0], k) || is_number(w[0]) ||
 			strcmp(w[0], "END") == 0 || strcmp(w[0], "STAT") == 0)))
 		return -1;
 	p->fresh = 0;

@@ -159,6 +159,21 @@ static const struct conv convs[] = {
 		{ "get", "a", "HIT", 10, 10, 20, 0, WL_TXN_F_GAP, NULL },
 		{ "get", "b", "HIT", 10, 10, 30, 30, 0, NULL },
 		{ 0 } } },
+	/* The head of b's reply lost: its value's tail is a line of
+	 * digits, which is no incr answer there, then its END; then c's
+	 * reply. */
+	{ "gap-then-digits-tail", {
+		{ C, 10, "get a\r\nget b\r\nget c\r\n" },
+		{ S, 20, "VALUE a 0 1\r\n1\r\nEND\r\n" },
+		{ -1, 1, NULL, 14 },
+		{ S, 30, "0123456789\r\nEND\r\n" },
+		{ S, 40, "VALUE c 0 1\r\n3\r\nEND\r\n" },
+		{ 0 } }, {
+		{ "get", "a", "HIT", 10, 10, 20, 20, 0, NULL },
+		{ "get", "b", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
+		{ "get", "c", "HIT", 10, 10, 40, 40, 0, NULL },
+		{ 0 } } },
 	/* A lost reply: the next reply's word tells whose it is. */
 	{ "lost-reply", {
 		{ C, 10, "set k 0 0 1\r\nz\r\n" },

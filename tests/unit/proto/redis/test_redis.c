@@ -183,16 +183,17 @@ static const struct conv convs[] = {
 			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
 		{ "GET", "a", "OK", 10, 10, 40, 40, 0, NULL },
 		{ 0 } }, WL_TXN_F_CLOSED, 0, 0, 1 },
-	/* The same without a clean close: nothing proves it. */
+	/* The same without a clean close: the first answer was surely
+	 * lost (a reply began in the lost bytes); nothing proves more. */
 	{ "lost-replies-pipelined-unclean", {
 		{ C, 10, GET_A GET_A GET_A },
 		{ -1, 1, NULL, 14 },
 		{ S, 40, "$2\r\n33\r\n" },
 		{ 0 } }, {
+		{ "GET", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
 		{ "", "", "OK", 0, 0, 40, 40,
 			WL_TXN_F_NO_REQUEST | WL_TXN_F_UNPAIRED, NULL },
-		{ "GET", "a", "no_response", 10, 10, 0, 0,
-			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
 		{ "GET", "a", "no_response", 10, 10, 0, 0,
 			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
 		{ "GET", "a", "no_response", 10, 10, 0, 0,
@@ -214,6 +215,49 @@ static const struct conv convs[] = {
 			WL_TXN_F_NO_REQUEST | WL_TXN_F_GAP, NULL },
 		{ "GET", "a", "OK", 50, 50, 60, 60, 0, NULL },
 		{ 0 } }, WL_TXN_F_CLOSED, 0, 0, 1 },
+	/* Two commands lost, one at a time: two unknowns, and each lost
+	 * region held a command; the clean close counts one command lost
+	 * in all, so the first region held the one already answered. */
+	{ "lost-commands-twice-close", {
+		{ C, 10, SET_A },
+		{ S, 20, OK },
+		{ -1, 0, NULL, 23 },
+		{ S, 40, OK },
+		{ C, 50, GET_A },
+		{ S, 60, "$2\r\n22\r\n" },
+		{ -1, 0, NULL, 23 },
+		{ S, 80, OK },
+		{ C, 90, GET_A },
+		{ S, 100, "$1\r\n1\r\n" },
+		{ 0 } }, {
+		{ "SET", "a", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "", "", "OK", 0, 0, 40, 40,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "OK", 50, 50, 60, 60, 0, NULL },
+		{ "", "", "OK", 0, 0, 80, 80,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "OK", 90, 90, 100, 100, 0, NULL },
+		{ 0 } }, WL_TXN_F_CLOSED, 0, 0, 1 },
+	/* Two answers of a pipeline lost apart: the first is surely the
+	 * second command's; the next command's answer (its client had
+	 * every byte) then settles both. */
+	{ "lost-replies-twice", {
+		{ C, 10, GET_A GET_A GET_A GET_A },
+		{ S, 20, "$1\r\n1\r\n" },
+		{ -1, 1, NULL, 7 },
+		{ S, 40, "$1\r\n3\r\n" },
+		{ -1, 1, NULL, 7 },
+		{ C, 50, GET_A },
+		{ S, 60, "$1\r\n5\r\n" },
+		{ 0 } }, {
+		{ "GET", "a", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "GET", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "OK", 10, 10, 40, 40, 0, NULL },
+		{ "GET", "a", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
+		{ "GET", "a", "OK", 50, 50, 60, 60, 0, NULL },
+		{ 0 } } },
 	/* A gap inside a bulk reply of known length: the reply is whole
 	 * but for it, its times certain. */
 	{ "gap-inside-bulk", {

@@ -49,8 +49,7 @@ struct wl_mpair {
 struct wl_solver {
 	struct wl_match *m;
 	const struct wl_proto_ctx *ctx;
-	uint32_t nu;            /* requests waiting, u[] */
-	uint32_t nh;            /* responses held, h[] */
+	uint32_t nseen[2];      /* per side (enum wl_dir): u[], h[] */
 	uint32_t steps;
 	uint32_t leaves;        /* feasible hypotheses walked */
 	uint32_t common;        /* pairs they all share, from the start */
@@ -59,10 +58,8 @@ struct wl_solver {
 	/* Server side: the ACK of the first response after the hole, which
 	 * no lost response's exceeds (a sender's ACKs never go back). */
 	uint64_t ack_hi[WL_MATCH_HOLES];
-	uint8_t ch[WL_MATCH_HOLES];     /* client-side holes, in order */
-	uint8_t sh[WL_MATCH_HOLES];     /* server-side ones */
-	uint8_t n_ch;
-	uint8_t n_sh;
+	uint8_t hs[2][WL_MATCH_HOLES];  /* each side's holes, in order */
+	uint8_t n_hs[2];
 	uint8_t close;
 	uint8_t stop;
 	uint8_t aborted;
@@ -331,68 +328,82 @@ consistent(const struct wl_proto_ctx *ctx, const struct wl_mrec *r,
  * their least), so the rest need not be walked.
  */
 
+/*
+ * Where a walk is, per side (enum wl_dir: requests, responses): the
+ * next seen message (u[] or h[] index), lost ones still due from the
+ * hole reached last, the next hole (hs[] index); n pairs so far, dis
+ * where the path first differs from the first hypothesis (UINT32_MAX:
+ * not yet).
+ */
+struct wl_wpos {
+	uint32_t i[2];
+	int32_t lost[2];
+	uint32_t h[2];
+	uint32_t n;
+	uint32_t dis;
+};
+
 /* An id in a pairing: an index into the solver's u[] or h[], or a
  * message lost in hole j. */
 #define LOST(j) (0x80000000u | (uint32_t)(j))
 #define IS_LOST(x) (((x) & 0x80000000u) != 0)
 #define HOLE_OF(x) ((x) & 0xffu)
 
+/*
+ * Pair i of the path as hypotheses are compared: at the end, which hole
+ * a lost message was in, and lost pairs, no longer matter (0: skip it).
+ */
+static int
+pair_at(const struct wl_solver *s, uint32_t i, struct wl_mpair *x)
+{
+	*x = s->path[i];
+	if (!s->close)
+		return 1;
+	if (IS_LOST(x->rq) && IS_LOST(x->rs))
+		return 0;
+	if (IS_LOST(x->rq))
+		x->rq = LOST(0);
+	if (IS_LOST(x->rs))
+		x->rs = LOST(0);
+	return 1;
+}
+
+/* A path that used every held response: pairs path[0..n). */
 static void
-leaf(struct wl_solver *s, uint32_t ui, int32_t lq, uint32_t cj, uint32_t n)
+leaf(struct wl_solver *s, const struct wl_wpos *w)
 {
 	const struct wl_match *m = s->m;
-	uint32_t i, k;
+	struct wl_mpair x;
+	uint32_t i, k, j, n = w->n;
 
 	if (s->close) {
 		/* Every request answered, every hole's count spent. */
-		if (ui != s->nu || lq != 0)
+		if (w->i[WL_DIR_C2S] != s->nseen[WL_DIR_C2S] ||
+				w->lost[WL_DIR_C2S] != 0)
 			return;
-		for (; cj < s->n_ch; cj++)
-			if (m->hole[s->ch[cj]].lo > 0)
+		for (j = w->h[WL_DIR_C2S]; j < s->n_hs[WL_DIR_C2S]; j++)
+			if (m->hole[s->hs[WL_DIR_C2S][j]].lo > 0)
 				return;
 	}
 	if (s->leaves++ == 0) {
-		for (i = 0, k = 0; i < n; i++) {
-			struct wl_mpair x = s->path[i];
-
-			if (s->close) {
-				/* The end settles every count: which hole a
-				 * lost message was in, and lost pairs, no
-				 * longer matter. */
-				if (IS_LOST(x.rq) && IS_LOST(x.rs))
-					continue;
-				if (IS_LOST(x.rq))
-					x.rq = LOST(0);
-				if (IS_LOST(x.rs))
-					x.rs = LOST(0);
-			}
-			s->first[k++] = x;
-		}
+		for (i = 0, k = 0; i < n; i++)
+			if (pair_at(s, i, &x))
+				s->first[k++] = x;
 		s->nfirst = k;
 		s->common = k;
 		return;
 	}
 	for (i = 0, k = 0; i < n && k < s->common; i++) {
-		struct wl_mpair x = s->path[i];
-
-		if (s->close) {
-			if (IS_LOST(x.rq) && IS_LOST(x.rs))
-				continue;
-			if (IS_LOST(x.rq))
-				x.rq = LOST(0);
-			if (IS_LOST(x.rs))
-				x.rs = LOST(0);
-		}
+		if (!pair_at(s, i, &x))
+			continue;
 		if (x.rq != s->first[k].rq || x.rs != s->first[k].rs)
 			break;
 		k++;
 	}
-	if (s->close && k == s->common && i < n) {
-		/* More pairs than the first: not the same pairing. */
-		for (; i < n; i++)
-			if (!IS_LOST(s->path[i].rq) || !IS_LOST(s->path[i].rs))
-				k = 0;
-	}
+	/* At the end, more pairs than the first: not the same pairing. */
+	for (; s->close && k == s->common && i < n; i++)
+		if (pair_at(s, i, &x))
+			k = 0;
 	s->common = k;
 }
 
@@ -428,22 +439,20 @@ pair_ok(const struct wl_solver *s, uint32_t rq, uint32_t rs)
 		m->hole[HOLE_OF(rq)].gap_a < s->ack_hi[HOLE_OF(rs)];
 }
 
-static void walk(struct wl_solver *s, uint32_t ui, uint32_t hi, int32_t lq,
-	int32_t ls, uint32_t cj, uint32_t ck, uint32_t n, uint32_t dis);
+static void walk(struct wl_solver *s, struct wl_wpos w);
 
 /*
- * Pair rq with rs at path[*n], dis where the path first differs from
- * the first hypothesis (UINT32_MAX: not yet). @return 0 when the path
- * ends here: infeasible, too long, or alike where all so far are (it
- * can prove nothing less than they do).
+ * Pair rq with rs at path[w->n]. @return 0 when the path ends here:
+ * infeasible, too long, or alike where all so far are (it can prove
+ * nothing less than they do).
  */
 static int
-push(struct wl_solver *s, uint32_t rq, uint32_t rs, uint32_t *n,
-	uint32_t *dis)
+push(struct wl_solver *s, uint32_t rq, uint32_t rs, struct wl_wpos *w)
 {
 	const struct wl_match *m = s->m;
+	uint32_t n = w->n;
 
-	if (++s->steps > WL_SOLVE_STEPS || *n == WL_SOLVE_PATH) {
+	if (++s->steps > WL_SOLVE_STEPS || n == WL_SOLVE_PATH) {
 		s->stop = s->aborted = 1;
 		return 0;
 	}
@@ -453,177 +462,139 @@ push(struct wl_solver *s, uint32_t rq, uint32_t rs, uint32_t *n,
 		return 0;       /* one with a lost pair fewer is walked */
 	if (!pair_ok(s, rq, rs))
 		return 0;
-	s->path[*n].rq = rq;
-	s->path[*n].rs = rs;
-	if (s->leaves > 0 && *dis == UINT32_MAX && (*n >= s->nfirst ||
-			s->first[*n].rq != rq || s->first[*n].rs != rs))
-		*dis = *n;
-	(*n)++;
-	return s->close || s->leaves == 0 || (*dis == UINT32_MAX ?
-		*n < s->common : *dis < s->common);
+	s->path[n].rq = rq;
+	s->path[n].rs = rs;
+	if (s->leaves > 0 && w->dis == UINT32_MAX && (n >= s->nfirst ||
+			s->first[n].rq != rq || s->first[n].rs != rs))
+		w->dis = n;
+	w->n = ++n;
+	return s->close || s->leaves == 0 || (w->dis == UINT32_MAX ?
+		n < s->common : w->dis < s->common);
 }
 
-/* Is the server-side hole ck reached with held response hi next? */
-static inline int
-at_server_hole(const struct wl_solver *s, uint32_t hi, uint32_t ck)
+/* Is side d's next hole reached, its next seen message i? */
+static int
+at_hole(const struct wl_solver *s, const struct wl_wpos *w, int d)
 {
-	if (ck >= s->n_sh)
+	uint32_t i = w->i[d], j = w->h[d];
+	const struct wl_mrec *r;
+
+	if (j >= s->n_hs[d])
 		return 0;
-	if (hi == s->nh)
-		return s->close;
-	return (int32_t)(rec(s->ctx->mpool, s->h[hi])->seq -
-		s->m->hole[s->sh[ck]].at) >= 0;
-}
-
-/* Is the client-side hole cj reached with request ui next? */
-static inline int
-at_client_hole(const struct wl_solver *s, uint32_t ui, uint32_t cj)
-{
-	return cj < s->n_ch && (ui == s->nu || (int32_t)(rec(s->ctx->mpool,
-		s->u[ui])->seq - s->m->hole[s->ch[cj]].at) >= 0);
+	if (i == s->nseen[d])   /* past the last held: only at the end */
+		return d == WL_DIR_C2S || s->close;
+	r = rec(s->ctx->mpool, d == WL_DIR_C2S ? s->u[i] : s->h[i]);
+	return (int32_t)(r->seq - s->m->hole[s->hs[d][j]].at) >= 0;
 }
 
 /*
- * Server-side hole ck reached: each count from its least on. A count
- * one more than the last extends its path by one lost response, to the
- * next request, while that is a seen one (no walk again from the
- * hole); past that, each count is walked from the hole.
+ * Side d's next hole reached: each count from its least on. A count one
+ * more than the last extends its path by one lost message, paired with
+ * the other side's next, while that is a seen one (no walk again from
+ * the hole); past that, each count is walked from the hole.
  */
 static void
-server_hole(struct wl_solver *s, uint32_t ui, uint32_t hi, int32_t lq,
-	uint32_t cj, uint32_t ck, uint32_t n, uint32_t dis)
+hole(struct wl_solver *s, struct wl_wpos w, int d)
 {
 	const struct wl_match *m = s->m;
-	uint32_t k = s->sh[ck], i;
+	int o = !d;
+	uint32_t k = s->hs[d][w.h[d]], i;
 	const struct wl_hole *x = &m->hole[k];
-	int32_t v, w, cap = x->lo + (int32_t)(s->nu - ui) + lq;
+	int32_t v, c, cap = x->lo + (int32_t)(s->nseen[o] - w.i[o]) +
+		w.lost[o];
+	struct wl_wpos t;
 
-	for (i = cj; i < s->n_ch; i++)
-		cap += m->hole[s->ch[i]].lo;
+	for (i = w.h[o]; i < s->n_hs[o]; i++)
+		cap += m->hole[s->hs[o][i]].lo;
 	cap = RTE_MIN(cap, (int32_t)x->hi);
+	w.h[d]++;
 	for (v = 0; v <= cap && !s->stop; v++) {
 		if (v >= x->lo) {
 			s->v[k] = v;
-			walk(s, ui, hi, lq, 0, cj, ck + 1, n, dis);
+			walk(s, w);
 		}
 		if (v == cap || s->stop)
 			return;
-		if (lq > 0 || at_client_hole(s, ui, cj)) {
-			/* The next request is a lost one. */
-			for (w = RTE_MAX(v + 1, (int32_t)x->lo); w <= cap &&
-					!s->stop; w++) {
-				s->v[k] = w;
-				walk(s, ui, hi, lq, w - v, cj, ck + 1, n, dis);
+		if (w.lost[o] > 0 || at_hole(s, &w, o)) {
+			/* The other side's next is a lost one. */
+			for (c = RTE_MAX(v + 1, (int32_t)x->lo); c <= cap &&
+					!s->stop; c++) {
+				s->v[k] = c;
+				t = w;
+				t.lost[d] = c - v;
+				walk(s, t);
 			}
 			return;
 		}
-		if (ui == s->nu)
-			return;         /* no question for one more */
-		s->v[k] = v + 1;
-		if (!push(s, ui, LOST(k), &n, &dis))
-			return;
-		ui++;
-	}
-}
-
-/* Client-side hole cj reached: the same, a lost request at a time. */
-static void
-client_hole(struct wl_solver *s, uint32_t ui, uint32_t hi, int32_t ls,
-	uint32_t cj, uint32_t ck, uint32_t n, uint32_t dis)
-{
-	const struct wl_match *m = s->m;
-	uint32_t k = s->ch[cj], i;
-	const struct wl_hole *x = &m->hole[k];
-	int32_t v, w, cap = x->lo + (int32_t)(s->nh - hi) + ls;
-
-	for (i = ck; i < s->n_sh; i++)
-		cap += m->hole[s->sh[i]].lo;
-	cap = RTE_MIN(cap, (int32_t)x->hi);
-	for (v = 0; v <= cap && !s->stop; v++) {
-		if (v >= x->lo) {
-			s->v[k] = v;
-			walk(s, ui, hi, 0, ls, cj + 1, ck, n, dis);
-		}
-		if (v == cap || s->stop)
-			return;
-		if (ls > 0 || at_server_hole(s, hi, ck)) {
-			/* The next response is a lost one. */
-			for (w = RTE_MAX(v + 1, (int32_t)x->lo); w <= cap &&
-					!s->stop; w++) {
-				s->v[k] = w;
-				walk(s, ui, hi, w - v, ls, cj + 1, ck, n, dis);
-			}
-			return;
-		}
-		if (hi == s->nh) {
-			/* No answer for more: at the end, none may be left;
-			 * else one more count stands for all the others. */
-			w = RTE_MAX(v + 1, (int32_t)x->lo);
-			if (!s->close && v < x->lo && w <= cap) {
-				s->v[k] = w;
-				walk(s, ui, hi, w - v, ls, cj + 1, ck, n, dis);
+		if (w.i[o] == s->nseen[o]) {
+			/* Requests left without an answer: at the end none
+			 * may be; else one more count stands for all. No
+			 * question for one more response. */
+			c = RTE_MAX(v + 1, (int32_t)x->lo);
+			if (d == WL_DIR_C2S && !s->close && v < x->lo &&
+					c <= cap) {
+				s->v[k] = c;
+				t = w;
+				t.lost[d] = c - v;
+				walk(s, t);
 			}
 			return;
 		}
 		s->v[k] = v + 1;
-		if (!push(s, LOST(k), hi, &n, &dis))
+		if (!(d == WL_DIR_C2S ? push(s, LOST(k), w.i[o], &w) :
+				push(s, w.i[o], LOST(k), &w)))
 			return;
-		hi++;
+		w.i[o]++;
 	}
 }
 
-/*
- * Walk on from a state: ui, hi the next seen request and held response,
- * lq, ls lost ones still due from the holes reached last (cj, ck the
- * next holes of each side), n pairs so far, dis as push()'s.
- */
-static void
-walk(struct wl_solver *s, uint32_t ui, uint32_t hi, int32_t lq, int32_t ls,
-	uint32_t cj, uint32_t ck, uint32_t n, uint32_t dis)
+/* The lost message due from side d's hole reached last, or seen i. */
+static inline uint32_t
+next_id(const struct wl_solver *s, const struct wl_wpos *w, int d)
 {
-	uint32_t rq, rs;
+	return w->lost[d] > 0 ? LOST(s->hs[d][w->h[d] - 1]) : w->i[d];
+}
+
+/* Walk on from w: pair the next request with the next response. */
+static void
+walk(struct wl_solver *s, struct wl_wpos w)
+{
+	int d;
 
 	for (;;) {
 		if (s->stop)
 			return;
-		/* The next response: a hole's lost ones come first. */
-		if (ls == 0 && at_server_hole(s, hi, ck)) {
-			server_hole(s, ui, hi, lq, cj, ck, n, dis);
+		/* The next response, then the request it answers: a hole's
+		 * lost ones come first. */
+		if (w.lost[WL_DIR_S2C] == 0 && at_hole(s, &w, WL_DIR_S2C)) {
+			hole(s, w, WL_DIR_S2C);
 			return;
 		}
-		if (ls > 0)
-			rs = LOST(s->sh[ck - 1]);
-		else if (hi < s->nh)
-			rs = hi;
-		else {
-			leaf(s, ui, lq, cj, n);
+		if (w.lost[WL_DIR_S2C] == 0 &&
+				w.i[WL_DIR_S2C] == s->nseen[WL_DIR_S2C]) {
+			leaf(s, &w);
 			/* Two pairings that differ from the first pair on:
 			 * nothing can be proven now. */
 			if (!s->close && s->leaves > 1 && s->common == 0)
 				s->stop = 1;
 			return;
 		}
-		/* The request it answers: a hole's lost ones come first. */
-		if (lq == 0 && at_client_hole(s, ui, cj)) {
-			client_hole(s, ui, hi, ls, cj, ck, n, dis);
+		if (w.lost[WL_DIR_C2S] == 0 && at_hole(s, &w, WL_DIR_C2S)) {
+			hole(s, w, WL_DIR_C2S);
 			return;
 		}
-		if (lq > 0)
-			rq = LOST(s->ch[cj - 1]);
-		else if (ui < s->nu)
-			rq = ui;
-		else
+		if (w.lost[WL_DIR_C2S] == 0 &&
+				w.i[WL_DIR_C2S] == s->nseen[WL_DIR_C2S])
 			return;         /* an answer to no question */
-		if (!push(s, rq, rs, &n, &dis))
+		if (!push(s, next_id(s, &w, WL_DIR_C2S),
+				next_id(s, &w, WL_DIR_S2C), &w))
 			return;
-		if (lq > 0)
-			lq--;
-		else
-			ui++;
-		if (ls > 0)
-			ls--;
-		else
-			hi++;
+		for (d = 0; d < 2; d++) {
+			if (w.lost[d] > 0)
+				w.lost[d]--;
+			else
+				w.i[d]++;
+		}
 	}
 }
 
@@ -637,6 +608,7 @@ solve(struct wl_match *m, const struct wl_proto_ctx *ctx, int close)
 {
 	struct wl_mpool *p = ctx->mpool;
 	struct wl_solver *s = &p->sv;
+	struct wl_wpos w = { { 0, 0 }, { 0, 0 }, { 0, 0 }, 0, 0 };
 	uint32_t i;
 
 	memset(s, 0, offsetof(struct wl_solver, u));
@@ -645,29 +617,28 @@ solve(struct wl_match *m, const struct wl_proto_ctx *ctx, int close)
 	s->close = close;
 	for (i = first_unanswered(m, p); i != WL_MATCH_NIL;
 			i = rec(p, i)->next) {
-		if (s->nu == WL_SOLVE_U)
+		if (s->nseen[WL_DIR_C2S] == WL_SOLVE_U)
 			return -E2BIG;
-		s->u[s->nu++] = i;
+		s->u[s->nseen[WL_DIR_C2S]++] = i;
 	}
 	for (i = m->hr_head; i != WL_MATCH_NIL; i = rec(p, i)->next)
-		s->h[s->nh++] = i;
+		s->h[s->nseen[WL_DIR_S2C]++] = i;
 	for (i = 0; i < m->n_holes; i++) {
 		const struct wl_hole *x = &m->hole[i];
 		uint32_t k;
 
-		if (x->side == WL_DIR_C2S) {
-			s->ch[s->n_ch++] = (uint8_t)i;
+		s->hs[x->side][s->n_hs[x->side]++] = (uint8_t)i;
+		if (x->side == WL_DIR_C2S)
 			continue;
-		}
-		s->sh[s->n_sh++] = (uint8_t)i;
 		s->ack_hi[i] = UINT64_MAX;
-		for (k = 0; k < s->nh; k++)
+		for (k = 0; k < s->nseen[WL_DIR_S2C]; k++)
 			if ((int32_t)(rec(p, s->h[k])->seq - x->at) >= 0) {
 				s->ack_hi[i] = rec(p, s->h[k])->peer_ack;
 				break;
 			}
 	}
-	walk(s, 0, 0, 0, 0, 0, 0, 0, UINT32_MAX);
+	w.dis = UINT32_MAX;
+	walk(s, w);
 	if (s->aborted)
 		return -E2BIG;
 	return s->leaves == 0 ? -ENOENT : 0;

@@ -430,7 +430,9 @@ pair_ok(const struct wl_solver *s, uint32_t rq, uint32_t rs)
 	}
 	/* A lost response began inside its hole, after its request was
 	 * sent, and was sent after its request was received: before the
-	 * first response after the hole, whose ACK bounds its own. */
+	 * first response after the hole, whose ACK bounds its own. (That
+	 * response's own C1 implies it further on: this cuts the walk
+	 * short.) */
 	if (r != NULL)
 		return !(r->peer_ack != UINT64_MAX &&
 			r->peer_ack > m->hole[HOLE_OF(rs)].gap_b) &&

@@ -283,7 +283,10 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	uint32_t pl = len, k;
 	int id, maybe = 0, tcp = f->key.l4proto == IPPROTO_TCP;
 
-	if (d->probe_st == WL_PS_NO && f->hs != WL_HS_NONE && tcp)
+	/* A direction that had its share, or was refused at a message
+	 * start, is settled. */
+	if ((d->probe_st == WL_PS_NO && f->hs != WL_HS_NONE && tcp) ||
+			f->probed[dir] >= ft->conf.probe_max_bytes)
 		return;
 	if (d->stash_len > 0) {
 		memcpy(buf, d->stash, d->stash_len);
@@ -292,7 +295,7 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		pd = buf;
 		pl = d->stash_len + k;
 	}
-	f->probed += len;
+	f->probed[dir] += len;
 	id = probe_all(ft, f, dir, pd, pl, &maybe);
 	if (id >= 0) {
 		/* L7 starts here: anything before, either way, it never
@@ -355,9 +358,12 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		d->stash_len = 0;
 		d->probe_st = WL_PS_NO;
 	}
+	/* Each direction has its share: a server's long answers do not use
+	 * up what its client's request (all that probes know) needs. */
 	if ((tcp && f->hs != WL_HS_NONE && f->d[0].probe_st == WL_PS_NO &&
 			f->d[1].probe_st == WL_PS_NO) ||
-			f->probed >= ft->conf.probe_max_bytes) {
+			(f->probed[0] >= ft->conf.probe_max_bytes &&
+			f->probed[1] >= ft->conf.probe_max_bytes)) {
 		f->l7_off = 1;
 		CTR(ft, L7_UNKNOWN)++;
 	}

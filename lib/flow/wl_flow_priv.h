@@ -113,7 +113,7 @@ struct wl_flow {
 	uint8_t ts_source;
 	uint8_t rsvd;
 	uint32_t l7_state;      /* pool slot or WL_NIL */
-	uint32_t probed;        /* bytes offered to probes */
+	uint32_t probed[2];     /* bytes offered to probes, per direction */
 	uint32_t syn_retrans;
 	uint32_t synack_retrans;
 	uint32_t cli_isn;

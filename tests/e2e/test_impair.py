@@ -263,7 +263,7 @@ def main():
     # With loss, what cannot be proven is flagged, never guessed: a lost
     # request and later a lost response on one connection leave two
     # pairings that TCP cannot tell apart, even at a clean close
-    # (timing.md, "Pairing after loss"). Measured 98.1, 98.0 and 99.2%.
+    # (timing.md, "Pairing after loss"). Measured 98.1, 98.0 and 99.3%.
     test_depths(d, "", PROTOS, 300, (0, 0, 100),
                 {1: (1.0, 0.975), 4: (1.0, 0.975), 16: (1.0, 0.99)})
     # PostgreSQL keeps its own pairing, which after a loss (or when

@@ -740,6 +740,27 @@ test_probe_any_port_and_unknown(void **state)
 	assert_string_equal(plog, "d0:REC on an odd port|");
 }
 
+/*
+ * Picked up mid-stream, the server's long answer first: it uses up its
+ * own share of probe bytes, not its client's, whose request is what
+ * probes know.
+ */
+static void
+test_probe_share_per_direction(void **state)
+{
+	const uint16_t port = 7777;
+	char big[1201];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	S2C(1000, F(ACK), 9000, 2000, big);
+	assert_int_equal(ctr(WL_FLOW_CTR_L7_UNKNOWN), 0);
+	C2S(1100, F(ACK), 2000, 9000 + 1200, "REC late");
+	assert_string_equal(plog, "d0:REC late|");
+	assert_int_equal(ctr(WL_FLOW_CTR_L7_UNKNOWN), 0);
+}
+
 static void
 test_probe_byte_at_a_time(void **state)
 {
@@ -1171,6 +1192,7 @@ main(void)
 		T(test_seq_wrap_and_fin),
 		T(test_midstream_roles),
 		T(test_probe_any_port_and_unknown),
+		T(test_probe_share_per_direction),
 		T(test_probe_byte_at_a_time),
 		T(test_pinned_port),
 		T(test_eviction),

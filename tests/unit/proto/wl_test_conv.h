@@ -57,6 +57,8 @@ struct conv {
 	/* The close is clean (struct wl_proto_ctx close_clean): the client
 	 * closed first, having had every byte the server sent. */
 	uint8_t clean;
+	/* Picked up mid-stream (struct wl_proto_ctx midstream). */
+	uint8_t midstream;
 };
 
 static struct wl_txn got[MAXT];
@@ -67,6 +69,7 @@ static unsigned int conv_proto;
 /* Transport of the flow (0: TCP); datagrams are never split. */
 static uint8_t conv_l4proto;
 static uint64_t conv_timeout_ns;
+static uint8_t conv_midstream;
 /* Request records (wl_match.h), one pool for every run. */
 static struct wl_mpool *conv_pool;
 /* Stream offsets of the run: bytes each way so far, lost ones too. Each
@@ -126,6 +129,7 @@ conv_begin(struct wl_proto_ctx *ctx)
 	}
 	assert_true(conv_ops()->state_size <= sizeof(conv_state));
 	conv_ctx(ctx);
+	ctx->midstream = conv_midstream;
 	if (conv_ops()->init != NULL)
 		conv_ops()->init(conv_state, ctx);
 }
@@ -145,6 +149,7 @@ conv_run(const struct conv *cv, int mode, unsigned int which, uint32_t at)
 	unsigned int i;
 	int done = 0;
 
+	conv_midstream = cv->midstream;
 	conv_begin(&ctx);
 	for (i = 0; !done && (cv->seg[i].data != NULL || cv->seg[i].gap); i++) {
 		const struct seg *sg = &cv->seg[i];

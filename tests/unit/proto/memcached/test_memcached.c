@@ -174,6 +174,17 @@ static const struct conv convs[] = {
 			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
 		{ "get", "c", "HIT", 10, 10, 40, 40, 0, NULL },
 		{ 0 } } },
+	/* Picked up mid-stream: the server's first bytes are the tail of a
+	 * value (a line that would be a reply anywhere else, then END);
+	 * the next reply answers a request asked before the capture or
+	 * the one seen, which the clean close settles. */
+	{ "midstream-value-tail", {
+		{ S, 10, "tored?\r\nEND\r\n" },
+		{ C, 20, "get b\r\n" },
+		{ S, 30, "VALUE b 0 1\r\n2\r\nEND\r\n" },
+		{ 0 } }, {
+		{ "get", "b", "HIT", 20, 20, 30, 30, 0, NULL },
+		{ 0 } }, WL_TXN_F_CLOSED, 0, 0, 1, 1 },
 	/* A lost reply: the next reply's word tells whose it is. */
 	{ "lost-reply", {
 		{ C, 10, "set k 0 0 1\r\nz\r\n" },

@@ -174,6 +174,19 @@ rq_unlink(struct wl_match *m, struct wl_mpool *p, uint32_t i)
 	m->n_rq--;
 }
 
+/* Take the oldest held response off hr (there is one). */
+static uint32_t
+hr_pop(struct wl_match *m, struct wl_mpool *p)
+{
+	uint32_t h = m->hr_head;
+
+	m->hr_head = rec(p, h)->next;
+	if (m->hr_head == WL_MATCH_NIL)
+		m->hr_tail = WL_MATCH_NIL;
+	m->n_hr--;
+	return h;
+}
+
 /* The oldest request without a response, or NIL. */
 static uint32_t
 first_unanswered(const struct wl_match *m, struct wl_mpool *p)
@@ -343,6 +356,13 @@ struct wl_wpos {
 	uint32_t dis;
 };
 
+/* Does message number seq of hole x's side come after it? */
+static inline int
+after_hole(const struct wl_hole *x, uint32_t seq)
+{
+	return (int32_t)(seq - x->at) >= 0;
+}
+
 /* An id in a pairing: an index into the solver's u[] or h[], or a
  * message lost in hole j. */
 #define LOST(j) (0x80000000u | (uint32_t)(j))
@@ -486,7 +506,7 @@ at_hole(const struct wl_solver *s, const struct wl_wpos *w, int d)
 	if (i == s->nseen[d])   /* past the last held: only at the end */
 		return d == WL_DIR_C2S || s->close;
 	r = rec(s->ctx->mpool, d == WL_DIR_C2S ? s->u[i] : s->h[i]);
-	return (int32_t)(r->seq - s->m->hole[s->hs[d][j]].at) >= 0;
+	return after_hole(&s->m->hole[s->hs[d][j]], r->seq);
 }
 
 /*
@@ -634,7 +654,7 @@ solve(struct wl_match *m, const struct wl_proto_ctx *ctx, int close)
 			continue;
 		s->ack_hi[i] = UINT64_MAX;
 		for (k = 0; k < s->nseen[WL_DIR_S2C]; k++)
-			if ((int32_t)(rec(p, s->h[k])->seq - x->at) >= 0) {
+			if (after_hole(x, rec(p, s->h[k])->seq)) {
 				s->ack_hi[i] = rec(p, s->h[k])->peer_ack;
 				break;
 			}
@@ -684,7 +704,7 @@ apply(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t np)
 				seq = rec(p, s->h[x.rs])->seq;
 			else
 				continue;
-			if ((int32_t)(seq - m->hole[j].at) >= 0)
+			if (after_hole(&m->hole[j], seq))
 				passed[j] = 1;
 		}
 		if (IS_LOST(x.rs)) {
@@ -693,11 +713,7 @@ apply(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t np)
 			continue;
 		}
 		/* Held responses are paired in order: this is the first. */
-		h = m->hr_head;
-		m->hr_head = rec(p, h)->next;
-		if (m->hr_head == WL_MATCH_NIL)
-			m->hr_tail = WL_MATCH_NIL;
-		m->n_hr--;
+		h = hr_pop(m, p);
 		if (IS_LOST(x.rq))      /* proven: it answers a lost request */
 			rsp_unmatched(ctx, &rec(p, h)->t, WL_TXN_F_GAP);
 		else
@@ -755,14 +771,12 @@ give_up(struct wl_match *m, struct wl_proto_ctx *ctx)
 	uint32_t h;
 
 	ctx->ctr[WL_PROTO_CTR_LOSS_UNRESOLVED]++;
-	while ((h = m->hr_head) != WL_MATCH_NIL) {
-		m->hr_head = rec(p, h)->next;
-		m->n_hr--;
+	while (m->n_hr > 0) {
+		h = hr_pop(m, p);
 		rsp_unmatched(ctx, &rec(p, h)->t, WL_TXN_F_UNPAIRED |
 			(m->overflow ? WL_TXN_F_OVERFLOW : 0));
 		rec_put(p, h);
 	}
-	m->hr_tail = WL_MATCH_NIL;
 	while ((h = first_unanswered(m, p)) != WL_MATCH_NIL &&
 			rec(p, h)->done)
 		req_unanswered(m, ctx, h, WL_TXN_F_UNPAIRED |
@@ -790,7 +804,7 @@ must_hold(const struct wl_match *m, struct wl_mpool *p)
 		return 1;
 	for (i = 0; i < m->n_holes; i++)
 		if (m->hole[i].side == WL_DIR_S2C ||
-				(int32_t)(rec(p, q)->seq - m->hole[i].at) >= 0)
+				after_hole(&m->hole[i], rec(p, q)->seq))
 			return 1;
 	return 0;
 }

@@ -276,32 +276,14 @@ request_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	return 1;
 }
 
-/* Words a reply line can start with (digits aside: incr/decr). */
+/* Words a reply line can start with (an incr/decr answer, a number,
+ * aside). */
 static const char *const rsp_words[] = {
 	"VALUE", "END", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND",
 	"DELETED", "TOUCHED", "OK", "ERROR", "CLIENT_ERROR", "SERVER_ERROR",
 	"STAT", "VERSION", "VA", "HD", "EN", "NF", "NS", "EX", "MN", "ME",
 	"RESET",
 };
-
-/* An incr/decr reply: a decimal number alone. */
-static int
-is_number(const char *w)
-{
-	size_t i;
-
-	for (i = 0; w[i] != '\0'; i++)
-		if (w[i] < '0' || w[i] > '9' || i == 20)
-			return 0;
-	return i > 0;
-}
-
-static int
-known_rsp(const char *w, unsigned int k)
-{
-	return (k == 1 && is_number(w)) ||
-		wl_str_in(w, rsp_words, WL_ARRAY_SIZE(rsp_words));
-}
 
 /*
  * A complete response line. Same return values. Right after a resync
@@ -318,8 +300,9 @@ response_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
 	uint64_t v;
 
-	if (k == 0 || (p->fresh && (!known_rsp(w[0], k) || is_number(w[0]) ||
-			strcmp(w[0], "END") == 0 || strcmp(w[0], "STAT") == 0)))
+	if (k == 0 || (p->fresh && (!wl_str_in(w[0], rsp_words,
+			WL_ARRAY_SIZE(rsp_words)) || strcmp(w[0], "END") == 0 ||
+			strcmp(w[0], "STAT") == 0)))
 		return -1;
 	p->fresh = 0;
 	if (m->cmd[0] == '\0')

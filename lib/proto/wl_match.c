@@ -230,7 +230,19 @@ count_from(struct wl_mpool *p, uint32_t i)
 static void
 emit_free(struct wl_proto_ctx *ctx, uint32_t i)
 {
-	wl_proto_emit(ctx, &rec(ctx->mpool, i)->t);
+	struct wl_txn *t = &rec(ctx->mpool, i)->t;
+
+	/*
+	 * Bytes in order, times not: the tap saw a message's packets out
+	 * of order (a segment that came after later ones carries its late
+	 * capture time), so neither end is the one that was sent.
+	 */
+	if ((t->req_end_ns != 0 && t->req_end_ns < t->req_start_ns) ||
+			(t->rsp_start_ns != 0 && t->req_start_ns != 0 &&
+			t->rsp_start_ns < t->req_start_ns) ||
+			(t->rsp_end_ns != 0 && t->rsp_end_ns < t->rsp_start_ns))
+		t->flags |= WL_TXN_F_REORDERED;
+	wl_proto_emit(ctx, t);
 	rec_put(ctx->mpool, i);
 }
 
@@ -1130,6 +1142,12 @@ wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx, int dir,
 }
 
 void
+wl_match_give_up(struct wl_match *m, struct wl_proto_ctx *ctx)
+{
+	give_up(m, ctx);
+}
+
+void
 wl_match_close(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t flags,
 	uint64_t ts)
 {
@@ -1140,10 +1158,25 @@ wl_match_close(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t flags,
 	if (m->n_holes > 0 || m->n_hr > 0) {
 		/* Clean close: every request had exactly one answer, so
 		 * the answers add up to the requests. */
+		int32_t nu = 0, k;
+
 		for (i = first_unanswered(m, p); i != WL_MATCH_NIL;
-				i = rec(p, i)->next)
+				i = rec(p, i)->next) {
 			once &= rec(p, i)->expect == WL_EXPECT_ONE &&
 				rec(p, i)->done;
+			nu += !rec(p, i)->answered;
+		}
+		/* One hole: the count is what makes them add up (a long
+		 * blind connection is then one walk, not one per count). */
+		if (m->n_holes == 1 && !(m->hole[0].side == WL_DIR_S2C &&
+				m->unsolicited)) {
+			struct wl_hole *x = &m->hole[0];
+
+			k = x->side == WL_DIR_C2S ? (int32_t)m->n_hr - nu :
+				nu - (int32_t)m->n_hr;
+			if (k >= x->lo && k <= x->hi)
+				x->lo = x->hi = (int16_t)k;
+		}
 		if (ctx->close_clean && once && solve(m, ctx, 1) == 0 &&
 				p->sv.common == p->sv.nfirst)
 			apply(m, ctx, p->sv.nfirst);

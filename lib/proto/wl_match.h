@@ -10,7 +10,7 @@
  * per-flow list of records drawn from one per-lcore pool (so one deep
  * pipeline is measured whole, and the bound is per core), each record a
  * transaction in the making. Responses answer requests in order (Redis,
- * HTTP/1, memcached; PostgreSQL and MySQL to follow): the n-th response
+ * HTTP/1, memcached, PostgreSQL; MySQL to follow): the n-th response
  * answers the n-th request, quiet requests aside (enum
  * wl_match_expect). Protocols whose answers carry their question (DNS:
  * id and question) pair by key instead: they find the request
@@ -270,6 +270,13 @@ enum wl_gap_kind {
  */
 void wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx,
 	int dir, uint64_t len, enum wl_gap_kind kind);
+
+/**
+ * The protocol cannot tell how many messages something it lost held
+ * (a framing it cannot trust): what is held goes out unpaired and the
+ * flow goes on blind, as after a fifth hole.
+ */
+void wl_match_give_up(struct wl_match *m, struct wl_proto_ctx *ctx);
 
 /**
  * The flow ends: resolve what can be, emit every pending request

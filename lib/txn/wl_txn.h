@@ -28,7 +28,8 @@
 	_(TRUNCATED, "truncated")       /* cut: text fields, or the response by the end */ \
 	_(CLOSED, "closed")             /* connection closed before the end */ \
 	_(UNPAIRED, "unpaired")         /* pairing could not be proven (loss) */ \
-	_(OVERFLOW, "overflow")         /* the lcore's pending pool was full */
+	_(OVERFLOW, "overflow")         /* the lcore's pending pool was full */ \
+	_(REORDERED, "reordered")       /* its packets' times run backwards */
 
 enum wl_txn_flag_bit {
 #define _(e, n) WL_TXN_F_BIT_ ## e,
@@ -139,7 +140,7 @@ const char *wl_txn_flag_name(unsigned int b);
 /* Flags that say a transaction's duration is not proven: kept out of
  * the duration histograms (docs/timing.md). */
 #define WL_TXN_F_UNTIMED (WL_TXN_F_NO_RESPONSE | WL_TXN_F_NO_REQUEST | \
-	WL_TXN_F_UNPAIRED | WL_TXN_F_OVERFLOW)
+	WL_TXN_F_UNPAIRED | WL_TXN_F_OVERFLOW | WL_TXN_F_REORDERED)
 
 /** Is the pairing of the transaction's request and response proven? */
 static inline int

@@ -215,13 +215,12 @@ def test_close_settles(d):
             f"close settles two: {dict(cat)}")
 
 
-def test_deep(d, proto):
-    """A clean pipeline deeper than the protocol keeps (PostgreSQL 32
-    units, MySQL 8 commands): every transaction in a duration histogram
-    has the four times of one of the truth's on its connection (times,
-    not resources: PostgreSQL keeps 8 statement texts, so a deep one
-    loses its resource, counted), the ones beyond are flagged overflow,
-    and the histograms hold exactly the timed ones."""
+def test_deep(d, proto, limit):
+    """A clean 40-deep pipeline: every transaction in a duration
+    histogram has the four times of one of the truth's on its connection;
+    with limit (MySQL keeps 8 commands) the ones beyond are flagged
+    overflow, without (the matcher's per-lcore pool) all are timed; the
+    histograms hold exactly the timed ones."""
     recs, truth = gen(d, f"deep-{proto}", "--connections", "20",
                       "--requests", "60", "--pipeline", "40",
                       "--rsp-size", "64:512", "--proto", proto)
@@ -237,13 +236,17 @@ def test_deep(d, proto):
           f"{len(truth['transactions'])} timed, {ovf} overflow")
     e.check(not wrong and got, f"{proto} 40 deep: {len(wrong)} timed "
             f"transactions with another's times: {wrong[:2]}")
-    e.check(ovf > 0, f"{proto} 40 deep: nothing flagged overflow")
+    if limit:
+        e.check(ovf > 0, f"{proto} 40 deep: nothing flagged overflow")
+    else:
+        e.check(ovf == 0 and got == want, f"{proto} 40 deep: {ovf} "
+                f"overflow, {sum(got.values())} timed")
     diff = im.histogram_check(st, txns, protos=(proto,))
     e.check(not diff, f"{proto} 40 deep: histograms differ: {diff[:3]}")
 
 
 # The protocols `wirelat-replay gen` makes that pair on the shared
-# matcher; PostgreSQL apart.
+# matcher (PostgreSQL too, apart for its own floors).
 PROTOS = ("http", "redis", "memcached")
 PG = ("postgresql",)
 MY = ("mysql",)
@@ -266,13 +269,12 @@ def main():
     # (timing.md, "Pairing after loss"). Measured 98.1, 98.0 and 99.3%.
     test_depths(d, "", PROTOS, 300, (0, 0, 100),
                 {1: (1.0, 0.975), 4: (1.0, 0.975), 16: (1.0, 0.99)})
-    # PostgreSQL keeps its own pairing, which after a loss (or when
-    # picked up mid-stream) logs units and answers apart, unpaired, until
-    # the connection ends: never a wrong pair, fewer exact ones
-    # (timing.md, PostgreSQL). Not 16 deep: it keeps 8 statement texts
-    # per connection (a deeper pipeline loses resources, counted).
+    # PostgreSQL on the matcher: after a server-side loss the parser
+    # finds its way at the next ReadyForQuery, so the answer after the
+    # lost bytes is lost to it too (timing.md, PostgreSQL). Measured
+    # 96.9, 95.3 and 96.7% (its own pairing before: 84 and 81%).
     test_depths(d, "postgresql", PG, 150, (30, 200, 300),
-                {1: (1.0, 0.70), 4: (1.0, 0.70)})
+                {1: (1.0, 0.965), 4: (1.0, 0.95), 16: (1.0, 0.965)})
     # MySQL likewise: after a loss that hides where answers begin, or a
     # pipeline deeper than the 8 commands it keeps per connection, its
     # commands and answers are logged apart (timing.md, MySQL).
@@ -288,8 +290,8 @@ def main():
                 also=("dns_retransmits", "dns_duplicates",
                       "dns_unmatched_responses"))
     test_close_settles(d)
-    for proto in ("postgresql", "mysql"):
-        test_deep(d, proto)
+    test_deep(d, "postgresql", False)
+    test_deep(d, "mysql", True)
     e.finish()
 
 

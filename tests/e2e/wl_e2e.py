@@ -123,7 +123,8 @@ def midstream(cap, proto, d, frac=0.3, paired=True, server_port=None):
     (answers may be to requests sent before the capture): each answer of
     such a connection must then be logged alone, unpaired, with the times
     of one of the whole capture's answers; connections seen from their
-    start are paired as in the whole capture.
+    start are paired as in the whole capture. paired True: answers
+    logged alone (no_request) must also have one of those times.
     server_port: the server's port when it is not a protocol default
     (a port picked at random may be above the client's: which side
     serves is then what --server-port says, as docs/config.md tells).
@@ -173,8 +174,12 @@ def midstream(cap, proto, d, frac=0.3, paired=True, server_port=None):
               f"answers alone; unpaired, or paired as in the whole "
               f"capture, all but {bad[:2]}")
         return 0, len(alone)
+    # An answer to a request before the cut is logged alone
+    # (no_request), with its own times.
+    full_rsp = {rkey(t) for t in fullt}
     wrong = [t for t in cutt if key(t) not in full and
-             (t["method"] not in setup or rkey(t) not in full_r)]
+             (t["method"] not in setup or rkey(t) not in full_r) and
+             ("no_request" not in t["flags"] or rkey(t) not in full_rsp)]
     check(not wrong, f"mid-stream {proto}: {len(wrong)} transactions the "
           f"whole capture does not have: {wrong[:3]}")
     # Same exchange, same verb -- unless what named it (a prepared

@@ -40,7 +40,7 @@ DOUBT = {"gap", "no_response", "no_request", "unpaired", "reordered",
 # Flags that keep a transaction out of the duration histograms
 # (wl_txn_timed()): without them, and with a response end, its duration
 # is recorded, so its first and last times must be right.
-UNTIMED = {"no_response", "no_request", "unpaired", "overflow"}
+UNTIMED = {"no_response", "no_request", "unpaired", "overflow", "reordered"}
 
 
 def timed(t):

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * PostgreSQL transactions. The server answers in order, so requests wait
- * in a FIFO of "units"; a unit ends at a given backend message and the
- * oldest unit owns every backend message until then.
+ * PostgreSQL transactions. The server answers in order: requests are
+ * "units", paired with their answers by the shared matcher (wl_match.h),
+ * and a unit's kind says where its answer ends.
  *
  *   client                               server
  *   [SSLRequest]  ------------------->
@@ -32,9 +32,20 @@
  *    to Sync and the answer up to ReadyForQuery. A group without Execute
  *    is one unit (PREPARE, DESCRIBE, ...) ending at ReadyForQuery.
  *
+ * Where an answer ends depends on its unit, which the matcher names
+ * while the order is proven (wl_match_rsp_peek). While it is not (a loss
+ * left a hole), an answer is taken to end at the next ReadyForQuery,
+ * which ends exactly one Query, Sync or startup; the answer carries how
+ * it was framed and how many end messages it held, and pg_rsp_fits()
+ * lets it answer only a unit such an answer can end: never an Execute
+ * with others in its group. Lost client bytes inside an extended group
+ * leave its units uncountable: from there to the next Sync they join
+ * the lost region (or pairing is given up).
+ *
  * Statement texts live in a small table of slots: Parse and Query fill
- * one each; units, portals and statement names point at a slot by
- * index and generation, so a slot reused for something else is noticed.
+ * one each; portals and statement names point at a slot by index and
+ * generation, so a slot reused for something else is noticed. A unit
+ * copies its text when it is queued.
  */
 
 #include <netinet/in.h>
@@ -42,25 +53,37 @@
 #include <string.h>
 
 #include "wl_common.h"
+#include "wl_match.h"
 #include "wl_pg.h"
 #include "wl_pg_parse.h"
 #include "wl_proto.h"
 #include "wl_sql.h"
-#include "wl_proto_fifo.h"
 
-#define PENDING 32              /* units in flight (pipelining) */
 #define STMTS 8                 /* statement texts */
 #define PORTALS 4
 #define NO_SLOT 0xff
 #define VERB 16
+#define Z_LEN 6                 /* a ReadyForQuery's bytes */
 
+/* struct wl_pg_txn at_z of a unit: does its answer end at ReadyForQuery */
+enum { Z_NO = 0, Z_YES = 1, Z_UNKNOWN = 2 };
+
+/* struct wl_pg_txn unit of a request. */
 enum unit_kind {
 	U_QUERY = 1,            /* simple Query */
 	U_EXEC = 2,             /* extended: up to an Execute */
 	U_GROUP = 3,            /* extended: a group without Execute */
-	U_END = 4,              /* Sync after an answered Execute: no txn */
 	U_STARTUP = 5,
 	U_FUNC = 6,             /* FunctionCall */
+};
+
+/* struct wl_pg_txn frame of an answer: where it was taken to end. */
+enum frame {
+	FR_EXEC = 1,            /* its Execute's: at C, I, s or E */
+	FR_LAST = 2,            /* its group's last Execute's: at Z */
+	FR_STARTUP = 3,         /* the startup's: at Z, or E (refused) */
+	FR_Z = 4,               /* unit not known: at the next Z */
+	FR_SKIP = 5,            /* none: skipped after an error */
 };
 
 enum stmt_kind {
@@ -69,20 +92,11 @@ enum stmt_kind {
 	SK_PARSE = 2,           /* a prepared statement Bind may name */
 };
 
-enum how {
-	HOW_RSP = 0,            /* answered; rsp_end is the ts given */
-	HOW_NONE = 1,           /* no answer */
-	HOW_SKIPPED = 2,        /* server skipped it after an earlier error */
-	HOW_CUT = 3,            /* its answer failed (ErrorResponse), the end
-				 * was lost or cut: status known, no end */
-};
-
 struct pg_stmt {
 	uint64_t hash;          /* statement name (SK_PARSE) */
 	uint32_t stamp;         /* last use, for eviction */
 	uint16_t gen;
 	uint8_t kind;
-	uint8_t refs;           /* pending units pointing here */
 	uint8_t trunc;
 	char name[WL_PG_NAME];  /* statement name; startup: the user */
 	char verb[VERB];
@@ -97,67 +111,59 @@ struct pg_portal {
 	uint8_t used;
 };
 
-struct pg_unit {
-	uint64_t start_ns;
-	uint64_t end_ns;
-	uint64_t bytes;
-	uint16_t gen;
-	uint8_t slot;
-	uint8_t kind;
-	uint8_t at_z;           /* ends at ReadyForQuery */
-	uint8_t first;          /* U_GROUP: its first message type */
-	uint8_t rsvd[2];
-};
-
 struct pg_state {
 	struct wl_pg_parser req;
 	struct wl_pg_parser rsp;
-	struct pg_unit pend[PENDING];
-	struct wl_fifo q;
+	struct wl_match m;
 	struct pg_stmt stmt[STMTS];
 	struct pg_portal portal[PORTALS];
+	struct wl_stream_pos req_pos;   /* client message in progress */
+	struct wl_stream_pos pre_pos;   /* the SSLRequest */
+	struct wl_stream_pos cur_pos;   /* the extended unit being sent */
+	struct wl_stream_pos rsp_pos;   /* the answer in progress */
+	struct wl_stream_pos msg_pos;   /* the server message in progress */
+	/* The request whose answer is in progress, which the client's COPY
+	 * data and password messages extend; valid until that answer ends
+	 * or bytes are lost. */
+	struct wl_mrec *ext;
 	uint64_t req_begin_ns;  /* first byte of the client message */
 	uint64_t pre_start_ns;  /* SSLRequest before the StartupMessage */
 	uint64_t pre_bytes;
-	uint64_t cur_start_ns;  /* the extended unit the client is sending */
+	uint64_t cur_start_ns;
 	uint64_t cur_bytes;
-	uint64_t rsp_start_ns;  /* answer of the oldest unit so far */
+	uint64_t msg_begin_ns;
+	uint64_t rsp_start_ns;
 	uint64_t rsp_bytes;
 	uint64_t tag_rows;
 	uint32_t rows;
 	uint32_t clock;
-	uint32_t pushes;
-	uint32_t exec_push;     /* pushes after the group's last Execute */
+	uint32_t z_owed;        /* ReadyForQuery due to answered Executes */
 	uint16_t cur_gen;
 	uint8_t cur_slot;       /* its Parse */
 	uint8_t cur_first;
 	uint8_t cur_active;
+	uint8_t cur_plain;      /* only Sync and Flush so far */
 	uint8_t grp_exec;       /* the group has an Execute */
 	uint8_t pre_active;
 	uint8_t has_tag;
 	uint8_t skipping;       /* error in the group: Executes until Sync */
-	uint8_t suspect;        /* bytes lost: flag what comes out */
-	/* Pairing unproven since a loss (timing.md, PostgreSQL): answers
-	 * and units are logged apart, "unpaired". */
-	uint8_t blind;
-	/* Server bytes lost with at most one unit waiting: settled if the
-	 * first ReadyForQuery after them was sent before the server had
-	 * anything newer (its ACK at most c2s_at_gap). */
-	uint8_t settle;
-	/* Units queued before a unit found no room (blind since): their
-	 * answers come first, so they keep them. */
-	uint8_t sure;
-	uint64_t c2s_end;       /* client stream bytes seen */
-	uint64_t c2s_at_gap;
+	uint8_t rsp_on;         /* an answer is in progress */
+	uint8_t frame;          /* its enum frame */
+	uint8_t nterm;          /* its end messages (C, I, s, E) */
+	uint8_t req_gap;        /* bytes of the unit being sent were lost */
+	uint8_t rsp_gap;
+	/* Client bytes were lost between units: what follows, up to the
+	 * next Sync, may be the rest of a group begun in them. */
+	uint8_t unsure;
 	char sqlstate[6];
 };
 
 _Static_assert(sizeof(struct pg_state) <= 4096, "postgresql state too big");
 
-static struct pg_unit *
-pend_at(struct pg_state *s, uint32_t i)
+static struct wl_pg_txn *
+area(struct wl_txn *t)
 {
-	return &s->pend[wl_fifo_at(&s->q, PENDING, i)];
+	return (struct wl_pg_txn *)t->proto_area;
 }
 
 static uint64_t
@@ -183,20 +189,18 @@ stmt_get(const struct pg_state *s, uint8_t slot, uint16_t gen)
 }
 
 /*
- * A slot for a new text: free first, then the least recently used that
- * nothing waits on, then a live prepared statement, then one a pending
- * unit still names. The last two lose something: counted.
+ * A slot for a new text: free first, then the least recently used text,
+ * then a live prepared statement (lost for a later Bind: counted).
  */
 static uint8_t
 stmt_alloc(struct pg_state *s, struct wl_proto_ctx *ctx)
 {
 	struct pg_stmt *st;
-	unsigned int i, best = 0, bp = 4, p;
+	unsigned int i, best = 0, bp = 3, p;
 
 	for (i = 0; i < STMTS; i++) {
 		st = &s->stmt[i];
-		p = st->kind == SK_FREE ? 0 : st->refs > 0 ? 3 :
-			st->kind == SK_PARSE ? 2 : 1;
+		p = st->kind == SK_FREE ? 0 : st->kind == SK_PARSE ? 2 : 1;
 		if (p < bp || (p == bp && st->stamp < s->stmt[best].stamp)) {
 			bp = p;
 			best = i;
@@ -207,7 +211,6 @@ stmt_alloc(struct pg_state *s, struct wl_proto_ctx *ctx)
 	st = &s->stmt[best];
 	st->gen++;
 	st->kind = SK_TEXT;
-	st->refs = 0;
 	st->trunc = 0;
 	st->hash = 0;
 	st->stamp = ++s->clock;
@@ -238,82 +241,6 @@ stmt_text(struct pg_stmt *st, const char *q, uint32_t n, int cut)
 		st->text, sizeof(st->text), st->verb, sizeof(st->verb)) | cut);
 }
 
-/* ---- units ---- */
-
-static void
-rsp_reset(struct pg_state *s)
-{
-	s->rsp_start_ns = 0;
-	s->rsp_bytes = 0;
-	s->tag_rows = 0;
-	s->rows = 0;
-	s->has_tag = 0;
-	s->sqlstate[0] = '\0';
-}
-
-
-static void blind_emit(struct pg_state *s, struct wl_proto_ctx *ctx,
-	const struct pg_unit *u, enum how how, uint64_t rsp_end,
-	uint32_t flags);
-
-static struct pg_unit *
-unit_push(struct pg_state *s, struct wl_proto_ctx *ctx, uint8_t kind,
-	uint64_t start, uint64_t end, uint64_t bytes, uint8_t slot)
-{
-	struct pg_unit *u;
-	uint32_t i;
-
-	if (kind != U_END)
-		ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
-	i = wl_fifo_push(&s->q, PENDING);
-	if (i == UINT32_MAX) {
-		struct pg_unit o = { .start_ns = start, .end_ns = end,
-			.bytes = bytes, .kind = kind, .slot = slot,
-			.gen = slot < STMTS ? s->stmt[slot].gen : 0 };
-
-		/*
-		 * Its answer will come and the order would give it to the
-		 * next unit: from here the order is lost; the units queued
-		 * now keep theirs (they come first).
-		 */
-		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
-		if (!s->blind) {
-			s->blind = 1;
-			s->sure = (uint8_t)s->q.n;
-		}
-		if (kind != U_END)
-			blind_emit(s, ctx, &o, HOW_NONE, 0, WL_TXN_F_OVERFLOW);
-		return NULL;
-	}
-	u = &s->pend[i];
-	memset(u, 0, sizeof(*u));
-	u->kind = kind;
-	u->start_ns = start;
-	u->end_ns = end;
-	u->bytes = bytes;
-	u->slot = NO_SLOT;
-	u->at_z = kind != U_EXEC;
-	if (slot < STMTS && s->stmt[slot].kind != SK_FREE) {
-		u->slot = slot;
-		u->gen = s->stmt[slot].gen;
-		s->stmt[slot].refs++;
-	}
-	s->pushes++;
-	return u;
-}
-
-static void
-unit_pop(struct pg_state *s)
-{
-	struct pg_unit *u = pend_at(s, 0);
-
-	if (stmt_get(s, u->slot, u->gen) != NULL && s->stmt[u->slot].refs > 0)
-		s->stmt[u->slot].refs--;
-	if (s->sure > 0)
-		s->sure--;
-	wl_fifo_pop(&s->q, PENDING);
-	rsp_reset(s);
-}
 
 /*
  * SQLSTATE class -> status class: the request's fault (feature, data,
@@ -356,13 +283,15 @@ group_method(uint8_t first)
 	}
 }
 
+/* A unit's method, resource and names into its transaction. */
 static void
-describe(const struct pg_unit *u, const struct pg_stmt *st, struct wl_txn *t,
-	struct wl_pg_txn *x)
+describe(uint8_t kind, uint8_t first, const struct pg_stmt *st,
+	struct wl_txn *t)
 {
+	struct wl_pg_txn *x = area(t);
 	const char *m;
 
-	switch (u->kind) {
+	switch (kind) {
 	case U_STARTUP:
 		m = "startup";
 		break;
@@ -370,7 +299,7 @@ describe(const struct pg_unit *u, const struct pg_stmt *st, struct wl_txn *t,
 		m = "FUNCTION_CALL";
 		break;
 	case U_GROUP:
-		m = st != NULL ? "PREPARE" : group_method(u->first);
+		m = st != NULL ? "PREPARE" : group_method(first);
 		break;
 	case U_EXEC:
 		m = st != NULL && st->verb[0] ? st->verb : "EXECUTE";
@@ -380,13 +309,13 @@ describe(const struct pg_unit *u, const struct pg_stmt *st, struct wl_txn *t,
 		break;
 	}
 	wl_strlcpy(t->method, m, sizeof(t->method));
-	x->extended = u->kind == U_EXEC || u->kind == U_GROUP;
+	x->extended = kind == U_EXEC || kind == U_GROUP;
 	if (st == NULL)
 		return;
 	wl_strlcpy(t->resource, st->text, sizeof(t->resource));
 	if (st->trunc)
 		t->flags |= WL_TXN_F_TRUNCATED;
-	if (u->kind == U_STARTUP) {
+	if (kind == U_STARTUP) {
 		wl_strlcpy(x->user, st->name, sizeof(x->user));
 		x->startup = 1;
 	} else if (x->extended) {
@@ -394,125 +323,66 @@ describe(const struct pg_unit *u, const struct pg_stmt *st, struct wl_txn *t,
 	}
 }
 
-/* The unit's request fields into t (initialised). */
-static void
-req_fields(struct pg_state *s, struct wl_proto_ctx *ctx,
-	const struct pg_unit *u, struct wl_txn *t)
+/*
+ * A unit the client sent (at: its first byte, start..end, bytes), for
+ * the matcher. An Execute stays open (done 0) until the next Execute
+ * or Sync says whether it is its group's last.
+ * @return its record, or NULL (no record, or units not countable).
+ */
+static struct wl_mrec *
+unit_add(struct pg_state *s, struct wl_proto_ctx *ctx, uint8_t kind,
+	const struct wl_stream_pos *at, uint64_t start, uint64_t end,
+	uint64_t bytes, uint8_t slot)
 {
-	wl_proto_txn_init(ctx, t);
-	describe(u, stmt_get(s, u->slot, u->gen), t,
-		(struct wl_pg_txn *)t->proto_area);
-	t->req_start_ns = u->start_ns;
-	t->req_end_ns = u->end_ns;
-	t->req_bytes = u->bytes;
-}
+	struct wl_mrec *r;
+	struct wl_pg_txn *x;
 
-/* The answer so far into t: rows, tag, status; its end at rsp_end. */
-static void
-rsp_fields(const struct pg_state *s, struct wl_proto_ctx *ctx,
-	struct wl_txn *t, uint64_t rsp_end)
-{
-	struct wl_pg_txn *x = (struct wl_pg_txn *)t->proto_area;
-
-	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
-	t->rsp_end_ns = rsp_end;
-	t->rsp_bytes = s->rsp_bytes;
-	x->rows = s->rows;
-	x->has_tag = s->has_tag;
-	x->tag_rows = s->tag_rows;
-	if (s->sqlstate[0] != '\0') {
-		wl_strlcpy(t->status, s->sqlstate, sizeof(t->status));
-		t->status_class = class_of(s->sqlstate);
-	} else {
-		wl_strlcpy(t->status, "OK", sizeof(t->status));
-		t->status_class = WL_SC_OK;
-	}
+	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
+	r = wl_match_req_add(&s->m, ctx, at, start);
+	if (r == NULL)
+		return NULL;
+	x = area(&r->t);
+	describe(kind, s->cur_first, stmt_get(s, slot, slot < STMTS ?
+		s->stmt[slot].gen : 0), &r->t);
+	x->unit = kind;
+	/* An Execute's: not known until the next Execute or Sync. */
+	x->at_z = kind != U_EXEC ? Z_YES : Z_UNKNOWN;
+	x->first = kind == U_EXEC ? !s->grp_exec :
+		s->cur_plain ? 'S' : s->cur_first;
+	if (s->req_gap)
+		r->t.flags |= WL_TXN_F_GAP;
+	s->req_gap = 0;
+	wl_match_req_end(&s->m, ctx, r, end, bytes, kind != U_EXEC);
+	return r;
 }
 
 /*
- * Blind: the unit and the answer the old order gives it are not proven
- * to belong together: each is logged alone, flagged unpaired (the
- * answer with its status and times, no request, its first byte only if
- * it was seen; the unit without a response).
+ * The open Execute is complete: the group goes on (another Execute,
+ * sync 0), ends with it (Sync at ts: it answers up to ReadyForQuery,
+ * sync 1), or which it is was lost (sync -1).
  */
 static void
-blind_emit(struct pg_state *s, struct wl_proto_ctx *ctx,
-	const struct pg_unit *u, enum how how, uint64_t rsp_end, uint32_t flags)
+exec_close(struct pg_state *s, struct wl_proto_ctx *ctx, int sync,
+	uint64_t ts)
 {
-	struct wl_txn t;
+	struct wl_mrec *r = wl_match_req_open(&s->m, ctx);
 
-	req_fields(s, ctx, u, &t);
-	t.flags |= flags | WL_TXN_F_UNPAIRED | wl_proto_unanswered(ctx, &t);
-	ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
-	wl_proto_emit(ctx, &t);
-	if (how == HOW_NONE)
+	if (r == NULL || area(&r->t)->unit != U_EXEC)
 		return;
-	ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-	ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
-	wl_proto_txn_init(ctx, &t);
-	rsp_fields(s, ctx, &t, rsp_end);
-	t.rsp_start_ns = s->rsp_start_ns;
-	t.flags = (flags & ~WL_TXN_F_NO_RESPONSE) | WL_TXN_F_NO_REQUEST |
-		WL_TXN_F_UNPAIRED | WL_TXN_F_GAP |
-		(how == HOW_CUT ? WL_TXN_F_TRUNCATED : 0);
-	wl_proto_emit(ctx, &t);
-}
-
-static void
-emit(struct pg_state *s, struct wl_proto_ctx *ctx, const struct pg_unit *u,
-	enum how how, uint64_t rsp_end, uint32_t flags)
-{
-	struct wl_txn t;
-
-	if (u->kind == U_END)
-		return;
-	if (s->blind && s->sure == 0 && how != HOW_SKIPPED) {
-		blind_emit(s, ctx, u, how, rsp_end, flags);
+	if (sync <= 0) {
+		if (sync == 0)
+			area(&r->t)->at_z = Z_NO;
+		wl_match_req_end(&s->m, ctx, r, r->t.req_end_ns,
+			r->t.req_bytes, 1);
 		return;
 	}
-	req_fields(s, ctx, u, &t);
-	if (s->suspect)
-		flags |= WL_TXN_F_GAP;
-	if (how == HOW_RSP || how == HOW_CUT) {
-		rsp_fields(s, ctx, &t, rsp_end);
-		t.rsp_start_ns = s->rsp_start_ns != 0 ? s->rsp_start_ns :
-			rsp_end;
-	} else if (how == HOW_SKIPPED) {
-		wl_strlcpy(t.status, "skipped", sizeof(t.status));
-		t.status_class = WL_SC_ERROR;
-	} else {
-		flags |= wl_proto_unanswered(ctx, &t);
-	}
-	t.flags |= flags;
-	wl_proto_emit(ctx, &t);
-}
-
-/*
- * Every pending unit leaves unanswered (gap, garbage, close), but for
- * the oldest whose answer already failed: an ErrorResponse is final, so
- * it keeps its SQLSTATE and first byte, without an end (flags: why the
- * rest is missing; a cut by the end is also "truncated").
- */
-static void
-flush(struct pg_state *s, struct wl_proto_ctx *ctx, uint32_t flags)
-{
-	if (s->q.n > 0 && s->sqlstate[0] != '\0' && s->rsp_start_ns != 0) {
-		emit(s, ctx, pend_at(s, 0), HOW_CUT, 0, flags |
-			((flags & WL_TXN_F_GAP) ? 0 : WL_TXN_F_TRUNCATED));
-		unit_pop(s);
-	}
-	while (s->q.n > 0) {
-		emit(s, ctx, pend_at(s, 0), HOW_NONE, 0, flags);
-		unit_pop(s);
-	}
-	s->skipping = 0;
-}
-
-static void
-finish(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
-{
-	emit(s, ctx, pend_at(s, 0), HOW_RSP, ts, 0);
-	unit_pop(s);
+	area(&r->t)->at_z = Z_YES;
+	/* Answered already (after a Flush): its ReadyForQuery is still
+	 * to come, and answers nothing. */
+	if (r->answered)
+		s->z_owed++;
+	wl_match_req_end(&s->m, ctx, r, ts, r->t.req_bytes + s->cur_bytes,
+		1);
 }
 
 /* ---- client messages ---- */
@@ -526,8 +396,10 @@ startup_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	uint8_t slot;
 
 	if (m->code == WL_PG_CODE_SSL || m->code == WL_PG_CODE_GSSENC) {
-		if (!s->pre_active)
+		if (!s->pre_active) {
 			s->pre_start_ns = s->req_begin_ns;
+			s->pre_pos = s->req_pos;
+		}
 		s->pre_active = 1;
 		s->pre_bytes += m->len;
 		wl_pg_expect_answer(&s->rsp);
@@ -552,8 +424,9 @@ startup_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	/* The database defaults to the user's name. */
 	if (wl_pg_param(m, "database", st->text, sizeof(st->text)) < 0)
 		wl_strlcpy(st->text, st->name, sizeof(st->text));
-	unit_push(s, ctx, U_STARTUP, s->pre_active ? s->pre_start_ns :
-		s->req_begin_ns, ts, s->pre_bytes + m->len, slot);
+	unit_add(s, ctx, U_STARTUP, s->pre_active ? &s->pre_pos : &s->req_pos,
+		s->pre_active ? s->pre_start_ns : s->req_begin_ns, ts,
+		s->pre_bytes + m->len, slot);
 	s->pre_active = 0;
 	s->pre_bytes = 0;
 }
@@ -661,54 +534,81 @@ execute_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	pt = portal_find(s, name_hash(portal, pn), 0);
 	if (pt != NULL && stmt_get(s, pt->slot, pt->gen) != NULL)
 		slot = pt->slot;
-	if (unit_push(s, ctx, U_EXEC, s->cur_start_ns, ts, s->cur_bytes,
-			slot) != NULL)
-		s->exec_push = s->pushes;
+	if (s->grp_exec)
+		exec_close(s, ctx, 0, ts);
+	unit_add(s, ctx, U_EXEC, &s->cur_pos, s->cur_start_ns, ts,
+		s->cur_bytes, slot);
 	s->grp_exec = 1;
 	s->cur_active = 0;
+	s->cur_bytes = 0;
 }
 
 static void
 sync_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 {
-	struct pg_unit *u;
 	uint8_t slot = NO_SLOT;
 
-	if (s->grp_exec && s->exec_push == s->pushes && s->q.n > 0) {
+	if (s->grp_exec) {
 		/* The group's last Execute takes the rest up to Sync. */
-		u = pend_at(s, s->q.n - 1);
-		u->at_z = 1;
-		u->end_ns = ts;
-		u->bytes += s->cur_bytes;
+		exec_close(s, ctx, 1, ts);
 	} else {
-		if (!s->grp_exec && stmt_get(s, s->cur_slot, s->cur_gen))
+		if (stmt_get(s, s->cur_slot, s->cur_gen))
 			slot = s->cur_slot;
-		u = unit_push(s, ctx, s->grp_exec ? U_END : U_GROUP,
-			s->cur_start_ns, ts, s->cur_bytes, slot);
-		if (u != NULL)
-			u->first = s->cur_first;
+		unit_add(s, ctx, U_GROUP, &s->cur_pos, s->cur_start_ns, ts,
+			s->cur_bytes, slot);
 	}
 	s->grp_exec = 0;
 	s->cur_active = 0;
 }
 
 static void
-req_begin(struct pg_state *s, uint64_t ts)
+req_begin(struct pg_state *s, struct wl_stream_pos at, uint64_t ts)
 {
 	uint8_t t = s->req.msg.type;
 
 	s->req_begin_ns = ts;
+	s->req_pos = at;
 	if (s->cur_active || t == 0 || strchr("PBDCHES", t) == NULL)
 		return;
 	s->cur_active = 1;
 	s->cur_start_ns = ts;
+	s->cur_pos = s->req_pos;
 	s->cur_bytes = 0;
 	s->cur_first = t;
+	s->cur_plain = 1;
 	s->cur_slot = NO_SLOT;
 }
 
+/*
+ * A client message after bytes lost between units, before the next
+ * Sync or Query: an extended group's may have begun in the lost bytes,
+ * so its units cannot be counted; they join the lost region (the hole's
+ * count already holds at least one unit for it). end: the stream
+ * offset after the message. @return 1 if the message was taken.
+ */
+static int
+unsure_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t end)
+{
+	uint8_t t = s->req.msg.type;
+
+	if (t == 'Q' || t == 'F' || t == 'X') {
+		s->unsure = 0;
+		return 0;
+	}
+	if (t == 'S') {
+		s->unsure = 0;
+		s->cur_active = 0;
+		s->grp_exec = 0;
+		/* No unit was added since the loss: the same hole grows. */
+		wl_match_gap(&s->m, ctx, WL_DIR_C2S, end - ctx->pos.off,
+			WL_GAP_IN_MSG);
+	}
+	return 1;
+}
+
 static void
-req_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
+req_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint32_t at,
+	uint64_t ts)
 {
 	const struct wl_pg_msg *m = &s->req.msg;
 	uint64_t bytes = (uint64_t)m->len + 1;
@@ -717,6 +617,8 @@ req_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	uint8_t slot;
 	int off;
 
+	if (s->unsure && unsure_msg(s, ctx, ctx->pos.off + at))
+		return;
 	switch (m->type) {
 	case WL_PG_T_UNTYPED:
 		startup_msg(s, ctx, ts);
@@ -727,12 +629,17 @@ req_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		slot = stmt_alloc(s, ctx);
 		off = wl_pg_cstr(m, 0, &q, &qn);
 		stmt_text(&s->stmt[slot], q, qn, off < 0);
-		unit_push(s, ctx, U_QUERY, s->req_begin_ns, ts, bytes, slot);
+		/* LISTEN: notifications may come between answers. */
+		if (strcmp(s->stmt[slot].verb, "LISTEN") == 0)
+			s->m.unsolicited = 1;
+		unit_add(s, ctx, U_QUERY, &s->req_pos, s->req_begin_ns, ts,
+			bytes, slot);
 		return;
 	case 'F':
 		s->cur_active = 0;
 		s->grp_exec = 0;
-		unit_push(s, ctx, U_FUNC, s->req_begin_ns, ts, bytes, NO_SLOT);
+		unit_add(s, ctx, U_FUNC, &s->req_pos, s->req_begin_ns, ts,
+			bytes, NO_SLOT);
 		return;
 	case 'X':
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
@@ -742,13 +649,14 @@ req_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	case 'f':
 	case 'p':
 		/* COPY data and passwords extend the request they serve. */
-		if (s->q.n > 0) {
-			pend_at(s, s->q.n - 1)->end_ns = ts;
-			pend_at(s, s->q.n - 1)->bytes += bytes;
-		}
+		if (s->ext != NULL)
+			wl_match_req_end(&s->m, ctx, s->ext, ts,
+				s->ext->t.req_bytes + bytes, 1);
 		return;
 	}
 	s->cur_bytes += bytes;
+	if (m->type != 'S' && m->type != 'H')
+		s->cur_plain = 0;
 	switch (m->type) {
 	case 'P':
 		parse_msg(s, ctx);
@@ -771,55 +679,128 @@ req_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 /* ---- server messages ---- */
 
 static void
-rsp_begin(struct pg_state *s, uint64_t ts)
+rsp_reset(struct pg_state *s)
 {
-	uint8_t t = s->rsp.msg.type;
-
-	if (s->q.n == 0 || s->rsp_start_ns != 0)
-		return;
-	/* Asynchronous messages answer nothing. */
-	if (t == 'N' || t == 'A' || t == WL_PG_T_SSLANS ||
-			(t == 'S' && pend_at(s, 0)->kind != U_STARTUP))
-		return;
-	s->rsp_start_ns = ts;
+	s->rsp_on = 0;
+	s->rsp_start_ns = 0;
+	s->rsp_bytes = 0;
+	s->tag_rows = 0;
+	s->rows = 0;
+	s->has_tag = 0;
+	s->nterm = 0;
+	s->rsp_gap = 0;
+	s->sqlstate[0] = '\0';
+	s->ext = NULL;
 }
 
+/*
+ * An answer begins with the message just ended: how it ends depends on the unit it answers,
+ * if the matcher can name it now (else at the next ReadyForQuery).
+ */
 static void
-ready(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
+rsp_begin(struct pg_state *s, struct wl_proto_ctx *ctx)
 {
-	uint32_t k;
+	const struct wl_pg_txn *x;
+	struct wl_mrec *r;
 
-	for (k = 0; k < s->q.n && !pend_at(s, k)->at_z; k++)
-		;
-	if (k == s->q.n) {
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-		rsp_reset(s);
+	rsp_reset(s);
+	if (s->skipping) {
+		/* Skipping to Sync, the server sent more than its
+		 * ReadyForQuery: the order is not what it seemed. */
 		s->skipping = 0;
+		wl_match_give_up(&s->m, ctx);
+	}
+	s->rsp_on = 1;
+	s->rsp_start_ns = s->msg_begin_ns;
+	s->rsp_pos = s->msg_pos;
+	s->frame = FR_Z;
+	r = wl_match_rsp_peek(&s->m, ctx, &s->rsp_pos);
+	if (r == NULL)
+		return;
+	x = area(&r->t);
+	/* An Execute not yet known to be its group's last ends at its
+	 * CommandComplete; if its Sync comes later, that ReadyForQuery is
+	 * owed (exec_close). */
+	if (x->unit == U_EXEC)
+		s->frame = x->at_z == Z_YES ? FR_LAST : FR_EXEC;
+	else if (x->unit == U_STARTUP)
+		s->frame = FR_STARTUP;
+	s->ext = r;
+}
+
+/* The answer in progress ends at ts (how), to the matcher. */
+static void
+rsp_end(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts,
+	enum wl_rsp_end how, uint32_t flags)
+{
+	struct wl_pg_txn *x;
+	struct wl_txn t;
+
+	wl_proto_txn_init(ctx, &t);
+	x = area(&t);
+	t.rsp_bytes = s->rsp_bytes;
+	x->rows = s->rows;
+	x->has_tag = s->has_tag;
+	x->tag_rows = s->tag_rows;
+	x->frame = s->frame;
+	x->nterm = s->nterm;
+	x->cut = how != WL_RSP_COMPLETE;
+	if (s->sqlstate[0] != '\0') {
+		wl_strlcpy(t.status, s->sqlstate, sizeof(t.status));
+		t.status_class = class_of(s->sqlstate);
+	} else if (how == WL_RSP_COMPLETE) {
+		wl_strlcpy(t.status, "OK", sizeof(t.status));
+		t.status_class = WL_SC_OK;
+	}
+	/* (An answer whose end was not seen, without an ErrorResponse
+	 * before that, has no status: an error may have come after.) */
+	t.flags |= flags | (s->rsp_gap ? WL_TXN_F_GAP : 0);
+	wl_match_rsp(&s->m, ctx, &s->rsp_pos, s->rsp_start_ns, &t, ts, how);
+	rsp_reset(s);
+}
+
+/*
+ * After an Execute's error the server skips the group's later Executes
+ * up to Sync, whose ReadyForQuery ends them: each is answered "skipped",
+ * without times. If the matcher cannot name them, the order is lost.
+ */
+static void
+skip_rest(struct pg_state *s, struct wl_proto_ctx *ctx)
+{
+	const struct wl_pg_txn *x;
+	struct wl_mrec *r;
+	struct wl_txn t;
+	uint8_t last;
+
+	s->skipping = 0;
+	/* The failed Execute was its group's last (its Sync came after
+	 * the answer began): nothing was skipped. */
+	if (s->z_owed > 0) {
+		s->z_owed--;
 		return;
 	}
-	/* Executes the server skipped after an error, or never answered. */
-	while (k-- > 0) {
-		emit(s, ctx, pend_at(s, 0), s->skipping ? HOW_SKIPPED :
-			HOW_NONE, 0, 0);
-		unit_pop(s);
+	while ((r = wl_match_rsp_peek(&s->m, ctx, &s->rsp_pos)) != NULL) {
+		x = area(&r->t);
+		if (x->unit != U_EXEC || x->first)
+			break;
+		last = x->at_z;
+		wl_proto_txn_init(ctx, &t);
+		wl_strlcpy(t.status, "skipped", sizeof(t.status));
+		t.status_class = WL_SC_ERROR;
+		area(&t)->frame = FR_SKIP;
+		wl_match_rsp(&s->m, ctx, &s->rsp_pos, 0, &t, 0,
+			WL_RSP_COMPLETE);
+		if (last)
+			return;
 	}
-	if (s->skipping) {
-		emit(s, ctx, pend_at(s, 0), HOW_SKIPPED, 0, 0);
-		unit_pop(s);
-	} else {
-		finish(s, ctx, ts);
-	}
-	s->skipping = 0;
-	if (s->q.n == 0 && !wl_pg_lost(&s->req))
-		s->suspect = 0;
+	wl_match_give_up(&s->m, ctx);
 }
 
 static int
 rsp_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 {
 	const struct wl_pg_msg *m = &s->rsp.msg;
-	struct pg_unit *h = s->q.n > 0 ? pend_at(s, 0) : NULL;
-	int ends = 0;
+	uint64_t bytes = (uint64_t)m->len + 1;
 
 	switch (m->type) {
 	case WL_PG_T_SSLANS:
@@ -829,42 +810,61 @@ rsp_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	case 'A':
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
 		return WL_PROTO_CONTINUE;
+	case 'Z':
+		if (s->rsp_on)
+			break;
+		if (s->skipping) {
+			s->rsp_pos = s->msg_pos;
+			skip_rest(s, ctx);
+			rsp_reset(s);
+			return WL_PROTO_CONTINUE;
+		}
+		if (s->z_owed > 0) {
+			s->z_owed--;
+			ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
+			return WL_PROTO_CONTINUE;
+		}
+		break;
 	}
-	if (h != NULL && s->rsp_start_ns != 0)
-		s->rsp_bytes += (uint64_t)m->len + 1;
+	if (!s->rsp_on) {
+		/* Not an answer's first message: ParameterStatus outside
+		 * startup (startup's answers begin with R). */
+		if (m->type == 'S') {
+			ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
+			return WL_PROTO_CONTINUE;
+		}
+		rsp_begin(s, ctx);
+	}
+	s->rsp_bytes += bytes;
 	switch (m->type) {
 	case 'D':
 		s->rows++;
 		break;
 	case 'C':
 		s->has_tag = wl_pg_tag_rows(m, &s->tag_rows) == 0;
-		ends = 1;
-		break;
+		/* fall through */
 	case 'I':
 	case 's':
-		ends = 1;
+		s->nterm++;
+		if (s->frame == FR_EXEC)
+			rsp_end(s, ctx, ts, WL_RSP_COMPLETE, 0);
 		break;
 	case 'E':
-		if (h == NULL) {
-			ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-			break;
-		}
+		s->nterm++;
 		if (s->sqlstate[0] == '\0' && wl_pg_sqlstate(m, s->sqlstate) < 0)
 			wl_strlcpy(s->sqlstate, "ERROR", sizeof(s->sqlstate));
-		/* A refused login ends there: the server hangs up. */
-		if (h->kind == U_STARTUP) {
-			finish(s, ctx, ts);
-			break;
+		if (s->frame == FR_EXEC) {
+			rsp_end(s, ctx, ts, WL_RSP_COMPLETE, 0);
+			s->skipping = 1;
+		} else if (s->frame == FR_STARTUP) {
+			/* A refused login ends there: the server hangs up. */
+			rsp_end(s, ctx, ts, WL_RSP_COMPLETE, 0);
 		}
-		ends = 1;
-		s->skipping = h->kind == U_EXEC && !h->at_z;
 		break;
 	case 'Z':
-		ready(s, ctx, ts);
+		rsp_end(s, ctx, ts, WL_RSP_COMPLETE, 0);
 		break;
 	}
-	if (ends && h != NULL && h->kind == U_EXEC && !h->at_z)
-		finish(s, ctx, ts);
 	return WL_PROTO_CONTINUE;
 }
 
@@ -884,49 +884,8 @@ pg_init(void *state, struct wl_proto_ctx *ctx)
 	wl_pg_parser_init(&s->req, 0);
 	wl_pg_parser_init(&s->rsp, 1);
 	s->cur_slot = NO_SLOT;
-	/* Answers may come to requests sent before the tap looked. */
-	s->blind = ctx->midstream;
-}
-
-/* This direction cannot be trusted until it resynchronises. */
-static void
-lose(struct pg_state *s, struct wl_proto_ctx *ctx, enum wl_dir dir,
-	uint32_t flags)
-{
-	s->suspect = 1;
-	/*
-	 * How many requests (client side) or answers (server side) the
-	 * lost bytes held is unknown: the order cannot be trusted, but in
-	 * one case, settled at the next ReadyForQuery (rsp_msg).
-	 */
-	if (dir == WL_DIR_S2C && s->q.n <= 1 && !s->blind && !s->settle) {
-		s->settle = 1;
-		s->c2s_at_gap = s->c2s_end;
-	} else {
-		s->settle = 0;
-		s->blind = 1;
-		s->sure = 0;
-	}
-	if (dir == WL_DIR_C2S) {
-		/*
-		 * Take the gap as the end of an open group (its Sync is the
-		 * likeliest thing lost), so its ReadyForQuery is absorbed
-		 * instead of answering the next request.
-		 */
-		if (s->grp_exec && s->exec_push == s->pushes && s->q.n > 0) {
-			pend_at(s, s->q.n - 1)->at_z = 1;
-		} else if (s->cur_active || s->grp_exec) {
-			unit_push(s, ctx, U_END, s->cur_start_ns,
-				s->cur_start_ns, 0, NO_SLOT);
-		}
-		wl_pg_lose(&s->req);
-		s->cur_active = 0;
-		s->grp_exec = 0;
-		s->pre_active = 0;
-	} else {
-		flush(s, ctx, flags);
-		wl_pg_lose(&s->rsp);
-	}
+	/* Notifications (LISTEN) make the server speak unasked. */
+	wl_match_init(&s->m, ctx, 0);
 }
 
 static int
@@ -936,71 +895,181 @@ pg_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	struct pg_state *s = state;
 	struct wl_pg_parser *p = dir == WL_DIR_C2S ? &s->req : &s->rsp;
 	enum wl_pg_ev ev;
-	uint32_t k;
+	uint32_t k, at = 0;
 
-	if (dir == WL_DIR_C2S)
-		s->c2s_end = ctx->pos.off + len;
 	for (;;) {
 		k = wl_pg_feed(p, d, len, &ev);
 		d += k;
 		len -= k;
+		at += k;
 		switch (ev) {
 		case WL_PG_EV_NONE:
 			return WL_PROTO_CONTINUE;
 		case WL_PG_EV_RESYNC:
 			ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
+			/* Client: a header (5 bytes) begins a message;
+			 * server: a ReadyForQuery ends what the loss cut. */
 			if (dir == WL_DIR_C2S) {
-				req_begin(s, ts);
-				break;
+				struct wl_stream_pos h = {
+					ctx->pos.off + at - 5,
+					ctx->pos.peer_ack };
+
+				req_begin(s, h, ts);
 			}
-			/*
-			 * A ReadyForQuery, taken as that of the unit the loss
-			 * left: proven when it was sent before the server had
-			 * any newer request (its ACK); else the order is lost.
-			 */
-			if (s->settle && ctx->pos.peer_ack > s->c2s_at_gap) {
-				s->blind = 1;
-				s->sure = 0;
-			}
-			s->settle = 0;
-			if (s->q.n == 0 && !wl_pg_lost(&s->req))
-				s->suspect = 0;
 			break;
 		case WL_PG_EV_BEGIN:
-			if (dir == WL_DIR_C2S)
-				req_begin(s, ts);
-			else
-				rsp_begin(s, ts);
+			/* The byte consumed last starts the message. */
+			if (dir == WL_DIR_C2S) {
+				req_begin(s, wl_match_pos(&ctx->pos, at - 1),
+					ts);
+			} else {
+				s->msg_begin_ns = ts;
+				s->msg_pos = wl_match_pos(&ctx->pos, at - 1);
+			}
 			break;
 		case WL_PG_EV_END:
 			if (dir == WL_DIR_C2S)
-				req_msg(s, ctx, ts);
+				req_msg(s, ctx, at, ts);
 			else if (rsp_msg(s, ctx, ts) == WL_PROTO_DONE)
 				return WL_PROTO_DONE;
 			break;
 		case WL_PG_EV_ERROR:
 			ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
-			lose(s, ctx, dir, 0);
+			if (dir == WL_DIR_S2C && s->rsp_on)
+				rsp_end(s, ctx, 0, WL_RSP_END_LOST, 0);
+			exec_close(s, ctx, -1, 0);
+			wl_match_give_up(&s->m, ctx);
+			s->unsure = 0;
+			s->cur_active = 0;
+			s->grp_exec = 0;
+			s->skipping = 0;
+			s->z_owed = 0;
+			s->ext = NULL;
 			break;
 		}
 	}
 }
 
+/*
+ * Lost bytes inside a body past its kept prefix only cost bytes (flag
+ * gap). Otherwise the message in progress is lost from there: an answer
+ * is reported with what is known of it (its start, an error's SQLSTATE;
+ * no end), a unit never is; the matcher learns that boundaries were
+ * lost, unless what the lost bytes held cannot be counted in units and
+ * answers (inside an extended group, a COPY, a login; while answers are
+ * skipped or a ReadyForQuery is owed): then pairing is given up.
+ */
 static int
 pg_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 	uint64_t ts)
 {
-	(void)len;
+	struct pg_state *s = state;
+	struct wl_pg_parser *p = dir == WL_DIR_C2S ? &s->req : &s->rsp;
+	enum wl_gap_kind kind;
+	int cannot;
+
 	(void)ts;
-	lose(state, ctx, dir, WL_TXN_F_GAP);
+	if (wl_pg_skip(p, len)) {
+		if (dir == WL_DIR_C2S)
+			s->req_gap = 1;
+		else
+			s->rsp_gap = 1;
+		return WL_PROTO_CONTINUE;
+	}
+	/* Nothing new began in the lost bytes if the parser was already
+	 * lost, or in a message that is not a unit or answer start. */
+	kind = wl_pg_lost(p) ? WL_GAP_IN_MSG : WL_GAP_AT_START;
+	if (dir == WL_DIR_C2S) {
+		cannot = s->grp_exec || s->cur_active || s->pre_active ||
+			s->ext != NULL || s->unsure;
+		if (cannot)
+			exec_close(s, ctx, -1, 0);
+		/* What follows up to the next Sync may be a group's rest. */
+		s->unsure = 1;
+		s->cur_active = 0;
+		s->grp_exec = 0;
+		s->pre_active = 0;
+		s->req_gap = 0;
+	} else {
+		if (s->rsp_on) {
+			rsp_end(s, ctx, 0, WL_RSP_END_LOST, 0);
+			kind = WL_GAP_IN_MSG;
+		} else if (!wl_pg_idle(p) && strchr("NAS", p->msg.type)) {
+			kind = WL_GAP_IN_MSG;
+		}
+		cannot = s->skipping || s->z_owed > 0;
+		s->skipping = 0;
+		s->z_owed = 0;
+	}
+	s->ext = NULL;
+	wl_pg_lose(p);
+	if (cannot)
+		wl_match_give_up(&s->m, ctx);
+	else
+		wl_match_gap(&s->m, ctx, dir, len, kind);
 	return WL_PROTO_CONTINUE;
 }
 
 static void
 pg_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 {
-	(void)ts;
-	flush(state, ctx, flags);
+	struct pg_state *s = state;
+
+	/* An answer the end cut short keeps its start. */
+	if (s->rsp_on)
+		rsp_end(s, ctx, 0, WL_RSP_CUT, flags);
+	wl_match_close(&s->m, ctx, flags, ts);
+}
+
+/*
+ * May answer rsp end unit req? The solver takes a "no" as proof, so it
+ * is said only when certain. An answer framed by its unit fits a unit
+ * of that kind; one framed at the next ReadyForQuery (unit unknown)
+ * fits a unit whose answer ends there and holds what it held: never an
+ * Execute known to share its group (another Execute after it, or more
+ * than one end message in the answer), and a ReadyForQuery alone only
+ * a group of Sync and Flush. Of an answer whose end was not seen, only
+ * what was seen counts.
+ */
+static int
+pg_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
+{
+	const struct wl_pg_txn *q = (const void *)req->proto_area;
+	const struct wl_pg_txn *a = (const void *)rsp->proto_area;
+	int lone = !a->cut && a->nterm == 0 && rsp->rsp_bytes == Z_LEN;
+
+	switch (a->frame) {
+	case FR_EXEC:
+	case FR_SKIP:
+		return q->unit == U_EXEC;
+	case FR_LAST:
+		return q->unit == U_EXEC && q->at_z != Z_NO;
+	case FR_STARTUP:
+		return q->unit == U_STARTUP;
+	default:
+		break;
+	}
+	switch (q->unit) {
+	case U_EXEC:
+		return q->first && q->at_z != Z_NO && (a->nterm == 1 ||
+			(a->cut && a->nterm == 0));
+	case U_GROUP:
+		return a->cut || lone == (q->first == 'S');
+	default:
+		return !lone;
+	}
+}
+
+/* The answer's fields into the unit's transaction (its own stay). */
+static void
+pg_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
+{
+	struct wl_pg_txn *q = area(req);
+	const struct wl_pg_txn *a = (const void *)rsp->proto_area;
+
+	q->rows = a->rows;
+	q->has_tag = a->has_tag;
+	q->tag_rows = a->tag_rows;
 }
 
 static void
@@ -1031,4 +1100,6 @@ const struct wl_proto_ops wl_proto_postgresql_ops = {
 	.gap = pg_gap,
 	.close = pg_close,
 	.txn_json = pg_txn_json,
+	.rsp_fits = pg_rsp_fits,
+	.txn_merge = pg_txn_merge,
 };

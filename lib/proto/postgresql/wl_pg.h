@@ -16,7 +16,15 @@ struct wl_pg_txn {
 	uint8_t has_tag;
 	uint8_t extended;       /* extended query protocol */
 	uint8_t startup;        /* user is set */
-	uint8_t rsvd;
+	/* Pairing facts (wl_pg.c, pg_rsp_fits); not in the log. Request:
+	 * its unit kind and whether it ends at ReadyForQuery / opens its
+	 * group; response: how it was framed and its end messages. */
+	uint8_t unit;
+	uint8_t at_z;
+	uint8_t first;
+	uint8_t frame;
+	uint8_t nterm;
+	uint8_t cut;
 	char user[WL_PG_NAME];  /* startup: the "user" parameter */
 	char stmt[WL_PG_NAME];  /* named prepared statement */
 };

@@ -79,6 +79,24 @@ wl_pg_expect_answer(struct wl_pg_parser *p)
 }
 
 int
+wl_pg_skip(struct wl_pg_parser *p, uint32_t len)
+{
+	const struct wl_pg_msg *m = &p->msg;
+	uint32_t body = m->len - (m->type == WL_PG_T_UNTYPED ? 8 : 4);
+
+	/* Only past what is kept of the body (or where nothing is), and
+	 * only if the message's last byte is still to come. */
+	if (p->st != ST_BODY || m->type == WL_PG_T_SSLANS ||
+			p->remain <= len)
+		return 0;
+	if (!((p->is_resp && m->type == 'D') || m->type == 'd') &&
+			body - p->remain < WL_PG_KEEP)
+		return 0;
+	p->remain -= len;
+	return 1;
+}
+
+int
 wl_pg_idle(const struct wl_pg_parser *p)
 {
 	return p->st == ST_START || p->st == ST_ANS;

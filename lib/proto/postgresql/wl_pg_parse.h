@@ -73,6 +73,14 @@ uint32_t wl_pg_feed(struct wl_pg_parser *p, const uint8_t *d, uint32_t len,
 /** Bytes were lost: refuse data until a message boundary validates. */
 void wl_pg_lose(struct wl_pg_parser *p);
 
+/**
+ * len bytes were lost inside the body of the message in progress, past
+ * the prefix the parser keeps (anywhere in a DataRow or CopyData), its
+ * end still to come: skip them. @return 1 if so (framing kept), else 0
+ * (the caller calls wl_pg_lose()).
+ */
+int wl_pg_skip(struct wl_pg_parser *p, uint32_t len);
+
 /** Server parser: the next byte is the bare answer to an SSLRequest. */
 void wl_pg_expect_answer(struct wl_pg_parser *p);
 

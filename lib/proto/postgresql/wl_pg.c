@@ -568,7 +568,8 @@ req_begin(struct pg_state *s, struct wl_stream_pos at, uint64_t ts)
 
 	s->req_begin_ns = ts;
 	s->req_pos = at;
-	if (s->cur_active || t == 0 || strchr("PBDCHES", t) == NULL)
+	if (s->unsure || s->cur_active || t == 0 ||
+			strchr("PBDCHES", t) == NULL)
 		return;
 	s->cur_active = 1;
 	s->cur_start_ns = ts;
@@ -980,8 +981,11 @@ pg_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 	 * lost, or in a message that is not a unit or answer start. */
 	kind = wl_pg_lost(p) ? WL_GAP_IN_MSG : WL_GAP_AT_START;
 	if (dir == WL_DIR_C2S) {
+		/* Still unsure: these bytes join the same lost region. */
+		if (s->unsure)
+			kind = WL_GAP_IN_MSG;
 		cannot = s->grp_exec || s->cur_active || s->pre_active ||
-			s->ext != NULL || s->unsure;
+			s->ext != NULL;
 		if (cannot)
 			exec_close(s, ctx, -1, 0);
 		/* What follows up to the next Sync may be a group's rest. */

@@ -427,6 +427,28 @@ build(void)
 		{ "SELECT", "SELECT c FROM t", "OK", 50, 50, 60, 60, 0,
 			"ext=1" },
 		{ 0 } }, .clean = 1 };
+	/* Two losses with only part of a group between them: one lost
+	 * region, whose count the clean close settles. */
+	convs[i++] = (struct conv){ "two-gaps-one-region", {
+		sg(C, 10, M('Q', "SELECT 1\0"), E_),
+		sg(S, 20, M('D', ROW), M('C', "SELECT 1\0"), Z_I, E_),
+		{ -1, 0, NULL, 40, 0 },
+		sg(C, 30, M('B', BIND_UNNAMED), M('E', EXEC_UNNAMED), E_),
+		{ -1, 0, NULL, 20, 0 },
+		sg(C, 31, M('S', ""), E_),
+		sg(C, 40, M('Q', "SELECT 4\0"), E_),
+		sg(S, 50, M('1', ""), M('2', ""), M('C', "SELECT 0\0"), Z_I,
+			E_),
+		sg(S, 51, M('2', ""), M('C', "SELECT 0\0"), Z_I, E_),
+		sg(S, 60, M('D', ROW), M('C', "SELECT 1\0"), Z_I, E_),
+		{ 0 } }, {
+		{ "SELECT", "SELECT ?", "OK", 10, 10, 20, 20, 0, "rows=1" },
+		{ "", "", "OK", 0, 0, 50, 50,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_GAP, "tag=0" },
+		{ "", "", "OK", 0, 0, 51, 51,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_GAP, "tag=0" },
+		{ "SELECT", "SELECT ?", "OK", 40, 40, 60, 60, 0, "rows=1" },
+		{ 0 } }, .clean = 1 };
 	nconvs = i;
 	assert_true(nconvs <= WL_ARRAY_SIZE(convs));
 }

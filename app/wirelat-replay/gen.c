@@ -5,8 +5,9 @@
  * synthetic HTTP/1.1, Redis, memcached, PostgreSQL, MySQL (TCP) and DNS
  * (UDP) conversations and, optionally, the ground truth: every
  * transaction's four capture timestamps, as wirelat should report them.
- * This file reads the command line and makes that workload (gen_int.h
- * says which file does what).
+ * This file reads the command line and makes that workload; --scenario
+ * hands over to the hand-made captures of gen_scen.c and gen_bench.c
+ * (gen_int.h says which file does what).
  *
  * Each connection is simulated on its own as a small discrete-event model
  * (handshake, requests, server think time, responses, ACKs, FIN close)
@@ -55,6 +56,18 @@
 #define F_SYN GEN_F_SYN
 #define F_PSH GEN_F_PSH
 #define F_ACK GEN_F_ACK
+
+const char *const gen_scen_name[GS_N] = {
+#define _(n, s, d, m) s,
+	foreach_gen_scen
+#undef _
+};
+
+static const uint64_t scen_conns[GS_N][2] = {
+#define _(n, s, d, m) { d, m },
+	foreach_gen_scen
+#undef _
+};
 
 /* ---- PRNG: splitmix64 seeds xoshiro256** ---- */
 
@@ -1173,6 +1186,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: wirelat-replay gen -o FILE.pcap [options]\n"
+"       wirelat-replay gen --scenario S -o FILE.pcap [options]\n"
 "  -o, --out FILE          capture to write (required)\n"
 "  -t, --truth FILE        ground-truth JSON to write\n"
 "  --proto P[,P...]        http, redis, memcached (text), postgresql (simple\n"
@@ -1200,16 +1214,25 @@ usage(FILE *f)
 "  --seed N                PRNG seed [1]\n"
 "  --start NS              first SYN, ns since the epoch [1700000000000000000]\n"
 "  --snaplen N             bytes kept per packet [65535]\n"
-"  --format F              pcap-ns or pcapng [pcap-ns]\n"
-"  --link L                ether, sll, sll2, null, loop, raw [ether]\n");
+"  --format F              pcap-ns, pcapng, or pcap (microseconds; scenarios\n"
+"                          only) [pcap-ns]\n"
+"  --link L                ether, sll, sll2, null, loop, raw [ether]\n"
+"  --scenario S            a hand-made capture instead of the workload\n"
+"                          (docs/replay.md): sample, handshake, tcp-impair,\n"
+"                          l7, bench; each takes -o, -t, --connections,\n"
+"                          --seed, --format, --link, --snaplen; bench also\n"
+"                          --proto P (one), --pipeline D, --packets N\n"
+"  --packets N             bench: packets to write [1000000]\n");
 }
 
 enum {
 	O_PROTO = 256, O_CONNS, O_REQS, O_PIPE, O_REQSZ, O_RSPSZ, O_WRITES,
 	O_MSS, O_LAT, O_RTT, O_GAP, O_IVAL, O_MBPS, O_CLIENTS, O_HPORT,
 	O_RPORT, O_MPORT, O_PPORT, O_YPORT, O_DPORT, O_SEED, O_START, O_SNAP,
-	O_FMT, O_LINK,
+	O_FMT, O_LINK, O_SCEN, O_PKTS,
 };
+
+#define GIVEN(opt) (1ULL << ((opt) - O_PROTO))
 
 static const struct option long_opts[] = {
 	{ "out", required_argument, NULL, 'o' },
@@ -1240,6 +1263,8 @@ static const struct option long_opts[] = {
 	{ "snaplen", required_argument, NULL, O_SNAP },
 	{ "format", required_argument, NULL, O_FMT },
 	{ "link", required_argument, NULL, O_LINK },
+	{ "scenario", required_argument, NULL, O_SCEN },
+	{ "packets", required_argument, NULL, O_PKTS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -1315,11 +1340,56 @@ name_index(const char *const *names, int n, const char *a)
 	return -1;
 }
 
+/*
+ * What a scenario takes of the options given (bit GIVEN(opt) each), and
+ * its defaults. @return 0 or 2 (one line on stderr).
+ */
+static int
+scen_opts(struct opts *o, uint64_t given)
+{
+	uint64_t ok = GIVEN(O_CONNS) | GIVEN(O_SEED) | GIVEN(O_FMT) |
+		GIVEN(O_LINK) | GIVEN(O_SNAP) | GIVEN(O_SCEN);
+	const char *name = gen_scen_name[o->scen];
+	char why[96];
+	int opt;
+
+	if (o->scen == GS_BENCH)
+		ok |= GIVEN(O_PROTO) | GIVEN(O_PIPE) | GIVEN(O_PKTS);
+	for (opt = O_PROTO; opt <= O_PKTS; opt++) {
+		if (!(given & GIVEN(opt) & ~ok))
+			continue;
+		snprintf(why, sizeof(why), "not used by --scenario %s", name);
+		return bad(opt, why);
+	}
+	if (!(given & GIVEN(O_CONNS)))
+		o->conns = scen_conns[o->scen][0];
+	if (o->conns > scen_conns[o->scen][1]) {
+		snprintf(why, sizeof(why), "want 1..%" PRIu64 " with "
+			"--scenario %s", scen_conns[o->scen][1], name);
+		return bad(O_CONNS, why);
+	}
+	if (o->scen != GS_BENCH)
+		return 0;
+	/* Whole messages of one packet, each under the MTU. */
+	if (o->pipeline > 64)
+		return bad(O_PIPE, "want 1..64 with --scenario bench");
+	if (!(given & GIVEN(O_PROTO))) {
+		o->protos[0] = P_HTTP;
+		o->n_protos = 1;
+		strcpy(o->proto_text, "http");
+	} else if (o->n_protos != 1) {
+		return bad(O_PROTO, "--scenario bench takes one protocol");
+	}
+	if (o->link != GEN_LINK_ETHER)
+		return bad(O_LINK, "--scenario bench writes ether only");
+	return 0;
+}
+
 /* @return 0, 1 (help printed) or 2 (one line on stderr). */
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	uint64_t v;
+	uint64_t v, given = 0;
 	const char *why;
 	uint32_t i, j;
 	int opt, k;
@@ -1335,7 +1405,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		.lat = { D_LOGNORMAL, 200000, 0, 0.5, "lognormal:200us:0.5" },
 		.gap = { D_FIXED, 0, 0, 0, "0" },
 		.interval = { D_FIXED, 1000000, 0, 0, "1ms" },
-		.fmt = GEN_FMT_PCAP_NS, .link = GEN_LINK_ETHER,
+		.scen = GS_NONE, .fmt = GEN_FMT_PCAP_NS, .link = GEN_LINK_ETHER,
+		.packets = 1000000,
 	};
 	optind = 1;
 	opterr = 0;
@@ -1343,6 +1414,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			NULL)) != -1) {
 		const char *a = optarg;
 
+		if (opt >= O_PROTO && opt <= O_PKTS)
+			given |= GIVEN(opt);
 		switch (opt) {
 		case 'o':
 			if (*a == '\0')
@@ -1446,6 +1519,18 @@ parse_opts(int argc, char **argv, struct opts *o)
 					"loop or raw");
 			o->link = (enum gen_link)k;
 			break;
+		case O_SCEN:
+			k = name_index(gen_scen_name, GS_N, a);
+			if (k <= GS_NONE)
+				return bad(opt, "want sample, handshake, "
+					"tcp-impair, l7 or bench");
+			o->scen = (enum gen_scen)k;
+			break;
+		case O_PKTS:
+			if (parse_u64(a, 1, 1000000000, &o->packets) != 0)
+				return bad(opt, "want an integer in "
+					"1..1000000000");
+			break;
 		case ':':
 			if (optopt >= 256 || optopt == 'o' || optopt == 't')
 				return bad(optopt, "needs a value");
@@ -1474,6 +1559,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->out == NULL)
 		return bad('o', "required: the pcap to write");
+	if (o->scen != GS_NONE)
+		return scen_opts(o, given);
+	if (given & GIVEN(O_PKTS))
+		return bad(O_PKTS, "only with --scenario bench");
 	/* The workload's times are ns: microseconds would move them. */
 	if (o->fmt == GEN_FMT_PCAP)
 		return bad(O_FMT, "pcap keeps microseconds: the workload "
@@ -1509,6 +1598,10 @@ wr_gen_main(int argc, char **argv)
 	if (rc != 0)
 		return rc == 1 ? 0 : rc;
 	gen_fill_init();
+	if (g.o.scen == GS_BENCH)
+		return gen_bench_main(&g.o);
+	if (g.o.scen != GS_NONE)
+		return gen_scen_main(&g.o);
 	gen_rng_seed(&r, g.o.seed, 0);
 	g.port_base = (uint16_t)gen_rng_range(&r, 0, PORT_SPAN - 1);
 	g.frame = malloc(GEN_L2_MAX + 20 + 20 + GEN_SYN_OPT_LEN + 65536);

@@ -5,8 +5,10 @@
 /*
  * Private to the gen subcommand. gen.c reads the command line and makes
  * the workload (a discrete-event model per connection); gen_msg.c builds
- * every protocol's messages; gen_wire.c (gen_wire.h) the frames and
- * capture files.
+ * every protocol's messages; gen_scen.c makes the hand-made scenarios
+ * (handshake outcomes, TCP damage, scripted L7 timing, the bundled
+ * sample); gen_bench.c the large throughput capture of scripts/bench;
+ * gen_wire.c (gen_wire.h) the frames and capture files of all of them.
  * The output is a function of the options alone: every random draw comes
  * from the PRNG below, seeded by --seed.
  */
@@ -28,6 +30,27 @@ enum proto { P_HTTP = 0, P_REDIS = 1, P_MC = 2, P_PG = 3, P_MY = 4, P_DNS = 5 };
 #define N_PROTO 6
 
 extern const char *const proto_name[N_PROTO];
+
+/*
+ * Scenarios (--scenario): enum value, name, default and largest
+ * --connections. NONE is the workload, shaped by the other options.
+ */
+#define foreach_gen_scen \
+	_(NONE, "workload", 16, 10000000) \
+	_(SAMPLE, "sample", 300, 20000) \
+	_(HANDSHAKE, "handshake", 50, 35000) \
+	_(TCP_IMPAIR, "tcp-impair", 20, 35000) \
+	_(L7, "l7", 1, 2000) \
+	_(BENCH, "bench", 10000, 1000000)
+
+enum gen_scen {
+#define _(n, s, d, m) GS_##n,
+	foreach_gen_scen
+#undef _
+	GS_N
+};
+
+extern const char *const gen_scen_name[GS_N];
 
 /* ---- options ---- */
 
@@ -55,8 +78,10 @@ struct opts {
 	uint16_t port[N_PROTO];  /* server port per protocol */
 	struct range req, rsp;
 	struct dist lat, gap, interval;
+	enum gen_scen scen;
 	enum gen_format fmt;
 	enum gen_link link;
+	uint64_t packets;       /* bench: records to write */
 };
 
 /* ---- PRNG: splitmix64 seeds xoshiro256** ---- */
@@ -176,5 +201,15 @@ uint32_t gen_dns_build(const struct conn *c, uint32_t k, int dir,
 
 /** Answer records of DNS transaction t (0: NXDOMAIN). */
 uint32_t gen_dns_rrs(const struct txn *t);
+
+/* ---- the other makers: exit status 0, or 1 (cannot write) ---- */
+
+int gen_scen_main(const struct opts *o);
+int gen_bench_main(const struct opts *o);
+
+/** A scenario truth's opening: "{", what was asked and the totals, the
+ * last line without its comma. */
+void gen_truth_head(FILE *f, const struct opts *o, uint64_t packets,
+	uint64_t bytes, uint64_t ip_bytes);
 
 #endif /* WR_GEN_INT_H */

@@ -52,6 +52,7 @@
 #define PORT_LO 32768
 #define PORT_SPAN 28232         /* 32768..60999, Linux' ephemeral range */
 
+/* TCP flags, short for the model below */
 #define F_FIN GEN_F_FIN
 #define F_SYN GEN_F_SYN
 #define F_PSH GEN_F_PSH

@@ -225,13 +225,15 @@ mac_of(const struct sc *s, const char *ip, uint8_t *mac)
 	uint64_t h = 0xcbf29ce484222325ULL;     /* FNV-1a */
 	struct rng r;
 	uint64_t v;
+	int i;
 
 	for (; *ip; ip++)
 		h = (h ^ (uint8_t)*ip) * 0x100000001b3ULL;
 	gen_rng_seed(&r, s->o->seed, h);
 	v = gen_rng_next(&r);
 	mac[0] = 0x02;
-	memcpy(mac + 1, &v, 5);
+	for (i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(v >> (8 * i));
 }
 
 /*

@@ -259,13 +259,18 @@ write_truth(const struct bench *b, const struct gen_cap *w)
 	gen_truth_head(f, o, w->packets, w->bytes, b->ip_bytes);
 	for (k = 0; k < N_SRV; k++)
 		conns += b->syn[k];
-	fprintf(f, ",\n  \"connections_count\": %" PRIu64 ",\n"
-		"  \"servers\": {", conns);
-	for (k = 0; k < N_SRV; k++)
-		fprintf(f, "%s\"10.0.0.%d:%u\": {\"syn\": %" PRIu64
-			", \"established\": %" PRIu64 "}", k ? ", " : "",
-			k + 1, b->sport[k], b->syn[k], b->estab[k]);
-	fputs("}\n}\n", f);
+	/* UDP: no connections to count */
+	if (b->proto != P_DNS) {
+		fprintf(f, ",\n  \"connections_count\": %" PRIu64 ",\n"
+			"  \"servers\": {", conns);
+		for (k = 0; k < N_SRV; k++)
+			fprintf(f, "%s\"10.0.0.%d:%u\": {\"syn\": %" PRIu64
+				", \"established\": %" PRIu64 "}",
+				k ? ", " : "", k + 1, b->sport[k], b->syn[k],
+				b->estab[k]);
+		fputc('}', f);
+	}
+	fputs("\n}\n", f);
 	rc = ferror(f) ? -EIO : 0;
 	if (fclose(f) != 0 && rc == 0)
 		rc = -EIO;

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * wirelat-replay gen: a workload generator. It writes a nanosecond pcap of
+ * wirelat-replay gen: a workload generator. It writes a capture of
  * synthetic HTTP/1.1, Redis, memcached, PostgreSQL, MySQL (TCP) and DNS
  * (UDP) conversations and, optionally, the ground truth: every
  * transaction's four capture timestamps, as wirelat should report them.
+ * This file reads the command line and makes that workload; --scenario
+ * hands over to the hand-made captures of gen_scen.c and gen_bench.c
+ * (gen_int.h says which file does what).
  *
  * Each connection is simulated on its own as a small discrete-event model
  * (handshake, requests, server think time, responses, ACKs, FIN close)
@@ -35,15 +38,10 @@
 #include <jansson.h>
 
 #include "gen.h"
+#include "gen_int.h"
 #include "wl_parse.h"
 
-#define PROG "wirelat-replay gen"
-#define NS_PER_S 1000000000ULL
-
 #define MAX_SIZE (16u << 20)    /* largest --req-size / --rsp-size */
-#define HTTP_PAD_MAX 1024       /* larger GET payloads become POST bodies */
-#define PG_VALUE_MAX 160        /* SQL INSERT value bytes at most */
-#define MY_VALUE_MAX 0xfffff0u  /* MySQL: a row in one packet */
 #define WSCALE 9                /* both sides' window scale */
 #define WIN_FIELD 65535         /* window field after the handshake */
 #define WIN_BYTES ((uint64_t)WIN_FIELD << WSCALE)
@@ -54,51 +52,25 @@
 #define PORT_LO 32768
 #define PORT_SPAN 28232         /* 32768..60999, Linux' ephemeral range */
 
-#define F_FIN 0x01
-#define F_SYN 0x02
-#define F_PSH 0x08
-#define F_ACK 0x10
+/* TCP flags, short for the model below */
+#define F_FIN GEN_F_FIN
+#define F_SYN GEN_F_SYN
+#define F_PSH GEN_F_PSH
+#define F_ACK GEN_F_ACK
 
-enum proto { P_HTTP = 0, P_REDIS = 1, P_MC = 2, P_PG = 3, P_MY = 4, P_DNS = 5 };
-#define N_PROTO 6
-
-static const char *const proto_name[N_PROTO] = {
-	"http", "redis", "memcached", "postgresql", "mysql", "dns",
+const char *const gen_scen_name[GS_N] = {
+#define _(n, s, d, m) s,
+	foreach_gen_scen
+#undef _
 };
 
-/* ---- options ---- */
-
-enum dist_kind { D_FIXED, D_UNIFORM, D_LOGNORMAL, D_EXP };
-
-struct dist {
-	enum dist_kind kind;
-	uint64_t a, b;          /* fixed; uniform min, max; median; mean */
-	double sigma;
-	const char *text;       /* as given, for the truth's options */
-};
-
-struct range {
-	uint32_t min, max;
-};
-
-struct opts {
-	const char *out, *truth;
-	/* Connection n speaks protos[n % n_protos]. */
-	enum proto protos[N_PROTO];
-	uint32_t n_protos;
-	char proto_text[64];    /* as given, for the truth's options */
-	uint64_t conns, requests, pipeline, mss, seed, start, snaplen;
-	uint64_t rtt, mbps, clients, writes;
-	uint16_t port[N_PROTO];  /* server port per protocol */
-	struct range req, rsp;
-	struct dist lat, gap, interval;
+static const uint64_t scen_conns[GS_N][2] = {
+#define _(n, s, d, m) { d, m },
+	foreach_gen_scen
+#undef _
 };
 
 /* ---- PRNG: splitmix64 seeds xoshiro256** ---- */
-
-struct rng {
-	uint64_t s[4];
-};
 
 static uint64_t
 splitmix64(uint64_t *x)
@@ -110,8 +82,8 @@ splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static void
-rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
+void
+gen_rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
 {
 	uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ULL);
 	int i;
@@ -126,8 +98,8 @@ rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-static uint64_t
-rng_next(struct rng *r)
+uint64_t
+gen_rng_next(struct rng *r)
 {
 	uint64_t *s = r->s;
 	uint64_t res = rotl(s[1] * 5, 7) * 9;
@@ -143,21 +115,22 @@ rng_next(struct rng *r)
 }
 
 /* Uniform in [lo, hi], without modulo bias worth mentioning (128-bit). */
-static uint64_t
-rng_range(struct rng *r, uint64_t lo, uint64_t hi)
+uint64_t
+gen_rng_range(struct rng *r, uint64_t lo, uint64_t hi)
 {
 	uint64_t span = hi - lo + 1;
 
 	if (span == 0)
-		return rng_next(r);
-	return lo + (uint64_t)(((unsigned __int128)rng_next(r) * span) >> 64);
+		return gen_rng_next(r);
+	return lo + (uint64_t)(((unsigned __int128)gen_rng_next(r) * span) >>
+		64);
 }
 
 /* Uniform in (0, 1]: never 0, so log() is finite. */
-static double
-rng_unit(struct rng *r)
+double
+gen_rng_unit(struct rng *r)
 {
-	return ((rng_next(r) >> 11) + 1) * (1.0 / 9007199254740992.0);
+	return ((gen_rng_next(r) >> 11) + 1) * (1.0 / 9007199254740992.0);
 }
 
 static uint64_t
@@ -171,8 +144,8 @@ clamp_ns(double v)
 }
 
 /* Each kind draws a fixed number of values, so streams stay aligned. */
-static uint64_t
-dist_draw(const struct dist *d, struct rng *r)
+uint64_t
+gen_dist_draw(const struct dist *d, struct rng *r)
 {
 	double u1, u2;
 
@@ -180,14 +153,14 @@ dist_draw(const struct dist *d, struct rng *r)
 	case D_FIXED:
 		return d->a;
 	case D_UNIFORM:
-		return rng_range(r, d->a, d->b);
+		return gen_rng_range(r, d->a, d->b);
 	case D_LOGNORMAL:
-		u1 = rng_unit(r);
-		u2 = rng_unit(r);
+		u1 = gen_rng_unit(r);
+		u2 = gen_rng_unit(r);
 		return clamp_ns((double)d->a * exp(d->sigma *
 			sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2)));
 	case D_EXP:
-		return clamp_ns(-(double)d->a * log(rng_unit(r)));
+		return clamp_ns(-(double)d->a * log(gen_rng_unit(r)));
 	}
 	return 0;
 }
@@ -294,78 +267,6 @@ parse_range(const char *s, struct range *r)
 	return 0;
 }
 
-/* ---- messages ---- */
-
-/*
- * A message is head text, fill bytes (filler pattern) and tail text:
- *   HTTP GET:   "GET /r/C/I?rsp=N HTTP/1.1\r\nHost: H\r\n[X-Pad: "
- *               fill "\r\n]" "\r\n"
- *   HTTP POST:  "POST ... Content-Length: N\r\n\r\n" fill
- *   HTTP rsp:   "HTTP/1.1 200 OK\r\nContent-Length: N\r\n\r\n" fill
- *               (201 Created for a write)
- *   Redis GET:  "*2\r\n$3\r\nGET\r\n$L\r\nkey:C:I\r\n"
- *   Redis SET:  "*3\r\n$3\r\nSET\r\n$L\r\nkey:C:I\r\n$N\r\n" fill "\r\n"
- *   Redis rsp:  "$N\r\n" fill "\r\n" (GET) or "+OK\r\n" (SET)
- *   memcached:  "get key:C:I\r\n", "set key:C:I 0 0 N\r\n" fill "\r\n";
- *               "VALUE key:C:I 0 N\r\n" fill "\r\nEND\r\n", "STORED\r\n"
- *   PostgreSQL: Q "SELECT v FROM kv_C_I"; answered by T (one text
- *               column v), D (its value: fill), C "SELECT 1", Z 'I'.
- *               Q "INSERT INTO kv_C_I VALUES ('" fill "')"; answered by
- *               C "INSERT 0 1", Z 'I'.
- * Head and tail are bytes (PostgreSQL's hold NULs): hlen and tlen count
- * them.
- */
-struct msg_text {
-	char head[192];
-	uint32_t hlen, flen, tlen;
-	char tail[32];
-};
-
-#define FILL_PATTERN "0123456789abcdefghijklmnopqrstuvwxyz" \
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-#define FILL_PERIOD 62
-#define FILL_CHUNK 65536
-static char fill_buf[FILL_CHUNK + FILL_PERIOD];
-
-struct txn {
-	uint64_t off[2];        /* stream offset of request (0), response (1) */
-	uint64_t lat, gap;      /* server think time; client gap after it */
-	uint64_t t[4];          /* req start, req end, rsp start, rsp end */
-	uint32_t len[2];        /* message bytes */
-	uint32_t size[2];       /* drawn payload sizes */
-	uint8_t write;          /* POST / SET */
-	uint8_t post;           /* HTTP: carried as a POST body */
-};
-
-struct pkt {
-	uint64_t ts;
-	uint32_t seq, ack;
-	uint16_t len;           /* TCP payload */
-	uint8_t flags;
-	uint8_t dir;            /* 0 client to server */
-};
-
-struct conn {
-	uint32_t id;
-	enum proto proto;
-	uint32_t cip, sip;
-	uint16_t cport, sport;
-	uint32_t isn[2];
-	uint32_t ntx;
-	uint32_t first;         /* first request of the workload (MySQL: 2) */
-	struct txn *tx;
-	struct pkt *pk;
-	uint64_t npk, cap, next;
-	uint64_t syn_ns, synack_ns, ack_ns, fin_ns, end_ns;
-	uint64_t packets[2], ip_bytes[2], payload[2];
-	/* writer state */
-	uint16_t ipid[2];
-	uint32_t cur[2];        /* message the cursor is in */
-	uint64_t pos[2];        /* stream offset of the next payload byte */
-	uint32_t cached[2];     /* message whose text is in text[] */
-	struct msg_text text[2];
-};
-
 /*
  * A binary min-heap of fixed-size elements, for the events of a
  * connection and for the connections being written. The orders are
@@ -451,7 +352,8 @@ heap_pop(struct heap *h, void *out)
 struct gen {
 	struct opts o;
 	FILE *pcap, *truth, *conns_tmp;
-	uint64_t packets, bytes, ip_bytes, txns, first_ns, last_ns;
+	struct gen_cap cap;     /* packets, bytes, first and last time */
+	uint64_t ip_bytes, txns;
 	uint64_t ntxn_proto[N_PROTO];
 	uint16_t port_base;
 	struct heap conns;      /* connections with packets left to write,
@@ -461,417 +363,6 @@ struct gen {
 	int conn_first;         /* no connection record written yet */
 };
 
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
-static void
-le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-/* Append a PostgreSQL message header (type, length of body + 4). */
-static uint32_t
-pg_hdr(char *out, char type, uint32_t body)
-{
-	uint32_t l = body + 4;
-
-	out[0] = type;
-	out[1] = (char)(l >> 24);
-	out[2] = (char)(l >> 16);
-	out[3] = (char)(l >> 8);
-	out[4] = (char)l;
-	return 5;
-}
-
-static uint32_t
-pg_put(char *out, const void *b, uint32_t n)
-{
-	memcpy(out, b, n);
-	return n;
-}
-
-static void
-pg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
-{
-	/* RowDescription of one text column "v". */
-	static const char rowdesc[] = "\0\1" "v\0" "\0\0\0\0" "\0\0"
-		"\0\0\0\x19" "\xff\xff" "\xff\xff\xff\xff" "\0\0";
-	static const char sel[] = "SELECT 1", ins[] = "INSERT 0 1";
-	const struct txn *t = &c->tx[k];
-	char q[96];
-	uint32_t n = 0, ql, v = t->size[1];
-	int w;
-
-	m->flen = 0;
-	m->tlen = 0;
-	if (dir == 0 && t->write) {
-		w = snprintf(q, sizeof(q), "INSERT INTO kv_%u_%u VALUES ('",
-			c->id, k);
-		ql = (uint32_t)w;
-		n += pg_hdr(m->head, 'Q', ql + t->size[0] + 3);
-		n += pg_put(m->head + n, q, ql);
-		m->flen = t->size[0];
-		m->tlen = pg_put(m->tail, "')", 3);
-	} else if (dir == 0) {
-		w = snprintf(q, sizeof(q), "SELECT v FROM kv_%u_%u", c->id,
-			k);
-		ql = (uint32_t)w + 1;
-		n += pg_hdr(m->head, 'Q', ql);
-		n += pg_put(m->head + n, q, ql);
-	} else if (t->write) {
-		n += pg_hdr(m->head, 'C', sizeof(ins));
-		n += pg_put(m->head + n, ins, sizeof(ins));
-		n += pg_hdr(m->head + n, 'Z', 1);
-		n += pg_put(m->head + n, "I", 1);
-	} else {
-		n += pg_hdr(m->head, 'T', sizeof(rowdesc) - 1);
-		n += pg_put(m->head + n, rowdesc, sizeof(rowdesc) - 1);
-		n += pg_hdr(m->head + n, 'D', 6 + v);
-		m->head[n++] = 0;
-		m->head[n++] = 1;
-		m->head[n++] = (char)(v >> 24);
-		m->head[n++] = (char)(v >> 16);
-		m->head[n++] = (char)(v >> 8);
-		m->head[n++] = (char)v;
-		m->flen = v;
-		m->tlen = pg_hdr(m->tail, 'C', sizeof(sel));
-		m->tlen += pg_put(m->tail + m->tlen, sel, sizeof(sel));
-		m->tlen += pg_hdr(m->tail + m->tlen, 'Z', 1);
-		m->tlen += pg_put(m->tail + m->tlen, "I", 1);
-	}
-	m->hlen = n;
-}
-
-/* Append a MySQL packet header: payload length, sequence id. */
-static uint32_t
-my_hdr(char *out, uint32_t len, uint8_t seq)
-{
-	out[0] = (char)len;
-	out[1] = (char)(len >> 8);
-	out[2] = (char)(len >> 16);
-	out[3] = (char)seq;
-	return 4;
-}
-
-/* A length-encoded integer. */
-static uint32_t
-my_lenenc(char *out, uint32_t v)
-{
-	if (v < 251) {
-		out[0] = (char)v;
-		return 1;
-	}
-	if (v < 65536) {
-		out[0] = (char)0xfc;
-		out[1] = (char)v;
-		out[2] = (char)(v >> 8);
-		return 3;
-	}
-	out[0] = (char)0xfd;
-	out[1] = (char)v;
-	out[2] = (char)(v >> 8);
-	out[3] = (char)(v >> 16);
-	return 4;
-}
-
-/* Capabilities of both sides: 4.1 protocol, secure connection, plugin
- * auth, connect with a database; EOF packets kept (no DEPRECATE_EOF). */
-#define MY_CAPS 0x000fa20fu
-#define MY_PLUGIN "mysql_native_password"
-
-/*
- * MySQL: message 0 is the server's greeting (no request), message 1 the
- * HandshakeResponse41 and its OK ("connect"), then COM_QUERY commands,
- * as pg_build's.
- */
-static void
-my_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
-{
-	static const char ok_ins[] = "\0\1\0\2\0\0\0";
-	static const char ok_auth[] = "\0\0\0\2\0\0\0";
-	static const char eof[] = "\xfe\0\0\2\0";
-	const struct txn *t = &c->tx[k];
-	char *h = m->head, q[96];
-	uint32_t n = 0, b, v = t->size[1];
-	int w;
-
-	m->flen = 0;
-	m->tlen = 0;
-	if (k == 0 && dir == 0) {
-		/* nothing: the server speaks first */
-	} else if (k == 0) {
-		/* protocol 10, version, thread id, 8 + 13 bytes of scramble,
-		 * capabilities, utf8mb4, status, plugin */
-		b = 1 + 13 + 4 + 9 + 2 + 1 + 2 + 2 + 1 + 10 + 13 +
-			sizeof(MY_PLUGIN);
-		n += my_hdr(h, b, 0);
-		h[n++] = 10;
-		n += pg_put(h + n, "8.0.36-wlgen", 13);
-		le32((uint8_t *)h + n, c->id + 1);
-		n += 4;
-		n += pg_put(h + n, "abcdefgh", 9);
-		h[n++] = (char)(MY_CAPS & 0xff);
-		h[n++] = (char)((MY_CAPS >> 8) & 0xff);
-		h[n++] = 0x2d;
-		h[n++] = 2;
-		h[n++] = 0;
-		h[n++] = (char)((MY_CAPS >> 16) & 0xff);
-		h[n++] = (char)(MY_CAPS >> 24);
-		h[n++] = 21;
-		memset(h + n, 0, 10);
-		n += 10;
-		n += pg_put(h + n, "ijklmnopqrst", 13);
-		n += pg_put(h + n, MY_PLUGIN, sizeof(MY_PLUGIN));
-	} else if (k == 1 && dir == 0) {
-		char db[16];
-		int dl = snprintf(db, sizeof(db), "db_%u", c->id) + 1;
-
-		b = 4 + 4 + 1 + 23 + 6 + 1 + 20 + (uint32_t)dl +
-			sizeof(MY_PLUGIN);
-		n += my_hdr(h, b, 1);
-		le32((uint8_t *)h + n, MY_CAPS);
-		n += 4;
-		le32((uint8_t *)h + n, 1u << 24);
-		n += 4;
-		h[n++] = 0x2d;
-		memset(h + n, 0, 23);
-		n += 23;
-		n += pg_put(h + n, "wlgen", 6);
-		h[n++] = 20;
-		n += pg_put(h + n, "0123456789abcdefghij", 20);
-		n += pg_put(h + n, db, (uint32_t)dl);
-		n += pg_put(h + n, MY_PLUGIN, sizeof(MY_PLUGIN));
-	} else if (k == 1) {
-		n += my_hdr(h, sizeof(ok_auth) - 1, 2);
-		n += pg_put(h + n, ok_auth, sizeof(ok_auth) - 1);
-	} else if (dir == 0 && t->write) {
-		w = snprintf(q, sizeof(q), "INSERT INTO kv_%u_%u VALUES ('",
-			c->id, k);
-		n += my_hdr(h, 1 + (uint32_t)w + t->size[0] + 2, 0);
-		h[n++] = 3;     /* COM_QUERY */
-		n += pg_put(h + n, q, (uint32_t)w);
-		m->flen = t->size[0];
-		m->tlen = pg_put(m->tail, "')", 2);
-	} else if (dir == 0) {
-		w = snprintf(q, sizeof(q), "SELECT v FROM kv_%u_%u", c->id,
-			k);
-		n += my_hdr(h, 1 + (uint32_t)w, 0);
-		h[n++] = 3;
-		n += pg_put(h + n, q, (uint32_t)w);
-	} else if (t->write) {
-		n += my_hdr(h, sizeof(ok_ins) - 1, 1);
-		n += pg_put(h + n, ok_ins, sizeof(ok_ins) - 1);
-	} else {
-		/* One text column "v" of kv_C_K in db_C, one row. */
-		char def[128];
-		uint32_t dl = 0;
-		char tbl[32], db[16];
-		int tl = snprintf(tbl, sizeof(tbl), "kv_%u_%u", c->id, k);
-		int bl = snprintf(db, sizeof(db), "db_%u", c->id);
-
-		dl += my_lenenc(def + dl, 3);
-		dl += pg_put(def + dl, "def", 3);
-		dl += my_lenenc(def + dl, (uint32_t)bl);
-		dl += pg_put(def + dl, db, (uint32_t)bl);
-		dl += my_lenenc(def + dl, (uint32_t)tl);
-		dl += pg_put(def + dl, tbl, (uint32_t)tl);
-		dl += my_lenenc(def + dl, (uint32_t)tl);
-		dl += pg_put(def + dl, tbl, (uint32_t)tl);
-		dl += my_lenenc(def + dl, 1);
-		dl += pg_put(def + dl, "v", 1);
-		dl += my_lenenc(def + dl, 1);
-		dl += pg_put(def + dl, "v", 1);
-		/* fixed fields: utf8mb4, length, BLOB type, flags, decimals */
-		dl += pg_put(def + dl, "\x0c\x2d\0\xff\xff\xff\xff\xfc"
-			"\x10\0\0\0\0", 13);
-		n += my_hdr(h, 1, 1);
-		h[n++] = 1;
-		n += my_hdr(h + n, dl, 2);
-		n += pg_put(h + n, def, dl);
-		n += my_hdr(h + n, sizeof(eof) - 1, 3);
-		n += pg_put(h + n, eof, sizeof(eof) - 1);
-		n += my_hdr(h + n, my_lenenc(q, v) + v, 4);
-		n += my_lenenc(h + n, v);
-		m->flen = v;
-		m->tlen = my_hdr(m->tail, sizeof(eof) - 1, 5);
-		m->tlen += pg_put(m->tail + m->tlen, eof, sizeof(eof) - 1);
-	}
-	m->hlen = n;
-}
-
-/*
- * DNS over UDP: query k of connection c is "q<k>.c<c>.wlgen.test", type A
- * (AAAA for a write), recursion desired, with an EDNS OPT record (1232);
- * its answer holds rsp-size / 16 records (at most DNS_MAX_RR; none is
- * NXDOMAIN), names compressed to the question.
- */
-#define DNS_MAX_RR 40
-#define DNS_MSG_MAX 1400
-
-static uint32_t
-dns_rrs(const struct txn *t)
-{
-	return t->size[1] / 16 < DNS_MAX_RR ? t->size[1] / 16 : DNS_MAX_RR;
-}
-
-static uint16_t
-dns_id(const struct conn *c, uint32_t k)
-{
-	return (uint16_t)(c->isn[0] + k);
-}
-
-static uint32_t
-dns_build(const struct conn *c, uint32_t k, int dir, uint8_t *out)
-{
-	static const uint8_t opt[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0,
-		0, 0 };
-	const struct txn *t = &c->tx[k];
-	uint32_t n = 12, rrs = dir ? dns_rrs(t) : 0, i, j;
-	uint16_t type = t->write ? 28 : 1;
-	char name[64];
-	int len = snprintf(name, sizeof(name), "q%u.c%u.wlgen.test", k,
-		c->id);
-	const char *lab = name;
-
-	put16(out, dns_id(c, k));
-	put16(out + 2, dir ? (rrs ? 0x8180 : 0x8183) : 0x0100);
-	put16(out + 4, 1);
-	put16(out + 6, rrs);
-	put16(out + 8, 0);
-	put16(out + 10, 1);
-	while (lab < name + len) {
-		const char *dot = strchr(lab, '.');
-		uint32_t l = dot ? (uint32_t)(dot - lab) :
-			(uint32_t)strlen(lab);
-
-		out[n++] = (uint8_t)l;
-		memcpy(out + n, lab, l);
-		n += l;
-		lab += l + 1;
-	}
-	out[n++] = 0;
-	put16(out + n, type);
-	put16(out + n + 2, 1);
-	n += 4;
-	for (i = 0; i < rrs; i++) {
-		put16(out + n, 0xc00c);
-		put16(out + n + 2, type);
-		put16(out + n + 4, 1);
-		put32(out + n + 6, 300);
-		put16(out + n + 10, type == 1 ? 4 : 16);
-		n += 12;
-		for (j = 0; j < (type == 1 ? 4u : 16u); j++)
-			out[n++] = (uint8_t)(j == 0 ? (type == 1 ? 192 : 0x20) :
-				j == 1 ? (type == 1 ? 0 : 0x01) : i + 1);
-	}
-	memcpy(out + n, opt, sizeof(opt));
-	return n + (uint32_t)sizeof(opt);
-}
-
-static void
-msg_build(const struct conn *c, uint32_t k, int dir, struct msg_text *m)
-{
-	const struct txn *t = &c->tx[k];
-	char host[32];
-	int n;
-
-	m->flen = 0;
-	m->tlen = 0;
-	m->tail[0] = '\0';
-	if (c->proto == P_HTTP && dir == 0) {
-		if (c->sport == 80)
-			snprintf(host, sizeof(host), "%u.%u.%u.%u",
-				c->sip >> 24, (c->sip >> 16) & 255,
-				(c->sip >> 8) & 255, c->sip & 255);
-		else
-			snprintf(host, sizeof(host), "%u.%u.%u.%u:%u",
-				c->sip >> 24, (c->sip >> 16) & 255,
-				(c->sip >> 8) & 255, c->sip & 255, c->sport);
-		if (t->post) {
-			n = snprintf(m->head, sizeof(m->head),
-				"POST /r/%u/%u?rsp=%u HTTP/1.1\r\nHost: %s\r\n"
-				"Content-Length: %u\r\n\r\n", c->id, k,
-				t->size[1], host, t->size[0]);
-			m->flen = t->size[0];
-		} else {
-			n = snprintf(m->head, sizeof(m->head),
-				"GET /r/%u/%u?rsp=%u HTTP/1.1\r\nHost: %s\r\n%s",
-				c->id, k, t->size[1], host,
-				t->size[0] ? "X-Pad: " : "");
-			m->flen = t->size[0];
-			strcpy(m->tail, t->size[0] ? "\r\n\r\n" : "\r\n");
-		}
-	} else if (c->proto == P_HTTP) {
-		n = snprintf(m->head, sizeof(m->head),
-			"HTTP/1.1 %s\r\nContent-Length: %u\r\n\r\n",
-			t->write ? "201 Created" : "200 OK", t->size[1]);
-		m->flen = t->size[1];
-	} else if (c->proto == P_PG) {
-		pg_build(c, k, dir, m);
-		return;
-	} else if (c->proto == P_MY) {
-		my_build(c, k, dir, m);
-		return;
-	} else if (c->proto == P_MC) {
-		/* Text protocol: get answered by VALUE ... END, set by
-		 * STORED. */
-		if (dir == 0 && t->write) {
-			n = snprintf(m->head, sizeof(m->head),
-				"set key:%u:%u 0 0 %u\r\n", c->id, k,
-				t->size[0]);
-			m->flen = t->size[0];
-			strcpy(m->tail, "\r\n");
-		} else if (dir == 0) {
-			n = snprintf(m->head, sizeof(m->head),
-				"get key:%u:%u\r\n", c->id, k);
-		} else if (t->write) {
-			n = snprintf(m->head, sizeof(m->head), "STORED\r\n");
-		} else {
-			n = snprintf(m->head, sizeof(m->head),
-				"VALUE key:%u:%u 0 %u\r\n", c->id, k,
-				t->size[1]);
-			m->flen = t->size[1];
-			strcpy(m->tail, "\r\nEND\r\n");
-		}
-	} else if (dir == 0) {
-		char key[40];
-		int kl = snprintf(key, sizeof(key), "key:%u:%u", c->id, k);
-
-		if (t->write) {
-			n = snprintf(m->head, sizeof(m->head),
-				"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%u\r\n", kl,
-				key, t->size[0]);
-			m->flen = t->size[0];
-			strcpy(m->tail, "\r\n");
-		} else {
-			n = snprintf(m->head, sizeof(m->head),
-				"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", kl, key);
-		}
-	} else if (t->write) {
-		n = snprintf(m->head, sizeof(m->head), "+OK\r\n");
-	} else {
-		n = snprintf(m->head, sizeof(m->head), "$%u\r\n", t->size[1]);
-		m->flen = t->size[1];
-		strcpy(m->tail, "\r\n");
-	}
-	m->hlen = (uint32_t)n;
-	m->tlen = (uint32_t)strlen(m->tail);
-}
 
 /* ---- connection model ---- */
 
@@ -1004,7 +495,7 @@ app_write(struct sim *m, int side, uint64_t t)
 	struct txn *x = &c->tx[k];
 	struct msg_text mt;
 
-	msg_build(c, k, side, &mt);
+	gen_msg_build(c, k, side, &mt);
 	x->off[side] = s->wr_end;
 	x->len[side] = mt.hlen + mt.flen + mt.tlen;
 	s->wr_end += x->len[side];
@@ -1147,21 +638,16 @@ txn_draw(const struct opts *o, struct conn *c, struct rng *r)
 	for (k = 0; k < c->ntx; k++) {
 		struct txn *x = &c->tx[k];
 
+		int w = gen_rng_range(r, 0, 99) < o->writes;
+		uint32_t req = (uint32_t)gen_rng_range(r, o->req.min,
+			o->req.max);
+		uint32_t rsp = (uint32_t)gen_rng_range(r, o->rsp.min,
+			o->rsp.max);
+
 		memset(x, 0, sizeof(*x));
-		x->write = rng_range(r, 0, 99) < o->writes;
-		x->size[0] = (uint32_t)rng_range(r, o->req.min, o->req.max);
-		x->size[1] = (uint32_t)rng_range(r, o->rsp.min, o->rsp.max);
-		x->lat = dist_draw(&o->lat, r);
-		x->gap = dist_draw(&o->gap, r);
-		x->post = c->proto == P_HTTP &&
-			(x->write || x->size[0] > HTTP_PAD_MAX);
-		/* wirelat keeps a query's first 256 bytes: the INSERT's
-		 * whole text fits them. */
-		if ((c->proto == P_PG || c->proto == P_MY) &&
-				x->size[0] > PG_VALUE_MAX)
-			x->size[0] = PG_VALUE_MAX;
-		if (c->proto == P_MY && x->size[1] > MY_VALUE_MAX)
-			x->size[1] = MY_VALUE_MAX;
+		gen_txn_set(x, c->proto, w, req, rsp);
+		x->lat = gen_dist_draw(&o->lat, r);
+		x->gap = gen_dist_draw(&o->gap, r);
 	}
 }
 
@@ -1206,8 +692,8 @@ dns_run(struct gen *g, struct conn *c, uint64_t start)
 		uint64_t ta;
 		int dir;
 
-		x->len[0] = dns_build(c, k, 0, msg);
-		x->len[1] = dns_build(c, k, 1, msg);
+		x->len[0] = gen_dns_build(c, k, 0, msg);
+		x->len[1] = gen_dns_build(c, k, 1, msg);
 		free_at[0] = tq + ser_ns(g, 42 + x->len[0]);
 		ta = tq + x->lat > free_at[1] ? tq + x->lat : free_at[1];
 		free_at[1] = ta + ser_ns(g, 42 + x->len[1]);
@@ -1238,7 +724,7 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 	uint32_t k, h;
 	uint64_t t;
 
-	rng_seed(&r, o->seed, 1 + c->id);
+	gen_rng_seed(&r, o->seed, 1 + c->id);
 	c->proto = o->protos[c->id % o->n_protos];
 	h = (uint32_t)(c->id % o->clients) + 1;
 	c->cip = (10u << 24) | (1u << 16) | h;
@@ -1246,8 +732,8 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 		PORT_SPAN);
 	c->sip = 0x0a000001 + (uint32_t)c->proto;
 	c->sport = o->port[c->proto];
-	c->isn[0] = (uint32_t)rng_next(&r);
-	c->isn[1] = (uint32_t)rng_next(&r);
+	c->isn[0] = (uint32_t)gen_rng_next(&r);
+	c->isn[1] = (uint32_t)gen_rng_next(&r);
 	if (c->proto == P_DNS) {
 		c->first = 0;
 		c->ntx = (uint32_t)o->requests;
@@ -1322,30 +808,7 @@ conn_run(struct gen *g, struct conn *c, uint64_t start)
 	return m.err;
 }
 
-/* ---- pcap writing ---- */
-
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	uint64_t s = sum;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint32_t)s;
-}
-
-static uint16_t
-csum_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
+/* ---- capture writing ---- */
 
 /* Copy len payload bytes of direction dir from the cursor into out. */
 static void
@@ -1361,7 +824,7 @@ render(struct conn *c, int dir, uint8_t *out, uint32_t len)
 			continue;
 		}
 		if (c->cached[dir] != c->cur[dir] + 1) {
-			msg_build(c, c->cur[dir], dir, mt);
+			gen_msg_build(c, c->cur[dir], dir, mt);
 			c->cached[dir] = c->cur[dir] + 1;
 		}
 		in = c->pos[dir] - x->off[dir];
@@ -1375,7 +838,7 @@ render(struct conn *c, int dir, uint8_t *out, uint32_t len)
 			n = mt->flen - f;
 			n = n < len ? n : len;
 			n = n < FILL_CHUNK ? n : FILL_CHUNK;
-			memcpy(out, fill_buf + f % FILL_PERIOD, n);
+			memcpy(out, gen_fill_buf + f % FILL_PERIOD, n);
 		} else {
 			uint64_t tt = in - mt->hlen - mt->flen;
 
@@ -1400,128 +863,66 @@ static const uint8_t srv_mac[N_PROTO][6] = {
 static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x00, 0xfe };
 
 /*
- * Ethernet and IPv4 headers of a frame of c in direction dir carrying
- * l4len bytes of protocol l4proto. The tap is at the server: clients are
- * behind a gateway. @return the frame's length.
+ * Link and IPv4 headers of a frame of c in direction dir carrying l4len
+ * bytes of protocol l4proto, at g->frame. The tap is at the server:
+ * clients are behind a gateway. @return the L4 header's offset.
  */
 static uint32_t
-ip_put(struct conn *c, uint8_t *f, int dir, uint8_t l4proto, uint32_t l4len)
+ip_put(struct gen *g, struct conn *c, int dir, uint8_t l4proto,
+	uint32_t l4len)
 {
-	uint8_t *ip = f + 14;
 	const uint8_t *smac = srv_mac[c->proto];
+	uint8_t a[2][4];
+	uint32_t l2;
 
-	memcpy(f, dir ? gw_mac : smac, 6);
-	memcpy(f + 6, dir ? smac : gw_mac, 6);
-	put16(f + 12, 0x0800);
-	ip[0] = 0x45;
-	ip[1] = 0;
-	put16(ip + 2, 20 + l4len);
-	put16(ip + 4, ++c->ipid[dir]);
-	put16(ip + 6, 0x4000);
-	ip[8] = dir ? 64 : 61;
-	ip[9] = l4proto;
-	put16(ip + 10, 0);
-	put32(ip + 12, dir ? c->sip : c->cip);
-	put32(ip + 16, dir ? c->cip : c->sip);
-	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-	return 14 + 20 + l4len;
+	gen_put32(a[0], c->cip);
+	gen_put32(a[1], c->sip);
+	l2 = gen_l2_put(g->frame, g->o.link, 0, dir ? smac : gw_mac,
+		dir ? gw_mac : smac, dir == 0, -1);
+	return l2 + gen_ip_put(g->frame + l2, 0, a[dir], a[!dir], l4proto,
+		l4len, dir ? 64 : 61, ++c->ipid[dir]);
 }
 
-/* The TCP or UDP checksum of the l4len bytes after ip's header. */
-static uint16_t
-l4_csum(const uint8_t *ip, uint32_t l4len)
-{
-	uint8_t ph[12];
-
-	/* pseudo header: addresses, protocol, L4 length */
-	memcpy(ph, ip + 12, 8);
-	ph[8] = 0;
-	ph[9] = ip[9];
-	put16(ph + 10, l4len);
-	return csum_fold(csum_add(csum_add(0, ph, 12), ip + 20, l4len));
-}
-
-/* The frame's pcap record at ts, cut to --snaplen; the totals. */
+/* The frame's record at ts, cut to --snaplen; the totals. */
 static int
-record(struct gen *g, uint64_t ts, uint32_t flen)
+record(struct gen *g, uint64_t ts, uint32_t l4off, uint32_t l4len)
 {
-	uint32_t cap = flen < g->o.snaplen ? flen : (uint32_t)g->o.snaplen;
-	uint8_t hdr[16];
+	uint32_t l2 = l4off - 20;
 
-	le32(hdr, (uint32_t)(ts / NS_PER_S));
-	le32(hdr + 4, (uint32_t)(ts % NS_PER_S));
-	le32(hdr + 8, cap);
-	le32(hdr + 12, flen);
-	if (fwrite(hdr, 16, 1, g->pcap) != 1 ||
-			fwrite(g->frame, cap, 1, g->pcap) != 1)
-		return -EIO;
-	if (g->packets == 0)
-		g->first_ns = ts;
-	g->last_ns = ts;
-	g->packets++;
-	g->bytes += flen;
-	g->ip_bytes += flen - 14;
-	return 0;
+	gen_l4_csum_set(g->frame + l2, l4len);
+	g->ip_bytes += 20 + l4len;
+	return gen_cap_put(&g->cap, ts, g->frame, l4off + l4len);
 }
 
 static int
 write_udp(struct gen *g, struct conn *c, const struct pkt *p)
 {
-	uint8_t *f = g->frame, *udp = f + 34;
 	int dir = p->dir;
-	uint32_t len = 8 + dns_build(c, p->seq, dir, udp + 8), flen;
-	uint16_t sum;
+	uint32_t off = gen_l2_len(g->o.link, -1) + 20;
+	uint32_t len = gen_dns_build(c, p->seq, dir, g->frame + off + 8);
 
-	flen = ip_put(c, f, dir, 17, len);
-	put16(udp, dir ? c->sport : c->cport);
-	put16(udp + 2, dir ? c->cport : c->sport);
-	put16(udp + 4, len);
-	put16(udp + 6, 0);
-	/* 0 means "no checksum" in UDP: all ones stands for it. */
-	sum = l4_csum(f + 14, len);
-	put16(udp + 6, sum ? sum : 0xffff);
-	return record(g, p->ts, flen);
+	ip_put(g, c, dir, 17, 8 + len);
+	gen_udp_put(g->frame + off, dir ? c->sport : c->cport,
+		dir ? c->cport : c->sport, len);
+	return record(g, p->ts, off, 8 + len);
 }
 
 static int
 write_pkt(struct gen *g, struct conn *c, const struct pkt *p)
 {
-	uint8_t *f = g->frame, *tcp = f + 34;
 	int dir = p->dir;
-	uint32_t thl = p->flags & F_SYN ? 32 : 20, flen;
+	uint32_t thl = p->flags & F_SYN ? 20 + GEN_SYN_OPT_LEN : 20, off;
 
 	if (c->proto == P_DNS)
 		return write_udp(g, c, p);
-	flen = ip_put(c, f, dir, 6, thl + p->len);
-	put16(tcp, dir ? c->sport : c->cport);
-	put16(tcp + 2, dir ? c->cport : c->sport);
-	put32(tcp + 4, p->seq);
-	put32(tcp + 8, p->ack);
-	tcp[12] = (uint8_t)((thl / 4) << 4);
-	tcp[13] = p->flags;
-	put16(tcp + 14, p->flags & F_SYN ? (dir ? 65160 : 64240) : WIN_FIELD);
-	put32(tcp + 16, 0);
-	if (p->flags & F_SYN) {
-		uint8_t *op = tcp + 20;
-		uint32_t mss = g->o.mss > 65535 ? 65535 : (uint32_t)g->o.mss;
-
-		/* MSS, NOP NOP SACK-permitted, NOP window scale */
-		op[0] = 2;
-		op[1] = 4;
-		put16(op + 2, mss);
-		op[4] = 1;
-		op[5] = 1;
-		op[6] = 4;
-		op[7] = 2;
-		op[8] = 1;
-		op[9] = 3;
-		op[10] = 3;
-		op[11] = WSCALE;
-	}
+	off = ip_put(g, c, dir, 6, thl + p->len);
+	gen_tcp_put(g->frame + off, dir ? c->sport : c->cport,
+		dir ? c->cport : c->sport, p->seq, p->ack, p->flags,
+		p->flags & F_SYN ? (dir ? 65160 : 64240) : WIN_FIELD,
+		g->o.mss > 65535 ? 65535 : (uint16_t)g->o.mss, WSCALE);
 	if (p->len)
-		render(c, dir, tcp + thl, p->len);
-	put16(tcp + 16, l4_csum(f + 14, thl + p->len));
-	return record(g, p->ts, flen);
+		render(c, dir, g->frame + off + thl, p->len);
+	return record(g, p->ts, off, thl + p->len);
 }
 
 /* Connections by (next packet time, id). */
@@ -1608,7 +1009,7 @@ truth_conn(struct gen *g, const struct conn *c)
 			strcpy(method, x->write ? "AAAA" : "A");
 			snprintf(res, sizeof(res), "q%u.c%u.wlgen.test", k,
 				c->id);
-			strcpy(status, dns_rrs(x) ? "NOERROR" : "NXDOMAIN");
+			strcpy(status, gen_dns_rrs(x) ? "NOERROR" : "NXDOMAIN");
 		} else if (c->proto == P_MY && k == 1) {
 			/* As wirelat times a handshake: from the greeting's
 			 * first byte; the greeting is in its response bytes. */
@@ -1699,7 +1100,7 @@ opts_json(const struct opts *o)
 {
 	return json_pack("{s:s, s:I, s:I, s:I, s:[I,I], s:[I,I], s:I, s:s,"
 		" s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:i,"
-		" s:i, s:i, s:I}",
+		" s:i, s:i, s:I, s:s, s:s}",
 		"proto", o->proto_text,
 		"connections", (json_int_t)o->conns,
 		"requests", (json_int_t)o->requests,
@@ -1720,7 +1121,9 @@ opts_json(const struct opts *o)
 		"postgresql_port", (int)o->port[P_PG],
 		"mysql_port", (int)o->port[P_MY],
 		"dns_port", (int)o->port[P_DNS],
-		"seed", (json_int_t)o->seed);
+		"seed", (json_int_t)o->seed,
+		"format", gen_format_name[o->fmt],
+		"link", gen_link_name[o->link]);
 }
 
 /* Copy the connection records into the truth and close it. */
@@ -1748,11 +1151,10 @@ truth_finish(struct gen *g)
 		", \"mysql_transactions\": %" PRIu64
 		", \"dns_transactions\": %" PRIu64
 		", \"first_ns\": %" PRIu64 ", \"last_ns\": %" PRIu64 "}\n",
-		g->packets, g->bytes, g->ip_bytes, g->txns,
+		g->cap.packets, g->cap.bytes, g->ip_bytes, g->txns,
 		g->ntxn_proto[P_HTTP], g->ntxn_proto[P_REDIS],
 		g->ntxn_proto[P_MC], g->ntxn_proto[P_PG], g->ntxn_proto[P_MY],
-		g->ntxn_proto[P_DNS], g->first_ns,
-		g->last_ns);
+		g->ntxn_proto[P_DNS], g->cap.first_ns, g->cap.last_ns);
 	rc = ferror(g->truth) ? -EIO : 0;
 	if (fclose(g->truth) != 0)
 		rc = -EIO;
@@ -1785,7 +1187,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: wirelat-replay gen -o FILE.pcap [options]\n"
-"  -o, --out FILE          nanosecond pcap to write (required)\n"
+"       wirelat-replay gen --scenario S -o FILE.pcap [options]\n"
+"  -o, --out FILE          capture to write (required)\n"
 "  -t, --truth FILE        ground-truth JSON to write\n"
 "  --proto P[,P...]        http, redis, memcached (text), postgresql (simple\n"
 "                          queries), mysql (COM_QUERY, after a handshake),\n"
@@ -1811,14 +1214,26 @@ usage(FILE *f)
 "                          server ports [80, 6379, 11211, 5432, 3306, 53]\n"
 "  --seed N                PRNG seed [1]\n"
 "  --start NS              first SYN, ns since the epoch [1700000000000000000]\n"
-"  --snaplen N             bytes kept per packet [65535]\n");
+"  --snaplen N             bytes kept per packet [65535]\n"
+"  --format F              pcap-ns, pcapng, or pcap (microseconds; scenarios\n"
+"                          only) [pcap-ns]\n"
+"  --link L                ether, sll, sll2, null, loop, raw [ether]\n"
+"  --scenario S            a hand-made capture instead of the workload\n"
+"                          (docs/replay.md): sample, handshake, tcp-impair,\n"
+"                          l7, bench; each takes -o, -t, --connections,\n"
+"                          --seed, --format, --link, --snaplen; bench also\n"
+"                          --proto P (one), --pipeline D, --packets N\n"
+"  --packets N             bench: packets to write [1000000]\n");
 }
 
 enum {
 	O_PROTO = 256, O_CONNS, O_REQS, O_PIPE, O_REQSZ, O_RSPSZ, O_WRITES,
 	O_MSS, O_LAT, O_RTT, O_GAP, O_IVAL, O_MBPS, O_CLIENTS, O_HPORT,
 	O_RPORT, O_MPORT, O_PPORT, O_YPORT, O_DPORT, O_SEED, O_START, O_SNAP,
+	O_FMT, O_LINK, O_SCEN, O_PKTS,
 };
+
+#define GIVEN(opt) (1ULL << ((opt) - O_PROTO))
 
 static const struct option long_opts[] = {
 	{ "out", required_argument, NULL, 'o' },
@@ -1847,6 +1262,10 @@ static const struct option long_opts[] = {
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "start", required_argument, NULL, O_START },
 	{ "snaplen", required_argument, NULL, O_SNAP },
+	{ "format", required_argument, NULL, O_FMT },
+	{ "link", required_argument, NULL, O_LINK },
+	{ "scenario", required_argument, NULL, O_SCEN },
+	{ "packets", required_argument, NULL, O_PKTS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -1910,26 +1329,85 @@ proto_list(struct opts *o, const char *a)
 	return 0;
 }
 
+/* The index of a in names[0..n), or -1. */
+static int
+name_index(const char *const *names, int n, const char *a)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], a) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * What a scenario takes of the options given (bit GIVEN(opt) each), and
+ * its defaults. @return 0 or 2 (one line on stderr).
+ */
+static int
+scen_opts(struct opts *o, uint64_t given)
+{
+	uint64_t ok = GIVEN(O_CONNS) | GIVEN(O_SEED) | GIVEN(O_FMT) |
+		GIVEN(O_LINK) | GIVEN(O_SNAP) | GIVEN(O_SCEN);
+	const char *name = gen_scen_name[o->scen];
+	char why[96];
+	int opt;
+
+	if (o->scen == GS_BENCH)
+		ok |= GIVEN(O_PROTO) | GIVEN(O_PIPE) | GIVEN(O_PKTS);
+	for (opt = O_PROTO; opt <= O_PKTS; opt++) {
+		if (!(given & GIVEN(opt) & ~ok))
+			continue;
+		snprintf(why, sizeof(why), "not used by --scenario %s", name);
+		return bad(opt, why);
+	}
+	if (!(given & GIVEN(O_CONNS)))
+		o->conns = scen_conns[o->scen][0];
+	if (o->conns > scen_conns[o->scen][1]) {
+		snprintf(why, sizeof(why), "want 1..%" PRIu64 " with "
+			"--scenario %s", scen_conns[o->scen][1], name);
+		return bad(O_CONNS, why);
+	}
+	if (o->scen != GS_BENCH)
+		return 0;
+	/* Whole messages of one packet, each under the MTU. */
+	if (o->pipeline > 64)
+		return bad(O_PIPE, "want 1..64 with --scenario bench");
+	if (!(given & GIVEN(O_PROTO))) {
+		o->protos[0] = P_HTTP;
+		o->n_protos = 1;
+		strcpy(o->proto_text, "http");
+	} else if (o->n_protos != 1) {
+		return bad(O_PROTO, "--scenario bench takes one protocol");
+	}
+	if (o->link != GEN_LINK_ETHER)
+		return bad(O_LINK, "--scenario bench writes ether only");
+	return 0;
+}
+
 /* @return 0, 1 (help printed) or 2 (one line on stderr). */
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	uint64_t v;
+	uint64_t v, given = 0;
 	const char *why;
 	uint32_t i, j;
-	int opt;
+	int opt, k;
 
 	*o = (struct opts){
 		.protos = { P_HTTP, P_REDIS }, .n_protos = 2,
 		.proto_text = "mix",
 		.conns = 16, .requests = 100, .pipeline = 1,
-		.mss = 1448, .seed = 1, .start = 1700000000000000000ULL,
+		.mss = 1448, .seed = 1, .start = GEN_BASE_NS,
 		.snaplen = 65535, .rtt = 100000, .mbps = 10000, .clients = 16,
 		.writes = 20, .port = { 80, 6379, 11211, 5432, 3306, 53 },
 		.req = { 16, 256 }, .rsp = { 64, 4096 },
 		.lat = { D_LOGNORMAL, 200000, 0, 0.5, "lognormal:200us:0.5" },
 		.gap = { D_FIXED, 0, 0, 0, "0" },
 		.interval = { D_FIXED, 1000000, 0, 0, "1ms" },
+		.scen = GS_NONE, .fmt = GEN_FMT_PCAP_NS, .link = GEN_LINK_ETHER,
+		.packets = 1000000,
 	};
 	optind = 1;
 	opterr = 0;
@@ -1937,6 +1415,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			NULL)) != -1) {
 		const char *a = optarg;
 
+		if (opt >= O_PROTO && opt <= O_PKTS)
+			given |= GIVEN(opt);
 		switch (opt) {
 		case 'o':
 			if (*a == '\0')
@@ -2027,6 +1507,31 @@ parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_u64(a, 54, 262144, &o->snaplen) != 0)
 				return bad(opt, "want an integer in 54..262144");
 			break;
+		case O_FMT:
+			k = name_index(gen_format_name, GEN_N_FMT, a);
+			if (k < 0)
+				return bad(opt, "want pcap, pcap-ns or pcapng");
+			o->fmt = (enum gen_format)k;
+			break;
+		case O_LINK:
+			k = name_index(gen_link_name, GEN_N_LINK, a);
+			if (k < 0)
+				return bad(opt, "want ether, sll, sll2, null, "
+					"loop or raw");
+			o->link = (enum gen_link)k;
+			break;
+		case O_SCEN:
+			k = name_index(gen_scen_name, GS_N, a);
+			if (k <= GS_NONE)
+				return bad(opt, "want sample, handshake, "
+					"tcp-impair, l7 or bench");
+			o->scen = (enum gen_scen)k;
+			break;
+		case O_PKTS:
+			if (parse_u64(a, 1, 1000000000, &o->packets) != 0)
+				return bad(opt, "want an integer in "
+					"1..1000000000");
+			break;
 		case ':':
 			if (optopt >= 256 || optopt == 'o' || optopt == 't')
 				return bad(optopt, "needs a value");
@@ -2055,6 +1560,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->out == NULL)
 		return bad('o', "required: the pcap to write");
+	if (o->scen != GS_NONE)
+		return scen_opts(o, given);
+	if (given & GIVEN(O_PKTS))
+		return bad(O_PKTS, "only with --scenario bench");
+	/* The workload's times are ns: microseconds would move them. */
+	if (o->fmt == GEN_FMT_PCAP)
+		return bad(O_FMT, "pcap keeps microseconds: the workload "
+			"wants pcap-ns or pcapng");
 	for (i = 0; i < o->n_protos; i++)
 		for (j = 0; j < i; j++)
 			if (o->port[o->protos[i]] == o->port[o->protos[j]])
@@ -2080,17 +1593,19 @@ wr_gen_main(int argc, char **argv)
 	struct gen g = { 0 };
 	struct rng r;
 	uint64_t c, start;
-	uint8_t hdr[24];
-	int rc, i;
+	int rc;
 
 	rc = parse_opts(argc, argv, &g.o);
 	if (rc != 0)
 		return rc == 1 ? 0 : rc;
-	for (i = 0; i < FILL_CHUNK + FILL_PERIOD; i++)
-		fill_buf[i] = FILL_PATTERN[i % FILL_PERIOD];
-	rng_seed(&r, g.o.seed, 0);
-	g.port_base = (uint16_t)rng_range(&r, 0, PORT_SPAN - 1);
-	g.frame = malloc(14 + 20 + 32 + 65536);
+	gen_fill_init();
+	if (g.o.scen == GS_BENCH)
+		return gen_bench_main(&g.o);
+	if (g.o.scen != GS_NONE)
+		return gen_scen_main(&g.o);
+	gen_rng_seed(&r, g.o.seed, 0);
+	g.port_base = (uint16_t)gen_rng_range(&r, 0, PORT_SPAN - 1);
+	g.frame = malloc(GEN_L2_MAX + 20 + 20 + GEN_SYN_OPT_LEN + 65536);
 	g.conns = (struct heap){ .size = sizeof(struct conn *),
 		.less = conn_less };
 	g.pcap = fopen(g.o.out, "wb");
@@ -2123,26 +1638,17 @@ wr_gen_main(int argc, char **argv)
 		if (rc != 0)
 			goto io;
 	}
-	le32(hdr, 0xa1b23c4d);
-	hdr[4] = 2;
-	hdr[5] = 0;
-	hdr[6] = 4;
-	hdr[7] = 0;
-	le32(hdr + 8, 0);
-	le32(hdr + 12, 0);
-	le32(hdr + 16, (uint32_t)g.o.snaplen);
-	le32(hdr + 20, 1);              /* LINKTYPE_ETHERNET */
-	if (fwrite(hdr, 24, 1, g.pcap) != 1) {
-		rc = -EIO;
+	rc = gen_cap_start(&g.cap, g.pcap, g.o.fmt, g.o.link,
+		(uint32_t)g.o.snaplen);
+	if (rc != 0)
 		goto io;
-	}
 
 	start = g.o.start;
 	for (c = 0; c < g.o.conns; c++) {
 		struct conn *cn;
 
 		if (c > 0)
-			start += dist_draw(&g.o.interval, &r);
+			start += gen_dist_draw(&g.o.interval, &r);
 		/* Nothing a later connection sends precedes its SYN. */
 		rc = flush(&g, start);
 		if (rc != 0)
@@ -2192,10 +1698,10 @@ wr_gen_main(int argc, char **argv)
 		" redis, %" PRIu64 " memcached, %" PRIu64 " postgresql, %"
 		PRIu64 " mysql, %" PRIu64 " dns), %.6f s"
 		" of capture -> %s\n",
-		g.packets, g.bytes, g.txns, g.ntxn_proto[P_HTTP],
+		g.cap.packets, g.cap.bytes, g.txns, g.ntxn_proto[P_HTTP],
 		g.ntxn_proto[P_REDIS], g.ntxn_proto[P_MC], g.ntxn_proto[P_PG],
 		g.ntxn_proto[P_MY], g.ntxn_proto[P_DNS],
-		(double)(g.last_ns - g.first_ns) / 1e9, g.o.out);
+		(double)(g.cap.last_ns - g.cap.first_ns) / 1e9, g.o.out);
 	goto out;
 io:
 	if (rc == -ENOMEM)

@@ -23,8 +23,8 @@ def norm(path):
 def main():
     d = e.tmpdir()
     pcap = os.path.join(d, "c.pcap")
-    e.wlgen("--scenario", "sample", "--flows", "1500", "--seed", "7",
-            "-o", pcap, "--expect", pcap + ".json")
+    e.gen("--scenario", "sample", "--connections", "1500", "--seed", "7",
+          "-o", pcap, "--truth", pcap + ".json")
     exp = json.load(open(pcap + ".json"))
     cpus = sorted(os.sched_getaffinity(0))
     a, b = cpus[0], cpus[-1]

@@ -34,7 +34,7 @@ def main():
 
     d = e.tmpdir()
     pcap = os.path.join(d, "t.pcap")
-    e.wlgen("--scenario", "tcp-impair", "-o", pcap)
+    e.gen("--scenario", "tcp-impair", "-o", pcap)
     inst = e.instance("docs")
     st, log, conns = (os.path.join(d, n) for n in ("s.json", "l", "c"))
     e.wirelat(["--pcap", pcap, "--instance", inst, "--stats-json", st,
@@ -63,7 +63,7 @@ def main():
                     f"{f} not in docs/output.md")
     # Every field of every protocol's transactions, too.
     l7 = os.path.join(d, "l7.pcap")
-    e.wlgen("--scenario", "l7", "-o", l7)
+    e.gen("--scenario", "l7", "-o", l7)
     log7 = os.path.join(d, "l7.log")
     e.wirelat(["--pcap", l7, "--instance", inst, "--log", log7,
                "--no-report"], check_rc=0)

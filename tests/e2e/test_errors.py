@@ -27,8 +27,8 @@ def one_error(args, rc, want, what, **kw):
 def main():
     d = e.tmpdir()
     ok = os.path.join(d, "ok.pcap")
-    e.wlgen("--scenario", "handshake", "--format", "pcap", "-o", ok,
-            "--expect", ok + ".json")
+    e.gen("--scenario", "handshake", "--format", "pcap", "-o", ok,
+          "--truth", ok + ".json")
     inst = e.instance("errors")
 
     # Command line: usage errors exit 2.

@@ -24,8 +24,8 @@ def nearest_rank(vals, q):
 def check_run(fmt, link, seed, d):
     pcap = os.path.join(d, f"hs-{fmt}-{link}.pcap")
     exp_path = pcap + ".json"
-    e.wlgen("--scenario", "handshake", "--format", fmt, "--link", link,
-            "--seed", str(seed), "-o", pcap, "--expect", exp_path)
+    e.gen("--scenario", "handshake", "--format", fmt, "--link", link,
+          "--seed", str(seed), "-o", pcap, "--truth", exp_path)
     exp = json.load(open(exp_path))
     inst = e.instance(f"hs-{fmt}-{link}")
     log, conns, st = (os.path.join(d, n) for n in

@@ -19,8 +19,8 @@ def main():
     for fmt, link in (("pcap-ns", "ether"), ("pcapng", "sll2"),
                       ("pcap", "raw")):
         pcap = os.path.join(d, f"l7-{fmt}-{link}.pcap")
-        e.wlgen("--scenario", "l7", "--flows", "3", "--format", fmt,
-                "--link", link, "-o", pcap, "--expect", pcap + ".json")
+        e.gen("--scenario", "l7", "--connections", "3", "--format", fmt,
+              "--link", link, "-o", pcap, "--truth", pcap + ".json")
         exp = json.load(open(pcap + ".json"))["transactions"]
         inst = e.instance("l7")
         log, st = os.path.join(d, "l7.log"), os.path.join(d, "l7.stats")

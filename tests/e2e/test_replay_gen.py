@@ -637,6 +637,13 @@ def bad_options(d):
         (["-o", out, "--no-such"], "--no-such"),
         (["-o", out, "--mss"], "--mss"),
         (["-o", out, "stray"], "stray"),
+        (["-o", out, "--format", "pcapx"], "--format"),
+        # The workload's times are ns: microseconds would move them.
+        (["-o", out, "--format", "pcap"], "--format"),
+        (["-o", out, "--link", "ppp"], "--link"),
+        (["-o", out, "--scenario", "bogus"], "--scenario"),
+        (["-o", out, "--packets", "10"], "--packets"),
+        (["-o", out, "--format", "pcapng", "--link", "loop"], None),
     ]
     for args, opt in cases:
         p = e.run([GEN, "gen", "--requests", "1", "--connections", "1"]
@@ -646,6 +653,26 @@ def bad_options(d):
                     f"{p.stderr}")
             continue
         lines = p.stderr.splitlines()
+        e.check(p.returncode == 2 and len(lines) == 1 and opt in lines[0],
+                f"{args}: exit {p.returncode}, stderr {p.stderr!r}")
+    # A scenario takes only the options it uses.
+    for args, opt in (
+            (["--scenario", "l7", "--requests", "3"], "--requests"),
+            (["--scenario", "sample", "--latency", "1ms"], "--latency"),
+            (["--scenario", "sample", "--packets", "5"], "--packets"),
+            (["--scenario", "handshake", "--connections", "40000"],
+             "--connections"),
+            (["--scenario", "bench", "--proto", "http,redis"], "--proto"),
+            (["--scenario", "bench", "--link", "sll"], "--link"),
+            (["--scenario", "bench", "--pipeline", "65"], "--pipeline"),
+            (["--scenario", "tcp-impair", "--format", "pcap", "--link",
+              "loop", "--connections", "3"], None)):
+        p = e.run([GEN, "gen", "-o", out] + args)
+        lines = p.stderr.splitlines()
+        if opt is None:
+            e.check(p.returncode == 0, f"{args}: exit {p.returncode} "
+                    f"{p.stderr}")
+            continue
         e.check(p.returncode == 2 and len(lines) == 1 and opt in lines[0],
                 f"{args}: exit {p.returncode}, stderr {p.stderr!r}")
 
@@ -660,6 +687,15 @@ def determinism(d):
     ja, jb = json.load(open(a + ".json")), json.load(open(b + ".json"))
     e.check(ja == jb, "same seed, different truth")
     e.check(rd(a) != rd(c), "different seed, same pcap")
+    # Scenarios too, in every format.
+    for fmt in ("pcap", "pcap-ns", "pcapng"):
+        sc = ["--scenario", "tcp-impair", "--format", fmt, "--seed"]
+        a, ja = gen(d, "det-sa", sc + ["5"])
+        b, jb = gen(d, "det-sb", sc + ["5"])
+        c, _ = gen(d, "det-sc", sc + ["6"])
+        e.check(rd(a) == rd(b) and ja == jb,
+                f"{fmt}: same seed, different scenario output")
+        e.check(rd(a) != rd(c), f"{fmt}: different seed, same scenario")
 
 
 def snaplen(d):
@@ -670,6 +706,62 @@ def snaplen(d):
     e.check(len(pkts) == truth["packets"] and
             sum(p[1] for p in pkts) == truth["bytes"] and caplen == 100,
             f"snaplen: {len(pkts)} packets, caplen {caplen}")
+
+
+def link_format(d):
+    """--format and --link change the framing only: the same transactions
+    to the ns, packets and IP bytes as the Ethernet pcap-ns capture's,
+    and wirelat finds exactly those."""
+    args = CONFIGS["all"][0]
+    _, base = gen(d, "lf-base", args)
+    hdr = {"sll2": 20, "raw": 0, "null": 4}
+    for fmt, link in (("pcapng", "sll2"), ("pcap-ns", "raw"),
+                      ("pcapng", "null")):
+        name = f"lf-{fmt}-{link}"
+        pcap, truth = gen(d, name, args + ["--format", fmt, "--link", link])
+        same = ("transactions", "connections", "packets", "ip_bytes")
+        e.check(all(truth[k] == base[k] for k in same) and truth["bytes"] ==
+                base["bytes"] + (hdr[link] - 14) * base["packets"],
+                f"{name}: truth differs from the Ethernet pcap-ns one")
+        check_wirelat(name, d, pcap, truth)
+
+
+def bench(d):
+    """--scenario bench (scripts/bench's capture), every protocol:
+    records 1 us apart and as many as the truth says, every checksum
+    right, one connection per SYN, and wirelat pairs every response
+    in the capture with its request, without a parse error."""
+    for p in PROTOS:
+        name = f"bench-{p}"
+        depth = 4 if p in ("http", "redis") else 1
+        pcap, truth = gen(d, name, ["--scenario", "bench", "--proto", p,
+                                    "--connections", "200", "--packets",
+                                    "5000", "--pipeline", str(depth)])
+        pkts = read_pcap(pcap)
+        e.check(len(pkts) == truth["packets"] == 5000 and
+                sum(o for _, o, _ in pkts) == truth["bytes"] and
+                all(t == pkts[0][0] + 1000 * i
+                    for i, (t, _, _) in enumerate(pkts)),
+                f"{name}: {len(pkts)} records, truth {truth['packets']}")
+        flows = decode(name, pkts)
+        segs = [s for v in flows.values() for s in v]
+        answers = sum(1 for s in segs if not s[1] and s[5]) * depth
+        if p != "dns":
+            syns = sum(1 for s in segs if s[4] == 0x02)
+            e.check(syns == truth["connections_count"],
+                    f"{name}: {syns} SYNs, truth "
+                    f"{truth['connections_count']}")
+        inst = e.instance("gen-" + name)
+        log, st = os.path.join(d, name + ".log"), os.path.join(d, name + ".st")
+        e.wirelat(["--pcap", pcap, "--instance", inst, "--log", log,
+                   "--stats-json", st, "--no-report"], check_rc=0)
+        e.remove_instance(inst)
+        got = sum(1 for t in e.jsonl(log) if t["proto"] == p and
+                  t["rsp_end_ns"] and t["req_start_ns"])
+        c = json.load(open(st))["counters"]
+        e.check(got == answers and c[f"{p}_parse_errors"] == 0,
+                f"{name}: wirelat paired {got} of {answers} answers, "
+                f"{c[f'{p}_parse_errors']} parse errors")
 
 
 def main():
@@ -685,6 +777,8 @@ def main():
         check_wirelat(name, d, pcap, truth)
         print(f"{name}: {truth['packets']} packets, "
               f"{len(truth['transactions'])} transactions", flush=True)
+    link_format(d)
+    bench(d)
     bad_options(d)
     determinism(d)
     snaplen(d)

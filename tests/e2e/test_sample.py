@@ -19,12 +19,12 @@ EXPECT = os.path.join(e.SRC, "tests", "data", "sample-expect.json")
 def main():
     d = e.tmpdir()
     regen = os.path.join(d, "sample.pcap")
-    e.wlgen("--scenario", "sample", "--seed", "1", "-o", regen,
-            "--expect", regen + ".json")
+    e.gen("--scenario", "sample", "--seed", "1", "-o", regen,
+          "--truth", regen + ".json")
     e.check(filecmp.cmp(regen, SAMPLE, shallow=False),
-            "tests/data/sample.pcap differs from wlgen --scenario sample")
-    e.check(json.load(open(regen + ".json")) == json.load(open(EXPECT)),
-            "tests/data/sample-expect.json differs from wlgen's")
+            "tests/data/sample.pcap differs from gen --scenario sample")
+    e.check(filecmp.cmp(regen + ".json", EXPECT, shallow=False),
+            "tests/data/sample-expect.json differs from gen's truth")
     exp = json.load(open(EXPECT))
 
     inst = e.instance("sample")

@@ -16,8 +16,9 @@ def main():
     d = e.tmpdir()
     for fmt, link in (("pcap-ns", "ether"), ("pcapng", "raw")):
         pcap = os.path.join(d, f"impair-{fmt}.pcap")
-        e.wlgen("--scenario", "tcp-impair", "--flows", "40", "--format", fmt,
-                "--link", link, "-o", pcap, "--expect", pcap + ".json")
+        e.gen("--scenario", "tcp-impair", "--connections", "40",
+              "--format", fmt, "--link", link, "-o", pcap,
+              "--truth", pcap + ".json")
         exp = json.load(open(pcap + ".json"))
         inst = e.instance("impair")
         log, conns, st = (os.path.join(d, f"{fmt}.{n}")

@@ -16,7 +16,6 @@ BUILD = os.environ.get("WL_BUILD", os.path.join(SRC, "build"))
 WIRELAT = os.path.join(BUILD, "app", "wirelat", "wirelat")
 STAT = os.path.join(BUILD, "app", "wirelat-stat", "wirelat-stat")
 REPLAY = os.path.join(BUILD, "app", "wirelat-replay", "wirelat-replay")
-WLGEN = os.path.join(SRC, "tests", "gen", "wlgen.py")
 SKIP = 77   # meson's "skipped" exit code
 # The reference corpus (README, "Reference corpus"): ../shared/corpus
 # beside the checkout, or WL_CORPUS.
@@ -68,8 +67,10 @@ def instance(name):
     return f"{name}-{os.getpid()}"
 
 
-def wlgen(*args):
-    subprocess.run([sys.executable, WLGEN, *args], check=True)
+def gen(*args):
+    """wirelat-replay gen with args (a --scenario's capture and truth,
+    docs/replay.md); it must succeed."""
+    run([REPLAY, "gen", *args], check_rc=0)
 
 
 def run(args, timeout=300, check_rc=None, **kw):

@@ -127,6 +127,8 @@ ctx_init(struct wl_flow_table *ft, struct wl_flow *f, unsigned int proto,
 	ctx->mpool = ft->mpool;
 	ctx->ops = ft->conf.protos[proto];
 	ctx->close_clean = 0;
+	ctx->midstream = 0;
+	ctx->rsp_midstream = 0;
 	ctx->pos.off = 0;
 	ctx->pos.peer_ack = UINT64_MAX;
 }
@@ -140,17 +142,19 @@ l7_state(struct wl_flow_table *ft, const struct wl_flow *f)
 }
 
 /*
- * Claim f for protocol id. midstream: L7 does not see the flow from its
- * first byte both ways (picked up without a handshake, bytes lost or
- * left unparsed before this one): answers may come to questions it never
- * saw (struct wl_proto_ctx midstream).
+ * Claim f for protocol id. mid: bit d (1u << enum wl_dir) set when L7
+ * does not see direction d from its first byte (picked up without a
+ * handshake, bytes lost or left unparsed before this one): answers may
+ * come to questions it never saw (struct wl_proto_ctx midstream), or
+ * answers it never saw have been sent (rsp_midstream).
  */
 static int
 l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
-	int midstream)
+	unsigned int mid)
 {
 	const struct wl_proto_ops *ops = ft->conf.protos[id];
 	struct wl_proto_ctx ctx;
+	int nosyn = (f->conn.flags & (1u << WL_CONN_F_BIT_MIDSTREAM)) != 0;
 
 	if (ops->state_size > 0) {
 		uint8_t *slot;
@@ -171,10 +175,10 @@ l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
 	proto_ctr(ft, id)[WL_PROTO_CTR_FLOWS]++;
 	if (ops->init != NULL) {
 		ctx_init(ft, f, id, &ctx);
-		ctx.midstream = (uint8_t)(midstream || (f->conn.flags &
-			(1u << WL_CONN_F_BIT_MIDSTREAM)) ||
-			f->conn.d[0].gap_bytes != 0 ||
-			f->conn.d[1].gap_bytes != 0);
+		ctx.midstream = (uint8_t)((mid & 1u << WL_DIR_C2S) || nosyn ||
+			f->conn.d[WL_DIR_C2S].gap_bytes != 0);
+		ctx.rsp_midstream = (uint8_t)((mid & 1u << WL_DIR_S2C) ||
+			nosyn || f->conn.d[WL_DIR_S2C].gap_bytes != 0);
 		ops->init(l7_state(ft, f), &ctx);
 	}
 	return 0;
@@ -302,8 +306,10 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		 * parsed. */
 		uint64_t start = d->stash_len > 0 ? d->stash_pos.off : pos->off;
 
-		if (l7_claim(ft, f, (unsigned int)id, start != 0 ||
-				f->conn.d[!dir].delivered != 0) != 0)
+		if (l7_claim(ft, f, (unsigned int)id,
+				(start != 0 ? 1u << dir : 0) |
+				(f->conn.d[!dir].delivered != 0 ?
+				1u << !dir : 0)) != 0)
 			return;
 		if (d->stash_len > 0) {
 			/* Held bytes keep their own packet's time (a
@@ -337,7 +343,7 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 			id = probe_all(ft, f, dir, nl, len - j, &m2);
 			if (id < 0)
 				continue;
-			if (l7_claim(ft, f, (unsigned int)id, 1) == 0) {
+			if (l7_claim(ft, f, (unsigned int)id, 3) == 0) {
 				struct wl_stream_pos sp = *pos;
 
 				sp.off += j;
@@ -853,6 +859,15 @@ tcp_syn(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	f->d[WL_DIR_S2C].next_seq = p->seq + 1;
 	f->d[WL_DIR_S2C].dlv_seq = p->seq + 1;
 	f->d[WL_DIR_S2C].seq_valid = 1;
+	if (!f->d[WL_DIR_C2S].seq_valid) {
+		/* The client's SYN was not seen: the SYN/ACK says where its
+		 * stream starts, so bytes lost before the first seen are a
+		 * gap, not a stream that seems to start later. */
+		f->cli_isn = p->ack - 1;
+		f->d[WL_DIR_C2S].next_seq = p->ack;
+		f->d[WL_DIR_C2S].dlv_seq = p->ack;
+		f->d[WL_DIR_C2S].seq_valid = 1;
+	}
 }
 
 /*

@@ -838,6 +838,33 @@ wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
 		m->hole[0].hi = HOLD_MAX;
 		m->n_holes = 1;
 	}
+	if (ctx->rsp_midstream) {
+		/* Answers sent before we looked (or lost then) may have
+		 * been to questions we see: a server-side hole, where it
+		 * ends not known yet (a gap of that side extends it). */
+		struct wl_hole *x = &m->hole[m->n_holes++];
+
+		x->side = WL_DIR_S2C;
+		x->hi = HOLD_MAX;
+		x->gap_b = UINT64_MAX;
+	}
+}
+
+void
+wl_match_start(struct wl_match *m, int dir)
+{
+	uint32_t i, n = dir == WL_DIR_C2S ? m->req_seq : m->rsp_seq;
+
+	if (n != 0)
+		return;
+	for (i = 0; i < m->n_holes; i++)
+		if (m->hole[i].side == dir && m->hole[i].at == 0)
+			break;
+	if (i == m->n_holes)
+		return;
+	memmove(&m->hole[i], &m->hole[i + 1],
+		(m->n_holes - i - 1) * sizeof(m->hole[0]));
+	m->n_holes--;
 }
 
 void

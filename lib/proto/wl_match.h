@@ -10,7 +10,7 @@
  * per-flow list of records drawn from one per-lcore pool (so one deep
  * pipeline is measured whole, and the bound is per core), each record a
  * transaction in the making. Responses answer requests in order (Redis,
- * HTTP/1, memcached, PostgreSQL; MySQL to follow): the n-th response
+ * HTTP/1, memcached, PostgreSQL, MySQL): the n-th response
  * answers the n-th request, quiet requests aside (enum
  * wl_match_expect). Protocols whose answers carry their question (DNS:
  * id and question) pair by key instead: they find the request
@@ -164,6 +164,13 @@ struct wl_match {
  */
 void wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
 	int unsolicited);
+
+/**
+ * The protocol knows the message just begun on side dir (enum wl_dir)
+ * is that side's first (a login, a greeting): nothing came before it,
+ * whatever wl_match_init() assumed of a flow picked up late.
+ */
+void wl_match_start(struct wl_match *m, int dir);
 
 /**
  * Set up a flow's matcher for pairing by key (wl_match_next,

@@ -127,10 +127,12 @@ struct wl_proto_ctx {
 	/* close: the client closed first, having received every byte the
 	 * server sent (an open loss is settled by counting: wl_match.h) */
 	uint8_t close_clean;
-	/* init: the protocol does not see the flow from its start (picked
-	 * up mid-stream, bytes lost or unparsed before): answers may come
-	 * to questions it never saw */
+	/* init: the protocol does not see the client's stream from its
+	 * start (picked up mid-stream, bytes lost or unparsed before):
+	 * answers may come to questions it never saw */
 	uint8_t midstream;
+	/* init: nor the server's: answers it never saw were sent */
+	uint8_t rsp_midstream;
 };
 
 struct wl_proto_ops {

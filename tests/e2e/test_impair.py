@@ -18,11 +18,9 @@ against the truth:
    their values;
  - the same with 1% of frames lost too: still nothing mispaired and no
    unflagged wrong number; what cannot be proven is flagged;
- - PostgreSQL (its own pairing, conservative after a loss) the same way
-   at depth 1 and 4; MySQL (likewise) at depth 1, 4 and 16 (deeper than
-   the 8 commands it keeps: logged apart, never paired wrong); DNS over
-   UDP at depth 1, 4 and 16; PostgreSQL and MySQL on a clean pipeline
-   deeper than they keep."""
+ - PostgreSQL and MySQL the same way at depth 1, 4 and 16, with floors
+   of their own; DNS over UDP at depth 1, 4 and 16; PostgreSQL and MySQL
+   on a clean pipeline 40 deep."""
 
 import collections
 import json
@@ -215,12 +213,10 @@ def test_close_settles(d):
             f"close settles two: {dict(cat)}")
 
 
-def test_deep(d, proto, limit):
-    """A clean 40-deep pipeline: every transaction in a duration
-    histogram has the four times of one of the truth's on its connection;
-    with limit (MySQL keeps 8 commands) the ones beyond are flagged
-    overflow, without (the matcher's per-lcore pool) all are timed; the
-    histograms hold exactly the timed ones."""
+def test_deep(d, proto):
+    """A clean 40-deep pipeline: every transaction is timed (requests wait
+    in the matcher's per-lcore pool, not a per-connection queue) with the
+    four times of the truth's; the histograms hold exactly those."""
     recs, truth = gen(d, f"deep-{proto}", "--connections", "20",
                       "--requests", "60", "--pipeline", "40",
                       "--rsp-size", "64:512", "--proto", proto)
@@ -236,11 +232,8 @@ def test_deep(d, proto, limit):
           f"{len(truth['transactions'])} timed, {ovf} overflow")
     e.check(not wrong and got, f"{proto} 40 deep: {len(wrong)} timed "
             f"transactions with another's times: {wrong[:2]}")
-    if limit:
-        e.check(ovf > 0, f"{proto} 40 deep: nothing flagged overflow")
-    else:
-        e.check(ovf == 0 and got == want, f"{proto} 40 deep: {ovf} "
-                f"overflow, {sum(got.values())} timed")
+    e.check(ovf == 0 and got == want, f"{proto} 40 deep: {ovf} "
+            f"overflow, {sum(got.values())} timed")
     diff = im.histogram_check(st, txns, protos=(proto,))
     e.check(not diff, f"{proto} 40 deep: histograms differ: {diff[:3]}")
 
@@ -275,11 +268,13 @@ def main():
     # 96.9, 95.3 and 96.7% (its own pairing before: 84 and 81%).
     test_depths(d, "postgresql", PG, 150, (30, 200, 300),
                 {1: (1.0, 0.965), 4: (1.0, 0.95), 16: (1.0, 0.965)})
-    # MySQL likewise: after a loss that hides where answers begin, or a
-    # pipeline deeper than the 8 commands it keeps per connection, its
-    # commands and answers are logged apart (timing.md, MySQL).
+    # MySQL on the matcher too: after a server-side loss, framing is
+    # found again at the next answer's first packet, and a statement's
+    # verb rules out answers (a SELECT's is a result set). Measured 99.4,
+    # 95.9 and 99.9%: 4 deep, a lost command and a later lost answer
+    # leave counts TCP cannot tell apart.
     test_depths(d, "mysql", MY, 120, (40, 400, 500),
-                {1: (1.0, 0.65), 4: (1.0, 0.65), 16: (0.30, 0.25)})
+                {1: (1.0, 0.99), 4: (1.0, 0.955), 16: (1.0, 0.995)})
     # DNS over UDP pairs by id and question: a loss costs only its own
     # transaction. 16 queries sent at once put more than the 8 packets
     # the duplicate ring keeps between a query and its copy: such a copy
@@ -290,8 +285,8 @@ def main():
                 also=("dns_retransmits", "dns_duplicates",
                       "dns_unmatched_responses"))
     test_close_settles(d)
-    test_deep(d, "postgresql", False)
-    test_deep(d, "mysql", True)
+    test_deep(d, "postgresql")
+    test_deep(d, "mysql")
     e.finish()
 
 

@@ -57,12 +57,12 @@ mc_init(void *state, struct wl_proto_ctx *ctx)
 
 	wl_mc_parser_init(&s->req, 0);
 	wl_mc_parser_init(&s->rsp, 1);
-	if (ctx->midstream) {
-		/* The server's first bytes may be the middle of a value:
-		 * as after a gap, only a reply's word starts a reply. */
+	/* The first bytes may be the middle of a value: as after a gap,
+	 * only a command's or a reply's word starts one. */
+	if (ctx->midstream)
 		wl_mc_resync(&s->req);
+	if (ctx->midstream || ctx->rsp_midstream)
 		wl_mc_resync(&s->rsp);
-	}
 	wl_match_init(&s->m, ctx, 0);
 }
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * MySQL / MariaDB transactions. Strict request/response: one command in
- * flight, its response recognised by the command that asked (OK, ERR,
- * result set, prepare answer, LOCAL INFILE exchange); a client that sends
- * the next command early is paired in order from a bounded FIFO.
+ * MySQL / MariaDB transactions. The server answers commands in order:
+ * each command is a request, each answer a response, paired by the
+ * shared matcher (wl_match.h); a client that sends the next command
+ * early (or many) is paired the same way.
  *
  *   client                         server
  *                 <-- greeting (seq 0)          \
@@ -16,7 +16,7 @@
  *                 <-- column count (1), column defs, [EOF], rows, EOF/OK
  *
  * Timing (docs/timing.md): req_start / req_end are the timestamps of the
- * command's first and last bytes, rsp_start / rsp_end of the response's
+ * command's first and last bytes, rsp_start / rsp_end of the answer's
  * first and last. "connect" runs from the greeting's first byte (the
  * HandshakeResponse's when the greeting was not seen) to the end of the
  * HandshakeResponse, then from the server's first answer to the final
@@ -28,11 +28,23 @@
  * column definitions alone (EOF/OK with SERVER_STATUS_CURSOR_EXISTS); the
  * rows come with COM_STMT_FETCH.
  *
- * Invariants: every packet's sequence id is checked (a command starts at
- * 0, everything after it in the exchange continues +1 mod 256); a wrong
- * one is a parse error and the direction resynchronises: the client side
- * by scanning for a plausible command header, the server side by dropping
- * bytes until the client's next command (its answer starts at a packet).
+ * Where an answer ends depends on the command that asked (a prepare's
+ * answer goes on after its first packet, a cursor's execute ends after
+ * the columns), which the matcher names while the order is proven
+ * (wl_match_rsp_peek). While it is not (a loss left a hole), an answer
+ * is read as a query's would be, and its end is taken only when the
+ * next packet shows it: one that continues its sequence ids extends it
+ * (then it ends where they stop), one that does not begins the next
+ * answer. Each answer carries what it was (first and last bytes,
+ * sequence id, packets), and my_rsp_fits() refuses only what the
+ * protocol rules out.
+ *
+ * Sequence ids: a command starts at 0, everything after it in the
+ * exchange continues +1 mod 256. Lost server bytes that hid a packet
+ * boundary: framing is found again at an answer's first packet (seq 1,
+ * a well-formed OK or ERR, or a column count followed by a column
+ * definition), and the bytes passed over join the lost region. The
+ * client side scans for a plausible command header the same way.
  */
 
 #include <netinet/in.h>
@@ -40,17 +52,16 @@
 #include <string.h>
 
 #include "wl_common.h"
+#include "wl_match.h"
 #include "wl_my.h"
 #include "wl_my_parse.h"
 #include "wl_proto.h"
 #include "wl_sql.h"
-#include "wl_proto_fifo.h"
 
-#define PENDING 8
 #define STMTS 16
 #define STMT_TEXT 64
-#define METHOD 16
 #define CMD_CONNECT 0xff        /* pseudo command of the handshake */
+#define NONE UINT64_MAX
 
 enum phase {
 	PH_INIT = 0,            /* nothing recognised yet */
@@ -59,14 +70,16 @@ enum phase {
 	PH_CMD = 3,             /* command phase */
 };
 
-enum mode {
-	M_START = 0,            /* no byte yet */
-	M_TENT = 1,             /* server: first packet must be a greeting */
-	M_SYNC = 2,
-	M_LOST = 3,             /* client: scanning; server: dropping */
+/* Server side framing. */
+enum smode {
+	S_START = 0,            /* no byte yet */
+	S_GREET = 1,            /* the first packet must be a greeting */
+	S_SYNC = 2,
+	S_SCAN = 3,             /* looking for an answer's first packet */
+	S_TENT = 4,             /* one found, being checked */
 };
 
-/* How the response to a command is shaped. */
+/* How the answer to a command is shaped (struct wl_my_txn kind). */
 enum kind {
 	K_ONE = 0,              /* one packet: OK, ERR or other */
 	K_QUERY = 1,            /* OK / ERR / result sets / LOCAL INFILE */
@@ -74,6 +87,7 @@ enum kind {
 	K_FIELDS = 3,           /* column defs until EOF */
 	K_FETCH = 4,            /* rows until EOF */
 	K_AUTH = 5,             /* auth exchange until OK / ERR */
+	K_RUN = 6,              /* unknown: packets while seq ids continue */
 };
 
 enum rst {
@@ -94,20 +108,56 @@ enum eof_mode {
 	EOF_UNKNOWN = 2,        /* handshake not seen: learned per result */
 };
 
-struct my_req {
-	uint64_t start_ns;
-	uint64_t end_ns;
+/* An answer that may be complete, decided by the next packet. */
+enum defer {
+	D_NO = 0,
+	D_DONE = 1,             /* complete by its shape, unless continued */
+	D_MAYBE = 2,            /* complete unless continued */
+};
+
+/* A candidate answer after a scan: what remains to be checked. */
+enum tent {
+	T_NO = 0,
+	T_FIRST = 1,            /* its first packet */
+	T_COLDEF = 2,           /* the column definition after a count */
+};
+
+/* The answer in progress. */
+struct my_ans {
+	struct wl_stream_pos pos;       /* its first byte */
+	/* The command it answers, when the matcher named it (named: its
+	 * cmd and rseq). The record is used only while the matcher still
+	 * names it (live_req()): a loss may have given pairing up. */
+	struct wl_mrec *req;
+	uint64_t start_ns;      /* first packet but progress reports */
+	uint64_t last_ns;       /* last packet so far */
 	uint64_t bytes;
+	uint64_t rows;
+	uint64_t affected;
+	uint64_t left;          /* definitions to come */
 	uint32_t stmt_id;
-	uint8_t cmd;
-	uint8_t kind;
-	uint8_t rseq;           /* sequence id of the response's start */
-	uint8_t prepared;
+	uint16_t sets;
+	uint16_t err;
+	uint16_t pcols;         /* prepare: column defs after the params */
+	uint8_t on;
+	uint8_t named;
+	uint8_t cmd;            /* the named command's */
+	uint8_t rseq;
+	uint8_t kind;           /* enum kind */
+	uint8_t rst;            /* enum rst */
+	uint8_t defer;          /* enum defer */
+	uint8_t tent;           /* enum tent */
+	uint8_t started;        /* start_ns set */
+	uint8_t is_err;
+	uint8_t gap;            /* bytes inside it were lost */
+	uint8_t cgap;           /* client bytes of its exchange were lost */
+	uint8_t first;
+	uint8_t last;
+	uint8_t fseq;
+	uint8_t npk;
+	uint8_t rset;
 	uint8_t has_stmt;
-	uint8_t trunc;
-	uint8_t rsvd[6];
-	char method[METHOD];
-	char resource[WL_TXN_RESOURCE_LEN];
+	char sqlstate[6];
 };
 
 struct my_stmt {
@@ -120,65 +170,38 @@ struct my_stmt {
 struct my_state {
 	struct wl_my_framer cf;
 	struct wl_my_framer sf;
-	struct my_req pend[PENDING];
-	struct wl_fifo q;
+	struct wl_match m;
+	struct my_ans a;
 	struct my_stmt stmts[STMTS];
+	uint64_t greet_ns;
+	uint64_t greet_bytes;
+	/* Where framing was lost and not yet found again: the bytes from
+	 * there join the lost region (NONE: in sync). */
+	uint64_t c_lost;
+	uint64_t s_lost;
 	uint32_t stmt_clock;
 	uint32_t caps_srv;
 	uint32_t caps_cli;
 	uint8_t phase;
-	uint8_t cmode;
 	uint8_t smode;
 	uint8_t seq;            /* next sequence id of the exchange */
 	uint8_t eof;            /* enum eof_mode */
-	uint8_t rst;            /* enum rst of the head's response */
-	uint8_t rsp_started;
 	uint8_t greeted;
-	uint8_t is_err;
-	uint8_t rsp_gap;        /* bytes inside the head's answer were lost */
-	uint8_t blind;          /* pairing no longer proven: logged apart */
-	uint8_t sure;           /* commands queued before blind: still paired */
-	uint16_t sets;
-	uint16_t err;
-	uint16_t pcols;         /* prepare: column defs after the params */
-	uint64_t left;          /* definitions to come */
-	uint64_t greet_ns;
-	uint64_t greet_bytes;
-	uint64_t rsp_start_ns;
-	uint64_t rsp_last_ns;   /* end of the latest response packet */
-	uint64_t rsp_bytes;
-	uint64_t rows;
-	uint64_t affected;
-	char sqlstate[6];
+	uint8_t cstarted;       /* a client header was seen */
+	uint8_t midstream;      /* struct wl_proto_ctx rsp_midstream */
+	uint8_t req_gap;        /* bytes of the command in progress lost */
 	char user[WL_MY_USER];
 };
 
 _Static_assert(sizeof(struct my_state) <= 4096, "mysql state too big");
 
-/* ---- helpers ---- */
-
-static struct my_req *
-head(struct my_state *s)
+static struct wl_my_txn *
+area(struct wl_txn *t)
 {
-	return s->q.n > 0 ? &s->pend[wl_fifo_at(&s->q, PENDING, 0)] : NULL;
+	return (struct wl_my_txn *)t->proto_area;
 }
 
-static void
-rsp_reset(struct my_state *s)
-{
-	s->rst = R_FIRST;
-	s->rsp_started = 0;
-	s->is_err = 0;
-	s->sets = 0;
-	s->rsp_gap = 0;
-	s->err = 0;
-	s->pcols = 0;
-	s->left = 0;
-	s->rsp_bytes = 0;
-	s->rows = 0;
-	s->affected = 0;
-	s->sqlstate[0] = '\0';
-}
+/* ---- statements ---- */
 
 static struct my_stmt *
 stmt_find(struct my_state *s, uint32_t id)
@@ -193,7 +216,7 @@ stmt_find(struct my_state *s, uint32_t id)
 
 static void
 stmt_put(struct my_state *s, struct wl_proto_ctx *ctx, uint32_t id,
-	const struct my_req *r)
+	const struct wl_txn *t)
 {
 	struct my_stmt *st = stmt_find(s, id), *old = &s->stmts[0];
 	unsigned int i;
@@ -213,8 +236,9 @@ stmt_put(struct my_state *s, struct wl_proto_ctx *ctx, uint32_t id,
 	}
 	st->id = id;
 	st->age = ++s->stmt_clock;
-	st->trunc = r->trunc || strlen(r->resource) >= sizeof(st->text);
-	wl_strlcpy(st->text, r->resource, sizeof(st->text));
+	st->trunc = (t->flags & WL_TXN_F_TRUNCATED) ||
+		strlen(t->resource) >= sizeof(st->text);
+	wl_strlcpy(st->text, t->resource, sizeof(st->text));
 }
 
 /* SQL verb of a normalised statement, "QUERY" when it has none. */
@@ -260,157 +284,648 @@ err_class(uint32_t code, const char *sqlstate)
 	return WL_SC_CLIENT_ERROR;
 }
 
-/* A transaction with r's request fields. */
+/*
+ * Bytes of dir from `from` to `to` hid message boundaries (lost, or
+ * passed over until framing was found again): to the matcher.
+ */
 static void
-req_fields(const struct my_state *s, struct wl_proto_ctx *ctx,
-	const struct my_req *r, struct wl_txn *t)
+lost(struct my_state *s, struct wl_proto_ctx *ctx, int dir, uint64_t from,
+	uint64_t to, enum wl_gap_kind kind)
 {
-	struct wl_my_txn *x;
+	uint64_t off = ctx->pos.off;
 
-	wl_proto_txn_init(ctx, t);
-	x = (struct wl_my_txn *)t->proto_area;
-	wl_strlcpy(t->method, r->method, sizeof(t->method));
-	wl_strlcpy(t->resource, r->resource, sizeof(t->resource));
-	t->req_start_ns = r->start_ns;
-	t->req_end_ns = r->end_ns;
-	t->req_bytes = r->bytes;
-	x->prepared = r->prepared;
-	x->has_stmt = r->has_stmt;
-	x->stmt_id = r->stmt_id;
-	if (r->trunc)
-		t->flags |= WL_TXN_F_TRUNCATED;
-	if (r->cmd == CMD_CONNECT || r->cmd == WL_MY_COM_CHANGE_USER)
-		wl_strlcpy(x->user, s->user, sizeof(x->user));
-}
-
-/* The head's answer, complete at rsp_end, into t. */
-static void
-rsp_fields(const struct my_state *s, struct wl_proto_ctx *ctx,
-	struct wl_txn *t, uint64_t rsp_end)
-{
-	struct wl_my_txn *x = (struct wl_my_txn *)t->proto_area;
-
-	ctx->ctr[WL_PROTO_CTR_RESPONSES]++;
-	t->rsp_start_ns = s->rsp_start_ns;
-	t->rsp_end_ns = rsp_end;
-	t->rsp_bytes = s->rsp_bytes;
-	x->rows = s->rows;
-	x->affected_rows = s->affected;
-	x->result_sets = s->sets;
-	if (s->rsp_gap)
-		t->flags |= WL_TXN_F_GAP;
-	if (s->is_err) {
-		t->status_code = s->err;
-		x->is_err = 1;
-		x->err_code = s->err;
-		memcpy(x->sqlstate, s->sqlstate, sizeof(x->sqlstate));
-		snprintf(t->status, sizeof(t->status), "%u", s->err);
-		t->status_class = err_class(s->err, s->sqlstate);
-	} else {
-		wl_strlcpy(t->status, "OK", sizeof(t->status));
-		t->status_class = WL_SC_OK;
-	}
-}
-
-/* r alone, without an answer, flagged: its pairing is not proven. */
-static void
-req_alone(const struct my_state *s, struct wl_proto_ctx *ctx,
-	const struct my_req *r, uint32_t flags)
-{
-	struct wl_txn t;
-
-	req_fields(s, ctx, r, &t);
-	t.flags |= flags | WL_TXN_F_UNPAIRED | wl_proto_unanswered(ctx, &t);
-	ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
-	wl_proto_emit(ctx, &t);
+	ctx->pos.off = from;
+	wl_match_gap(&s->m, ctx, dir, to > from ? to - from : 0, kind);
+	ctx->pos.off = off;
 }
 
 /*
- * Emit the head r: paired with the answer the order gives it or, once
- * that order is not proven (blind), each alone, flagged unpaired (the
- * answer with its status and times, no request).
+ * Framing of dir was lost at `from` (a packet that makes no sense): what
+ * it and the bytes up to where framing is found again held is unknown.
+ * The hole opens now, so that nothing is named by an order no longer
+ * proven; the bytes passed over join it when framing is found again.
  */
 static void
-emit(struct my_state *s, struct wl_proto_ctx *ctx, const struct my_req *r,
-	int answered, uint64_t rsp_end, uint32_t flags)
+lose(struct my_state *s, struct wl_proto_ctx *ctx, int dir, uint64_t from)
 {
-	struct wl_txn t;
+	uint64_t *at = dir == WL_DIR_C2S ? &s->c_lost : &s->s_lost;
 
-	if (s->sure > 0) {
-		s->sure--;
-	} else if (s->blind) {
-		req_alone(s, ctx, r, flags);
-		if (!answered)
-			return;
-		wl_proto_txn_init(ctx, &t);
-		rsp_fields(s, ctx, &t, rsp_end);
-		t.flags |= WL_TXN_F_NO_REQUEST | WL_TXN_F_UNPAIRED;
-		ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-		ctx->ctr[WL_PROTO_CTR_UNPAIRED]++;
-		wl_proto_emit(ctx, &t);
+	if (*at != NONE)
+		return;
+	*at = from;
+	lost(s, ctx, dir, from, from, WL_GAP_IN_MSG);
+}
+
+/* Look for the next answer's start (a login's too while one runs). */
+static void
+srv_scan(struct my_state *s)
+{
+	wl_my_framer_rsp_scan(&s->sf);
+	if (s->phase == PH_AUTH)
+		s->sf.rsp_scan = 2;
+}
+
+/* ---- answers ---- */
+
+static void
+ans_reset(struct my_state *s)
+{
+	memset(&s->a, 0, sizeof(s->a));
+}
+
+/* The named command's record, if the matcher still names it. */
+static struct wl_mrec *
+live_req(struct my_state *s, struct wl_proto_ctx *ctx)
+{
+	if (!s->a.named || wl_match_rsp_peek(&s->m, ctx, &s->a.pos) !=
+			s->a.req)
+		return NULL;
+	return s->a.req;
+}
+
+/*
+ * The answer in progress ends (how) at its last packet, to the matcher.
+ * What it tells of its command (a prepared statement's id, a new user,
+ * compression from here) is taken when the matcher named the command.
+ * @return WL_PROTO_DONE when nothing more can be parsed.
+ */
+static int
+ans_end(struct my_state *s, struct wl_proto_ctx *ctx, enum wl_rsp_end how,
+	uint32_t flags)
+{
+	struct my_ans *a = &s->a;
+	struct wl_mrec *r = live_req(s, ctx);
+	struct wl_my_txn *x;
+	struct wl_txn t;
+	int done = 0;
+
+	wl_proto_txn_init(ctx, &t);
+	x = area(&t);
+	t.rsp_bytes = a->bytes;
+	x->rows = a->rows;
+	x->affected_rows = a->affected;
+	x->result_sets = a->sets;
+	x->a_first = a->first;
+	x->a_last = a->last;
+	x->a_seq = a->fseq;
+	x->a_npk = a->npk;
+	x->a_rset = a->rset;
+	x->a_cut = how != WL_RSP_COMPLETE;
+	x->a_stmt = a->has_stmt;
+	x->stmt_id = a->stmt_id;
+	if (a->is_err) {
+		t.status_code = a->err;
+		x->is_err = 1;
+		x->err_code = a->err;
+		memcpy(x->sqlstate, a->sqlstate, sizeof(x->sqlstate));
+		snprintf(t.status, sizeof(t.status), "%u", a->err);
+		t.status_class = err_class(a->err, a->sqlstate);
+	} else if (how == WL_RSP_COMPLETE) {
+		wl_strlcpy(t.status, "OK", sizeof(t.status));
+		t.status_class = WL_SC_OK;
+	}
+	t.flags |= flags | (a->gap ? WL_TXN_F_GAP : 0);
+	if (a->named && how == WL_RSP_COMPLETE) {
+		if (r != NULL && a->cmd == WL_MY_COM_CHANGE_USER && !a->is_err)
+			wl_strlcpy(s->user, r->t.resource, sizeof(s->user));
+		if (a->cmd == CMD_CONNECT) {
+			s->phase = PH_CMD;
+			/* Compressed packets from here on: not parsed. */
+			done = !a->is_err && (s->caps_cli & s->caps_srv &
+				WL_MY_CLIENT_COMPRESS);
+		}
+	}
+	wl_match_rsp(&s->m, ctx, &a->pos, a->started ? a->start_ns : 0, &t,
+		a->last_ns, how);
+	ans_reset(s);
+	return done ? WL_PROTO_DONE : WL_PROTO_CONTINUE;
+}
+
+/*
+ * The answer is complete by its shape (certain: nothing of it can
+ * follow). One framed by its command ends now; one framed without it
+ * (or that may go on) ends when the next packet shows it does not.
+ */
+static int
+complete(struct my_state *s, struct wl_proto_ctx *ctx, int certain)
+{
+	if (s->a.named && certain)
+		return ans_end(s, ctx, WL_RSP_COMPLETE, 0);
+	s->a.defer = certain ? D_DONE : D_MAYBE;
+	return WL_PROTO_CONTINUE;
+}
+
+/* The answer began at the header just read (f): name its command. */
+static void
+ans_begin(struct my_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_my_framer *f)
+{
+	struct my_ans *a = &s->a;
+	struct wl_stream_pos at = { f->begin_off, f->begin_tag };
+	const struct wl_my_txn *q;
+
+	ans_reset(s);
+	a->on = 1;
+	a->pos = at;
+	a->fseq = f->seq;
+	a->kind = K_QUERY;
+	s->seq = f->seq;
+	a->req = wl_match_rsp_peek(&s->m, ctx, &at);
+	if (a->req == NULL)
+		return;
+	q = area(&a->req->t);
+	a->named = 1;
+	a->cmd = q->cmd;
+	a->rseq = q->rseq;
+	a->kind = q->kind;
+	/* The greeting's bytes are the server's part of the login. */
+	if (q->cmd == CMD_CONNECT)
+		a->bytes = s->greet_bytes;
+}
+
+/* Server framing lost at `from` (a packet that makes no sense here):
+ * what it and the bytes up to the next answer found held is unknown. */
+static void
+server_lost(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t from)
+{
+	ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
+	/* An answer begun with proper packets ends there, its end lost. */
+	if (s->a.on && s->smode == S_SYNC && s->a.npk > 0)
+		ans_end(s, ctx, WL_RSP_END_LOST, 0);
+	ans_reset(s);
+	lose(s, ctx, WL_DIR_S2C, from);
+	s->smode = S_SCAN;
+	srv_scan(s);
+}
+
+/*
+ * A packet breaks the shape of the answer read so far: an error when
+ * its command framed it, else its shape was not what it seemed: it ends
+ * where its sequence ids stop.
+ */
+static void
+bad(struct my_state *s, struct wl_proto_ctx *ctx)
+{
+	if (s->a.named) {
+		server_lost(s, ctx, s->sf.begin_off);
 		return;
 	}
-	req_fields(s, ctx, r, &t);
-	if (answered)
-		rsp_fields(s, ctx, &t, rsp_end);
-	else
-		flags |= wl_proto_unanswered(ctx, &t);
-	t.flags |= flags;
-	wl_proto_emit(ctx, &t);
-}
-
-/*
- * From here on the order of answers is not proven: the commands queued
- * now keep theirs when `keep` (their answers come first); later ones
- * are logged apart from their answers.
- */
-static void
-go_blind(struct my_state *s, int keep)
-{
-	if (!s->blind)
-		s->sure = keep ? (uint8_t)s->q.n : 0;
-	else if (!keep)
-		s->sure = 0;
-	s->blind = 1;
-}
-
-/* The head's response is complete at rsp_end. */
-static void
-finish(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t rsp_end)
-{
-	emit(s, ctx, head(s), 1, rsp_end, 0);
-	wl_fifo_pop(&s->q, PENDING);
-	rsp_reset(s);
-	if (s->q.n > 0)
-		s->seq = head(s)->rseq;
-}
-
-/* The head will get no (usable) response. */
-static void
-drop_head(struct my_state *s, struct wl_proto_ctx *ctx, uint32_t flags)
-{
-	emit(s, ctx, head(s), 0, 0, flags);
-	wl_fifo_pop(&s->q, PENDING);
-	rsp_reset(s);
-	if (s->q.n > 0)
-		s->seq = head(s)->rseq;
+	s->a.kind = K_RUN;
+	s->a.defer = D_MAYBE;
 }
 
 static void
-server_lost(struct my_state *s)
+set_err(struct my_state *s, const uint8_t *p, uint32_t n)
 {
-	s->smode = M_LOST;
-	wl_my_framer_reset(&s->sf);
+	s->a.is_err = 1;
+	s->a.err = n >= 3 ? (uint16_t)wl_my_u16(p + 1) : 0;
+	s->a.sqlstate[0] = '\0';
+	if (n >= 9 && p[3] == '#')
+		wl_my_text(p + 4, 5, s->a.sqlstate, sizeof(s->a.sqlstate));
+}
+
+/* OK packet (0x00 or 0xfe header): affected rows summed, status flags
+ * returned (0 when cut). */
+static uint32_t
+ok_packet(struct my_state *s, const uint8_t *p, uint32_t n)
+{
+	uint64_t aff = 0, id;
+	int k1, k2;
+
+	k1 = wl_my_lenenc(p + 1, n - 1, &aff);
+	if (k1 < 0)
+		return 0;
+	s->a.affected += aff;
+	k2 = wl_my_lenenc(p + 1 + k1, n - 1 - (uint32_t)k1, &id);
+	if (k2 < 0 || 1u + (uint32_t)(k1 + k2) + 2 > n)
+		return 0;
+	return wl_my_u16(p + 1 + k1 + k2);
+}
+
+/* Status flags of a result's terminator: EOF (5 bytes) or OK (0xfe). */
+static uint32_t
+terminator(struct my_state *s, const struct wl_my_framer *f)
+{
+	if (f->len < 7)
+		return f->blen >= 5 ? wl_my_u16(f->buf + 3) : 0;
+	return ok_packet(s, f->buf, f->blen);
+}
+
+static int
+is_eof(const struct wl_my_framer *f)
+{
+	return f->blen > 0 && f->buf[0] == 0xfe && f->len < 9;
+}
+
+/* A prepare's first answer packet, not known to be one: an OK that
+ * definitions may follow. */
+static int
+prepare_shaped(const struct wl_my_framer *f)
+{
+	return f->len == 12 && f->blen == 12 && f->buf[9] == 0 &&
+		(wl_my_u16(f->buf + 5) != 0 || wl_my_u16(f->buf + 7) != 0);
+}
+
+/* A result ended with these status flags: more, or the end. */
+static int
+result_end(struct my_state *s, struct wl_proto_ctx *ctx, uint32_t status)
+{
+	if (status & WL_MY_SERVER_MORE_RESULTS) {
+		s->a.rst = R_FIRST;
+		return WL_PROTO_CONTINUE;
+	}
+	return complete(s, ctx, 1);
+}
+
+static uint8_t
+ans_cmd(const struct my_state *s)
+{
+	return s->a.named ? s->a.cmd : 0;
+}
+
+static int
+query_packet(struct my_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_my_framer *f)
+{
+	struct my_ans *a = &s->a;
+	const uint8_t *p = f->buf;
+	uint8_t cmd = ans_cmd(s);
+	uint64_t v;
+	int k;
+
+	switch (a->rst) {
+	case R_FIRST:
+		a->sets++;
+		if (p[0] == 0x00) {
+			if (!a->named && prepare_shaped(f))
+				return complete(s, ctx, 0);
+			return result_end(s, ctx, ok_packet(s, p, f->blen));
+		} else if (p[0] == 0xff) {
+			set_err(s, p, f->blen);
+			return complete(s, ctx, 1);
+		} else if (p[0] == 0xfb && (!a->named ||
+				cmd == WL_MY_COM_QUERY)) {
+			a->sets--;
+			a->rst = R_INFILE;
+		} else if (is_eof(f) && a->named) {
+			return result_end(s, ctx, terminator(s, f));
+		} else {
+			/* MariaDB (CLIENT_CACHE_METADATA) adds a "metadata
+			 * follows" byte; 0: no column definitions. */
+			k = wl_my_lenenc(p, f->blen, &v);
+			if (k < 0 || (uint64_t)k + 1 < f->len || v == 0) {
+				bad(s, ctx);
+				return WL_PROTO_CONTINUE;
+			}
+			a->left = v;
+			a->rset = 1;
+			a->rst = R_COLS;
+			if ((uint64_t)k < f->len && p[k] == 0)
+				a->rst = s->eof == EOF_YES ? R_ROWS : R_COLEOF;
+		}
+		return WL_PROTO_CONTINUE;
+	case R_COLS:
+		if (--a->left == 0)
+			a->rst = s->eof == EOF_YES ? R_ROWS : R_COLEOF;
+		return WL_PROTO_CONTINUE;
+	case R_COLEOF:
+		if (is_eof(f)) {
+			/* EOF is 5 bytes, the OK that replaces it at least 7:
+			 * an empty result set without DEPRECATE_EOF. */
+			if (s->eof == EOF_UNKNOWN && f->len >= 7) {
+				s->eof = EOF_YES;
+				return result_end(s, ctx, terminator(s, f));
+			}
+			if (s->eof == EOF_UNKNOWN)
+				s->eof = EOF_NO;
+			a->rst = R_ROWS;
+			/* COM_STMT_EXECUTE that opened a cursor: no rows
+			 * follow, they come with COM_STMT_FETCH. */
+			if ((!a->named || cmd == WL_MY_COM_STMT_EXECUTE) &&
+					(terminator(s, f) &
+					WL_MY_SERVER_CURSOR_EXISTS))
+				return complete(s, ctx, 1);
+		} else if (p[0] == 0xff) {
+			set_err(s, p, f->blen);
+			return complete(s, ctx, 1);
+		} else {
+			if (s->eof == EOF_UNKNOWN)
+				s->eof = EOF_YES;
+			a->rows++;
+			a->rst = R_ROWS;
+		}
+		return WL_PROTO_CONTINUE;
+	case R_ROWS:
+		/* A text row starts with 0xfe only when its first value is
+		 * >= 16 MB long: the packet is then a continued one. */
+		if (p[0] == 0xfe && f->len < WL_MY_MAX_PKT)
+			return result_end(s, ctx, terminator(s, f));
+		if (p[0] == 0xff) {
+			set_err(s, p, f->blen);
+			return complete(s, ctx, 1);
+		}
+		a->rows++;
+		return WL_PROTO_CONTINUE;
+	default:
+		bad(s, ctx);
+		return WL_PROTO_CONTINUE;
+	}
+}
+
+/* Prepare: after the parameter definitions (and their EOF). */
+static int
+prepare_columns(struct my_state *s, struct wl_proto_ctx *ctx)
+{
+	if (s->a.pcols == 0)
+		return complete(s, ctx, 1);
+	s->a.left = s->a.pcols;
+	s->a.pcols = 0;
+	s->a.rst = R_CDEFS;
+	return WL_PROTO_CONTINUE;
+}
+
+static int
+prepare_packet(struct my_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_my_framer *f)
+{
+	struct my_ans *a = &s->a;
+	const uint8_t *p = f->buf;
+	struct wl_mrec *r;
+	uint32_t params;
+
+	switch (a->rst) {
+	case R_FIRST:
+		if (p[0] == 0xff) {
+			set_err(s, p, f->blen);
+			return complete(s, ctx, 1);
+		}
+		if (p[0] != 0x00 || f->blen < 9) {
+			bad(s, ctx);
+			return WL_PROTO_CONTINUE;
+		}
+		a->stmt_id = wl_my_u32(p + 1);
+		a->has_stmt = 1;
+		r = live_req(s, ctx);
+		if (r != NULL) {
+			area(&r->t)->stmt_id = a->stmt_id;
+			area(&r->t)->has_stmt = 1;
+			stmt_put(s, ctx, a->stmt_id, &r->t);
+		}
+		a->pcols = (uint16_t)wl_my_u16(p + 5);
+		params = wl_my_u16(p + 7);
+		if (params == 0)
+			return prepare_columns(s, ctx);
+		a->left = params;
+		a->rst = R_PDEFS;
+		return WL_PROTO_CONTINUE;
+	case R_PDEFS:
+		if (--a->left > 0)
+			return WL_PROTO_CONTINUE;
+		if (s->eof == EOF_YES)
+			return prepare_columns(s, ctx);
+		a->rst = R_PEOF;
+		/* Without the handshake, an EOF may follow or not. */
+		if (s->eof == EOF_UNKNOWN && a->pcols == 0)
+			return complete(s, ctx, 0);
+		return WL_PROTO_CONTINUE;
+	case R_PEOF:
+		if (is_eof(f)) {
+			if (s->eof == EOF_UNKNOWN)
+				s->eof = EOF_NO;
+			return prepare_columns(s, ctx);
+		}
+		if (s->eof != EOF_UNKNOWN || a->pcols == 0) {
+			bad(s, ctx);
+			return WL_PROTO_CONTINUE;
+		}
+		/* No EOF after the params: this is the first column. */
+		s->eof = EOF_YES;
+		prepare_columns(s, ctx);
+		/* fall through */
+	case R_CDEFS:
+		if (--a->left > 0)
+			return WL_PROTO_CONTINUE;
+		if (s->eof == EOF_YES)
+			return complete(s, ctx, 1);
+		a->rst = R_CEOF;
+		if (s->eof == EOF_UNKNOWN)
+			return complete(s, ctx, 0);
+		return WL_PROTO_CONTINUE;
+	case R_CEOF:
+		if (!is_eof(f)) {
+			bad(s, ctx);
+			return WL_PROTO_CONTINUE;
+		}
+		if (s->eof == EOF_UNKNOWN)
+			s->eof = EOF_NO;
+		return complete(s, ctx, 1);
+	default:
+		bad(s, ctx);
+		return WL_PROTO_CONTINUE;
+	}
 }
 
 static void
-client_lost(struct my_state *s)
+greeting(struct my_state *s, const struct wl_my_framer *f)
 {
-	s->cmode = M_LOST;
-	wl_my_framer_scan(&s->cf);
+	const uint8_t *p = f->buf;
+	uint32_t n = f->blen, i;
+
+	for (i = 1; i < n && p[i] != '\0'; i++)
+		;
+	i += 1 + 4 + 9;
+	s->greeted = 1;
+	s->phase = PH_GREETED;
+	/* The server's first message: no answer came before it. */
+	wl_match_start(&s->m, WL_DIR_S2C);
+	s->greet_ns = f->begin_ns;
+	s->greet_bytes = f->wire;
+	/* caps lower(2) charset(1) status(2) caps upper(2) */
+	if (i + 2 <= n)
+		s->caps_srv = wl_my_u16(p + i);
+	if (i + 7 <= n)
+		s->caps_srv |= wl_my_u16(p + i + 5) << 16;
 }
 
-/* ---- client packets ---- */
+/* A candidate answer after a scan passed its checks: in sync again; the
+ * bytes passed over join the lost region. */
+static void
+tent_accept(struct my_state *s, struct wl_proto_ctx *ctx)
+{
+	s->smode = S_SYNC;
+	s->a.tent = T_NO;
+	if (s->s_lost != NONE)
+		lost(s, ctx, WL_DIR_S2C, s->s_lost, s->a.pos.off,
+			WL_GAP_IN_MSG);
+	s->s_lost = NONE;
+	ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
+}
+
+/* It did not: scan on from the byte after it. */
+static void
+tent_reject(struct my_state *s)
+{
+	ans_reset(s);
+	s->smode = S_SCAN;
+	srv_scan(s);
+}
+
+/* A server header: where it stands against the answer in progress. */
+static void
+server_header(struct my_state *s, struct wl_proto_ctx *ctx)
+{
+	const struct wl_my_framer *f = &s->sf;
+	struct my_ans *a = &s->a;
+
+	switch (s->smode) {
+	case S_GREET:
+		if (f->seq != 0 || f->plen < 20 || f->plen > 1024) {
+			/* Not a greeting: picked up later than it. */
+			s->smode = S_SCAN;
+			wl_my_framer_rescan(&s->sf, s->phase == PH_AUTH ? 2 : 1);
+		}
+		return;
+	case S_SCAN:
+		s->smode = S_TENT;
+		ans_begin(s, ctx, f);
+		a->tent = T_FIRST;
+		return;
+	case S_SYNC:
+		break;
+	default:
+		return;
+	}
+	if (a->on && a->defer != D_NO) {
+		/* Continued (sequence ids go on, and a new answer's would
+		 * not be 1 here): not complete after all. */
+		if (f->seq == s->seq && !(a->defer == D_DONE && f->seq == 1)) {
+			if (!a->named || a->defer == D_DONE)
+				a->kind = K_RUN;
+			a->defer = D_NO;
+			return;
+		}
+		/* A prepare whose EOF did not come: none will. */
+		if (a->named && (a->rst == R_CEOF || a->rst == R_PEOF))
+			s->eof = EOF_YES;
+		ans_end(s, ctx, WL_RSP_COMPLETE, 0);
+	}
+	if (!a->on)
+		ans_begin(s, ctx, f);
+}
+
+static int
+server_packet(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
+{
+	const struct wl_my_framer *f = &s->sf;
+	const uint8_t *p = f->buf;
+	struct my_ans *a = &s->a;
+	int r;
+
+	if (s->smode == S_GREET) {
+		if (f->blen > 0 && p[0] == 10) {
+			greeting(s, f);
+			s->smode = S_SYNC;
+		} else {
+			server_lost(s, ctx, f->begin_off);
+		}
+		return WL_PROTO_CONTINUE;
+	}
+	if (a->tent == T_FIRST) {
+		r = wl_my_rsp_first(f);
+		if (r == 0) {
+			tent_reject(s);
+			return WL_PROTO_CONTINUE;
+		}
+		if (r == 1)
+			tent_accept(s, ctx);
+		else
+			a->tent = T_COLDEF;
+	} else if (a->tent == T_COLDEF) {
+		if (f->seq != 2 || !wl_my_is_coldef(f)) {
+			tent_reject(s);
+			return WL_PROTO_CONTINUE;
+		}
+		tent_accept(s, ctx);
+	}
+	/* The answer to the command named starts with the id after its. */
+	if (a->named && a->fseq != a->rseq) {
+		server_lost(s, ctx, f->begin_off);
+		return WL_PROTO_CONTINUE;
+	}
+	if (a->cgap) {
+		/* Client bytes of the exchange were lost: its sequence ids
+		 * and whether the file ended are not known. */
+		a->cgap = 0;
+		s->seq = f->seq;
+		if (a->rst == R_INFILE)
+			a->rst = R_FIRST;
+	}
+	if (f->seq != s->seq || a->rst == R_INFILE) {
+		if (a->named || a->npk == 0) {
+			server_lost(s, ctx, f->begin_off);
+			return WL_PROTO_CONTINUE;
+		}
+		a->kind = K_RUN;
+	}
+	s->seq = (uint8_t)(f->last_seq + 1);
+	if (a->kind != K_AUTH && f->blen >= 3 && p[0] == 0xff &&
+			wl_my_u16(p + 1) == WL_MY_ERR_PROGRESS) {
+		/* MariaDB progress report: not the answer, and not its
+		 * start (the command is still running). */
+		a->bytes += f->wire;
+		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
+		return WL_PROTO_CONTINUE;
+	}
+	if (!a->started) {
+		a->started = 1;
+		a->start_ns = f->begin_ns;
+		a->first = f->blen > 0 ? p[0] : 0;
+	}
+	a->bytes += f->wire;
+	a->last_ns = ts;
+	a->last = f->blen > 0 ? p[0] : 0;
+	if (a->npk < UINT8_MAX)
+		a->npk++;
+	if (f->blen == 0 && a->kind != K_ONE && a->kind != K_RUN) {
+		bad(s, ctx);
+		return WL_PROTO_CONTINUE;
+	}
+	switch (a->kind) {
+	case K_QUERY:
+		return query_packet(s, ctx, f);
+	case K_PREPARE:
+		return prepare_packet(s, ctx, f);
+	case K_FIELDS:
+	case K_FETCH:
+		if (p[0] == 0xff) {
+			set_err(s, p, f->blen);
+			return complete(s, ctx, 1);
+		}
+		if (is_eof(f))
+			return complete(s, ctx, 1);
+		if (a->kind == K_FETCH)
+			a->rows++;
+		return WL_PROTO_CONTINUE;
+	case K_AUTH:
+		/* 0xfe AuthSwitchRequest, 0x01 AuthMoreData: go on. */
+		if (p[0] != 0x00 && p[0] != 0xff)
+			return WL_PROTO_CONTINUE;
+		if (p[0] == 0xff)
+			set_err(s, p, f->blen);
+		return complete(s, ctx, 1);
+	case K_RUN:
+		if (a->npk == 1 && f->blen > 0 && p[0] == 0xff)
+			set_err(s, p, f->blen);
+		a->defer = D_MAYBE;
+		return WL_PROTO_CONTINUE;
+	default:
+		if (f->blen > 0 && p[0] == 0xff)
+			set_err(s, p, f->blen);
+		return complete(s, ctx, 1);
+	}
+}
+
+/* ---- commands ---- */
 
 static void
 set_eof_mode(struct my_state *s)
@@ -433,41 +948,62 @@ past_cstr(const uint8_t *p, uint32_t n, uint32_t i)
 	return i < n ? i + 1 : n;
 }
 
-static int
+/* A request for the matcher: the packet f, sent up to ts. */
+static struct wl_mrec *
+req_add(struct my_state *s, struct wl_proto_ctx *ctx,
+	const struct wl_my_framer *f, uint64_t start_ns, uint8_t cmd,
+	uint8_t kind)
+{
+	struct wl_stream_pos at = { f->begin_off, f->begin_tag };
+	struct wl_mrec *r;
+	struct wl_my_txn *q;
+
+	r = wl_match_req_add(&s->m, ctx, &at, start_ns);
+	if (r == NULL)
+		return NULL;
+	q = area(&r->t);
+	q->cmd = cmd;
+	q->kind = kind;
+	q->rseq = (uint8_t)(f->last_seq + 1);
+	if (s->req_gap)
+		r->t.flags |= WL_TXN_F_GAP;
+	s->req_gap = 0;
+	return r;
+}
+
+static void
 handshake_response(struct my_state *s, struct wl_proto_ctx *ctx,
 	const struct wl_my_framer *f, uint64_t ts)
 {
 	const uint8_t *p = f->buf;
 	uint32_t n = f->blen, caps = wl_my_u32(p), i;
-	struct my_req *r;
+	struct wl_mrec *r;
 	uint64_t alen = 0;
-	uint32_t slot;
 	int k;
 
 	/* SSLRequest: TLS follows, nothing more to read. */
 	if ((caps & WL_MY_CLIENT_SSL) && f->len == 32)
-		return WL_PROTO_DONE;
+		return;
 	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
 	s->caps_cli = caps;
 	set_eof_mode(s);
 	s->phase = PH_AUTH;
-	s->seq = (uint8_t)(f->last_seq + 1);
-	slot = wl_fifo_push(&s->q, PENDING);
-	if (slot == UINT32_MAX) {
-		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
-		return WL_PROTO_CONTINUE;
-	}
-	r = &s->pend[slot];
-	memset(r, 0, sizeof(*r));
-	rsp_reset(s);
-	r->cmd = CMD_CONNECT;
-	r->kind = K_AUTH;
-	r->rseq = s->seq;
-	r->start_ns = s->greeted ? s->greet_ns : f->begin_ns;
-	r->end_ns = ts;
-	r->bytes = f->wire;
-	wl_strlcpy(r->method, "connect", sizeof(r->method));
+	/* Looking for an answer after lost bytes: the login's counts. */
+	if (s->sf.rsp_scan)
+		s->sf.rsp_scan = 2;
 	wl_my_text(p + 32, n - 32, s->user, sizeof(s->user));
+	/* The client's first message: no command came before it. */
+	wl_match_start(&s->m, WL_DIR_C2S);
+	/* The greeting (which came first) was not seen: when the login
+	 * began is not known (no duration). */
+	r = req_add(s, ctx, f, s->greeted ? s->greet_ns : 0, CMD_CONNECT,
+		K_AUTH);
+	if (r == NULL)
+		return;
+	wl_strlcpy(r->t.method, "connect", sizeof(r->t.method));
+	if (!s->greeted)
+		r->t.flags |= WL_TXN_F_GAP;
+	wl_strlcpy(area(&r->t)->user, s->user, sizeof(area(&r->t)->user));
 	i = past_cstr(p, n, 32);
 	if (caps & WL_MY_CLIENT_LENENC_AUTH) {
 		k = wl_my_lenenc(p + i, n - i, &alen);
@@ -479,22 +1015,11 @@ handshake_response(struct my_state *s, struct wl_proto_ctx *ctx,
 		i = past_cstr(p, n, i);
 	}
 	i = (uint32_t)WL_MIN((uint64_t)n, (uint64_t)i + alen);
-	if ((caps & WL_MY_CLIENT_CONNECT_WITH_DB) && i < n)
-		r->trunc = (uint8_t)wl_my_text(p + i, n - i, r->resource,
-			sizeof(r->resource));
-	/* The greeting's bytes are the server's: count them in the
-	 * response. */
-	s->rsp_bytes = s->greet_bytes;
-	return WL_PROTO_CONTINUE;
-}
-
-/* Is the head still possibly waiting for an EOF that, without
- * CLIENT_DEPRECATE_EOF, would end it? */
-static int
-maybe_complete(const struct my_state *s)
-{
-	return s->q.n > 0 && s->rsp_started && s->eof == EOF_UNKNOWN &&
-		(s->rst == R_CEOF || (s->rst == R_PEOF && s->pcols == 0));
+	if ((caps & WL_MY_CLIENT_CONNECT_WITH_DB) && i < n &&
+			wl_my_text(p + i, n - i, r->t.resource,
+			sizeof(r->t.resource)))
+		r->t.flags |= WL_TXN_F_TRUNCATED;
+	wl_match_req_end(&s->m, ctx, r, ts, f->wire, 1);
 }
 
 /* The method of each command (those without one are not answered). */
@@ -512,61 +1037,82 @@ static const char *const cmd_names[] = {
 	[WL_MY_COM_RESET_CONNECTION] = "RESET_CONNECTION",
 };
 
+/* How the answer to cmd is shaped. */
+static uint8_t
+kind_of(uint8_t cmd)
+{
+	switch (cmd) {
+	case WL_MY_COM_QUERY:
+	case WL_MY_COM_STMT_EXECUTE:
+		return K_QUERY;
+	case WL_MY_COM_STMT_PREPARE:
+		return K_PREPARE;
+	case WL_MY_COM_FIELD_LIST:
+		return K_FIELDS;
+	case WL_MY_COM_STMT_FETCH:
+		return K_FETCH;
+	case WL_MY_COM_CHANGE_USER:
+		return K_AUTH;
+	default:
+		return K_ONE;
+	}
+}
+
+/* A command's method, resource and statement into its transaction. */
 static void
-command_fields(struct my_state *s, struct my_req *r,
+command_fields(struct my_state *s, struct wl_txn *t,
 	const struct wl_my_framer *f)
 {
 	const uint8_t *p = f->buf + 1;
 	uint32_t n = f->blen - 1;
+	struct wl_my_txn *q = area(t);
 	const struct my_stmt *st;
-	char verb[METHOD];
+	char verb[WL_TXN_METHOD_LEN];
+	uint8_t cmd = f->buf[0];
 	int cut = f->len > f->blen;
 
-	r->kind = K_ONE;
-	if (r->cmd < WL_ARRAY_SIZE(cmd_names) && cmd_names[r->cmd] != NULL)
-		wl_strlcpy(r->method, cmd_names[r->cmd], sizeof(r->method));
+	if (cmd < WL_ARRAY_SIZE(cmd_names) && cmd_names[cmd] != NULL)
+		wl_strlcpy(t->method, cmd_names[cmd], sizeof(t->method));
 	else
-		snprintf(r->method, sizeof(r->method), "COM_0x%02x", r->cmd);
-	switch (r->cmd) {
+		snprintf(t->method, sizeof(t->method), "COM_0x%02x", cmd);
+	switch (cmd) {
 	case WL_MY_COM_QUERY:
 	case WL_MY_COM_STMT_PREPARE:
 		cut |= wl_sql_normalize((const char *)p, n, WL_SQL_MYSQL,
-			r->resource, sizeof(r->resource), verb, sizeof(verb));
-		r->trunc = (uint8_t)cut;
-		if (r->cmd == WL_MY_COM_STMT_PREPARE) {
-			r->kind = K_PREPARE;
-		} else {
-			wl_strlcpy(r->method, verb[0] ? verb : "QUERY",
-				sizeof(r->method));
-			r->kind = K_QUERY;
-		}
+			t->resource, sizeof(t->resource), verb, sizeof(verb));
+		if (cut)
+			t->flags |= WL_TXN_F_TRUNCATED;
+		if (cmd == WL_MY_COM_QUERY)
+			wl_strlcpy(t->method, verb[0] ? verb : "QUERY",
+				sizeof(t->method));
 		break;
 	case WL_MY_COM_STMT_EXECUTE:
-		r->kind = K_QUERY;
-		r->prepared = 1;
-		r->has_stmt = 1;
-		r->stmt_id = wl_my_u32(p);
-		st = stmt_find(s, r->stmt_id);
+		q->prepared = 1;
+		q->has_stmt = 1;
+		q->stmt_id = wl_my_u32(p);
+		st = stmt_find(s, q->stmt_id);
 		if (st != NULL) {
-			wl_strlcpy(r->resource, st->text, sizeof(r->resource));
-			r->trunc = st->trunc;
-			verb_of(st->text, r->method, sizeof(r->method));
+			wl_strlcpy(t->resource, st->text, sizeof(t->resource));
+			if (st->trunc)
+				t->flags |= WL_TXN_F_TRUNCATED;
+			verb_of(st->text, t->method, sizeof(t->method));
 		}
 		break;
 	case WL_MY_COM_STMT_RESET:
 	case WL_MY_COM_STMT_FETCH:
-		r->has_stmt = 1;
-		r->stmt_id = wl_my_u32(p);
-		r->kind = r->cmd == WL_MY_COM_STMT_FETCH ? K_FETCH : K_ONE;
+		q->has_stmt = 1;
+		q->stmt_id = wl_my_u32(p);
 		break;
 	case WL_MY_COM_INIT_DB:
-		r->trunc = (uint8_t)(wl_my_text(p, n, r->resource,
-			sizeof(r->resource)) | cut);
+		if (wl_my_text(p, n, t->resource, sizeof(t->resource)) | cut)
+			t->flags |= WL_TXN_F_TRUNCATED;
 		break;
 	case WL_MY_COM_FIELD_LIST:
+		wl_my_text(p, n, t->resource, sizeof(t->resource));
+		break;
 	case WL_MY_COM_CHANGE_USER:
-		r->kind = r->cmd == WL_MY_COM_FIELD_LIST ? K_FIELDS : K_AUTH;
-		wl_my_text(p, n, r->resource, sizeof(r->resource));
+		wl_my_text(p, n, t->resource, sizeof(t->resource));
+		wl_strlcpy(q->user, t->resource, sizeof(q->user));
 		break;
 	}
 }
@@ -576,28 +1122,26 @@ command(struct my_state *s, struct wl_proto_ctx *ctx,
 	const struct wl_my_framer *f, uint64_t ts)
 {
 	uint8_t cmd = f->buf[0];
-	struct my_req *r;
 	struct my_stmt *st;
-	uint32_t slot;
+	struct wl_mrec *r;
 
 	if (f->len == 0 || !wl_my_cmd_ok(cmd, f->len)) {
+		/* What it was, and whether the server answers it, is not
+		 * known: it joins a lost region. */
 		ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
-		client_lost(s);
+		lose(s, ctx, WL_DIR_C2S, f->begin_off);
+		s->req_gap = 0;
+		wl_my_framer_scan(&s->cf);
 		return WL_PROTO_CONTINUE;
 	}
 	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
 	if (s->phase != PH_CMD) {
 		/* Commands before the handshake ended: it was cut. */
-		if (s->phase == PH_AUTH && s->q.n > 0 &&
-				head(s)->cmd == CMD_CONNECT)
-			drop_head(s, ctx, 0);
 		if (s->phase < PH_AUTH)
 			s->eof = EOF_UNKNOWN;
 		s->phase = PH_CMD;
-	}
-	if (maybe_complete(s)) {
-		s->eof = EOF_YES;
-		finish(s, ctx, s->rsp_last_ns);
+		if (s->sf.rsp_scan)
+			s->sf.rsp_scan = 1;
 	}
 	switch (cmd) {
 	case WL_MY_COM_STMT_CLOSE:
@@ -609,6 +1153,7 @@ command(struct my_state *s, struct wl_proto_ctx *ctx,
 	case WL_MY_COM_STMT_SEND_LONG_DATA:
 		/* No response: nothing to pair. */
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
+		s->req_gap = 0;
 		return WL_PROTO_CONTINUE;
 	case WL_MY_COM_BINLOG_DUMP:
 	case WL_MY_COM_BINLOG_DUMP_GTID:
@@ -616,43 +1161,11 @@ command(struct my_state *s, struct wl_proto_ctx *ctx,
 	default:
 		break;
 	}
-	if (s->smode == M_LOST || s->smode == M_TENT) {
-		/* Older commands' answers were in the dropped bytes; this
-		 * one's starts at the server's next byte. */
-		while (s->q.n > 0)
-			drop_head(s, ctx, WL_TXN_F_GAP);
-		if (s->smode == M_LOST)
-			ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
-		wl_my_framer_reset(&s->sf);
-		s->smode = M_SYNC;
-	} else if (s->smode == M_START) {
-		s->smode = M_SYNC;
-	}
-	slot = wl_fifo_push(&s->q, PENDING);
-	if (slot == UINT32_MAX) {
-		struct my_req o = { .cmd = cmd, .start_ns = f->begin_ns,
-			.end_ns = ts, .bytes = f->wire };
-
-		/* Its answer will come, and the order would give it to
-		 * the next command queued: from here the order is lost. */
-		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
-		command_fields(s, &o, f);
-		req_alone(s, ctx, &o, WL_TXN_F_OVERFLOW);
-		go_blind(s, 1);
+	r = req_add(s, ctx, f, f->begin_ns, cmd, kind_of(cmd));
+	if (r == NULL)
 		return WL_PROTO_CONTINUE;
-	}
-	r = &s->pend[slot];
-	memset(r, 0, sizeof(*r));
-	r->cmd = cmd;
-	r->start_ns = f->begin_ns;
-	r->end_ns = ts;
-	r->bytes = f->wire;
-	r->rseq = (uint8_t)(f->last_seq + 1);
-	command_fields(s, r, f);
-	if (s->q.n == 1) {
-		rsp_reset(s);
-		s->seq = r->rseq;
-	}
+	command_fields(s, &r->t, f);
+	wl_match_req_end(&s->m, ctx, r, ts, f->wire, 1);
 	return WL_PROTO_CONTINUE;
 }
 
@@ -676,375 +1189,59 @@ static int
 client_packet(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 {
 	const struct wl_my_framer *f = &s->cf;
-	struct my_req *h = head(s);
+	struct my_ans *a = &s->a;
+	struct wl_mrec *r = live_req(s, ctx);
 
-	if (s->cmode == M_LOST)
-		ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
-	s->cmode = M_SYNC;
-	/* Data the exchange asked for: auth data, LOCAL INFILE content. */
-	if (h != NULL && f->seq == s->seq && (s->rst == R_INFILE ||
-			(h->kind == K_AUTH && s->rsp_started))) {
-		h->bytes += f->wire;
+	/* Data the exchange asked for: auth data, LOCAL INFILE content
+	 * (a command is seq 0, these go on from the server's). */
+	if (a->on && f->seq != 0 && f->seq == s->seq && !a->cgap) {
+		if (r != NULL)
+			wl_match_req_end(&s->m, ctx, r, r->t.req_end_ns,
+				r->t.req_bytes + f->wire, 1);
 		s->seq = (uint8_t)(f->last_seq + 1);
-		if (s->rst == R_INFILE && f->len == 0)
-			s->rst = R_FIRST;       /* the file ended */
+		if (a->rst == R_INFILE && f->len == 0)
+			a->rst = R_FIRST;       /* the file ended */
+		s->req_gap = 0;
 		return WL_PROTO_CONTINUE;
 	}
 	if (f->seq == 0)
 		return command(s, ctx, f, ts);
-	if (f->seq == 1 && s->phase < PH_AUTH && is_handshake_response(f))
-		return handshake_response(s, ctx, f, ts);
+	if (f->seq == 1 && s->phase < PH_AUTH && is_handshake_response(f)) {
+		/* SSLRequest: TLS from here on. */
+		if ((wl_my_u32(f->buf) & WL_MY_CLIENT_SSL) && f->len == 32)
+			return WL_PROTO_DONE;
+		handshake_response(s, ctx, f, ts);
+		return WL_PROTO_CONTINUE;
+	}
 	ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
-	client_lost(s);
+	lose(s, ctx, WL_DIR_C2S, f->begin_off);
+	s->req_gap = 0;
+	wl_my_framer_scan(&s->cf);
 	return WL_PROTO_CONTINUE;
 }
 
-/* ---- server packets ---- */
-
+/* A client header arrived. */
 static void
-greeting(struct my_state *s, const struct wl_my_framer *f)
+client_header(struct my_state *s, struct wl_proto_ctx *ctx)
 {
-	const uint8_t *p = f->buf;
-	uint32_t n = f->blen, i = past_cstr(p, n, 1) + 4 + 9;
+	struct wl_my_framer *f = &s->cf;
 
-	s->greeted = 1;
-	s->phase = PH_GREETED;
-	s->greet_ns = f->begin_ns;
-	s->greet_bytes = f->wire;
-	s->seq = (uint8_t)(f->last_seq + 1);
-	/* caps lower(2) charset(1) status(2) caps upper(2) */
-	if (i + 2 <= n)
-		s->caps_srv = wl_my_u16(p + i);
-	if (i + 7 <= n)
-		s->caps_srv |= wl_my_u16(p + i + 5) << 16;
-}
-
-static void
-set_err(struct my_state *s, const uint8_t *p, uint32_t n)
-{
-	s->is_err = 1;
-	s->err = n >= 3 ? (uint16_t)wl_my_u16(p + 1) : 0;
-	s->sqlstate[0] = '\0';
-	if (n >= 9 && p[3] == '#')
-		wl_my_text(p + 4, 5, s->sqlstate, sizeof(s->sqlstate));
-}
-
-/* OK packet (0x00 or 0xfe header): affected rows summed, status flags
- * returned (0 when cut). */
-static uint32_t
-ok_packet(struct my_state *s, const uint8_t *p, uint32_t n)
-{
-	uint64_t aff = 0, id;
-	int k1, k2;
-
-	k1 = wl_my_lenenc(p + 1, n - 1, &aff);
-	if (k1 < 0)
-		return 0;
-	s->affected += aff;
-	k2 = wl_my_lenenc(p + 1 + k1, n - 1 - (uint32_t)k1, &id);
-	if (k2 < 0 || 1u + (uint32_t)(k1 + k2) + 2 > n)
-		return 0;
-	return wl_my_u16(p + 1 + k1 + k2);
-}
-
-/* Status flags of a result's terminator: EOF (5 bytes) or OK (0xfe). */
-static uint32_t
-terminator(struct my_state *s, const struct wl_my_framer *f)
-{
-	if (f->len < 7)
-		return f->blen >= 5 ? wl_my_u16(f->buf + 3) : 0;
-	return ok_packet(s, f->buf, f->blen);
-}
-
-static int
-is_eof(const struct wl_my_framer *f)
-{
-	return f->blen > 0 && f->buf[0] == 0xfe && f->len < 9;
-}
-
-/* A result ended with these status flags: more, or the end. */
-static void
-result_end(struct my_state *s, struct wl_proto_ctx *ctx, uint32_t status,
-	uint64_t ts)
-{
-	if (status & WL_MY_SERVER_MORE_RESULTS)
-		s->rst = R_FIRST;
-	else
-		finish(s, ctx, ts);
-}
-
-static void
-protocol_error(struct my_state *s, struct wl_proto_ctx *ctx)
-{
-	ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
-	if (s->q.n > 0)
-		drop_head(s, ctx, 0);
-	server_lost(s);
-}
-
-/* Prepare: after the parameter definitions (and their EOF). */
-static void
-prepare_columns(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
-{
-	if (s->pcols == 0) {
-		finish(s, ctx, ts);
+	if (!s->cstarted && f->seq > 1) {
+		/* The capture began inside a packet. */
+		s->cstarted = 1;
+		lose(s, ctx, WL_DIR_C2S, f->begin_off);
+		wl_my_framer_rescan(f, 0);
 		return;
 	}
-	s->left = s->pcols;
-	s->pcols = 0;
-	s->rst = R_CDEFS;
-}
-
-static void
-query_packet(struct my_state *s, struct wl_proto_ctx *ctx,
-	const struct wl_my_framer *f, uint64_t ts)
-{
-	const uint8_t *p = f->buf;
-	uint64_t v;
-	int k;
-
-	switch (s->rst) {
-	case R_FIRST:
-		s->sets++;
-		if (p[0] == 0x00) {
-			result_end(s, ctx, ok_packet(s, p, f->blen), ts);
-		} else if (p[0] == 0xff) {
-			set_err(s, p, f->blen);
-			finish(s, ctx, ts);
-		} else if (p[0] == 0xfb && head(s)->cmd == WL_MY_COM_QUERY) {
-			s->sets--;
-			s->rst = R_INFILE;
-		} else if (is_eof(f)) {
-			result_end(s, ctx, terminator(s, f), ts);
-		} else {
-			/* MariaDB (CLIENT_CACHE_METADATA) adds a "metadata
-			 * follows" byte; 0: no column definitions. */
-			k = wl_my_lenenc(p, f->blen, &v);
-			if (k < 0 || (uint64_t)k + 1 < f->len || v == 0) {
-				protocol_error(s, ctx);
-				return;
-			}
-			s->left = v;
-			s->rst = R_COLS;
-			if ((uint64_t)k < f->len && p[k] == 0)
-				s->rst = s->eof == EOF_YES ? R_ROWS : R_COLEOF;
-		}
-		return;
-	case R_COLS:
-		if (--s->left == 0)
-			s->rst = s->eof == EOF_YES ? R_ROWS : R_COLEOF;
-		return;
-	case R_COLEOF:
-		if (is_eof(f)) {
-			/* EOF is 5 bytes, the OK that replaces it at least 7:
-			 * an empty result set without DEPRECATE_EOF. */
-			if (s->eof == EOF_UNKNOWN && f->len >= 7) {
-				s->eof = EOF_YES;
-				result_end(s, ctx, terminator(s, f), ts);
-				return;
-			}
-			if (s->eof == EOF_UNKNOWN)
-				s->eof = EOF_NO;
-			s->rst = R_ROWS;
-			/* COM_STMT_EXECUTE that opened a cursor: no rows
-			 * follow, they come with COM_STMT_FETCH. */
-			if (head(s)->cmd == WL_MY_COM_STMT_EXECUTE &&
-					(terminator(s, f) &
-					WL_MY_SERVER_CURSOR_EXISTS))
-				finish(s, ctx, ts);
-		} else if (p[0] == 0xff) {
-			set_err(s, p, f->blen);
-			finish(s, ctx, ts);
-		} else {
-			if (s->eof == EOF_UNKNOWN)
-				s->eof = EOF_YES;
-			s->rows++;
-			s->rst = R_ROWS;
-		}
-		return;
-	case R_ROWS:
-		/* A text row starts with 0xfe only when its first value is
-		 * >= 16 MB long: the packet is then a continued one. */
-		if (p[0] == 0xfe && f->len < WL_MY_MAX_PKT) {
-			result_end(s, ctx, terminator(s, f), ts);
-		} else if (p[0] == 0xff) {
-			set_err(s, p, f->blen);
-			finish(s, ctx, ts);
-		} else {
-			s->rows++;
-		}
-		return;
-	default:
-		protocol_error(s, ctx);
-		return;
+	s->cstarted = 1;
+	if (s->c_lost != NONE) {
+		/* Found again by the scan: what was passed over held an
+		 * unknown number of commands. */
+		lost(s, ctx, WL_DIR_C2S, s->c_lost, f->begin_off,
+			WL_GAP_IN_MSG);
+		s->c_lost = NONE;
+		ctx->ctr[WL_PROTO_CTR_RESYNCS]++;
 	}
-}
-
-static void
-prepare_packet(struct my_state *s, struct wl_proto_ctx *ctx,
-	const struct wl_my_framer *f, uint64_t ts)
-{
-	const uint8_t *p = f->buf;
-	struct my_req *h = head(s);
-	uint32_t params;
-
-	switch (s->rst) {
-	case R_FIRST:
-		if (p[0] == 0xff) {
-			set_err(s, p, f->blen);
-			finish(s, ctx, ts);
-			return;
-		}
-		if (p[0] != 0x00 || f->blen < 9) {
-			protocol_error(s, ctx);
-			return;
-		}
-		h->stmt_id = wl_my_u32(p + 1);
-		h->has_stmt = 1;
-		stmt_put(s, ctx, h->stmt_id, h);
-		s->pcols = (uint16_t)wl_my_u16(p + 5);
-		params = wl_my_u16(p + 7);
-		if (params > 0) {
-			s->left = params;
-			s->rst = R_PDEFS;
-		} else {
-			prepare_columns(s, ctx, ts);
-		}
-		return;
-	case R_PDEFS:
-		if (--s->left == 0) {
-			if (s->eof == EOF_YES)
-				prepare_columns(s, ctx, ts);
-			else
-				s->rst = R_PEOF;
-		}
-		return;
-	case R_PEOF:
-		if (is_eof(f)) {
-			if (s->eof == EOF_UNKNOWN)
-				s->eof = EOF_NO;
-			prepare_columns(s, ctx, ts);
-			return;
-		}
-		if (s->eof != EOF_UNKNOWN || s->pcols == 0) {
-			protocol_error(s, ctx);
-			return;
-		}
-		/* No EOF after the params: this is the first column. */
-		s->eof = EOF_YES;
-		prepare_columns(s, ctx, ts);
-		/* fall through */
-	case R_CDEFS:
-		if (--s->left == 0) {
-			if (s->eof == EOF_YES)
-				finish(s, ctx, ts);
-			else
-				s->rst = R_CEOF;
-		}
-		return;
-	case R_CEOF:
-		if (!is_eof(f)) {
-			protocol_error(s, ctx);
-			return;
-		}
-		if (s->eof == EOF_UNKNOWN)
-			s->eof = EOF_NO;
-		finish(s, ctx, ts);
-		return;
-	default:
-		protocol_error(s, ctx);
-		return;
-	}
-}
-
-static int
-server_packet(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
-{
-	const struct wl_my_framer *f = &s->sf;
-	const uint8_t *p = f->buf;
-	struct my_req *h = head(s);
-	int done = 0;
-
-	if (s->smode == M_TENT) {
-		if (f->blen > 0 && p[0] == 10) {
-			greeting(s, f);
-			s->smode = M_SYNC;
-		} else {
-			server_lost(s);
-		}
-		return WL_PROTO_CONTINUE;
-	}
-	if (h == NULL || f->begin_ns < h->start_ns) {
-		/* An answer to nothing we saw (its command was lost), or a
-		 * packet that began before the command: not its answer. */
-		if (f->seq == 1)
-			ctx->ctr[WL_PROTO_CTR_UNMATCHED_RSP]++;
-		return WL_PROTO_CONTINUE;
-	}
-	if (f->seq != s->seq || (s->rst == R_INFILE && h->kind != K_AUTH)) {
-		protocol_error(s, ctx);
-		return WL_PROTO_CONTINUE;
-	}
-	s->seq = (uint8_t)(f->last_seq + 1);
-	if (h->kind != K_AUTH && f->blen >= 3 && p[0] == 0xff &&
-			wl_my_u16(p + 1) == WL_MY_ERR_PROGRESS) {
-		/* MariaDB progress report: not the answer, and not its
-		 * start (the command is still running). */
-		s->rsp_bytes += f->wire;
-		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
-		return WL_PROTO_CONTINUE;
-	}
-	if (!s->rsp_started) {
-		s->rsp_started = 1;
-		s->rsp_start_ns = f->begin_ns;
-	}
-	s->rsp_bytes += f->wire;
-	s->rsp_last_ns = ts;
-	if (f->blen == 0 && h->kind != K_ONE) {
-		protocol_error(s, ctx);
-		return WL_PROTO_CONTINUE;
-	}
-	switch (h->kind) {
-	case K_QUERY:
-		query_packet(s, ctx, f, ts);
-		break;
-	case K_PREPARE:
-		prepare_packet(s, ctx, f, ts);
-		break;
-	case K_FIELDS:
-	case K_FETCH:
-		if (p[0] == 0xff) {
-			set_err(s, p, f->blen);
-			finish(s, ctx, ts);
-		} else if (is_eof(f)) {
-			finish(s, ctx, ts);
-		} else if (h->kind == K_FETCH) {
-			s->rows++;
-		}
-		break;
-	case K_AUTH:
-		/* 0xfe AuthSwitchRequest, 0x01 AuthMoreData: go on. */
-		if (p[0] != 0x00 && p[0] != 0xff)
-			break;
-		if (p[0] == 0xff)
-			set_err(s, p, f->blen);
-		if (h->cmd == CMD_CONNECT) {
-			s->phase = PH_CMD;
-			/* Compressed packets from here on: not parsed. */
-			done = p[0] == 0x00 && (s->caps_cli & s->caps_srv &
-				WL_MY_CLIENT_COMPRESS);
-		}
-		if (h->cmd == WL_MY_COM_CHANGE_USER && p[0] == 0x00)
-			wl_strlcpy(s->user, h->resource, sizeof(s->user));
-		finish(s, ctx, ts);
-		break;
-	default:
-		if (f->blen > 0 && p[0] == 0xff)
-			set_err(s, p, f->blen);
-		finish(s, ctx, ts);
-		break;
-	}
-	return done ? WL_PROTO_DONE : WL_PROTO_CONTINUE;
 }
 
 /* ---- ops ---- */
@@ -1063,27 +1260,10 @@ my_init(void *state, struct wl_proto_ctx *ctx)
 	wl_my_framer_init(&s->cf);
 	wl_my_framer_init(&s->sf);
 	s->eof = EOF_UNKNOWN;
-	/* Answers may be to commands sent before the tap looked. */
-	s->blind = ctx->midstream;
-}
-
-/* A header arrived: reject impossible starts before their payload. */
-static void
-header(struct my_state *s, enum wl_dir dir)
-{
-	const struct wl_my_framer *f = dir == WL_DIR_C2S ? &s->cf : &s->sf;
-
-	if (dir == WL_DIR_S2C) {
-		if (s->smode == M_TENT && (f->seq != 0 || f->plen < 20 ||
-				f->plen > 1024))
-			server_lost(s);
-		return;
-	}
-	if (s->cmode == M_START && f->seq > 1) {
-		/* The capture began inside a packet. */
-		s->cmode = M_LOST;
-		wl_my_framer_rescan(&s->cf);
-	}
+	s->c_lost = NONE;
+	s->s_lost = NONE;
+	s->midstream = ctx->rsp_midstream;
+	wl_match_init(&s->m, ctx, 0);
 }
 
 static int
@@ -1096,13 +1276,20 @@ my_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 	uint32_t k;
 	int r;
 
-	for (;;) {
-		if (dir == WL_DIR_S2C) {
-			if (s->smode == M_LOST)
-				return WL_PROTO_CONTINUE;
-			if (s->smode == M_START)
-				s->smode = s->q.n > 0 ? M_SYNC : M_TENT;
+	if (dir == WL_DIR_S2C && s->smode == S_START) {
+		if (s->midstream) {
+			/* What comes before the first answer found may hold
+			 * answers to commands seen (a login's). */
+			s->smode = S_SCAN;
+			srv_scan(s);
+			lose(s, ctx, WL_DIR_S2C, ctx->pos.off);
+		} else {
+			s->smode = s->m.req_seq == 0 ? S_GREET : S_SYNC;
 		}
+	}
+	f->off = ctx->pos.off;
+	f->tag = ctx->pos.peer_ack;
+	for (;;) {
 		k = wl_my_feed(f, d, len, ts, &ev);
 		d += k;
 		len -= k;
@@ -1110,7 +1297,10 @@ my_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 		case WL_MY_EV_NONE:
 			return WL_PROTO_CONTINUE;
 		case WL_MY_EV_HDR:
-			header(s, dir);
+			if (dir == WL_DIR_C2S)
+				client_header(s, ctx);
+			else
+				server_header(s, ctx);
 			break;
 		case WL_MY_EV_END:
 			r = dir == WL_DIR_C2S ? client_packet(s, ctx, ts) :
@@ -1120,57 +1310,89 @@ my_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 			break;
 		case WL_MY_EV_ERROR:
 			if (dir == WL_DIR_S2C) {
-				protocol_error(s, ctx);
+				if (s->smode == S_TENT)
+					tent_reject(s);
+				else
+					server_lost(s, ctx, f->begin_off);
 			} else {
 				ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
-				client_lost(s);
+				lose(s, ctx, WL_DIR_C2S, f->begin_off);
+				wl_my_framer_scan(f);
 			}
 			break;
 		}
 	}
 }
 
+/*
+ * Lost bytes inside a packet past its kept prefix only cost bytes (flag
+ * gap). Otherwise the packet in progress is lost from there: an answer
+ * is reported with what is known of it (its start; no end), a command
+ * never is; the matcher learns that boundaries were lost, and framing
+ * is looked for again.
+ */
 static int
 my_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 	uint64_t ts)
 {
 	struct my_state *s = state;
-	struct my_req *h = head(s);
+	struct my_ans *a = &s->a;
+	enum wl_gap_kind kind = WL_GAP_AT_START;
+	uint64_t from = ctx->pos.off, to = ctx->pos.off + len;
+	struct wl_mrec *r;
+	int exch;
 
 	(void)ts;
-	if (s->phase != PH_CMD) {
-		s->phase = PH_CMD;
-		if (!s->greeted || s->caps_cli == 0)
-			s->eof = EOF_UNKNOWN;
-	}
 	if (dir == WL_DIR_S2C) {
-		if (s->smode == M_SYNC && wl_my_framer_skip(&s->sf, len)) {
-			/* Inside a long packet (rows): framing goes on. */
-			s->rsp_gap = h != NULL;
+		if (s->smode == S_SYNC && wl_my_framer_skip(&s->sf, len)) {
+			a->gap = a->on;
 			return WL_PROTO_CONTINUE;
 		}
-		/*
-		 * How many answers the lost bytes held is unknown: the head
-		 * gets none, and the rest of the order is not proven (a
-		 * pipelining client's older answers may follow).
-		 */
-		if (h != NULL) {
-			drop_head(s, ctx, WL_TXN_F_GAP);
-			go_blind(s, 0);
+		if (s->smode != S_SYNC) {
+			/* Already lost, or the greeting: not an answer. */
+			kind = WL_GAP_IN_MSG;
+		} else if (a->on && a->defer == D_DONE &&
+				wl_my_framer_idle(&s->sf)) {
+			/* It was complete: an answer began in them. */
+			ans_end(s, ctx, WL_RSP_COMPLETE, 0);
+		} else if (a->on) {
+			ans_end(s, ctx, WL_RSP_END_LOST, 0);
+			kind = WL_GAP_IN_MSG;
+		} else if (!wl_my_framer_idle(&s->sf)) {
+			kind = WL_GAP_IN_MSG;
 		}
-		server_lost(s);
+		ans_reset(s);
+		if (s->s_lost != NONE)
+			from = s->s_lost;
+		s->s_lost = to;
+		s->smode = S_SCAN;
+		srv_scan(s);
+		lost(s, ctx, dir, from, to, kind);
 		return WL_PROTO_CONTINUE;
 	}
-	/* Lost commands: their answers would shift the order onto later
-	 * ones; those queued before keep theirs. */
-	go_blind(s, 1);
-	/* Client bytes the exchange was waiting for are gone with it. */
-	if (h != NULL && (s->rst == R_INFILE || (h->kind == K_AUTH &&
-			s->rsp_started))) {
-		drop_head(s, ctx, WL_TXN_F_GAP);
-		server_lost(s);
+	/* Client bytes an exchange was waiting for (auth data, a file)? */
+	exch = a->on && (a->rst == R_INFILE || a->kind == K_AUTH ||
+		a->kind == K_RUN);
+	if (s->c_lost == NONE && wl_my_framer_skip(&s->cf, len)) {
+		s->req_gap = 1;
+		return WL_PROTO_CONTINUE;
 	}
-	client_lost(s);
+	if (s->c_lost != NONE) {
+		kind = WL_GAP_IN_MSG;
+		from = s->c_lost;
+	} else if (exch) {
+		kind = WL_GAP_IN_MSG;
+	}
+	if (exch) {
+		r = live_req(s, ctx);
+		a->cgap = 1;
+		if (r != NULL)
+			r->t.flags |= WL_TXN_F_GAP;
+	}
+	s->req_gap = 0;
+	s->c_lost = to;
+	wl_my_framer_scan(&s->cf);
+	lost(s, ctx, dir, from, to, kind);
 	return WL_PROTO_CONTINUE;
 }
 
@@ -1178,12 +1400,103 @@ static void
 my_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 {
 	struct my_state *s = state;
+	struct my_ans *a = &s->a;
 
 	(void)ts;
-	if (maybe_complete(s))
-		finish(s, ctx, s->rsp_last_ns);
-	while (s->q.n > 0)
-		drop_head(s, ctx, flags);
+	/* An answer complete by its shape, or one whose server said all
+	 * it had (a clean close), ended; else the end cut it short. */
+	if (a->on && s->smode == S_SYNC) {
+		if (a->defer == D_DONE || (a->defer == D_MAYBE &&
+				ctx->close_clean))
+			ans_end(s, ctx, WL_RSP_COMPLETE, 0);
+		else
+			ans_end(s, ctx, WL_RSP_CUT, flags);
+	}
+	ans_reset(s);
+	wl_match_close(&s->m, ctx, flags, ts);
+}
+
+/*
+ * What a statement's text rules out, when all of it is known and it is
+ * one statement: a SELECT (but SELECT ... INTO) answers with a result
+ * set, never a bare OK; an INSERT, UPDATE, DELETE or REPLACE (but with
+ * RETURNING) with an OK, never a result set.
+ */
+static int
+sql_fits(const struct wl_txn *req, const struct wl_my_txn *a)
+{
+	static const char *const writes[] = {
+		"INSERT", "UPDATE", "DELETE", "REPLACE",
+	};
+	const char *text = req->resource;
+
+	if ((req->flags & WL_TXN_F_TRUNCATED) || text[0] == '\0' ||
+			strchr(text, ';') != NULL)
+		return 1;
+	if (a->a_first == 0x00 && strcmp(req->method, "SELECT") == 0)
+		return strcasestr(text, " INTO ") != NULL;
+	if (a->a_rset && wl_str_in(req->method, writes,
+			WL_ARRAY_SIZE(writes)))
+		return strcasestr(text, "RETURNING") != NULL;
+	return 1;
+}
+
+/*
+ * May answer rsp answer command req? The solver takes a "no" as proof,
+ * so it is said only when the protocol rules it out: an answer begins
+ * with the sequence id after its command's; an ERR answers anything;
+ * otherwise its first packet must be one the command's answers begin
+ * with (a result set only for a query or execute, an OK-shaped packet
+ * not for a field list), and a fetch's ends with an EOF.
+ */
+static int
+my_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
+{
+	const struct wl_my_txn *q = (const void *)req->proto_area;
+	const struct wl_my_txn *a = (const void *)rsp->proto_area;
+
+	if (a->a_npk == 0)
+		return 1;
+	if (a->a_seq != q->rseq)
+		return 0;
+	if (a->a_first == 0xff)
+		return 1;
+	switch (q->kind) {
+	case K_QUERY:
+		if (a->a_first == 0xfe || !(a->a_first == 0x00 ||
+				a->a_first == 0xfb || a->a_rset || a->a_cut))
+			return 0;
+		return sql_fits(req, a);
+	case K_PREPARE:
+		return a->a_first == 0x00;
+	case K_FIELDS:
+		return a->a_first != 0x00;
+	case K_FETCH:
+		return a->a_first != 0xfb && (a->a_last == 0xfe || a->a_cut);
+	case K_ONE:
+		return a->a_npk == 1 && !a->a_rset;
+	default:
+		return 1;
+	}
+}
+
+/* The answer's fields into the command's transaction (its own stay). */
+static void
+my_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
+{
+	struct wl_my_txn *q = area(req);
+	const struct wl_my_txn *a = (const void *)rsp->proto_area;
+
+	q->rows = a->rows;
+	q->affected_rows = a->affected_rows;
+	q->result_sets = a->result_sets;
+	q->err_code = a->err_code;
+	q->is_err = a->is_err;
+	memcpy(q->sqlstate, a->sqlstate, sizeof(q->sqlstate));
+	if (a->a_stmt && !q->has_stmt) {
+		q->stmt_id = a->stmt_id;
+		q->has_stmt = 1;
+	}
 }
 
 static void
@@ -1219,4 +1532,6 @@ const struct wl_proto_ops wl_proto_mysql_ops = {
 	.gap = my_gap,
 	.close = my_close,
 	.txn_json = my_txn_json,
+	.rsp_fits = my_rsp_fits,
+	.txn_merge = my_txn_merge,
 };

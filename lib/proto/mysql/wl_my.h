@@ -19,10 +19,20 @@ struct wl_my_txn {
 	uint8_t prepared;       /* COM_STMT_EXECUTE */
 	uint8_t has_stmt;       /* stmt_id is set */
 	uint8_t is_err;
-	uint8_t rsvd;
+	uint8_t cmd;            /* request: command byte, 0xff connect */
 	char sqlstate[6];       /* ERR packet, "" if none */
-	uint8_t rsvd2[2];
+	uint8_t kind;           /* request: how its answer is shaped */
+	uint8_t rseq;           /* request: sequence id its answer begins with */
 	char user[WL_MY_USER];  /* connect, COM_CHANGE_USER */
+	/* What an answer was, for pairing it after a loss (wl_my.c). */
+	uint8_t a_first;        /* first payload byte */
+	uint8_t a_last;         /* first payload byte of its last packet */
+	uint8_t a_seq;          /* sequence id of its first packet */
+	uint8_t a_npk;          /* packets, at most 255 */
+	uint8_t a_rset;         /* a column count and definitions */
+	uint8_t a_cut;          /* its end was not seen */
+	uint8_t a_stmt;         /* a prepare's answer: stmt_id is its */
+	uint8_t rsvd;
 };
 
 _Static_assert(sizeof(struct wl_my_txn) <= WL_TXN_PROTO_AREA,

@@ -20,7 +20,7 @@ enum {
 	ST_HDR = 0,             /* header bytes */
 	ST_BODY = 1,            /* payload bytes, counted */
 	ST_END = 2,             /* END to report */
-	ST_SCAN = 3,            /* looking for a command header */
+	ST_SCAN = 3,            /* looking for a command / answer header */
 };
 
 void
@@ -35,6 +35,7 @@ wl_my_framer_reset(struct wl_my_framer *f)
 	f->st = ST_HDR;
 	f->hlen = 0;
 	f->cont = 0;
+	f->rp_n = f->rp_i = 0;
 }
 
 void
@@ -42,24 +43,59 @@ wl_my_framer_scan(struct wl_my_framer *f)
 {
 	wl_my_framer_reset(f);
 	f->st = ST_SCAN;
+	f->rsp_scan = 0;
 }
 
 void
-wl_my_framer_rescan(struct wl_my_framer *f)
+wl_my_framer_rsp_scan(struct wl_my_framer *f)
+{
+	wl_my_framer_scan(f);
+	f->rsp_scan = 1;
+}
+
+/*
+ * Frame window bytes hdr[from, from + n) (from stream offset woff +
+ * from) again, before what was left of a replay in progress.
+ */
+static void
+replay(struct wl_my_framer *f, uint32_t from, uint32_t n)
+{
+	uint32_t rem = f->rp_n - f->rp_i;
+
+	memmove(f->rp + n, f->rp + f->rp_i, rem);
+	memmove(f->rpts + n, f->rpts + f->rp_i, rem * sizeof(f->rpts[0]));
+	memmove(f->rptag + n, f->rptag + f->rp_i, rem * sizeof(f->rptag[0]));
+	memcpy(f->rp, f->hdr + from, n);
+	memcpy(f->rpts, f->wts + from, n * sizeof(f->rpts[0]));
+	memcpy(f->rptag, f->wtag + from, n * sizeof(f->rptag[0]));
+	f->rpoff = f->woff + from;
+	f->rp_n = (uint8_t)(n + rem);
+	f->rp_i = 0;
+	f->hlen = 0;
+}
+
+void
+wl_my_framer_rescan(struct wl_my_framer *f, int rsp)
 {
 	/* The header just read was not one: its last 3 bytes may start
 	 * the real one. */
-	memmove(f->hdr, f->hdr + 1, 3);
-	memmove(f->wts, f->wts + 1, 3 * sizeof(f->wts[0]));
-	f->hlen = 3;
+	f->woff = f->begin_off;
+	replay(f, 1, 3);
 	f->cont = 0;
 	f->st = ST_SCAN;
+	f->rsp_scan = (uint8_t)rsp;
+}
+
+int
+wl_my_framer_scanning(const struct wl_my_framer *f)
+{
+	return f->st == ST_SCAN;
 }
 
 int
 wl_my_framer_idle(const struct wl_my_framer *f)
 {
-	return f->st == ST_HDR && f->hlen == 0 && !f->cont;
+	return f->st == ST_HDR && f->hlen == 0 && !f->cont && f->rp_n == 0;
 }
 
 int
@@ -99,7 +135,137 @@ wl_my_cmd_ok(uint8_t cmd, uint64_t len)
 	}
 }
 
-/* A new logical packet begins with this header byte. */
+static int
+is_alnum(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+		(c >= 'a' && c <= 'z');
+}
+
+static uint32_t
+u24(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+
+/* An ERR's first bytes (have of them): code, '#', SQLSTATE. */
+static int
+err_shape(const uint8_t *p, uint32_t have)
+{
+	uint32_t i;
+
+	if (have < 9 || p[3] != '#' || wl_my_u16(p + 1) == WL_MY_ERR_PROGRESS)
+		return 0;
+	for (i = 4; i < 9; i++)
+		if (!is_alnum(p[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * An OK's first bytes (have of its plen): affected rows, insert id,
+ * status flags and warnings within its length, then info: text, or a
+ * length and text (CLIENT_SESSION_TRACK). Or a prepare's OK.
+ */
+static int
+ok_shape(const uint8_t *p, uint32_t have, uint32_t plen)
+{
+	uint64_t v;
+	uint32_t i, j;
+	int k;
+
+	if (plen == 12 && have >= 10 && p[9] == 0)
+		return 1;       /* id, columns, params, a zero filler */
+	k = wl_my_lenenc(p + 1, have - 1, &v);
+	if (k < 0)
+		return 0;
+	i = 1 + (uint32_t)k;
+	k = wl_my_lenenc(p + i, have - i, &v);
+	if (k < 0)
+		return 0;
+	i += (uint32_t)k;
+	if (i + 4 > plen || (i + 2 <= have && (p[i + 1] & 0x80)))
+		return 0;       /* (status flags end at 0x4000) */
+	for (j = i + 4; j < have; j++)
+		if ((p[j] < 0x20 && j != i + 4) || p[j] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Could an answer begin at w[0] (n window bytes)? 1 yes, 0 no, -1 not
+ * known before more bytes.
+ */
+static int
+rsp_start(const uint8_t *w, uint32_t n, int login)
+{
+	uint32_t plen = u24(w), i, m;
+
+	if (n < 5)
+		return -1;
+	/* (a login's OK or ERR comes at seq 2) */
+	if (w[3] != 1 && !(login && w[3] == 2 && (w[4] == 0x00 ||
+			w[4] == 0xff)))
+		return 0;
+	switch (w[4]) {
+	case 0xff:
+	case 0x00:
+		/* OK and ERR are short: a longer one would keep the scan
+		 * waiting for its end. */
+		if (plen < (w[4] == 0 ? 7u : 9u) || plen > 1024)
+			return 0;
+		m = WL_MIN(plen, WL_MY_WIN - 4);
+		if (n < 4 + m)
+			return -1;
+		return w[4] == 0 ? ok_shape(w + 4, m, plen) :
+			err_shape(w + 4, m);
+	case 0xfb:
+	case 0xfc:
+	case 0xfd:
+	case 0xfe:
+		return 0;
+	default:
+		/* A column count (MariaDB may add a metadata byte), then a
+		 * column definition, seq 2, that begins with "def". */
+		if (plen != 1 && plen != 2)
+			return 0;
+		if (plen == 2 && w[5] > 1)
+			return 0;
+		i = 4 + plen;
+		if (n < i + 8)
+			return -1;
+		return u24(w + i) >= 4 && w[i + 3] == 2 &&
+			memcmp(w + i + 4, "\003def", 4) == 0;
+	}
+}
+
+int
+wl_my_rsp_first(const struct wl_my_framer *f)
+{
+	const uint8_t *p = f->buf;
+	uint32_t n = f->blen;
+	uint64_t v;
+	int k;
+
+	/* (only the kept prefix of a long ERR or OK is looked at) */
+	if (n == 0 || (f->seq != 1 && !(f->rsp_scan == 2 && f->seq == 2 &&
+			(p[0] == 0x00 || p[0] == 0xff))))
+		return 0;
+	if (p[0] == 0xff)
+		return err_shape(p, n);
+	if (p[0] == 0x00)
+		return f->len >= 7 && ok_shape(p, n, (uint32_t)f->len);
+	k = wl_my_lenenc(p, n, &v);
+	return k > 0 && (uint32_t)k + 1 >= n && v > 0 && v < 4096 &&
+		(n == (uint32_t)k || p[k] <= 1) ? 2 : 0;
+}
+
+int
+wl_my_is_coldef(const struct wl_my_framer *f)
+{
+	return f->blen >= 4 && memcmp(f->buf, "\003def", 4) == 0;
+}
+
 static void
 begin(struct wl_my_framer *f, uint64_t ts)
 {
@@ -134,41 +300,50 @@ wl_my_framer_skip(struct wl_my_framer *f, uint64_t n)
 	return 1;
 }
 
-/* Scan mode: one more byte in the window; 1 when it holds a header. */
-static int
-scan_byte(struct wl_my_framer *f, uint8_t c, uint64_t ts)
+/*
+ * Scan mode: byte c (stream offset off) joins the window. When the
+ * window holds a start, its bytes are framed again (replay).
+ */
+static void
+scan_byte(struct wl_my_framer *f, uint8_t c, uint64_t ts, uint64_t off)
 {
-	uint32_t plen;
+	int r;
 
-	if (f->hlen == 5) {
-		memmove(f->hdr, f->hdr + 1, 4);
-		memmove(f->wts, f->wts + 1, 4 * sizeof(f->wts[0]));
-		f->hlen = 4;
-	}
+	if (f->hlen == 0)
+		f->woff = off;
 	f->hdr[f->hlen] = c;
+	f->wtag[f->hlen] = f->tag;
 	f->wts[f->hlen++] = ts;
-	if (f->hlen < 5)
-		return 0;
-	plen = (uint32_t)f->hdr[0] | (uint32_t)f->hdr[1] << 8 |
-		(uint32_t)f->hdr[2] << 16;
-	if (f->hdr[3] != 0 || plen >= WL_MY_MAX_PKT ||
-			!wl_my_cmd_ok(f->hdr[4], plen))
-		return 0;
-	begin(f, f->wts[0]);
-	f->seq = f->last_seq = 0;
-	f->plen = plen;
-	f->left = plen;
-	f->wire = 4;
-	body(f, f->hdr + 4, 1);
-	f->hlen = 0;
-	f->cont = 0;
-	f->st = f->left > 0 ? ST_BODY : ST_END;
-	return 1;
+	for (;;) {
+		if (f->rsp_scan)
+			r = rsp_start(f->hdr, f->hlen, f->rsp_scan == 2);
+		else if (f->hlen < 5)
+			r = -1;
+		else
+			r = f->hdr[3] == 0 && u24(f->hdr) < WL_MY_MAX_PKT &&
+				wl_my_cmd_ok(f->hdr[4], u24(f->hdr));
+		if (r == -1 && f->hlen < WL_MY_WIN)
+			return;
+		if (r == 1) {
+			f->st = ST_HDR;
+			replay(f, 0, f->hlen);
+			return;
+		}
+		/* Not here: from the next byte on. */
+		memmove(f->hdr, f->hdr + 1, f->hlen - 1u);
+		memmove(f->wts, f->wts + 1, (f->hlen - 1u) * sizeof(f->wts[0]));
+		memmove(f->wtag, f->wtag + 1,
+			(f->hlen - 1u) * sizeof(f->wtag[0]));
+		f->hlen--;
+		f->woff++;
+		if (f->hlen == 0)
+			return;
+	}
 }
 
-uint32_t
-wl_my_feed(struct wl_my_framer *f, const uint8_t *d, uint32_t len,
-	uint64_t ts, enum wl_my_ev *ev)
+static uint32_t
+feed(struct wl_my_framer *f, const uint8_t *d, uint32_t len, uint64_t ts,
+	enum wl_my_ev *ev)
 {
 	uint32_t i = 0, n;
 
@@ -183,22 +358,26 @@ wl_my_feed(struct wl_my_framer *f, const uint8_t *d, uint32_t len,
 			return i;
 		switch (f->st) {
 		case ST_SCAN:
-			if (scan_byte(f, d[i++], ts)) {
-				*ev = WL_MY_EV_HDR;
+			scan_byte(f, d[i], ts, f->off + i);
+			i++;
+			/* A start found: its bytes come again. */
+			if (f->rp_n > 0)
 				return i;
-			}
 			continue;
 		case ST_HDR:
-			if (f->hlen == 0 && !f->cont)
+			if (f->hlen == 0 && !f->cont) {
 				begin(f, ts);
+				f->begin_off = f->off + i;
+				f->begin_tag = f->tag;
+			}
 			f->wts[f->hlen] = ts;
+			f->wtag[f->hlen] = f->tag;
 			f->hdr[f->hlen++] = d[i++];
 			f->wire++;
 			if (f->hlen < 4)
 				continue;
 			f->hlen = 0;
-			f->plen = (uint32_t)f->hdr[0] | (uint32_t)f->hdr[1] << 8 |
-				(uint32_t)f->hdr[2] << 16;
+			f->plen = u24(f->hdr);
 			f->left = f->plen;
 			f->st = f->plen > 0 ? ST_BODY : ST_END;
 			if (f->cont) {
@@ -231,6 +410,44 @@ wl_my_feed(struct wl_my_framer *f, const uint8_t *d, uint32_t len,
 			f->st = ST_HDR;
 			continue;
 		}
+	}
+}
+
+uint32_t
+wl_my_feed(struct wl_my_framer *f, const uint8_t *d, uint32_t len,
+	uint64_t ts, enum wl_my_ev *ev)
+{
+	uint32_t k, i, used = 0;
+	uint64_t off, tag;
+	uint8_t c;
+
+	for (;;) {
+		/* Bytes framed again first, each with its own time, tag
+		 * and offset. */
+		while (f->rp_i < f->rp_n) {
+			off = f->off;
+			tag = f->tag;
+			i = f->rp_i;
+			c = f->rp[i];
+			f->off = f->rpoff + i;
+			f->tag = f->rptag[i];
+			f->rp_i = (uint8_t)(i + 1);
+			k = feed(f, &c, 1, f->rpts[i], ev);
+			f->off = off;
+			f->tag = tag;
+			if (k == 0)
+				f->rp_i = (uint8_t)i;   /* an event first */
+			if (f->rp_i >= f->rp_n)
+				f->rp_n = f->rp_i = 0;
+			if (*ev != WL_MY_EV_NONE)
+				return used;
+		}
+		k = feed(f, d + used, len - used, ts, ev);
+		f->off += k;
+		used += k;
+		/* (a start found by a scan is framed again first) */
+		if (*ev != WL_MY_EV_NONE || (used == len && f->rp_n == 0))
+			return used;
 	}
 }
 
@@ -280,11 +497,6 @@ is_space(uint8_t c)
 
 /* ---- probe ---- */
 
-static uint32_t
-u24(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
-}
 
 /* Client's first bytes: a command (seq 0) or a HandshakeResponse41 /
  * SSLRequest (seq 1). */

@@ -58,29 +58,56 @@ enum wl_my_ev {
 	WL_MY_EV_ERROR,         /* continuation with a wrong sequence id */
 };
 
+/* Bytes a scan looks at before it decides (an answer's start shows in
+ * its first 14: header, first byte, and a column count's next header
+ * and "def"). */
+#define WL_MY_WIN 16
+
 /*
  * One direction's framer. A logical packet is one or more physical ones:
  * it ends at the first physical payload shorter than 0xffffff. Only the
  * first WL_MY_PREFIX payload bytes are kept; the rest is counted.
- * In scan mode (after a gap or garbage) it slides a 5-byte window until
- * a plausible command header (seq 0, known command, fitting length).
+ * In scan mode (after a gap or garbage) it slides a window until it
+ * holds a plausible command header (seq 0, known command, fitting
+ * length) or, server side, an answer's start (seq 1 and a well-formed
+ * OK, ERR, or column count followed by a column definition); the
+ * window's bytes are then framed as if they came again.
+ *
+ * The caller sets off (stream offset of the next byte it feeds) and tag
+ * (anything it wants back, its peer ACK) before each feed; each packet
+ * reports them for its first header byte.
  */
 struct wl_my_framer {
 	uint8_t st;
 	uint8_t hlen;           /* header (or scan window) bytes held */
 	uint8_t seq;            /* sequence id of the first part */
 	uint8_t last_seq;       /* sequence id of the latest part */
-	uint8_t hdr[5];
 	uint8_t cont;           /* next header continues the packet */
-	uint8_t rsvd[2];
+	/* scan for an answer's start, not a command; 2: a login's too */
+	uint8_t rsp_scan;
+	uint8_t rp_n;           /* window bytes to frame again */
+	uint8_t rp_i;
 	uint32_t plen;          /* payload length of the current part */
 	uint32_t left;          /* payload bytes of the current part to come */
 	uint32_t blen;          /* bytes in buf */
-	uint32_t rsvd2;
+	uint32_t rsvd;
 	uint64_t len;           /* logical payload length so far */
 	uint64_t wire;          /* wire bytes of the logical packet */
 	uint64_t begin_ns;      /* ts of the first header byte */
-	uint64_t wts[5];        /* ts of each header / scan window byte */
+	uint64_t begin_off;     /* its stream offset */
+	uint64_t begin_tag;     /* the tag it came with */
+	uint64_t off;           /* set by the caller: offset of the next byte */
+	uint64_t tag;           /* set by the caller */
+	uint64_t woff;          /* offset of hdr[0] (scan) */
+	uint64_t rpoff;         /* offset of rp[0] */
+	uint8_t hdr[WL_MY_WIN];
+	uint64_t wts[WL_MY_WIN];        /* ts of each header / window byte */
+	uint64_t wtag[WL_MY_WIN];       /* tag of each */
+	/* Bytes to frame again, oldest first (window, then what was left
+	 * of an earlier replay). */
+	uint8_t rp[2 * WL_MY_WIN];
+	uint64_t rpts[2 * WL_MY_WIN];
+	uint64_t rptag[2 * WL_MY_WIN];
 	uint8_t buf[WL_MY_PREFIX];
 };
 
@@ -89,8 +116,15 @@ void wl_my_framer_init(struct wl_my_framer *f);
 /* Forget any partial packet and look for a command header (client). */
 void wl_my_framer_scan(struct wl_my_framer *f);
 
-/* Scan from the second byte of the header just reported (EV_HDR). */
-void wl_my_framer_rescan(struct wl_my_framer *f);
+/* Forget any partial packet and look for an answer's first header. */
+void wl_my_framer_rsp_scan(struct wl_my_framer *f);
+
+/* Scan from the second byte of the header just reported (EV_HDR): the
+ * scan of the client's or the server's (rsp 1) kind. */
+void wl_my_framer_rescan(struct wl_my_framer *f, int rsp);
+
+/* Scan mode? */
+int wl_my_framer_scanning(const struct wl_my_framer *f);
 
 /* Forget any partial packet; the next byte starts a header. */
 void wl_my_framer_reset(struct wl_my_framer *f);
@@ -135,6 +169,19 @@ wl_my_u32(const uint8_t *p)
 
 /* Is cmd a command this parser knows, with a plausible payload length? */
 int wl_my_cmd_ok(uint8_t cmd, uint64_t len);
+
+/*
+ * Is the logical packet f holds (header seq 1, found by an answer scan)
+ * a well-formed first packet of an answer: an OK (its fields within its
+ * length, a text or length-prefixed info after them) or a prepare OK,
+ * an ERR (with '#' and a five-character SQLSTATE), or a column count?
+ * @return 1 OK / prepare OK / ERR, 2 a column count (a column
+ * definition must follow: wl_my_is_coldef), 0 no.
+ */
+int wl_my_rsp_first(const struct wl_my_framer *f);
+
+/* Does the logical packet f holds begin a column definition ("def")? */
+int wl_my_is_coldef(const struct wl_my_framer *f);
 
 
 /* Copy the printable ASCII of s (n bytes, stops at NUL) to out; other

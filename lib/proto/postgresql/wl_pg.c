@@ -418,6 +418,8 @@ startup_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		wl_proto_emit(ctx, &t);
 		return;
 	}
+	/* The client's first message: no unit came before it. */
+	wl_match_start(&s->m, WL_DIR_C2S);
 	slot = stmt_alloc(s, ctx);
 	st = &s->stmt[slot];
 	wl_pg_param(m, "user", st->name, sizeof(st->name));

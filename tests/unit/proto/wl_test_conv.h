@@ -50,7 +50,7 @@ struct want {
 struct conv {
 	const char *name;
 	struct seg seg[16];
-	struct want want[8];
+	struct want want[16];
 	uint32_t close_flags;
 	uint64_t parse_errors;
 	uint64_t messages;      /* not request/response, e.g. pub/sub */

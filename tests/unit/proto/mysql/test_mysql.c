@@ -407,6 +407,9 @@ static const struct conv convs[] = {
 		{ "LOAD", "LOAD DATA LOCAL INFILE ? INTO TABLE t", "OK",
 			10, 10, 20, 40, 0, "affected=2" },
 		{ 0 } } },
+	/* A packet that answers nothing (its sequence id is wrong): what
+	 * it held is unknown, as if lost. At a clean close the count
+	 * settles it: the PING's answer is the OK. */
 	{ "wrong-seq", {
 		SEG(C, 10, Q_ONE),
 		SEG(S, 20, OK_SEQ5),
@@ -414,9 +417,38 @@ static const struct conv convs[] = {
 		SEG(S, 40, OK1),
 		{ 0 } }, {
 		{ "SELECT", "select ?", "no_response", 10, 10, 0, 0,
-			WL_TXN_F_NO_RESPONSE, NULL },
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
+		{ "PING", "", "OK", 30, 30, 40, 40, 0, NULL },
+		{ 0 } }, 0, 1, 0, 1 },
+	/* The same, the capture ending there: a bare OK never answers a
+	 * SELECT (my_rsp_fits), so it is still the PING's. */
+	{ "wrong-seq-unclean", {
+		SEG(C, 10, Q_ONE),
+		SEG(S, 20, OK_SEQ5),
+		SEG(C, 30, PING),
+		SEG(S, 40, OK1),
+		{ 0 } }, {
+		{ "SELECT", "select ?", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
 		{ "PING", "", "OK", 30, 30, 40, 40, 0, NULL },
 		{ 0 } }, 0, 1 },
+	/* Answered by a result set instead, either could be its. */
+	{ "wrong-seq-unproven", {
+		SEG(C, 10, Q_ONE),
+		SEG(S, 20, OK_SEQ5),
+		SEG(C, 30, Q_ONE),
+		SEG(S, 40, RS_ONE),
+		{ 0 } }, {
+		{ "", "", "OK", 0, 0, 40, 40,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_UNPAIRED, "rows=1" },
+		{ "SELECT", "select ?", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
+		{ "SELECT", "select ?", "no_response", 30, 30, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
+		{ 0 } }, 0, 1 },
+	/* Picked up inside packets both ways: the client's bytes before
+	 * the first command may have held commands; at a clean close the
+	 * count says they did not. */
 	{ "mid-stream", {
 		{ S, 5, "\x02\x03\x04", 0, 3 },
 		{ C, 6, "abc", 0, 3 },
@@ -424,6 +456,17 @@ static const struct conv convs[] = {
 		SEG(S, 20, RS_ONE),
 		{ 0 } }, {
 		{ "SELECT", "select ?", "OK", 10, 10, 20, 20, 0, "rows=1" },
+		{ 0 } }, 0, 0, 0, 1 },
+	{ "mid-stream-unclean", {
+		{ S, 5, "\x02\x03\x04", 0, 3 },
+		{ C, 6, "abc", 0, 3 },
+		SEG(C, 10, Q_ONE),
+		SEG(S, 20, RS_ONE),
+		{ 0 } }, {
+		{ "", "", "OK", 0, 0, 20, 20,
+			WL_TXN_F_NO_REQUEST | WL_TXN_F_UNPAIRED, "rows=1" },
+		{ "SELECT", "select ?", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
 		{ 0 } } },
 	/* Lost bytes inside the row, past its kept prefix, the row going
 	 * on after them: framing goes on, both ends known, flagged. */
@@ -448,15 +491,61 @@ static const struct conv convs[] = {
 		SEG(C, 40, PING),
 		SEG(S, 50, OK1),
 		{ 0 } }, {
+		/* Its answer keeps its start; its status is not known (an
+		 * ERR may have been lost). The rows after the loss are
+		 * passed over until an answer begins (the OK, seq 1); a
+		 * second answer in the lost bytes would leave that OK
+		 * without a command: it is the PING's. */
 		{ "SELECT", "SELECT id, name FROM users WHERE id > ? AND "
-			"name = ?", "no_response", 10, 10, 0, 0,
-			WL_TXN_F_GAP | WL_TXN_F_NO_RESPONSE, NULL },
-		/* How many answers the lost bytes held is unknown: the
-		 * next command and answer are logged apart. */
-		{ "PING", "", "no_response", 40, 40, 0, 0,
-			WL_TXN_F_NO_RESPONSE | WL_TXN_F_UNPAIRED, NULL },
-		{ "", "", "OK", 0, 0, 50, 50,
-			WL_TXN_F_NO_REQUEST | WL_TXN_F_UNPAIRED, NULL },
+			"name = ?", "", 10, 10, 20, 0, WL_TXN_F_GAP, NULL },
+		{ "PING", "", "OK", 40, 40, 50, 50, 0, NULL },
+		{ 0 } } },
+	/* Three commands pipelined, the first answer lost whole: a bare
+	 * OK cannot answer a SELECT, nor a result set an INSERT, so the
+	 * lost bytes held exactly the first SELECT's answer. */
+	{ "pipelined-first-answer-lost", {
+		{ C, 10, Q_ONE Q_INSERT Q_ONE, 0,
+			Q_ONE_LEN + Q_INSERT_LEN + Q_ONE_LEN },
+		{ -1, 1, NULL, RS_ONE_LEN, 0 },
+		SEG(S, 30, OK_AFF2),
+		SEG(S, 40, RS_ONE),
+		{ 0 } }, {
+		{ "SELECT", "select ?", "no_response", 10, 10, 0, 0,
+			WL_TXN_F_NO_RESPONSE | WL_TXN_F_GAP, NULL },
+		{ "INSERT", "insert into t (a, b) values (?, ?), (?, ?)", "OK",
+			10, 10, 30, 30, 0, "affected=2" },
+		{ "SELECT", "select ?", "OK", 10, 10, 40, 40, 0, "rows=1" },
+		{ 0 } } },
+	/* Deeper than any per-connection queue: every command paired. */
+	{ "pipeline-12", {
+		{ C, 10, PING PING PING PING PING PING PING PING PING PING PING
+			PING, 0, 12 * PING_LEN },
+		{ S, 20, OK1 OK1 OK1 OK1 OK1 OK1 OK1 OK1 OK1 OK1 OK1 OK1, 0,
+			12 * OK1_LEN },
+		{ 0 } }, {
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ "PING", "", "OK", 10, 10, 20, 20, 0, NULL },
+		{ 0 } } },
+	/* The greeting lost: when the login began is not known. */
+	{ "greeting-lost", {
+		{ -1, 1, NULL, GREET_LEN, 0 },
+		SEG(C, 20, HRESP),
+		SEG(S, 30, OK2),
+		SEG(C, 40, Q_ONE),
+		SEG(S, 50, RS_ONE),
+		{ 0 } }, {
+		{ "connect", "shop", "OK", 0, 20, 30, 30, WL_TXN_F_GAP, "app" },
+		{ "SELECT", "select ?", "OK", 40, 40, 50, 50, 0, "rows=1" },
 		{ 0 } } },
 	{ "early-next-command", {
 		{ C, 10, Q_ONE PING, 0, Q_ONE_LEN + PING_LEN },

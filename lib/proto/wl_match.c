@@ -838,16 +838,9 @@ wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
 		m->hole[0].hi = HOLD_MAX;
 		m->n_holes = 1;
 	}
-	if (ctx->rsp_midstream) {
-		/* Answers sent before we looked (or lost then) may have
-		 * been to questions we see: a server-side hole, where it
-		 * ends not known yet (a gap of that side extends it). */
-		struct wl_hole *x = &m->hole[m->n_holes++];
-
-		x->side = WL_DIR_S2C;
-		x->hi = HOLD_MAX;
-		x->gap_b = UINT64_MAX;
-	}
+	/* (Server bytes missed before: sent before any request seen, so
+	 * they answer none of them; a protocol that skips server bytes
+	 * after them says so with wl_match_gap().) */
 }
 
 void

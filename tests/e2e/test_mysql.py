@@ -607,7 +607,7 @@ def main():
         t["method"] for t in txns)))
     # The same traffic picked up after its connections started.
     for frac in (0.3, 0.6):
-        found, after = e.midstream(cap, "mysql", d, frac, paired=False,
+        found, after = e.midstream(cap, "mysql", d, frac,
                                    server_port=db.port)
         print(f"mid-stream from {frac:.0%}: found {found} of {after}")
     e.remove_instance(inst)

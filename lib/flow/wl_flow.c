@@ -127,6 +127,7 @@ ctx_init(struct wl_flow_table *ft, struct wl_flow *f, unsigned int proto,
 	ctx->mpool = ft->mpool;
 	ctx->ops = ft->conf.protos[proto];
 	ctx->close_clean = 0;
+	ctx->close_srv_first = 0;
 	ctx->midstream = 0;
 	ctx->rsp_midstream = 0;
 	ctx->pos.off = 0;
@@ -581,6 +582,7 @@ close_l7(struct wl_flow_table *ft, struct wl_flow *f, uint32_t flags,
 	}
 	if (f->proto != WL_PROTO_NONE) {
 		const struct wl_flow_dir *s2c = &f->d[WL_DIR_S2C];
+		const struct wl_flow_dir *c2s = &f->d[WL_DIR_C2S];
 
 		ctx_init(ft, f, f->proto, &ctx);
 		/* Closed both ways, the client first, after every byte the
@@ -589,6 +591,12 @@ close_l7(struct wl_flow_table *ft, struct wl_flow *f, uint32_t flags,
 			f->cli_fin_first && s2c->seq_valid &&
 			SEQ_GEQ(f->cli_fin_ack, s2c->fin_seen ? s2c->fin_seq :
 			s2c->next_seq);
+		/* Or the server first, after every byte the client sent. */
+		ctx.close_srv_first = f->conn.end == WL_CONN_END_CLOSED &&
+			!f->cli_fin_first &&
+			f->conn.fin_side == WL_CONN_SIDE_SERVER &&
+			c2s->seq_valid && SEQ_GEQ(f->srv_fin_ack,
+			c2s->fin_seen ? c2s->fin_seq : c2s->next_seq);
 		ft->conf.protos[f->proto]->close(l7_state(ft, f), &ctx, flags,
 			now);
 	}

@@ -127,6 +127,11 @@ struct wl_proto_ctx {
 	/* close: the client closed first, having received every byte the
 	 * server sent (an open loss is settled by counting: wl_match.h) */
 	uint8_t close_clean;
+	/* close: the server closed first, having received every byte the
+	 * client sent; a protocol whose client asked it to close (MySQL
+	 * COM_QUIT, PostgreSQL Terminate) knows every request before was
+	 * answered, and may then close as close_clean */
+	uint8_t close_srv_first;
 	/* init: the protocol does not see the client's stream from its
 	 * start (picked up mid-stream, bytes lost or unparsed before):
 	 * answers may come to questions it never saw */

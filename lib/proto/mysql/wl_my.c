@@ -189,6 +189,7 @@ struct my_state {
 	uint8_t greeted;
 	uint8_t cstarted;       /* a client header was seen */
 	uint8_t midstream;      /* struct wl_proto_ctx rsp_midstream */
+	uint8_t quit;           /* the last command was COM_QUIT */
 	uint8_t req_gap;        /* bytes of the command in progress lost */
 	char user[WL_MY_USER];
 };
@@ -1154,6 +1155,7 @@ command(struct my_state *s, struct wl_proto_ctx *ctx,
 		/* No response: nothing to pair. */
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
 		s->req_gap = 0;
+		s->quit = cmd == WL_MY_COM_QUIT;
 		return WL_PROTO_CONTINUE;
 	case WL_MY_COM_BINLOG_DUMP:
 	case WL_MY_COM_BINLOG_DUMP_GTID:
@@ -1161,6 +1163,7 @@ command(struct my_state *s, struct wl_proto_ctx *ctx,
 	default:
 		break;
 	}
+	s->quit = 0;
 	r = req_add(s, ctx, f, f->begin_ns, cmd, kind_of(cmd));
 	if (r == NULL)
 		return WL_PROTO_CONTINUE;
@@ -1403,6 +1406,10 @@ my_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 	struct my_ans *a = &s->a;
 
 	(void)ts;
+	/* The server closed after the client's COM_QUIT (its last
+	 * command): it answered every command before, in order. */
+	if (s->quit && ctx->close_srv_first)
+		ctx->close_clean = 1;
 	/* An answer complete by its shape, or one whose server said all
 	 * it had (a clean close), ended; else the end cut it short. */
 	if (a->on && s->smode == S_SYNC) {

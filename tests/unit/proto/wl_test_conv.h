@@ -59,6 +59,9 @@ struct conv {
 	uint8_t clean;
 	/* Picked up mid-stream (struct wl_proto_ctx midstream). */
 	uint8_t midstream;
+	/* The server closed first, after every byte the client sent
+	 * (struct wl_proto_ctx close_srv_first). */
+	uint8_t srv_first;
 };
 
 static struct wl_txn got[MAXT];
@@ -188,6 +191,7 @@ conv_run(const struct conv *cv, int mode, unsigned int which, uint32_t at)
 		}
 	}
 	ctx.close_clean = cv->clean;
+	ctx.close_srv_first = cv->srv_first;
 	o->close(conv_state, &ctx, cv->close_flags, 999);
 	/* Every record the protocol took is back. */
 	if (wl_mpool_used(conv_pool) != 0)

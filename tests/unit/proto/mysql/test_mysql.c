@@ -500,6 +500,18 @@ static const struct conv convs[] = {
 			"name = ?", "", 10, 10, 20, 0, WL_TXN_F_GAP, NULL },
 		{ "PING", "", "OK", 40, 40, 50, 50, 0, NULL },
 		{ 0 } } },
+	/* The same, the client quitting (COM_QUIT) and the server closing
+	 * first after it: every command before was answered, so the count
+	 * settles it as a clean close would. */
+	{ "mid-stream-quit", {
+		{ S, 5, "\x02\x03\x04", 0, 3 },
+		{ C, 6, "abc", 0, 3 },
+		SEG(C, 10, Q_ONE),
+		SEG(S, 20, RS_ONE),
+		{ C, 30, "\x01\x00\x00\x00\x01", 0, 5 },
+		{ 0 } }, {
+		{ "SELECT", "select ?", "OK", 10, 10, 20, 20, 0, "rows=1" },
+		{ 0 } }, 0, 0, 1, 0, 0, 1 },
 	/* Three commands pipelined, the first answer lost whole: a bare
 	 * OK cannot answer a SELECT, nor a result set an INSERT, so the
 	 * lost bytes held exactly the first SELECT's answer. */

@@ -162,7 +162,8 @@ main(int argc, char **argv)
 		ret = wl_shm_remove(instance);
 		if (ret != 0) {
 			fprintf(stderr, "wirelat-stat: instance \"%s\": %s\n",
-				instance, strerror(-ret));
+				instance, ret == -EBUSY ? "its wirelat is running "
+				"(stop it first)" : strerror(-ret));
 			return 1;
 		}
 		return 0;

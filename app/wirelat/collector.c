@@ -505,7 +505,7 @@ wl_collector_init(struct wl_app *app)
 	if (open_reqs == NULL)
 		return -ENOMEM;
 	app->shm = wl_shm_create(app->cfg.instance, app->cfg.max_series,
-		MAX_COUNTERS, err, sizeof(err));
+		MAX_COUNTERS, app->cfg.shm_group, err, sizeof(err));
 	if (app->shm == NULL) {
 		wl_err("%s", err);
 		return -EINVAL;

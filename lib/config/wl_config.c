@@ -8,6 +8,7 @@
  * small handlers.
  */
 
+#include <grp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +88,8 @@ static const struct cfg_key keys[] = {
 		NULL},
 	{"collector.txn_ring", T_POW2, OFF(txn_ring), 0, 64, 1 << 22, NULL},
 	{"collector.max_series", T_U32, OFF(max_series), 0, 1, 1 << 20, NULL},
+	{"collector.shm_group", T_STR, OFF(shm_group), SZ(shm_group), 0, 0,
+		NULL},
 	{"collector.publish_ms", T_U32, OFF(publish_ms), 0, 1, 60000, NULL},
 	{"collector.lossless", T_TRI, OFF(lossless), 0, 0, 0, NULL},
 	{"output.log", T_STR, OFF(log_path), SZ(log_path), 0, 0, NULL},
@@ -558,6 +561,9 @@ wl_config_validate(const struct wl_config *c, const char *const *protos,
 	if (!wl_instance_name_ok(c->instance))
 		return ERR("instance: \"%s\" must be 1 to %d of [A-Za-z0-9_.-]",
 			c->instance, WL_INSTANCE_LEN - 1);
+	if (c->shm_group[0] != '\0' && getgrnam(c->shm_group) == NULL)
+		return ERR("collector.shm_group: no group \"%s\"",
+			c->shm_group);
 	if (c->n_inputs == 0)
 		return ERR("no input: give --pcap, --iface, --port or --vdev "
 			"(or \"inputs\" in the config)");

@@ -125,6 +125,7 @@ struct wl_config {
 	/* "collector" */
 	uint32_t txn_ring;              /* collector.txn_ring: per parser */
 	uint32_t max_series;            /* collector.max_series */
+	char shm_group[32];             /* collector.shm_group: readers */
 	uint32_t publish_ms;            /* collector.publish_ms: counters to shm */
 	int lossless;                   /* collector.lossless: -1 auto, 0, 1 */
 

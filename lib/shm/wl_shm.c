@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -15,12 +17,24 @@
 #include "wl_shm.h"
 
 #define SHM_READ_TRIES 100000
+#define MAX_SERIES (1u << 20)
+#define MAX_COUNTERS (1u << 16)
 
+/*
+ * The layout is read from the header once, checked against the mapped
+ * size, and kept here: a reader never looks at the segment's offsets
+ * and bounds again (another process may change them under it).
+ */
 struct wl_shm {
 	uint8_t *base;
 	size_t size;
 	int writer;
+	int lock_fd;            /* writer: its instance's lock, held */
 	struct wl_shm_hdr *hdr;
+	uint64_t counters_off;
+	uint64_t series_off;
+	uint32_t max_counters;
+	uint32_t max_series;
 	/* Writer only: open-addressing index of keys, private memory. */
 	uint32_t idx_mask;
 	int32_t *idx;
@@ -29,19 +43,19 @@ struct wl_shm {
 static inline struct wl_shm_series *
 series_at(const struct wl_shm *shm, unsigned int i)
 {
-	return (struct wl_shm_series *)(shm->base + shm->hdr->series_off) + i;
+	return (struct wl_shm_series *)(shm->base + shm->series_off) + i;
 }
 
 static inline char (*counter_names(const struct wl_shm *shm))[WL_SHM_COUNTER_NAME]
 {
-	return (void *)(shm->base + shm->hdr->counters_off);
+	return (void *)(shm->base + shm->counters_off);
 }
 
 static inline uint64_t *
 counter_values(const struct wl_shm *shm)
 {
-	return (uint64_t *)(shm->base + shm->hdr->counters_off +
-		(uint64_t)shm->hdr->max_counters * WL_SHM_COUNTER_NAME);
+	return (uint64_t *)(shm->base + shm->counters_off +
+		(uint64_t)shm->max_counters * WL_SHM_COUNTER_NAME);
 }
 
 static uint64_t
@@ -131,9 +145,47 @@ key_hash(const struct wl_shm_key *k)
 	return h;
 }
 
+/*
+ * One writer per instance: a lock file beside the segment, locked for
+ * the writer's life (flock: released by the kernel if it dies). The
+ * segment itself is replaced by each run, so it cannot carry the lock.
+ * @return the locked fd, or -1 with err set (naming the running pid).
+ */
+static int
+writer_lock(const char *instance, char *err, size_t errlen)
+{
+	char name[96];
+	int fd, pid = 0;
+
+	snprintf(name, sizeof(name), "/wirelat-%s.lock", instance);
+	fd = shm_open(name, O_CREAT | O_RDWR, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "instance \"%s\": lock %s: %s", instance,
+			name, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (pread(fd, &pid, sizeof(pid), 0) != sizeof(pid))
+			pid = 0;
+		snprintf(err, errlen, "instance \"%s\" is in use by a running "
+			"wirelat (pid %d): pick another --instance", instance,
+			pid);
+		close(fd);
+		return -1;
+	}
+	pid = (int)getpid();
+	if (pwrite(fd, &pid, sizeof(pid), 0) != sizeof(pid)) {
+		snprintf(err, errlen, "instance \"%s\": lock %s: %s", instance,
+			name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct wl_shm *
 wl_shm_create(const char *instance, uint32_t max_series,
-	uint32_t max_counters, char *err, size_t errlen)
+	uint32_t max_counters, const char *group, char *err, size_t errlen)
 {
 	char name[80];
 	struct wl_shm *shm;
@@ -144,8 +196,8 @@ wl_shm_create(const char *instance, uint32_t max_series,
 
 	if (instance_bad(instance, err, errlen))
 		return NULL;
-	if (max_series == 0 || max_series > (1u << 20) || max_counters == 0 ||
-			max_counters > (1u << 16)) {
+	if (max_series == 0 || max_series > MAX_SERIES || max_counters == 0 ||
+			max_counters > MAX_COUNTERS) {
 		snprintf(err, errlen, "shm: max_series %u / max_counters %u out "
 			"of range", max_series, max_counters);
 		return NULL;
@@ -158,14 +210,19 @@ wl_shm_create(const char *instance, uint32_t max_series,
 	shm = calloc(1, sizeof(*shm));
 	for (slots = 1; slots < 2 * max_series; slots <<= 1)
 		;
-	if (shm != NULL)
+	if (shm != NULL) {
+		shm->lock_fd = -1;
 		shm->idx = malloc(slots * sizeof(*shm->idx));
+	}
 	if (shm == NULL || shm->idx == NULL) {
 		snprintf(err, errlen, "shm: out of memory");
 		goto fail;
 	}
 	memset(shm->idx, 0xff, slots * sizeof(*shm->idx));
 	shm->idx_mask = slots - 1;
+	shm->lock_fd = writer_lock(instance, err, errlen);
+	if (shm->lock_fd < 0)
+		goto fail;
 
 	/* A new run replaces the old segment instead of reusing it, so a
 	 * reader still attached keeps a consistent (old) view. */
@@ -176,8 +233,21 @@ wl_shm_create(const char *instance, uint32_t max_series,
 		snprintf(err, errlen, "shm %s: %s", name, strerror(errno));
 		goto fail;
 	}
-	/* Readable by other users whatever the umask: that is its purpose. */
-	if (fchmod(fd, 0644) != 0 || ftruncate(fd, (off_t)total) != 0) {
+	/* Readable by the group's members whatever the umask: that is its
+	 * purpose; by nobody else. */
+	if (group != NULL && group[0] != '\0') {
+		const struct group *g = getgrnam(group);
+
+		if (g == NULL || fchown(fd, (uid_t)-1, g->gr_gid) != 0) {
+			snprintf(err, errlen, "shm %s: group \"%s\": %s", name,
+				group, g == NULL ? "no such group" :
+				strerror(errno));
+			close(fd);
+			shm_unlink(name);
+			goto fail;
+		}
+	}
+	if (fchmod(fd, 0640) != 0 || ftruncate(fd, (off_t)total) != 0) {
 		snprintf(err, errlen, "shm %s: %s (%" PRIu64 " bytes)", name,
 			strerror(errno), total);
 		close(fd);
@@ -195,6 +265,10 @@ wl_shm_create(const char *instance, uint32_t max_series,
 	shm->size = total;
 	shm->writer = 1;
 	shm->hdr = p;
+	shm->counters_off = cnt_off;
+	shm->series_off = ser_off;
+	shm->max_counters = max_counters;
+	shm->max_series = max_series;
 	shm->hdr->hdr_size = sizeof(struct wl_shm_hdr);
 	shm->hdr->series_size = sizeof(struct wl_shm_series);
 	shm->hdr->total_size = total;
@@ -213,8 +287,11 @@ wl_shm_create(const char *instance, uint32_t max_series,
 	__atomic_store_n(&shm->hdr->magic, WL_SHM_MAGIC, __ATOMIC_RELEASE);
 	return shm;
 fail:
-	if (shm != NULL)
+	if (shm != NULL) {
+		if (shm->lock_fd >= 0)
+			close(shm->lock_fd);
 		free(shm->idx);
+	}
 	free(shm);
 	return NULL;
 }
@@ -236,7 +313,7 @@ wl_shm_series_find(struct wl_shm *shm, const struct wl_shm_key *key)
 			return i;
 	}
 	n = shm->hdr->n_series;
-	if (n >= shm->hdr->max_series)
+	if (n >= shm->max_series)
 		return -ENOSPC;
 	s = series_at(shm, n);
 	s->key = *key;
@@ -263,8 +340,8 @@ wl_shm_counters_publish(struct wl_shm *shm,
 {
 	struct wl_shm_hdr *hdr = shm->hdr;
 
-	if (n > hdr->max_counters)
-		n = hdr->max_counters;
+	if (n > shm->max_counters)
+		n = shm->max_counters;
 	seq_begin(&hdr->seq);
 	memcpy(counter_names(shm), names, (size_t)n * WL_SHM_COUNTER_NAME);
 	memcpy(counter_values(shm), values, (size_t)n * sizeof(uint64_t));
@@ -309,6 +386,8 @@ wl_shm_close(struct wl_shm *shm)
 	if (shm == NULL)
 		return;
 	munmap(shm->base, shm->size);
+	if (shm->writer && shm->lock_fd >= 0)
+		close(shm->lock_fd);    /* the lock goes with it */
 	free(shm->idx);
 	free(shm);
 }
@@ -349,28 +428,44 @@ wl_shm_attach(const char *instance, char *err, size_t errlen)
 		return NULL;
 	}
 	h = p;
-	/* Never trust the layout: the segment may be from another version
-	 * or be truncated. */
+	shm = calloc(1, sizeof(*shm));
+	if (shm == NULL) {
+		munmap(p, (size_t)st.st_size);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	shm->lock_fd = -1;
+	/* Never trust the layout: the segment may be from another version,
+	 * truncated, or made by anyone to crash the reader. Each bound is
+	 * checked alone (no sum can wrap), then kept. */
+	shm->counters_off = __atomic_load_n(&h->counters_off, __ATOMIC_RELAXED);
+	shm->series_off = __atomic_load_n(&h->series_off, __ATOMIC_RELAXED);
+	shm->max_counters = __atomic_load_n(&h->max_counters,
+		__ATOMIC_RELAXED);
+	shm->max_series = __atomic_load_n(&h->max_series, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != WL_SHM_MAGIC ||
 			h->version != WL_SHM_VERSION ||
 			h->hdr_size != sizeof(*h) ||
 			h->series_size != sizeof(struct wl_shm_series) ||
 			h->total_size != (uint64_t)st.st_size ||
-			h->counters_off < sizeof(*h) ||
-			h->counters_off + (uint64_t)h->max_counters *
-				(WL_SHM_COUNTER_NAME + 8) > h->series_off ||
-			h->series_off + (uint64_t)h->max_series *
-				sizeof(struct wl_shm_series) > h->total_size) {
+			shm->max_counters > MAX_COUNTERS ||
+			shm->max_series > MAX_SERIES ||
+			shm->counters_off < sizeof(*h) ||
+			shm->counters_off > (uint64_t)st.st_size ||
+			shm->series_off < shm->counters_off ||
+			shm->series_off > (uint64_t)st.st_size ||
+			(uint64_t)shm->max_counters * (WL_SHM_COUNTER_NAME + 8) >
+				shm->series_off - shm->counters_off ||
+			(uint64_t)shm->max_series *
+				sizeof(struct wl_shm_series) >
+				(uint64_t)st.st_size - shm->series_off ||
+			shm->series_off % _Alignof(struct wl_shm_series) != 0 ||
+			shm->counters_off % 8 != 0) {
+		free(shm);
 		munmap(p, (size_t)st.st_size);
 		snprintf(err, errlen, "instance \"%s\": segment %s is not a "
 			"wirelat layout version %u", instance, name,
 			WL_SHM_VERSION);
-		return NULL;
-	}
-	shm = calloc(1, sizeof(*shm));
-	if (shm == NULL) {
-		munmap(p, (size_t)st.st_size);
-		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	shm->base = p;
@@ -385,14 +480,21 @@ wl_shm_read_hdr(const struct wl_shm *shm, struct wl_shm_hdr *hdr)
 	int ret = seq_copy(&shm->hdr->seq, hdr, shm->hdr, sizeof(*hdr));
 
 	if (ret == 0) {
+		/* The layout as checked at attach, whatever it says now. */
+		hdr->counters_off = shm->counters_off;
+		hdr->series_off = shm->series_off;
+		hdr->max_counters = shm->max_counters;
+		hdr->max_series = shm->max_series;
 		if (hdr->n_inputs > WL_SHM_MAX_INPUTS)
 			hdr->n_inputs = WL_SHM_MAX_INPUTS;
-		if (hdr->n_counters > hdr->max_counters)
-			hdr->n_counters = hdr->max_counters;
+		if (hdr->n_counters > shm->max_counters)
+			hdr->n_counters = shm->max_counters;
 		hdr->n_series = __atomic_load_n(&shm->hdr->n_series,
 			__ATOMIC_ACQUIRE);
-		if (hdr->n_series > shm->hdr->max_series)
-			hdr->n_series = shm->hdr->max_series;
+		if (hdr->n_series > shm->max_series)
+			hdr->n_series = shm->max_series;
+		hdr->instance[sizeof(hdr->instance) - 1] = '\0';
+		hdr->wirelat_version[sizeof(hdr->wirelat_version) - 1] = '\0';
 	}
 	return ret;
 }
@@ -405,7 +507,7 @@ wl_shm_read_series(const struct wl_shm *shm, unsigned int idx,
 	int ret;
 
 	if (idx >= __atomic_load_n(&shm->hdr->n_series, __ATOMIC_ACQUIRE) ||
-			idx >= shm->hdr->max_series)
+			idx >= shm->max_series)
 		return -ERANGE;
 	s = series_at(shm, idx);
 	ret = seq_copy(&s->seq, out, s, sizeof(*out));
@@ -431,7 +533,7 @@ wl_shm_read_counters(const struct wl_shm *shm,
 		s1 = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
 		if (s1 & 1)
 			continue;
-		n = WL_MIN(WL_MIN(h->n_counters, h->max_counters), max);
+		n = WL_MIN(WL_MIN(h->n_counters, shm->max_counters), max);
 		memcpy(names, counter_names(shm), (size_t)n * WL_SHM_COUNTER_NAME);
 		memcpy(values, counter_values(shm), (size_t)n * sizeof(*values));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -659,10 +761,21 @@ wl_shm_print(const struct wl_shm *shm, FILE *f)
 int
 wl_shm_remove(const char *instance)
 {
-	char name[80];
+	char name[80], lock[96];
+	int fd;
 
 	if (wl_shm_instance_check(instance) != 0)
 		return -EINVAL;
+	snprintf(lock, sizeof(lock), "/wirelat-%s.lock", instance);
+	fd = shm_open(lock, O_RDWR, 0);
+	if (fd >= 0) {
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			close(fd);
+			return -EBUSY;  /* its writer runs */
+		}
+		shm_unlink(lock);
+		close(fd);
+	}
 	shm_name(instance, name, sizeof(name));
 	return shm_unlink(name) == 0 ? 0 : -errno;
 }

@@ -87,11 +87,14 @@ struct wl_shm;
 /* ---- writer (the collector) ---- */
 
 /**
- * Create (replacing any old one) the segment of an instance.
+ * Create (replacing any old one) the segment of an instance, mode 0640:
+ * readable by the members of group (NULL or "": the writer's own). Refused
+ * while another writer has the instance (its lock, held until
+ * wl_shm_close() or its exit).
  * @return the handle, or NULL with a one-line reason in err.
  */
 struct wl_shm *wl_shm_create(const char *instance, uint32_t max_series,
-	uint32_t max_counters, char *err, size_t errlen);
+	uint32_t max_counters, const char *group, char *err, size_t errlen);
 
 /** Series index for a key, added when new. -ENOSPC when full. */
 int wl_shm_series_find(struct wl_shm *shm, const struct wl_shm_key *key);
@@ -132,7 +135,10 @@ json_t *wl_shm_to_json(const struct wl_shm *shm);
 /** Human table of every series, and the key counters. */
 void wl_shm_print(const struct wl_shm *shm, FILE *f);
 
-/** Unlink an instance's segment. 0 or -errno. */
+/**
+ * Unlink an instance's segment and its lock. 0 or -errno (-EBUSY: its
+ * writer is running).
+ */
 int wl_shm_remove(const char *instance);
 
 /** Check an instance name ([A-Za-z0-9_.-], 1..47 chars). 0 or -EINVAL. */

@@ -56,6 +56,8 @@ def main():
         ('{"inputs": [{"type": "pcap"}]}', "inputs[0]: needs"),
         ('{"rx": {"parser_ring": 1000}}', "rx.parser_ring: must be a power of two"),
         ('{"flow": {"max_flows": 5,}}', "cfg.json:1:"),
+        ('{"collector": {"shm_group": "no-such-grp"}}',
+         'collector.shm_group: no group "no-such-grp"'),
         ('[]', "must be a JSON object"),
     )
     for text, want in cfgs:
@@ -125,8 +127,29 @@ def main():
         p = e.stat(args)
         e.check(p.returncode == 2 and len(p.stderr.splitlines()) == 1,
                 f"stat {args}: rc {p.returncode} {p.stderr!r}")
+    crafted(ok)
     e.remove_instance(inst)
     e.finish()
+
+
+def crafted(pcap):
+    """A segment anyone could write into /dev/shm, its offsets made to
+    wrap: wirelat-stat refuses it with one line, never faults."""
+    inst = e.instance("crafted")
+    e.wirelat(["--pcap", pcap, "--no-report", "--instance", inst],
+              check_rc=0)
+    seg = f"/dev/shm/wirelat-{inst}"
+    with open(seg, "r+b") as f:
+        # struct wl_shm_hdr: counters_off at byte 24 (docs/shm.md).
+        f.seek(24)
+        f.write(struct.pack("<Q", 2**64 - 100))
+    for args in (["--json"], []):
+        p = e.stat(["--instance", inst] + args)
+        e.check(p.returncode == 1 and len(p.stderr.splitlines()) == 1 and
+                "not a wirelat layout" in p.stderr and
+                "Sanitizer" not in p.stderr,
+                f"crafted segment {args}: rc {p.returncode} {p.stderr!r}")
+    e.remove_instance(inst)
 
 
 if __name__ == "__main__":

@@ -33,10 +33,10 @@ def serve(ls, stop):
         c.close()
 
 
-def stat_json(inst, user=None, quiet=False):
+def stat_json(inst, user=None, quiet=False, group="nogroup"):
     cmd = [e.STAT, "--instance", inst, "--json"]
     if user:
-        cmd = ["setpriv", "--reuid", user, "--regid", "nogroup",
+        cmd = ["setpriv", "--reuid", user, "--regid", group,
                "--clear-groups"] + cmd
     p = e.run(cmd)
     if p.returncode != 0:
@@ -66,8 +66,12 @@ def main():
     th = threading.Thread(target=serve, args=(ls, stop), daemon=True)
     th.start()
     log = os.path.join(d, "live.log")
+    # Readers: the members of group nogroup (collector.shm_group).
+    conf = os.path.join(d, "live.json")
+    with open(conf, "w") as f:
+        json.dump({"collector": {"shm_group": "nogroup"}}, f)
     w = subprocess.Popen([e.WIRELAT, "--iface", "lo", "--instance", inst,
-                          "--log", log, "--no-report"],
+                          "--log", log, "--no-report", "--config", conf],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     try:
@@ -104,10 +108,28 @@ def main():
             s2 = stat_json(inst, user="nobody")
             e.check(s2 is not None and s2["state"] == "running" and
                     handshakes(s2, port) == got,
-                    "wirelat-stat as user nobody")
+                    "wirelat-stat as user nobody, group nogroup")
+            # Outside the group: no access (mode 0640).
+            e.check(stat_json(inst, user="nobody", group="daemon",
+                              quiet=True) is None,
+                    "wirelat-stat outside the group read the segment")
         p = e.stat(["--instance", inst, "--watch", "0.2", "--count", "2"])
         e.check(p.returncode == 0 and p.stdout.count("server_rtt") >= 2,
                 f"--watch: {p.stdout!r} {p.stderr!r}")
+        # A second writer on the instance is refused, naming the first;
+        # the first goes on, still published.
+        p = e.wirelat(["--pcap", os.path.join(e.SRC, "tests", "data",
+                                           "sample.pcap"), "--instance", inst,
+                       "--no-report"])
+        e.check(p.returncode == 1 and "in use" in p.stderr and
+                f"pid {w.pid}" in p.stderr,
+                f"second writer: rc {p.returncode} {p.stderr!r}")
+        p = e.stat(["--instance", inst, "--remove"])
+        e.check(p.returncode == 1 and "running" in p.stderr,
+                f"--remove while running: {p.returncode} {p.stderr!r}")
+        s3 = stat_json(inst)
+        e.check(s3 is not None and s3["state"] == "running" and
+                handshakes(s3, port) == got, "the first after the second")
     finally:
         w.send_signal(signal.SIGINT)
         try:

@@ -62,7 +62,7 @@ test_create_find_json(void **state)
 	int a, b, i;
 
 	(void)state;
-	w = wl_shm_create(inst, 4, 8, err, sizeof(err));
+	w = wl_shm_create(inst, 4, 8, NULL, err, sizeof(err));
 	assert_non_null(w);
 	key_make(&k, "duration", 80);
 	a = wl_shm_series_find(w, &k);
@@ -88,10 +88,10 @@ test_create_find_json(void **state)
 	wl_shm_set_finished(w);
 	wl_shm_close(w);
 
-	/* Stays after the writer is gone, readable by others. */
+	/* Stays after the writer is gone, readable by its group only. */
 	snprintf(err, sizeof(err), "/dev/shm/wirelat-%s", inst);
 	assert_int_equal(stat(err, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(st.st_mode & 0777, 0640);
 
 	r = wl_shm_attach(inst, err, sizeof(err));
 	assert_non_null(r);
@@ -136,7 +136,7 @@ test_bad_segments(void **state)
 	int fd;
 
 	(void)state;
-	assert_null(wl_shm_create("a/b", 4, 4, err, sizeof(err)));
+	assert_null(wl_shm_create("a/b", 4, 4, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "instance"));
 	assert_null(wl_shm_attach("", err, sizeof(err)));
 	/* Garbage, and a truncated copy of a real header: both refused. */
@@ -149,13 +149,85 @@ test_bad_segments(void **state)
 	r = wl_shm_attach(inst, err, sizeof(err));
 	assert_null(r);
 	assert_non_null(strstr(err, "not a wirelat layout"));
-	wl_shm_close(wl_shm_create(inst, 64, 64, err, sizeof(err)));
+	wl_shm_close(wl_shm_create(inst, 64, 64, NULL, err, sizeof(err)));
 	fd = shm_open(path, O_RDWR, 0);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 8192), 0);
 	close(fd);
 	assert_null(wl_shm_attach(inst, err, sizeof(err)));
 	wl_shm_remove(inst);
+}
+
+/* Header fields written by someone else: offsets and bounds whose sums
+ * wrap, or that point outside the mapping, are refused at attach. */
+static void
+test_crafted(void **state)
+{
+	static const struct {
+		size_t off;     /* in struct wl_shm_hdr */
+		uint64_t v;
+		int width;
+	} cases[] = {
+		{ offsetof(struct wl_shm_hdr, counters_off), UINT64_MAX - 100, 8 },
+		{ offsetof(struct wl_shm_hdr, counters_off), 1u << 30, 8 },
+		{ offsetof(struct wl_shm_hdr, series_off), UINT64_MAX - 4095, 8 },
+		{ offsetof(struct wl_shm_hdr, series_off), 4096, 8 },
+		{ offsetof(struct wl_shm_hdr, max_counters), 0xffffffffu, 4 },
+		{ offsetof(struct wl_shm_hdr, max_series), 0x7fffffffu, 4 },
+		{ offsetof(struct wl_shm_hdr, max_series), 1u << 20, 4 },
+	};
+	char err[256], path[128];
+	struct wl_shm *r;
+	unsigned int i;
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/wirelat-%s", inst);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		wl_shm_close(wl_shm_create(inst, 64, 64, NULL, err, sizeof(err)));
+		fd = shm_open(path, O_RDWR, 0);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, &cases[i].v, (size_t)cases[i].width,
+			(off_t)cases[i].off), cases[i].width);
+		close(fd);
+		r = wl_shm_attach(inst, err, sizeof(err));
+		if (r != NULL)
+			fail_msg("case %u: a crafted header was accepted", i);
+		assert_non_null(strstr(err, "not a wirelat layout"));
+	}
+}
+
+/* One writer per instance: a second is refused, naming the first's pid,
+ * and the first goes on, readable; once it is gone, a new one may. */
+static void
+test_one_writer(void **state)
+{
+	char err[256], pid[32], names[1][WL_SHM_COUNTER_NAME] = {"packets"};
+	char rn[4][WL_SHM_COUNTER_NAME];
+	struct wl_shm *w1, *w2, *r;
+	uint64_t v = 7, rv[4];
+
+	(void)state;
+	w1 = wl_shm_create(inst, 8, 8, NULL, err, sizeof(err));
+	assert_non_null(w1);
+	w2 = wl_shm_create(inst, 8, 8, NULL, err, sizeof(err));
+	assert_null(w2);
+	snprintf(pid, sizeof(pid), "pid %d", (int)getpid());
+	assert_non_null(strstr(err, "in use"));
+	assert_non_null(strstr(err, pid));
+	assert_int_equal(wl_shm_remove(inst), -EBUSY);
+	wl_shm_counters_publish(w1, (const char (*)[WL_SHM_COUNTER_NAME])names,
+		&v, 1);
+	r = wl_shm_attach(inst, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(wl_shm_read_counters(r, rn, rv, 4), 1);
+	assert_int_equal(rv[0], 7);
+	wl_shm_close(r);
+	wl_shm_close(w1);
+	w2 = wl_shm_create(inst, 8, 8, NULL, err, sizeof(err));
+	assert_non_null(w2);
+	wl_shm_close(w2);
+	assert_int_equal(wl_shm_remove(inst), 0);
 }
 
 /* One writer thread, one reader with its own read-only mapping: every
@@ -202,7 +274,7 @@ test_writer_reader(void **state)
 	int n;
 
 	(void)state;
-	gw = wl_shm_create(inst, 2, 4, err, sizeof(err));
+	gw = wl_shm_create(inst, 2, 4, NULL, err, sizeof(err));
 	assert_non_null(gw);
 	key_make(&k, "duration", 1);
 	assert_int_equal(wl_shm_series_find(gw, &k), 0);
@@ -252,6 +324,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_segments, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_writer_reader, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_crafted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_writer, setup,
 			teardown),
 	};
 

@@ -119,7 +119,11 @@ collect_counters(struct wl_app *app)
 				tot_proto[k * WL_PROTO_CTR_MAX + j]);
 		}
 	cdir_add(NULL, "txn_received", txn_received);
-	cdir_add(NULL, "txn_logged", app->txn_logged);
+	cdir_add(NULL, "txn_logged", app->log.written + app->log.pending);
+	cdir_add(NULL, "txn_log_dropped", app->log.dropped);
+	cdir_add(NULL, "conn_log_dropped", app->conn_log.dropped);
+	cdir_add(NULL, "output_errors", (app->log.failed != 0) +
+		(app->conn_log.failed != 0));
 	cdir_add(NULL, "conn_requests_dropped", app->conn_requests_dropped);
 	cdir_add(NULL, "txn_no_response", app->no_response);
 	cdir_add(NULL, "txn_unproven", app->unproven);
@@ -366,7 +370,7 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 
 	app->conns++;
 	conn_series(app, t);
-	if (app->conn_log == NULL)
+	if (!wl_out_on(&app->conn_log))
 		return;
 	flow_key(t->flow_id, key, sizeof(key));
 	reqs = json_incref(json_object_get(open_reqs, key));
@@ -377,8 +381,7 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 		return;
 	}
 	json_object_set_new(j, "requests", reqs != NULL ? reqs : json_array());
-	json_dumpf(j, app->conn_log, JSON_COMPACT);
-	fputc('\n', app->conn_log);
+	wl_out_json(&app->conn_log, j);
 	json_decref(j);
 }
 
@@ -392,7 +395,7 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 		return;
 	}
 	txn_received++;
-	if (app->conn_log != NULL && t->proto != WL_PROTO_TCP)
+	if (wl_out_on(&app->conn_log) && t->proto != WL_PROTO_TCP)
 		conn_request(app, t);
 	if (t->rsp_end_ns == 0 && (t->proto == WL_PROTO_TCP ||
 			t->rsp_start_ns == 0)) {
@@ -426,14 +429,12 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 			app->unproven++;
 		}
 	}
-	if (app->log != NULL) {
+	if (wl_out_on(&app->log)) {
 		json_t *j = wl_proto_txn_json(t);
 
 		if (j != NULL) {
-			json_dumpf(j, app->log, JSON_COMPACT);
-			fputc('\n', app->log);
+			wl_out_json(&app->log, j);
 			json_decref(j);
-			app->txn_logged++;
 		}
 	}
 }
@@ -529,6 +530,12 @@ wl_collector_run(struct wl_app *app)
 		n = drain(app);
 		now = rte_rdtsc();
 		if (now - last_pub >= pub_every) {
+			/* Live, the logs are written as they go (a tail
+			 * sees them; a failure shows now, not at exit). */
+			if (!app->offline) {
+				wl_out_flush(&app->log);
+				wl_out_flush(&app->conn_log);
+			}
 			publish(app);
 			last_pub = now;
 		}
@@ -553,14 +560,15 @@ wl_collector_finish(struct wl_app *app)
 
 	while (drain(app) != 0)
 		;
+	/* The logs first: what they wrote, or lost, is in the counters. */
+	if (wl_out_close(&app->log) != 0)
+		ret = 1;
+	if (wl_out_close(&app->conn_log) != 0)
+		ret = 1;
 	publish(app);
 	wl_shm_set_finished(app->shm);
 	json_decref(open_reqs);
 	open_reqs = NULL;
-	if (app->log != NULL)
-		fflush(app->log);
-	if (app->conn_log != NULL)
-		fflush(app->conn_log);
 	if (app->cfg.stats_json[0] != '\0' &&
 			wl_shm_write_json(app->cfg.instance, app->cfg.stats_json) != 0) {
 		wl_err("%s: cannot write the stats JSON", app->cfg.stats_json);

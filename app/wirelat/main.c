@@ -773,23 +773,6 @@ signal_handler(int sig)
 		g_app->force_quit = 1;
 }
 
-/* A JSON-lines output: "" none, "-" stdout, else a file (truncated). */
-static int
-open_output(const char *path, FILE **out)
-{
-	*out = NULL;
-	if (path[0] == '\0')
-		return 0;
-	*out = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-	if (*out == NULL) {
-		wl_err("%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	/* Written by the collector only; flushed at exit. */
-	setvbuf(*out, NULL, _IOFBF, 1 << 20);
-	return 0;
-}
-
 static int
 print_config(struct wl_app *app)
 {
@@ -846,8 +829,10 @@ main(int argc, char **argv)
 		if (app->cfg.inputs[i].type == WL_INPUT_IFACE ||
 				app->cfg.inputs[i].type == WL_INPUT_PORT)
 			app->offline = 0;
-	if (open_output(app->cfg.log_path, &app->log) != 0 ||
-			open_output(app->cfg.conn_path, &app->conn_log) != 0)
+	if (wl_out_open(&app->log, app->cfg.log_path,
+			"transaction log") != 0 ||
+			wl_out_open(&app->conn_log, app->cfg.conn_path,
+			"connection log") != 0)
 		return 1;
 
 	build_eal_args(app, &eal, extra_n, extra);
@@ -859,6 +844,9 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, signal_handler);
 	signal(SIGTERM, signal_handler);
+	/* A reader that closed its pipe stops that output (EPIPE), not the
+	 * run: the stats still go out. */
+	signal(SIGPIPE, SIG_IGN);
 	wl_tsc_clock_init(&app->tsc);
 	if (wl_mbuf_meta_register() != 0) {
 		wl_err("cannot register the mbuf dynamic field");

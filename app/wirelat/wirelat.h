@@ -99,6 +99,22 @@ struct wl_lcore {
 	volatile int parser_done;
 } __rte_cache_aligned;
 
+/*
+ * A JSON-lines output (output.c): its own buffer, every write checked;
+ * after a failure its lines are counted, not written.
+ */
+struct wl_out {
+	int fd;                 /* -1: none */
+	int failed;             /* errno of the failure, 0 */
+	const char *what;       /* "transaction log" */
+	char name[WL_CFG_PATH];
+	char *buf;
+	size_t len;
+	uint64_t pending;       /* lines in buf */
+	uint64_t written;       /* lines the kernel took */
+	uint64_t dropped;       /* lines not written: it had failed */
+};
+
 struct wl_app {
 	struct wl_config cfg;
 	struct wl_flow_conf fconf;
@@ -119,20 +135,31 @@ struct wl_app {
 	struct wl_port ports[WL_MAX_PORTS];
 	struct rte_mempool *mp;
 	struct wl_shm *shm;
-	FILE *log;
-	FILE *conn_log;                 /* --connections */
+	struct wl_out log;              /* --log */
+	struct wl_out conn_log;         /* --connections */
 	uint8_t port_proto[65536];
 	uint64_t server_port_bits[65536 / 64];
 	char drivers_dir[1024];
 	int bench_bare;                 /* --bench-bare: RX then free only */
 	volatile int force_quit;
-	uint64_t txn_logged;
 	uint64_t conn_requests_dropped; /* past output.connection_requests */
 	uint64_t series_full;
 	uint64_t no_response;
 	uint64_t unproven;              /* answered, no duration: flags */
 	uint64_t conns;
 };
+
+/* output.c */
+int wl_out_open(struct wl_out *o, const char *path, const char *what);
+void wl_out_json(struct wl_out *o, const json_t *j);
+int wl_out_flush(struct wl_out *o);
+int wl_out_close(struct wl_out *o);
+
+static inline int
+wl_out_on(const struct wl_out *o)
+{
+	return o->fd >= 0;
+}
 
 /* rx.c */
 int wl_lcore_main(void *arg);

@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -657,6 +660,63 @@ assign_roles(struct wl_app *app)
 	return 0;
 }
 
+/*
+ * Interfaces wirelat puts in promiscuous mode (af_packet sets the
+ * interface's IFF_PROMISC) that were not before: cleared again at exit.
+ */
+static char promisc_if[WL_CFG_MAX_INPUTS][IFNAMSIZ];
+static unsigned int n_promisc_if;
+
+static int
+if_flags(const char *name, short *flags, int set)
+{
+	struct ifreq ifr;
+	int fd, ret;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	wl_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+	if (set)
+		ifr.ifr_flags = *flags;
+	ret = ioctl(fd, set ? SIOCSIFFLAGS : SIOCGIFFLAGS, &ifr);
+	if (ret == 0)
+		*flags = ifr.ifr_flags;
+	close(fd);
+	return ret == 0 ? 0 : -errno;
+}
+
+static void
+promisc_note(const struct wl_config *c)
+{
+	unsigned int i;
+	short fl;
+
+	for (i = 0; i < c->n_inputs; i++)
+		if (c->inputs[i].type == WL_INPUT_IFACE &&
+				if_flags(c->inputs[i].arg, &fl, 0) == 0 &&
+				!(fl & IFF_PROMISC))
+			wl_strlcpy(promisc_if[n_promisc_if++], c->inputs[i].arg,
+				IFNAMSIZ);
+}
+
+static void
+promisc_restore(void)
+{
+	unsigned int i;
+	short fl;
+
+	for (i = 0; i < n_promisc_if; i++) {
+		if (if_flags(promisc_if[i], &fl, 0) != 0 ||
+				!(fl & IFF_PROMISC))
+			continue;
+		fl = (short)(fl & ~IFF_PROMISC);
+		if (if_flags(promisc_if[i], &fl, 1) != 0)
+			wl_err("%s: cannot leave promiscuous mode", promisc_if[i]);
+	}
+}
+
 static int
 setup_ports(struct wl_app *app)
 {
@@ -796,7 +856,7 @@ main(int argc, char **argv)
 	char err[512];
 	char **extra;
 	int extra_n, ret, config_cmd = 0;
-	unsigned int i;
+	unsigned int i, nlive;
 
 	g_app = app;
 	wl_config_defaults(&app->cfg);
@@ -822,6 +882,15 @@ main(int argc, char **argv)
 		wl_err("%s", err);
 		return EXIT_USAGE;
 	}
+	/* An interface that does not exist is an error, whatever else
+	 * is read (EAL would only log its failed probe). */
+	for (i = 0; i < app->cfg.n_inputs; i++)
+		if (app->cfg.inputs[i].type == WL_INPUT_IFACE &&
+				if_nametoindex(app->cfg.inputs[i].arg) == 0) {
+			wl_err("--iface %s: no such interface",
+				app->cfg.inputs[i].arg);
+			return 1;
+		}
 	if (open_sources(app) != 0)
 		return 1;
 	app->offline = app->n_sources > 0;
@@ -835,6 +904,7 @@ main(int argc, char **argv)
 			"connection log") != 0)
 		return 1;
 
+	promisc_note(&app->cfg);
 	build_eal_args(app, &eal, extra_n, extra);
 	ret = rte_eal_init(eal.argc, eal.argv);
 	if (ret < 0) {
@@ -864,6 +934,16 @@ main(int argc, char **argv)
 	flow_conf_init(app);
 	if (assign_roles(app) != 0 || setup_ports(app) != 0)
 		goto fail;
+	/* Every live input came up as a port (a vdev or device EAL could
+	 * not probe is only logged by it). */
+	for (i = 0, nlive = 0; i < app->cfg.n_inputs; i++)
+		nlive += app->cfg.inputs[i].type != WL_INPUT_PCAP;
+	if (app->n_ports < nlive) {
+		wl_err("%u of %u live inputs (--iface, --port, --vdev) could "
+			"not be opened (see the EAL lines above)",
+			nlive - app->n_ports, nlive);
+		goto fail;
+	}
 	if (app->n_sources == 0 && app->n_ports == 0) {
 		wl_err("no input: give --pcap, --iface, --port or --vdev");
 		goto fail;
@@ -884,8 +964,10 @@ main(int argc, char **argv)
 	for (i = 0; i < app->n_ports; i++)
 		wl_port_close(&app->ports[i]);
 	rte_eal_cleanup();
+	promisc_restore();
 	return ret;
 fail:
 	rte_eal_cleanup();
+	promisc_restore();
 	return 1;
 }

@@ -127,6 +127,17 @@ def main():
         p = e.stat(args)
         e.check(p.returncode == 2 and len(p.stderr.splitlines()) == 1,
                 f"stat {args}: rc {p.returncode} {p.stderr!r}")
+    # A live input that does not come up is an error, whatever else is
+    # read: before, the file alone was read and the exit was 0.
+    one_error(["--pcap", ok, "--iface", "nosuchif0", "--no-report",
+               "--instance", inst], 1, "--iface nosuchif0: no such interface",
+              "missing interface")
+    p = e.wirelat(["--pcap", ok, "--vdev",
+                   "net_pcap9,rx_pcap=" + os.path.join(d, "none.pcap"),
+                   "--no-report", "--instance", inst])
+    e.check(p.returncode == 1 and "1 of 1 live inputs" in p.stderr and
+            "could not be opened" in p.stderr,
+            f"a vdev that does not come up: {p.returncode} {p.stderr!r}")
     crafted(ok)
     e.remove_instance(inst)
     e.finish()

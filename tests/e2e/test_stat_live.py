@@ -148,7 +148,49 @@ def main():
                                    t["ts_source"] == "tsc" for t in txns),
             f"{len(txns)} logged handshakes, want {N}")
     e.remove_instance(inst)
+    promisc()
     e.finish()
+
+
+def promisc():
+    """An interface wirelat put in promiscuous mode is left as it was
+    found: a veth in a namespace of this test's own."""
+    ns = f"wlprom{os.getpid()}"
+    if e.run(["ip", "netns", "add", ns]).returncode != 0:
+        print("no network namespace here: promiscuous mode not checked")
+        return
+    inst = e.instance("promisc")
+    try:
+        for cmd in (["ip", "link", "add", "d0", "type", "veth", "peer",
+                     "name", "d1"],
+                    ["ip", "link", "set", "d0", "up"]):
+            e.run(["ip", "netns", "exec", ns] + cmd, check_rc=0)
+
+        def flags():
+            return e.run(["ip", "netns", "exec", ns, "ip", "link", "show",
+                          "d0"], check_rc=0).stdout.split(">")[0]
+        e.check("PROMISC" not in flags(), "d0 promiscuous from the start")
+        w = subprocess.Popen(["ip", "netns", "exec", ns, e.WIRELAT,
+                              "--iface", "d0", "--instance", inst,
+                              "--no-report", "--status-interval", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        s = None
+        for _ in range(100):
+            s = stat_json(inst, quiet=True) if w.poll() is None else None
+            if s and s["state"] == "running":
+                break
+            time.sleep(0.1)
+        during = flags()
+        w.send_signal(signal.SIGINT)
+        out, err = w.communicate(timeout=30)
+        e.check(s and s["state"] == "running" and "PROMISC" in during,
+                f"wirelat on d0: {s and s['state']} {during!r} {err!r}")
+        e.check(w.returncode == 0 and "PROMISC" not in flags(),
+                f"d0 after wirelat: {flags()!r} (exit {w.returncode})")
+    finally:
+        e.run(["ip", "netns", "del", ns])
+        e.remove_instance(inst)
 
 
 if __name__ == "__main__":

@@ -476,6 +476,7 @@ def test_unique_ip(d):
         conns = os.path.join(d, "uniq.conns")
         e.wirelat(["--pcap", out, "--connections", conns, "--no-report",
                    "--instance", e.instance("replay")], check_rc=0)
+        e.remove_instance(e.instance("replay"))
         tcp = [c for c in e.jsonl(conns) if c.get("server_port") != 53]
         e.check(len(tcp) == 3 * 24, f"unique-ip {mode}: wirelat saw "
                 f"{len(tcp)} TCP connections, want 72")

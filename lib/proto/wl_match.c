@@ -899,6 +899,7 @@ wl_match_req_add(struct wl_match *m, struct wl_proto_ctx *ctx,
 	struct wl_mrec *r;
 	uint32_t i;
 
+	m->quit = 0;            /* a request after the close's */
 	i = rec_get(p);
 	if (i == WL_MATCH_NIL) {
 		/* No record: its answer must still not go to the next
@@ -1168,6 +1169,21 @@ wl_match_give_up(struct wl_match *m, struct wl_proto_ctx *ctx)
 }
 
 void
+wl_match_quit(struct wl_match *m)
+{
+	m->quit = 1;
+}
+
+int
+wl_match_clean_close(const struct wl_match *m, const struct wl_proto_ctx *ctx)
+{
+	/* The server reads requests in order and answers each before the
+	 * next: having read the one asking it to close, it answered all
+	 * before. */
+	return ctx->close_clean || (m->quit && ctx->close_srv_first);
+}
+
+void
 wl_match_close(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t flags,
 	uint64_t ts)
 {
@@ -1197,7 +1213,8 @@ wl_match_close(struct wl_match *m, struct wl_proto_ctx *ctx, uint32_t flags,
 			if (k >= x->lo && k <= x->hi)
 				x->lo = x->hi = (int16_t)k;
 		}
-		if (ctx->close_clean && once && solve(m, ctx, 1) == 0 &&
+		if (wl_match_clean_close(m, ctx) && once &&
+				solve(m, ctx, 1) == 0 &&
 				p->sv.common == p->sv.nfirst)
 			apply(m, ctx, p->sv.nfirst);
 		else

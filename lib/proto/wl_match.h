@@ -144,7 +144,8 @@ struct wl_match {
 	uint8_t unsolicited;    /* the server also sends unasked messages */
 	uint8_t n_holes;
 	uint8_t overflow;       /* a request found no record */
-	uint8_t rsvd[5];
+	uint8_t quit;           /* the last request asked the server to close */
+	uint8_t rsvd[4];
 	/* Open holes, in the order they were lost. */
 	struct wl_hole hole[WL_MATCH_HOLES];
 	/* Requests that found no record (pool empty), as runs of request
@@ -286,12 +287,28 @@ void wl_match_gap(struct wl_match *m, struct wl_proto_ctx *ctx,
 void wl_match_give_up(struct wl_match *m, struct wl_proto_ctx *ctx);
 
 /**
+ * The client's message just seen asks the server to close (MySQL
+ * COM_QUIT, PostgreSQL Terminate), answered or not: until another request
+ * comes, a close the server begins after reading it (struct wl_proto_ctx
+ * close_srv_first) proves every request before was answered, as a clean
+ * close does (wl_match_clean_close()).
+ */
+void wl_match_quit(struct wl_match *m);
+
+/**
+ * Does the flow's close settle the count: a clean close, or one the
+ * server began after the client asked it to (wl_match_quit())?
+ */
+int wl_match_clean_close(const struct wl_match *m,
+	const struct wl_proto_ctx *ctx);
+
+/**
  * The flow ends: resolve what can be, emit every pending request
  * (no_response, with flags: closed, timeout, end_of_capture...) and every
  * held response.
- * Open holes are settled by counting when ctx->close_clean says the
- * client closed first, having received every byte the server sent, and
- * every unanswered request asked for exactly one answer.
+ * Open holes are settled by counting when the close is clean
+ * (wl_match_clean_close()) and every unanswered request asked for
+ * exactly one answer.
  */
 void wl_match_close(struct wl_match *m, struct wl_proto_ctx *ctx,
 	uint32_t flags, uint64_t ts);

@@ -115,13 +115,6 @@ enum defer {
 	D_MAYBE = 2,            /* complete unless continued */
 };
 
-/* A candidate answer after a scan: what remains to be checked. */
-enum tent {
-	T_NO = 0,
-	T_FIRST = 1,            /* its first packet */
-	T_COLDEF = 2,           /* the column definition after a count */
-};
-
 /* The answer in progress. */
 struct my_ans {
 	struct wl_stream_pos pos;       /* its first byte */
@@ -146,7 +139,6 @@ struct my_ans {
 	uint8_t kind;           /* enum kind */
 	uint8_t rst;            /* enum rst */
 	uint8_t defer;          /* enum defer */
-	uint8_t tent;           /* enum tent */
 	uint8_t started;        /* start_ns set */
 	uint8_t is_err;
 	uint8_t gap;            /* bytes inside it were lost */
@@ -189,7 +181,6 @@ struct my_state {
 	uint8_t greeted;
 	uint8_t cstarted;       /* a client header was seen */
 	uint8_t midstream;      /* struct wl_proto_ctx rsp_midstream */
-	uint8_t quit;           /* the last command was COM_QUIT */
 	uint8_t req_gap;        /* bytes of the command in progress lost */
 	char user[WL_MY_USER];
 };
@@ -457,6 +448,17 @@ server_lost(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t from)
 	lose(s, ctx, WL_DIR_S2C, from);
 	s->smode = S_SCAN;
 	srv_scan(s);
+}
+
+/* Client framing lost at the packet just read (it makes no sense here):
+ * what it and the bytes up to the next command found held is unknown. */
+static void
+client_lost(struct my_state *s, struct wl_proto_ctx *ctx)
+{
+	ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
+	lose(s, ctx, WL_DIR_C2S, s->cf.begin_off);
+	s->req_gap = 0;
+	wl_my_framer_scan(&s->cf);
 }
 
 /*
@@ -754,7 +756,6 @@ static void
 tent_accept(struct my_state *s, struct wl_proto_ctx *ctx)
 {
 	s->smode = S_SYNC;
-	s->a.tent = T_NO;
 	if (s->s_lost != NONE)
 		lost(s, ctx, WL_DIR_S2C, s->s_lost, s->a.pos.off,
 			WL_GAP_IN_MSG);
@@ -789,7 +790,6 @@ server_header(struct my_state *s, struct wl_proto_ctx *ctx)
 	case S_SCAN:
 		s->smode = S_TENT;
 		ans_begin(s, ctx, f);
-		a->tent = T_FIRST;
 		return;
 	case S_SYNC:
 		break;
@@ -820,7 +820,6 @@ server_packet(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	const struct wl_my_framer *f = &s->sf;
 	const uint8_t *p = f->buf;
 	struct my_ans *a = &s->a;
-	int r;
 
 	if (s->smode == S_GREET) {
 		if (f->blen > 0 && p[0] == 10) {
@@ -831,18 +830,10 @@ server_packet(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		}
 		return WL_PROTO_CONTINUE;
 	}
-	if (a->tent == T_FIRST) {
-		r = wl_my_rsp_first(f);
-		if (r == 0) {
-			tent_reject(s);
-			return WL_PROTO_CONTINUE;
-		}
-		if (r == 1)
-			tent_accept(s, ctx);
-		else
-			a->tent = T_COLDEF;
-	} else if (a->tent == T_COLDEF) {
-		if (f->seq != 2 || !wl_my_is_coldef(f)) {
+	if (s->smode == S_TENT) {
+		/* The scan's window checked its first bytes (and a column
+		 * count's definition); now the whole kept packet. */
+		if (!wl_my_rsp_first(f)) {
 			tent_reject(s);
 			return WL_PROTO_CONTINUE;
 		}
@@ -1129,10 +1120,7 @@ command(struct my_state *s, struct wl_proto_ctx *ctx,
 	if (f->len == 0 || !wl_my_cmd_ok(cmd, f->len)) {
 		/* What it was, and whether the server answers it, is not
 		 * known: it joins a lost region. */
-		ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
-		lose(s, ctx, WL_DIR_C2S, f->begin_off);
-		s->req_gap = 0;
-		wl_my_framer_scan(&s->cf);
+		client_lost(s, ctx);
 		return WL_PROTO_CONTINUE;
 	}
 	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
@@ -1155,7 +1143,8 @@ command(struct my_state *s, struct wl_proto_ctx *ctx,
 		/* No response: nothing to pair. */
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
 		s->req_gap = 0;
-		s->quit = cmd == WL_MY_COM_QUIT;
+		if (cmd == WL_MY_COM_QUIT)
+			wl_match_quit(&s->m);
 		return WL_PROTO_CONTINUE;
 	case WL_MY_COM_BINLOG_DUMP:
 	case WL_MY_COM_BINLOG_DUMP_GTID:
@@ -1163,7 +1152,6 @@ command(struct my_state *s, struct wl_proto_ctx *ctx,
 	default:
 		break;
 	}
-	s->quit = 0;
 	r = req_add(s, ctx, f, f->begin_ns, cmd, kind_of(cmd));
 	if (r == NULL)
 		return WL_PROTO_CONTINUE;
@@ -1216,10 +1204,7 @@ client_packet(struct my_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		handshake_response(s, ctx, f, ts);
 		return WL_PROTO_CONTINUE;
 	}
-	ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
-	lose(s, ctx, WL_DIR_C2S, f->begin_off);
-	s->req_gap = 0;
-	wl_my_framer_scan(&s->cf);
+	client_lost(s, ctx);
 	return WL_PROTO_CONTINUE;
 }
 
@@ -1318,9 +1303,7 @@ my_data(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir,
 				else
 					server_lost(s, ctx, f->begin_off);
 			} else {
-				ctx->ctr[WL_PROTO_CTR_PARSE_ERRORS]++;
-				lose(s, ctx, WL_DIR_C2S, f->begin_off);
-				wl_my_framer_scan(f);
+				client_lost(s, ctx);
 			}
 			break;
 		}
@@ -1406,15 +1389,11 @@ my_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 	struct my_ans *a = &s->a;
 
 	(void)ts;
-	/* The server closed after the client's COM_QUIT (its last
-	 * command): it answered every command before, in order. */
-	if (s->quit && ctx->close_srv_first)
-		ctx->close_clean = 1;
 	/* An answer complete by its shape, or one whose server said all
 	 * it had (a clean close), ended; else the end cut it short. */
 	if (a->on && s->smode == S_SYNC) {
 		if (a->defer == D_DONE || (a->defer == D_MAYBE &&
-				ctx->close_clean))
+				wl_match_clean_close(&s->m, ctx)))
 			ans_end(s, ctx, WL_RSP_COMPLETE, 0);
 		else
 			ans_end(s, ctx, WL_RSP_CUT, flags);

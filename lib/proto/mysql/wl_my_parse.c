@@ -87,12 +87,6 @@ wl_my_framer_rescan(struct wl_my_framer *f, int rsp)
 }
 
 int
-wl_my_framer_scanning(const struct wl_my_framer *f)
-{
-	return f->st == ST_SCAN;
-}
-
-int
 wl_my_framer_idle(const struct wl_my_framer *f)
 {
 	return f->st == ST_HDR && f->hlen == 0 && !f->cont && f->rp_n == 0;
@@ -257,13 +251,7 @@ wl_my_rsp_first(const struct wl_my_framer *f)
 		return f->len >= 7 && ok_shape(p, n, (uint32_t)f->len);
 	k = wl_my_lenenc(p, n, &v);
 	return k > 0 && (uint32_t)k + 1 >= n && v > 0 && v < 4096 &&
-		(n == (uint32_t)k || p[k] <= 1) ? 2 : 0;
-}
-
-int
-wl_my_is_coldef(const struct wl_my_framer *f)
-{
-	return f->blen >= 4 && memcmp(f->buf, "\003def", 4) == 0;
+		(n == (uint32_t)k || p[k] <= 1);
 }
 
 static void
@@ -496,7 +484,6 @@ is_space(uint8_t c)
 }
 
 /* ---- probe ---- */
-
 
 /* Client's first bytes: a command (seq 0) or a HandshakeResponse41 /
  * SSLRequest (seq 1). */

@@ -123,8 +123,6 @@ void wl_my_framer_rsp_scan(struct wl_my_framer *f);
  * scan of the client's or the server's (rsp 1) kind. */
 void wl_my_framer_rescan(struct wl_my_framer *f, int rsp);
 
-/* Scan mode? */
-int wl_my_framer_scanning(const struct wl_my_framer *f);
 
 /* Forget any partial packet; the next byte starts a header. */
 void wl_my_framer_reset(struct wl_my_framer *f);
@@ -171,17 +169,14 @@ wl_my_u32(const uint8_t *p)
 int wl_my_cmd_ok(uint8_t cmd, uint64_t len);
 
 /*
- * Is the logical packet f holds (header seq 1, found by an answer scan)
- * a well-formed first packet of an answer: an OK (its fields within its
- * length, a text or length-prefixed info after them) or a prepare OK,
- * an ERR (with '#' and a five-character SQLSTATE), or a column count?
- * @return 1 OK / prepare OK / ERR, 2 a column count (a column
- * definition must follow: wl_my_is_coldef), 0 no.
+ * Is the logical packet f holds (found by an answer scan) a well-formed
+ * first packet of an answer: an OK (its fields within its length, a text
+ * or length-prefixed info after them) or a prepare OK, an ERR (with '#'
+ * and a five-character SQLSTATE), or a column count? Looks at the whole
+ * kept prefix (the scan's window saw its first bytes only).
+ * @return 1 yes, 0 no.
  */
 int wl_my_rsp_first(const struct wl_my_framer *f);
-
-/* Does the logical packet f holds begin a column definition ("def")? */
-int wl_my_is_coldef(const struct wl_my_framer *f);
 
 
 /* Copy the printable ASCII of s (n bytes, stops at NUL) to out; other

@@ -155,7 +155,6 @@ struct pg_state {
 	/* Client bytes were lost between units: what follows, up to the
 	 * next Sync, may be the rest of a group begun in them. */
 	uint8_t unsure;
-	uint8_t quit;           /* the last message was Terminate */
 	char sqlstate[6];
 };
 
@@ -339,7 +338,6 @@ unit_add(struct pg_state *s, struct wl_proto_ctx *ctx, uint8_t kind,
 	struct wl_pg_txn *x;
 
 	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
-	s->quit = 0;
 	r = wl_match_req_add(&s->m, ctx, at, start);
 	if (r == NULL)
 		return NULL;
@@ -648,7 +646,7 @@ req_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint32_t at,
 		return;
 	case 'X':
 		ctx->ctr[WL_PROTO_CTR_MESSAGES]++;
-		s->quit = 1;
+		wl_match_quit(&s->m);
 		return;
 	case 'd':
 	case 'c':
@@ -1024,10 +1022,6 @@ pg_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 {
 	struct pg_state *s = state;
 
-	/* The server closed after the client's Terminate (its last
-	 * message): it answered every unit before, in order. */
-	if (s->quit && ctx->close_srv_first)
-		ctx->close_clean = 1;
 	/* An answer the end cut short keeps its start. */
 	if (s->rsp_on)
 		rsp_end(s, ctx, 0, WL_RSP_CUT, flags);

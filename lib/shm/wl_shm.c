@@ -127,6 +127,13 @@ shm_name(const char *instance, char *buf, size_t size)
 	snprintf(buf, size, "/wirelat-%s", instance);
 }
 
+/* The instance's writer lock, beside its segment. */
+static void
+lock_name(const char *instance, char *buf, size_t size)
+{
+	snprintf(buf, size, "/wirelat-%s.lock", instance);
+}
+
 static uint64_t
 page_align(uint64_t v)
 {
@@ -157,7 +164,7 @@ writer_lock(const char *instance, char *err, size_t errlen)
 	char name[96];
 	int fd, pid = 0;
 
-	snprintf(name, sizeof(name), "/wirelat-%s.lock", instance);
+	lock_name(instance, name, sizeof(name));
 	fd = shm_open(name, O_CREAT | O_RDWR, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "instance \"%s\": lock %s: %s", instance,
@@ -766,7 +773,7 @@ wl_shm_remove(const char *instance)
 
 	if (wl_shm_instance_check(instance) != 0)
 		return -EINVAL;
-	snprintf(lock, sizeof(lock), "/wirelat-%s.lock", instance);
+	lock_name(instance, lock, sizeof(lock));
 	fd = shm_open(lock, O_RDWR, 0);
 	if (fd >= 0) {
 		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -46,6 +46,18 @@ def stat_json(inst, user=None, quiet=False, group="nogroup"):
     return json.loads(p.stdout)
 
 
+def running(w, inst):
+    """The snapshot of w's instance once its segment exists and says
+    running (10 s at most), else the last one seen or None."""
+    s = None
+    for _ in range(100):
+        s = stat_json(inst, quiet=True) if w.poll() is None else None
+        if s and s["state"] == "running":
+            break
+        time.sleep(0.1)
+    return s
+
+
 def handshakes(s, port):
     """Handshakes to our server only: other loopback traffic may run."""
     return sum(x["count"] for x in s["series"]
@@ -75,13 +87,7 @@ def main():
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     try:
-        # Up once the segment exists and says running.
-        s = None
-        for _ in range(100):
-            s = stat_json(inst, quiet=True) if w.poll() is None else None
-            if s and s["state"] == "running":
-                break
-            time.sleep(0.1)
+        s = running(w, inst)
         e.check(s is not None and s["state"] == "running",
                 f"instance not running: {s}")
         e.check(s and s["inputs"] and s["inputs"][0]["ts_source"] == "tsc",
@@ -175,12 +181,7 @@ def promisc():
                               "--no-report", "--status-interval", "0"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-        s = None
-        for _ in range(100):
-            s = stat_json(inst, quiet=True) if w.poll() is None else None
-            if s and s["state"] == "running":
-                break
-            time.sleep(0.1)
+        s = running(w, inst)
         during = flags()
         w.send_signal(signal.SIGINT)
         out, err = w.communicate(timeout=30)

@@ -38,6 +38,7 @@ static struct counter_dir cdir;
 static uint64_t txn_received;
 static uint64_t status_prev_pkts;
 static uint64_t status_prev_txns;
+static uint64_t status_prev_tsc;
 
 static const char *const lc_names[] = {
 #define _(e, n) [WL_LC_ ## e] = n,
@@ -77,6 +78,82 @@ cdir_add(const char *prefix, const char *name, uint64_t v)
 }
 
 /*
+ * The one drop figure (metrics.md, "Drops"): every place a packet, a
+ * flow's state or a transaction is lost, added up.
+ */
+#define foreach_wl_drop \
+	_(NIC, "nic")           /* imissed + ierrors + rx_nombuf */ \
+	_(KERNEL, "kernel")     /* AF_PACKET ring full, unread at exit */ \
+	_(RING, "ring")         /* RX -> parser ring full */ \
+	_(FLOWS, "flows")       /* flow evicted, L7 state pool empty */ \
+	_(TXNS, "txns")         /* parser -> collector ring full, pending
+				 * requests past pending_max */
+
+enum wl_drop {
+#define _(e, n) WL_DROP_ ## e,
+	foreach_wl_drop
+#undef _
+	WL_DROP_MAX
+};
+
+static const char *const drop_names[] = {
+#define _(e, n) [WL_DROP_ ## e] = n,
+	foreach_wl_drop
+#undef _
+};
+
+struct wl_drops {
+	uint64_t d[WL_DROP_MAX];
+	uint64_t packets;       /* nic + kernel + ring */
+	uint64_t total;
+};
+
+/* AF_PACKET frames the kernel counted that were neither read nor
+ * dropped: only meaningful once RX has stopped (finish). */
+static int rx_stopped;
+
+static void
+drops_get(const struct wl_app *app, struct wl_drops *dr)
+{
+	unsigned int i, k;
+
+	memset(dr, 0, sizeof(*dr));
+	for (i = 0; i < app->n_lcores; i++) {
+		const struct wl_lcore_stats *st = app->lc[app->lcore_ids[i]]->st;
+
+		dr->d[WL_DROP_RING] += st->c[WL_LC_PARSER_RING_FULL];
+		dr->d[WL_DROP_TXNS] += st->c[WL_LC_TXN_RING_FULL];
+		dr->d[WL_DROP_FLOWS] += st->flow.c[WL_FLOW_CTR_EVICTED] +
+			st->flow.c[WL_FLOW_CTR_L7_STATE_FULL];
+		for (k = 0; k < WL_PROTO_MAX; k++)
+			dr->d[WL_DROP_TXNS] += st->proto[k * WL_PROTO_CTR_MAX +
+				WL_PROTO_CTR_PENDING_OVERFLOW];
+	}
+	for (i = 0; i < app->n_ports; i++) {
+		struct rte_eth_stats es;
+
+		if (rte_eth_stats_get(app->ports[i].port_id, &es) == 0)
+			dr->d[WL_DROP_NIC] += es.imissed + es.ierrors +
+				es.rx_nombuf;
+	}
+	for (i = 0; i < app->n_ifaces; i++) {
+		struct wl_afp_stats as;
+		uint64_t read;
+
+		wl_afp_stats_get(app->ifaces[i], &as);
+		dr->d[WL_DROP_KERNEL] += as.kernel_drops;
+		read = as.packets + as.outgoing_skipped;
+		if (rx_stopped && as.kernel_packets > as.kernel_drops + read)
+			dr->d[WL_DROP_KERNEL] += as.kernel_packets -
+				as.kernel_drops - read;
+	}
+	dr->packets = dr->d[WL_DROP_NIC] + dr->d[WL_DROP_KERNEL] +
+		dr->d[WL_DROP_RING];
+	for (k = 0; k < WL_DROP_MAX; k++)
+		dr->total += dr->d[k];
+}
+
+/*
  * Every per-lcore counter is published per lcore ("lcore1.packets") and
  * as a total ("packets"); the totals come first.
  */
@@ -87,6 +164,7 @@ collect_counters(struct wl_app *app)
 	uint64_t tot_flow[WL_FLOW_CTR_MAX] = {0};
 	static uint64_t tot_proto[WL_PROTO_MAX * WL_PROTO_CTR_MAX];
 	char pfx[32], name[WL_SHM_COUNTER_NAME];
+	struct wl_drops dr;
 	unsigned int i, j, k;
 
 	memset(tot_proto, 0, sizeof(tot_proto));
@@ -118,6 +196,13 @@ collect_counters(struct wl_app *app)
 			cdir_add(NULL, name,
 				tot_proto[k * WL_PROTO_CTR_MAX + j]);
 		}
+	drops_get(app, &dr);
+	cdir_add(NULL, "drops", dr.total);
+	cdir_add(NULL, "drops_packets", dr.packets);
+	for (j = 0; j < WL_DROP_MAX; j++) {
+		snprintf(name, sizeof(name), "drops_%s", drop_names[j]);
+		cdir_add(NULL, name, dr.d[j]);
+	}
 	cdir_add(NULL, "txn_received", txn_received);
 	cdir_add(NULL, "txn_logged", app->log.written + app->log.pending);
 	cdir_add(NULL, "txn_log_dropped", app->log.dropped);
@@ -151,6 +236,15 @@ collect_counters(struct wl_app *app)
 		cdir_add(pfx, "imissed", es.imissed);
 		cdir_add(pfx, "ierrors", es.ierrors);
 		cdir_add(pfx, "rx_nombuf", es.rx_nombuf);
+	}
+	for (i = 0; i < app->n_ifaces; i++) {
+		struct wl_afp_stats as;
+		const uint64_t *v = (const uint64_t *)&as;
+
+		wl_afp_stats_get(app->ifaces[i], &as);
+		snprintf(pfx, sizeof(pfx), "iface%u", i);
+		for (j = 0; j < sizeof(as) / sizeof(*v); j++)
+			cdir_add(pfx, wl_afp_counter_names[j], v[j]);
 	}
 	for (i = 0; i < app->n_lcores; i++) {
 		const struct wl_lcore_stats *st = app->lc[app->lcore_ids[i]]->st;
@@ -186,7 +280,7 @@ time_span(struct wl_app *app, uint64_t *first, uint64_t *last)
 static void
 publish_inputs(struct wl_app *app)
 {
-	struct wl_shm_input in[WL_MAX_SOURCES + WL_MAX_PORTS];
+	struct wl_shm_input in[WL_MAX_SOURCES + 2 * WL_MAX_PORTS];
 	unsigned int i, n = 0;
 
 	memset(in, 0, sizeof(in));
@@ -195,6 +289,16 @@ publish_inputs(struct wl_app *app)
 		wl_strlcpy(in[n].ts_source, wl_ts_source_name(WL_TS_PCAP),
 			sizeof(in[n].ts_source));
 		wl_strlcpy(in[n].link, wl_link_name(wl_source_link(app->sources[i])),
+			sizeof(in[n].link));
+	}
+	for (i = 0; i < app->n_ifaces; i++, n++) {
+		snprintf(in[n].name, sizeof(in[n].name), "%.60s (af_packet)",
+			wl_afp_name(app->ifaces[i]));
+		wl_strlcpy(in[n].ts_source,
+			wl_ts_source_name(wl_afp_ts_source(app->ifaces[i])),
+			sizeof(in[n].ts_source));
+		wl_strlcpy(in[n].link,
+			wl_link_name(wl_afp_link_type(app->ifaces[i])),
 			sizeof(in[n].link));
 	}
 	for (i = 0; i < app->n_ports; i++, n++) {
@@ -400,6 +504,9 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 	if (t->rsp_end_ns == 0 && (t->proto == WL_PROTO_TCP ||
 			t->rsp_start_ns == 0)) {
 		app->no_response++;
+	} else if (t->proto == WL_PROTO_TCP &&
+			(t->flags & WL_TXN_F_CLOCK_MIXED)) {
+		app->unproven++;        /* two clocks: no RTT */
 	} else if (t->proto == WL_PROTO_TCP) {
 		/* The handshake's two sides of the tap. server_rtt is the RTT
 		 * of the SYN that was answered; a SYN retransmission shows in
@@ -467,32 +574,117 @@ parsers_done(const struct wl_app *app)
 	return 1;
 }
 
+/* "1234 drops (kernel 1200, ring 34)": the figure and where it came from. */
+static void
+drops_text(const struct wl_drops *dr, char *buf, size_t len)
+{
+	size_t o;
+	unsigned int k;
+	const char *sep = " (";
+
+	o = (size_t)snprintf(buf, len, "%" PRIu64 " drops", dr->total);
+	for (k = 0; k < WL_DROP_MAX && o < len; k++) {
+		if (dr->d[k] == 0)
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%s%s %" PRIu64, sep,
+			drop_names[k], dr->d[k]);
+		sep = ", ";
+	}
+	if (dr->total != 0 && o < len)
+		snprintf(buf + o, len - o, ")");
+}
+
 static void
 status_line(struct wl_app *app, double secs)
 {
-	uint64_t pkts = 0, drops = 0;
+	struct wl_drops dr;
+	char dtext[160];
+	uint64_t pkts = 0;
 	unsigned int i;
 
-	for (i = 0; i < app->n_lcores; i++) {
-		const struct wl_lcore_stats *st = app->lc[app->lcore_ids[i]]->st;
-
-		pkts += st->c[WL_LC_PACKETS];
-		drops += st->c[WL_LC_PARSER_RING_FULL] +
-			st->c[WL_LC_TXN_RING_FULL];
-	}
-	for (i = 0; i < app->n_ports; i++) {
-		struct rte_eth_stats es;
-
-		if (rte_eth_stats_get(app->ports[i].port_id, &es) == 0)
-			drops += es.imissed + es.rx_nombuf;
-	}
+	for (i = 0; i < app->n_lcores; i++)
+		pkts += app->lc[app->lcore_ids[i]]->st->c[WL_LC_PACKETS];
+	drops_get(app, &dr);
+	drops_text(&dr, dtext, sizeof(dtext));
 	fprintf(stderr, "wirelat: %.0f pps, %.0f txns/s, %" PRIu64
-		" packets, %" PRIu64 " txns, %" PRIu64 " drops\n",
+		" packets, %" PRIu64 " txns, %s\n",
 		(double)(pkts - status_prev_pkts) / secs,
 		(double)(txn_received - status_prev_txns) / secs, pkts,
-		txn_received, drops);
+		txn_received, dtext);
 	status_prev_pkts = pkts;
 	status_prev_txns = txn_received;
+	status_prev_tsc = rte_rdtsc();
+}
+
+/*
+ * Once a second, live: a notice when drops start and when they stop (a
+ * second without one), when a link goes down or up; an interface that
+ * is gone ends the run with an error.
+ */
+static uint64_t watch_drops;
+static uint64_t watch_drops_start;
+static uint64_t watch_drops_start_total;
+static int watch_dropping;
+static uint8_t port_up[WL_MAX_PORTS];
+static uint8_t iface_state[WL_MAX_PORTS];
+
+static void
+watch_links(struct wl_app *app, int first)
+{
+	unsigned int i;
+
+	for (i = 0; i < app->n_ports; i++) {
+		struct rte_eth_link l;
+		uint8_t up;
+
+		if (rte_eth_link_get_nowait(app->ports[i].port_id, &l) != 0)
+			continue;
+		up = l.link_status == RTE_ETH_LINK_UP;
+		if (!first && up != port_up[i])
+			wl_notice("port %s: link %s", app->ports[i].name,
+				up ? "up" : "down");
+		port_up[i] = up;
+	}
+	for (i = 0; i < app->n_ifaces; i++) {
+		enum wl_afp_link st = wl_afp_poll(app->ifaces[i]);
+		const char *name = wl_afp_name(app->ifaces[i]);
+
+		if (st == WL_AFP_LINK_GONE) {
+			wl_err("interface %s is gone: stopping", name);
+			app->exit_code = 1;
+			app->force_quit = 1;
+		} else if ((!first || st != WL_AFP_LINK_UP) &&
+				st != iface_state[i]) {
+			wl_notice("interface %s: link %s", name,
+				st == WL_AFP_LINK_UP ? "up" : "down");
+		}
+		iface_state[i] = (uint8_t)st;
+	}
+}
+
+static void
+watch_drops_tick(struct wl_app *app, uint64_t now_tsc)
+{
+	struct wl_drops dr;
+	char dtext[160];
+	uint64_t hz = rte_get_tsc_hz();
+
+	drops_get(app, &dr);
+	if (dr.total > watch_drops && !watch_dropping) {
+		drops_text(&dr, dtext, sizeof(dtext));
+		wl_notice("drops started: %s so far", dtext);
+		watch_dropping = 1;
+		watch_drops_start = now_tsc;
+	} else if (dr.total == watch_drops && watch_dropping) {
+		wl_notice("drops stopped: %" PRIu64 " in the last %.1f s, %"
+			PRIu64 " in all", dr.total - watch_drops_start_total,
+			(double)(now_tsc - watch_drops_start) / (double)hz,
+			dr.total);
+		watch_dropping = 0;
+	}
+	if (!watch_dropping)
+		watch_drops_start_total = dr.total;
+	watch_drops = dr.total;
 }
 
 /* ---- lifecycle ---- */
@@ -522,7 +714,12 @@ wl_collector_run(struct wl_app *app)
 	uint64_t pub_every = hz / 1000 * app->cfg.publish_ms;
 	uint64_t status_every = hz * app->cfg.status_interval_s;
 	uint64_t now, last_pub = rte_rdtsc(), last_status = last_pub;
+	uint64_t last_watch = last_pub;
 	unsigned int n;
+
+	status_prev_tsc = last_pub;
+	if (!app->offline)
+		watch_links(app, 1);
 
 	for (;;) {
 		int done = parsers_done(app);
@@ -538,6 +735,11 @@ wl_collector_run(struct wl_app *app)
 			}
 			publish(app);
 			last_pub = now;
+		}
+		if (!app->offline && now - last_watch >= hz) {
+			watch_links(app, 0);
+			watch_drops_tick(app, now);
+			last_watch = now;
 		}
 		if (!app->offline && status_every != 0 &&
 				now - last_status >= status_every) {
@@ -560,6 +762,17 @@ wl_collector_finish(struct wl_app *app)
 
 	while (drain(app) != 0)
 		;
+	/* RX has stopped: the kernel's last counts, and what it kept
+	 * that was never read is a drop too. */
+	rx_stopped = 1;
+	for (i = 0; i < app->n_ifaces; i++)
+		(void)wl_afp_poll(app->ifaces[i]);
+	if (!app->offline) {
+		watch_drops_tick(app, rte_rdtsc());
+		/* The run's last word: its final counts and drop figure. */
+		status_line(app, (double)(rte_rdtsc() - status_prev_tsc) /
+			(double)rte_get_tsc_hz());
+	}
 	/* The logs first: what they wrote, or lost, is in the counters. */
 	if (wl_out_close(&app->log) != 0)
 		ret = 1;
@@ -584,5 +797,5 @@ wl_collector_finish(struct wl_app *app)
 			ret = 1;
 		}
 	}
-	return ret;
+	return ret != 0 ? ret : app->exit_code;
 }

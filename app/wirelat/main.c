@@ -13,7 +13,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
@@ -414,7 +413,7 @@ build_eal_args(struct wl_app *app, struct wl_eal_args *a, int extra_argc,
 	struct wl_config *c = &app->cfg;
 	char lcores[WL_CFG_STR];
 	int has_pci = 0;
-	unsigned int i, naf = 0;
+	unsigned int i;
 
 	wl_eal_add(a, "wirelat");
 	if (c->lcores[0] != '\0')
@@ -432,10 +431,6 @@ build_eal_args(struct wl_app *app, struct wl_eal_args *a, int extra_argc,
 		const struct wl_cfg_input *in = &c->inputs[i];
 
 		switch (in->type) {
-		case WL_INPUT_IFACE:
-			wl_eal_add(a, "--vdev=net_af_packet%u,iface=%s", naf++,
-				in->arg);
-			break;
 		case WL_INPUT_PORT:
 			wl_eal_add(a, "-a");
 			wl_eal_add(a, "%s", in->arg);
@@ -661,60 +656,57 @@ assign_roles(struct wl_app *app)
 }
 
 /*
- * Interfaces wirelat puts in promiscuous mode (af_packet sets the
- * interface's IFF_PROMISC) that were not before: cleared again at exit.
+ * Kernel interfaces: one AF_PACKET socket per RX lcore (or rx_queues),
+ * in one fanout group, handed out round-robin like a port's queues.
  */
-static char promisc_if[WL_CFG_MAX_INPUTS][IFNAMSIZ];
-static unsigned int n_promisc_if;
-
 static int
-if_flags(const char *name, short *flags, int set)
+setup_ifaces(struct wl_app *app)
 {
-	struct ifreq ifr;
-	int fd, ret;
+	const struct wl_config *c = &app->cfg;
+	struct wl_afp_conf ac;
+	char err[WL_AFP_ERR_LEN];
+	unsigned int i, q;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	wl_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
-	if (set)
-		ifr.ifr_flags = *flags;
-	ret = ioctl(fd, set ? SIOCSIFFLAGS : SIOCGIFFLAGS, &ifr);
-	if (ret == 0)
-		*flags = ifr.ifr_flags;
-	close(fd);
-	return ret == 0 ? 0 : -errno;
-}
+	for (i = 0; i < c->n_inputs; i++) {
+		const struct wl_cfg_input *in = &c->inputs[i];
+		struct wl_afp *a;
 
-static void
-promisc_note(const struct wl_config *c)
-{
-	unsigned int i;
-	short fl;
-
-	for (i = 0; i < c->n_inputs; i++)
-		if (c->inputs[i].type == WL_INPUT_IFACE &&
-				if_flags(c->inputs[i].arg, &fl, 0) == 0 &&
-				!(fl & IFF_PROMISC))
-			wl_strlcpy(promisc_if[n_promisc_if++], c->inputs[i].arg,
-				IFNAMSIZ);
-}
-
-static void
-promisc_restore(void)
-{
-	unsigned int i;
-	short fl;
-
-	for (i = 0; i < n_promisc_if; i++) {
-		if (if_flags(promisc_if[i], &fl, 0) != 0 ||
-				!(fl & IFF_PROMISC))
+		if (in->type != WL_INPUT_IFACE)
 			continue;
-		fl = (short)(fl & ~IFF_PROMISC);
-		if (if_flags(promisc_if[i], &fl, 1) != 0)
-			wl_err("%s: cannot leave promiscuous mode", promisc_if[i]);
+		memset(&ac, 0, sizeof(ac));
+		ac.ifname = in->arg;
+		ac.n_queues = in->rx_queues != 0 ? in->rx_queues : app->n_rx;
+		ac.ring_kb = c->kernel_ring_kb;
+		ac.block_kb = c->kernel_block_kb;
+		ac.block_ms = c->kernel_block_ms;
+		ac.hw_timestamp = c->hw_timestamp;
+		ac.promisc = 1;
+		a = wl_afp_open(&ac, err, sizeof(err));
+		if (a == NULL) {
+			wl_err("--iface %s", err);
+			return -EINVAL;
+		}
+		app->ifaces[app->n_ifaces++] = a;
+		for (q = 0; q < ac.n_queues; q++) {
+			struct wl_lcore *lc = app->rx[(app->n_ifaces - 1 + q) %
+				app->n_rx];
+			struct wl_rxq *rq;
+
+			if (lc->n_rxq >= WL_MAX_RXQ_PER_LCORE) {
+				wl_err("too many RX queues for lcore %u",
+					lc->lcore_id);
+				return -EINVAL;
+			}
+			rq = &lc->rxq[lc->n_rxq++];
+			rq->kind = WL_RXQ_AFP;
+			rq->afp = a;
+			rq->queue_id = (uint16_t)q;
+		}
+		WL_LOG(INFO, "interface %s: %u sockets, %u KB ring each, "
+			"timestamps: %s", in->arg, ac.n_queues, ac.ring_kb,
+			wl_ts_source_name(wl_afp_ts_source(a)));
 	}
+	return 0;
 }
 
 static int
@@ -735,7 +727,8 @@ setup_ports(struct wl_app *app)
 		p->port_id = pid;
 		/* One queue per RX lcore unless the input says otherwise. */
 		for (i = 0; i < app->cfg.n_inputs; i++)
-			if (app->cfg.inputs[i].type != WL_INPUT_PCAP &&
+			if ((app->cfg.inputs[i].type == WL_INPUT_PORT ||
+					app->cfg.inputs[i].type == WL_INPUT_VDEV) &&
 					app->cfg.inputs[i].rx_queues != 0)
 				nq = app->cfg.inputs[i].rx_queues;
 		if (nq == 1 && app->n_rx > 1)
@@ -781,6 +774,16 @@ setup_ports(struct wl_app *app)
 			wl_ts_source_name(p->ts_source));
 	}
 	return 0;
+}
+
+static void
+ifaces_close(struct wl_app *app)
+{
+	unsigned int i;
+
+	for (i = 0; i < app->n_ifaces; i++)
+		wl_afp_close(app->ifaces[i]);
+	app->n_ifaces = 0;
 }
 
 static int
@@ -904,7 +907,6 @@ main(int argc, char **argv)
 			"connection log") != 0)
 		return 1;
 
-	promisc_note(&app->cfg);
 	build_eal_args(app, &eal, extra_n, extra);
 	ret = rte_eal_init(eal.argc, eal.argv);
 	if (ret < 0) {
@@ -932,19 +934,21 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	flow_conf_init(app);
-	if (assign_roles(app) != 0 || setup_ports(app) != 0)
+	if (assign_roles(app) != 0 || setup_ports(app) != 0 ||
+			setup_ifaces(app) != 0)
 		goto fail;
-	/* Every live input came up as a port (a vdev or device EAL could
+	/* Every --port and --vdev came up as a port (a device EAL could
 	 * not probe is only logged by it). */
 	for (i = 0, nlive = 0; i < app->cfg.n_inputs; i++)
-		nlive += app->cfg.inputs[i].type != WL_INPUT_PCAP;
+		nlive += app->cfg.inputs[i].type == WL_INPUT_PORT ||
+			app->cfg.inputs[i].type == WL_INPUT_VDEV;
 	if (app->n_ports < nlive) {
-		wl_err("%u of %u live inputs (--iface, --port, --vdev) could "
+		wl_err("%u of %u DPDK inputs (--port, --vdev) could "
 			"not be opened (see the EAL lines above)",
 			nlive - app->n_ports, nlive);
 		goto fail;
 	}
-	if (app->n_sources == 0 && app->n_ports == 0) {
+	if (app->n_sources == 0 && app->n_ports == 0 && app->n_ifaces == 0) {
 		wl_err("no input: give --pcap, --iface, --port or --vdev");
 		goto fail;
 	}
@@ -963,11 +967,11 @@ main(int argc, char **argv)
 	ret = wl_collector_finish(app);
 	for (i = 0; i < app->n_ports; i++)
 		wl_port_close(&app->ports[i]);
+	ifaces_close(app);
 	rte_eal_cleanup();
-	promisc_restore();
 	return ret;
 fail:
+	ifaces_close(app);
 	rte_eal_cleanup();
-	promisc_restore();
 	return 1;
 }

@@ -151,7 +151,6 @@ static inline void
 stamp_port_burst(struct wl_lcore *lc, struct wl_port *port,
 	struct rte_mbuf **m, unsigned int n)
 {
-	uint64_t tsc_ns = wl_tsc_to_ns(&lc->app->tsc, rte_rdtsc());
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
@@ -164,7 +163,9 @@ stamp_port_burst(struct wl_lcore *lc, struct wl_port *port,
 			meta->ts_ns = ts;
 			meta->ts_source = port->ts_source;
 		} else {
-			meta->ts_ns = tsc_ns;
+			/* Read for each packet: one read per burst gave a
+			 * request and its answer in one burst 0 ns. */
+			meta->ts_ns = wl_tsc_to_ns(&lc->app->tsc, rte_rdtsc());
 			meta->ts_source = WL_TS_TSC;
 		}
 		if (!port->hw_rss || !(m[i]->ol_flags & RTE_MBUF_F_RX_RSS_HASH))
@@ -285,6 +286,17 @@ rx_poll(struct wl_lcore *lc)
 	for (q = 0; q < lc->n_rxq; q++) {
 		struct wl_rxq *rq = &lc->rxq[q];
 
+		if (rq->kind == WL_RXQ_AFP) {
+			n = wl_afp_rx_burst(rq->afp, rq->queue_id, app->mp, m,
+				burst);
+			lc->st->c[WL_LC_RX_BURSTS]++;
+			if (n > 0)
+				rx_dispatch(lc, m, n);
+			else
+				lc->st->c[WL_LC_RX_EMPTY]++;
+			all_done = 0;   /* live: ends on a signal */
+			continue;
+		}
 		if (rq->done)
 			continue;
 		n = rte_eth_rx_burst(rq->port_id, rq->queue_id, m, burst);
@@ -311,6 +323,28 @@ rx_poll(struct wl_lcore *lc)
 			all_done = 0;
 	}
 	return all_done;
+}
+
+/*
+ * Stopping: what the kernel already put in the rings is read, so that at
+ * exit every frame it counted was either analysed or counted dropped.
+ */
+static void
+rx_drain_ifaces(struct wl_lcore *lc)
+{
+	struct wl_app *app = lc->app;
+	struct rte_mbuf *m[256];
+	unsigned int q, n, burst = RTE_MIN(app->cfg.burst, RTE_DIM(m));
+
+	for (q = 0; q < lc->n_rxq; q++) {
+		struct wl_rxq *rq = &lc->rxq[q];
+
+		if (rq->kind != WL_RXQ_AFP)
+			continue;
+		while ((n = wl_afp_rx_burst(rq->afp, rq->queue_id, app->mp, m,
+				burst)) > 0)
+			rx_dispatch(lc, m, n);
+	}
 }
 
 /* ---- lcore main ---- */
@@ -357,6 +391,7 @@ wl_lcore_main(void *arg)
 			start_tsc = rte_rdtsc();
 		if (lc->is_rx && !rx_ended) {
 			if (rx_poll(lc) || app->force_quit) {
+				rx_drain_ifaces(lc);
 				rx_ended = 1;
 				__atomic_store_n(&lc->rx_done, 1, __ATOMIC_RELEASE);
 			}

@@ -16,6 +16,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "wl_afpacket.h"
 #include "wl_config.h"
 #include "wl_flow.h"
 #include "wl_pkt.h"
@@ -64,7 +65,7 @@ struct wl_lcore_stats {
 
 enum wl_rxq_kind {
 	WL_RXQ_PORT,
-	WL_RXQ_SOURCE,
+	WL_RXQ_AFP,                     /* a kernel interface's socket */
 };
 
 struct wl_rxq {
@@ -72,6 +73,7 @@ struct wl_rxq {
 	uint16_t port_id;
 	uint16_t queue_id;
 	struct wl_port *port;
+	struct wl_afp *afp;
 	uint64_t last_rx_tsc;           /* for the idle exit of file ports */
 	int done;
 };
@@ -133,6 +135,9 @@ struct wl_app {
 	char source_names[WL_MAX_SOURCES][WL_CFG_PATH];
 	unsigned int n_ports;
 	struct wl_port ports[WL_MAX_PORTS];
+	unsigned int n_ifaces;          /* --iface: AF_PACKET rings */
+	struct wl_afp *ifaces[WL_MAX_PORTS];
+	int exit_code;                  /* non-zero: an input failed live */
 	struct rte_mempool *mp;
 	struct wl_shm *shm;
 	struct wl_out log;              /* --log */

@@ -29,6 +29,18 @@ wl_err(const char *fmt, ...)
 }
 
 void
+wl_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: notice: ", wl_prog_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
 wl_log(unsigned int level, const char *fmt, ...)
 {
 	char buf[1024];

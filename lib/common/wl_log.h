@@ -21,6 +21,12 @@ extern const char *wl_prog_name;
  */
 void wl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/**
+ * Print "<wl_prog_name>: notice: <msg>" on one line to stderr: a change
+ * a live run's operator must see (drops started, link down).
+ */
+void wl_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /** Log at the given rte_log level with the "wirelat" log type. */
 void wl_log(unsigned int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

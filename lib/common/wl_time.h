@@ -18,7 +18,8 @@
 	_(NONE, "none", "no timestamp") \
 	_(HW, "hw", "NIC hardware RX timestamp") \
 	_(PCAP, "pcap", "capture file timestamp") \
-	_(TSC, "tsc", "TSC read at RX, converted to ns")
+	_(TSC, "tsc", "TSC read at RX, converted to ns") \
+	_(KERNEL, "kernel", "kernel RX timestamp (AF_PACKET)")
 
 enum wl_ts_source {
 #define _(e, n, d) WL_TS_ ## e,

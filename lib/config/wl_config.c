@@ -63,6 +63,10 @@ static const struct cfg_key keys[] = {
 	{"rx.parser_ring", T_POW2, OFF(parser_ring), 0, 64, 1 << 24, NULL},
 	{"rx.sw_hash", T_BOOL, OFF(sw_hash), 0, 0, 0, NULL},
 	{"rx.hw_timestamp", T_BOOL, OFF(hw_timestamp), 0, 0, 0, NULL},
+	{"rx.kernel_ring_kb", T_U32, OFF(kernel_ring_kb), 0, 64, 1 << 22, NULL},
+	{"rx.kernel_block_kb", T_U32, OFF(kernel_block_kb), 0, 64, 1 << 16,
+		NULL},
+	{"rx.kernel_block_ms", T_U32, OFF(kernel_block_ms), 0, 1, 1000, NULL},
 	{"flow.max_flows", T_U32, OFF(max_flows), 0, 1, 1 << 24, NULL},
 	{"flow.tcp_idle_ms", T_U32, OFF(tcp_idle_ms), 0, 1, 86400000, NULL},
 	{"flow.tcp_closed_ms", T_U32, OFF(tcp_closed_ms), 0, 1, 86400000, NULL},
@@ -140,6 +144,9 @@ wl_config_defaults(struct wl_config *c)
 	c->rxd = 1024;
 	c->parser_ring = 4096;
 	c->hw_timestamp = 1;
+	c->kernel_ring_kb = 32768;
+	c->kernel_block_kb = 256;
+	c->kernel_block_ms = 2;
 	c->max_flows = 65536;
 	c->tcp_idle_ms = 300000;
 	c->tcp_closed_ms = 10000;
@@ -581,6 +588,11 @@ wl_config_validate(const struct wl_config *c, const char *const *protos,
 			return ERR("cores.parsers: lcore %u is also an RX "
 				"lcore", c->parser_lcores[i]);
 	}
+	if (c->kernel_block_kb % 4 != 0 ||
+			c->kernel_ring_kb % c->kernel_block_kb != 0)
+		return ERR("rx.kernel_ring_kb (%u) must be a multiple of "
+			"rx.kernel_block_kb (%u), itself a multiple of 4",
+			c->kernel_ring_kb, c->kernel_block_kb);
 	if (c->mode == WL_MODE_RTC && c->n_parsers > 0)
 		return ERR("cores.parsers: only with cores.mode \"pipeline\" "
 			"(in rtc every RX lcore parses)");

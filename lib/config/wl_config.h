@@ -93,6 +93,9 @@ struct wl_config {
 	uint32_t parser_ring;           /* rx.parser_ring: RX->parser ring size */
 	int sw_hash;                    /* rx.sw_hash: force software hash */
 	int hw_timestamp;               /* rx.hw_timestamp: use if offered */
+	uint32_t kernel_ring_kb;        /* rx.kernel_ring_kb: per --iface socket */
+	uint32_t kernel_block_kb;       /* rx.kernel_block_kb: TPACKET_V3 block */
+	uint32_t kernel_block_ms;       /* rx.kernel_block_ms: block timeout */
 
 	/* "flow" -- see struct wl_flow_conf */
 	uint32_t max_flows;             /* flow.max_flows (per parser lcore) */

@@ -462,13 +462,20 @@ count_emit(void *arg, const struct wl_txn *t)
 
 	if (t->kind == WL_TXN_KIND_TXN)
 		CTR(ft, TXNS)++;
-	if (t->kind != WL_TXN_KIND_TXN || t->proto == WL_PROTO_TCP ||
-			f == NULL || f->flow_id != t->flow_id) {
+	if (t->kind != WL_TXN_KIND_TXN || f == NULL ||
+			f->flow_id != t->flow_id ||
+			(t->proto == WL_PROTO_TCP && !f->clock_mixed)) {
 		ft->sink->emit(ft->sink->arg, t);
 		return;
 	}
-	/* An L7 answer: what the server side did since the last one. */
 	x = *t;
+	if (unlikely(f->clock_mixed))
+		x.flags |= WL_TXN_F_CLOCK_MIXED;
+	if (t->proto == WL_PROTO_TCP) {
+		ft->sink->emit(ft->sink->arg, &x);
+		return;
+	}
+	/* An L7 answer: what the server side did since the last one. */
 	d = &f->d[WL_DIR_S2C];
 	x.rsp_stall_ns = d->stall_txn_ns;
 	x.rsp_retrans = f->conn.d[WL_DIR_S2C].retrans - d->retrans_txn;
@@ -1161,6 +1168,12 @@ flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
 			dup_note(f, dsig, dts);
 	}
 	dir = src_side == f->cli_side ? WL_DIR_C2S : WL_DIR_S2C;
+	if (unlikely(p->ts_source != f->ts_source) && !f->clock_mixed) {
+		/* Two clocks (a NIC's and the kernel's) do not subtract:
+		 * what this flow emits from now on has no duration. */
+		f->clock_mixed = 1;
+		CTR(ft, CLOCK_MIXED)++;
+	}
 	if (p->ts_ns > f->last_ns)
 		f->last_ns = p->ts_ns;
 	/* Requeued lazily: see oldest() and wl_flow_advance(). */

@@ -61,7 +61,8 @@
 	_(DUPLICATE, "pkt_duplicate")     /* capture copy of a frame: dropped */ \
 	_(CAUSAL_HELD, "flow_causal_held") /* bytes held for the other way */ \
 	_(CAUSAL_FORCED, "flow_causal_forced") /* no room: released out of order */ \
-	_(REORDER_EXPIRED, "flow_reorder_expired") /* windows run out: lost */
+	_(REORDER_EXPIRED, "flow_reorder_expired") /* windows run out: lost */ \
+	_(CLOCK_MIXED, "flow_clock_mixed") /* two timestamp sources: untimed */
 
 enum wl_flow_ctr {
 #define _(e, n) WL_FLOW_CTR_ ## e,

@@ -110,8 +110,8 @@ struct wl_flow {
 	uint8_t hs;             /* enum wl_hs */
 	uint8_t closed;         /* L7 closed, lingering */
 	uint8_t l7_off;         /* L7 not fed: done, unknown or no state */
-	uint8_t ts_source;
-	uint8_t rsvd;
+	uint8_t ts_source;      /* of the first packet */
+	uint8_t clock_mixed;    /* a packet of another timestamp source */
 	uint32_t l7_state;      /* pool slot or WL_NIL */
 	uint32_t probed[2];     /* bytes offered to probes, per direction */
 	uint32_t syn_retrans;

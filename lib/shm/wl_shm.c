@@ -706,6 +706,64 @@ series_cmp(const void *a, const void *b)
 	return (int)x->key.status_class - (int)y->key.status_class;
 }
 
+static uint64_t
+ctr(char (*names)[WL_SHM_COUNTER_NAME], const uint64_t *values, int n,
+	const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return values[i];
+	return 0;
+}
+
+/* What was seen and the one drop figure, with where it came from. */
+static void
+print_counters(const struct wl_shm *shm, FILE *f)
+{
+	static const char *const parts[] = {
+		"nic", "kernel", "ring", "flows", "txns",
+	};
+	char (*names)[WL_SHM_COUNTER_NAME];
+	char name[WL_SHM_COUNTER_NAME];
+	const char *sep = " (";
+	uint64_t *values;
+	unsigned int k;
+	int n;
+
+	names = calloc(shm->max_counters ? shm->max_counters : 1,
+		sizeof(*names));
+	values = calloc(shm->max_counters ? shm->max_counters : 1,
+		sizeof(*values));
+	n = names != NULL && values != NULL ? wl_shm_read_counters(shm, names,
+		values, shm->max_counters) : -ENOMEM;
+	if (n > 0) {
+		fprintf(f, "  packets %" PRIu64 ", transactions %" PRIu64
+			" (unproven %" PRIu64 ", no response %" PRIu64
+			"), connections %" PRIu64 "\n",
+			ctr(names, values, n, "packets"),
+			ctr(names, values, n, "txn_received"),
+			ctr(names, values, n, "txn_unproven"),
+			ctr(names, values, n, "txn_no_response"),
+			ctr(names, values, n, "connections"));
+		fprintf(f, "  drops %" PRIu64, ctr(names, values, n, "drops"));
+		for (k = 0; k < sizeof(parts) / sizeof(parts[0]); k++) {
+			uint64_t v;
+
+			snprintf(name, sizeof(name), "drops_%s", parts[k]);
+			v = ctr(names, values, n, name);
+			if (v == 0)
+				continue;
+			fprintf(f, "%s%s %" PRIu64, sep, parts[k], v);
+			sep = ", ";
+		}
+		fprintf(f, "%s\n", sep[0] == ',' ? ")" : "");
+	}
+	free(names);
+	free(values);
+}
+
 void
 wl_shm_print(const struct wl_shm *shm, FILE *f)
 {
@@ -727,6 +785,7 @@ wl_shm_print(const struct wl_shm *shm, FILE *f)
 		fprintf(f, "  input %.128s: timestamps %.8s, link %.16s\n",
 			h.inputs[i].name, h.inputs[i].ts_source,
 			h.inputs[i].link);
+	print_counters(shm, f);
 	v = calloc(h.n_series ? h.n_series : 1, sizeof(*v));
 	if (v == NULL)
 		return;

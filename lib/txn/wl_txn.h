@@ -29,7 +29,8 @@
 	_(CLOSED, "closed")             /* connection closed before the end */ \
 	_(UNPAIRED, "unpaired")         /* pairing could not be proven (loss) */ \
 	_(OVERFLOW, "overflow")         /* the lcore's pending pool was full */ \
-	_(REORDERED, "reordered")       /* its packets' times run backwards */
+	_(REORDERED, "reordered")       /* its packets' times run backwards */ \
+	_(CLOCK_MIXED, "clock_mixed")   /* its flow's packets came from two clocks */
 
 enum wl_txn_flag_bit {
 #define _(e, n) WL_TXN_F_BIT_ ## e,
@@ -140,7 +141,8 @@ const char *wl_txn_flag_name(unsigned int b);
 /* Flags that say a transaction's duration is not proven: kept out of
  * the duration histograms (docs/timing.md). */
 #define WL_TXN_F_UNTIMED (WL_TXN_F_NO_RESPONSE | WL_TXN_F_NO_REQUEST | \
-	WL_TXN_F_UNPAIRED | WL_TXN_F_OVERFLOW | WL_TXN_F_REORDERED)
+	WL_TXN_F_UNPAIRED | WL_TXN_F_OVERFLOW | WL_TXN_F_REORDERED | \
+	WL_TXN_F_CLOCK_MIXED)
 
 /** Is the pairing of the transaction's request and response proven? */
 static inline int
@@ -158,7 +160,8 @@ static inline uint64_t
 wl_txn_duration(const struct wl_txn *t)
 {
 	if (!wl_txn_paired(t) || t->rsp_end_ns == 0 ||
-			t->rsp_end_ns < t->req_start_ns)
+			t->rsp_end_ns < t->req_start_ns ||
+			(t->flags & WL_TXN_F_CLOCK_MIXED))
 		return 0;
 	return t->rsp_end_ns - t->req_start_ns;
 }
@@ -168,7 +171,8 @@ static inline uint64_t
 wl_txn_ttfb(const struct wl_txn *t)
 {
 	if (!wl_txn_paired(t) || t->rsp_start_ns == 0 ||
-			t->rsp_start_ns < t->req_end_ns)
+			t->rsp_start_ns < t->req_end_ns ||
+			(t->flags & WL_TXN_F_CLOCK_MIXED))
 		return 0;
 	return t->rsp_start_ns - t->req_end_ns;
 }

@@ -44,7 +44,8 @@ def main():
     text = doc("metrics.md")
     # Every protocol has the same set, documented once as <proto>_x.
     protos = {n[:-len("_flows")] for n in s["counters"]
-              if n.endswith("_flows") and n != "flow_flows"}
+              if n.endswith("_flows") and
+              n[:-len("_flows")] + "_requests" in s["counters"]}
     for name in s["counters"]:
         # lcoreN.x and sourceN.x are documented once with their pattern.
         generic = re.sub(r"^(lcore|source|port)\d+\.", r"\1N.", name)

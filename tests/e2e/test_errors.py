@@ -135,7 +135,7 @@ def main():
     p = e.wirelat(["--pcap", ok, "--vdev",
                    "net_pcap9,rx_pcap=" + os.path.join(d, "none.pcap"),
                    "--no-report", "--instance", inst])
-    e.check(p.returncode == 1 and "1 of 1 live inputs" in p.stderr and
+    e.check(p.returncode == 1 and "1 of 1 DPDK inputs" in p.stderr and
             "could not be opened" in p.stderr,
             f"a vdev that does not come up: {p.returncode} {p.stderr!r}")
     crafted(ok)

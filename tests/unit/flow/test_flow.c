@@ -351,6 +351,38 @@ test_handshake_exact(void **state)
 	assert_int_equal(wl_flow_count(ft), 1);
 }
 
+/* A flow whose packets come from two clocks (a NIC that stamped some
+ * frames, the kernel the others): no duration, flagged, counted. */
+static void
+test_clock_mixed(void **state)
+{
+	const uint16_t port = 8080;
+	const struct wl_txn *t;
+	struct wl_pkt p;
+
+	(void)state;
+	C2S(1000000, F(SYN), ISN_C, 0, NULL);
+	tcp_fill(&p, 1000500, SRV, port, CLI, 40000, F(SYN) | F(ACK), ISN_S,
+		ISN_C + 1, NULL);
+	p.ts_source = 4;        /* another clock than the SYN's */
+	wl_flow_input(ft, &p);
+	C2S(1000900, F(ACK), ISN_C + 1, ISN_S + 1, NULL);
+	t = find_hs(0);
+	assert_non_null(t);
+	assert_true(t->flags & WL_TXN_F_CLOCK_MIXED);
+	assert_int_equal(wl_txn_duration(t), 0);
+	assert_int_equal(wl_txn_ttfb(t), 0);
+	assert_false(wl_txn_timed(t));
+	assert_int_equal(ctr(WL_FLOW_CTR_CLOCK_MIXED), 1);
+	/* One clock: timed as ever. */
+	handshake(port + 1, 2000000, 100, 10);
+	t = find_hs(1);
+	assert_non_null(t);
+	assert_false(t->flags & WL_TXN_F_CLOCK_MIXED);
+	assert_int_equal(wl_txn_duration(t), 100);
+	assert_int_equal(ctr(WL_FLOW_CTR_CLOCK_MIXED), 1);
+}
+
 static void
 test_syn_retrans(void **state)
 {
@@ -1178,6 +1210,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
 		T(test_handshake_exact),
+		T(test_clock_mixed),
 		T(test_syn_retrans),
 		T(test_syn_unanswered),
 		T(test_refused),

@@ -105,16 +105,18 @@ def settled(inst):
     return prev
 
 
-def start_wirelat(net, inst, d, extra_conf=None, log=None):
+def start_wirelat(net, inst, d, extra_conf=None, log=None, args=()):
     conf = os.path.join(d, inst + ".json")
     cfg = {"output": {"status_interval_s": 1}}
     cfg.update(extra_conf or {})
     with open(conf, "w") as f:
         json.dump(cfg, f)
+    extra = args
     args = [e.WIRELAT, "--iface", "va", "--instance", inst, "--no-report",
             "--config", conf, "--stats-json", os.path.join(d, inst + ".out")]
     if log:
         args += ["--log", log]
+    args += list(extra)
     w = subprocess.Popen(net.cmd(net.a, args), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     if running(w, inst) is None:
@@ -134,16 +136,17 @@ def stop(w):
         return w.communicate()
 
 
-def drops(net, d):
+def drops(net, d, lcores=()):
     inst = e.instance("livedrops")
     # A gen workload: frames of at most 1502 bytes (net_af_packet sends
     # no more than 1518).
     cap = os.path.join(d, "drops.pcap")
-    e.gen("-o", cap, "--connections", "8", "--requests", "50")
+    e.gen("-o", cap, "--connections", "32", "--requests", "12")
     n_frames = len(e.read_pcap(cap)[1])
     # A small ring (4 blocks of 64 KB): what it cannot hold is dropped.
     w = start_wirelat(net, inst, d, {"rx": {"kernel_ring_kb": 256,
-                                            "kernel_block_kb": 64}})
+                                            "kernel_block_kb": 64}},
+                      args=lcores)
     if w is None:
         return
     try:
@@ -176,6 +179,12 @@ def drops(net, d):
             final["drops_txns"], f"drops is not the sum of its parts: {final}")
     e.check(final["drops_kernel"] == final["drops_packets"],
             f"drops not all the kernel's: {final}")
+    if lcores:
+        # Two RX lcores, two sockets in one fanout group: the kernel
+        # spread the 32 connections over both (all on one: 2^-31).
+        busy = [k for k, v in final.items()
+                if k.startswith("lcore") and k.endswith(".packets") and v]
+        e.check(len(busy) == 2, f"fanout over two RX lcores: {busy}")
     # The same figure on the last status line, in wirelat-stat's table
     # and in the stats JSON.
     last = [ln for ln in err.splitlines() if " drops" in ln and "pps" in ln]
@@ -360,6 +369,8 @@ def main():
     net = Netns()
     try:
         drops(net, d)
+        cpus = sorted(os.sched_getaffinity(0))
+        drops(net, d, ["--lcores", f"0@{cpus[0]},1@{cpus[-1]},2@{cpus[0]}"])
         timestamps(net, d)
         links(net, d)
     finally:

@@ -656,6 +656,19 @@ assign_roles(struct wl_app *app)
 	return 0;
 }
 
+/* The next RX queue slot of RX lcore (n % n_rx): queues go round-robin. */
+static struct wl_rxq *
+rxq_add(struct wl_app *app, unsigned int n)
+{
+	struct wl_lcore *lc = app->rx[n % app->n_rx];
+
+	if (lc->n_rxq >= WL_MAX_RXQ_PER_LCORE) {
+		wl_err("too many RX queues for lcore %u", lc->lcore_id);
+		return NULL;
+	}
+	return &lc->rxq[lc->n_rxq++];
+}
+
 /*
  * Kernel interfaces: one AF_PACKET socket per RX lcore (or rx_queues),
  * in one fanout group, handed out round-robin like a port's queues.
@@ -689,16 +702,10 @@ setup_ifaces(struct wl_app *app)
 		}
 		app->ifaces[app->n_ifaces++] = a;
 		for (q = 0; q < ac.n_queues; q++) {
-			struct wl_lcore *lc = app->rx[(app->n_ifaces - 1 + q) %
-				app->n_rx];
-			struct wl_rxq *rq;
+			struct wl_rxq *rq = rxq_add(app, app->n_ifaces - 1 + q);
 
-			if (lc->n_rxq >= WL_MAX_RXQ_PER_LCORE) {
-				wl_err("too many RX queues for lcore %u",
-					lc->lcore_id);
+			if (rq == NULL)
 				return -EINVAL;
-			}
-			rq = &lc->rxq[lc->n_rxq++];
 			rq->kind = WL_RXQ_AFP;
 			rq->afp = a;
 			rq->queue_id = (uint16_t)q;
@@ -754,16 +761,10 @@ setup_ports(struct wl_app *app)
 		else
 			app->offline = 0;
 		for (q = 0; q < nq; q++) {
-			struct wl_lcore *lc = app->rx[(app->n_ports - 1 + q) %
-				app->n_rx];
-			struct wl_rxq *rq;
+			struct wl_rxq *rq = rxq_add(app, app->n_ports - 1 + q);
 
-			if (lc->n_rxq >= WL_MAX_RXQ_PER_LCORE) {
-				wl_err("too many RX queues for lcore %u",
-					lc->lcore_id);
+			if (rq == NULL)
 				return -EINVAL;
-			}
-			rq = &lc->rxq[lc->n_rxq++];
 			rq->kind = WL_RXQ_PORT;
 			rq->port_id = pid;
 			rq->queue_id = q;

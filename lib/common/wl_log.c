@@ -16,16 +16,22 @@ RTE_LOG_REGISTER(wl_logtype, wirelat, INFO);
 
 const char *wl_prog_name = "wirelat";
 
+static void
+vmsg(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", wl_prog_name, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void
 wl_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", wl_prog_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -33,11 +39,9 @@ wl_notice(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: notice: ", wl_prog_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg("notice: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void

@@ -100,8 +100,10 @@ usage(FILE *f)
 "DNS, recognised on any port. See docs/timing.md for definitions.\n"
 "\n"
 "Inputs (repeatable, all feed the same RX path):\n"
-"  -r, --pcap FILE          pcap/pcapng file, read with ns timestamps;\n"
-"                           several are read one after the other\n"
+"  -r, --pcap FILE|-        pcap/pcapng file, read with ns timestamps;\n"
+"                           several are read one after the other. - is\n"
+"                           standard input; - or a FIFO is read as a\n"
+"                           stream (tcpdump -w - | wirelat --pcap -)\n"
 "  -i, --iface NAME         live kernel interface (AF_PACKET, kernel or NIC\n"
 "                           timestamps: docs/capture.md)\n"
 "  -p, --port PCI           DPDK port by PCI address\n"
@@ -467,6 +469,23 @@ proto_names(void)
 	return names;
 }
 
+/* At exit: a stream gives standard input its flags back. */
+static void
+close_sources(struct wl_app *app)
+{
+	unsigned int i;
+
+	for (i = 0; i < app->n_sources; i++)
+		wl_source_close(app->sources[i]);
+	app->n_sources = 0;
+}
+
+/*
+ * "-" (stdin), a FIFO or a pipe is read as a stream: opening waits for
+ * a writer and the file header, in this thread, interruptibly (see
+ * catch_signals()). The stream then never blocks the RX lcore, and it
+ * ends by itself, so it is offline input like a file.
+ */
 static int
 open_sources(struct wl_app *app)
 {
@@ -479,13 +498,15 @@ open_sources(struct wl_app *app)
 
 		if (c->inputs[i].type != WL_INPUT_PCAP)
 			continue;
-		s = wl_source_open(c->inputs[i].arg, err, sizeof(err));
+		s = wl_source_open_stream(c->inputs[i].arg, err, sizeof(err));
 		if (s == NULL) {
 			wl_err("%s", err);
+			close_sources(app);
 			return -EINVAL;
 		}
-		wl_strlcpy(app->source_names[app->n_sources], c->inputs[i].arg,
-			sizeof(app->source_names[0]));
+		wl_strlcpy(app->source_names[app->n_sources],
+			strcmp(c->inputs[i].arg, "-") == 0 ? "stdin" :
+			c->inputs[i].arg, sizeof(app->source_names[0]));
 		app->sources[app->n_sources++] = s;
 	}
 	return 0;
@@ -838,6 +859,25 @@ signal_handler(int sig)
 		g_app->force_quit = 1;
 }
 
+/*
+ * SIGINT and SIGTERM set force_quit. flags 0 (no SA_RESTART) while the
+ * inputs are opened: a blocking open() of a FIFO without a writer, or
+ * read() of a stream's header, then fails with EINTR instead of
+ * resuming, so Ctrl-C ends the wait. old: the previous actions, or NULL.
+ */
+static void
+catch_signals(int flags, struct sigaction *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = signal_handler;
+	sa.sa_flags = flags;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, old != NULL ? &old[0] : NULL);
+	sigaction(SIGTERM, &sa, old != NULL ? &old[1] : NULL);
+}
+
 static int
 print_config(struct wl_app *app)
 {
@@ -857,11 +897,12 @@ main(int argc, char **argv)
 	static struct wl_app app_storage;
 	struct wl_app *app = &app_storage;
 	static struct wl_eal_args eal;
+	struct sigaction old_sig[2];
 	const char *bad;
 	char err[512];
 	char **extra;
 	int extra_n, ret, config_cmd = 0;
-	unsigned int i, nlive;
+	unsigned int i, nlive, n_stdin = 0;
 
 	g_app = app;
 	wl_config_defaults(&app->cfg);
@@ -887,6 +928,14 @@ main(int argc, char **argv)
 		wl_err("%s", err);
 		return EXIT_USAGE;
 	}
+	for (i = 0; i < app->cfg.n_inputs; i++)
+		if (app->cfg.inputs[i].type == WL_INPUT_PCAP &&
+				strcmp(app->cfg.inputs[i].arg, "-") == 0 &&
+				n_stdin++ > 0) {
+			wl_err("--pcap -: standard input can be read only "
+				"once");
+			return EXIT_USAGE;
+		}
 	/* An interface that does not exist is an error, whatever else
 	 * is read (EAL would only log its failed probe). */
 	for (i = 0; i < app->cfg.n_inputs; i++)
@@ -896,8 +945,19 @@ main(int argc, char **argv)
 				app->cfg.inputs[i].arg);
 			return 1;
 		}
-	if (open_sources(app) != 0)
+	catch_signals(0, old_sig);
+	ret = open_sources(app);
+	/* Until the EAL is up, a signal acts as it did before us. */
+	sigaction(SIGINT, &old_sig[0], NULL);
+	sigaction(SIGTERM, &old_sig[1], NULL);
+	if (ret != 0)
 		return 1;
+	if (app->force_quit) {
+		wl_err("interrupted while opening the inputs");
+		goto fail_sources;
+	}
+	/* Files and streams end by themselves (offline, lossless unless
+	 * configured otherwise); a live port does not. */
 	app->offline = app->n_sources > 0;
 	for (i = 0; i < app->cfg.n_inputs; i++)
 		if (app->cfg.inputs[i].type == WL_INPUT_IFACE ||
@@ -907,17 +967,16 @@ main(int argc, char **argv)
 			"transaction log") != 0 ||
 			wl_out_open(&app->conn_log, app->cfg.conn_path,
 			"connection log") != 0)
-		return 1;
+		goto fail_sources;
 
 	build_eal_args(app, &eal, extra_n, extra);
 	ret = rte_eal_init(eal.argc, eal.argv);
 	if (ret < 0) {
 		wl_err("EAL initialisation failed: %s (arguments: see --help; "
 			"raw EAL arguments go after --)", rte_strerror(rte_errno));
-		return 1;
+		goto fail_sources;
 	}
-	signal(SIGINT, signal_handler);
-	signal(SIGTERM, signal_handler);
+	catch_signals(SA_RESTART, NULL);
 	/* A reader that closed its pipe stops that output (EPIPE), not the
 	 * run: the stats still go out. */
 	signal(SIGPIPE, SIG_IGN);
@@ -971,9 +1030,12 @@ main(int argc, char **argv)
 		wl_port_close(&app->ports[i]);
 	ifaces_close(app);
 	rte_eal_cleanup();
+	close_sources(app);
 	return ret;
 fail:
 	ifaces_close(app);
 	rte_eal_cleanup();
+fail_sources:
+	close_sources(app);
 	return 1;
 }

@@ -248,8 +248,10 @@ rx_sources(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int burst)
 		n = wl_source_rx_burst(src, app->mp, m, burst);
 		if (n > 0)
 			return n;
+		/* Out of mbufs, or a stream (pcap.md) has nothing yet:
+		 * try again on the next poll; never wait here. */
 		if (!source_ended(src))
-			return 0;      /* out of mbufs: try again */
+			return 0;
 	}
 	return 0;
 }

@@ -25,7 +25,7 @@
 
 /* _(ENUM, "name") */
 #define foreach_wl_input_type \
-	_(PCAP, "pcap")     /* file read by lib/source, ns timestamps */ \
+	_(PCAP, "pcap")     /* file, FIFO or - (stdin): lib/source, ns */ \
 	_(IFACE, "iface")   /* kernel interface through net_af_packet */ \
 	_(PORT, "port")     /* DPDK port by PCI address */ \
 	_(VDEV, "vdev")     /* any DPDK vdev spec */

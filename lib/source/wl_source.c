@@ -8,12 +8,24 @@
  * start of the next record (pcap) or block (pcapng). Invariants:
  *   - nothing is read past s->len: every length is checked against the
  *     bytes left before it is used;
- *   - nothing is allocated, logged or system-called after open: pcapng
- *     interfaces live in a fixed table inside struct wl_source;
+ *   - nothing is allocated, logged or system-called after open for a
+ *     file: pcapng interfaces live in a fixed table inside struct
+ *     wl_source;
  *   - the first error is sticky: s->err and s->errmsg keep it until
  *     wl_source_rewind(), and every packet before it was delivered;
  *   - timestamps are computed in 128 bits and clamped to [0, 2^64-1] ns,
  *     so no resolution or offset in a file can overflow them.
+ *
+ * A stream (pipe, FIFO, device, read callback) has no mapping: base is
+ * a bounded buffer holding the input from offset s->shift on. The
+ * parsers are the same: where a file would end inside a record they
+ * call need(), which in a stream that has not ended returns -EAGAIN
+ * with nothing consumed, and stream_fill() slides the unconsumed tail
+ * to the front of the buffer and reads once more behind it. A parse
+ * that returns -EAGAIN only recomputes what it had set (byte order,
+ * format), so parsing again over more bytes gives what a file gives:
+ * same packets, same errors at the same offsets. A file never takes
+ * these paths except at its end, so mapping stays the fast path.
  * Formats and messages are documented in docs/pcap.md.
  */
 
@@ -114,6 +126,19 @@ align4(uint32_t v)
 	return (v + 3u) & ~3u;
 }
 
+static int __attribute__((format(printf, 3, 0), cold))
+vfail(struct wl_source *s, int err, const char *fmt, va_list ap)
+{
+	size_t n;
+
+	/* A very long name is truncated; the message then is too. */
+	n = (size_t)snprintf(s->errmsg, sizeof(s->errmsg), "%s: ", s->name);
+	if (n < sizeof(s->errmsg))
+		vsnprintf(s->errmsg + n, sizeof(s->errmsg) - n, fmt, ap);
+	s->err = err;
+	return err;
+}
+
 /*
  * Record an error as "<name>: <message>" and make it sticky.
  * Cold path only: called once per source at most between rewinds.
@@ -121,17 +146,36 @@ align4(uint32_t v)
 static int __attribute__((format(printf, 3, 4), cold))
 fail(struct wl_source *s, int err, const char *fmt, ...)
 {
-	size_t n;
 	va_list ap;
 
-	/* A very long name is truncated; the message then is too. */
-	n = (size_t)snprintf(s->errmsg, sizeof(s->errmsg), "%s: ", s->name);
-	if (n < sizeof(s->errmsg)) {
-		va_start(ap, fmt);
-		vsnprintf(s->errmsg + n, sizeof(s->errmsg) - n, fmt, ap);
-		va_end(ap);
-	}
-	s->err = err;
+	va_start(ap, fmt);
+	vfail(s, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* All of the input is at base: a file, memory, or a stream at its end. */
+static inline int
+input_ended(const struct wl_source *s)
+{
+	return s->rd == NULL || s->eof;
+}
+
+/*
+ * The input ends inside what starts at the cursor: the error err for a
+ * file, -EAGAIN (more bytes may come; nothing consumed) for a stream.
+ * Cold: once per file at its end, once per buffer refill for a stream.
+ */
+static int __attribute__((format(printf, 3, 4), cold))
+need(struct wl_source *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!input_ended(s))
+		return -EAGAIN;
+	va_start(ap, fmt);
+	vfail(s, err, fmt, ap);
+	va_end(ap);
 	return err;
 }
 
@@ -272,7 +316,7 @@ pcap_open(struct wl_source *s, uint32_t magic)
 		s->fmt = WL_SOURCE_FMT_PCAP_US;
 	}
 	if (s->len < PCAP_FILE_HDR_LEN)
-		return fail(s, -EINVAL, "truncated file header");
+		return need(s, -EINVAL, "truncated file header");
 	major = rd16(s, s->base + 4);
 	minor = rd16(s, s->base + 6);
 	if (major != 2)
@@ -295,19 +339,21 @@ pcap_next(struct wl_source *s, struct wl_source_pkt *out)
 	uint64_t ns;
 
 	if (rem == 0)
-		return 0;
+		return input_ended(s) ? 0 : -EAGAIN;
 	if (rem < s->rec_hdr_len)
-		return fail(s, -ENODATA,
-			"truncated packet record header at offset %zu", off);
+		return need(s, -ENODATA,
+			"truncated packet record header at offset %zu",
+			s->shift + off);
 	caplen = rd32(s, h + 8);
 	orig = rd32(s, h + 12);
 	if (caplen > WL_SOURCE_MAX_CAPLEN)
 		return fail(s, -EINVAL,
 			"caplen %u above %u at offset %zu",
-			caplen, WL_SOURCE_MAX_CAPLEN, off);
+			caplen, WL_SOURCE_MAX_CAPLEN, s->shift + off);
 	if (caplen > rem - s->rec_hdr_len)
-		return fail(s, -ENODATA,
-			"truncated packet record at offset %zu", off);
+		return need(s, -ENODATA,
+			"truncated packet record at offset %zu",
+			s->shift + off);
 	/* Both fields are unsigned 32 bits: the sum cannot exceed 2^64. */
 	ns = (uint64_t)rd32(s, h) * WL_NS_PER_S +
 		(uint64_t)rd32(s, h + 4) * s->frac_mult;
@@ -336,8 +382,9 @@ shb_parse(struct wl_source *s, size_t off, uint32_t *blen)
 	uint16_t major, minor;
 
 	if (rem < PCAPNG_SHB_MIN)
-		return fail(s, -ENODATA,
-			"truncated section header block at offset %zu", off);
+		return need(s, -ENODATA,
+			"truncated section header block at offset %zu",
+			s->shift + off);
 	memcpy(&bom, b + 8, sizeof(bom));
 	if (bom == PCAPNG_BOM)
 		s->swap = 0;
@@ -346,24 +393,26 @@ shb_parse(struct wl_source *s, size_t off, uint32_t *blen)
 	else
 		return fail(s, -EINVAL,
 			"bad byte-order magic in section header at offset %zu",
-			off);
+			s->shift + off);
 	len = rd32(s, b + 4);
 	if (len < PCAPNG_SHB_MIN || (len & 3) != 0)
 		return fail(s, -EINVAL,
-			"bad block length %u at offset %zu", len, off);
+			"bad block length %u at offset %zu", len,
+			s->shift + off);
 	if (len > rem)
-		return fail(s, -ENODATA,
-			"truncated section header block at offset %zu", off);
+		return need(s, -ENODATA,
+			"truncated section header block at offset %zu",
+			s->shift + off);
 	if (rd32(s, b + len - 4) != len)
 		return fail(s, -EINVAL,
 			"block length mismatch (%u vs trailing %u) at offset %zu",
-			len, rd32(s, b + len - 4), off);
+			len, rd32(s, b + len - 4), s->shift + off);
 	major = rd16(s, b + 12);
 	minor = rd16(s, b + 14);
 	if (major != 1)
 		return fail(s, -ENOTSUP,
 			"unsupported pcapng version %u.%u at offset %zu",
-			major, minor, off);
+			major, minor, s->shift + off);
 	s->n_ifaces = 0;
 	*blen = len;
 	return 0;
@@ -380,7 +429,7 @@ idb_parse(struct wl_source *s, const uint8_t *body, uint32_t body_len,
 	if (s->n_ifaces >= WL_SOURCE_MAX_IFACES)
 		return fail(s, -E2BIG,
 			"more than %u interfaces in a section at offset %zu",
-			WL_SOURCE_MAX_IFACES, off);
+			WL_SOURCE_MAX_IFACES, s->shift + off);
 	ifc = &s->ifaces[s->n_ifaces++];
 	memset(ifc, 0, sizeof(*ifc));
 	ifc->supported = wl_source_link_from_dlt(rd16(s, body), &link) == 0;
@@ -412,7 +461,7 @@ pcapng_open(struct wl_source *s)
 
 	s->fmt = WL_SOURCE_FMT_PCAPNG;
 	if (s->len < PCAPNG_SHB_MIN)
-		return fail(s, -EINVAL, "truncated file header");
+		return need(s, -EINVAL, "truncated file header");
 	ret = shb_parse(s, 0, &blen);
 	if (ret < 0)
 		return ret;
@@ -437,18 +486,18 @@ tpkt_parse(struct wl_source *s, const uint8_t *body, uint32_t body_len,
 	if (if_id >= s->n_ifaces)
 		return fail(s, -EINVAL,
 			"packet for undefined interface %u at offset %zu",
-			if_id, off);
+			if_id, s->shift + off);
 	ifc = &s->ifaces[if_id];
 	ts = ((uint64_t)rd32(s, body + 4) << 32) | rd32(s, body + 8);
 	caplen = rd32(s, body + 12);
 	orig = rd32(s, body + 16);
 	if (caplen > WL_SOURCE_MAX_CAPLEN)
 		return fail(s, -EINVAL, "caplen %u above %u at offset %zu",
-			caplen, WL_SOURCE_MAX_CAPLEN, off);
+			caplen, WL_SOURCE_MAX_CAPLEN, s->shift + off);
 	if (caplen > body_len - 20)
 		return fail(s, -EINVAL,
 			"caplen %u exceeds its block at offset %zu",
-			caplen, off);
+			caplen, s->shift + off);
 	s->last_ts = iface_ts_ns(ifc, ts);
 	if (!ifc->supported) {
 		s->st.unsupported_link++;
@@ -474,7 +523,7 @@ spb_parse(struct wl_source *s, const uint8_t *body, uint32_t body_len,
 	if (s->n_ifaces == 0)
 		return fail(s, -EINVAL,
 			"simple packet block without interface at offset %zu",
-			off);
+			s->shift + off);
 	ifc = &s->ifaces[0];
 	orig = rd32(s, body);
 	caplen = WL_MIN(orig, body_len - 4);
@@ -482,7 +531,7 @@ spb_parse(struct wl_source *s, const uint8_t *body, uint32_t body_len,
 		caplen = WL_MIN(caplen, ifc->snaplen);
 	if (caplen > WL_SOURCE_MAX_CAPLEN)
 		return fail(s, -EINVAL, "caplen %u above %u at offset %zu",
-			caplen, WL_SOURCE_MAX_CAPLEN, off);
+			caplen, WL_SOURCE_MAX_CAPLEN, s->shift + off);
 	if (!ifc->supported) {
 		s->st.unsupported_link++;
 		return 0;
@@ -508,10 +557,11 @@ pcapng_next(struct wl_source *s, struct wl_source_pkt *out)
 		off = s->pos;
 		rem = s->len - off;
 		if (rem == 0)
-			return 0;
+			return input_ended(s) ? 0 : -EAGAIN;
 		if (rem < PCAPNG_BLOCK_OVERHEAD)
-			return fail(s, -ENODATA,
-				"truncated block header at offset %zu", off);
+			return need(s, -ENODATA,
+				"truncated block header at offset %zu",
+				s->shift + off);
 		b = s->base + off;
 		type = rd32(s, b);      /* SHB type reads the same either way */
 		if (type == PCAPNG_SHB) {
@@ -524,14 +574,16 @@ pcapng_next(struct wl_source *s, struct wl_source_pkt *out)
 		blen = rd32(s, b + 4);
 		if (blen < PCAPNG_BLOCK_OVERHEAD || (blen & 3) != 0)
 			return fail(s, -EINVAL,
-				"bad block length %u at offset %zu", blen, off);
+				"bad block length %u at offset %zu", blen,
+				s->shift + off);
 		if (blen > rem)
-			return fail(s, -ENODATA,
-				"truncated block at offset %zu", off);
+			return need(s, -ENODATA,
+				"truncated block at offset %zu",
+				s->shift + off);
 		if (rd32(s, b + blen - 4) != blen)
 			return fail(s, -EINVAL,
 				"block length mismatch (%u vs trailing %u) at offset %zu",
-				blen, rd32(s, b + blen - 4), off);
+				blen, rd32(s, b + blen - 4), s->shift + off);
 		body = b + 8;
 		body_len = blen - PCAPNG_BLOCK_OVERHEAD;
 		s->pos = off + blen;
@@ -541,7 +593,7 @@ pcapng_next(struct wl_source *s, struct wl_source_pkt *out)
 			if (blen < PCAPNG_EPB_MIN)
 				return fail(s, -EINVAL,
 					"block length %u too small for a packet block at offset %zu",
-					blen, off);
+					blen, s->shift + off);
 			ret = tpkt_parse(s, body, body_len, off,
 				type == PCAPNG_PB, out);
 			break;
@@ -549,14 +601,14 @@ pcapng_next(struct wl_source *s, struct wl_source_pkt *out)
 			if (blen < PCAPNG_SPB_MIN)
 				return fail(s, -EINVAL,
 					"block length %u too small for a simple packet block at offset %zu",
-					blen, off);
+					blen, s->shift + off);
 			ret = spb_parse(s, body, body_len, off, out);
 			break;
 		case PCAPNG_IDB:
 			if (blen < PCAPNG_IDB_MIN)
 				return fail(s, -EINVAL,
 					"block length %u too small for an interface block at offset %zu",
-					blen, off);
+					blen, s->shift + off);
 			ret = idb_parse(s, body, body_len, off);
 			break;
 		default:
@@ -586,6 +638,8 @@ source_new(const void *buf, size_t len, const char *name)
 	}
 	s->base = buf;
 	s->len = len;
+	s->fd = -1;
+	s->fd_flags = -1;
 	return s;
 }
 
@@ -596,6 +650,13 @@ source_free(struct wl_source *s)
 		return;
 	if (s->map != NULL)
 		munmap(s->map, s->len);
+	if (s->fd >= 0) {
+		if (s->fd_flags >= 0)
+			(void)fcntl(s->fd, F_SETFL, s->fd_flags);
+		else
+			close(s->fd);
+	}
+	free(s->buf);
 	free(s->name);
 	free(s);
 }
@@ -608,9 +669,9 @@ source_start(struct wl_source *s)
 	int ret;
 
 	if (s->len == 0)
-		return fail(s, -EINVAL, "empty file");
+		return need(s, -EINVAL, "empty file");
 	if (s->len < 4)
-		return fail(s, -EINVAL, "truncated file header");
+		return need(s, -EINVAL, "truncated file header");
 	memcpy(&magic, s->base, sizeof(magic));
 	switch (magic) {
 	case PCAP_MAGIC_US:
@@ -675,12 +736,34 @@ wl_source_open_mem(const void *buf, size_t len, const char *name,
 	return s;
 }
 
+/* Map the regular file behind fd (left open for the caller to close). */
+static int
+file_map(struct wl_source *s, int fd, const struct stat *st)
+{
+	void *map;
+	int ret;
+
+	if (st->st_size > 0) {
+		/* The kernel pages the file in as we walk it: no read(). */
+		map = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE,
+			fd, 0);
+		if (map == MAP_FAILED) {
+			ret = -errno;
+			return fail(s, ret, "mmap: %s", strerror(-ret));
+		}
+		madvise(map, (size_t)st->st_size, MADV_SEQUENTIAL);
+		s->map = map;
+		s->base = map;
+		s->len = (size_t)st->st_size;
+	}
+	return source_start(s);
+}
+
 struct wl_source *
 wl_source_open(const char *path, char *err, size_t errlen)
 {
 	struct wl_source *s;
 	struct stat st;
-	void *map;
 	int fd, ret;
 
 	s = source_new(NULL, 0, path);
@@ -688,7 +771,8 @@ wl_source_open(const char *path, char *err, size_t errlen)
 		nomem(path, err, errlen);
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below, not waited on for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
 		fail(s, ret, "%s", strerror(-ret));
@@ -697,35 +781,215 @@ wl_source_open(const char *path, char *err, size_t errlen)
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
 		fail(s, ret, "%s", strerror(-ret));
-		goto fail_fd;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	} else if (!S_ISREG(st.st_mode)) {
 		ret = fail(s, -EINVAL, "not a regular file");
-		goto fail_fd;
-	}
-	if (st.st_size > 0) {
-		/* The kernel pages the file in as we walk it: no read(). */
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
-			fd, 0);
-		if (map == MAP_FAILED) {
-			ret = -errno;
-			fail(s, ret, "mmap: %s", strerror(-ret));
-			goto fail_fd;
-		}
-		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-		s->map = map;
-		s->base = map;
-		s->len = (size_t)st.st_size;
+	} else {
+		ret = file_map(s, fd, &st);
 	}
 	close(fd);
-	ret = source_start(s);
 	if (ret < 0)
 		return open_failed(s, ret, err, errlen);
 	return s;
+}
 
-fail_fd:
-	close(fd);
-	return open_failed(s, ret, err, errlen);
+/* ---- streams ---- */
+
+/*
+ * Slide the unconsumed tail to the front of the buffer, then read once
+ * into all the room behind it.
+ * @return 1 bytes added or end of input seen; -EAGAIN nothing to read
+ *   now; -EINTR interrupted (the caller decides: an error while opening,
+ *   nothing new after); another -errno, recorded as the sticky error.
+ */
+static int
+stream_fill(struct wl_source *s)
+{
+	ssize_t n;
+
+	if (s->pos > 0) {
+		memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+		s->shift += s->pos;
+		s->len -= s->pos;
+		s->pos = 0;
+	}
+	/* The record at the cursor needs more than the whole buffer. */
+	if (s->len == WL_SOURCE_STREAM_BUF)
+		return fail(s, -E2BIG,
+			"block at offset %zu larger than the stream buffer "
+			"(%u bytes)", s->shift, WL_SOURCE_STREAM_BUF);
+	n = s->rd(s->rd_arg, s->buf + s->len, WL_SOURCE_STREAM_BUF - s->len);
+	if (n > 0) {
+		s->len += (size_t)n;
+		return 1;
+	}
+	if (n == 0) {
+		s->eof = 1;
+		return 1;
+	}
+	if (n == -EAGAIN || n == -EINTR)
+		return (int)n;
+	return fail(s, (int)n, "read: %s", strerror((int)-n));
+}
+
+/* Read until the file header is complete (the reader may block). */
+static int
+stream_start(struct wl_source *s)
+{
+	int ret;
+
+	while ((ret = source_start(s)) == -EAGAIN) {
+		ret = stream_fill(s);
+		if (ret == -EINTR)
+			return fail(s, -EINTR,
+				"interrupted while waiting for the file "
+				"header");
+		if (ret == -EAGAIN)
+			return fail(s, -EAGAIN,
+				"no data for the file header yet");
+		if (ret < 0)
+			return ret;
+	}
+	return ret;
+}
+
+/* Set up s as a stream over rd; @return 0 or -errno (message set). */
+static int
+stream_init(struct wl_source *s, wl_source_read_t rd, void *arg)
+{
+	s->buf = malloc(WL_SOURCE_STREAM_BUF);
+	if (s->buf == NULL)
+		return fail(s, -ENOMEM, "out of memory");
+	s->base = s->buf;
+	s->len = 0;
+	s->rd = rd;
+	s->rd_arg = arg;
+	return stream_start(s);
+}
+
+struct wl_source *
+wl_source_open_reader(wl_source_read_t rd, void *arg, const char *name,
+	char *err, size_t errlen)
+{
+	struct wl_source *s;
+	int ret;
+
+	if (name == NULL)
+		name = "<stream>";
+	s = source_new(NULL, 0, name);
+	if (s == NULL) {
+		nomem(name, err, errlen);
+		return NULL;
+	}
+	ret = stream_init(s, rd, arg);
+	if (ret < 0)
+		return open_failed(s, ret, err, errlen);
+	return s;
+}
+
+static ssize_t
+fd_read(void *arg, void *buf, size_t len)
+{
+	ssize_t n = read((int)(intptr_t)arg, buf, len);
+
+	if (n >= 0)
+		return n;
+	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+/*
+ * Read the pipe, FIFO or device fd as a stream. keep: fd is not ours
+ * (stdin): its flags are restored at close instead of closing it.
+ */
+static int
+fd_stream(struct wl_source *s, int fd, int keep)
+{
+	int fl, ret;
+
+	if (isatty(fd))
+		return fail(s, -EINVAL, "a terminal, not a capture: pipe one "
+			"in (tcpdump -w - | wirelat --pcap -)");
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		ret = -errno;
+		return fail(s, ret, "%s", strerror(-ret));
+	}
+	if (keep) {
+		s->fd = fd;
+		s->fd_flags = fl;
+	}
+	/* A larger pipe lets the writer run ahead of a busy reader; best
+	 * effort (the limit is /proc/sys/fs/pipe-max-size), never smaller. */
+	ret = fcntl(fd, F_GETPIPE_SZ);
+	if (ret >= 0 && ret < (int)WL_SOURCE_STREAM_BUF)
+		(void)fcntl(fd, F_SETPIPE_SZ, WL_SOURCE_STREAM_BUF);
+	/* The header is read blocking (main thread, at start-up) ... */
+	if ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		ret = -errno;
+		return fail(s, ret, "%s", strerror(-ret));
+	}
+	ret = stream_init(s, fd_read, (void *)(intptr_t)fd);
+	if (ret < 0)
+		return ret;
+	/* ... the packets never: the RX lcore polls, it must not sleep. */
+	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		ret = -errno;
+		return fail(s, ret, "%s", strerror(-ret));
+	}
+	return 0;
+}
+
+struct wl_source *
+wl_source_open_stream(const char *path, char *err, size_t errlen)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	const char *name = is_stdin ? "stdin" : path;
+	struct wl_source *s;
+	struct stat st;
+	int fd, ret;
+
+	s = source_new(NULL, 0, name);
+	if (s == NULL) {
+		nomem(name, err, errlen);
+		return NULL;
+	}
+	if (is_stdin) {
+		fd = STDIN_FILENO;
+	} else {
+		/* A FIFO: blocks until a writer opens it, or a signal. */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			ret = -errno;
+			if (ret == -EINTR)
+				fail(s, ret, "interrupted while waiting for a "
+					"writer");
+			else
+				fail(s, ret, "%s", strerror(-ret));
+			return open_failed(s, ret, err, errlen);
+		}
+		s->fd = fd;     /* closed by source_free() */
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		fail(s, ret, "%s", strerror(-ret));
+	} else if (S_ISREG(st.st_mode) &&
+			(!is_stdin || lseek(fd, 0, SEEK_CUR) == 0)) {
+		/* The fast path, as any file: the mapping outlives fd. */
+		ret = file_map(s, fd, &st);
+		if (s->fd >= 0)
+			close(s->fd);
+		s->fd = -1;
+	} else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
+			S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode)) {
+		/* The last: stdin from a file that was read part-way,
+		 * read on from where it is. */
+		ret = fd_stream(s, fd, is_stdin);
+	} else {
+		ret = fail(s, -EINVAL,
+			"not a regular file, FIFO or character device");
+	}
+	if (ret < 0)
+		return open_failed(s, ret, err, errlen);
+	return s;
 }
 
 void
@@ -736,6 +1000,35 @@ wl_source_close(struct wl_source *s)
 
 /* ---- reading ---- */
 
+static inline int
+parse_next(struct wl_source *s, struct wl_source_pkt *out)
+{
+	if (s->fmt == WL_SOURCE_FMT_PCAPNG)
+		return pcapng_next(s, out);
+	return pcap_next(s, out);
+}
+
+/*
+ * The parser ran out of buffered bytes: refill until a record is whole.
+ * Out of line: a file never comes here, its path stays as it was.
+ */
+static int __attribute__((noinline))
+stream_next(struct wl_source *s, struct wl_source_pkt *out)
+{
+	int ret;
+
+	for (;;) {
+		ret = stream_fill(s);
+		if (ret == -EINTR)
+			return -EAGAIN;         /* nothing blocks: try again */
+		if (ret < 0)
+			return ret;
+		ret = parse_next(s, out);
+		if (ret != -EAGAIN)
+			return ret;
+	}
+}
+
 int
 wl_source_next(struct wl_source *s, struct wl_source_pkt *out)
 {
@@ -745,10 +1038,9 @@ wl_source_next(struct wl_source *s, struct wl_source_pkt *out)
 		return s->err;
 	if (unlikely(s->done))
 		return 0;
-	if (s->fmt == WL_SOURCE_FMT_PCAPNG)
-		ret = pcapng_next(s, out);
-	else
-		ret = pcap_next(s, out);
+	ret = parse_next(s, out);
+	if (unlikely(ret == -EAGAIN))
+		ret = stream_next(s, out);
 	if (ret == 1) {
 		s->st.packets++;
 		s->st.bytes += out->caplen;
@@ -795,6 +1087,8 @@ wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 int
 wl_source_rewind(struct wl_source *s)
 {
+	if (s->rd != NULL)
+		return -ESPIPE;         /* what was read is gone */
 	s->pos = s->first;
 	s->err = 0;
 	s->done = 0;

@@ -11,12 +11,23 @@
  * into mbufs (wl_source_rx_burst()). Formats, link types, timestamp
  * rules and error messages are described in docs/pcap.md.
  *
+ * A stream (standard input, a FIFO, a pipe, a character device, or a
+ * caller's read function) cannot be mapped: it is read in large chunks
+ * into one bounded buffer that slides over the input, so the same
+ * parsing code sees contiguous records. A packet from a stream points
+ * into that buffer and is valid only until the next call on the source.
+ * After its file header a stream never blocks: when no complete record
+ * is buffered and nothing more can be read yet, wl_source_next() returns
+ * -EAGAIN (wl_source_rx_burst() 0) and the source is neither done nor
+ * failed. A stream cannot be rewound.
+ *
  * A struct wl_source is not thread-safe: one lcore (or thread) uses it
  * at a time. Different sources are independent.
  */
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "wl_pkt.h"
 
@@ -32,6 +43,13 @@ struct wl_source;
 
 /* Most pcapng interfaces per section; more is reported as an error. */
 #define WL_SOURCE_MAX_IFACES 256
+
+/*
+ * Buffer of a stream source: four records of WL_SOURCE_MAX_CAPLEN fit.
+ * A pcapng block larger than this cannot be read from a stream (-E2BIG),
+ * from a file it can.
+ */
+#define WL_SOURCE_STREAM_BUF (1u << 20)
 
 /* _(field, "name", "description") -- counters, all cumulative. */
 #define foreach_wl_source_counter \
@@ -68,7 +86,9 @@ enum wl_source_format {
 
 /* One packet, zero-copy. */
 struct wl_source_pkt {
-	const uint8_t *data;    /* into the mapping; valid until close */
+	/* Into the mapping: valid until close. From a stream: into its
+	 * buffer, valid until the next call on the source. */
+	const uint8_t *data;
 	uint32_t caplen;        /* bytes at data */
 	uint32_t wire_len;      /* original length (never below caplen) */
 	uint64_t ts_ns;         /* ns since the Unix epoch */
@@ -78,6 +98,8 @@ struct wl_source_pkt {
 
 /**
  * Open a capture file: map it read-only and check its file header.
+ * Regular files only: a FIFO or device is refused without waiting for
+ * a writer (wl_source_open_stream() reads those).
  *
  * @param path
  *   File to read; it is also the name used in error messages.
@@ -94,6 +116,58 @@ struct wl_source_pkt {
 struct wl_source *wl_source_open(const char *path, char *err, size_t errlen);
 
 /**
+ * Open a capture that may be a stream. "-" is standard input. A regular
+ * file (named, or standard input redirected from one, at its start) is
+ * mapped as by wl_source_open(). A FIFO, pipe, socket or character
+ * device is read as a stream (see the top of this file): this call
+ * blocks until a FIFO has a writer and until the file header has
+ * arrived, and a signal handler installed without SA_RESTART interrupts
+ * either wait. The descriptor is then made non-blocking; standard
+ * input gets its flags back at wl_source_close().
+ * Main thread only: it may block.
+ *
+ * @param path
+ *   File, FIFO or device, or "-"; errors name it ("stdin" for "-").
+ * @return
+ *   The source, or NULL with rte_errno set: as wl_source_open(), plus
+ *   EINTR (interrupted while waiting for a writer or for the header),
+ *   EINVAL for a terminal (a capture is never typed in), a directory or
+ *   a block device, E2BIG for a section header larger than
+ *   WL_SOURCE_STREAM_BUF, or the errno of a failed read(2).
+ */
+struct wl_source *wl_source_open_stream(const char *path, char *err,
+	size_t errlen);
+
+/**
+ * Reader of a stream source: read(2) with a -errno return.
+ *
+ * @return
+ *   Bytes stored in buf (1..len), 0 at the end of the input, -EAGAIN
+ *   when nothing can be read now, -EINTR when interrupted, or another
+ *   -errno, which ends the source with that error.
+ */
+typedef ssize_t (*wl_source_read_t)(void *arg, void *buf, size_t len);
+
+/**
+ * Same as wl_source_open_stream() over a read function (tests, fuzzing,
+ * inputs that are no file descriptor): packets come through the stream
+ * buffer and are valid until the next call.
+ *
+ * @param rd
+ *   Called with arg until the file header is complete, then whenever
+ *   the buffer holds no complete record; it must not block after the
+ *   header (return -EAGAIN).
+ * @param name
+ *   Name used in error messages (e.g. "<stream>").
+ * @return
+ *   The source, or NULL with rte_errno set: as wl_source_open_mem(),
+ *   or EAGAIN / EINTR when rd returned that before the file header was
+ *   complete, E2BIG, or the errno rd returned.
+ */
+struct wl_source *wl_source_open_reader(wl_source_read_t rd, void *arg,
+	const char *name, char *err, size_t errlen);
+
+/**
  * Same as wl_source_open() over a memory buffer (tests, fuzzing).
  * The buffer is not copied and must outlive the source.
  *
@@ -103,22 +177,30 @@ struct wl_source *wl_source_open(const char *path, char *err, size_t errlen);
 struct wl_source *wl_source_open_mem(const void *buf, size_t len,
 	const char *name, char *err, size_t errlen);
 
-/** Unmap and free. Accepts NULL. */
+/**
+ * Unmap or close, and free. A stream's own descriptor is closed,
+ * standard input's file status flags restored. Accepts NULL.
+ */
 void wl_source_close(struct wl_source *s);
 
 /**
- * Next packet, zero-copy.
+ * Next packet, zero-copy. On a stream, out->data is valid until the
+ * next call on s; a call reads the input at most when its buffer holds
+ * no complete record (one read(2) of up to WL_SOURCE_STREAM_BUF bytes).
  *
  * @param out
  *   Filled when 1 is returned.
  * @return
- *   1 packet delivered, 0 end of file, or on a corrupt file -EINVAL (bad
- *   pcapng block, caplen above WL_SOURCE_MAX_CAPLEN or above its block,
- *   undefined interface), -ENODATA (truncated record), -ENOTSUP
- *   (unsupported pcapng version in a later section), -E2BIG (too many
- *   interfaces). Errors are sticky: later calls return the same value
- *   and wl_source_error() describes it. Packets before the corruption
- *   are delivered normally.
+ *   1 packet delivered, 0 end of file, -EAGAIN (streams only: no
+ *   complete record yet and nothing to read now; not sticky, call again
+ *   later), or on a corrupt file -EINVAL (bad pcapng block, caplen above
+ *   WL_SOURCE_MAX_CAPLEN or above its block, undefined interface),
+ *   -ENODATA (truncated record, also a stream that ends inside one),
+ *   -ENOTSUP (unsupported pcapng version in a later section), -E2BIG
+ *   (too many interfaces; on a stream, a block larger than
+ *   WL_SOURCE_STREAM_BUF), or a stream's read(2) errno. Errors are
+ *   sticky: later calls return the same value and wl_source_error()
+ *   describes it. Packets before the corruption are delivered normally.
  */
 int wl_source_next(struct wl_source *s, struct wl_source_pkt *out);
 
@@ -131,17 +213,19 @@ int wl_source_next(struct wl_source *s, struct wl_source_pkt *out);
  * dry meanwhile it is cut short and counted in "oversize".
  *
  * @return
- *   Number of mbufs stored in pkts. 0 at end of file, on error, or when
- *   the pool is empty: tell them apart with wl_source_done() and
- *   wl_source_error() (neither set: retry once mbufs are freed).
+ *   Number of mbufs stored in pkts. 0 at end of file, on error, when
+ *   the pool is empty or a stream has no complete record yet: tell them
+ *   apart with wl_source_done() and wl_source_error() (neither set:
+ *   retry later). Never blocks.
  */
 uint16_t wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 	struct rte_mbuf **pkts, uint16_t n);
 
 /**
  * Go back to the first packet and clear end-of-file and error state.
- * Counters keep accumulating. @return 0 (cannot fail on a source that
- * opened, since the file header was checked then).
+ * Counters keep accumulating.
+ * @return 0 (the file header was checked at open), or -ESPIPE on a
+ *   stream, which is left as it was.
  */
 int wl_source_rewind(struct wl_source *s);
 

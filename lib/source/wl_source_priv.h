@@ -4,8 +4,9 @@
 
 /*
  * Body of struct wl_source, private to lib/source. Everything a reader
- * needs lives in one allocation made at open; nothing is allocated while
- * packets are read (pcapng interfaces go into a fixed table).
+ * needs is allocated at open (a stream's buffer included); nothing is
+ * allocated while packets are read (pcapng interfaces go into a fixed
+ * table).
  */
 
 #include <stddef.h>
@@ -32,11 +33,19 @@ struct wl_source_iface {
 };
 
 struct wl_source {
-	const uint8_t *base;    /* whole file */
-	size_t len;
+	const uint8_t *base;    /* whole file, or a stream's buffer */
+	size_t len;             /* bytes at base */
 	size_t pos;             /* next record or block */
 	size_t first;           /* offset of the first record or block */
-	void *map;              /* NULL for memory sources */
+	void *map;              /* NULL for memory sources and streams */
+	/* Stream: base is buf, holding the input from offset shift on. */
+	wl_source_read_t rd;    /* NULL: the whole input is at base */
+	void *rd_arg;
+	uint8_t *buf;           /* WL_SOURCE_STREAM_BUF bytes */
+	size_t shift;           /* input offset of base[0]; 0 for files */
+	int eof;                /* rd said the input ended */
+	int fd;                 /* stream descriptor, -1 */
+	int fd_flags;           /* stdin's flags to restore; -1: close fd */
 	int err;                /* 0 or the sticky negative errno */
 	int done;
 	enum wl_source_format fmt;

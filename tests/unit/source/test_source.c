@@ -10,13 +10,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -864,6 +867,833 @@ test_rx_burst(void **state)
 	rte_mempool_free(mp);
 }
 
+/* ---- streams ---- */
+
+/*
+ * A stream must read exactly as the same bytes in memory do: same
+ * packets, same outcome, same message with the same offset, same
+ * counters, however the bytes arrive. stream_same() checks that for one
+ * image and one way of delivering it; the tests vary the images (every
+ * format, corruption, truncation at every byte) and the delivery (read
+ * sizes from 1 byte up, -EAGAIN between reads, real pipes and FIFOs
+ * written by a thread with delays).
+ */
+
+/* Reads of at most chunk bytes; with again, -EAGAIN between them once
+ * the source is open (a non-blocking pipe not written to yet). */
+struct mem_reader {
+	const uint8_t *b;
+	size_t len;
+	size_t pos;
+	size_t chunk;
+	int again;
+	int opened;
+	unsigned int calls;
+	int fail_errno;         /* returned once pos reaches fail_at */
+	size_t fail_at;
+};
+
+static ssize_t
+mem_read(void *arg, void *buf, size_t len)
+{
+	struct mem_reader *r = arg;
+	size_t n;
+
+	r->calls++;
+	if (r->again && r->opened && (r->calls & 1))
+		return -EAGAIN;
+	if (r->fail_errno != 0 && r->pos >= r->fail_at)
+		return -r->fail_errno;
+	n = WL_MIN(WL_MIN(len, r->chunk), r->len - r->pos);
+	memcpy(buf, r->b + r->pos, n);
+	r->pos += n;
+	return (ssize_t)n;
+}
+
+/* Next packet of a stream, waiting out -EAGAIN (at most ~10 s, a
+ * writer thread descheduled included). */
+static int
+stream_next_wait(struct wl_source *s, struct wl_source_pkt *p)
+{
+	unsigned int spins = 0;
+	int r;
+
+	while ((r = wl_source_next(s, p)) == -EAGAIN) {
+		assert_false(wl_source_done(s));
+		assert_null(wl_source_error(s));
+		if (++spins > 1000)
+			usleep(50);
+		if (spins > 200000)
+			fail_msg("stream stuck in -EAGAIN");
+	}
+	return r;
+}
+
+static int
+pkt_differs(const struct wl_source_pkt *a, const struct wl_source_pkt *b)
+{
+	return a->caplen != b->caplen || a->wire_len != b->wire_len ||
+		a->ts_ns != b->ts_ns || a->link != b->link ||
+		a->if_id != b->if_id ||
+		memcmp(a->data, b->data, a->caplen) != 0;
+}
+
+/*
+ * Read buf from memory and from s (a stream over the same bytes) side
+ * by side. @return 0 when they agree, else 1 after printing where.
+ */
+static int
+same_as_mem(const uint8_t *buf, size_t len, struct wl_source *s,
+	const char *how)
+{
+	char err[WL_SOURCE_ERR_LEN];
+	struct wl_source_stats a, b;
+	struct wl_source_pkt pm, ps;
+	struct wl_source *m;
+	const char *em, *es;
+	unsigned int n = 0;
+	int rm, rs;
+
+	m = wl_source_open_mem(buf, len, "t.pcap", err, sizeof(err));
+	assert_non_null(m);
+	do {
+		rm = wl_source_next(m, &pm);
+		rs = stream_next_wait(s, &ps);
+		if (rm != rs || (rm == 1 && pkt_differs(&pm, &ps))) {
+			print_message("%s: packet %u: file %d, stream %d\n",
+				how, n, rm, rs);
+			wl_source_close(m);
+			return 1;
+		}
+		n++;
+	} while (rm == 1);
+	em = wl_source_error(m);
+	es = wl_source_error(s);
+	wl_source_stats_get(m, &a);
+	wl_source_stats_get(s, &b);
+	if ((em == NULL) != (es == NULL) ||
+			(em != NULL && strcmp(em, es) != 0) ||
+			wl_source_done(m) != wl_source_done(s) ||
+			memcmp(&a, &b, sizeof(a)) != 0) {
+		print_message("%s: file ended \"%s\", stream \"%s\"\n", how,
+			em != NULL ? em : "ok", es != NULL ? es : "ok");
+		wl_source_close(m);
+		return 1;
+	}
+	wl_source_close(m);
+	return 0;
+}
+
+/* buf through a mem_reader of chunk-byte reads: same as from memory,
+ * including failing to open with the same message and errno. */
+static int
+stream_same_buf(const uint8_t *buf, size_t len, size_t chunk, int again)
+{
+	char em[WL_SOURCE_ERR_LEN], es[WL_SOURCE_ERR_LEN], how[64];
+	struct mem_reader r = {
+		.b = buf, .len = len, .chunk = chunk, .again = again,
+	};
+	struct wl_source *m, *s;
+	int errm, ret;
+
+	snprintf(how, sizeof(how), "%zu bytes, reads of %zu%s", len,
+		chunk, again ? ", EAGAIN" : "");
+	m = wl_source_open_mem(buf, len, "t.pcap", em, sizeof(em));
+	errm = rte_errno;
+	s = wl_source_open_reader(mem_read, &r, "t.pcap", es, sizeof(es));
+	if (m == NULL || s == NULL) {
+		ret = m != NULL || s != NULL || errm != rte_errno ||
+			strcmp(em, es) != 0;
+		if (ret)
+			print_message("%s: open: file \"%s\", stream \"%s\"\n",
+				how, m == NULL ? em : "ok",
+				s == NULL ? es : "ok");
+		wl_source_close(m);
+		wl_source_close(s);
+		return ret;
+	}
+	wl_source_close(m);
+	r.opened = 1;
+	ret = same_as_mem(buf, len, s, how);
+	wl_source_close(s);
+	return ret;
+}
+
+static int
+stream_same(size_t chunk, int again)
+{
+	return stream_same_buf(im.b, im.len, chunk, again);
+}
+
+static const size_t chunks[] = { 1, 2, 3, 7, 16, 61, 1500, 65536, IMG_MAX };
+
+static void
+stream_same_all(void)
+{
+	unsigned int i, again;
+
+	for (i = 0; i < WL_ARRAY_SIZE(chunks); i++)
+		for (again = 0; again < 2; again++)
+			assert_int_equal(stream_same(chunks[i], again), 0);
+}
+
+/* Every image of the file tests, whole, in any read size. */
+static void
+test_stream_images(void **state)
+{
+	static const uint32_t magics[] = {
+		0xa1b2c3d4, 0xa1b23c4d, 0xa1b2cd34,
+	};
+	unsigned int i, be, c;
+	size_t bad;
+
+	(void)state;
+	for (i = 0; i < WL_ARRAY_SIZE(magics); i++) {
+		for (be = 0; be < 2; be++) {
+			img_reset(&im, be);
+			pcap_file_hdr(&im, magics[i], 1, 65535);
+			pcap_rec(&im, 1700000000, 5, 60, 60, 1, i == 2);
+			pcap_rec(&im, 1700000001, 6, 2000, 2000, 2, i == 2);
+			pcap_rec(&im, 1700000002, 7, 0, 10, 3, i == 2);
+			pcap_rec(&im, 1700000003, 8, 61, 61, 4, i == 2);
+			stream_same_all();
+		}
+	}
+	/* Several sections, byte orders, block types; then corruption. */
+	for (c = 0; c < 3; c++) {
+		img_reset(&im, 0);
+		ng_shb(&im);
+		ng_other(&im, 4, 8);
+		ng_idb(&im, 1, 64, 9, 0, 0);
+		ng_idb(&im, 101, 0, -1, 1, 1000);
+		ng_epb(&im, 0, 42 * NS, 60, 60, 1);
+		ng_spb(&im, 100, 64, 2);
+		ng_epb(&im, 1, 43, 41, 41, 3);
+		im.be = 1;
+		ng_shb(&im);
+		ng_idb(&im, 229, 0, 0x80 | 20, 0, 0);
+		ng_idb(&im, 147, 0, -1, 0, 0);
+		ng_epb(&im, 1, 44, 20, 20, 4);  /* unsupported link */
+		ng_pb(&im, 0, 45, 1500, 1514, 5);
+		ng_other(&im, 5, 20);
+		im.be = 0;
+		ng_shb(&im);
+		ng_idb(&im, 1, 0, 9, 0, 0);
+		bad = ng_epb(&im, 0, 46, 70, 70, 6);
+		if (c == 1)
+			img_put_at(&im, bad + 20, 1u << 30, 4);
+		else if (c == 2)
+			ng_epb(&im, 3, 47, 10, 10, 7);  /* undefined */
+		stream_same_all();
+	}
+	/* A bad block length, a bad section magic, version 2. */
+	img_reset(&im, 1);
+	ng_shb(&im);
+	ng_idb(&im, 1, 0, -1, 0, 0);
+	bad = ng_epb(&im, 0, 2, 61, 61, 2);
+	img_put_at(&im, bad + 4, 90, 4);
+	stream_same_all();
+	img_reset(&im, 0);
+	ng_shb(&im);
+	bad = ng_shb(&im);
+	img_put_at(&im, bad + 8, 0x11223344, 4);
+	stream_same_all();
+	img_reset(&im, 1);
+	ng_shb(&im);
+	img_put_at(&im, 12, 2, 2);
+	stream_same_all();
+	/* Not a capture at all, gzip. */
+	img_reset(&im, 0);
+	img_bytes(&im, "GET / HTTP/1.1\r\n\r\n", 18);
+	stream_same_all();
+	img_reset(&im, 0);
+	img_bytes(&im, "\x1f\x8b\x08\x08\0\0\0\0\0\0\0\0", 12);
+	stream_same_all();
+}
+
+/* A stream that ends anywhere: the file's error for a file cut there. */
+static void
+test_stream_truncated(void **state)
+{
+	static const size_t tchunks[] = { 1, 5, 64 };
+	size_t full, cut;
+	unsigned int i, f;
+
+	(void)state;
+	for (f = 0; f < 3; f++) {
+		img_reset(&im, f == 1);
+		if (f < 2) {
+			pcap_file_hdr(&im, f ? 0xa1b2cd34 : 0xa1b23c4d, 1,
+				65535);
+			pcap_rec(&im, 1, 2, 40, 40, 1, f);
+			pcap_rec(&im, 3, 4, 30, 30, 2, f);
+		} else {
+			ng_shb(&im);
+			ng_idb(&im, 1, 0, 9, 0, 0);
+			ng_epb(&im, 0, 5, 40, 40, 1);
+			ng_shb(&im);
+			ng_idb(&im, 113, 0, -1, 0, 0);
+			ng_spb(&im, 30, 32, 2);
+		}
+		full = im.len;
+		for (cut = 0; cut <= full; cut++) {
+			im.len = cut;
+			for (i = 0; i < WL_ARRAY_SIZE(tchunks); i++) {
+				assert_int_equal(stream_same(tchunks[i], 0), 0);
+				assert_int_equal(stream_same(tchunks[i], 1), 0);
+			}
+		}
+	}
+}
+
+/* Reads are one per buffer refill, not one per packet. */
+static void
+test_stream_reads_in_chunks(void **state)
+{
+	char err[WL_SOURCE_ERR_LEN];
+	struct mem_reader r = { .chunk = 4096 };
+	struct wl_source *s;
+	unsigned int i, n;
+
+	(void)state;
+	img_reset(&im, 0);
+	pcap_file_hdr(&im, 0xa1b23c4d, 1, 65535);
+	for (i = 0; i < 2000; i++)
+		pcap_rec(&im, i, 0, 60, 60, i, 0);
+	r.b = im.b;
+	r.len = im.len;
+	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(drain(s, &n), 0);
+	assert_int_equal(n, 2000);
+	/* 4096-byte reads of 152 KB, and the one that saw the end. */
+	assert_true(r.calls <= im.len / 4096 + 2);
+	wl_source_close(s);
+
+	r.pos = 0;
+	r.calls = 0;
+	r.chunk = IMG_MAX;
+	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(drain(s, &n), 0);
+	assert_int_equal(n, 2000);
+	assert_true(r.calls <= 2);
+	wl_source_close(s);
+}
+
+/* Records of WL_SOURCE_MAX_CAPLEN: far more than one read. */
+static void
+test_stream_big_records(void **state)
+{
+	(void)state;
+	img_reset(&im, 0);
+	pcap_file_hdr(&im, 0xa1b23c4d, 1, WL_SOURCE_MAX_CAPLEN);
+	pcap_rec(&im, 1, 0, WL_SOURCE_MAX_CAPLEN, 300000, 1, 0);
+	pcap_rec(&im, 2, 0, 60, 60, 2, 0);
+	pcap_rec(&im, 3, 0, WL_SOURCE_MAX_CAPLEN - 1, 300000, 3, 0);
+	pcap_rec(&im, 4, 0, WL_SOURCE_MAX_CAPLEN, 300000, 4, 0);
+	assert_int_equal(stream_same(1000, 0), 0);
+	assert_int_equal(stream_same(65536, 1), 0);
+	assert_int_equal(stream_same(IMG_MAX, 0), 0);
+
+	img_reset(&im, 1);
+	ng_shb(&im);
+	ng_idb(&im, 1, 0, 9, 0, 0);
+	ng_epb(&im, 0, 1, WL_SOURCE_MAX_CAPLEN, WL_SOURCE_MAX_CAPLEN, 1);
+	ng_epb(&im, 0, 2, 1, 1, 2);
+	ng_epb(&im, 0, 3, WL_SOURCE_MAX_CAPLEN, WL_SOURCE_MAX_CAPLEN, 3);
+	ng_other(&im, 0x0bad, 400000);  /* skipped, larger than a record */
+	ng_epb(&im, 0, 4, 100, 100, 4);
+	assert_int_equal(stream_same(4093, 0), 0);
+	assert_int_equal(stream_same(65536, 1), 0);
+}
+
+/* A block larger than the stream buffer: read from a file, an error
+ * from a stream (documented in docs/pcap.md). */
+static void
+test_stream_block_too_big(void **state)
+{
+	const size_t big = WL_SOURCE_STREAM_BUF + 64;
+	char err[WL_SOURCE_ERR_LEN], want[WL_SOURCE_ERR_LEN];
+	struct mem_reader r = { .chunk = 65536 };
+	struct wl_source_stats st;
+	struct wl_source_pkt p;
+	struct wl_source *s;
+	size_t hdr, len;
+	uint8_t *buf;
+
+	(void)state;
+	img_reset(&im, 0);
+	ng_shb(&im);
+	ng_idb(&im, 1, 0, 9, 0, 0);
+	hdr = im.len;
+	buf = calloc(1, hdr + big + 256);
+	assert_non_null(buf);
+	memcpy(buf, im.b, hdr);
+	img_reset(&im, 0);
+	img_put(&im, 0x0bad, 4);
+	img_put(&im, big, 4);
+	memcpy(buf + hdr, im.b, 8);
+	img_reset(&im, 0);
+	img_put(&im, big, 4);
+	memcpy(buf + hdr + big - 4, im.b, 4);
+	img_reset(&im, 0);
+	ng_epb(&im, 0, 9, 50, 50, 9);
+	memcpy(buf + hdr + big, im.b, im.len);
+	len = hdr + big + im.len;
+
+	s = wl_source_open_mem(buf, len, "t.pcap", err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(wl_source_next(s, &p), 1);
+	check_pkt(&p, 50, 50, 9, WL_LINK_ETHER, 9);
+	wl_source_stats_get(s, &st);
+	assert_int_equal(st.skipped_blocks, 1);
+	wl_source_close(s);
+
+	r.b = buf;
+	r.len = len;
+	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(stream_next_wait(s, &p), -E2BIG);
+	snprintf(want, sizeof(want), "t.pcap: block at offset %zu larger "
+		"than the stream buffer (%u bytes)", hdr, WL_SOURCE_STREAM_BUF);
+	assert_string_equal(wl_source_error(s), want);
+	assert_int_equal(wl_source_next(s, &p), -E2BIG);
+	wl_source_close(s);
+	free(buf);
+}
+
+static void
+test_stream_reader_errors(void **state)
+{
+	char err[WL_SOURCE_ERR_LEN];
+	struct mem_reader r = { .chunk = 7 };
+	struct wl_source_pkt p;
+	struct wl_source *s;
+
+	(void)state;
+	img_reset(&im, 0);
+	pcap_file_hdr(&im, 0xa1b2c3d4, 1, 65535);
+	pcap_rec(&im, 1, 0, 60, 60, 1, 0);
+	pcap_rec(&im, 2, 0, 60, 60, 2, 0);
+	r.b = im.b;
+	r.len = im.len;
+
+	/* A read error after the first packet: it, then the error. */
+	r.fail_errno = EIO;
+	r.fail_at = 24 + 16 + 60 + 3;
+	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(wl_source_rewind(s), -ESPIPE);
+	assert_int_equal(stream_next_wait(s, &p), 1);
+	check_pkt(&p, 60, 60, NS, WL_LINK_ETHER, 1);
+	assert_int_equal(wl_source_rewind(s), -ESPIPE);
+	assert_int_equal(stream_next_wait(s, &p), -EIO);
+	assert_string_equal(wl_source_error(s),
+		"t.pcap: read: Input/output error");
+	assert_int_equal(wl_source_next(s, &p), -EIO);
+	wl_source_close(s);
+
+	/* Errors before the header is complete fail the open. */
+	r.pos = 0;
+	r.fail_at = 10;
+	assert_null(wl_source_open_reader(mem_read, &r, NULL, err,
+		sizeof(err)));
+	assert_int_equal(rte_errno, EIO);
+	assert_string_equal(err, "<stream>: read: Input/output error");
+	r.pos = 0;
+	r.fail_errno = EINTR;
+	assert_null(wl_source_open_reader(mem_read, &r, "x", err,
+		sizeof(err)));
+	assert_int_equal(rte_errno, EINTR);
+	assert_string_equal(err,
+		"x: interrupted while waiting for the file header");
+	r.pos = 0;
+	r.fail_errno = EAGAIN;
+	assert_null(wl_source_open_reader(mem_read, &r, "x", err,
+		sizeof(err)));
+	assert_int_equal(rte_errno, EAGAIN);
+	assert_string_equal(err, "x: no data for the file header yet");
+}
+
+/* The mbuf path over a stream: 0 with neither done nor error while
+ * nothing is readable, every packet in the end, no mbuf lost. */
+static void
+test_stream_rx_burst(void **state)
+{
+	struct mem_reader r = { .chunk = 100, .again = 1 };
+	char err[WL_SOURCE_ERR_LEN];
+	uint8_t want[2048], got[2048];
+	struct rte_mempool *mp;
+	struct rte_mbuf *m[4];
+	struct wl_source *s;
+	unsigned int i, k = 0, idle = 0;
+	uint16_t n;
+
+	(void)state;
+	assert_int_equal(wl_test_eal_init(), 0);
+	if (wl_mbuf_meta_offset < 0)
+		assert_int_equal(wl_mbuf_meta_register(), 0);
+	mp = rte_pktmbuf_pool_create("wl_src_stream", 63, 0, 0,
+		RTE_PKTMBUF_HEADROOM + 2048, SOCKET_ID_ANY);
+	assert_non_null(mp);
+	img_reset(&im, 0);
+	pcap_file_hdr(&im, 0xa1b23c4d, 1, 65535);
+	for (i = 0; i < 20; i++)
+		pcap_rec(&im, i, 0, 50 + i * 90, 50 + i * 90, i, 0);
+	r.b = im.b;
+	r.len = im.len;
+	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	assert_non_null(s);
+	r.opened = 1;
+	while (!wl_source_done(s)) {
+		n = wl_source_rx_burst(s, mp, m, 4);
+		assert_null(wl_source_error(s));
+		if (n == 0)
+			idle++;
+		for (i = 0; i < n; i++, k++) {
+			assert_int_equal(m[i]->pkt_len, 50 + k * 90);
+			payload_fill(want, 50 + k * 90, k);
+			assert_memory_equal(rte_pktmbuf_read(m[i], 0,
+				m[i]->pkt_len, got), want, 50 + k * 90);
+			assert_true(wl_mbuf_meta(m[i])->ts_ns == k * NS);
+		}
+		rte_pktmbuf_free_bulk(m, n);
+		assert_true(idle < 100000);
+	}
+	assert_int_equal(k, 20);
+	assert_true(idle > 0);
+	assert_int_equal(rte_mempool_avail_count(mp), 63);
+	wl_source_close(s);
+	rte_mempool_free(mp);
+}
+
+/* Bytes into a pipe or FIFO from a thread, chunk at a time. */
+struct writer {
+	const char *fifo;       /* opened for writing, or fd is used */
+	int fd;
+	const uint8_t *b;
+	size_t len;
+	size_t chunk;
+	unsigned int delay_us;  /* after each chunk */
+	size_t hold_at;         /* stop there and wait for release */
+	volatile int release;
+};
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+	size_t off = 0, n;
+	ssize_t k;
+
+	if (w->fifo != NULL)
+		w->fd = open(w->fifo, O_WRONLY | O_CLOEXEC);
+	if (w->fd < 0)
+		return NULL;
+	while (off < w->len) {
+		if (w->hold_at != 0 && off >= w->hold_at)
+			while (!w->release)
+				usleep(1000);
+		n = WL_MIN(w->chunk, w->len - off);
+		if (w->hold_at != 0 && off < w->hold_at)
+			n = WL_MIN(n, w->hold_at - off);
+		k = write(w->fd, w->b + off, n);
+		if (k <= 0)
+			break;
+		off += (size_t)k;
+		if (w->delay_us != 0)
+			usleep(w->delay_us);
+	}
+	close(w->fd);
+	return NULL;
+}
+
+/* A classic and a pcapng capture, several sections, in im. */
+static void
+pipe_image(int ng)
+{
+	unsigned int i;
+
+	img_reset(&im, 0);
+	if (!ng) {
+		pcap_file_hdr(&im, 0xa1b23c4d, 1, 65535);
+		for (i = 0; i < 40; i++)
+			pcap_rec(&im, i, i, 40 + i * 37, 40 + i * 37, i, 0);
+		return;
+	}
+	for (i = 0; i < 40; i++) {
+		if (i % 10 == 0) {
+			im.be = (i / 10) & 1;
+			ng_shb(&im);
+			ng_idb(&im, 1, 0, 9, 0, 0);
+		}
+		ng_epb(&im, 0, i, 40 + i * 37, 40 + i * 37, i);
+	}
+}
+
+/*
+ * Standard input as a pipe: "-" reads it as a stream, whole, in small
+ * chunks with delays, and one byte at a time, and gives stdin its
+ * blocking flag back at close.
+ */
+static void
+test_stream_stdin_pipe(void **state)
+{
+	static const struct {
+		size_t chunk;
+		unsigned int delay_us;
+	} how[] = { { IMG_MAX, 0 }, { 13, 300 }, { 1, 0 }, { 700, 2000 } };
+	char err[WL_SOURCE_ERR_LEN], what[64];
+	struct writer w;
+	struct wl_source *s;
+	pthread_t th;
+	int saved, pfd[2];
+	unsigned int i, ng;
+
+	(void)state;
+	saved = dup(STDIN_FILENO);
+	assert_true(saved >= 0);
+	for (ng = 0; ng < 2; ng++) {
+		pipe_image(ng);
+		for (i = 0; i < WL_ARRAY_SIZE(how); i++) {
+			assert_int_equal(pipe(pfd), 0);
+			assert_int_equal(dup2(pfd[0], STDIN_FILENO),
+				STDIN_FILENO);
+			close(pfd[0]);
+			memset(&w, 0, sizeof(w));
+			w.fd = pfd[1];
+			w.b = im.b;
+			w.len = im.len;
+			w.chunk = how[i].chunk;
+			w.delay_us = how[i].delay_us;
+			assert_int_equal(pthread_create(&th, NULL, writer_main,
+				&w), 0);
+			s = wl_source_open_stream("-", err, sizeof(err));
+			if (s == NULL)
+				fail_msg("%s", err);
+			/* The data path must never sleep in read(). */
+			assert_true(fcntl(STDIN_FILENO, F_GETFL) & O_NONBLOCK);
+			snprintf(what, sizeof(what), "stdin %s, writes of %zu",
+				ng ? "pcapng" : "pcap", how[i].chunk);
+			assert_int_equal(same_as_mem(im.b, im.len, s, what), 0);
+			wl_source_close(s);
+			/* Not ours: blocking again, and still open. */
+			assert_int_equal(fcntl(STDIN_FILENO, F_GETFL) &
+				O_NONBLOCK, 0);
+			pthread_join(th, NULL);
+		}
+	}
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+}
+
+/* Standard input redirected from a file: mapped from its start, read
+ * on as a stream from where it is when a reader went before us. */
+static void
+test_stream_stdin_file(void **state)
+{
+	char path[] = "/tmp/wl_test_source_XXXXXX";
+	char err[WL_SOURCE_ERR_LEN];
+	struct wl_source_pkt p;
+	struct wl_source *s;
+	int fd, saved;
+
+	(void)state;
+	img_reset(&im, 0);
+	img_bytes(&im, "0123456789", 10);
+	pcap_file_hdr(&im, 0xa1b23c4d, 1, 65535);
+	pcap_rec(&im, 7, 8, 64, 64, 9, 0);
+	pcap_rec(&im, 8, 9, 65, 65, 10, 0);
+	im.len -= 1;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, im.b, im.len), (ssize_t)im.len);
+	saved = dup(STDIN_FILENO);
+	assert_int_equal(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+
+	/* From the start: a file, whose name is stdin. */
+	assert_int_equal(lseek(STDIN_FILENO, 0, SEEK_SET), 0);
+	assert_null(wl_source_open_stream("-", err, sizeof(err)));
+	assert_string_equal(err, "stdin: not a pcap or pcapng file");
+	/* From offset 10: a stream; offsets count from there. */
+	assert_int_equal(lseek(STDIN_FILENO, 10, SEEK_SET), 10);
+	s = wl_source_open_stream("-", err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(stream_next_wait(s, &p), 1);
+	check_pkt(&p, 64, 64, 7 * NS + 8, WL_LINK_ETHER, 9);
+	assert_int_equal(stream_next_wait(s, &p), -ENODATA);
+	assert_string_equal(wl_source_error(s),
+		"stdin: truncated packet record at offset 104");
+	wl_source_close(s);
+	assert_int_equal(fcntl(STDIN_FILENO, F_GETFD), 0);     /* open */
+
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	close(fd);
+	unlink(path);
+}
+
+/* Interrupts the main thread with SIGUSR1, after first_us then every
+ * 20 ms, until it is done. */
+struct interrupter {
+	pthread_t target;
+	unsigned int first_us;
+	volatile int done;
+};
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void *
+interrupter_main(void *arg)
+{
+	struct interrupter *it = arg;
+
+	usleep(it->first_us);
+	while (!it->done) {
+		pthread_kill(it->target, SIGUSR1);
+		usleep(20000);
+	}
+	return NULL;
+}
+
+static void
+interrupter_start(struct interrupter *it, pthread_t *th,
+	unsigned int first_us)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = 0;        /* no SA_RESTART: as wirelat's main */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, NULL), 0);
+	memset(it, 0, sizeof(*it));
+	it->target = pthread_self();
+	it->first_us = first_us;
+	assert_int_equal(pthread_create(th, NULL, interrupter_main, it), 0);
+}
+
+static void
+interrupter_stop(struct interrupter *it, pthread_t th)
+{
+	it->done = 1;
+	pthread_join(th, NULL);
+	signal(SIGUSR1, SIG_DFL);
+}
+
+static void
+make_fifo(char *path, size_t len)
+{
+	snprintf(path, len, "/tmp/wl_test_fifo_%d", (int)getpid());
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+}
+
+/*
+ * A FIFO: wl_source_open() refuses it at once instead of waiting for a
+ * writer; wl_source_open_stream() waits, and a signal (no SA_RESTART)
+ * ends the wait for a writer or for the header with EINTR.
+ */
+static void
+test_stream_fifo_open(void **state)
+{
+	char path[64], err[WL_SOURCE_ERR_LEN], want[128];
+	struct interrupter it;
+	struct writer w;
+	pthread_t th, wth;
+	struct wl_source *s;
+
+	(void)state;
+	make_fifo(path, sizeof(path));
+	/* Before: it waited for a writer, then said EINTR. */
+	interrupter_start(&it, &th, 20000);
+	s = wl_source_open(path, err, sizeof(err));
+	interrupter_stop(&it, th);
+	assert_null(s);
+	snprintf(want, sizeof(want), "%s: not a regular file", path);
+	assert_string_equal(err, want);
+
+	interrupter_start(&it, &th, 20000);
+	s = wl_source_open_stream(path, err, sizeof(err));
+	interrupter_stop(&it, th);
+	assert_null(s);
+	assert_int_equal(rte_errno, EINTR);
+	snprintf(want, sizeof(want),
+		"%s: interrupted while waiting for a writer", path);
+	assert_string_equal(err, want);
+
+	/* A writer that sends part of the header and then nothing; it
+	 * gets EPIPE (not SIGPIPE) once we are gone. */
+	signal(SIGPIPE, SIG_IGN);
+	pipe_image(1);
+	memset(&w, 0, sizeof(w));
+	w.fifo = path;
+	w.b = im.b;
+	w.len = im.len;
+	w.chunk = 10;
+	w.hold_at = 10;
+	assert_int_equal(pthread_create(&wth, NULL, writer_main, &w), 0);
+	/* Late enough for the writer to have opened its end. */
+	interrupter_start(&it, &th, 300000);
+	s = wl_source_open_stream(path, err, sizeof(err));
+	interrupter_stop(&it, th);
+	assert_null(s);
+	assert_int_equal(rte_errno, EINTR);
+	snprintf(want, sizeof(want),
+		"%s: interrupted while waiting for the file header", path);
+	assert_string_equal(err, want);
+	w.release = 1;
+	pthread_join(wth, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	unlink(path);
+}
+
+/* A FIFO written in chunks with delays reads as the file does. */
+static void
+test_stream_fifo(void **state)
+{
+	char path[64], err[WL_SOURCE_ERR_LEN];
+	struct wl_source *s;
+	struct writer w;
+	pthread_t th;
+	unsigned int ng;
+
+	(void)state;
+	make_fifo(path, sizeof(path));
+	for (ng = 0; ng < 2; ng++) {
+		pipe_image(ng);
+		memset(&w, 0, sizeof(w));
+		w.fifo = path;
+		w.b = im.b;
+		w.len = im.len;
+		w.chunk = 97;
+		w.delay_us = 500;
+		assert_int_equal(pthread_create(&th, NULL, writer_main, &w),
+			0);
+		s = wl_source_open_stream(path, err, sizeof(err));
+		if (s == NULL)
+			fail_msg("%s", err);
+		assert_int_equal(same_as_mem(im.b, im.len, s, "fifo"), 0);
+		wl_source_close(s);
+		pthread_join(th, NULL);
+	}
+	/* Character devices are streams too; a terminal is refused. */
+	s = wl_source_open_stream("/dev/null", err, sizeof(err));
+	assert_null(s);
+	assert_string_equal(err, "/dev/null: empty file");
+	s = wl_source_open_stream("/tmp", err, sizeof(err));
+	assert_null(s);
+	assert_string_equal(err,
+		"/tmp: not a regular file, FIFO or character device");
+	unlink(path);
+}
+
 /* ---- corpus ---- */
 
 /*
@@ -937,7 +1767,36 @@ gunzip(const char *path, size_t *len)
 	return buf;
 }
 
-/* Returns 0 if the capture matches its manifest line, else prints why. */
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	uint8_t *buf;
+	FILE *f;
+	long n;
+
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+			fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/*
+ * Returns 0 if the capture matches its manifest line, and reads the
+ * same as a stream (in 64 KB reads, and 1500-byte reads between
+ * -EAGAINs), else prints why.
+ */
 static int
 corpus_check(const char *dir, const char *rel, const char *linkname,
 	uint64_t want_pkts)
@@ -947,7 +1806,7 @@ corpus_check(const char *dir, const char *rel, const char *linkname,
 	struct wl_source *s;
 	uint8_t *buf = NULL;
 	unsigned int n, i;
-	size_t len, rl, el;
+	size_t len = 0, rl, el;
 	const char *msg;
 	int r, bad = 0;
 	enum wl_link want_link = WL_LINK_MAX;
@@ -1006,6 +1865,13 @@ corpus_check(const char *dir, const char *rel, const char *linkname,
 		bad = 1;
 	}
 	wl_source_close(s);
+	if (buf == NULL)
+		buf = slurp(path, &len);
+	if (buf == NULL || stream_same_buf(buf, len, 65536, 0) != 0 ||
+			stream_same_buf(buf, len, 1500, 1) != 0) {
+		print_message("corpus: %s: differs read as a stream\n", rel);
+		bad = 1;
+	}
 	free(buf);
 	return bad;
 }
@@ -1071,6 +1937,17 @@ main(void)
 		cmocka_unit_test(test_pcapng_bad_blocks),
 		cmocka_unit_test(test_pcapng_empty_section_and_rewind),
 		cmocka_unit_test(test_rx_burst),
+		cmocka_unit_test(test_stream_images),
+		cmocka_unit_test(test_stream_truncated),
+		cmocka_unit_test(test_stream_reads_in_chunks),
+		cmocka_unit_test(test_stream_big_records),
+		cmocka_unit_test(test_stream_block_too_big),
+		cmocka_unit_test(test_stream_reader_errors),
+		cmocka_unit_test(test_stream_rx_burst),
+		cmocka_unit_test(test_stream_stdin_pipe),
+		cmocka_unit_test(test_stream_stdin_file),
+		cmocka_unit_test(test_stream_fifo_open),
+		cmocka_unit_test(test_stream_fifo),
 		cmocka_unit_test(test_corpus),
 	};
 

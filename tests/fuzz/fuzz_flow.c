@@ -214,5 +214,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wl_flow_flush(ft, ts);
 	if (wl_flow_count(ft) != 0)
 		abort();
+	/* Every eviction is counted in exactly one rank. */
+	if (st.c[WL_FLOW_CTR_EVICTED] != st.c[WL_FLOW_CTR_EVICTED_UNPROVEN] +
+			st.c[WL_FLOW_CTR_EVICTED_CLOSED] +
+			st.c[WL_FLOW_CTR_EVICTED_ESTABLISHED])
+		abort();
 	return 0;
 }

@@ -125,6 +125,9 @@ collect_counters(struct wl_app *app)
 	cdir_add(NULL, "output_errors", (app->log.failed != 0) +
 		(app->conn_log.failed != 0));
 	cdir_add(NULL, "conn_requests_dropped", app->conn_requests_dropped);
+	cdir_add(NULL, "conn_syn_unanswered", app->syn_log.syns);
+	cdir_add(NULL, "conn_syn_lines", app->syn_log.lines);
+	cdir_add(NULL, "conn_syn_early", app->syn_log.early);
 	cdir_add(NULL, "txn_no_response", app->no_response);
 	cdir_add(NULL, "txn_unproven", app->unproven);
 	cdir_add(NULL, "series_full", app->series_full);
@@ -361,7 +364,11 @@ conn_request(struct wl_app *app, const struct wl_txn *t)
 	json_array_append_new(arr, r);
 }
 
-/* A connection that ended: one JSON line in the connections log. */
+/*
+ * A connection that ended: one JSON line in the connections log, or a
+ * SYN never answered counted in its server's line for that second
+ * (syn_log.c).
+ */
 static void
 conn_record(struct wl_app *app, const struct wl_txn *t)
 {
@@ -374,6 +381,12 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 		return;
 	flow_key(t->flow_id, key, sizeof(key));
 	reqs = json_incref(json_object_get(open_reqs, key));
+	/* A protocol pinned to the port may have logged a request: such a
+	 * connection keeps its own line. */
+	if (reqs == NULL && wl_syn_log_add(app, t))
+		return;
+	wl_syn_log_tick(app, ((const struct wl_conn *)(const void *)
+		t->conn_area)->left_ns);
 	json_object_del(open_reqs, key);
 	j = wl_flow_conn_json(t);
 	if (j == NULL) {
@@ -505,6 +518,10 @@ wl_collector_init(struct wl_app *app)
 	open_reqs = json_object();
 	if (open_reqs == NULL)
 		return -ENOMEM;
+	if (wl_out_on(&app->conn_log) &&
+			app->cfg.syn_log == WL_SYN_LOG_PER_SECOND &&
+			wl_syn_log_init(&app->syn_log) != 0)
+		return -ENOMEM;
 	app->shm = wl_shm_create(app->cfg.instance, app->cfg.max_series,
 		MAX_COUNTERS, app->cfg.shm_group, err, sizeof(err));
 	if (app->shm == NULL) {
@@ -533,6 +550,10 @@ wl_collector_run(struct wl_app *app)
 			/* Live, the logs are written as they go (a tail
 			 * sees them; a failure shows now, not at exit). */
 			if (!app->offline) {
+				/* Quiet seconds go out even when no
+				 * record comes. */
+				wl_syn_log_tick(app, wl_tsc_to_ns(&app->tsc,
+					now));
 				wl_out_flush(&app->log);
 				wl_out_flush(&app->conn_log);
 			}
@@ -560,6 +581,8 @@ wl_collector_finish(struct wl_app *app)
 
 	while (drain(app) != 0)
 		;
+	wl_syn_log_flush(app);
+	wl_syn_log_free(&app->syn_log);
 	/* The logs first: what they wrote, or lost, is in the counters. */
 	if (wl_out_close(&app->log) != 0)
 		ret = 1;

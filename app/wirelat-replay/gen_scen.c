@@ -1265,7 +1265,8 @@ write_out(struct sc *s)
 		return -errno;
 	}
 	qsort(s->fr, s->nfr, sizeof(*s->fr), frame_cmp);
-	flood_init(s);
+	if (nflood != 0)
+		flood_init(s);
 	rc = gen_cap_start(&w, f, o->fmt, o->link, (uint32_t)o->snaplen);
 	for (i = 0; rc == 0 && i < s->nfr; i++) {
 		/* The flood's SYNs due by then go first. */

@@ -545,6 +545,7 @@ flow_conf_init(struct wl_app *app)
 	f->reorder_pkts = c->reorder_pkts;
 	f->reorder_ms = c->reorder_ms;
 	f->pending_max = c->pending_max;
+	f->unproven_pct = c->unproven_pct;
 	f->server_ports = app->server_port_bits;
 	f->port_proto = app->port_proto;
 	f->rsp_timeout_ms[WL_PROTO_DNS] = c->dns_timeout_ms;

@@ -82,6 +82,7 @@ static const struct cfg_key keys[] = {
 	{"flow.reorder_pkts", T_U32, OFF(reorder_pkts), 0, 0, 65536, NULL},
 	{"flow.reorder_ms", T_U32, OFF(reorder_ms), 0, 0, 60000, NULL},
 	{"flow.pending_max", T_U32, OFF(pending_max), 0, 64, 1 << 22, NULL},
+	{"flow.unproven_pct", T_U32, OFF(unproven_pct), 0, 0, 100, NULL},
 	{"protocols.ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.server_ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.disabled", T_SPECIAL, 0, 0, 0, 0, NULL},
@@ -158,6 +159,7 @@ wl_config_defaults(struct wl_config *c)
 	c->reorder_pkts = 32;
 	c->reorder_ms = 10;
 	c->pending_max = 32768;
+	c->unproven_pct = 25;
 	c->conn_requests_max = 256;
 	c->syn_log = WL_SYN_LOG_PER_SECOND;
 	c->conn_analytics = 1;

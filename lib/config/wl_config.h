@@ -118,6 +118,7 @@ struct wl_config {
 	uint32_t reorder_pkts;          /* flow.reorder_pkts */
 	uint32_t reorder_ms;            /* flow.reorder_ms */
 	uint32_t pending_max;           /* flow.pending_max */
+	uint32_t unproven_pct;          /* flow.unproven_pct */
 
 	/* "protocols" */
 	unsigned int n_pins;            /* protocols.ports: {"http": [8080], ...} */

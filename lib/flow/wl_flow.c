@@ -9,10 +9,11 @@
  * Invariants: a flow lives in the rte_hash and in exactly one timer list
  * while it is in the table; every list is ordered by last activity
  * because its members share one timeout, so expiry and eviction look at
- * list heads only. The list also says what a flow is worth keeping: a
- * full table evicts from the lists of flows not proven (no completed
- * handshake, or one side only) and closed ones before the others, so a
- * SYN flood cannot push out idle established connections. Every
+ * list heads only. The list also says what a flow is worth keeping: once
+ * flows not proven (no completed handshake, or one side only) and closed
+ * ones fill their share of the table, a full table evicts from their
+ * lists only, so a SYN flood cannot push out idle established
+ * connections. Every
  * resource a flow holds (L7 state slot, held segments) is returned when
  * it leaves. All memory is allocated at creation; the data path only
  * moves indexes around.
@@ -80,6 +81,7 @@ list_unlink(struct wl_flow_table *ft, struct wl_flow *f)
 		ft->flows[f->next].prev = f->prev;
 	else
 		ft->tail[f->list] = f->prev;
+	ft->unproven -= (WL_FL_EVICT_FIRST >> f->list) & 1;
 }
 
 static void
@@ -89,6 +91,7 @@ list_append(struct wl_flow_table *ft, struct wl_flow *f, unsigned int list)
 
 	f->list = (uint8_t)list;
 	f->list_ns = f->last_ns;
+	ft->unproven += (WL_FL_EVICT_FIRST >> list) & 1;
 	f->next = WL_NIL;
 	f->prev = ft->tail[list];
 	if (f->prev != WL_NIL)
@@ -660,18 +663,21 @@ oldest(struct wl_flow_table *ft, uint32_t mask)
 }
 
 /*
- * Make room for one flow. A flow that never proved a conversation (a
- * handshake not completed: a SYN flood's; packets one way only) or that
- * is closed and lingering goes first; an open one that carried traffic
- * both ways only when there is no other. Each rank is LRU.
+ * Make room for one flow: the least recently active one. But flows that
+ * never proved a conversation (a handshake not completed: a SYN flood's;
+ * packets one way only) and closed ones go alone once they fill more
+ * than their share of the table: then a flood evicts its own flows, not
+ * the established connections idle in their think time. Below that
+ * share, young flows waiting for their answer (handshakes, DNS queries
+ * in flight) are not evicted by each other while idle established ones
+ * fill the table: a plain rank made the DNS benchmark 2.8 times slower.
  */
 static void
 evict(struct wl_flow_table *ft, uint64_t now)
 {
-	struct wl_flow *f = oldest(ft, WL_FL_EVICT_FIRST);
+	struct wl_flow *f = ft->unproven > ft->unproven_max ?
+		oldest(ft, WL_FL_EVICT_FIRST) : oldest(ft, UINT32_MAX);
 
-	if (f == NULL)
-		f = oldest(ft, ~WL_FL_EVICT_FIRST);
 	CTR(ft, EVICTED)++;
 	if (f->list == WL_FL_CLOSED)
 		CTR(ft, EVICTED_CLOSED)++;
@@ -1410,6 +1416,8 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	for (i = 0; i < WL_FL_MAX; i++)
 		ft->head[i] = ft->tail[i] = WL_NIL;
 	ft->ro_head = ft->ro_tail = WL_NIL;
+	ft->unproven_max = (uint32_t)((uint64_t)conf->max_flows *
+		RTE_MIN(conf->unproven_pct, 100u) / 100);
 	ft->reorder_ns = (uint64_t)conf->reorder_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_SYN] = conf->tcp_syn_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_ONEWAY] = conf->tcp_idle_ms * WL_NS_PER_MS;

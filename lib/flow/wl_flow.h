@@ -7,11 +7,12 @@
  *
  * One table per parser lcore, never shared: no locks. Bounded by
  * conf->max_flows; when full a flow is evicted (counted): the least
- * recently active of those not proven (handshake not completed, packets
- * one way only) or closed, and only when there is none, the least
- * recently active established one. Time comes only from packet
- * timestamps and from the caller's wl_flow_advance(now), so offline runs
- * are deterministic.
+ * recently active one, but while flows not proven (handshake not
+ * completed, packets one way only) and closed ones fill more than
+ * conf->unproven_pct of the table, the least recently active of those
+ * (a SYN flood evicts its own). Time comes only from packet timestamps
+ * and from the caller's wl_flow_advance(now), so offline runs are
+ * deterministic.
  *
  * For TCP it assigns client/server roles (from the handshake; mid-stream
  * from the configured server ports, then the lower port), tracks
@@ -126,6 +127,11 @@ struct wl_flow_conf {
 	/* Requests waiting for answers, all flows of the lcore (records of
 	 * wl_match.h, about 600 bytes each); 0: 4096. */
 	uint32_t pending_max;
+	/* Percent of max_flows that flows not proven (a handshake not
+	 * completed, packets one way only) and closed ones may fill before
+	 * a full table evicts only them; up to that, the least recently
+	 * active flow of any kind. 0: only them whenever there is one. */
+	uint32_t unproven_pct;
 };
 
 /* _(ENUM, "name") -- why a flow ended (struct wl_conn end). */

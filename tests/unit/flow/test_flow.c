@@ -1051,6 +1051,50 @@ test_evict_rank(void **state)
 	assert_ranks_add_up();
 }
 
+/*
+ * flow.unproven_pct: below their share of the table, unproven flows do
+ * not push each other out (young handshakes and queries waiting for
+ * their answer); the least recently active flow goes, whatever its rank.
+ * Past it, only they go.
+ */
+static void
+test_evict_share(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	teardown(NULL);
+	conf.max_flows = 8;
+	conf.unproven_pct = 50;         /* 4 flows */
+	conf.conn_records = 2;
+	table_new();
+	/* Six established connections, idle since. */
+	for (i = 0; i < 6; i++) {
+		uint16_t cp = (uint16_t)(40000 + i);
+
+		seg(1000 + i, CLI, cp, SRV, 80, F(SYN), ISN_C, 0, NULL);
+		seg(1100 + i, SRV, 80, CLI, cp, F(SYN) | F(ACK), ISN_S,
+			ISN_C + 1, NULL);
+		seg(1200 + i, CLI, cp, SRV, 80, F(ACK), ISN_C + 1, ISN_S + 1,
+			NULL);
+	}
+	/* SYNs: two fill the table; while the unproven are at most 4 the
+	 * three oldest connections go, then only SYNs. */
+	for (i = 0; i < 8; i++)
+		seg(2000 + i, CLI, (uint16_t)(10000 + i), SRV, 80, F(SYN),
+			ISN_C, 0, NULL);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_ESTABLISHED), 3);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_UNPROVEN), 3);
+	for (i = 0; i < 6; i++)
+		assert_true((find_conn((uint16_t)(40000 + i), 0) != NULL) ==
+			(i < 3));
+	for (i = 0; i < 8; i++)
+		assert_true((find_conn((uint16_t)(10000 + i), 0) != NULL) ==
+			(i < 3));
+	assert_int_equal(wl_flow_count(ft), 8);
+	assert_ranks_add_up();
+}
+
 /* UDP answered outranks UDP one way; a SYN/ACK seen first is proven by
  * the client's ACK, like a flow picked up mid-stream. */
 static void
@@ -1347,6 +1391,7 @@ main(void)
 		T(test_eviction),
 		T(test_evict_rank),
 		T(test_evict_rank_udp_synack),
+		T(test_evict_share),
 		T(test_burst_equivalence),
 		T(test_idle_timeout),
 		T(test_l7_state_pool),

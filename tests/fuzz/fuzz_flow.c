@@ -134,6 +134,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	server_bits[0] = 1ULL << 21;
 	memset(&c, 0, sizeof(c));
 	c.max_flows = 6;                /* small: eviction happens */
+	c.unproven_pct = 50;            /* both eviction rules */
 	c.tcp_idle_ms = 5;
 	c.tcp_closed_ms = 2;
 	c.tcp_syn_ms = 3;

@@ -1220,10 +1220,12 @@ usage(FILE *f)
 "  --link L                ether, sll, sll2, null, loop, raw [ether]\n"
 "  --scenario S            a hand-made capture instead of the workload\n"
 "                          (docs/replay.md): sample, handshake, tcp-impair,\n"
-"                          l7, bench; each takes -o, -t, --connections,\n"
-"                          --seed, --format, --link, --snaplen; bench also\n"
-"                          --proto P (one), --pipeline D, --packets N\n"
-"  --packets N             bench: packets to write [1000000]\n");
+"                          l7, bench, syn-flood; each takes -o, -t,\n"
+"                          --connections, --seed, --format, --link,\n"
+"                          --snaplen; bench also --proto P (one),\n"
+"                          --pipeline D, --packets N; syn-flood --packets N\n"
+"  --packets N             bench: packets to write [1000000];\n"
+"                          syn-flood: SYNs of the flood [1500000]\n");
 }
 
 enum {
@@ -1356,6 +1358,11 @@ scen_opts(struct opts *o, uint64_t given)
 
 	if (o->scen == GS_BENCH)
 		ok |= GIVEN(O_PROTO) | GIVEN(O_PIPE) | GIVEN(O_PKTS);
+	if (o->scen == GS_SYN_FLOOD) {
+		ok |= GIVEN(O_PKTS);
+		if (!(given & GIVEN(O_PKTS)))
+			o->packets = 1500000;
+	}
 	for (opt = O_PROTO; opt <= O_PKTS; opt++) {
 		if (!(given & GIVEN(opt) & ~ok))
 			continue;
@@ -1524,7 +1531,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 			k = name_index(gen_scen_name, GS_N, a);
 			if (k <= GS_NONE)
 				return bad(opt, "want sample, handshake, "
-					"tcp-impair, l7 or bench");
+					"tcp-impair, l7, bench or syn-flood");
 			o->scen = (enum gen_scen)k;
 			break;
 		case O_PKTS:
@@ -1563,7 +1570,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	if (o->scen != GS_NONE)
 		return scen_opts(o, given);
 	if (given & GIVEN(O_PKTS))
-		return bad(O_PKTS, "only with --scenario bench");
+		return bad(O_PKTS, "only with --scenario bench or syn-flood");
 	/* The workload's times are ns: microseconds would move them. */
 	if (o->fmt == GEN_FMT_PCAP)
 		return bad(O_FMT, "pcap keeps microseconds: the workload "

@@ -41,7 +41,8 @@ extern const char *const proto_name[N_PROTO];
 	_(HANDSHAKE, "handshake", 50, 35000) \
 	_(TCP_IMPAIR, "tcp-impair", 20, 35000) \
 	_(L7, "l7", 1, 2000) \
-	_(BENCH, "bench", 10000, 1000000)
+	_(BENCH, "bench", 10000, 1000000) \
+	_(SYN_FLOOD, "syn-flood", 40, 10000)
 
 enum gen_scen {
 #define _(n, s, d, m) GS_##n,
@@ -81,7 +82,7 @@ struct opts {
 	enum gen_scen scen;
 	enum gen_format fmt;
 	enum gen_link link;
-	uint64_t packets;       /* bench: records to write */
+	uint64_t packets;       /* bench: records; syn-flood: its SYNs */
 };
 
 /* ---- PRNG: splitmix64 seeds xoshiro256** ---- */

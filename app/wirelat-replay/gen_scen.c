@@ -18,6 +18,10 @@
  *   l7          scripted HTTP and Redis conversations: pipelining,
  *               messages over many segments and several in one,
  *               100-continue, servers on non-standard ports
+ *   syn-flood   long-lived HTTP and Redis connections, eight requests
+ *               each about a second apart, while --packets SYNs from
+ *               sources of their own (none answered) flood the same two
+ *               servers for 9 s: what a full flow table must survive
  *
  * A connection is built whole into one frame buffer: SYN, the SYN-ACK a
  * server RTT later, the ACK a client RTT after that; per exchange the
@@ -28,6 +32,8 @@
  * rounded ones, so the truth is exact in every format. All frames are then
  * sorted by time (ties keep their emission order) and written.
  * Requests and responses are gen_msg.c's; only l7's are scripted here.
+ * A flood's SYNs are not kept: each is made as the writer reaches its
+ * time, between the sorted frames (1.5 million would take 150 MB).
  */
 
 #include <arpa/inet.h>
@@ -43,7 +49,7 @@
 #define MSS 1448
 #define SYN_MSS 1460            /* the SYNs' MSS option */
 #define SYN_WSCALE 7
-#define MAX_EX 4                /* exchanges per connection */
+#define MAX_EX 8                /* exchanges per connection */
 #define MSG_MAX (16384 + 256)   /* largest message: 15000 body + headers */
 
 /* Connection statuses: enum value, name; servers count each. */
@@ -111,6 +117,28 @@ struct sc_server {
 	uint64_t count[ST_N];
 };
 
+/* syn-flood: its servers, in turn the connections', at random the SYNs';
+ * when the SYNs come (evenly over the span) and how many a connection's
+ * requests are. */
+#define FLOOD_NSRV 2
+#define FLOOD_START_NS 500000000ULL
+#define FLOOD_SPAN_NS 9000000000ULL
+#define FLOOD_SECS 11           /* seconds the span touches, at most */
+#define FLOOD_EX 8
+
+static const char *const flood_ip[FLOOD_NSRV] = { "10.0.0.1", "10.0.0.2" };
+static const uint16_t flood_port[FLOOD_NSRV] = { 80, 6379 };
+
+/* The flood being written: its own random stream, so the connections'
+ * draws do not depend on --packets; SYNs per server and second. */
+struct sc_flood {
+	struct rng r;
+	uint8_t addr[FLOOD_NSRV][4];
+	uint8_t mac[FLOOD_NSRV][6];
+	uint64_t count[FLOOD_NSRV][FLOOD_SECS];
+	uint64_t first, last;
+};
+
 /* A transaction of l7's, times already rounded. */
 struct sc_txn {
 	const char *proto, *method, *resource, *status;
@@ -133,6 +161,7 @@ struct sc {
 	struct sc_txn *tx;
 	uint64_t ntx, tx_cap;
 	uint8_t msg[MSG_MAX];
+	struct sc_flood flood;
 	int err;
 };
 
@@ -593,6 +622,46 @@ scen_handshake(struct sc *s)
 		rc = tcp_conn(s, &sp, i);
 	}
 	free(st);
+	return rc;
+}
+
+/*
+ * --connections connections to 10.0.0.1:80 (HTTP) and 10.0.0.2:6379
+ * (Redis) in turn, starting within the first second from 10.1.x.y; each
+ * makes FLOOD_EX requests with 0.8..1.2 s of client think time after
+ * each answer, then closes. The flood (write_out) starts half a second
+ * in, so some handshakes happen in it.
+ */
+static int
+scen_syn_flood(struct sc *s)
+{
+	uint32_t i, k, n = (uint32_t)s->o->conns;
+	int rc = 0;
+
+	for (i = 0; i < FLOOD_NSRV; i++)
+		add_server(s, flood_ip[i], flood_port[i]);
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct sc_spec sp = { .sip = flood_ip[i % FLOOD_NSRV],
+			.sport = flood_port[i % FLOOD_NSRV],
+			.cport = (uint16_t)(30000 + i),
+			.status = ST_ESTABLISHED, .vlan = -1,
+			.proto = i % FLOOD_NSRV ? P_REDIS : P_HTTP,
+			.nex = FLOOD_EX };
+
+		snprintf(sp.cip, sizeof(sp.cip), "10.1.%u.%u", i / 200,
+			i % 200 + 1);
+		sp.start = s->o->start + draw(s, 0, 999999999);
+		sp.srtt = draw(s, 50000, 500000);
+		sp.crtt = draw(s, 10000, 200000);
+		for (k = 0; k < FLOOD_EX; k++)
+			sp.ex[k] = (struct sc_ex){
+				.req = (uint32_t)draw(s, 60, 300),
+				.rsp = (uint32_t)draw(s, 100, 1400),
+				.think = draw(s, 100000, 2000000),
+				.gap = draw(s, 800000000, 1200000000),
+				.write = k % 4 == 3 };
+		rc = tcp_conn(s, &sp, i);
+	}
 	return rc;
 }
 
@@ -1069,6 +1138,30 @@ write_truth(struct sc *s, FILE *f, uint64_t packets, uint64_t bytes,
 		fputc('}', f);
 	}
 	fputs("},\n", f);
+	if (o->scen == GS_SYN_FLOOD) {
+		const struct sc_flood *fl = &s->flood;
+
+		fprintf(f, "  \"flood\": {\"syns\": %" PRIu64 ", "
+			"\"first_ns\": %" PRIu64 ", \"last_ns\": %" PRIu64 ", "
+			"\"requests_per_connection\": %u,\n    \"servers\": {",
+			o->packets, fl->first, fl->last, FLOOD_EX);
+		for (j = 0; j < FLOOD_NSRV; j++) {
+			int sep = 0;
+
+			ip_key(key, sizeof(key), flood_ip[j], flood_port[j]);
+			fprintf(f, "%s\"%s\": {", j ? ", " : "", key);
+			for (k = 0; k < FLOOD_SECS; k++) {
+				if (fl->count[j][k] == 0)
+					continue;
+				fprintf(f, "%s\"%" PRIu64 "\": %" PRIu64,
+					sep++ ? ", " : "",
+					(uint64_t)(o->start / NS_PER_S + k),
+					fl->count[j][k]);
+			}
+			fputc('}', f);
+		}
+		fputs("}},\n", f);
+	}
 	if (o->scen == GS_L7) {
 		fputs("  \"transactions\": [\n", f);
 		for (i = 0; i < s->ntx; i++) {
@@ -1096,13 +1189,74 @@ write_truth(struct sc *s, FILE *f, uint64_t packets, uint64_t bytes,
 	return ferror(f) ? -EIO : 0;
 }
 
+/* ---- the flood's SYNs ---- */
+
+static void
+flood_init(struct sc *s)
+{
+	struct sc_flood *fl = &s->flood;
+	unsigned int i;
+
+	memset(fl, 0, sizeof(*fl));
+	gen_rng_seed(&fl->r, s->o->seed, 1);
+	for (i = 0; i < FLOOD_NSRV; i++) {
+		inet_pton(AF_INET, flood_ip[i], fl->addr[i]);
+		mac_of(s, flood_ip[i], fl->mac[i]);
+	}
+}
+
+/* When SYN j of the flood is sent: evenly over the span. */
+static uint64_t
+flood_ts(const struct sc *s, uint64_t j)
+{
+	return q(s, s->o->start + FLOOD_START_NS +
+		j * FLOOD_SPAN_NS / s->o->packets);
+}
+
+/*
+ * Write SYN j of the flood to one of the servers, from a source of its
+ * own: j's image by an odd multiplier (a bijection of 32 bits) gives
+ * the address in 100.64.0.0/10 and picks the port, so no two SYNs share
+ * a 4-tuple. @return 0 or -EIO.
+ */
+static int
+flood_put(struct sc *s, struct gen_cap *w, uint64_t j, uint64_t *ip_bytes)
+{
+	static const uint8_t smac[6] = { 0x02, 0x5f, 0x10, 0x0d, 0, 1 };
+	struct sc_flood *fl = &s->flood;
+	uint32_t x = (uint32_t)j * 0x9e3779b1u, l2, ipl;
+	uint32_t thl = 20 + GEN_SYN_OPT_LEN;
+	uint32_t v = gen_rng_range(&fl->r, 0, FLOOD_NSRV * 63 - 1);
+	uint32_t srv = v % FLOOD_NSRV;
+	uint64_t ts = flood_ts(s, j), sec;
+	uint8_t src[4], *b = s->msg;
+	uint16_t sport = (uint16_t)(1024 + (x & 1023) * 63 + v / FLOOD_NSRV);
+
+	gen_put32(src, 0x64400000u | x >> 10);
+	l2 = gen_l2_put(b, s->o->link, 0, smac, fl->mac[srv], 1, -1);
+	ipl = gen_ip_put(b + l2, 0, src, fl->addr[srv], 6, thl, 64,
+		(uint32_t)gen_rng_next(&fl->r) & 0xffff);
+	gen_tcp_put(b + l2 + ipl, sport, flood_port[srv],
+		(uint32_t)gen_rng_next(&fl->r), 0, GEN_F_SYN, 64240, SYN_MSS,
+		SYN_WSCALE);
+	gen_l4_csum_set(b + l2, thl);
+	*ip_bytes += ipl + thl;
+	sec = (uint64_t)(ts / NS_PER_S - s->o->start / NS_PER_S);
+	fl->count[srv][sec < FLOOD_SECS ? sec : FLOOD_SECS - 1]++;
+	if (j == 0)
+		fl->first = ts;
+	fl->last = ts;
+	return gen_cap_put(w, ts, b, l2 + ipl + thl);
+}
+
 /* Sort the frames, write the capture and the truth. @return 0 or -EIO. */
 static int
 write_out(struct sc *s)
 {
 	const struct opts *o = s->o;
 	struct gen_cap w;
-	uint64_t i, ip_bytes = 0;
+	uint64_t i, j = 0, ip_bytes = 0;
+	uint64_t nflood = o->scen == GS_SYN_FLOOD ? o->packets : 0;
 	FILE *f = fopen(o->out, "wb");
 	int rc;
 
@@ -1111,12 +1265,22 @@ write_out(struct sc *s)
 		return -errno;
 	}
 	qsort(s->fr, s->nfr, sizeof(*s->fr), frame_cmp);
+	if (nflood != 0)
+		flood_init(s);
 	rc = gen_cap_start(&w, f, o->fmt, o->link, (uint32_t)o->snaplen);
 	for (i = 0; rc == 0 && i < s->nfr; i++) {
+		/* The flood's SYNs due by then go first. */
+		for (; rc == 0 && j < nflood && flood_ts(s, j) <= s->fr[i].ts;
+				j++)
+			rc = flood_put(s, &w, j, &ip_bytes);
+		if (rc != 0)
+			break;
 		rc = gen_cap_put(&w, s->fr[i].ts, s->buf + s->fr[i].off,
 			s->fr[i].len);
 		ip_bytes += s->fr[i].iplen;
 	}
+	for (; rc == 0 && j < nflood; j++)
+		rc = flood_put(s, &w, j, &ip_bytes);
 	if (fclose(f) != 0 && rc == 0)
 		rc = -EIO;
 	if (rc != 0) {
@@ -1170,6 +1334,9 @@ gen_scen_main(const struct opts *o)
 		break;
 	case GS_L7:
 		rc = scen_l7(s);
+		break;
+	case GS_SYN_FLOOD:
+		rc = scen_syn_flood(s);
 		break;
 	default:
 		rc = -EINVAL;

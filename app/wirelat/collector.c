@@ -85,7 +85,7 @@ cdir_add(const char *prefix, const char *name, uint64_t v)
 	_(NIC, "nic")           /* imissed + ierrors + rx_nombuf */ \
 	_(KERNEL, "kernel")     /* AF_PACKET ring full, unread at exit */ \
 	_(RING, "ring")         /* RX -> parser ring full */ \
-	_(FLOWS, "flows")       /* flow evicted, L7 state pool empty */ \
+	_(FLOWS, "flows")       /* open flow evicted, L7 state pool empty */ \
 	_(TXNS, "txns")         /* parser -> collector ring full, pending
 				 * requests past pending_max */
 
@@ -123,7 +123,10 @@ drops_get(const struct wl_app *app, struct wl_drops *dr)
 
 		dr->d[WL_DROP_RING] += st->c[WL_LC_PARSER_RING_FULL];
 		dr->d[WL_DROP_TXNS] += st->c[WL_LC_TXN_RING_FULL];
-		dr->d[WL_DROP_FLOWS] += st->flow.c[WL_FLOW_CTR_EVICTED] +
+		/* A closed flow evicted while it lingered lost nothing. */
+		dr->d[WL_DROP_FLOWS] +=
+			st->flow.c[WL_FLOW_CTR_EVICTED_UNPROVEN] +
+			st->flow.c[WL_FLOW_CTR_EVICTED_ESTABLISHED] +
 			st->flow.c[WL_FLOW_CTR_L7_STATE_FULL];
 		for (k = 0; k < WL_PROTO_MAX; k++)
 			dr->d[WL_DROP_TXNS] += st->proto[k * WL_PROTO_CTR_MAX +
@@ -210,6 +213,9 @@ collect_counters(struct wl_app *app)
 	cdir_add(NULL, "output_errors", (app->log.failed != 0) +
 		(app->conn_log.failed != 0));
 	cdir_add(NULL, "conn_requests_dropped", app->conn_requests_dropped);
+	cdir_add(NULL, "conn_syn_unanswered", app->syn_log.syns);
+	cdir_add(NULL, "conn_syn_lines", app->syn_log.lines);
+	cdir_add(NULL, "conn_syn_early", app->syn_log.early);
 	cdir_add(NULL, "txn_no_response", app->no_response);
 	cdir_add(NULL, "txn_unproven", app->unproven);
 	cdir_add(NULL, "series_full", app->series_full);
@@ -465,7 +471,11 @@ conn_request(struct wl_app *app, const struct wl_txn *t)
 	json_array_append_new(arr, r);
 }
 
-/* A connection that ended: one JSON line in the connections log. */
+/*
+ * A connection that ended: one JSON line in the connections log, or a
+ * SYN never answered counted in its server's line for that second
+ * (syn_log.c).
+ */
 static void
 conn_record(struct wl_app *app, const struct wl_txn *t)
 {
@@ -478,6 +488,12 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 		return;
 	flow_key(t->flow_id, key, sizeof(key));
 	reqs = json_incref(json_object_get(open_reqs, key));
+	/* A protocol pinned to the port may have logged a request: such a
+	 * connection keeps its own line. */
+	if (reqs == NULL && wl_syn_log_add(app, t))
+		return;
+	wl_syn_log_tick(app, ((const struct wl_conn *)(const void *)
+		t->conn_area)->left_ns);
 	json_object_del(open_reqs, key);
 	j = wl_flow_conn_json(t);
 	if (j == NULL) {
@@ -697,6 +713,10 @@ wl_collector_init(struct wl_app *app)
 	open_reqs = json_object();
 	if (open_reqs == NULL)
 		return -ENOMEM;
+	if (wl_out_on(&app->conn_log) &&
+			app->cfg.syn_log == WL_SYN_LOG_PER_SECOND &&
+			wl_syn_log_init(&app->syn_log) != 0)
+		return -ENOMEM;
 	app->shm = wl_shm_create(app->cfg.instance, app->cfg.max_series,
 		MAX_COUNTERS, app->cfg.shm_group, err, sizeof(err));
 	if (app->shm == NULL) {
@@ -730,6 +750,10 @@ wl_collector_run(struct wl_app *app)
 			/* Live, the logs are written as they go (a tail
 			 * sees them; a failure shows now, not at exit). */
 			if (!app->offline) {
+				/* Quiet seconds go out even when no
+				 * record comes. */
+				wl_syn_log_tick(app, wl_tsc_to_ns(&app->tsc,
+					now));
 				wl_out_flush(&app->log);
 				wl_out_flush(&app->conn_log);
 			}
@@ -762,6 +786,8 @@ wl_collector_finish(struct wl_app *app)
 
 	while (drain(app) != 0)
 		;
+	wl_syn_log_flush(app);
+	wl_syn_log_free(&app->syn_log);
 	/* RX has stopped: the kernel's last counts, and what it kept
 	 * that was never read is a drop too. */
 	rx_stopped = 1;

@@ -57,6 +57,7 @@ enum {
 	OPT_SW_HASH,
 	OPT_BENCH_BARE,
 	OPT_CONNECTIONS,
+	OPT_SYN_UNANSWERED,
 };
 
 static const struct option long_opts[] = {
@@ -69,6 +70,7 @@ static const struct option long_opts[] = {
 	{"log", required_argument, NULL, 'o'},
 	{"stats-json", required_argument, NULL, OPT_STATS_JSON},
 	{"connections", required_argument, NULL, OPT_CONNECTIONS},
+	{"syn-unanswered", required_argument, NULL, OPT_SYN_UNANSWERED},
 	{"instance", required_argument, NULL, OPT_INSTANCE},
 	{"mode", required_argument, NULL, OPT_MODE},
 	{"rx-lcores", required_argument, NULL, OPT_RX_LCORES},
@@ -124,6 +126,9 @@ usage(FILE *f)
 "  -o, --log FILE|-         one JSON line per transaction\n"
 "      --stats-json FILE    final histograms, as wirelat-stat --json\n"
 "      --connections FILE|- one JSON line per connection when it ends\n"
+"      --syn-unanswered per_second|each\n"
+"                           SYNs never answered: one line per server and\n"
+"                           second (default), or a connection line each\n"
 "      --instance NAME      shared-memory instance (default \"default\")\n"
 "      --status-interval S  live status line period on stderr (0 = off)\n"
 "      --no-report          no final report on stdout\n"
@@ -268,6 +273,17 @@ parse_args(struct wl_app *app, int argc, char **argv, int *eal_argc,
 			break;
 		case OPT_CONNECTIONS:
 			wl_strlcpy(c->conn_path, optarg, sizeof(c->conn_path));
+			break;
+		case OPT_SYN_UNANSWERED:
+			if (strcmp(optarg, "per_second") == 0)
+				c->syn_log = WL_SYN_LOG_PER_SECOND;
+			else if (strcmp(optarg, "each") == 0)
+				c->syn_log = WL_SYN_LOG_EACH;
+			else {
+				wl_err("--syn-unanswered: expected \"per_second\" "
+					"or \"each\", got \"%s\"", optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_STATS_JSON:
 			wl_strlcpy(c->stats_json, optarg, sizeof(c->stats_json));
@@ -546,6 +562,7 @@ flow_conf_init(struct wl_app *app)
 	f->reorder_pkts = c->reorder_pkts;
 	f->reorder_ms = c->reorder_ms;
 	f->pending_max = c->pending_max;
+	f->unproven_pct = c->unproven_pct;
 	f->server_ports = app->server_port_bits;
 	f->port_proto = app->port_proto;
 	f->rsp_timeout_ms[WL_PROTO_DNS] = c->dns_timeout_ms;

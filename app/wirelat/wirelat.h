@@ -117,6 +117,24 @@ struct wl_out {
 	uint64_t dropped;       /* lines not written: it had failed */
 };
 
+/*
+ * Unanswered SYNs of the connection log, one line per server and second
+ * (syn_log.c). Collector only.
+ */
+struct wl_syn_ent;
+
+struct wl_syn_log {
+	int on;                         /* output.syn_unanswered per_second */
+	struct wl_syn_ent *slot;        /* open addressing, the entries */
+	struct wl_syn_ent *spare;       /* as big: a sweep's survivors */
+	uint32_t n;                     /* entries in use */
+	uint64_t clock_ns;              /* latest left_ns read (live: or now) */
+	uint64_t swept_s;               /* second of clock_ns at the last sweep */
+	uint64_t syns;                  /* records folded into lines */
+	uint64_t lines;                 /* lines written */
+	uint64_t early;                 /* of those, because the table was full */
+};
+
 struct wl_app {
 	struct wl_config cfg;
 	struct wl_flow_conf fconf;
@@ -142,6 +160,7 @@ struct wl_app {
 	struct wl_shm *shm;
 	struct wl_out log;              /* --log */
 	struct wl_out conn_log;         /* --connections */
+	struct wl_syn_log syn_log;
 	uint8_t port_proto[65536];
 	uint64_t server_port_bits[65536 / 64];
 	char drivers_dir[1024];
@@ -165,6 +184,20 @@ wl_out_on(const struct wl_out *o)
 {
 	return o->fd >= 0;
 }
+
+/* syn_log.c */
+/** Allocate the table and turn folding on. @return 0 or -ENOMEM. */
+int wl_syn_log_init(struct wl_syn_log *s);
+void wl_syn_log_free(struct wl_syn_log *s);
+/**
+ * Fold a connection record of SYNs alone into its server's second.
+ * @return 1 if it was folded (write nothing else for it), 0 if not.
+ */
+int wl_syn_log_add(struct wl_app *app, const struct wl_txn *t);
+/** The collector's clock is at least now_ns: write the quiet entries. */
+void wl_syn_log_tick(struct wl_app *app, uint64_t now_ns);
+/** Write every entry (end of the run). */
+void wl_syn_log_flush(struct wl_app *app);
 
 /* rx.c */
 int wl_lcore_main(void *arg);

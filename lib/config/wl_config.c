@@ -42,6 +42,7 @@ struct cfg_key {
 
 static const char *const huge_names[] = {"auto", "on", "off", NULL};
 static const char *const mode_names[] = {"rtc", "pipeline", NULL};
+static const char *const syn_log_names[] = {"per_second", "each", NULL};
 
 static const struct cfg_key keys[] = {
 	{"instance", T_STR, OFF(instance), SZ(instance), 0, 0, NULL},
@@ -85,6 +86,7 @@ static const struct cfg_key keys[] = {
 	{"flow.reorder_pkts", T_U32, OFF(reorder_pkts), 0, 0, 65536, NULL},
 	{"flow.reorder_ms", T_U32, OFF(reorder_ms), 0, 0, 60000, NULL},
 	{"flow.pending_max", T_U32, OFF(pending_max), 0, 64, 1 << 22, NULL},
+	{"flow.unproven_pct", T_U32, OFF(unproven_pct), 0, 0, 100, NULL},
 	{"protocols.ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.server_ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.disabled", T_SPECIAL, 0, 0, 0, 0, NULL},
@@ -100,6 +102,7 @@ static const struct cfg_key keys[] = {
 	{"output.connections", T_STR, OFF(conn_path), SZ(conn_path), 0, 0, NULL},
 	{"output.connection_requests", T_U32, OFF(conn_requests_max), 0, 0,
 		1 << 20, NULL},
+	{"output.syn_unanswered", T_ENUM, OFF(syn_log), 0, 0, 0, syn_log_names},
 	{"output.stats_json", T_STR, OFF(stats_json), SZ(stats_json), 0, 0, NULL},
 	{"output.status_interval_s", T_U32, OFF(status_interval_s), 0, 0, 3600,
 		NULL},
@@ -163,7 +166,9 @@ wl_config_defaults(struct wl_config *c)
 	c->reorder_pkts = 32;
 	c->reorder_ms = 10;
 	c->pending_max = 32768;
+	c->unproven_pct = 25;
 	c->conn_requests_max = 256;
+	c->syn_log = WL_SYN_LOG_PER_SECOND;
 	c->conn_analytics = 1;
 	c->probe_max_bytes = 4096;
 	c->txn_ring = 8192;

@@ -57,6 +57,12 @@ enum wl_huge {
 	WL_HUGE_OFF = 2,
 };
 
+/* How the connection log writes unanswered SYNs (output.syn_unanswered). */
+enum wl_syn_log_mode {
+	WL_SYN_LOG_PER_SECOND = 0,      /* one line per server and second */
+	WL_SYN_LOG_EACH = 1,            /* one connection line each */
+};
+
 struct wl_cfg_pin {
 	char proto[32];
 	uint16_t port;
@@ -115,6 +121,7 @@ struct wl_config {
 	uint32_t reorder_pkts;          /* flow.reorder_pkts */
 	uint32_t reorder_ms;            /* flow.reorder_ms */
 	uint32_t pending_max;           /* flow.pending_max */
+	uint32_t unproven_pct;          /* flow.unproven_pct */
 
 	/* "protocols" */
 	unsigned int n_pins;            /* protocols.ports: {"http": [8080], ...} */
@@ -137,6 +144,7 @@ struct wl_config {
 	char stats_json[WL_CFG_PATH];   /* output.stats_json */
 	char conn_path[WL_CFG_PATH];    /* output.connections: per-connection log */
 	uint32_t conn_requests_max;     /* output.connection_requests */
+	enum wl_syn_log_mode syn_log;   /* output.syn_unanswered */
 	uint32_t status_interval_s;     /* output.status_interval_s: 0 = off */
 	int report;                     /* output.report: final table on stdout */
 };

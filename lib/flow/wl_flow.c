@@ -9,9 +9,14 @@
  * Invariants: a flow lives in the rte_hash and in exactly one timer list
  * while it is in the table; every list is ordered by last activity
  * because its members share one timeout, so expiry and eviction look at
- * list heads only. Every resource a flow holds (L7 state slot, held
- * segments) is returned when it leaves. All memory is allocated at
- * creation; the data path only moves indexes around.
+ * list heads only. The list also says what a flow is worth keeping: once
+ * flows not proven (no completed handshake, or one side only) and closed
+ * ones fill their share of the table, a full table evicts from their
+ * lists only, so a SYN flood cannot push out idle established
+ * connections. Every
+ * resource a flow holds (L7 state slot, held segments) is returned when
+ * it leaves. All memory is allocated at creation; the data path only
+ * moves indexes around.
  */
 
 #include <errno.h>
@@ -76,6 +81,7 @@ list_unlink(struct wl_flow_table *ft, struct wl_flow *f)
 		ft->flows[f->next].prev = f->prev;
 	else
 		ft->tail[f->list] = f->prev;
+	ft->unproven -= (WL_FL_EVICT_FIRST >> f->list) & 1;
 }
 
 static void
@@ -85,6 +91,7 @@ list_append(struct wl_flow_table *ft, struct wl_flow *f, unsigned int list)
 
 	f->list = (uint8_t)list;
 	f->list_ns = f->last_ns;
+	ft->unproven += (WL_FL_EVICT_FIRST >> list) & 1;
 	f->next = WL_NIL;
 	f->prev = ft->tail[list];
 	if (f->prev != WL_NIL)
@@ -531,7 +538,7 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 }
 
 static void
-conn_emit(struct wl_flow_table *ft, struct wl_flow *f)
+conn_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now)
 {
 	struct wl_proto_ctx ctx;
 	struct wl_flow_dir *d;
@@ -559,6 +566,7 @@ conn_emit(struct wl_flow_table *ft, struct wl_flow *f)
 	}
 	f->conn.syn_retrans = f->syn_retrans;
 	f->conn.synack_retrans = f->synack_retrans;
+	f->conn.left_ns = now;
 	memcpy(t.conn_area, &f->conn, sizeof(f->conn));
 	ft->count_sink.emit(ft->count_sink.arg, &t);
 }
@@ -619,7 +627,7 @@ finish(struct wl_flow_table *ft, struct wl_flow *f, enum wl_conn_end end,
 		f->conn.end = (uint8_t)end;
 		close_l7(ft, f, flags, now);
 	}
-	conn_emit(ft, f);
+	conn_emit(ft, f, now);
 	wl_tcp_free(ft, f);
 	list_unlink(ft, f);
 	rte_hash_del_key(ft->hash, &f->key);
@@ -629,13 +637,14 @@ finish(struct wl_flow_table *ft, struct wl_flow *f, enum wl_conn_end end,
 }
 
 /*
- * The least recently active flow, for eviction. Lists are ordered by the
- * time a flow was queued, not by its last packet (moving a flow on every
- * packet costs two cache misses on its neighbours): a head that saw
- * packets since it was queued gets a second chance at the tail.
+ * The least recently active flow of the lists in mask (bit per enum
+ * wl_flow_list), NULL if they are empty. Lists are ordered by the time a
+ * flow was queued, not by its last packet (moving a flow on every packet
+ * costs two cache misses on its neighbours): a head that saw packets
+ * since it was queued gets a second chance at the tail.
  */
 static struct wl_flow *
-oldest(struct wl_flow_table *ft)
+oldest(struct wl_flow_table *ft, uint32_t mask)
 {
 	struct wl_flow *best = NULL;
 	unsigned int l, tries;
@@ -643,6 +652,8 @@ oldest(struct wl_flow_table *ft)
 	for (l = 0; l < WL_FL_MAX; l++) {
 		struct wl_flow *f;
 
+		if (!((mask >> l) & 1))
+			continue;
 		for (tries = 0; tries < 8 && ft->head[l] != WL_NIL; tries++) {
 			f = &ft->flows[ft->head[l]];
 			if (f->last_ns == f->list_ns)
@@ -656,6 +667,32 @@ oldest(struct wl_flow_table *ft)
 			best = f;
 	}
 	return best;
+}
+
+/*
+ * Make room for one flow: the least recently active one. But flows that
+ * never proved a conversation (a handshake not completed: a SYN flood's;
+ * packets one way only) and closed ones go alone once they fill more
+ * than their share of the table: then a flood evicts its own flows, not
+ * the established connections idle in their think time. Below that
+ * share, young flows waiting for their answer (handshakes, DNS queries
+ * in flight) are not evicted by each other while idle established ones
+ * fill the table: a plain rank made the DNS benchmark 2.8 times slower.
+ */
+static void
+evict(struct wl_flow_table *ft, uint64_t now)
+{
+	struct wl_flow *f = ft->unproven > ft->unproven_max ?
+		oldest(ft, WL_FL_EVICT_FIRST) : oldest(ft, UINT32_MAX);
+
+	CTR(ft, EVICTED)++;
+	if (f->list == WL_FL_CLOSED)
+		CTR(ft, EVICTED_CLOSED)++;
+	else if ((WL_FL_EVICT_FIRST >> f->list) & 1)
+		CTR(ft, EVICTED_UNPROVEN)++;
+	else
+		CTR(ft, EVICTED_ESTABLISHED)++;
+	finish(ft, f, WL_CONN_END_EVICTED, WL_TXN_F_EVICTED, now);
 }
 
 /* ---- roles ---- */
@@ -750,11 +787,8 @@ flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, hash_sig_t sig,
 	int pos, client_is_src;
 	unsigned int id, i;
 
-	if (ft->count >= ft->conf.max_flows) {
-		f = oldest(ft);
-		CTR(ft, EVICTED)++;
-		finish(ft, f, WL_CONN_END_EVICTED, WL_TXN_F_EVICTED, p->ts_ns);
-	}
+	if (ft->count >= ft->conf.max_flows)
+		evict(ft, p->ts_ns);
 	pos = rte_hash_add_key_with_hash(ft->hash, k, sig);
 	if (pos < 0) {
 		CTR(ft, EVICTED)++;     /* cannot happen with the ext table */
@@ -791,12 +825,14 @@ flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, hash_sig_t sig,
 			CTR(ft, MIDSTREAM)++;
 			f->conn.flags |= 1u << WL_CONN_F_BIT_MIDSTREAM;
 		}
-		list_append(ft, f, (p->tcp_flags & WL_TCP_SYN) ?
-			WL_FL_SYN : WL_FL_EST);
+		/* A SYN/ACK seen first has no handshake to complete: like a
+		 * flow picked up mid-stream, the client's answer proves it. */
+		list_append(ft, f, (p->tcp_flags & (WL_TCP_SYN | WL_TCP_ACK)) ==
+			WL_TCP_SYN ? WL_FL_SYN : WL_FL_ONEWAY);
 	} else {
 		CTR(ft, UDP)++;
 		client_is_src = dst_is_server(ft, p);
-		list_append(ft, f, WL_FL_UDP);
+		list_append(ft, f, WL_FL_UDP1);
 	}
 	f->cli_side = (uint8_t)(client_is_src ? src_side : !src_side);
 
@@ -1176,8 +1212,11 @@ flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
 	}
 	if (p->ts_ns > f->last_ns)
 		f->last_ns = p->ts_ns;
-	/* Requeued lazily: see oldest() and wl_flow_advance(). */
-	if (f->last_ns - f->list_ns >= ft->requeue_ns[f->list])
+	/* The other side's first packet proves a one-way flow (evict());
+	 * otherwise requeued lazily: see oldest() and wl_flow_advance(). */
+	if (((WL_FL_ONEWAY_MASK >> f->list) & 1) && f->conn.d[!dir].pkts != 0)
+		list_move(ft, f, f->list + 1u);
+	else if (f->last_ns - f->list_ns >= ft->requeue_ns[f->list])
 		list_move(ft, f, f->list);
 	f->conn.d[dir].pkts++;
 	f->conn.d[dir].bytes += p->wire_len;
@@ -1313,7 +1352,7 @@ wl_flow_flush(struct wl_flow_table *ft, uint64_t now_ns)
 {
 	struct wl_flow *f;
 
-	while ((f = oldest(ft)) != NULL) {
+	while ((f = oldest(ft, UINT32_MAX)) != NULL) {
 		/*
 		 * No packet will fill a hole now: a reorder window still
 		 * open ends, and a close it held back (FIN both ways) is
@@ -1390,10 +1429,14 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	for (i = 0; i < WL_FL_MAX; i++)
 		ft->head[i] = ft->tail[i] = WL_NIL;
 	ft->ro_head = ft->ro_tail = WL_NIL;
+	ft->unproven_max = (uint32_t)((uint64_t)conf->max_flows *
+		RTE_MIN(conf->unproven_pct, 100u) / 100);
 	ft->reorder_ns = (uint64_t)conf->reorder_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_SYN] = conf->tcp_syn_ms * WL_NS_PER_MS;
+	ft->timeout_ns[WL_FL_ONEWAY] = conf->tcp_idle_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_EST] = conf->tcp_idle_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_CLOSED] = conf->tcp_closed_ms * WL_NS_PER_MS;
+	ft->timeout_ns[WL_FL_UDP1] = conf->udp_idle_ms * WL_NS_PER_MS;
 	ft->timeout_ns[WL_FL_UDP] = conf->udp_idle_ms * WL_NS_PER_MS;
 	for (i = 0; i < WL_FL_MAX; i++)
 		ft->requeue_ns[i] = ft->timeout_ns[i] / 16;
@@ -1489,6 +1532,15 @@ wl_flow_conn_close(const struct wl_conn *c)
 		/* idle timeout, or superseded by a new SYN on its ports */
 		return "timeout";
 	}
+}
+
+int
+wl_flow_conn_syn_only(const struct wl_conn *c)
+{
+	return c->l4proto == IPPROTO_TCP &&
+		(c->flags & (1u << WL_CONN_F_BIT_UNANSWERED)) != 0 &&
+		c->d[WL_DIR_S2C].pkts == 0 &&
+		c->d[WL_DIR_C2S].pkts == (uint64_t)c->syn_retrans + 1;
 }
 
 /* Summary of the server-to-client burst gaps; the median is the middle

@@ -6,9 +6,13 @@
  * Per-lcore flow table and TCP tracking.
  *
  * One table per parser lcore, never shared: no locks. Bounded by
- * conf->max_flows; when full the least recently active flow is evicted
- * (counted). Time comes only from packet timestamps and from the
- * caller's wl_flow_advance(now), so offline runs are deterministic.
+ * conf->max_flows; when full a flow is evicted (counted): the least
+ * recently active one, but while flows not proven (handshake not
+ * completed, packets one way only) and closed ones fill more than
+ * conf->unproven_pct of the table, the least recently active of those
+ * (a SYN flood evicts its own). Time comes only from packet timestamps
+ * and from the caller's wl_flow_advance(now), so offline runs are
+ * deterministic.
  *
  * For TCP it assigns client/server roles (from the handshake; mid-stream
  * from the configured server ports, then the lower port), tracks
@@ -36,7 +40,10 @@
 	_(CREATED, "flow_created") \
 	_(ACTIVE, "flow_active")               /* gauge */ \
 	_(EXPIRED, "flow_expired")             /* idle timeout */ \
-	_(EVICTED, "flow_evicted")             /* table full, oldest dropped */ \
+	_(EVICTED, "flow_evicted")             /* table full: the three below */ \
+	_(EVICTED_UNPROVEN, "flow_evicted_unproven") /* half-open or one way */ \
+	_(EVICTED_CLOSED, "flow_evicted_closed")     /* lingering after close */ \
+	_(EVICTED_ESTABLISHED, "flow_evicted_established") /* both ways, open */ \
 	_(CLOSED, "flow_closed")               /* FIN both ways or RST */ \
 	_(TCP, "flow_tcp") \
 	_(UDP, "flow_udp") \
@@ -121,6 +128,11 @@ struct wl_flow_conf {
 	/* Requests waiting for answers, all flows of the lcore (records of
 	 * wl_match.h, about 600 bytes each); 0: 4096. */
 	uint32_t pending_max;
+	/* Percent of max_flows that flows not proven (a handshake not
+	 * completed, packets one way only) and closed ones may fill before
+	 * a full table evicts only them; up to that, the least recently
+	 * active flow of any kind. 0: only them whenever there is one. */
+	uint32_t unproven_pct;
 };
 
 /* _(ENUM, "name") -- why a flow ended (struct wl_conn end). */
@@ -207,6 +219,10 @@ struct wl_conn {
 	uint8_t fin_side;       /* enum wl_conn_side of the first FIN */
 	uint8_t rst_side;       /* enum wl_conn_side of the first RST */
 	uint8_t rsvd[7];
+	/* The parser's packet clock when the flow left the table (its
+	 * timeout, eviction or the end of input): records of ended flows
+	 * carry it, so their reader knows how far their producer got. */
+	uint64_t left_ns;
 };
 
 _Static_assert(sizeof(struct wl_conn) <= WL_TXN_CONN_AREA,
@@ -264,16 +280,24 @@ void wl_flow_flush(struct wl_flow_table *ft, uint64_t now_ns);
 uint32_t wl_flow_count(const struct wl_flow_table *ft);
 
 /**
- * A WL_TXN_KIND_CONN record as one JSON object (docs/output.md).
- * New reference or NULL. Collector lcore only (allocates).
- */
-/**
  * How a connection ended, as the connection log's "close": the first
  * RST's side ("rst_client"), else the first FIN's ("fin_server"), else
  * "timeout", "evicted" or "end_of_capture".
  */
 const char *wl_flow_conn_close(const struct wl_conn *c);
 
+/**
+ * Whether c is a TCP connection of SYNs alone, none answered: the
+ * client's SYN and its retransmissions, nothing from the server, no
+ * other packet (what a SYN flood leaves; a one-sided capture of a real
+ * connection has more).
+ */
+int wl_flow_conn_syn_only(const struct wl_conn *c);
+
+/**
+ * A WL_TXN_KIND_CONN record as one JSON object (docs/output.md).
+ * New reference or NULL. Collector lcore only (allocates).
+ */
 json_t *wl_flow_conn_json(const struct wl_txn *t);
 
 /** Counter names, indexed by enum wl_flow_ctr. */

@@ -27,14 +27,30 @@
 #define SEQ_GT(a, b) SEQ_LT(b, a)
 #define SEQ_GEQ(a, b) SEQ_LEQ(b, a)
 
-/* Timer lists: members of one list share one timeout, so each is LRU. */
+/*
+ * Timer lists: members of one list share one timeout, so each is LRU.
+ * They also rank flows for eviction: a flow with no proof that its
+ * server talks to its client (a handshake not completed, packets one
+ * way only) or that is closed goes before one that carried traffic both
+ * ways and is open, once such flows fill their share of the table
+ * (docs/flow.md, "Full table").
+ */
 enum wl_flow_list {
 	WL_FL_SYN = 0,          /* handshake not completed */
-	WL_FL_EST = 1,          /* established or picked up mid-stream */
-	WL_FL_CLOSED = 2,       /* FIN both ways or RST: linger */
-	WL_FL_UDP = 3,
+	WL_FL_ONEWAY = 1,       /* TCP without a handshake, one side seen */
+	WL_FL_EST = 2,          /* established, or both sides seen */
+	WL_FL_CLOSED = 3,       /* FIN both ways or RST: linger */
+	WL_FL_UDP1 = 4,         /* UDP, one side seen */
+	WL_FL_UDP = 5,          /* UDP, both sides seen */
 	WL_FL_MAX
 };
+
+/* One-way lists: the first packet of the other side moves a flow to the
+ * next list (WL_FL_ONEWAY -> WL_FL_EST, WL_FL_UDP1 -> WL_FL_UDP). */
+#define WL_FL_ONEWAY_MASK ((1u << WL_FL_ONEWAY) | (1u << WL_FL_UDP1))
+/* Unproven or closed: evicted first once they fill their share. */
+#define WL_FL_EVICT_FIRST ((1u << WL_FL_SYN) | WL_FL_ONEWAY_MASK | \
+	(1u << WL_FL_CLOSED))
 
 /* Handshake progress of a TCP flow. */
 enum wl_hs {
@@ -177,6 +193,8 @@ struct wl_flow_table {
 	uint32_t count;
 	uint32_t head[WL_FL_MAX];
 	uint32_t tail[WL_FL_MAX];
+	uint32_t unproven;       /* flows on WL_FL_EVICT_FIRST lists */
+	uint32_t unproven_max;   /* their share: conf.unproven_pct */
 	uint64_t timeout_ns[WL_FL_MAX];
 	uint64_t requeue_ns[WL_FL_MAX];  /* timeout / 16: lazy LRU step */
 	uint64_t next_id;

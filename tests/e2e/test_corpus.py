@@ -132,9 +132,10 @@ def main():
         path = os.path.join(CORPUS, "ndpi", "pcap", name)
         conn = os.path.join(d, f"ndpi-{i}.conn")
         st = os.path.join(d, f"ndpi-{i}.stats")
+        # Every flow its own line: SYNs alone are compared too.
         p, errs = run_one(["--pcap", path, "--connections", conn,
-                           "--stats-json", st, "--max-flows", "262144"],
-                          f"corpus{i % 2}")
+                           "--stats-json", st, "--max-flows", "262144",
+                           "--syn-unanswered", "each"], f"corpus{i % 2}")
         conns = e.jsonl(conn) if os.path.exists(conn) else []
         cnt = json.load(open(st))["counters"] if os.path.exists(st) else {}
         return name, p, errs, conns, cnt

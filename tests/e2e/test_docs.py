@@ -58,10 +58,25 @@ def main():
     for f in s["series"][0]:
         e.check(f"`{f}`" in text, f"series field {f} not in metrics.md")
     text = doc("output.md")
-    for path in (log, conns):
-        for f in e.jsonl(path)[0]:
+    # Unanswered SYNs make the connection log's other line type.
+    hs = os.path.join(d, "hs.pcap")
+    e.gen("--scenario", "handshake", "-o", hs)
+    hs_conns = os.path.join(d, "hc")
+    e.wirelat(["--pcap", hs, "--instance", inst, "--connections", hs_conns,
+               "--no-report"], check_rc=0)
+    types = set()
+    for path in (log, conns, hs_conns):
+        fields = set()
+        for line in e.jsonl(path):
+            fields.update(line)
+            if "type" in line:
+                types.add(line["type"])
+        for f in fields:
             e.check(f"`{f}`" in text, f"{os.path.basename(path)} field "
                     f"{f} not in docs/output.md")
+    e.check(types == {"connection", "syn_unanswered"}, f"line types {types}")
+    for t in types:
+        e.check(f'`"{t}"`' in text, f"line type {t} not in docs/output.md")
     # Every field of every protocol's transactions, too.
     l7 = os.path.join(d, "l7.pcap")
     e.gen("--scenario", "l7", "-o", l7)

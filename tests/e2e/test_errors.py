@@ -43,6 +43,7 @@ def main():
             (["--pcap", ok, "--proto-port", "gopher:70"], "gopher"),
             (["--pcap", ok, "--instance", "a/b"], "instance"),
             (["--pcap", ok, "--huge", "sometimes"], "--huge"),
+            (["--pcap", ok, "--syn-unanswered", "all"], "--syn-unanswered"),
             (["--pcap", ok, "--rx-lcores", "1-x"], "--rx-lcores"),
             (["--pcap", ok, "stray"], "unexpected argument"),
             ([], "no input")):
@@ -53,6 +54,8 @@ def main():
         ('{"flow": {"max_flows": -1}}', "flow.max_flows: must be an integer"),
         ('{"flow": {"max_flowz": 1}}', "flow.max_flowz: unknown key"),
         ('{"output": {"report": "yes"}}', "output.report: must be true or false"),
+        ('{"output": {"syn_unanswered": "all"}}',
+         'output.syn_unanswered: must be "per_second" or "each"'),
         ('{"inputs": [{"type": "pcap"}]}', "inputs[0]: needs"),
         ('{"rx": {"parser_ring": 1000}}', "rx.parser_ring: must be a power of two"),
         ('{"flow": {"max_flows": 5,}}', "cfg.json:1:"),

@@ -21,6 +21,31 @@ def nearest_rank(vals, q):
     return vals[max(1, math.ceil(q * len(vals))) - 1]
 
 
+def check_syn_lines(tag, exp, lines):
+    """Unanswered SYNs in the connection log, one line per server and
+    second of the first SYN (output.syn_unanswered per_second): every one
+    counted once, with its retransmissions. They all leave the table at
+    the end of the capture, so each (server, second) has one line."""
+    want = {}
+    for c in exp["connections"]:
+        if c["status"] != "unanswered":
+            continue
+        k = (c["server_ip"], c["server_port"], c["syn_ns"] // 10**9)
+        w = want.setdefault(k, {"count": 0, "syn_retrans": 0,
+                                "first_ns": c["syn_ns"]})
+        w["count"] += 1
+        w["syn_retrans"] += c["syn_retrans"]
+        w["first_ns"] = min(w["first_ns"], c["syn_ns"])
+    got = {}
+    for r in lines:
+        k = (r["server_ip"], r["server_port"], r["second"])
+        e.check(k not in got, f"{tag} two syn_unanswered lines for {k}")
+        got[k] = {f: r[f] for f in ("count", "syn_retrans", "first_ns")}
+        e.check(r["vlan"] == 0 and r["evicted"] == 0 and
+                r["first_ns"] <= r["last_ns"], f"{tag} syn line {r}")
+    e.check(got == want, f"{tag} syn_unanswered lines {got} want {want}")
+
+
 def check_run(fmt, link, seed, d):
     pcap = os.path.join(d, f"hs-{fmt}-{link}.pcap")
     exp_path = pcap + ".json"
@@ -30,9 +55,14 @@ def check_run(fmt, link, seed, d):
     inst = e.instance(f"hs-{fmt}-{link}")
     log, conns, st = (os.path.join(d, n) for n in
                       (f"{inst}.log", f"{inst}.conn", f"{inst}.stats"))
+    # Unanswered SYNs: a connection line each in one format, the
+    # default (a line per server and second) in the others.
+    each = fmt == "pcap"
     p = e.wirelat(["--pcap", pcap, "--instance", inst, "--log", log,
                    "--connections", conns, "--stats-json", st,
-                   "--no-report"], check_rc=0)
+                   "--no-report"] +
+                  (["--syn-unanswered", "each"] if each else []),
+                  check_rc=0)
     tag = f"[{fmt}/{link}]"
     e.check(e.error_lines(p.stderr) == [], f"{tag} stderr: {p.stderr!r}")
 
@@ -76,9 +106,21 @@ def check_run(fmt, link, seed, d):
                     f"{who}: syn_retrans {t['syn_retrans']}")
 
     # Connection records: packets and frame bytes each way.
-    recs = {(r["client_ip"], r["client_port"]): r for r in e.jsonl(conns)}
-    e.check(len(recs) == len(exp["connections"]), f"{tag} connections")
+    lines = e.jsonl(conns)
+    recs = {(r["client_ip"], r["client_port"]): r for r in lines
+            if r["type"] == "connection"}
+    syn = [r for r in lines if r["type"] == "syn_unanswered"]
+    folded = 0 if each else sum(c["status"] == "unanswered"
+                                for c in exp["connections"])
+    e.check(len(recs) == len(exp["connections"]) - folded and
+            len(recs) + len(syn) == len(lines), f"{tag} connections")
+    if each:
+        e.check(not syn, f"{tag} syn_unanswered lines with 'each'")
+    else:
+        check_syn_lines(tag, exp, syn)
     for c in exp["connections"]:
+        if c["status"] == "unanswered" and not each:
+            continue
         r = recs.get((c["client_ip"], c["client_port"]))
         who = f"{tag} conn {c['client_ip']}:{c['client_port']}"
         if not e.check(r is not None, f"{who}: missing"):

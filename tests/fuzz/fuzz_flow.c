@@ -134,6 +134,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	server_bits[0] = 1ULL << 21;
 	memset(&c, 0, sizeof(c));
 	c.max_flows = 6;                /* small: eviction happens */
+	c.unproven_pct = 50;            /* both eviction rules */
 	c.tcp_idle_ms = 5;
 	c.tcp_closed_ms = 2;
 	c.tcp_syn_ms = 3;
@@ -213,6 +214,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wl_flow_input_burst(ft, burst, nb);
 	wl_flow_flush(ft, ts);
 	if (wl_flow_count(ft) != 0)
+		abort();
+	/* Every eviction is counted in exactly one rank. */
+	if (st.c[WL_FLOW_CTR_EVICTED] != st.c[WL_FLOW_CTR_EVICTED_UNPROVEN] +
+			st.c[WL_FLOW_CTR_EVICTED_CLOSED] +
+			st.c[WL_FLOW_CTR_EVICTED_ESTABLISHED])
 		abort();
 	return 0;
 }

@@ -970,6 +970,199 @@ test_eviction(void **state)
 	assert_int_equal(txns[6].cli_port, 10007);
 }
 
+/* The connection record of client port cport, the nth if several. */
+static const struct wl_conn *
+find_conn(uint16_t cport, unsigned int nth)
+{
+	unsigned int i;
+
+	for (i = 0; i < ntxn; i++)
+		if (txns[i].kind == WL_TXN_KIND_CONN &&
+				txns[i].cli_port == cport && nth-- == 0)
+			return (const void *)txns[i].conn_area;
+	return NULL;
+}
+
+static void
+assert_ranks_add_up(void)
+{
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED),
+		ctr(WL_FLOW_CTR_EVICTED_UNPROVEN) +
+		ctr(WL_FLOW_CTR_EVICTED_CLOSED) +
+		ctr(WL_FLOW_CTR_EVICTED_ESTABLISHED));
+}
+
+/*
+ * A full table evicts flows that never proved a conversation (half-open,
+ * one way only) and closed ones before those that carried traffic both
+ * ways, each rank least recently active first: a SYN flood does not push
+ * out idle established connections.
+ */
+static void
+test_evict_rank(void **state)
+{
+	const uint16_t port = 7777;
+	unsigned int i;
+
+	(void)state;
+	teardown(NULL);
+	conf.max_flows = 4;
+	conf.conn_records = 2;
+	table_new();
+	/* E: established, then idle with a request waiting for its answer. */
+	handshake(port, 1000, 10, 10);
+	C2S(2000, F(ACK), ISN_C + 1, ISN_S + 1, "REC q");
+	/* M: picked up mid-stream; proven by the server's packet. */
+	seg(3000, CLI, 40001, SRV, port, F(ACK), 1, 1, "REC a");
+	seg(3001, SRV, port, CLI, 40001, F(ACK), 1, 6, NULL);
+	/* A flood, every SYN newer than both: only SYNs go. */
+	for (i = 0; i < 10; i++)
+		seg(10000 + i, CLI, (uint16_t)(10000 + i), SRV, 80, F(SYN), 1,
+			0, NULL);
+	assert_int_equal(wl_flow_count(ft), 4);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED), 8);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_UNPROVEN), 8);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_ESTABLISHED), 0);
+	for (i = 0; i < 8; i++) {
+		const struct wl_conn *c = find_conn((uint16_t)(10000 + i), 0);
+
+		assert_non_null(c);
+		assert_int_equal(c->end, WL_CONN_END_EVICTED);
+		assert_true(c->flags & (1u << WL_CONN_F_BIT_UNANSWERED));
+		assert_true(wl_flow_conn_syn_only(c));
+		/* Left the table when the SYN that took its place came. */
+		assert_int_equal(c->left_ns, 10002 + i);
+	}
+	assert_null(find_conn(40000, 0));
+	assert_null(find_conn(40001, 0));
+
+	/* O: one way only (no answer yet); R: refused, closed. The first
+	 * rank is one LRU across half-open, one-way and closed flows. */
+	seg(20000, CLI, 40002, SRV, port, F(ACK), 1, 1, "REC o");
+	seg(20100, CLI, 40003, SRV, 8080, F(SYN), ISN_C, 0, NULL);
+	seg(20200, SRV, 8080, CLI, 40003, F(RST) | F(ACK), 0, ISN_C + 1,
+		NULL);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_UNPROVEN), 10);
+	seg(30000, CLI, 40004, SRV, 80, F(SYN), ISN_C, 0, NULL);
+	assert_non_null(find_conn(40002, 0));   /* O, the oldest */
+	assert_false(wl_flow_conn_syn_only(find_conn(40002, 0)));
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_UNPROVEN), 11);
+	seg(30001, CLI, 40005, SRV, 80, F(SYN), ISN_C, 0, NULL);
+	assert_non_null(find_conn(40003, 0));   /* R */
+	assert_int_equal(find_conn(40003, 0)->end, WL_CONN_END_RESET);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_CLOSED), 1);
+
+	/* Both SYNs answered: every flow proven, the least recently active
+	 * goes, its L7 closed as evicted. That is M: E saw a packet since
+	 * it was queued, which buys it a second chance (oldest()). */
+	for (i = 0; i < 2; i++) {
+		uint16_t cp = (uint16_t)(40004 + i);
+
+		seg(30100 + i, SRV, 80, CLI, cp, F(SYN) | F(ACK), ISN_S,
+			ISN_C + 1, NULL);
+		seg(30200 + i, CLI, cp, SRV, 80, F(ACK), ISN_C + 1, ISN_S + 1,
+			NULL);
+	}
+	plog[0] = '\0';
+	seg(40000, CLI, 40006, SRV, 80, F(SYN), ISN_C, 0, NULL);
+	assert_non_null(find_conn(40001, 0));   /* M */
+	assert_int_equal(find_conn(40001, 0)->end, WL_CONN_END_EVICTED);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_ESTABLISHED), 1);
+	{
+		char want[32];
+
+		snprintf(want, sizeof(want), "c:%x|", WL_TXN_F_EVICTED);
+		assert_string_equal(plog, want);
+	}
+	/* The new SYN is the first rank again: E stays. */
+	seg(40001, CLI, 40007, SRV, 80, F(SYN), ISN_C, 0, NULL);
+	assert_non_null(find_conn(40006, 0));
+	assert_null(find_conn(40000, 0));
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_ESTABLISHED), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED), 14);
+	assert_ranks_add_up();
+}
+
+/*
+ * flow.unproven_pct: below their share of the table, unproven flows do
+ * not push each other out (young handshakes and queries waiting for
+ * their answer); the least recently active flow goes, whatever its rank.
+ * Past it, only they go.
+ */
+static void
+test_evict_share(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	teardown(NULL);
+	conf.max_flows = 8;
+	conf.unproven_pct = 50;         /* 4 flows */
+	conf.conn_records = 2;
+	table_new();
+	/* Six established connections, idle since. */
+	for (i = 0; i < 6; i++) {
+		uint16_t cp = (uint16_t)(40000 + i);
+
+		seg(1000 + i, CLI, cp, SRV, 80, F(SYN), ISN_C, 0, NULL);
+		seg(1100 + i, SRV, 80, CLI, cp, F(SYN) | F(ACK), ISN_S,
+			ISN_C + 1, NULL);
+		seg(1200 + i, CLI, cp, SRV, 80, F(ACK), ISN_C + 1, ISN_S + 1,
+			NULL);
+	}
+	/* SYNs: two fill the table; while the unproven are at most 4 the
+	 * three oldest connections go, then only SYNs. */
+	for (i = 0; i < 8; i++)
+		seg(2000 + i, CLI, (uint16_t)(10000 + i), SRV, 80, F(SYN),
+			ISN_C, 0, NULL);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_ESTABLISHED), 3);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_UNPROVEN), 3);
+	for (i = 0; i < 6; i++)
+		assert_true((find_conn((uint16_t)(40000 + i), 0) != NULL) ==
+			(i < 3));
+	for (i = 0; i < 8; i++)
+		assert_true((find_conn((uint16_t)(10000 + i), 0) != NULL) ==
+			(i < 3));
+	assert_int_equal(wl_flow_count(ft), 8);
+	assert_ranks_add_up();
+}
+
+/* UDP answered outranks UDP one way; a SYN/ACK seen first is proven by
+ * the client's ACK, like a flow picked up mid-stream. */
+static void
+test_evict_rank_udp_synack(void **state)
+{
+	(void)state;
+	teardown(NULL);
+	conf.max_flows = 2;
+	conf.conn_records = 2;
+	table_new();
+	udp(1000, CLI, 5353, SRV, 9000, "Uquery");
+	udp(1100, SRV, 9000, CLI, 5353, "Uanswer");
+	udp(2000, CLI, 5354, SRV, 9000, "Uquery");
+	udp(3000, CLI, 5355, SRV, 9000, "Uquery");
+	assert_non_null(find_conn(5354, 0));
+	assert_null(find_conn(5353, 0));
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_UNPROVEN), 1);
+
+	teardown(NULL);
+	table_new();
+	seg(1000, SRV, 80, CLI, 40000, F(SYN) | F(ACK), ISN_S, ISN_C + 1,
+		NULL);
+	seg(1010, CLI, 40000, SRV, 80, F(ACK), ISN_C + 1, ISN_S + 1, NULL);
+	seg(2000, CLI, 40001, SRV, 80, F(SYN), ISN_C, 0, NULL);
+	seg(2001, CLI, 40002, SRV, 80, F(SYN), ISN_C, 0, NULL);
+	seg(2002, CLI, 40003, SRV, 80, F(SYN), ISN_C, 0, NULL);
+	assert_null(find_conn(40000, 0));
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_UNPROVEN), 2);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_ESTABLISHED), 0);
+	/* Unanswered so far, but no SYN alone: not a flood's. */
+	wl_flow_flush(ft, 3000);
+	assert_false(wl_flow_conn_syn_only(find_conn(40000, 0)));
+	assert_true(wl_flow_conn_syn_only(find_conn(40003, 0)));
+	assert_ranks_add_up();
+}
+
 static void
 test_idle_timeout(void **state)
 {
@@ -1229,6 +1422,9 @@ main(void)
 		T(test_probe_byte_at_a_time),
 		T(test_pinned_port),
 		T(test_eviction),
+		T(test_evict_rank),
+		T(test_evict_rank_udp_synack),
+		T(test_evict_share),
 		T(test_burst_equivalence),
 		T(test_idle_timeout),
 		T(test_l7_state_pool),

@@ -13,10 +13,9 @@
  * flows not proven (no completed handshake, or one side only) and closed
  * ones fill their share of the table, a full table evicts from their
  * lists only, so a SYN flood cannot push out idle established
- * connections. Every
- * resource a flow holds (L7 state slot, held segments) is returned when
- * it leaves. All memory is allocated at creation; the data path only
- * moves indexes around.
+ * connections. Every resource a flow holds (L7 state slot, held
+ * segments) is returned when it leaves. All memory is allocated at
+ * creation; the data path only moves indexes around.
  */
 
 #include <errno.h>

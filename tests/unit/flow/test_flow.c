@@ -19,6 +19,7 @@
 #include <rte_malloc.h>
 
 #include "wl_flow.h"
+#include "wl_flow_priv.h"
 #include "wl_proto.h"
 #include "tcp/wl_tcp.h"
 #include "wl_test_eal.h"
@@ -1157,7 +1158,9 @@ test_evict_rank_udp_synack(void **state)
 	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_UNPROVEN), 2);
 	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_ESTABLISHED), 0);
 	/* Unanswered so far, but no SYN alone: not a flood's. */
+	assert_int_equal(ft->unproven, 1);      /* 40003 */
 	wl_flow_flush(ft, 3000);
+	assert_int_equal(ft->unproven, 0);
 	assert_false(wl_flow_conn_syn_only(find_conn(40000, 0)));
 	assert_true(wl_flow_conn_syn_only(find_conn(40003, 0)));
 	assert_ranks_add_up();

@@ -209,6 +209,7 @@ collect_counters(struct wl_app *app)
 	cdir_add(NULL, "txn_received", txn_received);
 	cdir_add(NULL, "txn_logged", app->log.written + app->log.pending);
 	cdir_add(NULL, "txn_log_dropped", app->log.dropped);
+	cdir_add(NULL, "txn_log_syn_folded", app->txn_log_syn_folded);
 	cdir_add(NULL, "conn_log_dropped", app->conn_log.dropped);
 	cdir_add(NULL, "output_errors", (app->log.failed != 0) +
 		(app->conn_log.failed != 0));
@@ -484,8 +485,12 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 
 	app->conns++;
 	conn_series(app, t);
-	if (!wl_out_on(&app->conn_log))
+	if (!wl_out_on(&app->conn_log)) {
+		if (app->syn_log.on && !wl_syn_log_add(app, t))
+			wl_syn_log_tick(app, ((const struct wl_conn *)
+				(const void *)t->conn_area)->left_ns);
 		return;
+	}
 	flow_key(t->flow_id, key, sizeof(key));
 	reqs = json_incref(json_object_get(open_reqs, key));
 	/* A protocol pinned to the port may have logged a request: such a
@@ -503,6 +508,18 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 	json_object_set_new(j, "requests", reqs != NULL ? reqs : json_array());
 	wl_out_json(&app->conn_log, j);
 	json_decref(j);
+}
+
+/*
+ * An unanswered handshake of a connection that was SYNs alone (a flood's):
+ * its line in the transaction log is left out, the connection counted in
+ * its server's syn_unanswered line (output.syn_unanswered per_second).
+ */
+static int
+syn_folded(const struct wl_app *app, const struct wl_txn *t)
+{
+	return app->syn_log.on && t->proto == WL_PROTO_TCP &&
+		((const struct wl_tcp_txn *)(const void *)t->proto_area)->syn_only;
 }
 
 static void
@@ -552,7 +569,9 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 			app->unproven++;
 		}
 	}
-	if (wl_out_on(&app->log)) {
+	if (wl_out_on(&app->log) && syn_folded(app, t)) {
+		app->txn_log_syn_folded++;
+	} else if (wl_out_on(&app->log)) {
 		json_t *j = wl_proto_txn_json(t);
 
 		if (j != NULL) {
@@ -713,10 +732,15 @@ wl_collector_init(struct wl_app *app)
 	open_reqs = json_object();
 	if (open_reqs == NULL)
 		return -ENOMEM;
-	if (wl_out_on(&app->conn_log) &&
-			app->cfg.syn_log == WL_SYN_LOG_PER_SECOND &&
-			wl_syn_log_init(&app->syn_log) != 0)
-		return -ENOMEM;
+	/* The lines go to the connection log, or without one to the
+	 * transaction log, which then leaves out its per-SYN lines. */
+	if ((wl_out_on(&app->conn_log) || wl_out_on(&app->log)) &&
+			app->cfg.syn_log == WL_SYN_LOG_PER_SECOND) {
+		if (wl_syn_log_init(&app->syn_log) != 0)
+			return -ENOMEM;
+		app->syn_log.out = wl_out_on(&app->conn_log) ? &app->conn_log :
+			&app->log;
+	}
 	app->shm = wl_shm_create(app->cfg.instance, app->cfg.max_series,
 		MAX_COUNTERS, app->cfg.shm_group, err, sizeof(err));
 	if (app->shm == NULL) {

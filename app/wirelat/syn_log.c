@@ -115,7 +115,7 @@ write_line(struct wl_app *app, const struct wl_syn_ent *e)
 		"last_ns", (json_int_t)e->last_ns);
 	if (j == NULL)
 		return;
-	wl_out_json(&app->conn_log, j);
+	wl_out_json(app->syn_log.out, j);
 	json_decref(j);
 	app->syn_log.lines++;
 }

@@ -125,6 +125,7 @@ struct wl_syn_ent;
 
 struct wl_syn_log {
 	int on;                         /* output.syn_unanswered per_second */
+	struct wl_out *out;             /* the connection log, else --log */
 	struct wl_syn_ent *slot;        /* open addressing, the entries */
 	struct wl_syn_ent *spare;       /* as big: a sweep's survivors */
 	uint32_t n;                     /* entries in use */
@@ -171,6 +172,7 @@ struct wl_app {
 	uint64_t no_response;
 	uint64_t unproven;              /* answered, no duration: flags */
 	uint64_t conns;
+	uint64_t txn_log_syn_folded;    /* unanswered SYNs not logged one each */
 };
 
 /* output.c */

@@ -217,7 +217,7 @@ def main():
     e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
                "--config", conf, "--stats-json", st, "--no-report"],
               check_rc=0)
-    txns = [t for t in e.jsonl(log) if t["proto"] == "dns"]
+    txns = [t for t in e.jsonl(log) if t.get("proto") == "dns"]
     answered = [t for t in txns if t["rsp_end_ns"]]
     got = collections.Counter((t["transport"], t["method"], t["status"])
                               for t in answered)

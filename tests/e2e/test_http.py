@@ -89,7 +89,7 @@ def check_post(d, cap, head_len, port):
     log = os.path.join(d, "post.log")
     e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
                "--no-report"], check_rc=0)
-    txns = [t for t in e.jsonl(log) if t["proto"] == "http"]
+    txns = [t for t in e.jsonl(log) if t.get("proto") == "http"]
     seen = [(t["method"], t["status_code"], t["flags"]) for t in txns]
     e.check([t["method"] for t in txns] == ["POST", "GET"] and
             [t["status_code"] for t in txns] == [200, 200],
@@ -152,7 +152,7 @@ def main():
     log = os.path.join(d, "http.log")
     e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
                "--no-report"], check_rc=0)
-    txns = [t for t in e.jsonl(log) if t["proto"] == "http"]
+    txns = [t for t in e.jsonl(log) if t.get("proto") == "http"]
     paths = plan + burst
     e.check(len(txns) == len(paths),
             f"{len(txns)} http transactions, want {len(paths)}")

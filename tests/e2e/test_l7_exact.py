@@ -28,7 +28,7 @@ def main():
         e.wirelat(["--pcap", pcap, "--instance", inst, "--log", log,
                    "--stats-json", st, "--connections", conns,
                    "--no-report"], check_rc=0)
-        txns = [t for t in e.jsonl(log) if t["proto"] in ("http", "redis")]
+        txns = [t for t in e.jsonl(log) if t.get("proto") in ("http", "redis")]
         tag = f"[{fmt}/{link}]"
         e.check(len(txns) == len(exp),
                 f"{tag} {len(txns)} transactions, want {len(exp)}")

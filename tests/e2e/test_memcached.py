@@ -112,7 +112,7 @@ def main():
     log = os.path.join(d, "mc.log")
     e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
                "--no-report"], check_rc=0)
-    txns = [t for t in e.jsonl(log) if t["proto"] == "memcached"]
+    txns = [t for t in e.jsonl(log) if t.get("proto") == "memcached"]
     got = collections.Counter(t["method"] for t in txns
                               if t["rsp_end_ns"] and
                               "no_request" not in t["flags"])

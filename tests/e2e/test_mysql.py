@@ -458,7 +458,7 @@ def main():
     print(f"server port {db.port}")
     e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
                "--stats-json", st, "--no-report"], check_rc=0)
-    txns = [t for t in e.jsonl(log) if t["proto"] == "mysql"]
+    txns = [t for t in e.jsonl(log) if t.get("proto") == "mysql"]
     got = collections.Counter((t["method"], t["prepared"]) for t in txns)
     e.check(got == want, f"transactions {sorted(got.items())}, "
             f"sent {sorted(want.items())}")

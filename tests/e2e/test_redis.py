@@ -98,7 +98,7 @@ def main():
     st = os.path.join(d, "redis.stats")
     e.wirelat(["--pcap", cap, "--instance", inst, "--log", log,
                "--stats-json", st, "--no-report"], check_rc=0)
-    txns = [t for t in e.jsonl(log) if t["proto"] == "redis"]
+    txns = [t for t in e.jsonl(log) if t.get("proto") == "redis"]
     got = collections.Counter(t["method"] for t in txns
                               if "no_response" not in t["flags"])
     # The server counted what it executed; the replica link's commands

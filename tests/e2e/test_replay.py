@@ -577,7 +577,7 @@ def test_memif(d):
             f"unsent {rep['unsent']}")
     keys = ("proto", "client_ip", "client_port", "method", "resource",
             "status", "req_bytes", "rsp_bytes")
-    got = [t for t in e.jsonl(log) if t["proto"] in ("http", "redis")]
+    got = [t for t in e.jsonl(log) if t.get("proto") in ("http", "redis")]
     e.check(collections.Counter(tuple(t[k] for k in keys) for t in got) ==
             collections.Counter(tuple(t[k] for k in keys) for t in want),
             f"memif: wirelat found {len(got)} transactions, the truth has "

@@ -27,16 +27,16 @@ MAX_FLOWS = 1024
 SLACK = 2       # syn_unanswered lines allowed beyond servers x seconds
 
 
-def run(d, name, pcap, cfg, *extra):
-    """wirelat over pcap with config cfg: (connection log lines,
-    counters)."""
+def run(d, name, pcap, cfg, *extra, log="--connections"):
+    """wirelat over pcap with config cfg: (lines of the connection log,
+    or with log="--log" of the transaction log alone, counters)."""
     conf = os.path.join(d, f"{name}.json")
     with open(conf, "w") as f:
         json.dump(cfg, f)
     conns, st = (os.path.join(d, f"{name}.{x}") for x in ("conn", "stats"))
     inst = e.instance(f"synflood-{name}")
     p = e.wirelat(["--pcap", pcap, "--config", conf, "--instance", inst,
-                   "--connections", conns, "--stats-json", st,
+                   log, conns, "--stats-json", st,
                    "--no-report", *extra], check_rc=0)
     e.check(e.error_lines(p.stderr) == [], f"{name}: stderr {p.stderr!r}")
     e.remove_instance(inst)
@@ -53,8 +53,20 @@ def check_flood(d):
     exp = json.load(open(pcap + ".json"))
     try:
         lines, s = run(d, "flood", pcap, {"flow": {"max_flows": MAX_FLOWS}})
+        # Without a connection log, the transaction log takes the lines
+        # and leaves out a handshake line per flooding SYN.
+        tlines, ts = run(d, "flood-log", pcap,
+                         {"flow": {"max_flows": MAX_FLOWS}}, log="--log")
     finally:
         os.unlink(pcap)     # 123 MB
+    tsyn = [r for r in tlines if r.get("type") == "syn_unanswered"]
+    tc = ts["counters"]
+    e.check(sum(r["count"] for r in tsyn) == FLOOD ==
+            tc.get("txn_log_syn_folded") and
+            len(tlines) == len(tsyn) + tc["txn_received"] - FLOOD and
+            not any(r.get("status") == "unanswered" for r in tlines),
+            f"--log alone: {len(tsyn)} syn_unanswered lines, "
+            f"{len(tlines)} in all, folded {tc.get('txn_log_syn_folded')}")
     c = s["counters"]
     e.check(c["flow_created"] > 100 * MAX_FLOWS,
             f"the flood did not fill the table: {c['flow_created']} flows")

@@ -28,7 +28,7 @@ def main():
                    "--no-report"], check_rc=0)
         recs = {(r["client_ip"], r["client_port"]): r for r in e.jsonl(conns)}
         txns = {(t["client_ip"], t["client_port"]): t
-                for t in e.jsonl(log) if t["proto"] == "tcp"}
+                for t in e.jsonl(log) if t.get("proto") == "tcp"}
         kinds = {}
         for c in exp["connections"]:
             key = (c["client_ip"], c["client_port"])

@@ -137,7 +137,7 @@ def midstream(cap, proto, d, frac=0.3, paired=True, server_port=None):
         wirelat(["--pcap", path, "--instance", inst, "--log", log,
                  "--no-report", *hint], check_rc=0)
         remove_instance(inst)
-        return [t for t in jsonl(log) if t["proto"] == proto and
+        return [t for t in jsonl(log) if t.get("proto") == proto and
                 t["rsp_end_ns"]]
 
     def key(t):

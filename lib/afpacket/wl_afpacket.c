@@ -70,7 +70,8 @@ struct wl_afp {
 	uint32_t n_blocks;
 	unsigned int n_queues;
 	int loopback;
-	int skip_outgoing;              /* loopback, kernel cannot filter */
+	int skip_outgoing;              /* loopback: outgoing copies skipped */
+	int no_fanout_ignore;           /* kernel refused the fanout flag */
 	int hw_set;                     /* we changed the NIC's config */
 	struct hwtstamp_config hw_old;
 	struct afp_queue q[WL_AFP_MAX_QUEUES];
@@ -216,11 +217,11 @@ queue_open(struct wl_afp *a, const struct wl_afp_conf *c, unsigned int qi,
 			a->name, strerror(errno));
 	}
 	/* On loopback every frame passes twice, out and in. A fanout
-	 * group has its own setting (or, before Linux 6.9, none: the
-	 * reader then skips them, see rx_burst). */
+	 * group has its own setting, which kernels before 6.9 may take
+	 * and ignore: with a group the reader also skips them itself. */
 	v = 1;
-	if (a->loopback && a->n_queues == 1 && setsockopt(fd, SOL_PACKET,
-			PACKET_IGNORE_OUTGOING, &v, sizeof(v)) != 0)
+	if (a->loopback && (a->n_queues > 1 || setsockopt(fd, SOL_PACKET,
+			PACKET_IGNORE_OUTGOING, &v, sizeof(v)) != 0))
 		a->skip_outgoing = 1;
 	if (a->n_queues > 1 && filter_none(fd, 1) != 0)
 		return fail(errno, err, errlen, "%s: SO_ATTACH_FILTER: %s",
@@ -251,7 +252,7 @@ queue_open(struct wl_afp *a, const struct wl_afp_conf *c, unsigned int qi,
 		uint32_t type = PACKET_FANOUT_HASH;
 		int ret;
 
-		if (a->loopback && !a->skip_outgoing)
+		if (a->loopback && !a->no_fanout_ignore)
 			type |= PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
 		arg = qi == 0 ? (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16 :
 			*fanout_id | type << 16;
@@ -259,7 +260,7 @@ queue_open(struct wl_afp *a, const struct wl_afp_conf *c, unsigned int qi,
 			sizeof(arg));
 		if (ret != 0 && errno == EINVAL && qi == 0 &&
 				type != PACKET_FANOUT_HASH) {
-			a->skip_outgoing = 1;
+			a->no_fanout_ignore = 1;
 			arg = (uint32_t)(PACKET_FANOUT_HASH |
 				PACKET_FANOUT_FLAG_UNIQUEID) << 16;
 			ret = setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg,

@@ -480,25 +480,23 @@ conn_request(struct wl_app *app, const struct wl_txn *t)
 static void
 conn_record(struct wl_app *app, const struct wl_txn *t)
 {
-	json_t *j, *reqs;
-	char key[24];
+	json_t *j, *reqs = NULL;
+	char key[24] = "";
 
 	app->conns++;
 	conn_series(app, t);
-	if (!wl_out_on(&app->conn_log)) {
-		if (app->syn_log.on && !wl_syn_log_add(app, t))
-			wl_syn_log_tick(app, ((const struct wl_conn *)
-				(const void *)t->conn_area)->left_ns);
-		return;
+	if (wl_out_on(&app->conn_log)) {
+		flow_key(t->flow_id, key, sizeof(key));
+		reqs = json_incref(json_object_get(open_reqs, key));
 	}
-	flow_key(t->flow_id, key, sizeof(key));
-	reqs = json_incref(json_object_get(open_reqs, key));
 	/* A protocol pinned to the port may have logged a request: such a
 	 * connection keeps its own line. */
 	if (reqs == NULL && wl_syn_log_add(app, t))
 		return;
 	wl_syn_log_tick(app, ((const struct wl_conn *)(const void *)
 		t->conn_area)->left_ns);
+	if (!wl_out_on(&app->conn_log))
+		return;
 	json_object_del(open_reqs, key);
 	j = wl_flow_conn_json(t);
 	if (j == NULL) {
@@ -629,9 +627,13 @@ drops_text(const struct wl_drops *dr, char *buf, size_t len)
 		snprintf(buf + o, len - o, ")");
 }
 
+/* Rates since the previous status line. */
 static void
-status_line(struct wl_app *app, double secs)
+status_line(struct wl_app *app)
 {
+	uint64_t now = rte_rdtsc();
+	double secs = (double)(now - status_prev_tsc) /
+		(double)rte_get_tsc_hz();
 	struct wl_drops dr;
 	char dtext[160];
 	uint64_t pkts = 0;
@@ -648,7 +650,7 @@ status_line(struct wl_app *app, double secs)
 		txn_received, dtext);
 	status_prev_pkts = pkts;
 	status_prev_txns = txn_received;
-	status_prev_tsc = rte_rdtsc();
+	status_prev_tsc = now;
 }
 
 /*
@@ -757,8 +759,7 @@ wl_collector_run(struct wl_app *app)
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t pub_every = hz / 1000 * app->cfg.publish_ms;
 	uint64_t status_every = hz * app->cfg.status_interval_s;
-	uint64_t now, last_pub = rte_rdtsc(), last_status = last_pub;
-	uint64_t last_watch = last_pub;
+	uint64_t now, last_pub = rte_rdtsc(), last_watch = last_pub;
 	unsigned int n;
 
 	status_prev_tsc = last_pub;
@@ -790,10 +791,8 @@ wl_collector_run(struct wl_app *app)
 			last_watch = now;
 		}
 		if (!app->offline && status_every != 0 &&
-				now - last_status >= status_every) {
-			status_line(app, (double)(now - last_status) / hz);
-			last_status = now;
-		}
+				now - status_prev_tsc >= status_every)
+			status_line(app);
 		if (done && n == 0)
 			break;          /* rings were empty after parsers ended */
 		if (n == 0)
@@ -820,8 +819,7 @@ wl_collector_finish(struct wl_app *app)
 	if (!app->offline) {
 		watch_drops_tick(app, rte_rdtsc());
 		/* The run's last word: its final counts and drop figure. */
-		status_line(app, (double)(rte_rdtsc() - status_prev_tsc) /
-			(double)rte_get_tsc_hz());
+		status_line(app);
 	}
 	/* The logs first: what they wrote, or lost, is in the counters. */
 	if (wl_out_close(&app->log) != 0)

@@ -20,36 +20,9 @@
 #include <rte_errno.h>
 
 #include "wl_source.h"
+#include "wl_test_reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct chunks {
-	const uint8_t *b;
-	size_t len;
-	size_t pos;
-	size_t chunk;
-	int again;
-	int opened;
-	unsigned int calls;
-};
-
-static ssize_t
-chunk_read(void *arg, void *buf, size_t len)
-{
-	struct chunks *c = arg;
-	size_t n;
-
-	if (c->again && c->opened && (++c->calls & 1))
-		return -EAGAIN;
-	n = c->len - c->pos;
-	if (n > c->chunk)
-		n = c->chunk;
-	if (n > len)
-		n = len;
-	memcpy(buf, c->b + c->pos, n);
-	c->pos += n;
-	return (ssize_t)n;
-}
 
 static int
 walk(struct wl_source *s, uint64_t *n, uint64_t *sum)
@@ -99,7 +72,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[WL_SOURCE_ERR_LEN], err2[WL_SOURCE_ERR_LEN];
-	struct chunks c = { .b = data, .len = size, .chunk = 1 };
+	struct wl_test_reader c = { .b = data, .len = size, .chunk = 1 };
 	uint64_t n1, n2, s1, s2;
 	struct wl_source *s, *st;
 	int r1, r2, e1;
@@ -110,7 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	s = wl_source_open_mem(data, size, "fuzz", err, sizeof(err));
 	e1 = rte_errno;
-	st = wl_source_open_reader(chunk_read, &c, "fuzz", err2,
+	st = wl_source_open_reader(wl_test_reader_read, &c, "fuzz", err2,
 		sizeof(err2));
 	if (s == NULL) {
 		/* Same refusal, same words. */

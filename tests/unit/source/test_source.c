@@ -33,6 +33,7 @@
 #include "wl_source.h"
 #include "wl_test_eal.h"
 #include "wl_test_pcap.h"
+#include "wl_test_reader.h"
 #include "wl_time.h"
 
 static struct img im;
@@ -879,37 +880,6 @@ test_rx_burst(void **state)
  * written by a thread with delays).
  */
 
-/* Reads of at most chunk bytes; with again, -EAGAIN between them once
- * the source is open (a non-blocking pipe not written to yet). */
-struct mem_reader {
-	const uint8_t *b;
-	size_t len;
-	size_t pos;
-	size_t chunk;
-	int again;
-	int opened;
-	unsigned int calls;
-	int fail_errno;         /* returned once pos reaches fail_at */
-	size_t fail_at;
-};
-
-static ssize_t
-mem_read(void *arg, void *buf, size_t len)
-{
-	struct mem_reader *r = arg;
-	size_t n;
-
-	r->calls++;
-	if (r->again && r->opened && (r->calls & 1))
-		return -EAGAIN;
-	if (r->fail_errno != 0 && r->pos >= r->fail_at)
-		return -r->fail_errno;
-	n = WL_MIN(WL_MIN(len, r->chunk), r->len - r->pos);
-	memcpy(buf, r->b + r->pos, n);
-	r->pos += n;
-	return (ssize_t)n;
-}
-
 /* Next packet of a stream, waiting out -EAGAIN (at most ~10 s, a
  * writer thread descheduled included). */
 static int
@@ -984,13 +954,13 @@ same_as_mem(const uint8_t *buf, size_t len, struct wl_source *s,
 	return 0;
 }
 
-/* buf through a mem_reader of chunk-byte reads: same as from memory,
+/* buf through a wl_test_reader of chunk-byte reads: same as from memory,
  * including failing to open with the same message and errno. */
 static int
 stream_same_buf(const uint8_t *buf, size_t len, size_t chunk, int again)
 {
 	char em[WL_SOURCE_ERR_LEN], es[WL_SOURCE_ERR_LEN], how[64];
-	struct mem_reader r = {
+	struct wl_test_reader r = {
 		.b = buf, .len = len, .chunk = chunk, .again = again,
 	};
 	struct wl_source *m, *s;
@@ -1000,7 +970,7 @@ stream_same_buf(const uint8_t *buf, size_t len, size_t chunk, int again)
 		chunk, again ? ", EAGAIN" : "");
 	m = wl_source_open_mem(buf, len, "t.pcap", em, sizeof(em));
 	errm = rte_errno;
-	s = wl_source_open_reader(mem_read, &r, "t.pcap", es, sizeof(es));
+	s = wl_source_open_reader(wl_test_reader_read, &r, "t.pcap", es, sizeof(es));
 	if (m == NULL || s == NULL) {
 		ret = m != NULL || s != NULL || errm != rte_errno ||
 			strcmp(em, es) != 0;
@@ -1151,7 +1121,7 @@ static void
 test_stream_reads_in_chunks(void **state)
 {
 	char err[WL_SOURCE_ERR_LEN];
-	struct mem_reader r = { .chunk = 4096 };
+	struct wl_test_reader r = { .chunk = 4096 };
 	struct wl_source *s;
 	unsigned int i, n;
 
@@ -1162,7 +1132,7 @@ test_stream_reads_in_chunks(void **state)
 		pcap_rec(&im, i, 0, 60, 60, i, 0);
 	r.b = im.b;
 	r.len = im.len;
-	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	s = wl_source_open_reader(wl_test_reader_read, &r, "t.pcap", err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(drain(s, &n), 0);
 	assert_int_equal(n, 2000);
@@ -1173,7 +1143,7 @@ test_stream_reads_in_chunks(void **state)
 	r.pos = 0;
 	r.calls = 0;
 	r.chunk = IMG_MAX;
-	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	s = wl_source_open_reader(wl_test_reader_read, &r, "t.pcap", err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(drain(s, &n), 0);
 	assert_int_equal(n, 2000);
@@ -1215,7 +1185,7 @@ test_stream_block_too_big(void **state)
 {
 	const size_t big = WL_SOURCE_STREAM_BUF + 64;
 	char err[WL_SOURCE_ERR_LEN], want[WL_SOURCE_ERR_LEN];
-	struct mem_reader r = { .chunk = 65536 };
+	struct wl_test_reader r = { .chunk = 65536 };
 	struct wl_source_stats st;
 	struct wl_source_pkt p;
 	struct wl_source *s;
@@ -1252,7 +1222,7 @@ test_stream_block_too_big(void **state)
 
 	r.b = buf;
 	r.len = len;
-	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	s = wl_source_open_reader(wl_test_reader_read, &r, "t.pcap", err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(stream_next_wait(s, &p), -E2BIG);
 	snprintf(want, sizeof(want), "t.pcap: block at offset %zu larger "
@@ -1267,7 +1237,7 @@ static void
 test_stream_reader_errors(void **state)
 {
 	char err[WL_SOURCE_ERR_LEN];
-	struct mem_reader r = { .chunk = 7 };
+	struct wl_test_reader r = { .chunk = 7 };
 	struct wl_source_pkt p;
 	struct wl_source *s;
 
@@ -1282,7 +1252,7 @@ test_stream_reader_errors(void **state)
 	/* A read error after the first packet: it, then the error. */
 	r.fail_errno = EIO;
 	r.fail_at = 24 + 16 + 60 + 3;
-	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	s = wl_source_open_reader(wl_test_reader_read, &r, "t.pcap", err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(wl_source_rewind(s), -ESPIPE);
 	assert_int_equal(stream_next_wait(s, &p), 1);
@@ -1297,20 +1267,20 @@ test_stream_reader_errors(void **state)
 	/* Errors before the header is complete fail the open. */
 	r.pos = 0;
 	r.fail_at = 10;
-	assert_null(wl_source_open_reader(mem_read, &r, NULL, err,
+	assert_null(wl_source_open_reader(wl_test_reader_read, &r, NULL, err,
 		sizeof(err)));
 	assert_int_equal(rte_errno, EIO);
 	assert_string_equal(err, "<stream>: read: Input/output error");
 	r.pos = 0;
 	r.fail_errno = EINTR;
-	assert_null(wl_source_open_reader(mem_read, &r, "x", err,
+	assert_null(wl_source_open_reader(wl_test_reader_read, &r, "x", err,
 		sizeof(err)));
 	assert_int_equal(rte_errno, EINTR);
 	assert_string_equal(err,
 		"x: interrupted while waiting for the file header");
 	r.pos = 0;
 	r.fail_errno = EAGAIN;
-	assert_null(wl_source_open_reader(mem_read, &r, "x", err,
+	assert_null(wl_source_open_reader(wl_test_reader_read, &r, "x", err,
 		sizeof(err)));
 	assert_int_equal(rte_errno, EAGAIN);
 	assert_string_equal(err, "x: no data for the file header yet");
@@ -1321,7 +1291,7 @@ test_stream_reader_errors(void **state)
 static void
 test_stream_rx_burst(void **state)
 {
-	struct mem_reader r = { .chunk = 100, .again = 1 };
+	struct wl_test_reader r = { .chunk = 100, .again = 1 };
 	char err[WL_SOURCE_ERR_LEN];
 	uint8_t want[2048], got[2048];
 	struct rte_mempool *mp;
@@ -1343,7 +1313,7 @@ test_stream_rx_burst(void **state)
 		pcap_rec(&im, i, 0, 50 + i * 90, 50 + i * 90, i, 0);
 	r.b = im.b;
 	r.len = im.len;
-	s = wl_source_open_reader(mem_read, &r, "t.pcap", err, sizeof(err));
+	s = wl_source_open_reader(wl_test_reader_read, &r, "t.pcap", err, sizeof(err));
 	assert_non_null(s);
 	r.opened = 1;
 	while (!wl_source_done(s)) {

@@ -358,46 +358,43 @@ series_key(struct wl_app *app, const struct wl_txn *t, const char *metric,
 	return idx;
 }
 
+/* Every family a series may belong to, in the segment before any series:
+ * readers (wirelat-export) name and convert series by them. */
 static int
-series_for(struct wl_app *app, const struct wl_txn *t, const char *metric)
+declare_metrics(struct wl_app *app)
 {
-	return series_key(app, t, metric, wl_proto_name(t->proto), t->method,
-		t->status_class);
+	const struct wl_metric_def *d;
+	unsigned int p;
+	int ret;
+
+	for (p = 0; p <= WL_PROTO_MAX; p++) {
+		d = p < WL_PROTO_MAX ? wl_proto_metrics(p) : wl_flow_conn_metrics;
+		for (; d->name != NULL; d++) {
+			ret = wl_shm_metric_add(app->shm, d);
+			if (ret != 0) {
+				wl_err("shm: metric \"%s\": %s", d->name,
+					strerror(-ret));
+				return ret;
+			}
+		}
+	}
+	return 0;
 }
 
+/* Record what a transaction gives its families' series. */
 static void
-series_add(struct wl_app *app, const struct wl_txn *t, const char *metric,
-	const char *method, unsigned int status_class, uint64_t v)
+series_record(struct wl_app *app, const struct wl_txn *t, const char *proto,
+	const struct wl_metric_val *v, unsigned int n)
 {
-	int idx = series_key(app, t, metric, "tcp", method, status_class);
+	unsigned int i;
+	int idx;
 
-	if (idx >= 0)
-		wl_shm_series_record(app->shm, idx, v);
-}
-
-/*
- * Per-server connection aggregates (metrics.md): how TCP connections
- * ended and lasted, and which of them retransmitted or had a window
- * closed, with how much.
- */
-static void
-conn_series(struct wl_app *app, const struct wl_txn *t)
-{
-	const struct wl_conn *c = (const void *)t->conn_area;
-	const char *close = wl_flow_conn_close(c);
-	uint64_t v;
-
-	if (c->l4proto != IPPROTO_TCP)
-		return;
-	series_add(app, t, "conn_duration", close,
-		strncmp(close, "rst_", 4) == 0 ? WL_SC_ERROR : WL_SC_OK,
-		t->rsp_end_ns - t->req_start_ns);
-	v = (uint64_t)c->d[0].retrans + c->d[1].retrans;
-	if (v != 0)
-		series_add(app, t, "conn_retrans", "", WL_SC_OK, v);
-	v = c->d[0].zero_win_ns + c->d[1].zero_win_ns;
-	if (c->d[0].zero_win + c->d[1].zero_win != 0)
-		series_add(app, t, "conn_zero_window", "", WL_SC_OK, v);
+	for (i = 0; i < n; i++) {
+		idx = series_key(app, t, v[i].def->name, proto, v[i].method,
+			v[i].status_class);
+		if (idx >= 0)
+			wl_shm_series_record(app->shm, idx, v[i].v);
+	}
 }
 
 /*
@@ -483,8 +480,10 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 	json_t *j, *reqs = NULL;
 	char key[24] = "";
 
+	struct wl_metric_val v[WL_METRIC_VALS_MAX];
+
 	app->conns++;
-	conn_series(app, t);
+	series_record(app, t, "tcp", v, wl_flow_conn_series(t, v));
 	if (wl_out_on(&app->conn_log)) {
 		flow_key(t->flow_id, key, sizeof(key));
 		reqs = json_incref(json_object_get(open_reqs, key));
@@ -523,7 +522,9 @@ syn_folded(const struct wl_app *app, const struct wl_txn *t)
 static void
 txn_record(struct wl_app *app, const struct wl_txn *t)
 {
-	int idx;
+	struct wl_metric_val v[WL_METRIC_VALS_MAX];
+	enum wl_txn_verdict verdict;
+	unsigned int n;
 
 	if (t->kind == WL_TXN_KIND_CONN) {
 		conn_record(app, t);
@@ -532,41 +533,12 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 	txn_received++;
 	if (wl_out_on(&app->conn_log) && t->proto != WL_PROTO_TCP)
 		conn_request(app, t);
-	if (t->rsp_end_ns == 0 && (t->proto == WL_PROTO_TCP ||
-			t->rsp_start_ns == 0)) {
+	n = wl_proto_txn_series(t, v, &verdict);
+	series_record(app, t, wl_proto_name(t->proto), v, n);
+	if (verdict == WL_TXN_V_NO_RESPONSE)
 		app->no_response++;
-	} else if (t->proto == WL_PROTO_TCP &&
-			(t->flags & WL_TXN_F_CLOCK_MIXED)) {
-		app->unproven++;        /* two clocks: no RTT */
-	} else if (t->proto == WL_PROTO_TCP) {
-		/* The handshake's two sides of the tap. server_rtt is the RTT
-		 * of the SYN that was answered; a SYN retransmission shows in
-		 * the log's duration_ns, not here. */
-		const struct wl_tcp_txn *x = (const void *)t->proto_area;
-
-		idx = series_for(app, t, "server_rtt");
-		if (idx >= 0)
-			wl_shm_series_record(app->shm, idx, wl_txn_ttfb(t));
-		if (x->client_rtt_ns != 0) {
-			idx = series_for(app, t, "client_rtt");
-			if (idx >= 0)
-				wl_shm_series_record(app->shm, idx,
-					x->client_rtt_ns);
-		}
-	} else {
-		/* Every response seen counts by status, proven or not. */
-		idx = series_for(app, t, "responses");
-		if (idx >= 0)
-			wl_shm_series_record(app->shm, idx, t->rsp_bytes);
-		if (wl_txn_timed(t)) {
-			idx = series_for(app, t, "duration");
-			if (idx >= 0)
-				wl_shm_series_record(app->shm, idx,
-					wl_txn_duration(t));
-		} else {
-			app->unproven++;
-		}
-	}
+	else if (verdict == WL_TXN_V_UNPROVEN)
+		app->unproven++;
 	if (wl_out_on(&app->log) && syn_folded(app, t)) {
 		app->txn_log_syn_folded++;
 	} else if (wl_out_on(&app->log)) {
@@ -749,6 +721,8 @@ wl_collector_init(struct wl_app *app)
 		wl_err("%s", err);
 		return -EINVAL;
 	}
+	if (declare_metrics(app) != 0)
+		return -EINVAL;
 	publish(app);
 	return 0;
 }

@@ -1546,6 +1546,40 @@ wl_flow_conn_syn_only(const struct wl_conn *c)
 		c->d[WL_DIR_C2S].pkts == (uint64_t)c->syn_retrans + 1;
 }
 
+const struct wl_metric_def wl_flow_conn_metrics[] = {
+	{ "conn_duration", "tcp_connection_duration_seconds", "close",
+		WL_UNIT_NS, "TCP connections that ended: first SYN (or "
+		"packet) to last packet, by how they closed" },
+	{ "conn_retrans", "tcp_connection_retransmitted_segments", NULL,
+		WL_UNIT_COUNT, "TCP connections that retransmitted: their "
+		"retransmitted segments, both ways" },
+	{ "conn_zero_window", "tcp_connection_zero_window_seconds", NULL,
+		WL_UNIT_NS, "TCP connections where a side advertised a zero "
+		"window: how long the windows stayed zero" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
+unsigned int
+wl_flow_conn_series(const struct wl_txn *t, struct wl_metric_val *out)
+{
+	const struct wl_conn *c = (const void *)t->conn_area;
+	const char *close = wl_flow_conn_close(c);
+	unsigned int n = 0;
+
+	if (c->l4proto != IPPROTO_TCP)
+		return 0;
+	out[n++] = (struct wl_metric_val){ &wl_flow_conn_metrics[0], close,
+		strncmp(close, "rst_", 4) == 0 ? WL_SC_ERROR : WL_SC_OK,
+		t->rsp_end_ns - t->req_start_ns };
+	if ((uint64_t)c->d[0].retrans + c->d[1].retrans != 0)
+		out[n++] = (struct wl_metric_val){ &wl_flow_conn_metrics[1], "",
+			WL_SC_OK, (uint64_t)c->d[0].retrans + c->d[1].retrans };
+	if (c->d[0].zero_win + c->d[1].zero_win != 0)
+		out[n++] = (struct wl_metric_val){ &wl_flow_conn_metrics[2], "",
+			WL_SC_OK, c->d[0].zero_win_ns + c->d[1].zero_win_ns };
+	return n;
+}
+
 /* Summary of the server-to-client burst gaps; the median is the middle
  * of its log2 bucket, clamped to what was seen. */
 static json_t *

@@ -294,6 +294,17 @@ const char *wl_flow_conn_close(const struct wl_conn *c);
  */
 int wl_flow_conn_syn_only(const struct wl_conn *c);
 
+/* The connection series (metrics.md), name NULL ending them. */
+extern const struct wl_metric_def wl_flow_conn_metrics[];
+
+/**
+ * The values a WL_TXN_KIND_CONN record gives wl_flow_conn_metrics: how a
+ * TCP connection ended and lasted, and, when it had them, its
+ * retransmissions and zero-window time (at most WL_METRIC_VALS_MAX).
+ */
+unsigned int wl_flow_conn_series(const struct wl_txn *t,
+	struct wl_metric_val *out);
+
 /**
  * A WL_TXN_KIND_CONN record as one JSON object (docs/output.md).
  * New reference or NULL. Collector lcore only (allocates).

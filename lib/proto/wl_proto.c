@@ -79,6 +79,55 @@ wl_proto_txn_init(const struct wl_proto_ctx *ctx, struct wl_txn *t)
 	t->flow_id = ctx->flow_id;
 }
 
+const struct wl_metric_def wl_proto_l7_metrics[] = {
+	{ "duration", "request_duration_seconds", "method", WL_UNIT_NS,
+		"Request first byte to response last byte of proven pairs" },
+	{ "responses", "response_size_bytes", "method", WL_UNIT_BYTES,
+		"Size of every response, paired or not" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
+const struct wl_metric_def *
+wl_proto_metrics(unsigned int id)
+{
+	if (id < WL_PROTO_MAX && wl_protos[id]->metrics != NULL)
+		return wl_protos[id]->metrics;
+	return wl_proto_l7_metrics;
+}
+
+/* Every response seen counts by status, proven or not; only a proven
+ * pair's duration is timed. */
+static unsigned int
+l7_series(const struct wl_txn *t, struct wl_metric_val *out,
+	enum wl_txn_verdict *verdict)
+{
+	unsigned int n = 0;
+
+	if (t->rsp_start_ns == 0 && t->rsp_end_ns == 0) {
+		*verdict = WL_TXN_V_NO_RESPONSE;
+		return 0;
+	}
+	out[n++] = (struct wl_metric_val){ &wl_proto_l7_metrics[1],
+		t->method, t->status_class, t->rsp_bytes };
+	if (!wl_txn_timed(t)) {
+		*verdict = WL_TXN_V_UNPROVEN;
+		return n;
+	}
+	out[n++] = (struct wl_metric_val){ &wl_proto_l7_metrics[0],
+		t->method, t->status_class, wl_txn_duration(t) };
+	*verdict = WL_TXN_V_TIMED;
+	return n;
+}
+
+unsigned int
+wl_proto_txn_series(const struct wl_txn *t, struct wl_metric_val *out,
+	enum wl_txn_verdict *verdict)
+{
+	if (t->proto < WL_PROTO_MAX && wl_protos[t->proto]->txn_series != NULL)
+		return wl_protos[t->proto]->txn_series(t, out, verdict);
+	return l7_series(t, out, verdict);
+}
+
 static json_t *
 json_u64(uint64_t v)
 {

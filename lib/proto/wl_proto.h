@@ -201,7 +201,21 @@ struct wl_proto_ops {
 	 * unknown requests fit any response.
 	 */
 	int (*rsp_fits)(const struct wl_txn *req, const struct wl_txn *rsp);
+
+	/*
+	 * optional: the histogram families this protocol's transactions
+	 * feed (name NULL ends the array) and the values one transaction
+	 * gives them, at most WL_METRIC_VALS_MAX, each def one of metrics.
+	 * Default: request duration (proven pairs) and response size
+	 * (every response), wl_proto_l7_metrics. Collector lcore.
+	 */
+	const struct wl_metric_def *metrics;
+	unsigned int (*txn_series)(const struct wl_txn *t,
+		struct wl_metric_val *out, enum wl_txn_verdict *verdict);
 };
+
+/* The default families of a request/response protocol. */
+extern const struct wl_metric_def wl_proto_l7_metrics[];
 
 /** Every registered protocol, indexed by enum wl_proto_id. */
 extern const struct wl_proto_ops *const wl_protos[WL_PROTO_MAX];
@@ -231,6 +245,17 @@ int wl_proto_by_name(const char *name);
  * @return 0, or -EINVAL naming the protocol through *bad.
  */
 int wl_proto_check(const char **bad);
+
+/** The histogram families of protocol id, name NULL ending them. */
+const struct wl_metric_def *wl_proto_metrics(unsigned int id);
+
+/**
+ * The values transaction t gives its protocol's histogram families
+ * (ops->txn_series or the default), and what its timing came to.
+ * @return how many of out (WL_METRIC_VALS_MAX) are filled.
+ */
+unsigned int wl_proto_txn_series(const struct wl_txn *t,
+	struct wl_metric_val *out, enum wl_txn_verdict *verdict);
 
 /** Fill the endpoint fields of a new transaction from the flow context. */
 void wl_proto_txn_init(const struct wl_proto_ctx *ctx, struct wl_txn *t);

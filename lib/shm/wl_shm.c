@@ -304,6 +304,38 @@ fail:
 }
 
 int
+wl_shm_metric_add(struct wl_shm *shm, const struct wl_metric_def *def)
+{
+	struct wl_shm_hdr *h = shm->hdr;
+	struct wl_shm_metric *m;
+	uint32_t i, n = h->n_metrics;
+
+	if (def->name == NULL || def->export_name == NULL ||
+			strlen(def->name) >= sizeof(m->name) ||
+			strlen(def->export_name) >= sizeof(m->export_name) ||
+			(def->method_label != NULL &&
+			strlen(def->method_label) >= sizeof(m->method_label)))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (strcmp(h->metrics[i].name, def->name) == 0)
+			return 0;
+	if (n >= WL_SHM_MAX_METRICS)
+		return -ENOSPC;
+	m = &h->metrics[n];
+	memset(m, 0, sizeof(*m));
+	wl_strlcpy(m->name, def->name, sizeof(m->name));
+	wl_strlcpy(m->export_name, def->export_name, sizeof(m->export_name));
+	if (def->method_label != NULL)
+		wl_strlcpy(m->method_label, def->method_label,
+			sizeof(m->method_label));
+	m->unit = def->unit;
+	if (def->help != NULL)
+		wl_strlcpy(m->help, def->help, sizeof(m->help));
+	__atomic_store_n(&h->n_metrics, n + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
 wl_shm_series_find(struct wl_shm *shm, const struct wl_shm_key *key)
 {
 	uint32_t h = key_hash(key) & shm->idx_mask;
@@ -494,6 +526,8 @@ wl_shm_read_hdr(const struct wl_shm *shm, struct wl_shm_hdr *hdr)
 		hdr->max_series = shm->max_series;
 		if (hdr->n_inputs > WL_SHM_MAX_INPUTS)
 			hdr->n_inputs = WL_SHM_MAX_INPUTS;
+		if (hdr->n_metrics > WL_SHM_MAX_METRICS)
+			hdr->n_metrics = WL_SHM_MAX_METRICS;
 		if (hdr->n_counters > shm->max_counters)
 			hdr->n_counters = shm->max_counters;
 		hdr->n_series = __atomic_load_n(&shm->hdr->n_series,
@@ -525,6 +559,24 @@ wl_shm_read_series(const struct wl_shm *shm, unsigned int idx,
 		out->key.method[sizeof(out->key.method) - 1] = '\0';
 	}
 	return ret;
+}
+
+int
+wl_shm_read_metrics(const struct wl_shm *shm, struct wl_shm_metric *out,
+	unsigned int max)
+{
+	uint32_t i, n = __atomic_load_n(&shm->hdr->n_metrics, __ATOMIC_ACQUIRE);
+
+	/* Written once before n_metrics grew past them: no retry. */
+	n = WL_MIN(WL_MIN(n, (uint32_t)WL_SHM_MAX_METRICS), max);
+	memcpy(out, shm->hdr->metrics, (size_t)n * sizeof(*out));
+	for (i = 0; i < n; i++) {
+		out[i].name[sizeof(out[i].name) - 1] = '\0';
+		out[i].export_name[sizeof(out[i].export_name) - 1] = '\0';
+		out[i].method_label[sizeof(out[i].method_label) - 1] = '\0';
+		out[i].help[sizeof(out[i].help) - 1] = '\0';
+	}
+	return (int)n;
 }
 
 int

@@ -25,7 +25,7 @@
 #include "wl_txn.h"
 
 #define WL_SHM_MAGIC 0x4d534c57u        /* "WLSM" little endian */
-#define WL_SHM_VERSION 1u
+#define WL_SHM_VERSION 2u
 #define WL_SHM_INSTANCE_LEN WL_INSTANCE_LEN
 #define WL_SHM_COUNTER_NAME 56
 #define WL_SHM_MAX_INPUTS 16
@@ -40,6 +40,19 @@ struct wl_shm_key {
 	uint8_t status_class;           /* enum wl_status_class */
 	uint8_t rsvd[5];
 	char method[32];                /* a transaction's method, cut to fit */
+};
+
+#define WL_SHM_MAX_METRICS 32
+
+/* A family of series (struct wl_metric_def), for readers that export
+ * them: by the key's metric, the name, unit and help to give it. */
+struct wl_shm_metric {
+	char name[24];                  /* the key's metric */
+	char export_name[48];           /* after "wirelat_" */
+	char method_label[16];          /* the key's method as label, "" none */
+	uint8_t unit;                   /* enum wl_metric_unit */
+	uint8_t rsvd[7];
+	char help[160];
 };
 
 struct wl_shm_input {
@@ -64,6 +77,11 @@ struct wl_shm_hdr {
 	uint64_t created_ns;            /* CLOCK_REALTIME at create */
 	char instance[WL_SHM_INSTANCE_LEN];
 	char wirelat_version[16];
+	/* Series families: written once each, then n_metrics published
+	 * with release order. */
+	uint32_t n_metrics;
+	uint32_t rsvd_m;
+	struct wl_shm_metric metrics[WL_SHM_MAX_METRICS];
 	/* Dynamic part, guarded by seq. */
 	uint32_t seq;
 	uint32_t finished;              /* writer exited cleanly */
@@ -99,6 +117,13 @@ struct wl_shm *wl_shm_create(const char *instance, uint32_t max_series,
 /** Series index for a key, added when new. -ENOSPC when full. */
 int wl_shm_series_find(struct wl_shm *shm, const struct wl_shm_key *key);
 
+/**
+ * Declare a family of series (before its first series). A name already
+ * declared is left as it was. -ENOSPC past WL_SHM_MAX_METRICS, -EINVAL
+ * for a name or export name that does not fit.
+ */
+int wl_shm_metric_add(struct wl_shm *shm, const struct wl_metric_def *def);
+
 /** Record one value (ns) in a series. */
 void wl_shm_series_record(struct wl_shm *shm, int idx, uint64_t v);
 
@@ -124,6 +149,10 @@ struct wl_shm *wl_shm_attach(const char *instance, char *err, size_t errlen);
 int wl_shm_read_hdr(const struct wl_shm *shm, struct wl_shm_hdr *hdr);
 int wl_shm_read_series(const struct wl_shm *shm, unsigned int idx,
 	struct wl_shm_series *out);
+
+/** The families declared: fills up to max, returns how many. */
+int wl_shm_read_metrics(const struct wl_shm *shm, struct wl_shm_metric *out,
+	unsigned int max);
 
 /** Consistent counters: fills up to max names/values, returns count. */
 int wl_shm_read_counters(const struct wl_shm *shm,

@@ -132,6 +132,43 @@ struct wl_txn_sink {
 	void *arg;
 };
 
+/* What a series' values are: exporters convert and name them by it. */
+enum wl_metric_unit {
+	WL_UNIT_NS = 0,         /* exported in seconds */
+	WL_UNIT_BYTES = 1,
+	WL_UNIT_COUNT = 2,
+};
+
+/*
+ * A family of histogram series a transaction can feed, declared by its
+ * owner (a protocol's ops->metrics, lib/flow's connection series) and
+ * published in the shared memory, so readers need no protocol code.
+ */
+struct wl_metric_def {
+	const char *name;           /* the series key's metric: "server_rtt" */
+	const char *export_name;    /* after "wirelat_": "tcp_server_rtt_seconds" */
+	const char *method_label;   /* label the key's method becomes; NULL: none */
+	uint8_t unit;               /* enum wl_metric_unit */
+	const char *help;           /* one line for HELP */
+};
+
+/* One value a transaction gives one series of a family. */
+struct wl_metric_val {
+	const struct wl_metric_def *def;
+	const char *method;         /* the key's method: the transaction's, a close reason, "" */
+	uint8_t status_class;       /* enum wl_status_class */
+	uint64_t v;                 /* in def->unit */
+};
+
+/* What a transaction's timing came to, beside the values it gave. */
+enum wl_txn_verdict {
+	WL_TXN_V_TIMED = 0,         /* its time is in a histogram */
+	WL_TXN_V_UNPROVEN = 1,      /* answered, but its time is not proven */
+	WL_TXN_V_NO_RESPONSE = 2,   /* never answered */
+};
+
+#define WL_METRIC_VALS_MAX 4
+
 /** Name of a status class ("ok", ...). */
 const char *wl_status_class_name(enum wl_status_class sc);
 

@@ -143,7 +143,7 @@ test_bad_segments(void **state)
 	snprintf(path, sizeof(path), "/wirelat-%s", inst);
 	fd = shm_open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 8192), 0);
+	assert_int_equal(ftruncate(fd, 32768), 0);
 	assert_int_equal(pwrite(fd, "garbage!", 8, 0), 8);
 	close(fd);
 	r = wl_shm_attach(inst, err, sizeof(err));
@@ -237,6 +237,55 @@ static volatile int stop;
 
 #define ROUNDS 400000
 
+/* Families: declared once each, bounded, read back whole by a reader. */
+static void
+test_metrics(void **state)
+{
+	static const struct wl_metric_def d[] = {
+		{ "duration", "request_duration_seconds", "method", WL_UNIT_NS,
+			"help text" },
+		{ "conn_retrans", "tcp_connection_retransmitted_segments", NULL,
+			WL_UNIT_COUNT, NULL },
+		{ "a_name_that_is_far_too_long", "x", NULL, 0, NULL },
+	};
+	struct wl_shm_metric m[WL_SHM_MAX_METRICS + 1];
+	struct wl_metric_def many = d[1];
+	struct wl_shm *w, *r;
+	char err[256], name[24];
+	int i;
+
+	(void)state;
+	w = wl_shm_create(inst, 4, 8, NULL, err, sizeof(err));
+	assert_non_null(w);
+	assert_int_equal(wl_shm_metric_add(w, &d[0]), 0);
+	assert_int_equal(wl_shm_metric_add(w, &d[1]), 0);
+	assert_int_equal(wl_shm_metric_add(w, &d[0]), 0);
+	assert_int_equal(wl_shm_metric_add(w, &d[2]), -EINVAL);
+	r = wl_shm_attach(inst, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(wl_shm_read_metrics(r, m, WL_SHM_MAX_METRICS), 2);
+	assert_string_equal(m[0].name, "duration");
+	assert_string_equal(m[0].export_name, "request_duration_seconds");
+	assert_string_equal(m[0].method_label, "method");
+	assert_string_equal(m[0].help, "help text");
+	assert_int_equal(m[0].unit, WL_UNIT_NS);
+	assert_string_equal(m[1].method_label, "");
+	assert_int_equal(m[1].unit, WL_UNIT_COUNT);
+	assert_int_equal(wl_shm_read_metrics(r, m, 1), 1);
+	for (i = 2; i < WL_SHM_MAX_METRICS; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		many.name = name;
+		assert_int_equal(wl_shm_metric_add(w, &many), 0);
+	}
+	many.name = "one_more";
+	assert_int_equal(wl_shm_metric_add(w, &many), -ENOSPC);
+	assert_int_equal(wl_shm_read_metrics(r, m, WL_SHM_MAX_METRICS + 1),
+		WL_SHM_MAX_METRICS);
+	wl_shm_close(r);
+	wl_shm_close(w);
+	assert_int_equal(wl_shm_remove(inst), 0);
+}
+
 static void *
 writer(void *arg)
 {
@@ -326,6 +375,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_writer_reader, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_crafted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_writer, setup,
 			teardown),
 	};

@@ -166,14 +166,18 @@ l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
 	if (ops->state_size > 0) {
 		uint8_t *slot;
 
-		if (ft->l7_free == WL_NIL) {
+		if (ft->l7_free != WL_NIL) {
+			f->l7_state = ft->l7_free;
+			slot = l7_state(ft, f);
+			memcpy(&ft->l7_free, slot, sizeof(ft->l7_free));
+		} else if (ft->l7_fresh < ft->conf.l7_state_max) {
+			f->l7_state = ft->l7_fresh++;
+			slot = l7_state(ft, f);
+		} else {
 			CTR(ft, L7_STATE_FULL)++;
 			f->l7_off = 1;
 			return -ENOSPC;
 		}
-		f->l7_state = ft->l7_free;
-		slot = l7_state(ft, f);
-		memcpy(&ft->l7_free, slot, sizeof(ft->l7_free));
 		memset(slot, 0, ft->l7_slot);
 	}
 	f->proto = (uint8_t)id;
@@ -1481,11 +1485,6 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			RTE_CACHE_LINE_SIZE, socket);
 		if (ft->l7_pool == NULL)
 			goto nomem;
-		for (i = conf->l7_state_max; i-- > 0;) {
-			memcpy(ft->l7_pool + (size_t)i * ft->l7_slot,
-				&ft->l7_free, sizeof(ft->l7_free));
-			ft->l7_free = i;
-		}
 	}
 
 	ft->mpool = wl_mpool_create(conf->pending_max != 0 ?
@@ -1502,10 +1501,6 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			RTE_CACHE_LINE_SIZE, socket);
 		if (ft->ooo_pool == NULL)
 			goto nomem;
-		for (i = conf->ooo_pool_segs; i-- > 0;) {
-			wl_ooo_get(ft, i)->next = ft->ooo_free;
-			ft->ooo_free = i;
-		}
 	}
 	return ft;
 

@@ -203,16 +203,20 @@ struct wl_flow_table {
 	uint32_t ro_head;        /* flows with an open reorder window */
 	uint32_t ro_tail;
 	unsigned int lcore;
-	/* L7 states: fixed slots, free list threaded through the slots. */
+	/* L7 states: fixed slots, free list threaded through the slots;
+	 * slots from l7_fresh on were never used (so never touched). */
 	uint8_t *l7_pool;
 	uint32_t l7_slot;
 	uint32_t l7_free;
+	uint32_t l7_fresh;
 	/* Requests waiting for their answers (wl_match.h), all flows. */
 	struct wl_mpool *mpool;
-	/* Out-of-order segments: fixed slots, free list. */
+	/* Out-of-order segments: fixed slots, free list, never-used
+	 * slots from ooo_fresh on. */
 	uint8_t *ooo_pool;
 	uint32_t ooo_slot;
 	uint32_t ooo_free;
+	uint32_t ooo_fresh;
 };
 
 static inline struct wl_ooo_seg *

@@ -45,8 +45,13 @@ slot_take(struct wl_flow_table *ft, uint32_t *idx)
 {
 	struct wl_ooo_seg *s;
 
-	if (ft->ooo_free == WL_NIL)
-		return NULL;
+	if (ft->ooo_free == WL_NIL) {
+		/* Never-used slots last: untouched until a run needs them. */
+		if (ft->ooo_fresh >= ft->conf.ooo_pool_segs)
+			return NULL;
+		*idx = ft->ooo_fresh++;
+		return wl_ooo_get(ft, *idx);
+	}
 	*idx = ft->ooo_free;
 	s = wl_ooo_get(ft, *idx);
 	ft->ooo_free = s->next;
@@ -374,7 +379,8 @@ hold_piece(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		if (SEQ_GT(s->seq, seq))
 			break;
 	}
-	if (d->ooo_n >= ft->conf.ooo_max_segs || ft->ooo_free == WL_NIL) {
+	if (d->ooo_n >= ft->conf.ooo_max_segs || (ft->ooo_free == WL_NIL &&
+			ft->ooo_fresh >= ft->conf.ooo_pool_segs)) {
 		/*
 		 * Out of room: a one-sided capture never sees the ACK that
 		 * would resolve the hole, so skip it rather than stall.

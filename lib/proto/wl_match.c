@@ -73,7 +73,7 @@ struct wl_mpool {
 	uint32_t n;
 	uint32_t free;
 	uint32_t used;
-	uint32_t rsvd;
+	uint32_t fresh;         /* records below were handed out once */
 	struct wl_solver sv;
 	struct wl_mrec rec[];
 };
@@ -84,7 +84,6 @@ struct wl_mpool *
 wl_mpool_create(uint32_t n, int socket)
 {
 	struct wl_mpool *p;
-	uint32_t i;
 
 	if (n == 0 || n >= WL_MATCH_NIL - 8) {
 		rte_errno = EINVAL;
@@ -99,10 +98,6 @@ wl_mpool_create(uint32_t n, int socket)
 	}
 	p->n = n;
 	p->free = WL_MATCH_NIL;
-	for (i = n; i-- > 0;) {
-		p->rec[i].next = p->free;
-		p->free = i;
-	}
 	return p;
 }
 
@@ -129,9 +124,15 @@ rec_get(struct wl_mpool *p)
 {
 	uint32_t i = p->free;
 
-	if (i == WL_MATCH_NIL)
-		return i;
-	p->free = p->rec[i].next;
+	/* Records never used are taken in order, not threaded at create:
+	 * memory a run never needs is never touched. */
+	if (i == WL_MATCH_NIL) {
+		if (p->fresh == p->n)
+			return i;
+		i = p->fresh++;
+	} else {
+		p->free = p->rec[i].next;
+	}
 	p->used++;
 	p->rec[i].next = WL_MATCH_NIL;
 	return i;

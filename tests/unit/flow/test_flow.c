@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <rte_malloc.h>
 
+#include "wl_export.h"
 #include "wl_flow.h"
 #include "wl_flow_priv.h"
 #include "wl_proto.h"
@@ -636,7 +637,7 @@ test_conn_analytics(void **state)
 	assert_int_equal(c->ipg_count, 7);
 	assert_int_equal(c->ipg_min_ns, 50 * ms);
 	assert_int_equal(c->fin_side, WL_CONN_SIDE_CLIENT);
-	j = wl_flow_conn_json(&txns[ntxn - 1]);
+	j = wl_export_conn_json(&txns[ntxn - 1]);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "close")),
 		"fin_client");
@@ -671,7 +672,7 @@ test_conn_midstream_no_rtt(void **state)
 	S2C(1100, F(ACK), 200, 105, "ok");
 	wl_flow_flush(ft, 2000);
 	assert_int_equal(nconn, 1);
-	j = wl_flow_conn_json(&txns[ntxn - 1]);
+	j = wl_export_conn_json(&txns[ntxn - 1]);
 	assert_null(json_object_get(j, "server_rtt_ns"));
 	assert_null(json_object_get(j, "client_rtt_ns"));
 	assert_string_equal(json_string_value(json_object_get(j, "close")),

@@ -517,8 +517,7 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 static int
 syn_folded(const struct wl_app *app, const struct wl_txn *t)
 {
-	return app->syn_log.on && t->proto == WL_PROTO_TCP &&
-		((const struct wl_tcp_txn *)(const void *)t->proto_area)->syn_only;
+	return app->syn_log.on && (t->flags & WL_TXN_F_SYN_ONLY) != 0;
 }
 
 static void

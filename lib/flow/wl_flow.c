@@ -516,9 +516,11 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 	x->syn_retrans = f->syn_retrans;
 	x->synack_retrans = f->synack_retrans;
 	/* What wl_flow_conn_syn_only() will say of its record. */
-	x->syn_only = (f->conn.flags & (1u << WL_CONN_F_BIT_UNANSWERED)) &&
-		f->conn.d[WL_DIR_S2C].pkts == 0 &&
-		f->conn.d[WL_DIR_C2S].pkts == (uint64_t)f->syn_retrans + 1;
+	if ((f->conn.flags & (1u << WL_CONN_F_BIT_UNANSWERED)) &&
+			f->conn.d[WL_DIR_S2C].pkts == 0 &&
+			f->conn.d[WL_DIR_C2S].pkts ==
+				(uint64_t)f->syn_retrans + 1)
+		t.flags |= WL_TXN_F_SYN_ONLY;
 	if (sc == WL_SC_OK) {
 		f->conn.server_rtt_ns = wl_txn_ttfb(&t);
 		f->conn.client_rtt_ns = client_rtt;

@@ -985,6 +985,30 @@ find_conn(uint16_t cport, unsigned int nth)
 	return NULL;
 }
 
+/* Each handshake says what its connection's record will: the collector
+ * folds by the transaction's flag, the syn_unanswered lines by the
+ * record. */
+static void
+assert_hs_syn_only(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < ntxn; i++) {
+		const struct wl_txn *t = &txns[i];
+		const struct wl_conn *c;
+
+		if (t->kind != WL_TXN_KIND_TXN || t->proto != WL_PROTO_TCP)
+			continue;
+		c = find_conn(t->cli_port, 0);
+		if (c == NULL)
+			continue;       /* still in the table */
+		assert_int_equal((t->flags & WL_TXN_F_SYN_ONLY) != 0,
+			wl_flow_conn_syn_only(c));
+		n += (t->flags & WL_TXN_F_SYN_ONLY) != 0;
+	}
+	assert_true(n > 0);
+}
+
 static void
 assert_ranks_add_up(void)
 {
@@ -1035,6 +1059,7 @@ test_evict_rank(void **state)
 		/* Left the table when the SYN that took its place came. */
 		assert_int_equal(c->left_ns, 10002 + i);
 	}
+	assert_hs_syn_only();
 	assert_null(find_conn(40000, 0));
 	assert_null(find_conn(40001, 0));
 
@@ -1164,6 +1189,7 @@ test_evict_rank_udp_synack(void **state)
 	assert_int_equal(ft->unproven, 0);
 	assert_false(wl_flow_conn_syn_only(find_conn(40000, 0)));
 	assert_true(wl_flow_conn_syn_only(find_conn(40003, 0)));
+	assert_hs_syn_only();
 	assert_ranks_add_up();
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "wl_build_config.h"
+#include "wl_export.h"
 #include "wl_shm.h"
 
 static volatile sig_atomic_t quit;
@@ -74,7 +75,7 @@ snapshot(const char *instance, int json)
 		return 1;
 	}
 	if (json) {
-		j = wl_shm_to_json(shm);
+		j = wl_export_stats_json(shm);
 		if (j == NULL) {
 			fprintf(stderr, "wirelat-stat: instance \"%s\": writer "
 				"too busy for a consistent read\n", instance);
@@ -85,7 +86,7 @@ snapshot(const char *instance, int json)
 		fputc('\n', stdout);
 		json_decref(j);
 	} else {
-		wl_shm_print(shm, stdout);
+		wl_export_stats_table(shm, stdout);
 	}
 	fflush(stdout);
 	wl_shm_close(shm);

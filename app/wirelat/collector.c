@@ -22,8 +22,8 @@
 #include <rte_pause.h>
 
 #include "wirelat.h"
+#include "wl_export.h"
 #include "wl_log.h"
-#include "tcp/wl_tcp.h"
 
 #define DRAIN_BURST 64
 #define MAX_COUNTERS 4096
@@ -497,7 +497,7 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 	if (!wl_out_on(&app->conn_log))
 		return;
 	json_object_del(open_reqs, key);
-	j = wl_flow_conn_json(t);
+	j = wl_export_conn_json(t);
 	if (j == NULL) {
 		json_decref(reqs);
 		return;
@@ -515,8 +515,7 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 static int
 syn_folded(const struct wl_app *app, const struct wl_txn *t)
 {
-	return app->syn_log.on && t->proto == WL_PROTO_TCP &&
-		((const struct wl_tcp_txn *)(const void *)t->proto_area)->syn_only;
+	return app->syn_log.on && (t->flags & WL_TXN_F_SYN_ONLY) != 0;
 }
 
 static void
@@ -542,7 +541,7 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 	if (wl_out_on(&app->log) && syn_folded(app, t)) {
 		app->txn_log_syn_folded++;
 	} else if (wl_out_on(&app->log)) {
-		json_t *j = wl_proto_txn_json(t);
+		json_t *j = wl_export_txn_json(t);
 
 		if (j != NULL) {
 			wl_out_json(&app->log, j);
@@ -805,12 +804,13 @@ wl_collector_finish(struct wl_app *app)
 	json_decref(open_reqs);
 	open_reqs = NULL;
 	if (app->cfg.stats_json[0] != '\0' &&
-			wl_shm_write_json(app->cfg.instance, app->cfg.stats_json) != 0) {
+			wl_export_stats_write_json(app->cfg.instance,
+			app->cfg.stats_json) != 0) {
 		wl_err("%s: cannot write the stats JSON", app->cfg.stats_json);
 		ret = 1;
 	}
 	if (app->cfg.report)
-		wl_shm_print_report(app->cfg.instance, stdout);
+		wl_export_stats_report(app->cfg.instance, stdout);
 	for (i = 0; i < app->n_sources; i++) {
 		const char *e = wl_source_error(app->sources[i]);
 

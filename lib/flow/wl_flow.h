@@ -29,8 +29,6 @@
 
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "wl_pkt.h"
 #include "wl_proto.h"
 #include "wl_txn.h"
@@ -304,12 +302,6 @@ extern const struct wl_metric_def wl_flow_conn_metrics[];
  */
 unsigned int wl_flow_conn_series(const struct wl_txn *t,
 	struct wl_metric_val *out);
-
-/**
- * A WL_TXN_KIND_CONN record as one JSON object (docs/output.md).
- * New reference or NULL. Collector lcore only (allocates).
- */
-json_t *wl_flow_conn_json(const struct wl_txn *t);
 
 /** Counter names, indexed by enum wl_flow_ctr. */
 extern const char *const wl_flow_ctr_names[WL_FLOW_CTR_MAX];

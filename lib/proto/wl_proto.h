@@ -275,11 +275,4 @@ wl_proto_emit(struct wl_proto_ctx *ctx, const struct wl_txn *t)
  */
 json_t *wl_proto_json_str(const char *s);
 
-/**
- * The transaction as a JSON object (docs/output.md): the common fields,
- * then the protocol's own through ops->txn_json. New reference, NULL on
- * allocation failure. Collector lcore only (allocates).
- */
-json_t *wl_proto_txn_json(const struct wl_txn *t);
-
 #endif /* WL_PROTO_H */

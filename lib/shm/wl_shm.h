@@ -7,6 +7,8 @@
  * series and the instance's counters, written by the collector lcore and
  * read by any process (wirelat-stat) without DPDK. Layout and consistency
  * rules are in docs/shm.md; WL_SHM_VERSION changes with any change here.
+ * This is the segment only: its renderings (stats JSON, the stat table)
+ * are in lib/export.
  *
  * One writer. Each series and the header's dynamic part are guarded by a
  * sequence counter (odd while written): a reader copies, then retries
@@ -16,9 +18,6 @@
  */
 
 #include <stdint.h>
-#include <stdio.h>
-
-#include <jansson.h>
 
 #include "wl_common.h"
 #include "wl_hist.h"
@@ -158,12 +157,6 @@ int wl_shm_read_metrics(const struct wl_shm *shm, struct wl_shm_metric *out,
 int wl_shm_read_counters(const struct wl_shm *shm,
 	char (*names)[WL_SHM_COUNTER_NAME], uint64_t *values, unsigned int max);
 
-/** Whole snapshot as the JSON of docs/shm.md. New reference or NULL. */
-json_t *wl_shm_to_json(const struct wl_shm *shm);
-
-/** Human table of every series, and the key counters. */
-void wl_shm_print(const struct wl_shm *shm, FILE *f);
-
 /**
  * Unlink an instance's segment and its lock. 0 or -errno (-EBUSY: its
  * writer is running).
@@ -172,9 +165,5 @@ int wl_shm_remove(const char *instance);
 
 /** Check an instance name ([A-Za-z0-9_.-], 1..47 chars). 0 or -EINVAL. */
 int wl_shm_instance_check(const char *instance);
-
-/* Conveniences over attach + to_json/print + close, used at exit. */
-int wl_shm_write_json(const char *instance, const char *path);
-int wl_shm_print_report(const char *instance, FILE *f);
 
 #endif /* WL_SHM_H */

@@ -43,6 +43,19 @@ enum wl_txn_flag_bit {
 foreach_wl_txn_flag
 #undef _
 
+/*
+ * Hints from a transaction's producer to its consumers, from the top bit
+ * down, never rendered (wl_txn_flag_name() does not name them): what only
+ * the producer can tell, for a collector that reads no protocol's area.
+ *
+ * SYN_ONLY: a TCP handshake never answered, of a connection that was its
+ * SYNs alone (what wl_flow_conn_syn_only() says of its record; what a SYN
+ * flood leaves): its log line may be folded into its server's count.
+ */
+static const uint32_t WL_TXN_F_SYN_ONLY = 1u << 31;
+
+_Static_assert(WL_TXN_F_BIT_MAX <= 31, "transaction flags overlap the hints");
+
 /* _(ENUM, "name") -- status classes; the histogram key uses these. */
 #define foreach_wl_status_class \
 	_(OK, "ok") \

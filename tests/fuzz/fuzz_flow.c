@@ -19,6 +19,7 @@
 #include <rte_eal.h>
 #include <rte_memory.h>
 
+#include "wl_export.h"
 #include "wl_flow.h"
 #include "wl_flow_priv.h"
 #include "wl_proto.h"
@@ -105,7 +106,7 @@ sink_emit(void *arg, const struct wl_txn *t)
 	for (i = 0; i < 2; i++)
 		if (c->d[i].stall_max_ns > span || c->d[i].zero_win_ns > span)
 			abort();
-	j = wl_flow_conn_json(t);
+	j = wl_export_conn_json(t);
 	if (j == NULL)
 		abort();
 	json_decref(j);

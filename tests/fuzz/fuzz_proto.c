@@ -38,6 +38,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	/* meson builds this only for protocols that parse (proto_parsers). */
+	if (wl_protos[FUZZ_PROTO]->data == NULL)
+		abort();
 	if (rte_eal_init(10, eal) < 0)
 		abort();
 	pool = wl_mpool_create(48, SOCKET_ID_ANY);

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "wl_export.h"
 #include "wl_shm.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -131,9 +132,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(buf);
 	r = wl_shm_attach(inst, err, sizeof(err));
 	if (r != NULL) {
-		j = wl_shm_to_json(r);
+		j = wl_export_stats_json(r);
 		json_decref(j);
-		wl_shm_print(r, devnull);
+		wl_export_stats_table(r, devnull);
 		wl_shm_close(r);
 	}
 	return 0;

@@ -22,7 +22,6 @@ struct wl_tcp_txn {
 	uint64_t client_rtt_ns;     /* 0 when the final ACK was not seen */
 	uint32_t syn_retrans;       /* SYNs seen beyond the first */
 	uint32_t synack_retrans;
-	uint8_t syn_only;           /* unanswered, nothing but its SYNs seen */
 };
 
 _Static_assert(sizeof(struct wl_tcp_txn) <= WL_TXN_PROTO_AREA,

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "tcp/wl_tcp.h"
+#include "wl_export.h"
 #include "wl_proto.h"
 #include "wl_time.h"
 
@@ -72,7 +73,7 @@ test_txn_json(void **state)
 	x->client_rtt_ns = 77;
 	x->syn_retrans = 2;
 
-	j = wl_proto_txn_json(&t);
+	j = wl_export_txn_json(&t);
 	assert_non_null(j);
 	for (i = 0; i < sizeof(contract) / sizeof(contract[0]); i++)
 		if (json_object_get(j, contract[i]) == NULL)
@@ -99,7 +100,7 @@ test_txn_json(void **state)
 
 	t.vlan = 100;
 	x->client_rtt_ns = 0;
-	j = wl_proto_txn_json(&t);
+	j = wl_export_txn_json(&t);
 	assert_int_equal(json_integer_value(json_object_get(j, "vlan")), 100);
 	assert_null(json_object_get(j, "client_rtt_ns"));  /* ACK not seen */
 	json_decref(j);
@@ -108,7 +109,7 @@ test_txn_json(void **state)
 	 * its field, the odd bytes as '?'; UTF-8 stays as it is. */
 	strcpy(t.resource, "/caf\xc3");
 	strcpy(t.method, "G\xc3\xa9T");
-	j = wl_proto_txn_json(&t);
+	j = wl_export_txn_json(&t);
 	assert_string_equal(json_string_value(json_object_get(j, "resource")),
 		"/caf?");
 	assert_string_equal(json_string_value(json_object_get(j, "method")),

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "wl_export.h"
 #include "wl_shm.h"
 
 static char inst[48];
@@ -95,7 +96,7 @@ test_create_find_json(void **state)
 
 	r = wl_shm_attach(inst, err, sizeof(err));
 	assert_non_null(r);
-	j = wl_shm_to_json(r);
+	j = wl_export_stats_json(r);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "instance")),
 		inst);

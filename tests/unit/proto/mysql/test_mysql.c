@@ -13,6 +13,7 @@
 
 #include "mysql/wl_my.h"
 #include "mysql/wl_my_parse.h"
+#include "wl_export.h"
 #include "wl_proto.h"
 #include "wl_sql.h"
 #include "../wl_test_conv.h"
@@ -858,13 +859,13 @@ test_json(void **state)
 	(void)state;
 	conv_proto = WL_PROTO_MYSQL;
 	conv_run(&convs[0], 0, 0, 0);
-	o = wl_proto_txn_json(&got[0]);
+	o = wl_export_txn_json(&got[0]);
 	assert_non_null(o);
 	assert_string_equal(json_string_value(json_object_get(o, "user")),
 		"app");
 	json_decref(o);
 	conv_run(&convs[9], 0, 0, 0);
-	o = wl_proto_txn_json(&got[1]);
+	o = wl_export_txn_json(&got[1]);
 	assert_non_null(o);
 	assert_true(json_is_true(json_object_get(o, "prepared")));
 	assert_int_equal(json_integer_value(json_object_get(o, "stmt_id")), 7);

@@ -14,8 +14,9 @@
  * counts in the first le bound at or above that edge, and in the vmrange
  * holding it. A value near a bound may thus be counted one bucket higher
  * than its own, never lower; the error is at most one hist bucket, under
- * 0.8 % of the value (exact below 256 ns, bytes or segments). Values over
- * the hist's range (overflow) are attributed at the series' exact max.
+ * 0.8 % of the value (exact below 256 ns, bytes or segments). The bucket
+ * holding the series' max ends at that max (exact), and values over the
+ * hist's range (overflow) are attributed at it too.
  * The le and vmrange index of every hist bucket is precomputed per unit,
  * so a series costs one pass over its non-empty buckets.
  *
@@ -1132,7 +1133,7 @@ rec_add(struct wl_exp_model *m, struct rec *r, const struct wl_hist *h,
 		lo = wl_hist_index(h->min);
 		hi = h->max > WL_HIST_MAX_VALUE ? WL_HIST_BUCKETS - 1 :
 			wl_hist_index(h->max);
-		for (i = lo; i <= hi && i < WL_HIST_BUCKETS; i++) {
+		for (i = lo; i < hi && i < WL_HIST_BUCKETS; i++) {
 			uint64_t n = h->b[i];
 
 			if (n == 0)
@@ -1140,6 +1141,16 @@ rec_add(struct wl_exp_model *m, struct rec *r, const struct wl_hist *h,
 			le[m->le_map[u][i]] += n;
 			if (vm)
 				m->vm_acc[m->vm_map[u][i]] += n;
+		}
+		/* The bucket of max ends at max, which is exact: a series
+		 * of one value lands in its own le bucket. */
+		if (hi < WL_HIST_BUCKETS && h->b[hi] != 0) {
+			uint64_t top = WL_MIN(h->max, wl_hist_bucket_high(hi));
+
+			le[le_first_at_or_above(m, u, top)] += h->b[hi];
+			if (vm)
+				m->vm_acc[wl_exp_vm_index((double)top /
+					unit_scale(u))] += h->b[hi];
 		}
 	}
 	if (h->overflow > 0) {

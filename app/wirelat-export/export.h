@@ -29,6 +29,11 @@ struct wl_export_app {
 	struct wl_exp_model *model;
 	pthread_mutex_t model_lock;     /* model, health, log */
 	struct wl_export_health health;
+	/* The scrape's snapshot and text size, kept from one scrape to the
+	 * next (no allocation, no page faults in steady state). */
+	pthread_mutex_t scrape_lock;
+	struct wl_exp_snap *scrape_snap;
+	size_t scrape_len;
 	unsigned int n_rw;
 	struct wl_rw_sender *rw[WL_CFG_MAX_RW];
 	struct wl_exp_label ext_labels[WL_CFG_MAX_RW][WL_CFG_MAX_LABELS];

@@ -65,14 +65,21 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return answer(conn, MHD_HTTP_NOT_FOUND, "text/plain",
 			not_found, strlen(not_found), MHD_RESPMEM_PERSISTENT);
 	t0 = wl_export_mono_ns();
-	s = wl_exp_snap_create();
 	pthread_mutex_lock(&app->model_lock);
 	app->health.scrapes++;
 	pthread_mutex_unlock(&app->model_lock);
-	ret = s == NULL ? -ENOMEM : wl_export_snapshot(app, s);
+	pthread_mutex_lock(&app->scrape_lock);
+	s = app->scrape_snap;
+	wl_exp_snap_reset(s);
+	/* The last size and some: one allocation, handed to MHD. */
+	b.cap = app->scrape_len + app->scrape_len / 8 + 65536;
+	b.p = malloc(b.cap);
+	ret = b.p == NULL ? -ENOMEM : wl_export_snapshot(app, s);
 	if (ret == 0)
 		ret = wl_exp_prom_render(s, &b);
-	wl_exp_snap_free(s);
+	if (ret == 0)
+		app->scrape_len = b.len;
+	pthread_mutex_unlock(&app->scrape_lock);
 	pthread_mutex_lock(&app->model_lock);
 	app->health.scrape_seconds = (double)(wl_export_mono_ns() - t0) / 1e9;
 	pthread_mutex_unlock(&app->model_lock);

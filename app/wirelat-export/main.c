@@ -522,6 +522,12 @@ main(int argc, char **argv)
 	if (labels_ok(&app.cfg) != 0)
 		return 2;
 	pthread_mutex_init(&app.model_lock, NULL);
+	pthread_mutex_init(&app.scrape_lock, NULL);
+	app.scrape_snap = wl_exp_snap_create();
+	if (app.scrape_snap == NULL) {
+		wl_export_log("out of memory");
+		return 1;
+	}
 	if (model_create(&app) != 0)
 		return 2;
 	signal(SIGINT, on_signal);
@@ -563,5 +569,6 @@ out:
 		wl_rw_stop(app.rw[i]);
 	curl_global_cleanup();
 	wl_exp_model_free(app.model);
+	wl_exp_snap_free(app.scrape_snap);
 	return status;
 }

@@ -1130,9 +1130,9 @@ rec_add(struct wl_exp_model *m, struct rec *r, const struct wl_hist *h,
 		m->vm_acc[m->vm_pool[r->vm + k].idx] += m->vm_pool[r->vm + k].n;
 	if (h->count > h->overflow) {
 		/* Only the buckets between min and max can be non-empty. */
-		lo = wl_hist_index(h->min);
-		hi = h->max > WL_HIST_MAX_VALUE ? WL_HIST_BUCKETS - 1 :
-			wl_hist_index(h->max);
+		/* Only these were copied (wl_shm_read_series_used). */
+		lo = wl_hist_index(WL_MIN(h->min, WL_HIST_MAX_VALUE));
+		hi = wl_hist_index(WL_MIN(h->max, WL_HIST_MAX_VALUE));
 		for (i = lo; i < hi && i < WL_HIST_BUCKETS; i++) {
 			uint64_t n = h->b[i];
 
@@ -1294,7 +1294,7 @@ export_series(struct wl_exp_model *m, struct wl_exp_snap *s, struct inst *in,
 	m->n_vm_pool = 0;
 	memset(m->rhash, 0xff, (m->rhash_mask + 1) * sizeof(*m->rhash));
 	for (i = 0; i < n_series; i++) {
-		if (wl_shm_read_series(in->shm, i, m->ser) != 0)
+		if (wl_shm_read_series_used(in->shm, i, m->ser) != 0)
 			continue;
 		for (d = 0; d < nd; d++)
 			if (strcmp(defs[d].name, m->ser->key.metric) == 0)

@@ -1,18 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * Remote write 1.0 of an export snapshot: protobuf-c WriteRequests,
- * snappy block compression (what Prometheus and VictoriaMetrics expect
- * with Content-Encoding: snappy).
+ * Remote write 1.0 of an export snapshot: WriteRequest protobufs, snappy
+ * block compression (what Prometheus and VictoriaMetrics expect with
+ * Content-Encoding: snappy).
  *
- * Every sample is its own TimeSeries. Labels are shared where they can
- * be: one Label per label of the snapshot and one __name__ Label per
- * family and suffix; only the pointer arrays (sorted per series) and the
- * bucket label are per sample. A request holds at most max_samples
- * samples, so the per-request arrays stay bounded whatever the snapshot.
+ * The messages are those of wl_export_rw.proto, compiled with protoc-c;
+ * their field numbers are read from the generated descriptors at the
+ * first use, so the .proto stays the one definition. The bytes are
+ * written here rather than through protobuf_c_message_pack(): a snapshot
+ * of 10,000 series is 200,000 TimeSeries that share most of their labels,
+ * and packing each Label once per snapshot (then copying its bytes into
+ * every series that has it) costs a fraction of building and walking
+ * 200,000 message trees twice (size, then pack). The unit test decodes the
+ * output with the generated protobuf-c code.
+ *
+ * Every sample is its own TimeSeries: its labels sorted by name
+ * (__name__, the sample's set, its bucket label, the external ones it
+ * lacks), one Sample at the snapshot's time. A request holds at most
+ * max_samples samples.
  */
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,24 +35,74 @@
 #include "wl_export_rw.pb-c.h"
 
 #define MAX_LABELS_PER_SERIES 32
+#define XCACHE 4096             /* bucket labels of a snapshot, hashed */
+
+/* Protobuf wire types. */
+#define WT_VARINT 0
+#define WT_I64 1
+#define WT_LEN 2
+
+/* Tag bytes of the fields we write (field numbers below 16). */
+static struct {
+	uint8_t req_timeseries, ts_labels, ts_samples;
+	uint8_t label_name, label_value, sample_value, sample_timestamp;
+} tag;
+static pthread_once_t tag_once = PTHREAD_ONCE_INIT;
+
+static uint8_t
+field_tag(const ProtobufCMessageDescriptor *d, const char *name, int wt)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(d, name);
+
+	/* Our .proto's numbers are all below 16: one byte. */
+	return (uint8_t)((f->id << 3) | (unsigned int)wt);
+}
+
+static void
+tag_init(void)
+{
+	tag.req_timeseries = field_tag(&wl_rw__write_request__descriptor,
+		"timeseries", WT_LEN);
+	tag.ts_labels = field_tag(&wl_rw__time_series__descriptor, "labels",
+		WT_LEN);
+	tag.ts_samples = field_tag(&wl_rw__time_series__descriptor, "samples",
+		WT_LEN);
+	tag.label_name = field_tag(&wl_rw__label__descriptor, "name", WT_LEN);
+	tag.label_value = field_tag(&wl_rw__label__descriptor, "value",
+		WT_LEN);
+	tag.sample_value = field_tag(&wl_rw__sample__descriptor, "value",
+		WT_I64);
+	tag.sample_timestamp = field_tag(&wl_rw__sample__descriptor,
+		"timestamp", WT_VARINT);
+}
+
+/* A Label packed as a TimeSeries.labels entry (tag, length, message). */
+struct lab {
+	const char *name;
+	uint32_t off;           /* into e->lb */
+	uint32_t len;
+};
+
+struct xent {
+	const char *xname, *xvalue;
+	int32_t lab;            /* into e->xl, -1 empty */
+};
 
 struct wl_exp_rw {
-	WlRw__Label *lab;              /* one per snapshot label */
+	uint8_t *lb;            /* packed labels of this snapshot */
+	size_t n_lb, cap_lb;
+	struct lab *lab;        /* one per snapshot label */
 	size_t cap_lab;
-	WlRw__Label *names;            /* __name__ per family and suffix */
-	char *name_text;
-	size_t cap_names, cap_name_text;
-	WlRw__Label *xlab;             /* bucket labels of a request */
-	WlRw__Label *ext;              /* external labels */
+	struct lab *names;      /* __name__ per family and suffix */
+	size_t cap_names;
+	struct lab *ext;
 	size_t cap_ext;
-	WlRw__TimeSeries *ts;
-	WlRw__TimeSeries **tsp;
-	WlRw__Sample *smp;
-	WlRw__Sample **smpp;
-	WlRw__Label **labp;            /* MAX_LABELS_PER_SERIES per series */
-	size_t cap_req;
-	uint8_t *pb;
-	size_t cap_pb;
+	struct lab *xl;         /* bucket labels met so far */
+	size_t n_xl, cap_xl;
+	struct xent xcache[XCACHE];
+	uint8_t *pb;            /* the request being written */
+	size_t n_pb, cap_pb;
 	char *z;
 	size_t cap_z;
 };
@@ -49,6 +110,7 @@ struct wl_exp_rw {
 struct wl_exp_rw *
 wl_exp_rw_create(void)
 {
+	pthread_once(&tag_once, tag_init);
 	return calloc(1, sizeof(struct wl_exp_rw));
 }
 
@@ -57,16 +119,11 @@ wl_exp_rw_free(struct wl_exp_rw *e)
 {
 	if (e == NULL)
 		return;
+	free(e->lb);
 	free(e->lab);
 	free(e->names);
-	free(e->name_text);
-	free(e->xlab);
 	free(e->ext);
-	free(e->ts);
-	free(e->tsp);
-	free(e->smp);
-	free(e->smpp);
-	free(e->labp);
+	free(e->xl);
 	free(e->pb);
 	free(e->z);
 	free(e);
@@ -75,34 +132,89 @@ wl_exp_rw_free(struct wl_exp_rw *e)
 static int
 ensure(void **p, size_t *cap, size_t need, size_t elem)
 {
+	size_t n;
 	void *q;
 
 	if (need <= *cap)
 		return 0;
-	q = realloc(*p, need * elem);
+	n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * elem);
 	if (q == NULL)
 		return -ENOMEM;
 	*p = q;
-	*cap = need;
+	*cap = n;
 	return 0;
 }
 
-static void
-label_set(WlRw__Label *l, const char *name, const char *value)
+static size_t
+varint_len(uint64_t v)
 {
-	wl_rw__label__init(l);
-	l->name = (char *)(uintptr_t)name;
-	l->value = (char *)(uintptr_t)value;
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
 }
 
-/* The labels and names every request of this snapshot shares. */
+static uint8_t *
+put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Pack name=value as a TimeSeries.labels entry into e->lb. */
+static int
+pack_label(struct wl_exp_rw *e, struct lab *l, const char *name,
+	const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value), msg, all;
+	uint8_t *p;
+
+	msg = 1 + varint_len(nl) + nl + 1 + varint_len(vl) + vl;
+	all = 1 + varint_len(msg) + msg;
+	if (all > UINT32_MAX || e->n_lb + all > UINT32_MAX ||
+			ensure((void **)&e->lb, &e->cap_lb, e->n_lb + all, 1) != 0)
+		return -ENOMEM;
+	p = e->lb + e->n_lb;
+	*p++ = tag.ts_labels;
+	p = put_varint(p, msg);
+	*p++ = tag.label_name;
+	p = put_varint(p, nl);
+	memcpy(p, name, nl);
+	p += nl;
+	*p++ = tag.label_value;
+	p = put_varint(p, vl);
+	memcpy(p, value, vl);
+	l->name = name;
+	l->off = (uint32_t)e->n_lb;
+	l->len = (uint32_t)all;
+	e->n_lb += all;
+	return 0;
+}
+
+/* The labels every request of this snapshot shares, packed once. */
 static int
 prepare(struct wl_exp_rw *e, const struct wl_exp_snap *s,
 	const struct wl_exp_label *extra, unsigned int n_extra)
 {
-	size_t i, text = 0, pos = 0;
+	char name[256];
+	size_t i;
 	unsigned int k;
+	int ret = 0;
 
+	e->n_lb = 0;
+	e->n_xl = 0;
+	for (i = 0; i < XCACHE; i++)
+		e->xcache[i].xname = NULL;
 	if (ensure((void **)&e->lab, &e->cap_lab, s->n_labels + 1,
 			sizeof(*e->lab)) != 0 ||
 			ensure((void **)&e->names, &e->cap_names,
@@ -111,65 +223,59 @@ prepare(struct wl_exp_rw *e, const struct wl_exp_snap *s,
 			ensure((void **)&e->ext, &e->cap_ext, n_extra + 1,
 			sizeof(*e->ext)) != 0)
 		return -ENOMEM;
-	for (i = 0; i < s->n_labels; i++)
-		label_set(&e->lab[i], s->labels[i].name, s->labels[i].value);
-	for (k = 0; k < n_extra; k++)
-		label_set(&e->ext[k], extra[k].name, extra[k].value);
-	for (i = 0; i < s->n_fam; i++)
-		text += WL_EXP_SFX_MAX * (strlen(s->fam[i].name) + 8);
-	if (ensure((void **)&e->name_text, &e->cap_name_text, text + 1, 1) != 0)
-		return -ENOMEM;
-	for (i = 0; i < s->n_fam; i++) {
-		for (k = 0; k < WL_EXP_SFX_MAX; k++) {
-			char *p = e->name_text + pos;
-
-			pos += (size_t)sprintf(p, "%s%s", s->fam[i].name,
-				wl_exp_sfx_names[k]) + 1;
-			label_set(&e->names[i * WL_EXP_SFX_MAX + k], "__name__",
-				p);
+	for (i = 0; i < s->n_labels && ret == 0; i++)
+		ret = pack_label(e, &e->lab[i], s->labels[i].name,
+			s->labels[i].value);
+	for (k = 0; k < n_extra && ret == 0; k++)
+		ret = pack_label(e, &e->ext[k], extra[k].name, extra[k].value);
+	for (i = 0; i < s->n_fam && ret == 0; i++)
+		for (k = 0; k < WL_EXP_SFX_MAX && ret == 0; k++) {
+			snprintf(name, sizeof(name), "%s%s", s->fam[i].name,
+				wl_exp_sfx_names[k]);
+			ret = pack_label(e, &e->names[i * WL_EXP_SFX_MAX + k],
+				"__name__", name);
 		}
+	return ret;
+}
+
+/* The packed bucket label of a sample: a few hundred distinct ones per
+ * snapshot (the le and vmrange tables), found by their addresses. */
+static const struct lab *
+xlabel(struct wl_exp_rw *e, const char *xname, const char *xvalue)
+{
+	uintptr_t h = ((uintptr_t)xvalue >> 3) * 2654435761u;
+	struct xent *x;
+	unsigned int i;
+
+	for (i = 0; i < XCACHE; i++) {
+		x = &e->xcache[(h + i) % XCACHE];
+		if (x->xname == NULL)
+			break;
+		if (x->xname == xname && x->xvalue == xvalue)
+			return &e->xl[x->lab];
 	}
-	return 0;
+	if (ensure((void **)&e->xl, &e->cap_xl, e->n_xl + 1,
+			sizeof(*e->xl)) != 0 ||
+			pack_label(e, &e->xl[e->n_xl], xname, xvalue) != 0)
+		return NULL;
+	if (i < XCACHE) {
+		x->xname = xname;
+		x->xvalue = xvalue;
+		x->lab = (int32_t)e->n_xl;
+	}
+	return &e->xl[e->n_xl++];
 }
 
+/* One TimeSeries appended to the request. */
 static int
-req_room(struct wl_exp_rw *e, size_t n)
+put_series(struct wl_exp_rw *e, const struct wl_exp_snap *s,
+	const struct wl_exp_sample *x, unsigned int n_extra)
 {
-	size_t cap = e->cap_req, c;
-
-	if (n <= cap)
-		return 0;
-	c = cap;
-	if (ensure((void **)&e->ts, &c, n, sizeof(*e->ts)) != 0)
-		return -ENOMEM;
-	c = cap;
-	if (ensure((void **)&e->tsp, &c, n, sizeof(*e->tsp)) != 0)
-		return -ENOMEM;
-	c = cap;
-	if (ensure((void **)&e->smp, &c, n, sizeof(*e->smp)) != 0)
-		return -ENOMEM;
-	c = cap;
-	if (ensure((void **)&e->smpp, &c, n, sizeof(*e->smpp)) != 0)
-		return -ENOMEM;
-	c = cap;
-	if (ensure((void **)&e->xlab, &c, n, sizeof(*e->xlab)) != 0)
-		return -ENOMEM;
-	c = cap * MAX_LABELS_PER_SERIES;
-	if (ensure((void **)&e->labp, &c, n * MAX_LABELS_PER_SERIES,
-			sizeof(*e->labp)) != 0)
-		return -ENOMEM;
-	e->cap_req = n;
-	return 0;
-}
-
-/* One series' labels: __name__, its set, its bucket label, then the
- * external ones it does not have; sorted by name. @return how many. */
-static size_t
-series_labels(struct wl_exp_rw *e, const struct wl_exp_snap *s,
-	const struct wl_exp_sample *x, size_t slot, unsigned int n_extra)
-{
-	WlRw__Label **p = &e->labp[slot * MAX_LABELS_PER_SERIES], *t;
-	size_t n = 0, i, j, own;
+	const struct lab *p[MAX_LABELS_PER_SERIES], *t;
+	size_t n = 0, i, j, own, ts_len = 0, smp_len;
+	double v = x->is_u64 ? (double)x->v.u : x->v.d;
+	uint64_t ts = (uint64_t)(s->ts_ms > 0 ? s->ts_ms : 0);
+	uint8_t *o;
 
 	p[n++] = &e->names[x->family * WL_EXP_SFX_MAX + x->sfx];
 	if (x->lset >= 0) {
@@ -179,8 +285,10 @@ series_labels(struct wl_exp_rw *e, const struct wl_exp_snap *s,
 			p[n++] = &e->lab[ls->first + i];
 	}
 	if (x->xname != NULL) {
-		label_set(&e->xlab[slot], x->xname, x->xvalue);
-		p[n++] = &e->xlab[slot];
+		t = xlabel(e, x->xname, x->xvalue);
+		if (t == NULL)
+			return -ENOMEM;
+		p[n++] = t;
 	}
 	own = n;
 	for (i = 0; i < n_extra && n < MAX_LABELS_PER_SERIES; i++) {
@@ -198,30 +306,46 @@ series_labels(struct wl_exp_rw *e, const struct wl_exp_snap *s,
 			p[j] = p[j - 1];
 			p[j - 1] = t;
 		}
-	return n;
+	for (i = 0; i < n; i++)
+		ts_len += p[i]->len;
+	smp_len = 1 + 8 + 1 + varint_len(ts);
+	ts_len += 1 + varint_len(smp_len) + smp_len;
+	if (ensure((void **)&e->pb, &e->cap_pb, e->n_pb + 1 +
+			varint_len(ts_len) + ts_len, 1) != 0)
+		return -ENOMEM;
+	o = e->pb + e->n_pb;
+	*o++ = tag.req_timeseries;
+	o = put_varint(o, ts_len);
+	for (i = 0; i < n; i++) {
+		memcpy(o, e->lb + p[i]->off, p[i]->len);
+		o += p[i]->len;
+	}
+	*o++ = tag.ts_samples;
+	o = put_varint(o, smp_len);
+	*o++ = tag.sample_value;
+	memcpy(o, &v, 8);       /* little-endian, as the wire wants */
+	o += 8;
+	*o++ = tag.sample_timestamp;
+	o = put_varint(o, ts);
+	e->n_pb = (size_t)(o - e->pb);
+	return 0;
 }
 
 static int
 flush(struct wl_exp_rw *e, size_t n, int raw, wl_exp_rw_emit_t emit,
 	void *arg)
 {
-	WlRw__WriteRequest req = WL_RW__WRITE_REQUEST__INIT;
-	size_t len, zlen;
+	size_t zlen;
 
 	if (n == 0)
 		return 0;
-	req.n_timeseries = n;
-	req.timeseries = e->tsp;
-	len = wl_rw__write_request__get_packed_size(&req);
-	if (ensure((void **)&e->pb, &e->cap_pb, len + 1, 1) != 0)
-		return -ENOMEM;
-	wl_rw__write_request__pack(&req, e->pb);
 	if (raw)
-		return emit(arg, e->pb, len, n);
-	zlen = snappy_max_compressed_length(len);
+		return emit(arg, e->pb, e->n_pb, n);
+	zlen = snappy_max_compressed_length(e->n_pb);
 	if (ensure((void **)&e->z, &e->cap_z, zlen + 1, 1) != 0)
 		return -ENOMEM;
-	if (snappy_compress((const char *)e->pb, len, e->z, &zlen) != SNAPPY_OK)
+	if (snappy_compress((const char *)e->pb, e->n_pb, e->z, &zlen) !=
+			SNAPPY_OK)
 		return -EIO;
 	return emit(arg, (const uint8_t *)e->z, zlen, n);
 }
@@ -240,30 +364,17 @@ wl_exp_rw_encode(struct wl_exp_rw *e, struct wl_exp_snap *s,
 	ret = wl_exp_snap_finish(s);
 	if (ret == 0)
 		ret = prepare(e, s, extra, n_extra);
-	if (ret == 0)
-		ret = req_room(e, WL_MIN(max_samples, s->n_smp + 1));
+	e->n_pb = 0;
 	for (f = 0; f < s->n_fam && ret == 0; f++) {
 		const struct wl_exp_family *fam = &s->fam[f];
 
 		for (k = 0; k < fam->n_samples && ret == 0; k++) {
-			const struct wl_exp_sample *x =
-				&s->smp[s->order[fam->first + k]];
-			WlRw__TimeSeries *ts = &e->ts[n];
-			WlRw__Sample *sm = &e->smp[n];
-
-			wl_rw__time_series__init(ts);
-			wl_rw__sample__init(sm);
-			sm->value = x->is_u64 ? (double)x->v.u : x->v.d;
-			sm->timestamp = s->ts_ms;
-			e->smpp[n] = sm;
-			ts->n_samples = 1;
-			ts->samples = &e->smpp[n];
-			ts->labels = &e->labp[n * MAX_LABELS_PER_SERIES];
-			ts->n_labels = series_labels(e, s, x, n, n_extra);
-			e->tsp[n] = ts;
-			if (++n == max_samples) {
+			ret = put_series(e, s, &s->smp[s->order[fam->first + k]],
+				n_extra);
+			if (ret == 0 && ++n == max_samples) {
 				ret = flush(e, n, raw, emit, arg);
 				n = 0;
+				e->n_pb = 0;
 			}
 		}
 	}

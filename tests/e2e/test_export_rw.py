@@ -267,7 +267,8 @@ def main():
         feed.close()
         for ex in (a, b):
             if ex is not None:
-                ex.stop()
+                rc = ex.stop()
+                e.check(rc == 0, f"exporter exit {rc}: {ex.lines()[-3:]}")
         if w.poll() is None:
             w.kill()
             w.wait()

@@ -227,7 +227,8 @@ class Exporter:
         return parse_text(body) if st == 200 else None
 
     def lines(self):
-        self.err.flush()
+        if not self.err.closed:
+            self.err.flush()
         return [l for l in open(self.errpath).read().splitlines() if l]
 
     def stop(self):

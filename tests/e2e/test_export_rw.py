@@ -264,18 +264,19 @@ def main():
                 "wirelat_up 0 never arrived")
         compare(vm, prom, s, inst)
     finally:
-        feed.close()
-        for ex in (a, b):
-            if ex is not None:
-                rc = ex.stop()
-                e.check(rc == 0, f"exporter exit {rc}: {ex.lines()[-3:]}")
-        if w.poll() is None:
-            w.kill()
-            w.wait()
-        for r in (vm, prom):
-            if r is not None and getattr(r, "p", None) is not None:
-                r.stop()
-        e.remove_instance(inst)
+        # Every step runs whatever the one before did.
+        for step in [feed.close] + \
+                [lambda ex=ex: e.check(ex.stop() == 0, f"exporter exit: "
+                                       f"{ex.lines()[-3:]}")
+                 for ex in (a, b) if ex is not None] + \
+                [lambda: w.poll() is None and (w.kill(), w.wait())] + \
+                [r.stop for r in (vm, prom) if r is not None and
+                 getattr(r, "p", None) is not None] + \
+                [lambda: e.remove_instance(inst)]:
+            try:
+                step()
+            except Exception as exc:     # noqa: BLE001
+                e.check(False, f"cleanup: {exc!r}")
     e.finish()
 
 

@@ -11,6 +11,7 @@
 #include <grp.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wl_common.h"
@@ -43,6 +44,7 @@ struct cfg_key {
 static const char *const huge_names[] = {"auto", "on", "off", NULL};
 static const char *const mode_names[] = {"rtc", "pipeline", NULL};
 static const char *const syn_log_names[] = {"per_second", "each", NULL};
+static const char *const bucket_names[] = {"le", "vmrange", "both", NULL};
 
 static const struct cfg_key keys[] = {
 	{"instance", T_STR, OFF(instance), SZ(instance), 0, 0, NULL},
@@ -107,6 +109,31 @@ static const struct cfg_key keys[] = {
 	{"output.status_interval_s", T_U32, OFF(status_interval_s), 0, 0, 3600,
 		NULL},
 	{"output.report", T_BOOL, OFF(report), 0, 0, 0, NULL},
+	{"export.listen", T_STR, OFF(export_listen), SZ(export_listen), 0, 0,
+		NULL},
+	{"export.buckets", T_ENUM, OFF(export_buckets), 0, 0, 0, bucket_names},
+	{"export.le_seconds", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"export.le_bytes", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"export.le_count", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"export.instances", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"export.stale_s", T_U32, OFF(export_stale_s), 0, 1, 86400, NULL},
+	{"export.remote_write", T_SPECIAL, 0, 0, 0, 0, NULL},
+};
+
+/* export.le_*: the le bounds of each unit, in the exported unit. */
+static const char *const le_keys[3] = {
+	"export.le_seconds", "export.le_bytes", "export.le_count",
+};
+static const double le_defaults_s[] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+};
+static const double le_defaults_bytes[] = {
+	64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
+	16777216, 67108864,
+};
+static const double le_defaults_count[] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024,
 };
 
 static const char *const input_names[] = {
@@ -177,6 +204,26 @@ wl_config_defaults(struct wl_config *c)
 	c->lossless = -1;
 	c->status_interval_s = 1;
 	c->report = 1;
+	wl_strlcpy(c->export_listen, "127.0.0.1:9477",
+		sizeof(c->export_listen));
+	c->export_buckets = WL_CFG_BUCKETS_LE;
+	c->export_stale_s = 10;
+	c->n_le[0] = WL_ARRAY_SIZE(le_defaults_s);
+	memcpy(c->le[0], le_defaults_s, sizeof(le_defaults_s));
+	c->n_le[1] = WL_ARRAY_SIZE(le_defaults_bytes);
+	memcpy(c->le[1], le_defaults_bytes, sizeof(le_defaults_bytes));
+	c->n_le[2] = WL_ARRAY_SIZE(le_defaults_count);
+	memcpy(c->le[2], le_defaults_count, sizeof(le_defaults_count));
+}
+
+void
+wl_config_rw_defaults(struct wl_cfg_rw *rw)
+{
+	memset(rw, 0, sizeof(*rw));
+	rw->interval_s = 15;
+	rw->timeout_s = 10;
+	rw->queue_minutes = 10;
+	rw->samples_per_request = 5000;
 }
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
@@ -340,12 +387,207 @@ set_pins(struct wl_config *c, const json_t *v, char *err, size_t errlen)
 }
 
 static int
+set_le(struct wl_config *c, unsigned int u, const json_t *v, char *err,
+	size_t errlen)
+{
+	const char *path = le_keys[u];
+	double x, prev = 0;
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+			json_array_size(v) > WL_CFG_MAX_LE)
+		return ERR("%s: must be an array of 1 to %d ascending numbers "
+			"above 0", path, WL_CFG_MAX_LE);
+	json_array_foreach(v, i, e) {
+		if (!json_is_number(e))
+			return ERR("%s[%zu]: must be a number, got %s", path, i,
+				json_type_name(e));
+		x = json_number_value(e);
+		if (!(x > 0 && x < 1e12) || (i > 0 && !(x > prev)))
+			return ERR("%s[%zu]: %g must be above 0, below 1e12 and "
+				"above the bound before it", path, i, x);
+		c->le[u][i] = x;
+		prev = x;
+	}
+	c->n_le[u] = (unsigned int)json_array_size(v);
+	for (i = c->n_le[u]; i < WL_CFG_MAX_LE; i++)
+		c->le[u][i] = 0;
+	return 0;
+}
+
+/* [a-zA-Z_][a-zA-Z0-9_]*, not "__" first (Prometheus reserves it). */
+static int
+label_name_ok(const char *p)
+{
+	size_t i;
+
+	if (strncmp(p, "__", 2) == 0)
+		return 0;
+	for (i = 0; p[i] != '\0'; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' &&
+				p[i] <= 'Z') || p[i] == '_' ||
+				(i > 0 && p[i] >= '0' && p[i] <= '9')))
+			return 0;
+	return i > 0;
+}
+
+static int
+set_labels(const char *path, const json_t *v, struct wl_cfg_label *l,
+	unsigned int *n, char *err, size_t errlen)
+{
+	char p[160];
+	const char *k;
+	json_t *x;
+
+	if (!json_is_object(v))
+		return ERR("%s: must be an object of label names to values, "
+			"got %s", path, json_type_name(v));
+	if (json_object_size(v) > WL_CFG_MAX_LABELS)
+		return ERR("%s: at most %d labels", path, WL_CFG_MAX_LABELS);
+	*n = 0;
+	json_object_foreach((json_t *)v, k, x) {
+		snprintf(p, sizeof(p), "%s.%.60s", path, k);
+		if (strlen(k) >= sizeof(l->name) || !label_name_ok(k))
+			return ERR("%s: not a label name ([a-zA-Z_][a-zA-Z0-9_]*, "
+				"not starting with __)", p);
+		memset(&l[*n], 0, sizeof(l[*n]));
+		wl_strlcpy(l[*n].name, k, sizeof(l[*n].name));
+		if (set_string_into(p, x, l[*n].value, sizeof(l[*n].value),
+				err, errlen) != 0)
+			return -EINVAL;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* One export.remote_write[i] object. */
+static int
+set_rw(struct wl_cfg_rw *rw, size_t idx, const json_t *v, char *err,
+	size_t errlen)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		long long min, max;
+	} nums[] = {
+		{"interval_s", offsetof(struct wl_cfg_rw, interval_s), 1, 86400},
+		{"timeout_s", offsetof(struct wl_cfg_rw, timeout_s), 1, 3600},
+		{"queue_samples", offsetof(struct wl_cfg_rw, queue_samples), 0,
+			1LL << 30},
+		{"queue_minutes", offsetof(struct wl_cfg_rw, queue_minutes), 1,
+			10080},
+		{"samples_per_request", offsetof(struct wl_cfg_rw,
+			samples_per_request), 1, 1000000},
+	};
+	static const struct {
+		const char *key;
+		size_t off, size;
+	} strs[] = {
+		{"url", offsetof(struct wl_cfg_rw, url), WL_CFG_PATH},
+		{"basic_auth_user", offsetof(struct wl_cfg_rw, basic_auth_user),
+			WL_CFG_STR},
+		{"basic_auth_password_file", offsetof(struct wl_cfg_rw,
+			basic_auth_password_file), WL_CFG_PATH},
+		{"bearer_token_file", offsetof(struct wl_cfg_rw,
+			bearer_token_file), WL_CFG_PATH},
+	};
+	char path[96];
+	const char *k;
+	json_t *x;
+	long long n;
+	unsigned int i;
+
+	if (!json_is_object(v))
+		return ERR("export.remote_write[%zu]: must be an object, got %s",
+			idx, json_type_name(v));
+	wl_config_rw_defaults(rw);
+	json_object_foreach((json_t *)v, k, x) {
+		snprintf(path, sizeof(path), "export.remote_write[%zu].%.40s",
+			idx, k);
+		for (i = 0; i < WL_ARRAY_SIZE(nums); i++)
+			if (strcmp(k, nums[i].key) == 0)
+				break;
+		if (i < WL_ARRAY_SIZE(nums)) {
+			if (get_int(path, x, nums[i].min, nums[i].max, &n, err,
+					errlen) != 0)
+				return -EINVAL;
+			*(uint32_t *)((char *)rw + nums[i].off) = (uint32_t)n;
+			continue;
+		}
+		for (i = 0; i < WL_ARRAY_SIZE(strs); i++)
+			if (strcmp(k, strs[i].key) == 0)
+				break;
+		if (i < WL_ARRAY_SIZE(strs)) {
+			if (set_string_into(path, x, (char *)rw + strs[i].off,
+					strs[i].size, err, errlen) != 0)
+				return -EINVAL;
+			continue;
+		}
+		if (strcmp(k, "labels") == 0) {
+			if (set_labels(path, x, rw->labels, &rw->n_labels, err,
+					errlen) != 0)
+				return -EINVAL;
+			continue;
+		}
+		return ERR("%s: unknown key (known: url, interval_s, timeout_s, "
+			"queue_samples, queue_minutes, samples_per_request, "
+			"basic_auth_user, basic_auth_password_file, "
+			"bearer_token_file, labels)", path);
+	}
+	if (rw->url[0] == '\0')
+		return ERR("export.remote_write[%zu]: needs \"url\"", idx);
+	return 0;
+}
+
+static int
+set_export_special(struct wl_config *c, const char *path, const json_t *v,
+	char *err, size_t errlen)
+{
+	unsigned int u;
+	size_t i;
+	json_t *e;
+
+	for (u = 0; u < 3; u++)
+		if (strcmp(path, le_keys[u]) == 0)
+			return set_le(c, u, v, err, errlen);
+	if (!json_is_array(v))
+		return ERR("%s: must be an array, got %s", path,
+			json_type_name(v));
+	if (strcmp(path, "export.instances") == 0) {
+		if (json_array_size(v) > WL_CFG_MAX_EXPORT_INSTANCES)
+			return ERR("%s: at most %d instances", path,
+				WL_CFG_MAX_EXPORT_INSTANCES);
+		memset(c->export_instances, 0, sizeof(c->export_instances));
+		json_array_foreach(v, i, e)
+			if (set_string_into(path, e, c->export_instances[i],
+					sizeof(c->export_instances[i]), err,
+					errlen) != 0)
+				return -EINVAL;
+		c->n_export_instances = (unsigned int)json_array_size(v);
+		return 0;
+	}
+	/* export.remote_write */
+	if (json_array_size(v) > WL_CFG_MAX_RW)
+		return ERR("%s: at most %d receivers", path, WL_CFG_MAX_RW);
+	memset(c->rw, 0, sizeof(c->rw));
+	json_array_foreach(v, i, e)
+		if (set_rw(&c->rw[i], i, e, err, errlen) != 0)
+			return -EINVAL;
+	c->n_rw = (unsigned int)json_array_size(v);
+	return 0;
+}
+
+static int
 set_special(struct wl_config *c, const char *path, const json_t *v,
 	char *err, size_t errlen)
 {
 	size_t i;
 	json_t *e;
 	long long x;
+
+	if (strncmp(path, "export.", 7) == 0)
+		return set_export_special(c, path, v, err, errlen);
 
 	if (strcmp(path, "inputs") == 0)
 		return set_inputs(c, v, err, errlen);
@@ -634,6 +876,74 @@ wl_config_validate(const struct wl_config *c, const char *const *protos,
 	return 0;
 }
 
+/* "ADDR:PORT" or "[ADDR6]:PORT" with a port in 1..65535. */
+static int
+listen_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == s)
+		return 0;
+	if (s[0] == '[' && colon[-1] != ']')
+		return 0;
+	port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && colon[1] != '\0' && port >= 1 && port <= 65535;
+}
+
+int
+wl_config_validate_export(const struct wl_config *c, char *err,
+	size_t errlen)
+{
+	unsigned int i, j;
+
+	if (c->export_listen[0] != '\0' && !listen_ok(c->export_listen))
+		return ERR("export.listen: \"%s\" must be ADDR:PORT "
+			"(127.0.0.1:9477, [::1]:9477) or \"\" (no endpoint)",
+			c->export_listen);
+	for (i = 0; i < c->n_export_instances; i++) {
+		if (!wl_instance_name_ok(c->export_instances[i]))
+			return ERR("export.instances[%u]: \"%s\" must be 1 to "
+				"%d of [A-Za-z0-9_.-]", i,
+				c->export_instances[i], WL_INSTANCE_LEN - 1);
+		for (j = 0; j < i; j++)
+			if (strcmp(c->export_instances[i],
+					c->export_instances[j]) == 0)
+				return ERR("export.instances: \"%s\" listed "
+					"twice", c->export_instances[i]);
+	}
+	if (c->n_export_instances == 0 && !wl_instance_name_ok(c->instance))
+		return ERR("instance: \"%s\" must be 1 to %d of "
+			"[A-Za-z0-9_.-]", c->instance, WL_INSTANCE_LEN - 1);
+	for (i = 0; i < c->n_rw; i++) {
+		const struct wl_cfg_rw *rw = &c->rw[i];
+
+		if (strncmp(rw->url, "http://", 7) != 0 &&
+				strncmp(rw->url, "https://", 8) != 0)
+			return ERR("export.remote_write[%u].url: \"%s\" must "
+				"start with http:// or https://", i, rw->url);
+		if (rw->bearer_token_file[0] != '\0' &&
+				(rw->basic_auth_user[0] != '\0' ||
+				rw->basic_auth_password_file[0] != '\0'))
+			return ERR("export.remote_write[%u]: basic auth and a "
+				"bearer token exclude each other", i);
+		if ((rw->basic_auth_user[0] != '\0') !=
+				(rw->basic_auth_password_file[0] != '\0'))
+			return ERR("export.remote_write[%u]: basic_auth_user "
+				"and basic_auth_password_file go together", i);
+		if (rw->timeout_s > rw->interval_s * 10)
+			return ERR("export.remote_write[%u].timeout_s: %u is "
+				"more than 10 intervals (%u s)", i,
+				rw->timeout_s, rw->interval_s * 10);
+		for (j = 0; j < i; j++)
+			if (strcmp(c->rw[j].url, rw->url) == 0)
+				return ERR("export.remote_write[%u].url: \"%s\" "
+					"listed twice", i, rw->url);
+	}
+	return 0;
+}
+
 static json_t *
 section(json_t *root, const char *path, const char **leaf)
 {
@@ -656,10 +966,55 @@ section(json_t *root, const char *path, const char **leaf)
 }
 
 static json_t *
+export_json(const struct wl_config *c, const char *path)
+{
+	json_t *a = json_array(), *o, *l;
+	unsigned int i, u, k;
+
+	for (u = 0; u < 3; u++)
+		if (strcmp(path, le_keys[u]) == 0) {
+			for (i = 0; i < c->n_le[u]; i++)
+				json_array_append_new(a, json_real(c->le[u][i]));
+			return a;
+		}
+	if (strcmp(path, "export.instances") == 0) {
+		for (i = 0; i < c->n_export_instances; i++)
+			json_array_append_new(a,
+				json_string(c->export_instances[i]));
+		return a;
+	}
+	for (i = 0; i < c->n_rw; i++) {
+		const struct wl_cfg_rw *rw = &c->rw[i];
+
+		o = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:s}",
+			"url", rw->url,
+			"interval_s", (int)rw->interval_s,
+			"timeout_s", (int)rw->timeout_s,
+			"queue_samples", (int)rw->queue_samples,
+			"queue_minutes", (int)rw->queue_minutes,
+			"samples_per_request", (int)rw->samples_per_request,
+			"basic_auth_user", rw->basic_auth_user,
+			"basic_auth_password_file",
+			rw->basic_auth_password_file,
+			"bearer_token_file", rw->bearer_token_file);
+		l = json_object();
+		for (k = 0; k < rw->n_labels; k++)
+			json_object_set_new(l, rw->labels[k].name,
+				json_string(rw->labels[k].value));
+		json_object_set_new(o, "labels", l);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *
 special_json(const struct wl_config *c, const char *path)
 {
 	json_t *a;
 	unsigned int i;
+
+	if (strncmp(path, "export.", 7) == 0)
+		return export_json(c, path);
 
 	if (strcmp(path, "inputs") == 0) {
 		a = json_array();

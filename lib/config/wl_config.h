@@ -68,6 +68,39 @@ struct wl_cfg_pin {
 	uint16_t port;
 };
 
+/* wirelat-export's "export" block (docs/config.md, docs/export.md). */
+#define WL_CFG_MAX_LE 64
+#define WL_CFG_MAX_RW 8
+#define WL_CFG_MAX_EXPORT_INSTANCES 16
+#define WL_CFG_MAX_LABELS 16
+
+/* export.buckets: which bucket labels histograms get. */
+enum wl_cfg_buckets {
+	WL_CFG_BUCKETS_LE = 0,
+	WL_CFG_BUCKETS_VMRANGE = 1,
+	WL_CFG_BUCKETS_BOTH = 2,
+};
+
+struct wl_cfg_label {
+	char name[64];
+	char value[WL_CFG_STR];
+};
+
+/* One export.remote_write entry. */
+struct wl_cfg_rw {
+	char url[WL_CFG_PATH];
+	uint32_t interval_s;
+	uint32_t timeout_s;
+	uint32_t queue_samples;         /* 0: queue_minutes decides */
+	uint32_t queue_minutes;
+	uint32_t samples_per_request;
+	char basic_auth_user[WL_CFG_STR];
+	char basic_auth_password_file[WL_CFG_PATH];
+	char bearer_token_file[WL_CFG_PATH];
+	unsigned int n_labels;
+	struct wl_cfg_label labels[WL_CFG_MAX_LABELS];
+};
+
 struct wl_config {
 	char instance[64];              /* "instance": shm name suffix */
 
@@ -147,6 +180,17 @@ struct wl_config {
 	enum wl_syn_log_mode syn_log;   /* output.syn_unanswered */
 	uint32_t status_interval_s;     /* output.status_interval_s: 0 = off */
 	int report;                     /* output.report: final table on stdout */
+
+	/* "export" (wirelat-export only) */
+	char export_listen[WL_CFG_STR]; /* export.listen: ADDR:PORT, "" none */
+	enum wl_cfg_buckets export_buckets; /* export.buckets */
+	unsigned int n_le[3];           /* export.le_seconds, _bytes, _count */
+	double le[3][WL_CFG_MAX_LE];
+	unsigned int n_export_instances; /* export.instances: [] = instance */
+	char export_instances[WL_CFG_MAX_EXPORT_INSTANCES][64];
+	uint32_t export_stale_s;        /* export.stale_s */
+	unsigned int n_rw;              /* export.remote_write */
+	struct wl_cfg_rw rw[WL_CFG_MAX_RW];
 };
 
 /** Fill every field with its default. */
@@ -172,6 +216,16 @@ int wl_config_load_file(struct wl_config *c, const char *path,
  */
 int wl_config_validate(const struct wl_config *c, const char *const *protos,
 	char *err, size_t errlen);
+
+/**
+ * Checks of the export block alone (wirelat-export: no inputs needed).
+ * @return 0 or -EINVAL with one line in err naming the key.
+ */
+int wl_config_validate_export(const struct wl_config *c, char *err,
+	size_t errlen);
+
+/** A remote_write entry with its defaults (a --remote-write URL's). */
+void wl_config_rw_defaults(struct wl_cfg_rw *rw);
 
 /** The complete configuration as JSON (`wirelat config`). New reference. */
 json_t *wl_config_to_json(const struct wl_config *c);

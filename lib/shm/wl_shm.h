@@ -149,6 +149,16 @@ int wl_shm_read_hdr(const struct wl_shm *shm, struct wl_shm_hdr *hdr);
 int wl_shm_read_series(const struct wl_shm *shm, unsigned int idx,
 	struct wl_shm_series *out);
 
+/**
+ * As wl_shm_read_series(), but only the buckets that can be non-empty
+ * (from min's to max's) are copied; the others in out are left as they
+ * were. For readers that scan many series (wirelat-export): a series is
+ * 35 KB, its used buckets usually a fraction of it.
+ * @return 0, -EAGAIN or -ERANGE as wl_shm_read_series().
+ */
+int wl_shm_read_series_used(const struct wl_shm *shm, unsigned int idx,
+	struct wl_shm_series *out);
+
 /** The families declared: fills up to max, returns how many. */
 int wl_shm_read_metrics(const struct wl_shm *shm, struct wl_shm_metric *out,
 	unsigned int max);

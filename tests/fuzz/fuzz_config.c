@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Any bytes as a config file: parse, apply, validate and print back.
- * Whatever was accepted must print and re-apply to the same struct.
+ * Any bytes as a config file: parse, apply, validate (wirelat's checks
+ * and wirelat-export's of the export block) and print back. Whatever was
+ * accepted must print and re-apply to the same struct.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wl_config_defaults(&c);
 	if (wl_config_apply_json(&c, j, err, sizeof(err)) == 0) {
 		wl_config_validate(&c, protos, err, sizeof(err));
+		if (wl_config_validate_export(&c, err, sizeof(err)) != 0 &&
+				memchr(err, '\n', strnlen(err, sizeof(err))) != NULL)
+			abort();
 		out = wl_config_to_json(&c);
 		wl_config_defaults(&d);
 		if (wl_config_apply_json(&d, out, err, sizeof(err)) != 0 ||

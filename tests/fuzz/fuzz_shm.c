@@ -21,6 +21,9 @@
 #include <unistd.h>
 
 #include "wl_export.h"
+#include "wl_export_model.h"
+#include "wl_export_prom.h"
+#include "wl_export_rw.h"
 #include "wl_shm.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -97,6 +100,42 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static int
+drop(void *arg, const uint8_t *data, size_t len, size_t n)
+{
+	(void)arg;
+	(void)data;
+	(void)len;
+	(void)n;
+	return 0;
+}
+
+/* wirelat-export's reading of the same bytes: model, text, protobuf. */
+static void
+export_all(void)
+{
+	static const double le[] = {0.001, 1};
+	struct wl_exp_opts o = {
+		.buckets = WL_EXP_BUCKETS_LE | WL_EXP_BUCKETS_VMRANGE,
+		.le = {le, le, le}, .n_le = {2, 2, 2}, .stale_ns = 1,
+	};
+	const char *names[] = {inst};
+	struct wl_exp_model *m = wl_exp_model_create(&o, names, 1);
+	struct wl_exp_snap *s = wl_exp_snap_create();
+	struct wl_exp_rw *e = wl_exp_rw_create();
+	struct wl_exp_buf b = {0};
+
+	if (m != NULL && s != NULL && e != NULL &&
+			wl_exp_model_read(m, s, 0, NULL, NULL) >= 0) {
+		wl_exp_prom_render(s, &b);
+		wl_exp_rw_encode(e, s, NULL, 0, 1000, 0, drop, NULL);
+	}
+	wl_exp_buf_free(&b);
+	wl_exp_rw_free(e);
+	wl_exp_snap_free(s);
+	wl_exp_model_free(m);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -136,6 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(j);
 		wl_export_stats_table(r, devnull);
 		wl_shm_close(r);
+		export_all();
 	}
 	return 0;
 }

@@ -2,11 +2,15 @@
 """Documentation is part of the contract: every configuration key that
 `wirelat config` prints is in docs/config.md, every counter and series
 field a run publishes is in docs/metrics.md, every transaction and
-connection field is in docs/output.md."""
+connection field is in docs/output.md, and the systemd units of deploy/
+pass systemd-analyze verify (pointed at the built programs)."""
 
+import glob
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -92,7 +96,37 @@ def main():
             e.check(f"`{f}`" in text, f"{proto} field {f} not in "
                     "docs/output.md")
     e.remove_instance(inst)
+    check_units()
     e.finish()
+
+
+def check_units():
+    """Every unit of deploy/ as systemd reads it, its programs those of
+    this build (installed ones would be in /usr/local)."""
+    if shutil.which("systemd-analyze") is None:
+        print("systemd-analyze absent: units not verified")
+        return
+    d = e.tmpdir()
+    units = glob.glob(os.path.join(e.SRC, "deploy", "*.service"))
+    e.check(len(units) >= 2, f"units in deploy/: {units}")
+    for u in units:
+        text = open(u).read()
+        for prog in ("wirelat", "wirelat-export", "wirelat-stat"):
+            text = text.replace(f"/usr/local/bin/{prog} ", os.path.join(
+                e.BUILD, "app", prog, prog) + " ")
+        text = text.replace("/usr/local/share/wirelat/setup-hugepages",
+                            os.path.join(e.SRC, "scripts",
+                                         "setup-hugepages"))
+        # A template is verified as one of its instances.
+        name = os.path.basename(u).replace("@.", "@check.")
+        path = os.path.join(d, name)
+        open(path, "w").write(text)
+        p = subprocess.run(["systemd-analyze", "verify", path],
+                           capture_output=True, text=True)
+        bad = [l for l in (p.stdout + p.stderr).splitlines()
+               if name in l or "error" in l.lower()]
+        e.check(p.returncode == 0 and not bad,
+                f"{os.path.basename(u)}: systemd-analyze verify: {bad}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 
 #include <grp.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,23 @@ wl_config_rw_defaults(struct wl_cfg_rw *rw)
 	rw->samples_per_request = 5000;
 }
 
-#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
+/* An error is one line, whatever the file's keys and strings hold. */
+static int __attribute__((format(printf, 3, 4)))
+err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	for (i = 0; i < errlen && err[i] != '\0'; i++)
+		if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
+			err[i] = '?';
+	return -EINVAL;
+}
+
+#define ERR(...) err_set(err, errlen, __VA_ARGS__)
 
 static const char *
 json_type_name(const json_t *v)

@@ -127,6 +127,9 @@ test_errors_name_the_key(void **state)
 		{"{\"collector\": {\"lossless\": \"yes\"}}", "collector.lossless: must be \"auto\", true or false"},
 		{"{\"instance\": 5}", "instance: must be a string"},
 		{"[1]", "configuration must be a JSON object"},
+		/* a key of the file is quoted in one line */
+		{"{\"export\": {\"le_sec\\nds\": [1]}}", "export.le_sec?ds: unknown key"},
+		{"{\"flow\\r\": 1}", "flow?: unknown key"},
 	};
 	struct wl_config c;
 	char err[256];

@@ -39,7 +39,9 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pool_buf *pool_idle;
 static unsigned int pool_n_idle;
 
-/* An idle buffer (emptied), or a new one of cap bytes; NULL: no memory. */
+static void buf_put(void *cls);
+
+/* An idle buffer (emptied) of at least cap bytes; NULL: no memory. */
 static struct pool_buf *
 buf_get(size_t cap)
 {
@@ -59,13 +61,14 @@ buf_get(size_t cap)
 	}
 	pb->b.len = 0;
 	if (pb->b.cap < cap) {
-		/* Not realloc: the old text need not be moved. */
-		wl_exp_buf_free(&pb->b);
-		pb->b.p = malloc(cap);
-		if (pb->b.p == NULL) {
-			free(pb);
+		/* realloc: a big buffer is mremap()ed, its pages kept. */
+		char *p = realloc(pb->b.p, cap);
+
+		if (p == NULL) {
+			buf_put(pb);
 			return NULL;
 		}
+		pb->b.p = p;
 		pb->b.cap = cap;
 	}
 	return pb;

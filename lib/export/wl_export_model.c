@@ -18,7 +18,11 @@
  * holding the series' max ends at that max (exact), and values over the
  * hist's range (overflow) are attributed at it too.
  * The le and vmrange index of every hist bucket is precomputed per unit,
- * so a series costs one pass over its non-empty buckets.
+ * and so are the runs of hist buckets that share both (both only grow
+ * with the index): a series is folded where it lies in the shm, under
+ * its sequence counter, by summing each run between its min's and max's
+ * bucket (a loop without branches) and adding the sum to the run's
+ * buckets; no bucket is copied.
  *
  * An instance is (re)attached whenever its segment's inode changes (a new
  * run unlinks and recreates it) and detached when it is gone; its state
@@ -607,6 +611,30 @@ struct vm_cnt {
 	uint64_t n;
 };
 
+/* Runs of hist buckets counting in the same le (and, with vmrange, the
+ * same vmrange) bucket. */
+struct runs {
+	uint16_t of[WL_HIST_BUCKETS];           /* the run of hist bucket i */
+	uint16_t start[WL_HIST_BUCKETS + 1];    /* run j: start[j] .. start[j+1] */
+	uint8_t le[WL_HIST_BUCKETS];
+	uint16_t vm[WL_HIST_BUCKETS];
+};
+
+/*
+ * One series as read from the shm, before it joins its rec. vm[] is all
+ * zero outside vm_lo .. vm_hi (kept so: only that range is cleared).
+ */
+struct fold {
+	const struct wl_exp_model *m;
+	const struct wl_shm_metric *defs;
+	const int *fams;
+	int nd;
+	int d;                  /* the series' family in defs, nd: none */
+	uint64_t le[WL_EXP_MAX_LE + 1];
+	uint64_t vm[WL_EXP_VM_BUCKETS];
+	unsigned int vm_lo, vm_hi;
+};
+
 struct wl_exp_model {
 	unsigned int buckets;
 	uint64_t stale_ns;
@@ -615,6 +643,7 @@ struct wl_exp_model {
 	char le_text[WL_EXP_UNITS][WL_EXP_MAX_LE + 1][32];
 	uint8_t le_map[WL_EXP_UNITS][WL_HIST_BUCKETS];
 	uint16_t vm_map[WL_EXP_UNITS][WL_HIST_BUCKETS];
+	struct runs runs[WL_EXP_UNITS];
 	unsigned int n_inst;
 	struct inst *inst;
 	struct wl_shm_series *ser;                      /* read buffer */
@@ -627,7 +656,7 @@ struct wl_exp_model {
 	size_t n_le_pool, cap_le_pool;
 	struct vm_cnt *vm_pool;
 	size_t n_vm_pool, cap_vm_pool;
-	uint64_t vm_acc[WL_EXP_VM_BUCKETS];
+	struct fold fold;
 };
 
 static unsigned int
@@ -658,6 +687,27 @@ wl_exp_le_label(const struct wl_exp_model *m, unsigned int unit,
 	if (unit >= WL_EXP_UNITS || k > m->n_le[unit])
 		return NULL;
 	return m->le_text[unit][k];
+}
+
+static void
+runs_init(struct wl_exp_model *m, unsigned int u)
+{
+	int vm = (m->buckets & WL_EXP_BUCKETS_VMRANGE) != 0;
+	struct runs *r = &m->runs[u];
+	unsigned int i, j = 0;
+
+	for (i = 0; i < WL_HIST_BUCKETS; i++) {
+		if (i == 0 || m->le_map[u][i] != m->le_map[u][i - 1] ||
+				(vm && m->vm_map[u][i] != m->vm_map[u][i - 1])) {
+			if (i > 0)
+				j++;
+			r->start[j] = (uint16_t)i;
+			r->le[j] = m->le_map[u][i];
+			r->vm[j] = m->vm_map[u][i];
+		}
+		r->of[i] = (uint16_t)j;
+	}
+	r->start[j + 1] = WL_HIST_BUCKETS;
 }
 
 static int
@@ -692,6 +742,7 @@ tables_init(struct wl_exp_model *m, const struct wl_exp_opts *o)
 			m->vm_map[u][i] = (uint16_t)wl_exp_vm_index(
 				(double)hi / unit_scale(u));
 		}
+		runs_init(m, u);
 	}
 	return 0;
 }
@@ -725,6 +776,8 @@ wl_exp_model_create(const struct wl_exp_opts *o, const char *const *instances,
 	}
 	m->inst = calloc(n ? n : 1, sizeof(*m->inst));
 	m->ser = malloc(sizeof(*m->ser));
+	m->fold.m = m;
+	m->fold.vm_lo = WL_EXP_VM_BUCKETS;
 	m->rhash_mask = 4095;
 	m->rhash = malloc((m->rhash_mask + 1) * sizeof(*m->rhash));
 	if (m->inst == NULL || m->ser == NULL || m->rhash == NULL)
@@ -1101,15 +1154,93 @@ lset_equal(const struct wl_exp_snap *s, int a, int b)
 	return 1;
 }
 
-/* Add a hist's buckets to r's (already holding some when merged). */
+/*
+ * wl_shm_fold_series()'s callback: series x (head copied, buckets b in
+ * the shm) into f's counts. Called again from scratch when the writer
+ * changed the series meanwhile, so x may be torn: every index derived
+ * from it is checked before use.
+ */
+static void
+fold_series(void *arg, const struct wl_shm_series *x, const uint64_t *b)
+{
+	struct fold *f = arg;
+	const struct wl_exp_model *m = f->m;
+	const struct wl_hist *h = &x->h;
+	unsigned int u, i, j, end, lo, hi, nle;
+	const struct runs *r;
+	int vm = (m->buckets & WL_EXP_BUCKETS_VMRANGE) != 0;
+	uint64_t n;
+
+	if (f->vm_lo <= f->vm_hi)
+		memset(&f->vm[f->vm_lo], 0, (f->vm_hi - f->vm_lo + 1) *
+			sizeof(f->vm[0]));
+	f->vm_lo = WL_EXP_VM_BUCKETS;
+	f->vm_hi = 0;
+	for (f->d = 0; f->d < f->nd; f->d++)
+		if (strcmp(f->defs[f->d].name, x->key.metric) == 0)
+			break;
+	if (f->d == f->nd || f->fams[f->d] < 0)
+		return;
+	u = f->defs[f->d].unit;
+	nle = m->n_le[u];
+	r = &m->runs[u];
+	memset(f->le, 0, (nle + 1) * sizeof(f->le[0]));
+	if (h->count > h->overflow) {
+		/* Only the buckets between min and max can be non-empty. */
+		lo = wl_hist_index(WL_MIN(h->min, WL_HIST_MAX_VALUE));
+		hi = wl_hist_index(WL_MIN(h->max, WL_HIST_MAX_VALUE));
+		if (lo <= hi && hi < WL_HIST_BUCKETS) {
+			if (vm && lo < hi) {
+				f->vm_lo = r->vm[r->of[lo]];
+				f->vm_hi = r->vm[r->of[hi - 1]];
+			}
+			for (i = lo, j = r->of[lo]; i < hi; i = end, j++) {
+				end = WL_MIN((unsigned int)r->start[j + 1], hi);
+				for (n = 0; i < end; i++)
+					n += b[i];
+				f->le[r->le[j]] += n;
+				if (vm)
+					f->vm[r->vm[j]] += n;
+			}
+			/* The bucket of max ends at max, which is exact: a
+			 * series of one value lands in its own le bucket. */
+			n = b[hi];
+			if (n != 0) {
+				uint64_t top = WL_MIN(h->max,
+					wl_hist_bucket_high(hi));
+
+				f->le[le_first_at_or_above(m, u, top)] += n;
+				if (vm) {
+					i = wl_exp_vm_index((double)top /
+						unit_scale(u));
+					f->vm[i] += n;
+					f->vm_lo = WL_MIN(f->vm_lo, i);
+					f->vm_hi = WL_MAX(f->vm_hi, i);
+				}
+			}
+		}
+	}
+	if (h->overflow > 0) {
+		/* Past the hist's range: at the exact max. */
+		f->le[le_first_at_or_above(m, u, h->max)] += h->overflow;
+		if (vm) {
+			i = wl_exp_vm_index((double)h->max / unit_scale(u));
+			f->vm[i] += h->overflow;
+			f->vm_lo = WL_MIN(f->vm_lo, i);
+			f->vm_hi = WL_MAX(f->vm_hi, i);
+		}
+	}
+}
+
+/* Add a folded series to r (already holding some when merged). */
 static int
 rec_add(struct wl_exp_model *m, struct rec *r, const struct wl_hist *h,
 	int fresh)
 {
-	unsigned int u = r->unit, i, lo, hi, nle = m->n_le[u];
+	unsigned int nle = m->n_le[r->unit], i;
+	struct fold *f = &m->fold;
 	uint64_t *le;
 	size_t k;
-	int vm;
 
 	if (fresh) {
 		if (grow((void **)&m->le_pool, &m->cap_le_pool, m->n_le_pool +
@@ -1121,58 +1252,34 @@ rec_add(struct wl_exp_model *m, struct rec *r, const struct wl_hist *h,
 		r->n_vm = 0;
 	}
 	le = &m->le_pool[r->le];
+	for (i = 0; i <= nle; i++)
+		le[i] += f->le[i];
 	r->count += h->count;
 	r->sum += h->sum;
-	vm = (m->buckets & WL_EXP_BUCKETS_VMRANGE) != 0;
-	if (vm)
-		memset(m->vm_acc, 0, sizeof(m->vm_acc));
-	for (k = 0; k < r->n_vm; k++)
-		m->vm_acc[m->vm_pool[r->vm + k].idx] += m->vm_pool[r->vm + k].n;
-	if (h->count > h->overflow) {
-		/* Only the buckets between min and max can be non-empty. */
-		/* Only these were copied (wl_shm_read_series_used). */
-		lo = wl_hist_index(WL_MIN(h->min, WL_HIST_MAX_VALUE));
-		hi = wl_hist_index(WL_MIN(h->max, WL_HIST_MAX_VALUE));
-		for (i = lo; i < hi && i < WL_HIST_BUCKETS; i++) {
-			uint64_t n = h->b[i];
-
-			if (n == 0)
-				continue;
-			le[m->le_map[u][i]] += n;
-			if (vm)
-				m->vm_acc[m->vm_map[u][i]] += n;
-		}
-		/* The bucket of max ends at max, which is exact: a series
-		 * of one value lands in its own le bucket. */
-		if (hi < WL_HIST_BUCKETS && h->b[hi] != 0) {
-			uint64_t top = WL_MIN(h->max, wl_hist_bucket_high(hi));
-
-			le[le_first_at_or_above(m, u, top)] += h->b[hi];
-			if (vm)
-				m->vm_acc[wl_exp_vm_index((double)top /
-					unit_scale(u))] += h->b[hi];
-		}
-	}
-	if (h->overflow > 0) {
-		/* Past the hist's range: at the exact max. */
-		le[le_first_at_or_above(m, u, h->max)] += h->overflow;
-		m->vm_acc[wl_exp_vm_index((double)h->max / unit_scale(u))] +=
-			h->overflow;
-	}
-	if (!vm)
+	if ((m->buckets & WL_EXP_BUCKETS_VMRANGE) == 0)
 		return 0;
-	/* Store the non-empty vmrange buckets, ascending. */
+	for (k = 0; k < r->n_vm; k++) {
+		i = m->vm_pool[r->vm + k].idx;
+		f->vm[i] += m->vm_pool[r->vm + k].n;
+		f->vm_lo = WL_MIN(f->vm_lo, i);
+		f->vm_hi = WL_MAX(f->vm_hi, i);
+	}
+	/* Store the non-empty vmrange buckets, ascending; f->vm is left
+	 * zero. */
 	r->vm = (uint32_t)m->n_vm_pool;
 	r->n_vm = 0;
-	for (i = 0; i < WL_EXP_VM_BUCKETS; i++) {
-		if (m->vm_acc[i] == 0)
+	for (i = f->vm_lo; i <= f->vm_hi; i++) {
+		if (f->vm[i] == 0)
 			continue;
 		if (grow((void **)&m->vm_pool, &m->cap_vm_pool,
 				m->n_vm_pool + 1, sizeof(*m->vm_pool)) != 0)
 			return -ENOMEM;
-		m->vm_pool[m->n_vm_pool++] = (struct vm_cnt){i, m->vm_acc[i]};
+		m->vm_pool[m->n_vm_pool++] = (struct vm_cnt){i, f->vm[i]};
+		f->vm[i] = 0;
 		r->n_vm++;
 	}
+	f->vm_lo = WL_EXP_VM_BUCKETS;
+	f->vm_hi = 0;
 	return 0;
 }
 
@@ -1293,13 +1400,15 @@ export_series(struct wl_exp_model *m, struct wl_exp_snap *s, struct inst *in,
 	m->n_le_pool = 0;
 	m->n_vm_pool = 0;
 	memset(m->rhash, 0xff, (m->rhash_mask + 1) * sizeof(*m->rhash));
+	m->fold.defs = defs;
+	m->fold.fams = fams;
+	m->fold.nd = nd;
 	for (i = 0; i < n_series; i++) {
-		if (wl_shm_read_series_used(in->shm, i, m->ser) != 0)
+		if (wl_shm_fold_series(in->shm, i, m->ser, fold_series,
+				&m->fold) != 0)
 			continue;
-		for (d = 0; d < nd; d++)
-			if (strcmp(defs[d].name, m->ser->key.metric) == 0)
-				break;
 		/* A series of no declared family has no name: skipped. */
+		d = m->fold.d;
 		if (d == nd || fams[d] < 0)
 			continue;
 		ret = series_rec(m, s, in->name, &defs[d], fams[d], m->ser);

@@ -5,10 +5,13 @@
  *
  * A scrape of 10,000 histogram series is some 200,000 lines, so the hot
  * part is plain memcpy: each label set is rendered (escaped) once into a
- * side buffer and copied into every line that uses it, integers are
- * written by hand, and only the few doubles (sums, timestamps) go
- * through printf. Invariant: every byte appended goes through buf_need(),
- * which grows the buffer geometrically.
+ * side buffer; the start of a line ("name_bucket{labels,") is built once
+ * for the run of samples sharing it (a series' buckets) and the extra
+ * label ('le="0.1"') once per bound (a small cache keyed by its value's
+ * address: the bound tables are static); integers are written by hand,
+ * and only the few doubles (sums, timestamps) go through printf.
+ * Invariant: every byte appended goes through buf_need(), which grows the
+ * buffer geometrically.
  */
 
 #include <errno.h>
@@ -94,19 +97,33 @@ put_escaped(struct wl_exp_buf *b, const char *s, int quote)
 	return 0;
 }
 
+static const char digits2[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233"
+	"34353637383940414243444546474849505152535455565758596061626364656667"
+	"6869707172737475767778798081828384858687888990919293949596979899";
+
+/* Two digits at a time, from the end. */
 static size_t
 fmt_u64(char *buf, uint64_t v)
 {
 	char t[24];
-	size_t n = 0, i;
+	size_t n = sizeof(t);
 
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		buf[i] = t[n - 1 - i];
-	return n;
+	while (v >= 100) {
+		unsigned int r = (unsigned int)(v % 100);
+
+		v /= 100;
+		n -= 2;
+		memcpy(&t[n], &digits2[2 * r], 2);
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(&t[n], &digits2[2 * v], 2);
+	} else {
+		t[--n] = (char)('0' + v);
+	}
+	memcpy(buf, &t[n], sizeof(t) - n);
+	return sizeof(t) - n;
 }
 
 /* Go's ParseFloat reads it back to the same double. */
@@ -164,8 +181,105 @@ lsets_render(const struct wl_exp_snap *s, struct lset_text *t)
 	return 0;
 }
 
+/* A line's start: name, suffix, '{', the label set and ',' when an
+ * extra label follows; shared by the run of samples with the same key. */
+struct line_start {
+	int32_t lset;
+	uint8_t sfx;
+	uint8_t has_x;
+	uint8_t braces;
+	size_t n;
+	char p[1024];
+};
+
+/* The extra label 'name="value"' (escaped), by its strings' addresses. */
+#define XCACHE_SIZE 256
+#define XCACHE_TEXT 56
+
+struct xcache_ent {
+	const char *name, *value;
+	uint32_t n;
+	char text[XCACHE_TEXT];
+};
+
+struct render_ctx {
+	const struct lset_text *t;
+	struct line_start ls;
+	struct xcache_ent xc[XCACHE_SIZE];
+};
+
+/* 'name="value"' of an extra label, escaped; 0 when it does not fit. */
+static size_t
+xlabel(char *dst, size_t size, const char *name, const char *value)
+{
+	size_t nn = strlen(name), nv = strlen(value), n;
+
+	if (nn + 2 * nv + 3 > size)
+		return 0;
+	memcpy(dst, name, nn);
+	memcpy(dst + nn, "=\"", 2);
+	n = nn + 2 + escape(dst + nn + 2, value, 1);
+	dst[n++] = '"';
+	return n;
+}
+
+static const struct xcache_ent *
+xcache_get(struct render_ctx *c, const char *name, const char *value)
+{
+	struct xcache_ent *e = &c->xc[((uintptr_t)value >> 3) %
+		XCACHE_SIZE];
+
+	if (e->value == value && e->name == name)
+		return e;
+	e->n = (uint32_t)xlabel(e->text, sizeof(e->text), name, value);
+	if (e->n == 0) {
+		e->value = NULL;
+		return NULL;
+	}
+	e->name = name;
+	e->value = value;
+	return e;
+}
+
+/* Build c->ls for x; 0 when it does not fit (the slow path renders it). */
 static int
-render_sample(const struct lset_text *t, const struct wl_exp_sample *x,
+line_start(struct render_ctx *c, const struct wl_exp_sample *x,
+	const char *name, size_t nlen)
+{
+	const struct lset_text *t = c->t;
+	const char *sfx = wl_exp_sfx_names[x->sfx];
+	size_t nsfx = strlen(sfx), nls = 0, n;
+	struct line_start *ls = &c->ls;
+
+	ls->lset = x->lset;
+	ls->sfx = x->sfx;
+	ls->has_x = x->xname != NULL;
+	ls->n = 0;
+	if (x->lset >= 0)
+		nls = t->off[x->lset + 1] - t->off[x->lset];
+	if (nlen + nsfx + nls + 2 > sizeof(ls->p)) {
+		ls->lset = -2;  /* matches no sample */
+		return 0;
+	}
+	memcpy(ls->p, name, nlen);
+	memcpy(ls->p + nlen, sfx, nsfx);
+	n = nlen + nsfx;
+	ls->braces = nls > 0 || ls->has_x;
+	if (ls->braces)
+		ls->p[n++] = '{';
+	if (nls > 0) {
+		memcpy(ls->p + n, t->text.p + t->off[x->lset], nls);
+		n += nls;
+		if (ls->has_x)
+			ls->p[n++] = ',';
+	}
+	ls->n = n;
+	return 1;
+}
+
+/* The general case: any length, nothing cached. */
+static int
+render_sample_slow(const struct lset_text *t, const struct wl_exp_sample *x,
 	const char *name, size_t nlen, struct wl_exp_buf *b)
 {
 	const char *sfx = wl_exp_sfx_names[x->sfx];
@@ -208,13 +322,51 @@ render_sample(const struct lset_text *t, const struct wl_exp_sample *x,
 	return 0;
 }
 
+static int
+render_sample(struct render_ctx *c, const struct wl_exp_sample *x,
+	const char *name, size_t nlen, struct wl_exp_buf *b)
+{
+	const struct xcache_ent *xe = NULL;
+	struct line_start *ls = &c->ls;
+
+	if (x->lset != ls->lset || x->sfx != ls->sfx ||
+			(x->xname != NULL) != ls->has_x) {
+		if (!line_start(c, x, name, nlen))
+			return render_sample_slow(c->t, x, name, nlen, b);
+	}
+	if (x->xname != NULL) {
+		xe = xcache_get(c, x->xname, x->xvalue);
+		if (xe == NULL)
+			return render_sample_slow(c->t, x, name, nlen, b);
+	}
+	if (buf_need(b, ls->n + XCACHE_TEXT + 2 + 40) != 0)
+		return -ENOMEM;
+	put(b, ls->p, ls->n);
+	if (xe != NULL)
+		put(b, xe->text, xe->n);
+	if (ls->braces)
+		put(b, "}", 1);
+	put(b, " ", 1);
+	if (x->is_u64)
+		b->len += fmt_u64(b->p + b->len, x->v.u);
+	else
+		b->len += fmt_double(b->p + b->len, 32, x->v.d);
+	put(b, "\n", 1);
+	return 0;
+}
+
 int
 wl_exp_prom_render(struct wl_exp_snap *s, struct wl_exp_buf *b)
 {
 	struct lset_text t = {{0}};
+	struct render_ctx *c;
 	uint32_t i, k;
 	int ret;
 
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->t = &t;
 	ret = wl_exp_snap_finish(s);
 	if (ret == 0)
 		ret = lsets_render(s, &t);
@@ -241,10 +393,12 @@ wl_exp_prom_render(struct wl_exp_snap *s, struct wl_exp_buf *b)
 		put(b, wl_exp_type_names[f->type],
 			strlen(wl_exp_type_names[f->type]));
 		put(b, "\n", 1);
+		c->ls.lset = -2;        /* a new name: nothing cached */
 		for (k = 0; k < f->n_samples && ret == 0; k++)
-			ret = render_sample(&t, &s->smp[s->order[f->first + k]],
+			ret = render_sample(c, &s->smp[s->order[f->first + k]],
 				f->name, nlen, b);
 	}
+	free(c);
 	free(t.off);
 	wl_exp_buf_free(&t.text);
 	return ret;

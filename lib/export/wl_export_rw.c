@@ -105,6 +105,14 @@ struct wl_exp_rw {
 	size_t n_pb, cap_pb;
 	char *z;
 	size_t cap_z;
+	/* The last sample's labels in order, for the next one with the same
+	 * names (__name__, label set, bucket label name); 0: none. */
+	const struct lab *ord[MAX_LABELS_PER_SERIES];
+	size_t ord_n;
+	const struct lab *ord_name;
+	int32_t ord_lset;
+	const char *ord_xname;
+	int ord_xpos;           /* the bucket label's place, -1 none */
 };
 
 struct wl_exp_rw *
@@ -278,12 +286,28 @@ put_series(struct wl_exp_rw *e, const struct wl_exp_snap *s,
 	uint8_t *o;
 
 	p[n++] = &e->names[x->family * WL_EXP_SFX_MAX + x->sfx];
+	/* A series' buckets differ only in the bucket label's value: the
+	 * order sorted for the first is reused (the sort was a tenth of
+	 * remote write's CPU). */
+	if (e->ord_n > 0 && e->ord_name == p[0] && e->ord_lset == x->lset &&
+			e->ord_xname == x->xname) {
+		memcpy(p, e->ord, e->ord_n * sizeof(p[0]));
+		n = e->ord_n;
+		if (e->ord_xpos >= 0) {
+			t = xlabel(e, x->xname, x->xvalue);
+			if (t == NULL)
+				return -ENOMEM;
+			p[e->ord_xpos] = t;
+		}
+		goto sorted;
+	}
 	if (x->lset >= 0) {
 		const struct wl_exp_lset *ls = &s->lsets[x->lset];
 
 		for (i = 0; i < ls->n && n < MAX_LABELS_PER_SERIES - 1; i++)
 			p[n++] = &e->lab[ls->first + i];
 	}
+	t = NULL;
 	if (x->xname != NULL) {
 		t = xlabel(e, x->xname, x->xvalue);
 		if (t == NULL)
@@ -302,10 +326,21 @@ put_series(struct wl_exp_rw *e, const struct wl_exp_snap *s,
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && strcmp(p[j - 1]->name, p[j]->name) > 0;
 				j--) {
-			t = p[j];
+			const struct lab *tmp = p[j];
+
 			p[j] = p[j - 1];
-			p[j - 1] = t;
+			p[j - 1] = tmp;
 		}
+	memcpy(e->ord, p, n * sizeof(p[0]));
+	e->ord_n = n;
+	e->ord_name = &e->names[x->family * WL_EXP_SFX_MAX + x->sfx];
+	e->ord_lset = x->lset;
+	e->ord_xname = x->xname;
+	e->ord_xpos = -1;
+	for (i = 0; t != NULL && i < n; i++)
+		if (p[i] == t)
+			e->ord_xpos = (int)i;
+sorted:
 	for (i = 0; i < n; i++)
 		ts_len += p[i]->len;
 	smp_len = 1 + 8 + 1 + varint_len(ts);
@@ -365,6 +400,7 @@ wl_exp_rw_encode(struct wl_exp_rw *e, struct wl_exp_snap *s,
 	if (ret == 0)
 		ret = prepare(e, s, extra, n_extra);
 	e->n_pb = 0;
+	e->ord_n = 0;
 	for (f = 0; f < s->n_fam && ret == 0; f++) {
 		const struct wl_exp_family *fam = &s->fam[f];
 

@@ -563,12 +563,14 @@ wl_shm_read_series(const struct wl_shm *shm, unsigned int idx,
 }
 
 int
-wl_shm_read_series_used(const struct wl_shm *shm, unsigned int idx,
-	struct wl_shm_series *out)
+wl_shm_fold_series(const struct wl_shm *shm, unsigned int idx,
+	struct wl_shm_series *out,
+	void (*fold)(void *arg, const struct wl_shm_series *head,
+		const uint64_t *b),
+	void *arg)
 {
 	const size_t head = offsetof(struct wl_shm_series, h.b);
 	const struct wl_shm_series *s;
-	unsigned int lo, hi;
 	uint32_t s1, s2;
 	int i;
 
@@ -581,22 +583,15 @@ wl_shm_read_series_used(const struct wl_shm *shm, unsigned int idx,
 		if (s1 & 1)
 			continue;
 		memcpy(out, s, head);
-		/* Bounds from the copy: garbage if torn, then retried. */
-		if (out->h.count > out->h.overflow) {
-			lo = wl_hist_index(WL_MIN(out->h.min, WL_HIST_MAX_VALUE));
-			hi = wl_hist_index(WL_MIN(out->h.max, WL_HIST_MAX_VALUE));
-			if (lo <= hi && hi < WL_HIST_BUCKETS)
-				memcpy(&out->h.b[lo], &s->h.b[lo],
-					(hi - lo + 1) * sizeof(out->h.b[0]));
-		}
+		/* Terminated before fold reads them, torn or not. */
+		out->key.metric[sizeof(out->key.metric) - 1] = '\0';
+		out->key.proto[sizeof(out->key.proto) - 1] = '\0';
+		out->key.method[sizeof(out->key.method) - 1] = '\0';
+		fold(arg, out, s->h.b);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
-		if (s1 == s2) {
-			out->key.metric[sizeof(out->key.metric) - 1] = '\0';
-			out->key.proto[sizeof(out->key.proto) - 1] = '\0';
-			out->key.method[sizeof(out->key.method) - 1] = '\0';
+		if (s1 == s2)
 			return 0;
-		}
 	}
 	return -EAGAIN;
 }

@@ -150,14 +150,21 @@ int wl_shm_read_series(const struct wl_shm *shm, unsigned int idx,
 	struct wl_shm_series *out);
 
 /**
- * As wl_shm_read_series(), but only the buckets that can be non-empty
- * (from min's to max's) are copied; the others in out are left as they
- * were. For readers that scan many series (wirelat-export): a series is
- * 35 KB, its used buckets usually a fraction of it.
+ * Read series idx without copying its buckets, for readers that fold
+ * many series into a few counts (wirelat-export): its head (key and the
+ * hist fields before b[]) is copied into out (out->h.b is not touched),
+ * then fold(arg, out, b) reads what it needs of the buckets b in place
+ * (in the segment, while the writer may be changing them). When the
+ * writer changed the series meanwhile, both are done again: fold must
+ * start over on every call and its result is consistent only once this
+ * returns 0.
  * @return 0, -EAGAIN or -ERANGE as wl_shm_read_series().
  */
-int wl_shm_read_series_used(const struct wl_shm *shm, unsigned int idx,
-	struct wl_shm_series *out);
+int wl_shm_fold_series(const struct wl_shm *shm, unsigned int idx,
+	struct wl_shm_series *out,
+	void (*fold)(void *arg, const struct wl_shm_series *head,
+		const uint64_t *b),
+	void *arg);
 
 /** The families declared: fills up to max, returns how many. */
 int wl_shm_read_metrics(const struct wl_shm *shm, struct wl_shm_metric *out,

@@ -310,17 +310,29 @@ writer(void *arg)
 	return NULL;
 }
 
+/* wl_shm_fold_series()'s callback: every bucket summed in place. */
+static void
+fold_sum(void *arg, const struct wl_shm_series *head, const uint64_t *b)
+{
+	uint64_t *sum = arg;
+	unsigned int i;
+
+	(void)head;
+	for (*sum = 0, i = 0; i < WL_HIST_BUCKETS; i++)
+		*sum += b[i];
+}
+
 static void
 test_writer_reader(void **state)
 {
 	static struct wl_shm_series s;
 	char names[4][WL_SHM_COUNTER_NAME];
-	uint64_t v[4], last = 0, sum_b;
+	uint64_t v[4], last = 0, sum_b, sum_f;
 	struct wl_shm_key k;
 	struct wl_shm *r;
 	pthread_t t;
 	char err[256];
-	unsigned int reads = 0, b;
+	unsigned int reads = 0, folds = 0, b;
 	int n;
 
 	(void)state;
@@ -352,6 +364,13 @@ test_writer_reader(void **state)
 		n = wl_shm_read_counters(r, names, v, 4);
 		if (n == 2)
 			assert_int_equal(v[1], 2 * v[0]);
+		/* A fold in place sees the buckets of the head's instant. */
+		if (wl_shm_fold_series(r, 0, &s, fold_sum, &sum_f) == 0) {
+			folds++;
+			assert_int_equal(sum_f + s.h.overflow, s.h.count);
+			if (s.h.count > 0)
+				assert_int_equal(s.h.max, s.h.count);
+		}
 	}
 	pthread_join(t, NULL);
 	assert_int_equal(wl_shm_read_series(r, 0, &s), 0);
@@ -359,8 +378,10 @@ test_writer_reader(void **state)
 	assert_int_equal(wl_shm_read_series(r, 1, &s), 0);
 	assert_int_equal(s.h.count, ROUNDS);
 	assert_int_equal(wl_shm_read_series(r, 2, &s), -ERANGE);
-	print_message("%u consistent snapshots during %d writes\n", reads,
-		2 * ROUNDS);
+	assert_int_equal(wl_shm_fold_series(r, 2, &s, fold_sum, &sum_f),
+		-ERANGE);
+	print_message("%u consistent snapshots and %u folds during %d "
+		"writes\n", reads, folds, 2 * ROUNDS);
 	wl_shm_close(r);
 	wl_shm_close(gw);
 }

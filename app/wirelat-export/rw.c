@@ -422,23 +422,6 @@ out:
 
 /* ---- health ---- */
 
-static int
-gauge_or_counter(struct wl_exp_snap *s, const char *name, enum wl_exp_type t,
-	const char *help, const struct wl_exp_label *l, unsigned int n,
-	double v, int is_u64)
-{
-	int fam = wl_exp_snap_family(s, name, t, help), ls;
-
-	if (fam < 0)
-		return fam;
-	ls = wl_exp_snap_labels(s, l, n);
-	if (ls < 0)
-		return ls;
-	return is_u64 ? wl_exp_snap_sample_u64(s, fam, WL_EXP_SFX_NONE, ls,
-		NULL, NULL, (uint64_t)v) : wl_exp_snap_sample(s, fam,
-		WL_EXP_SFX_NONE, ls, NULL, NULL, v);
-}
-
 int
 wl_rw_health(struct wl_rw_sender *r, struct wl_exp_snap *s)
 {
@@ -459,51 +442,51 @@ wl_rw_health(struct wl_rw_sender *r, struct wl_exp_snap *s)
 	depth = r->queued + r->inflight;
 	last = r->last_success;
 	pthread_mutex_unlock(&r->lock);
-	ret = gauge_or_counter(s, "wirelat_export_remote_write_requests_total",
+	ret = wl_exp_snap_add(s, "wirelat_export_remote_write_requests_total",
 		WL_EXP_COUNTER, "Remote-write requests made, answered or not",
 		l, 1, (double)req, 1);
 	for (i = 0; i < RW_FAIL_MAX && ret == 0; i++) {
 		l[1] = (struct wl_exp_label){"reason", fail_names[i]};
-		ret = gauge_or_counter(s,
+		ret = wl_exp_snap_add(s,
 			"wirelat_export_remote_write_failures_total",
 			WL_EXP_COUNTER, "Remote-write requests that failed, by "
 			"reason (http_4xx is not retried)", l, 2,
 			(double)fails[i], 1);
 	}
 	if (ret == 0)
-		ret = gauge_or_counter(s,
+		ret = wl_exp_snap_add(s,
 			"wirelat_export_remote_write_samples_total",
 			WL_EXP_COUNTER, "Samples the receiver accepted (2xx)",
 			l, 1, (double)sent, 1);
 	if (ret == 0)
-		ret = gauge_or_counter(s,
+		ret = wl_exp_snap_add(s,
 			"wirelat_export_remote_write_enqueued_samples_total",
 			WL_EXP_COUNTER, "Samples put in the queue (sent + "
 			"dropped + queued)", l, 1, (double)enq, 1);
 	if (ret == 0)
-		ret = gauge_or_counter(s,
+		ret = wl_exp_snap_add(s,
 			"wirelat_export_remote_write_queue_samples",
 			WL_EXP_GAUGE, "Samples waiting in the queue, the one "
 			"being sent included", l, 1, (double)depth, 1);
 	if (ret == 0)
-		ret = gauge_or_counter(s,
+		ret = wl_exp_snap_add(s,
 			"wirelat_export_remote_write_queue_capacity_samples",
 			WL_EXP_GAUGE, "The queue's bound in samples", l, 1,
 			(double)r->cap, 1);
 	l[1] = (struct wl_exp_label){"reason", "queue_full"};
 	if (ret == 0)
-		ret = gauge_or_counter(s,
+		ret = wl_exp_snap_add(s,
 			"wirelat_export_remote_write_dropped_samples_total",
 			WL_EXP_COUNTER, "Samples dropped: the queue was full "
 			"(oldest first), or the receiver refused them (4xx)",
 			l, 2, (double)dfull, 1);
 	l[1] = (struct wl_exp_label){"reason", "http_4xx"};
 	if (ret == 0)
-		ret = gauge_or_counter(s,
+		ret = wl_exp_snap_add(s,
 			"wirelat_export_remote_write_dropped_samples_total",
 			WL_EXP_COUNTER, NULL, l, 2, (double)d4xx, 1);
 	if (ret == 0)
-		ret = gauge_or_counter(s, "wirelat_export_remote_write_last_"
+		ret = wl_exp_snap_add(s, "wirelat_export_remote_write_last_"
 			"success_timestamp_seconds", WL_EXP_GAUGE, "When a "
 			"request last succeeded (0: never)", l, 1, last, 0);
 	return ret;

@@ -142,8 +142,8 @@ arena_dup(struct wl_exp_snap *s, const char *str, size_t len)
 
 /* ---- snapshot ---- */
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t elem)
+int
+wl_exp_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	size_t n;
 	void *q;
@@ -298,7 +298,7 @@ wl_exp_snap_family(struct wl_exp_snap *s, const char *name,
 			return i;
 	if (!name_ok(name, 1) || (unsigned int)type >= WL_EXP_TYPE_MAX)
 		return -EINVAL;
-	if (grow((void **)&s->fam, &cap, s->n_fam + 1, sizeof(*s->fam)) != 0)
+	if (wl_exp_grow((void **)&s->fam, &cap, s->n_fam + 1, sizeof(*s->fam)) != 0)
 		return -ENOMEM;
 	s->cap_fam = (uint32_t)cap;
 	f = &s->fam[s->n_fam];
@@ -381,9 +381,9 @@ wl_exp_snap_labels(struct wl_exp_snap *s, const struct wl_exp_label *l,
 		if (!name_ok(l[i].name, 0) ||
 				strncmp(l[i].name, "__", 2) == 0)
 			return -EINVAL;
-	if (grow((void **)&s->labels, &s->cap_labels, s->n_labels + n,
+	if (wl_exp_grow((void **)&s->labels, &s->cap_labels, s->n_labels + n,
 			sizeof(*s->labels)) != 0 ||
-			grow((void **)&s->lsets, &s->cap_lsets, s->n_lsets + 1,
+			wl_exp_grow((void **)&s->lsets, &s->cap_lsets, s->n_lsets + 1,
 			sizeof(*s->lsets)) != 0)
 		return -ENOMEM;
 	d = &s->labels[s->n_labels];
@@ -417,7 +417,7 @@ sample_new(struct wl_exp_snap *s, int fam, enum wl_exp_sfx sfx, int lset,
 			(lset >= 0 && (size_t)lset >= s->n_lsets) ||
 			(unsigned int)sfx >= WL_EXP_SFX_MAX)
 		return NULL;
-	if (grow((void **)&s->smp, &s->cap_smp, s->n_smp + 1,
+	if (wl_exp_grow((void **)&s->smp, &s->cap_smp, s->n_smp + 1,
 			sizeof(*s->smp)) != 0)
 		return NULL;
 	x = &s->smp[s->n_smp++];
@@ -465,7 +465,7 @@ wl_exp_snap_finish(struct wl_exp_snap *s)
 
 	if (s->ordered)
 		return 0;
-	if (grow((void **)&s->order, &s->cap_order, s->n_smp ? s->n_smp : 1,
+	if (wl_exp_grow((void **)&s->order, &s->cap_order, s->n_smp ? s->n_smp : 1,
 			sizeof(*s->order)) != 0)
 		return -ENOMEM;
 	/* Counting sort by family: stable, linear. */
@@ -1100,7 +1100,7 @@ export_counter(struct wl_exp_snap *s, const struct inputs *is,
 static int
 rec_grow(struct wl_exp_model *m)
 {
-	if (grow((void **)&m->recs, &m->cap_recs, m->n_recs + 1,
+	if (wl_exp_grow((void **)&m->recs, &m->cap_recs, m->n_recs + 1,
 			sizeof(*m->recs)) != 0)
 		return -ENOMEM;
 	if (m->n_recs * 2 >= m->rhash_mask) {
@@ -1243,7 +1243,7 @@ rec_add(struct wl_exp_model *m, struct rec *r, const struct wl_hist *h,
 	size_t k;
 
 	if (fresh) {
-		if (grow((void **)&m->le_pool, &m->cap_le_pool, m->n_le_pool +
+		if (wl_exp_grow((void **)&m->le_pool, &m->cap_le_pool, m->n_le_pool +
 				nle + 1, sizeof(*m->le_pool)) != 0)
 			return -ENOMEM;
 		r->le = (uint32_t)m->n_le_pool;
@@ -1271,7 +1271,7 @@ rec_add(struct wl_exp_model *m, struct rec *r, const struct wl_hist *h,
 	for (i = f->vm_lo; i <= f->vm_hi; i++) {
 		if (f->vm[i] == 0)
 			continue;
-		if (grow((void **)&m->vm_pool, &m->cap_vm_pool,
+		if (wl_exp_grow((void **)&m->vm_pool, &m->cap_vm_pool,
 				m->n_vm_pool + 1, sizeof(*m->vm_pool)) != 0)
 			return -ENOMEM;
 		m->vm_pool[m->n_vm_pool++] = (struct vm_cnt){i, f->vm[i]};
@@ -1425,20 +1425,28 @@ export_series(struct wl_exp_model *m, struct wl_exp_snap *s, struct inst *in,
 
 /* ---- one read of every instance ---- */
 
-static int
-inst_gauge(struct wl_exp_snap *s, const char *fname, const char *help,
-	const struct wl_exp_label *l, unsigned int nl, double v, int is_u64)
+int
+wl_exp_snap_add(struct wl_exp_snap *s, const char *name, enum wl_exp_type type,
+	const char *help, const struct wl_exp_label *l, unsigned int n,
+	double v, int is_u64)
 {
-	int fam = wl_exp_snap_family(s, fname, WL_EXP_GAUGE, help), ls;
+	int fam = wl_exp_snap_family(s, name, type, help), ls;
 
 	if (fam < 0)
 		return fam;
-	ls = wl_exp_snap_labels(s, l, nl);
+	ls = wl_exp_snap_labels(s, l, n);
 	if (ls < 0)
 		return ls;
 	return is_u64 ? wl_exp_snap_sample_u64(s, fam, WL_EXP_SFX_NONE, ls,
 		NULL, NULL, (uint64_t)v) : wl_exp_snap_sample(s, fam,
 		WL_EXP_SFX_NONE, ls, NULL, NULL, v);
+}
+
+static int
+inst_gauge(struct wl_exp_snap *s, const char *fname, const char *help,
+	const struct wl_exp_label *l, unsigned int nl, double v, int is_u64)
+{
+	return wl_exp_snap_add(s, fname, WL_EXP_GAUGE, help, l, nl, v, is_u64);
 }
 
 static int

@@ -119,6 +119,15 @@ int wl_exp_snap_sample_u64(struct wl_exp_snap *s, int fam,
 	enum wl_exp_sfx sfx, int lset, const char *xname, const char *xvalue,
 	uint64_t value);
 
+/**
+ * One plain sample (no suffix) of the family name, added with type and
+ * help when new, with the labels l: wl_exp_snap_family, _labels and
+ * _sample(_u64) in one call. @return 0 or their error.
+ */
+int wl_exp_snap_add(struct wl_exp_snap *s, const char *name,
+	enum wl_exp_type type, const char *help, const struct wl_exp_label *l,
+	unsigned int n, double v, int is_u64);
+
 /** Samples in the snapshot. */
 size_t wl_exp_snap_samples(const struct wl_exp_snap *s);
 

@@ -56,6 +56,12 @@ struct wl_exp_snap {
 	struct wl_exp_chunk *arena;     /* the chunk being filled */
 };
 
+/**
+ * Make *p hold at least need elements of elem bytes (doubling, from 64).
+ * 0 or -ENOMEM (*p left as it was).
+ */
+int wl_exp_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 /** Group the samples by family (stable), for the renderings. */
 int wl_exp_snap_finish(struct wl_exp_snap *s);
 

@@ -137,25 +137,6 @@ wl_exp_rw_free(struct wl_exp_rw *e)
 	free(e);
 }
 
-static int
-ensure(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t n;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	n = *cap ? *cap : 64;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (q == NULL)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 static size_t
 varint_len(uint64_t v)
 {
@@ -190,7 +171,7 @@ pack_label(struct wl_exp_rw *e, struct lab *l, const char *name,
 	msg = 1 + varint_len(nl) + nl + 1 + varint_len(vl) + vl;
 	all = 1 + varint_len(msg) + msg;
 	if (all > UINT32_MAX || e->n_lb + all > UINT32_MAX ||
-			ensure((void **)&e->lb, &e->cap_lb, e->n_lb + all, 1) != 0)
+			wl_exp_grow((void **)&e->lb, &e->cap_lb, e->n_lb + all, 1) != 0)
 		return -ENOMEM;
 	p = e->lb + e->n_lb;
 	*p++ = tag.ts_labels;
@@ -223,12 +204,12 @@ prepare(struct wl_exp_rw *e, const struct wl_exp_snap *s,
 	e->n_xl = 0;
 	for (i = 0; i < XCACHE; i++)
 		e->xcache[i].xname = NULL;
-	if (ensure((void **)&e->lab, &e->cap_lab, s->n_labels + 1,
+	if (wl_exp_grow((void **)&e->lab, &e->cap_lab, s->n_labels + 1,
 			sizeof(*e->lab)) != 0 ||
-			ensure((void **)&e->names, &e->cap_names,
+			wl_exp_grow((void **)&e->names, &e->cap_names,
 			(size_t)s->n_fam * WL_EXP_SFX_MAX + 1,
 			sizeof(*e->names)) != 0 ||
-			ensure((void **)&e->ext, &e->cap_ext, n_extra + 1,
+			wl_exp_grow((void **)&e->ext, &e->cap_ext, n_extra + 1,
 			sizeof(*e->ext)) != 0)
 		return -ENOMEM;
 	for (i = 0; i < s->n_labels && ret == 0; i++)
@@ -262,7 +243,7 @@ xlabel(struct wl_exp_rw *e, const char *xname, const char *xvalue)
 		if (x->xname == xname && x->xvalue == xvalue)
 			return &e->xl[x->lab];
 	}
-	if (ensure((void **)&e->xl, &e->cap_xl, e->n_xl + 1,
+	if (wl_exp_grow((void **)&e->xl, &e->cap_xl, e->n_xl + 1,
 			sizeof(*e->xl)) != 0 ||
 			pack_label(e, &e->xl[e->n_xl], xname, xvalue) != 0)
 		return NULL;
@@ -345,7 +326,7 @@ sorted:
 		ts_len += p[i]->len;
 	smp_len = 1 + 8 + 1 + varint_len(ts);
 	ts_len += 1 + varint_len(smp_len) + smp_len;
-	if (ensure((void **)&e->pb, &e->cap_pb, e->n_pb + 1 +
+	if (wl_exp_grow((void **)&e->pb, &e->cap_pb, e->n_pb + 1 +
 			varint_len(ts_len) + ts_len, 1) != 0)
 		return -ENOMEM;
 	o = e->pb + e->n_pb;
@@ -377,7 +358,7 @@ flush(struct wl_exp_rw *e, size_t n, int raw, wl_exp_rw_emit_t emit,
 	if (raw)
 		return emit(arg, e->pb, e->n_pb, n);
 	zlen = snappy_max_compressed_length(e->n_pb);
-	if (ensure((void **)&e->z, &e->cap_z, zlen + 1, 1) != 0)
+	if (wl_exp_grow((void **)&e->z, &e->cap_z, zlen + 1, 1) != 0)
 		return -ENOMEM;
 	if (snappy_compress((const char *)e->pb, e->n_pb, e->z, &zlen) !=
 			SNAPPY_OK)

@@ -278,6 +278,18 @@ line_start(struct render_ctx *c, const struct wl_exp_sample *x,
 }
 
 /* The general case: any length, nothing cached. */
+/* " value\n": room for it was asked for by the caller (40 bytes). */
+static void
+put_value(struct wl_exp_buf *b, const struct wl_exp_sample *x)
+{
+	put(b, " ", 1);
+	if (x->is_u64)
+		b->len += fmt_u64(b->p + b->len, x->v.u);
+	else
+		b->len += fmt_double(b->p + b->len, 32, x->v.d);
+	put(b, "\n", 1);
+}
+
 static int
 render_sample_slow(const struct lset_text *t, const struct wl_exp_sample *x,
 	const char *name, size_t nlen, struct wl_exp_buf *b)
@@ -313,12 +325,7 @@ render_sample_slow(const struct lset_text *t, const struct wl_exp_sample *x,
 	}
 	if (buf_need(b, 40) != 0)
 		return -ENOMEM;
-	put(b, " ", 1);
-	if (x->is_u64)
-		b->len += fmt_u64(b->p + b->len, x->v.u);
-	else
-		b->len += fmt_double(b->p + b->len, 32, x->v.d);
-	put(b, "\n", 1);
+	put_value(b, x);
 	return 0;
 }
 
@@ -346,12 +353,7 @@ render_sample(struct render_ctx *c, const struct wl_exp_sample *x,
 		put(b, xe->text, xe->n);
 	if (ls->braces)
 		put(b, "}", 1);
-	put(b, " ", 1);
-	if (x->is_u64)
-		b->len += fmt_u64(b->p + b->len, x->v.u);
-	else
-		b->len += fmt_double(b->p + b->len, 32, x->v.d);
-	put(b, "\n", 1);
+	put_value(b, x);
 	return 0;
 }
 

@@ -10,13 +10,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.parse
 import urllib.request
 
 import wl_e2e as e
+import wl_servers as srv
 
 EXPORT = os.path.join(e.BUILD, "app", "wirelat-export", "wirelat-export")
 PROMETHEUS = "/usr/bin/prometheus"
@@ -41,12 +41,7 @@ PROTOS = ("tcp", "http", "redis", "memcached", "postgresql", "mysql", "dns")
 VM_WIDTH = 10 ** (1 / 18) - 1
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+free_port = srv.free_port
 
 
 def http_get(url, timeout=10):
@@ -72,6 +67,18 @@ def poll(what, fn, timeout=60, every=0.2):
             print(f"timed out waiting for {what}")
             return None
         time.sleep(every)
+
+
+def api_query(url, q, t=None):
+    """The result of an instant PromQL/MetricsQL query ([] on error)."""
+    args = {"query": q}
+    if t is not None:
+        args["time"] = str(t)
+    st, body = http_get(url + "/api/v1/query?" + urllib.parse.urlencode(args))
+    if st != 200:
+        print(f"query {q}: HTTP {st} {body[:300]}")
+        return []
+    return json.loads(body)["data"]["result"]
 
 
 def stop(p, sig=signal.SIGTERM):
@@ -123,15 +130,7 @@ class Prometheus:
                              open(os.path.join(self.dir, "log")).read()[-2000:])
 
     def query(self, q, t=None):
-        args = {"query": q}
-        if t is not None:
-            args["time"] = str(t)
-        st, body = http_get(self.url + "/api/v1/query?" +
-                            urllib.parse.urlencode(args))
-        if st != 200:
-            print(f"query {q}: HTTP {st} {body[:300]}")
-            return []
-        return json.loads(body)["data"]["result"]
+        return api_query(self.url, q, t)
 
     def stop(self):
         stop(self.p)
@@ -170,15 +169,7 @@ class VictoriaMetrics:
 
     def query(self, q, t=None):
         self.flush()
-        args = {"query": q}
-        if t is not None:
-            args["time"] = str(t)
-        st, body = http_get(self.url + "/api/v1/query?" +
-                            urllib.parse.urlencode(args))
-        if st != 200:
-            print(f"query {q}: HTTP {st} {body[:300]}")
-            return []
-        return json.loads(body)["data"]["result"]
+        return api_query(self.url, q, t)
 
     def export(self, match, start, end):
         """Raw samples [(ts_s, value)] of every series matching."""

@@ -25,7 +25,8 @@ render(struct wl_exp_snap *s)
 	char *t;
 
 	assert_int_equal(wl_exp_prom_render(s, &b), 0);
-	t = strndup(b.p, b.len);
+	/* Nothing rendered allocates nothing. */
+	t = b.p != NULL ? strndup(b.p, b.len) : strdup("");
 	wl_exp_buf_free(&b);
 	return t;
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <netinet/in.h>
@@ -400,14 +401,140 @@ series_record(struct wl_app *app, const struct wl_txn *t, const char *proto,
 /*
  * Requests of connections still open, for their connection record: the
  * parser emits a connection's transactions before its record on the same
- * ring, so they are gathered here by flow id (only with --connections).
+ * ring, so they are gathered here by flow id (only with --connections),
+ * already rendered: the record copies the text into its "requests".
+ * Chained hash on the flow id, grown when it holds more entries than
+ * buckets; an entry's text grows by doubling and is bounded by
+ * output.connection_requests.
  */
-static json_t *open_reqs;
+struct open_reqs {
+	struct open_reqs *next;
+	uint64_t flow_id;
+	uint32_t n;             /* requests in txt */
+	size_t len, cap;
+	char *txt;              /* {...},{...}: the array's items */
+};
+
+static struct open_reqs **reqs_tab;
+static uint32_t reqs_mask;
+static uint32_t reqs_count;
+
+static uint32_t
+reqs_bucket(uint64_t flow_id, uint32_t mask)
+{
+	return (uint32_t)((flow_id * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
+}
+
+static int
+reqs_init(uint32_t buckets)
+{
+	reqs_tab = calloc(buckets, sizeof(*reqs_tab));
+	if (reqs_tab == NULL)
+		return -ENOMEM;
+	reqs_mask = buckets - 1;
+	reqs_count = 0;
+	return 0;
+}
 
 static void
-flow_key(uint64_t flow_id, char *key, size_t size)
+reqs_free_all(void)
 {
-	snprintf(key, size, "%" PRIu64, flow_id);
+	struct open_reqs *r, *next;
+	uint32_t i;
+
+	for (i = 0; reqs_tab != NULL && i <= reqs_mask; i++)
+		for (r = reqs_tab[i]; r != NULL; r = next) {
+			next = r->next;
+			free(r->txt);
+			free(r);
+		}
+	free(reqs_tab);
+	reqs_tab = NULL;
+}
+
+/* Twice the buckets; on ENOMEM the chains just get longer. */
+static void
+reqs_grow(void)
+{
+	uint32_t i, mask = reqs_mask * 2 + 1;
+	struct open_reqs **tab, *r, *next;
+
+	tab = calloc((size_t)mask + 1, sizeof(*tab));
+	if (tab == NULL)
+		return;
+	for (i = 0; i <= reqs_mask; i++)
+		for (r = reqs_tab[i]; r != NULL; r = next) {
+			next = r->next;
+			r->next = tab[reqs_bucket(r->flow_id, mask)];
+			tab[reqs_bucket(r->flow_id, mask)] = r;
+		}
+	free(reqs_tab);
+	reqs_tab = tab;
+	reqs_mask = mask;
+}
+
+static struct open_reqs *
+reqs_find(uint64_t flow_id)
+{
+	struct open_reqs *r = reqs_tab[reqs_bucket(flow_id, reqs_mask)];
+
+	while (r != NULL && r->flow_id != flow_id)
+		r = r->next;
+	return r;
+}
+
+static struct open_reqs *
+reqs_add(uint64_t flow_id)
+{
+	struct open_reqs *r = calloc(1, sizeof(*r));
+	uint32_t b;
+
+	if (r == NULL)
+		return NULL;
+	if (reqs_count > reqs_mask)
+		reqs_grow();
+	b = reqs_bucket(flow_id, reqs_mask);
+	r->flow_id = flow_id;
+	r->next = reqs_tab[b];
+	reqs_tab[b] = r;
+	reqs_count++;
+	return r;
+}
+
+static void
+reqs_del(struct open_reqs *d)
+{
+	struct open_reqs **p = &reqs_tab[reqs_bucket(d->flow_id, reqs_mask)];
+
+	while (*p != d)
+		p = &(*p)->next;
+	*p = d->next;
+	reqs_count--;
+	free(d->txt);
+	free(d);
+}
+
+/* Append n bytes, a comma first after the first request. */
+static int
+reqs_append(struct open_reqs *r, const char *p, size_t n)
+{
+	size_t need = r->len + n + 1, cap;
+	char *txt;
+
+	if (need > r->cap) {
+		cap = WL_MAX(r->cap * 2, WL_MAX(need, (size_t)1024));
+		txt = realloc(r->txt, cap);
+		if (txt == NULL)
+			return -ENOMEM;
+		r->txt = txt;
+		r->cap = cap;
+	}
+	if (r->n > 0)
+		r->txt[r->len++] = ',';
+	memcpy(r->txt + r->len, p, n);
+	r->len += n;
+	r->n++;
+	return 0;
 }
 
 /* One request of a connection: when its answer's first and last bytes
@@ -415,58 +542,60 @@ flow_key(uint64_t flow_id, char *key, size_t size)
 static void
 conn_request(struct wl_app *app, const struct wl_txn *t)
 {
-	json_t *arr, *r;
-	char key[24];
+	char buf[1024];
+	struct open_reqs *r;
+	struct wl_jw w;
 
-	flow_key(t->flow_id, key, sizeof(key));
-	arr = json_object_get(open_reqs, key);
-	if (arr == NULL) {
-		arr = json_array();
-		if (arr == NULL || json_object_set_new(open_reqs, key, arr) != 0)
+	r = reqs_find(t->flow_id);
+	if (r == NULL) {
+		r = reqs_add(t->flow_id);
+		if (r == NULL)
 			return;
 	}
-	if (json_array_size(arr) >= app->cfg.conn_requests_max) {
+	if (r->n >= app->cfg.conn_requests_max) {
 		app->conn_requests_dropped++;
 		return;
 	}
-	r = json_pack("{s:s, s:s, s:I, s:I, s:I}",
-		"method", t->method,
-		"status", t->status,
-		"start_ns", (json_int_t)t->req_start_ns,
-		"req_bytes", (json_int_t)t->req_bytes,
-		"rsp_bytes", (json_int_t)t->rsp_bytes);
-	if (r == NULL)
+	/* What jansson refused (the record has been kept without it). */
+	if (!wl_jw_utf8_ok(t->method, strlen(t->method)) ||
+			!wl_jw_utf8_ok(t->status, strlen(t->status)))
 		return;
+	wl_jw_init(&w, buf, sizeof(buf), NULL, NULL);
+	wl_jw_obj_open(&w, NULL);
+	wl_jw_str(&w, "method", t->method);
+	wl_jw_str(&w, "status", t->status);
+	wl_jw_i64(&w, "start_ns", (int64_t)t->req_start_ns);
+	wl_jw_i64(&w, "req_bytes", (int64_t)t->req_bytes);
+	wl_jw_i64(&w, "rsp_bytes", (int64_t)t->rsp_bytes);
 	if (t->flags & WL_TXN_F_NO_REQUEST)
-		json_object_set_new(r, "no_request", json_true());
+		wl_jw_bool(&w, "no_request", 1);
 	if (t->rsp_start_ns != 0) {
 		/* Times across the pair only when it is proven; the
 		 * response's own when its end is known. */
 		if (wl_txn_paired(t))
-			json_object_set_new(r, "ttfb_ns", json_integer(
-				(json_int_t)wl_txn_ttfb(t)));
+			wl_jw_i64(&w, "ttfb_ns", (int64_t)wl_txn_ttfb(t));
 		if (wl_txn_paired(t) && t->rsp_end_ns != 0)
-			json_object_set_new(r, "ttlb_ns", json_integer(
-				(json_int_t)(t->rsp_end_ns >= t->req_end_ns ?
-				t->rsp_end_ns - t->req_end_ns : 0)));
+			wl_jw_i64(&w, "ttlb_ns", (int64_t)
+				(t->rsp_end_ns >= t->req_end_ns ?
+				t->rsp_end_ns - t->req_end_ns : 0));
 		if (t->rsp_end_ns != 0) {
 			uint64_t xfer = t->rsp_end_ns - t->rsp_start_ns;
 
-			json_object_set_new(r, "transfer_ns", json_integer(
-				(json_int_t)xfer));
+			wl_jw_i64(&w, "transfer_ns", (int64_t)xfer);
 			if (xfer > 0)
-				json_object_set_new(r, "rate_bps", json_integer(
-					(json_int_t)((double)t->rsp_bytes * 8e9 /
-					(double)xfer)));
+				wl_jw_i64(&w, "rate_bps", (int64_t)
+					((double)t->rsp_bytes * 8e9 /
+					(double)xfer));
 		}
-		json_object_set_new(r, "stall_ns", json_integer(
-			(json_int_t)t->rsp_stall_ns));
-		json_object_set_new(r, "retrans", json_integer(t->rsp_retrans));
-		json_object_set_new(r, "ooo", json_integer(t->rsp_ooo));
+		wl_jw_i64(&w, "stall_ns", (int64_t)t->rsp_stall_ns);
+		wl_jw_i64(&w, "retrans", t->rsp_retrans);
+		wl_jw_i64(&w, "ooo", t->rsp_ooo);
 	} else {
-		json_object_set_new(r, "no_response", json_true());
+		wl_jw_bool(&w, "no_response", 1);
 	}
-	json_array_append_new(arr, r);
+	wl_jw_obj_close(&w);
+	if (w.err == 0)
+		reqs_append(r, buf, w.len);
 }
 
 /*
@@ -477,17 +606,15 @@ conn_request(struct wl_app *app, const struct wl_txn *t)
 static void
 conn_record(struct wl_app *app, const struct wl_txn *t)
 {
-	json_t *j, *reqs = NULL;
-	char key[24] = "";
+	struct open_reqs *reqs = NULL;
+	struct wl_jw *w;
 
 	struct wl_metric_val v[WL_METRIC_VALS_MAX];
 
 	app->conns++;
 	series_record(app, t, "tcp", v, wl_flow_conn_series(t, v));
-	if (wl_out_on(&app->conn_log)) {
-		flow_key(t->flow_id, key, sizeof(key));
-		reqs = json_incref(json_object_get(open_reqs, key));
-	}
+	if (wl_out_on(&app->conn_log))
+		reqs = reqs_find(t->flow_id);
 	/* A protocol pinned to the port may have logged a request: such a
 	 * connection keeps its own line. */
 	if (reqs == NULL && wl_syn_log_add(app, t))
@@ -496,15 +623,18 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 		t->conn_area)->left_ns);
 	if (!wl_out_on(&app->conn_log))
 		return;
-	json_object_del(open_reqs, key);
-	j = wl_export_conn_json(t);
-	if (j == NULL) {
-		json_decref(reqs);
-		return;
+	w = wl_out_begin(&app->conn_log);
+	if (w != NULL) {
+		wl_export_conn_write(t, w);
+		wl_jw_arr_open(w, "requests");
+		if (reqs != NULL)
+			wl_jw_raw(w, reqs->txt, reqs->len);
+		wl_jw_arr_close(w);
+		wl_jw_obj_close(w);
+		wl_out_end(&app->conn_log);
 	}
-	json_object_set_new(j, "requests", reqs != NULL ? reqs : json_array());
-	wl_out_json(&app->conn_log, j);
-	json_decref(j);
+	if (reqs != NULL)
+		reqs_del(reqs);
 }
 
 /*
@@ -541,11 +671,11 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 	if (wl_out_on(&app->log) && syn_folded(app, t)) {
 		app->txn_log_syn_folded++;
 	} else if (wl_out_on(&app->log)) {
-		json_t *j = wl_export_txn_json(t);
+		struct wl_jw *w = wl_out_begin(&app->log);
 
-		if (j != NULL) {
-			wl_out_json(&app->log, j);
-			json_decref(j);
+		if (w != NULL) {
+			wl_export_txn_write(t, w);
+			wl_out_end(&app->log);
 		}
 	}
 }
@@ -702,8 +832,7 @@ wl_collector_init(struct wl_app *app)
 {
 	char err[256];
 
-	open_reqs = json_object();
-	if (open_reqs == NULL)
+	if (reqs_init(1024) != 0)
 		return -ENOMEM;
 	/* The lines go to the connection log, or without one to the
 	 * transaction log, which then leaves out its per-SYN lines. */
@@ -801,8 +930,7 @@ wl_collector_finish(struct wl_app *app)
 		ret = 1;
 	publish(app);
 	wl_shm_set_finished(app->shm);
-	json_decref(open_reqs);
-	open_reqs = NULL;
+	reqs_free_all();
 	if (app->cfg.stats_json[0] != '\0' &&
 			wl_export_stats_write_json(app->cfg.instance,
 			app->cfg.stats_json) != 0) {

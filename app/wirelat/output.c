@@ -7,6 +7,12 @@
  * stderr, with the lines written so far; the lines after are counted,
  * not written; measuring goes on, and the exit status says it failed.
  * Knowing which lines a short write carried keeps the count exact.
+ *
+ * Lines are formatted in place by the streaming writer (wl_jw.h) into
+ * one 1 MiB buffer and leave in one write(2) when less than OUT_ROOM is
+ * free, at a line boundary. Only a line longer than OUT_ROOM (a
+ * connection with thousands of requests) is split across two writes,
+ * by the writer's flush callback.
  */
 
 #include <errno.h>
@@ -22,6 +28,10 @@
 #include "wl_log.h"
 
 #define OUT_BUF (1u << 20)
+/* Room left before a line starts: a transaction line is < 4 KiB. */
+#define OUT_ROOM (64u << 10)
+
+static int out_jw_flush(struct wl_jw *w, void *arg);
 
 int
 wl_out_open(struct wl_out *o, const char *path, const char *what)
@@ -48,6 +58,7 @@ wl_out_open(struct wl_out *o, const char *path, const char *what)
 		wl_err("%s: out of memory", path);
 		return -ENOMEM;
 	}
+	wl_jw_init(&o->jw, o->buf, OUT_BUF, out_jw_flush, o);
 	return 0;
 }
 
@@ -100,49 +111,48 @@ write_all(struct wl_out *o, const char *p, size_t n, uint64_t lines)
 static int
 out_write(struct wl_out *o)
 {
-	int ret = write_all(o, o->buf, o->len, o->pending);
+	int ret = write_all(o, o->buf, o->jw.len, o->pending);
 
-	o->len = 0;
+	o->jw.len = 0;
 	o->pending = 0;
 	return ret;
 }
 
-void
-wl_out_json(struct wl_out *o, const json_t *j)
+/* Inside a line longer than OUT_ROOM: the whole lines and the start of
+ * this one go now; on a failure the line is counted by wl_out_end(). */
+static int
+out_jw_flush(struct wl_jw *w, void *arg)
 {
-	size_t n;
-	char *big;
+	struct wl_out *o = arg;
 
+	RTE_SET_USED(w);
+	return out_write(o);
+}
+
+struct wl_jw *
+wl_out_begin(struct wl_out *o)
+{
 	if (o->fd < 0)
-		return;
+		return NULL;
 	if (o->failed) {
 		o->dropped++;
-		return;
+		return NULL;
 	}
-	n = json_dumpb(j, o->buf + o->len, OUT_BUF - o->len, JSON_COMPACT);
-	if (n == 0)
-		return;
-	if (n + 1 > OUT_BUF - o->len) {
-		if (out_write(o) != 0) {
-			o->dropped++;
-			return;
-		}
-		n = json_dumpb(j, o->buf, OUT_BUF, JSON_COMPACT);
-		if (n + 1 > OUT_BUF) {
-			/* Longer than the buffer: on its own. */
-			big = json_dumps(j, JSON_COMPACT);
-			if (big == NULL)
-				return;
-			n = strlen(big);
-			big[n] = '\n';   /* (over its NUL: n + 1 bytes) */
-			write_all(o, big, n + 1, 1);
-			free(big);
-			return;
-		}
+	if (OUT_BUF - o->jw.len < OUT_ROOM && out_write(o) != 0) {
+		o->dropped++;
+		return NULL;
 	}
-	o->len += n;
-	o->buf[o->len++] = '\n';
-	o->pending++;
+	return &o->jw;
+}
+
+void
+wl_out_end(struct wl_out *o)
+{
+	wl_jw_raw(&o->jw, "\n", 1);
+	if (o->jw.err != 0)
+		o->dropped++;
+	else
+		o->pending++;
 }
 
 int

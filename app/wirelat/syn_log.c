@@ -98,26 +98,27 @@ slot_of(struct wl_syn_ent *tab, const struct syn_key *k)
 static void
 write_line(struct wl_app *app, const struct wl_syn_ent *e)
 {
+	struct wl_jw *w = wl_out_begin(app->syn_log.out);
 	char srv[64];
-	json_t *j;
 
-	wl_addr_format(&e->k.srv, srv, sizeof(srv));
-	j = json_pack("{s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}",
-		"type", "syn_unanswered",
-		"server_ip", srv,
-		"server_port", (int)e->k.port,
-		"vlan", (int)e->k.vlan,
-		"second", (json_int_t)e->k.second,
-		"count", (json_int_t)e->count,
-		"syn_retrans", (json_int_t)e->syn_retrans,
-		"evicted", (json_int_t)e->evicted,
-		"first_ns", (json_int_t)e->first_ns,
-		"last_ns", (json_int_t)e->last_ns);
-	if (j == NULL)
-		return;
-	wl_out_json(app->syn_log.out, j);
-	json_decref(j);
+	/* Counted as a line even when the output has failed, as before. */
 	app->syn_log.lines++;
+	if (w == NULL)
+		return;
+	wl_addr_format(&e->k.srv, srv, sizeof(srv));
+	wl_jw_obj_open(w, NULL);
+	wl_jw_str(w, "type", "syn_unanswered");
+	wl_jw_str(w, "server_ip", srv);
+	wl_jw_i64(w, "server_port", (int)e->k.port);
+	wl_jw_i64(w, "vlan", (int)e->k.vlan);
+	wl_jw_i64(w, "second", (int64_t)e->k.second);
+	wl_jw_i64(w, "count", (int64_t)e->count);
+	wl_jw_i64(w, "syn_retrans", (int64_t)e->syn_retrans);
+	wl_jw_i64(w, "evicted", (int64_t)e->evicted);
+	wl_jw_i64(w, "first_ns", (int64_t)e->first_ns);
+	wl_jw_i64(w, "last_ns", (int64_t)e->last_ns);
+	wl_jw_obj_close(w);
+	wl_out_end(app->syn_log.out);
 }
 
 /* Write every entry; early: before its second went quiet. */

@@ -19,6 +19,7 @@
 #include "wl_afpacket.h"
 #include "wl_config.h"
 #include "wl_flow.h"
+#include "wl_jw.h"
 #include "wl_pkt.h"
 #include "wl_port.h"
 #include "wl_proto.h"
@@ -102,8 +103,9 @@ struct wl_lcore {
 } __rte_cache_aligned;
 
 /*
- * A JSON-lines output (output.c): its own buffer, every write checked;
- * after a failure its lines are counted, not written.
+ * A JSON-lines output (output.c): its own buffer, which the streaming
+ * writer formats into, every write checked; after a failure its lines
+ * are counted, not written.
  */
 struct wl_out {
 	int fd;                 /* -1: none */
@@ -111,8 +113,8 @@ struct wl_out {
 	const char *what;       /* "transaction log" */
 	char name[WL_CFG_PATH];
 	char *buf;
-	size_t len;
-	uint64_t pending;       /* lines in buf */
+	struct wl_jw jw;        /* over buf: jw.len bytes in it */
+	uint64_t pending;       /* whole lines in buf */
 	uint64_t written;       /* lines the kernel took */
 	uint64_t dropped;       /* lines not written: it had failed */
 };
@@ -177,7 +179,13 @@ struct wl_app {
 
 /* output.c */
 int wl_out_open(struct wl_out *o, const char *path, const char *what);
-void wl_out_json(struct wl_out *o, const json_t *j);
+/**
+ * Start a line: the writer to render it with (one JSON value), or NULL
+ * when the output is off or has failed (the line is counted dropped).
+ */
+struct wl_jw *wl_out_begin(struct wl_out *o);
+/** End the line wl_out_begin() started. */
+void wl_out_end(struct wl_out *o);
 int wl_out_flush(struct wl_out *o);
 int wl_out_close(struct wl_out *o);
 

@@ -16,8 +16,9 @@
  * The header itself includes no DPDK header.
  *
  * None of these functions is thread-safe with respect to the others
- * unless stated: the JSON renderers allocate (jansson) and the shm
- * renderers use static buffers. Call them from one thread, off the
+ * unless stated: the *_json() renderers allocate (jansson), the log
+ * writers write into the caller's writer and the shm renderers use
+ * static buffers. Call them from one thread, off the
  * packet path (in wirelat: the collector lcore).
  */
 
@@ -29,29 +30,58 @@
 struct wl_shm;                  /* wl_shm.h */
 struct wl_shm_hdr;              /* wl_shm.h */
 struct wl_txn;                  /* wl_txn.h */
+struct wl_jw;                   /* wl_jw.h */
 
 /* ---- log lines (wl_export_log) ---- */
+
+/*
+ * The hot path writes lines through the streaming writer (wl_jw.h) into
+ * the output's buffer; the *_json() variants parse the same text back
+ * for tests and tools, so there is one renderer.
+ */
+
+/* Largest line the *_json() variants render (escapes included). */
+#define WL_EXPORT_LINE_MAX 16384
 
 /**
  * A transaction as one JSON object of the transaction log
  * (docs/output.md): the common fields, then the protocol's own through
- * its ops->txn_json hook.
+ * its ops->txn_write hook. No newline. Allocates nothing.
  *
  * @param t
  *   A WL_TXN_KIND_TXN record.
+ * @param w
+ *   A writer at the top level; errors are in w->err.
+ */
+void wl_export_txn_write(const struct wl_txn *t, struct wl_jw *w);
+
+/**
+ * wl_export_txn_write() parsed back with jansson, for tests and tools.
+ *
  * @return
- *   A new reference, or NULL when jansson cannot allocate.
+ *   A new reference, or NULL when jansson cannot allocate or the line
+ *   is longer than WL_EXPORT_LINE_MAX.
  */
 json_t *wl_export_txn_json(const struct wl_txn *t);
 
 /**
  * A connection that ended as one JSON object of the connection log
- * (docs/output.md), without its "requests" (the collector gathers
- * those).
+ * (docs/output.md), left open: the caller adds its "requests" (the
+ * collector gathers those) and closes it with wl_jw_obj_close().
+ * Allocates nothing.
  *
  * @param t
  *   A WL_TXN_KIND_CONN record: lib/flow's struct wl_conn in its
  *   conn_area.
+ * @param w
+ *   A writer at the top level; errors are in w->err.
+ */
+void wl_export_conn_write(const struct wl_txn *t, struct wl_jw *w);
+
+/**
+ * wl_export_conn_write(), closed without "requests", parsed back with
+ * jansson, for tests and tools.
+ *
  * @return
  *   A new reference, or NULL when jansson cannot allocate.
  */

@@ -5,7 +5,9 @@
  * (docs/output.md), from lib/flow's public struct wl_conn in the conn
  * area of a WL_TXN_KIND_CONN record. The collector adds the line's
  * "requests". TCP-only fields are left out of UDP flows' lines rather
- * than written as zeros. Runs on the collector lcore: it allocates.
+ * than written as zeros. Written through the streaming writer (wl_jw.h),
+ * no allocation; runs on the collector lcore. Parsed back into jansson
+ * for the tests (wl_export_conn_json()).
  */
 
 #include <netinet/in.h>
@@ -13,6 +15,8 @@
 
 #include "wl_export.h"
 #include "wl_flow.h"
+#include "wl_jw.h"
+#include "wl_proto.h"
 #include "wl_time.h"
 
 static const char *const conn_end_names[WL_CONN_END_MAX] = {
@@ -27,10 +31,17 @@ static const char *const conn_flag_names[WL_CONN_F_BIT_MAX] = {
 #undef _
 };
 
+/* Fields that were json_int_t: "%lld" of the value cast to signed. */
+static inline void
+jw_u64(struct wl_jw *w, const char *key, uint64_t v)
+{
+	wl_jw_i64(w, key, (int64_t)v);
+}
+
 /* Summary of the server-to-client burst gaps; the median is the middle
  * of its log2 bucket, clamped to what was seen. */
-static json_t *
-ipg_json(const struct wl_conn *c)
+static void
+ipg_write(const struct wl_conn *c, struct wl_jw *w)
 {
 	uint64_t seen = 0, half = (c->ipg_count + 1) / 2, med = 0;
 	uint64_t max = c->d[WL_DIR_S2C].stall_max_ns;
@@ -47,58 +58,46 @@ ipg_json(const struct wl_conn *c)
 	}
 	med = WL_MAX(med, c->ipg_min_ns);
 	med = WL_MIN(med, max);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
-		"count", (json_int_t)c->ipg_count,
-		"min_ns", (json_int_t)c->ipg_min_ns,
-		"median_ns", (json_int_t)med,
-		"max_ns", (json_int_t)max,
-		"above_threshold", (json_int_t)c->d[WL_DIR_S2C].stalls);
+	wl_jw_obj_open(w, "ipg_s2c");
+	jw_u64(w, "count", c->ipg_count);
+	jw_u64(w, "min_ns", c->ipg_min_ns);
+	jw_u64(w, "median_ns", med);
+	jw_u64(w, "max_ns", max);
+	jw_u64(w, "above_threshold", c->d[WL_DIR_S2C].stalls);
+	wl_jw_obj_close(w);
 }
 
-json_t *
-wl_export_conn_json(const struct wl_txn *t)
+void
+wl_export_conn_write(const struct wl_txn *t, struct wl_jw *w)
 {
 	const struct wl_conn *c = (const void *)t->conn_area;
 	char cli[64], srv[64], key[32];
-	json_t *o, *fl;
 	unsigned int b;
 
-	o = json_object();
-	fl = json_array();
-	if (o == NULL || fl == NULL) {
-		json_decref(o);
-		json_decref(fl);
-		return NULL;
-	}
 	wl_addr_format(&t->cli, cli, sizeof(cli));
 	wl_addr_format(&t->srv, srv, sizeof(srv));
-	json_object_set_new(o, "type", json_string("connection"));
-	json_object_set_new(o, "l4", json_string(c->l4proto == IPPROTO_TCP ?
-		"tcp" : "udp"));
-	json_object_set_new(o, "proto", c->l7proto == WL_PROTO_NONE ?
-		json_null() : json_string(wl_proto_name(c->l7proto)));
-	json_object_set_new(o, "client_ip", json_string(cli));
-	json_object_set_new(o, "client_port", json_integer(t->cli_port));
-	json_object_set_new(o, "server_ip", json_string(srv));
-	json_object_set_new(o, "server_port", json_integer(t->srv_port));
-	json_object_set_new(o, "vlan", json_integer(t->vlan));
-	json_object_set_new(o, "start_ns", json_integer(
-		(json_int_t)t->req_start_ns));
-	json_object_set_new(o, "end_ns", json_integer(
-		(json_int_t)t->rsp_end_ns));
-	json_object_set_new(o, "duration_ns", json_integer(
-		(json_int_t)(t->rsp_end_ns - t->req_start_ns)));
+	wl_jw_obj_open(w, NULL);
+	wl_jw_str(w, "type", "connection");
+	wl_jw_str(w, "l4", c->l4proto == IPPROTO_TCP ? "tcp" : "udp");
+	if (c->l7proto == WL_PROTO_NONE)
+		wl_jw_null(w, "proto");
+	else
+		wl_jw_str(w, "proto", wl_proto_name(c->l7proto));
+	wl_jw_str(w, "client_ip", cli);
+	wl_jw_i64(w, "client_port", t->cli_port);
+	wl_jw_str(w, "server_ip", srv);
+	wl_jw_i64(w, "server_port", t->srv_port);
+	wl_jw_i64(w, "vlan", t->vlan);
+	jw_u64(w, "start_ns", t->req_start_ns);
+	jw_u64(w, "end_ns", t->rsp_end_ns);
+	jw_u64(w, "duration_ns", t->rsp_end_ns - t->req_start_ns);
 	if (c->server_rtt_ns != 0)
-		json_object_set_new(o, "server_rtt_ns",
-			json_integer((json_int_t)c->server_rtt_ns));
+		jw_u64(w, "server_rtt_ns", c->server_rtt_ns);
 	if (c->client_rtt_ns != 0)
-		json_object_set_new(o, "client_rtt_ns",
-			json_integer((json_int_t)c->client_rtt_ns));
+		jw_u64(w, "client_rtt_ns", c->client_rtt_ns);
 	if (c->l4proto == IPPROTO_TCP) {
-		json_object_set_new(o, "syn_retrans",
-			json_integer(c->syn_retrans));
-		json_object_set_new(o, "synack_retrans",
-			json_integer(c->synack_retrans));
+		wl_jw_i64(w, "syn_retrans", c->syn_retrans);
+		wl_jw_i64(w, "synack_retrans", c->synack_retrans);
 	}
 	/* One field per direction: <name>_c2s, <name>_s2c. */
 #define DIRS(name, expr) do { \
@@ -107,8 +106,7 @@ wl_export_conn_json(const struct wl_txn *t)
 			const struct wl_conn_dir *d = &c->d[i_]; \
 			snprintf(key, sizeof(key), "%s_%s", name, \
 				i_ == 0 ? "c2s" : "s2c"); \
-			json_object_set_new(o, key, \
-				json_integer((json_int_t)(expr))); \
+			jw_u64(w, key, (expr)); \
 		} \
 	} while (0)
 	DIRS("pkts", d->pkts);
@@ -131,17 +129,30 @@ wl_export_conn_json(const struct wl_txn *t)
 	}
 #undef DIRS
 	if (c->ipg_count > 0)
-		json_object_set_new(o, "ipg_s2c", ipg_json(c));
-	json_object_set_new(o, "close", json_string(wl_flow_conn_close(c)));
-	json_object_set_new(o, "end", json_string(c->end < WL_CONN_END_MAX ?
-		conn_end_names[c->end] : "unknown"));
+		ipg_write(c, w);
+	wl_jw_str(w, "close", wl_flow_conn_close(c));
+	wl_jw_str(w, "end", c->end < WL_CONN_END_MAX ?
+		conn_end_names[c->end] : "unknown");
+	wl_jw_arr_open(w, "flags");
 	for (b = 0; b < WL_CONN_F_BIT_MAX; b++)
 		if (c->flags & (1u << b))
-			json_array_append_new(fl, json_string(conn_flag_names[b]));
-	json_object_set_new(o, "flags", fl);
-	json_object_set_new(o, "ts_source", json_string(
-		wl_ts_source_name(t->ts_source)));
-	json_object_set_new(o, "lcore", json_integer(t->lcore));
-	json_object_set_new(o, "flow_id", json_integer((json_int_t)t->flow_id));
-	return o;
+			wl_jw_str(w, NULL, conn_flag_names[b]);
+	wl_jw_arr_close(w);
+	wl_jw_str(w, "ts_source", wl_ts_source_name(t->ts_source));
+	wl_jw_i64(w, "lcore", t->lcore);
+	jw_u64(w, "flow_id", t->flow_id);
+}
+
+json_t *
+wl_export_conn_json(const struct wl_txn *t)
+{
+	char buf[WL_EXPORT_LINE_MAX];
+	struct wl_jw w;
+
+	wl_jw_init(&w, buf, sizeof(buf), NULL, NULL);
+	wl_export_conn_write(t, &w);
+	wl_jw_obj_close(&w);
+	if (w.err != 0)
+		return NULL;
+	return json_loadb(buf, w.len, 0, NULL);
 }

@@ -126,21 +126,3 @@ wl_proto_txn_series(const struct wl_txn *t, struct wl_metric_val *out,
 		return wl_protos[t->proto]->txn_series(t, out, verdict);
 	return l7_series(t, out, verdict);
 }
-
-json_t *
-wl_proto_json_str(const char *s)
-{
-	char buf[256];
-	size_t i;
-	json_t *j;
-
-	j = json_string(s);
-	if (j != NULL)
-		return j;
-	/* Not UTF-8 (raw wire bytes, a sequence cut by a field's end):
-	 * keep the ASCII, mark the rest, rather than drop the field. */
-	for (i = 0; s[i] != '\0' && i + 1 < sizeof(buf); i++)
-		buf[i] = (s[i] & 0x80) ? '?' : s[i];
-	buf[i] = '\0';
-	return json_string(buf);
-}

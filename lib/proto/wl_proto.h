@@ -17,13 +17,12 @@
  *
  * Threading: every callback runs on the parser lcore that owns the flow;
  * none may block, allocate, log or make a syscall (they run per packet).
- * txn_json runs on the collector lcore.
+ * txn_write runs on the collector lcore.
  */
 
 #include <stdint.h>
 
-#include <jansson.h>
-
+#include "wl_jw.h"
 #include "wl_txn.h"
 #include "wl_proto_list.h"
 
@@ -184,8 +183,11 @@ struct wl_proto_ops {
 	void (*close)(void *state, struct wl_proto_ctx *ctx,
 		uint32_t txn_flags, uint64_t ts_ns);
 
-	/* optional: add protocol fields of t (its proto_area) to obj. */
-	void (*txn_json)(const struct wl_txn *t, json_t *obj);
+	/*
+	 * optional: write the protocol fields of t (its proto_area) into the
+	 * open object of its log line, after the common ones.
+	 */
+	void (*txn_write)(const struct wl_txn *t, struct wl_jw *w);
 
 	/*
 	 * optional, for protocols pairing with wl_match: copy the response
@@ -267,12 +269,5 @@ wl_proto_emit(struct wl_proto_ctx *ctx, const struct wl_txn *t)
 	ctx->ctr[WL_PROTO_CTR_TXNS]++;
 	ctx->sink->emit(ctx->sink->arg, t);
 }
-
-/**
- * A JSON string of text taken from the wire: as is when it is UTF-8,
- * else with every non-ASCII byte as '?' (jansson refuses invalid UTF-8,
- * and a field must not vanish from the log). Collector lcore only.
- */
-json_t *wl_proto_json_str(const char *s);
 
 #endif /* WL_PROTO_H */

@@ -7,8 +7,8 @@
  * (or per TCP handshake), produced on parser lcores and consumed by the
  * collector. Fixed size so that it travels through an rte_ring of elements
  * without allocation. Common fields first; the tail is a per-protocol area
- * whose layout only the protocol that wrote it knows (it renders it to
- * JSON through its ops->txn_json callback).
+ * whose layout only the protocol that wrote it knows (it writes it into
+ * the log line through its ops->txn_write callback).
  */
 
 #include <stdint.h>
@@ -127,7 +127,7 @@ struct wl_txn {
 			char resource[WL_TXN_RESOURCE_LEN];
 			char status[WL_TXN_STATUS_LEN];
 			/* Per-protocol data, rendered by the protocol's
-			 * txn_json callback. */
+			 * txn_write callback. */
 			uint8_t proto_area[WL_TXN_PROTO_AREA]
 				__attribute__((aligned(8)));
 		};

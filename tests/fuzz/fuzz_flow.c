@@ -89,7 +89,8 @@ static uint64_t pctr[(WL_PROTO_MAX + 1) * WL_PROTO_CTR_MAX];
 static uint8_t port_proto[65536];
 static uint64_t server_bits[1024];
 
-/* Connection records render, and their durations fit the connection. */
+/* Transactions and connection records render (the writer's lines read
+ * back by jansson), and connections' durations fit the connection. */
 static void
 sink_emit(void *arg, const struct wl_txn *t)
 {
@@ -99,8 +100,13 @@ sink_emit(void *arg, const struct wl_txn *t)
 	int i;
 
 	(void)arg;
-	if (t->kind != WL_TXN_KIND_CONN)
+	if (t->kind != WL_TXN_KIND_CONN) {
+		j = wl_export_txn_json(t);
+		if (j == NULL)
+			abort();
+		json_decref(j);
 		return;
+	}
 	span = t->rsp_end_ns >= t->req_start_ns ?
 		t->rsp_end_ns - t->req_start_ns : 0;
 	for (i = 0; i < 2; i++)

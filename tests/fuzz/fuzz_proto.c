@@ -8,8 +8,10 @@
  * them; the first byte also picks a mid-stream start and a clean close,
  * so the matcher (wl_match.h) opens, settles and gives up its epochs.
  * Checks: no crash, no read out of bounds, every transaction's
- * timestamps in order (no response before its request), and every
- * request record back in the pool after the close.
+ * timestamps in order (no response before its request), every
+ * transaction's log line (the streaming writer, wire text and all) read
+ * back by jansson, and every request record back in the pool after the
+ * close.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include <rte_memory.h>
 
 #include "wl_common.h"
+#include "wl_export.h"
 #include "wl_match.h"
 #include "wl_proto.h"
 
@@ -52,12 +55,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 check(void *arg, const struct wl_txn *t)
 {
+	json_t *j;
+
 	(void)arg;
 	if (t->req_end_ns < t->req_start_ns)
 		abort();
 	if (t->rsp_end_ns != 0 && (t->rsp_start_ns < t->req_start_ns ||
 			t->rsp_end_ns < t->rsp_start_ns))
 		abort();
+	j = wl_export_txn_json(t);
+	if (j == NULL)
+		abort();
+	json_decref(j);
 }
 
 int

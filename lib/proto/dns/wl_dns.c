@@ -326,29 +326,27 @@ dns_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 }
 
 static void
-dns_txn_json(const struct wl_txn *t, json_t *o)
+dns_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
 	const struct wl_dns_txn *x = (const void *)t->proto_area;
 
-	json_object_set_new(o, "id", json_integer(x->id));
-	json_object_set_new(o, "qtype", json_integer(x->qtype));
+	wl_jw_i64(w, "id", x->id);
+	wl_jw_i64(w, "qtype", x->qtype);
 	if (x->qclass != 1)
-		json_object_set_new(o, "qclass", json_integer(x->qclass));
-	json_object_set_new(o, "transport", json_string(x->tcp ?
-		"tcp" : "udp"));
-	json_object_set_new(o, "edns", json_boolean(x->edns));
+		wl_jw_i64(w, "qclass", x->qclass);
+	wl_jw_str(w, "transport", x->tcp ? "tcp" : "udp");
+	wl_jw_bool(w, "edns", x->edns);
 	if (x->edns_do)
-		json_object_set_new(o, "dnssec_ok", json_true());
+		wl_jw_bool(w, "dnssec_ok", 1);
 	if (x->retransmits > 0)
-		json_object_set_new(o, "retransmits",
-			json_integer(x->retransmits));
+		wl_jw_i64(w, "retransmits", x->retransmits);
 	if (t->rsp_end_ns == 0)
 		return;
-	json_object_set_new(o, "rcode", json_integer(x->rcode));
-	json_object_set_new(o, "answers", json_integer(x->answers));
-	json_object_set_new(o, "tc", json_boolean(x->tc));
+	wl_jw_i64(w, "rcode", x->rcode);
+	wl_jw_i64(w, "answers", x->answers);
+	wl_jw_bool(w, "tc", x->tc);
 	if (x->edns_size != 0)
-		json_object_set_new(o, "edns_size", json_integer(x->edns_size));
+		wl_jw_i64(w, "edns_size", x->edns_size);
 }
 
 const struct wl_proto_ops wl_proto_dns_ops = {
@@ -363,6 +361,6 @@ const struct wl_proto_ops wl_proto_dns_ops = {
 	.data = dns_data,
 	.gap = dns_gap,
 	.close = dns_close,
-	.txn_json = dns_txn_json,
+	.txn_write = dns_txn_write,
 	.txn_merge = dns_txn_merge,
 };

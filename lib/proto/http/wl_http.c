@@ -343,26 +343,20 @@ http_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 }
 
 static void
-http_txn_json(const struct wl_txn *t, json_t *o)
+http_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
 	const struct wl_http_txn *x = (const void *)t->proto_area;
 
-	json_object_set_new(o, "query", wl_proto_json_str(x->query));
-	json_object_set_new(o, "host", wl_proto_json_str(x->host));
-	json_object_set_new(o, "req_header_bytes",
-		json_integer((json_int_t)x->req_hdr_bytes));
-	json_object_set_new(o, "req_body_bytes",
-		json_integer((json_int_t)x->req_body_bytes));
-	json_object_set_new(o, "rsp_header_bytes",
-		json_integer((json_int_t)x->rsp_hdr_bytes));
-	json_object_set_new(o, "rsp_body_bytes",
-		json_integer((json_int_t)x->rsp_body_bytes));
+	wl_jw_str_wire(w, "query", x->query);
+	wl_jw_str_wire(w, "host", x->host);
+	wl_jw_i64(w, "req_header_bytes", (int64_t)x->req_hdr_bytes);
+	wl_jw_i64(w, "req_body_bytes", (int64_t)x->req_body_bytes);
+	wl_jw_i64(w, "rsp_header_bytes", (int64_t)x->rsp_hdr_bytes);
+	wl_jw_i64(w, "rsp_body_bytes", (int64_t)x->rsp_body_bytes);
 	if (x->interim_status != 0)
-		json_object_set_new(o, "interim_status",
-			json_integer(x->interim_status));
+		wl_jw_i64(w, "interim_status", x->interim_status);
 	if (t->rsp_start_ns != 0)
-		json_object_set_new(o, "http_version",
-			json_string(x->minor == 0 ? "1.0" : "1.1"));
+		wl_jw_str(w, "http_version", x->minor == 0 ? "1.0" : "1.1");
 }
 
 const struct wl_proto_ops wl_proto_http_ops = {
@@ -375,6 +369,6 @@ const struct wl_proto_ops wl_proto_http_ops = {
 	.data = http_data,
 	.gap = http_gap,
 	.close = http_close,
-	.txn_json = http_txn_json,
+	.txn_write = http_txn_write,
 	.txn_merge = http_txn_merge,
 };

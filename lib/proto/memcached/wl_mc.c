@@ -353,17 +353,17 @@ mc_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 }
 
 static void
-mc_txn_json(const struct wl_txn *t, json_t *o)
+mc_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
 	const struct wl_mc_txn *x = (const void *)t->proto_area;
 
-	json_object_set_new(o, "binary", json_boolean(x->binary));
+	wl_jw_bool(w, "binary", x->binary);
 	if (x->keys > 0)
-		json_object_set_new(o, "keys", json_integer(x->keys));
+		wl_jw_i64(w, "keys", x->keys);
 	if (x->quiet)
-		json_object_set_new(o, "quiet", json_true());
+		wl_jw_bool(w, "quiet", 1);
 	if (t->rsp_end_ns != 0)
-		json_object_set_new(o, "hits", json_integer(x->hits));
+		wl_jw_i64(w, "hits", x->hits);
 }
 
 const struct wl_proto_ops wl_proto_memcached_ops = {
@@ -376,7 +376,7 @@ const struct wl_proto_ops wl_proto_memcached_ops = {
 	.data = mc_data,
 	.gap = mc_gap,
 	.close = mc_close,
-	.txn_json = mc_txn_json,
+	.txn_write = mc_txn_write,
 	.txn_merge = mc_txn_merge,
 	.rsp_fits = mc_rsp_fits,
 };

@@ -1486,25 +1486,23 @@ my_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 }
 
 static void
-my_txn_json(const struct wl_txn *t, json_t *o)
+my_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
 	const struct wl_my_txn *x = (const void *)t->proto_area;
 
 	if (t->rsp_end_ns != 0 && !x->is_err) {
-		json_object_set_new(o, "rows", json_integer((json_int_t)x->rows));
-		json_object_set_new(o, "affected_rows",
-			json_integer((json_int_t)x->affected_rows));
+		wl_jw_i64(w, "rows", (int64_t)x->rows);
+		wl_jw_i64(w, "affected_rows", (int64_t)x->affected_rows);
 	}
 	if (x->result_sets > 1)
-		json_object_set_new(o, "result_sets",
-			json_integer(x->result_sets));
+		wl_jw_i64(w, "result_sets", x->result_sets);
 	if (x->is_err && x->sqlstate[0] != '\0')
-		json_object_set_new(o, "sqlstate", wl_proto_json_str(x->sqlstate));
-	json_object_set_new(o, "prepared", json_boolean(x->prepared));
+		wl_jw_str_wire(w, "sqlstate", x->sqlstate);
+	wl_jw_bool(w, "prepared", x->prepared);
 	if (x->has_stmt)
-		json_object_set_new(o, "stmt_id", json_integer(x->stmt_id));
+		wl_jw_i64(w, "stmt_id", x->stmt_id);
 	if (x->user[0] != '\0')
-		json_object_set_new(o, "user", wl_proto_json_str(x->user));
+		wl_jw_str_wire(w, "user", x->user);
 }
 
 const struct wl_proto_ops wl_proto_mysql_ops = {
@@ -1517,7 +1515,7 @@ const struct wl_proto_ops wl_proto_mysql_ops = {
 	.data = my_data,
 	.gap = my_gap,
 	.close = my_close,
-	.txn_json = my_txn_json,
+	.txn_write = my_txn_write,
 	.rsp_fits = my_rsp_fits,
 	.txn_merge = my_txn_merge,
 };

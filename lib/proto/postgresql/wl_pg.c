@@ -1080,20 +1080,19 @@ pg_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 }
 
 static void
-pg_txn_json(const struct wl_txn *t, json_t *o)
+pg_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
 	const struct wl_pg_txn *x = (const void *)t->proto_area;
 
-	json_object_set_new(o, "extended", json_boolean(x->extended));
+	wl_jw_bool(w, "extended", x->extended);
 	if (t->rsp_end_ns != 0)
-		json_object_set_new(o, "rows", json_integer(x->rows));
+		wl_jw_i64(w, "rows", x->rows);
 	if (x->has_tag)
-		json_object_set_new(o, "tag_rows",
-			json_integer((json_int_t)x->tag_rows));
+		wl_jw_i64(w, "tag_rows", (int64_t)x->tag_rows);
 	if (x->startup)
-		json_object_set_new(o, "user", wl_proto_json_str(x->user));
+		wl_jw_str_wire(w, "user", x->user);
 	if (x->stmt[0] != '\0')
-		json_object_set_new(o, "stmt", wl_proto_json_str(x->stmt));
+		wl_jw_str_wire(w, "stmt", x->stmt);
 }
 
 const struct wl_proto_ops wl_proto_postgresql_ops = {
@@ -1106,7 +1105,7 @@ const struct wl_proto_ops wl_proto_postgresql_ops = {
 	.data = pg_data,
 	.gap = pg_gap,
 	.close = pg_close,
-	.txn_json = pg_txn_json,
+	.txn_write = pg_txn_write,
 	.rsp_fits = pg_rsp_fits,
 	.txn_merge = pg_txn_merge,
 };

@@ -405,19 +405,18 @@ redis_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 }
 
 static void
-redis_txn_json(const struct wl_txn *t, json_t *o)
+redis_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
 	const struct wl_redis_txn *x = (const void *)t->proto_area;
 	char ty[2] = { (char)x->reply_type, '\0' };
 
 	if (t->rsp_start_ns == 0)
 		return;
-	json_object_set_new(o, "reply_type", json_string(ty));
+	wl_jw_str(w, "reply_type", ty);
 	if (x->reply_len >= 0)
-		json_object_set_new(o, "reply_len",
-			json_integer((json_int_t)x->reply_len));
+		wl_jw_i64(w, "reply_len", (int64_t)x->reply_len);
 	if (x->error[0] != '\0')
-		json_object_set_new(o, "error", wl_proto_json_str(x->error));
+		wl_jw_str_wire(w, "error", x->error);
 }
 
 const struct wl_proto_ops wl_proto_redis_ops = {
@@ -430,6 +429,6 @@ const struct wl_proto_ops wl_proto_redis_ops = {
 	.data = redis_data,
 	.gap = redis_gap,
 	.close = redis_close,
-	.txn_json = redis_txn_json,
+	.txn_write = redis_txn_write,
 	.rsp_fits = redis_rsp_fits,
 };

@@ -12,16 +12,14 @@
 #include "wl_tcp.h"
 
 static void
-tcp_txn_json(const struct wl_txn *t, json_t *obj)
+tcp_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
 	const struct wl_tcp_txn *x = (const void *)t->proto_area;
 
 	if (x->client_rtt_ns != 0)
-		json_object_set_new(obj, "client_rtt_ns",
-			json_integer((json_int_t)x->client_rtt_ns));
-	json_object_set_new(obj, "syn_retrans", json_integer(x->syn_retrans));
-	json_object_set_new(obj, "synack_retrans",
-		json_integer(x->synack_retrans));
+		wl_jw_i64(w, "client_rtt_ns", (int64_t)x->client_rtt_ns);
+	wl_jw_i64(w, "syn_retrans", x->syn_retrans);
+	wl_jw_i64(w, "synack_retrans", x->synack_retrans);
 }
 
 static const struct wl_metric_def tcp_metrics[] = {
@@ -66,7 +64,7 @@ tcp_txn_series(const struct wl_txn *t, struct wl_metric_val *out,
 const struct wl_proto_ops wl_proto_tcp_ops = {
 	.name = "tcp",
 	.l4proto = IPPROTO_TCP,
-	.txn_json = tcp_txn_json,
+	.txn_write = tcp_txn_write,
 	.metrics = tcp_metrics,
 	.txn_series = tcp_txn_series,
 };

@@ -91,7 +91,7 @@ test_txn_json(void **state)
 	fl = json_object_get(j, "flags");
 	assert_int_equal(json_array_size(fl), 2);
 	assert_string_equal(json_string_value(json_array_get(fl, 0)), "gap");
-	/* The protocol's own fields come from its txn_json callback. */
+	/* The protocol's own fields come from its txn_write callback. */
 	assert_int_equal(json_integer_value(json_object_get(j,
 		"client_rtt_ns")), 77);
 	assert_int_equal(json_integer_value(json_object_get(j, "syn_retrans")),

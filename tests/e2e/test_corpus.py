@@ -43,8 +43,9 @@ KNOWN = {
 
 
 def run_one(args, tag):
-    p = e.wirelat(args + ["--no-report", "--instance", e.instance(tag)],
-                  timeout=300)
+    # One instance per worker thread: two runs never share one.
+    p = e.wirelat(args + ["--no-report", "--instance",
+                          e.thread_instance(tag)], timeout=300)
     bad = [l for l in e.error_lines(p.stderr)]
     return p, bad
 
@@ -135,7 +136,7 @@ def main():
         # Every flow its own line: SYNs alone are compared too.
         p, errs = run_one(["--pcap", path, "--connections", conn,
                            "--stats-json", st, "--max-flows", "262144",
-                           "--syn-unanswered", "each"], f"corpus{i % 2}")
+                           "--syn-unanswered", "each"], "corpus")
         conns = e.jsonl(conn) if os.path.exists(conn) else []
         cnt = json.load(open(st))["counters"] if os.path.exists(st) else {}
         return name, p, errs, conns, cnt
@@ -173,7 +174,7 @@ def main():
         args = []
         for f in files:
             args += ["--pcap", f]
-        return files, run_one(args, f"corpusb{i % 2}")
+        return files, run_one(args, "corpusb")
 
     with cf.ThreadPoolExecutor(max_workers=2) as ex:
         for files, (p, errs) in ex.map(batch_job, enumerate(batches)):
@@ -182,9 +183,8 @@ def main():
                 problems.append(f"{files}: exit {p.returncode} "
                                 f"{p.stderr[-500:]!r}")
 
-    for i in range(2):
-        e.remove_instance(e.instance(f"corpus{i}"))
-        e.remove_instance(e.instance(f"corpusb{i}"))
+    for i in e.thread_instances("corpus") + e.thread_instances("corpusb"):
+        e.remove_instance(i)
     total = sum(1 for n in ndpi for _ in ndpi_flows(ndpi[n]))
     print(f"nDPI TCP/UDP flows: {total}; tracked by wirelat: {compared}; "
           f"packets and bytes identical: {exact}; unexplained "

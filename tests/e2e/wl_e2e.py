@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 
 SRC = os.environ.get("WL_SRC", os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
@@ -65,6 +66,52 @@ def tmpdir():
 def instance(name):
     """An instance name unique to this run (tests may run concurrently)."""
     return f"{name}-{os.getpid()}"
+
+
+_threads = {}
+_threads_lock = threading.Lock()
+
+
+def thread_instance(name):
+    """An instance name unique to this run and to the calling thread: a
+    worker of a pool runs one wirelat at a time, so its runs never find
+    the instance in use by another worker's."""
+    with _threads_lock:
+        n = _threads.setdefault(threading.get_ident(), len(_threads))
+    return instance(f"{name}{n}")
+
+
+def thread_instances(name):
+    """Every name thread_instance(name) gave, to remove them."""
+    with _threads_lock:
+        return [instance(f"{name}{n}") for n in _threads.values()]
+
+
+def tool_output(args, inputs):
+    """stdout of a deterministic tool run (tshark over a corpus capture),
+    kept in a cache keyed by the tool's version, the arguments and the
+    inputs' contents: the optimised and the sanitizer suites, and later
+    runs, read each capture once. The tool still runs wherever the cache
+    has no entry."""
+    import hashlib
+    h = hashlib.sha256()
+    ver = run([args[0], "--version"]).stdout.splitlines()[:1]
+    h.update(repr((ver, args)).encode())
+    for f in inputs:
+        with open(f, "rb") as fh:
+            h.update(hashlib.sha256(fh.read()).digest())
+    d = os.environ.get("WL_TOOL_CACHE", os.path.join(
+        tempfile.gettempdir(), "wl-tool-cache"))
+    path = os.path.join(d, h.hexdigest())
+    if os.path.exists(path):
+        return open(path).read()
+    out = run(args, check_rc=0).stdout
+    os.makedirs(d, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}"
+    with open(tmp, "w") as f:
+        f.write(out)
+    os.replace(tmp, path)
+    return out
 
 
 def gen(*args):

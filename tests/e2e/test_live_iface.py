@@ -276,8 +276,11 @@ def timestamps(net, d):
         for attempt in range(3):
             cap = os.path.join(d, f"live-ts{attempt}.pcap")
             td = subprocess.Popen(net.cmd(net.a, [
+                # Immediate mode: a ring block still open when tcpdump
+                # is stopped would be lost without a drop counted.
                 "tcpdump", "-i", "va", "-n", "--time-stamp-precision=nano",
-                "-w", cap, "tcp"]), stdout=subprocess.DEVNULL,
+                "-U", "--immediate-mode", "-w", cap, "tcp"]),
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, text=True)
             w = start_wirelat(net, inst, d, log=log)
             time.sleep(1.0)

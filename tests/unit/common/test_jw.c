@@ -187,11 +187,14 @@ test_integers(void **state)
 	check_ints(INT64_MAX);
 	check_ints(INT64_MIN);
 	check_ints(-1);
-	for (d = 0, v = 1; d < 19; d++, v *= 10) {
+	/* 10^0 .. 10^18: the next power does not fit an int64_t. */
+	for (d = 0, v = 1;; d++, v *= 10) {
 		check_ints(v);
 		check_ints(v - 1);
 		check_ints(-v);
 		check_ints(-v + 1);
+		if (d == 18)
+			break;
 	}
 	for (i = 0; i < 100000; i++) {
 		v = (int64_t)(((uint64_t)rand_r(&seed) << 42) ^

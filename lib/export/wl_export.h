@@ -101,6 +101,9 @@ json_t *wl_export_conn_json(const struct wl_txn *t);
  */
 const char *wl_export_run_state(const struct wl_shm_hdr *hdr);
 
+/** Does the writer process pid exist (in this PID namespace)? */
+int wl_export_writer_alive(int32_t pid);
+
 /**
  * One consistent snapshot of a segment as the stats JSON of docs/shm.md
  * (wirelat-stat --json, wirelat --stats-json). Not reentrant: it reads

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "wl_common.h"
+#include "wl_export.h"
 #include "wl_export_priv.h"
 #include "wl_hist.h"
 #include "wl_proto_list.h"
@@ -850,14 +851,6 @@ logf_(void (*log)(void *, const char *), void *arg, const char *fmt, ...)
 	log(arg, line);
 }
 
-/* The writer process exists (kill 0: EPERM means it does, not ours). */
-static int
-pid_alive(int32_t pid)
-{
-	if (pid <= 0)
-		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
-}
 
 /*
  * Attach or re-attach an instance when its segment is new; say when it
@@ -1475,7 +1468,7 @@ read_instance(struct wl_exp_model *m, struct wl_exp_snap *s, struct inst *in,
 		st = WL_EXP_STATE_GONE;
 	} else if (h->finished) {
 		st = WL_EXP_STATE_FINISHED;
-	} else if (!pid_alive(h->pid)) {
+	} else if (!wl_export_writer_alive(h->pid)) {
 		st = WL_EXP_STATE_STOPPED;
 	} else {
 		st = now_ns > h->updated_ns && now_ns - h->updated_ns >

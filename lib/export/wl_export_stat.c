@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,15 +24,14 @@
 
 /* ---- the writer's state ---- */
 
-static int
-pid_alive(int32_t pid)
+/* kill 0: EPERM means the process exists but is not ours (an
+ * unprivileged reader), which /proc may hide from it (hidepid). */
+int
+wl_export_writer_alive(int32_t pid)
 {
-	char path[64];
-
 	if (pid <= 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	return access(path, F_OK) == 0;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 const char *
@@ -39,7 +39,7 @@ wl_export_run_state(const struct wl_shm_hdr *h)
 {
 	if (h->finished)
 		return "finished";
-	return pid_alive(h->pid) ? "running" : "stopped";
+	return wl_export_writer_alive(h->pid) ? "running" : "stopped";
 }
 
 /* ---- stats JSON ---- */

@@ -379,8 +379,8 @@ hold_piece(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		if (SEQ_GT(s->seq, seq))
 			break;
 	}
-	if (d->ooo_n >= ft->conf.ooo_max_segs || (ft->ooo_free == WL_NIL &&
-			ft->ooo_fresh >= ft->conf.ooo_pool_segs)) {
+	s = d->ooo_n < ft->conf.ooo_max_segs ? slot_take(ft, &idx) : NULL;
+	if (s == NULL) {
 		/*
 		 * Out of room: a one-sided capture never sees the ACK that
 		 * would resolve the hole, so skip it rather than stall.
@@ -391,7 +391,6 @@ hold_piece(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		}
 		return -1;
 	}
-	s = slot_take(ft, &idx);
 	s->seq = seq;
 	s->len = len;
 	s->ts_ns = p->ts_ns;

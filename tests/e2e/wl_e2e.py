@@ -3,6 +3,8 @@
 run them, and small assertions that say what differed."""
 
 import collections
+import functools
+import hashlib
 import json
 import os
 import struct
@@ -87,16 +89,20 @@ def thread_instances(name):
         return [instance(f"{name}{n}") for n in _threads.values()]
 
 
+@functools.lru_cache(maxsize=None)
+def _tool_version(tool):
+    """A tool's first --version line, asked once per process."""
+    return run([tool, "--version"]).stdout.splitlines()[:1]
+
+
 def tool_output(args, inputs):
     """stdout of a deterministic tool run (tshark over a corpus capture),
     kept in a cache keyed by the tool's version, the arguments and the
     inputs' contents: the optimised and the sanitizer suites, and later
     runs, read each capture once. The tool still runs wherever the cache
     has no entry."""
-    import hashlib
     h = hashlib.sha256()
-    ver = run([args[0], "--version"]).stdout.splitlines()[:1]
-    h.update(repr((ver, args)).encode())
+    h.update(repr((_tool_version(args[0]), args)).encode())
     for f in inputs:
         with open(f, "rb") as fh:
             h.update(hashlib.sha256(fh.read()).digest())

@@ -707,6 +707,86 @@ rxq_add(struct wl_app *app, unsigned int n)
 	return &lc->rxq[lc->n_rxq++];
 }
 
+/* ---- NUMA ---- */
+
+static inline int
+lcore_socket(const struct wl_lcore *lc)
+{
+	return (int)rte_lcore_to_socket_id(lc->lcore_id);
+}
+
+/*
+ * The RX mbuf pool of a socket, made at first use. A NIC writes its
+ * packets into mbufs by DMA, so a port's pool sits on the port's socket;
+ * what an lcore alone touches (flow table, rings, matcher pool) sits on
+ * the lcore's (setup_parsers). One pool of rx.mbufs per socket used.
+ */
+static struct rte_mempool *
+pool_of(struct wl_app *app, int socket)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct rte_mempool *mp;
+	uint16_t room = (uint16_t)(app->cfg.mbuf_size + RTE_PKTMBUF_HEADROOM);
+
+	if (socket < 0 || socket >= RTE_MAX_NUMA_NODES)
+		socket = (int)rte_socket_id();
+	if (app->pools[socket] != NULL)
+		return app->pools[socket];
+	snprintf(name, sizeof(name), "wl_rx_%d", socket);
+	mp = rte_pktmbuf_pool_create(name, app->cfg.mbufs, 256, 0, room,
+		socket);
+	if (mp == NULL && rte_errno == ENOMEM) {
+		/* No hugepages reserved on that socket: still run. */
+		WL_LOG(WARNING, "no memory on socket %d for the RX pool: taken "
+			"from any socket, so packets may cross sockets "
+			"(reserve hugepages on node %d)", socket,
+			socket);
+		mp = rte_pktmbuf_pool_create(name, app->cfg.mbufs, 256, 0,
+			room, SOCKET_ID_ANY);
+	}
+	if (mp == NULL) {
+		wl_err("cannot create the mbuf pool (%u mbufs of %u bytes): %s",
+			app->cfg.mbufs, app->cfg.mbuf_size,
+			rte_strerror(rte_errno));
+		return NULL;
+	}
+	app->pools[socket] = mp;
+	return mp;
+}
+
+/* The socket a kernel interface's device sits on, -1 if unknown. */
+static int
+iface_socket(const char *ifname)
+{
+	char path[128];
+	FILE *f;
+	int node = -1;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device/numa_node",
+		ifname);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%d", &node) != 1)
+		node = -1;
+	fclose(f);
+	return node;
+}
+
+/* Say so when an input's device and the lcore reading it are on
+ * different sockets: every packet then crosses the interconnect. */
+static void
+numa_check(const char *what, int dev_socket, const struct wl_lcore *lc)
+{
+	int ls = lcore_socket(lc);
+
+	if (dev_socket >= 0 && dev_socket != ls)
+		WL_LOG(WARNING, "%s is on socket %d but read by lcore %u on "
+			"socket %d: every packet crosses sockets (give it "
+			"lcores of socket %d in --lcores)", what, dev_socket,
+			lc->lcore_id, ls, dev_socket);
+}
+
 /*
  * Kernel interfaces: one AF_PACKET socket per RX lcore (or rx_queues),
  * in one fanout group, handed out round-robin like a port's queues.
@@ -718,6 +798,7 @@ setup_ifaces(struct wl_app *app)
 	struct wl_afp_conf ac;
 	char err[WL_AFP_ERR_LEN];
 	unsigned int i, q;
+	int dev_socket;
 
 	for (i = 0; i < c->n_inputs; i++) {
 		const struct wl_cfg_input *in = &c->inputs[i];
@@ -739,14 +820,21 @@ setup_ifaces(struct wl_app *app)
 			return -EINVAL;
 		}
 		app->ifaces[app->n_ifaces++] = a;
+		dev_socket = iface_socket(in->arg);
 		for (q = 0; q < ac.n_queues; q++) {
-			struct wl_rxq *rq = rxq_add(app, app->n_ifaces - 1 + q);
+			unsigned int n = app->n_ifaces - 1 + q;
+			struct wl_rxq *rq = rxq_add(app, n);
 
 			if (rq == NULL)
 				return -EINVAL;
 			rq->kind = WL_RXQ_AFP;
 			rq->afp = a;
 			rq->queue_id = (uint16_t)q;
+			/* The kernel copies into them on the reading lcore. */
+			rq->mp = pool_of(app, lcore_socket(app->rx[n % app->n_rx]));
+			if (rq->mp == NULL)
+				return -ENOMEM;
+			numa_check(in->arg, dev_socket, app->rx[n % app->n_rx]);
 		}
 		WL_LOG(INFO, "interface %s: %u sockets, %u KB ring each, "
 			"timestamps: %s", in->arg, ac.n_queues, ac.ring_kb,
@@ -763,9 +851,10 @@ setup_ports(struct wl_app *app)
 	unsigned int i = 0;
 
 	RTE_ETH_FOREACH_DEV(pid) {
+		struct rte_mempool *mp;
 		struct wl_port *p;
 		uint16_t nq = 1, q;
-		int ret;
+		int dev_socket, ret;
 
 		if (app->n_ports >= WL_MAX_PORTS)
 			break;
@@ -779,14 +868,20 @@ setup_ports(struct wl_app *app)
 				nq = app->cfg.inputs[i].rx_queues;
 		if (nq == 1 && app->n_rx > 1)
 			nq = (uint16_t)app->n_rx;
-		ret = wl_port_setup(p, nq, (uint16_t)app->cfg.rxd, app->mp,
+		/* A vdev has no socket: that of its first queue's lcore. */
+		dev_socket = rte_eth_dev_socket_id(pid);
+		mp = pool_of(app, dev_socket >= 0 ? dev_socket :
+			lcore_socket(app->rx[(app->n_ports - 1) % app->n_rx]));
+		if (mp == NULL)
+			return -ENOMEM;
+		ret = wl_port_setup(p, nq, (uint16_t)app->cfg.rxd, mp,
 			app->cfg.hw_timestamp, app->cfg.sw_hash,
 			app->drivers_dir, err, sizeof(err));
 		if (ret == -ENOTSUP && nq > 1) {
 			/* No RSS: one queue, the other RX lcores idle. */
 			nq = 1;
 			ret = wl_port_setup(p, nq, (uint16_t)app->cfg.rxd,
-				app->mp, app->cfg.hw_timestamp,
+				mp, app->cfg.hw_timestamp,
 				app->cfg.sw_hash, app->drivers_dir, err,
 				sizeof(err));
 		}
@@ -807,6 +902,8 @@ setup_ports(struct wl_app *app)
 			rq->port_id = pid;
 			rq->queue_id = q;
 			rq->port = p;
+			numa_check(p->name, dev_socket,
+				app->rx[(app->n_ports - 1 + q) % app->n_rx]);
 		}
 		WL_LOG(INFO, "port %s (%s): %u RX queues, %s hash, "
 			"timestamps: %s", p->name, p->driver, nq,
@@ -1002,18 +1099,12 @@ main(int argc, char **argv)
 		wl_err("cannot register the mbuf dynamic field");
 		goto fail;
 	}
-	app->mp = rte_pktmbuf_pool_create("wl_rx", app->cfg.mbufs, 256, 0,
-		(uint16_t)(app->cfg.mbuf_size + RTE_PKTMBUF_HEADROOM),
-		(int)rte_socket_id());
-	if (app->mp == NULL) {
-		wl_err("cannot create the mbuf pool (%u mbufs of %u bytes): %s",
-			app->cfg.mbufs, app->cfg.mbuf_size,
-			rte_strerror(rte_errno));
-		goto fail;
-	}
 	flow_conf_init(app);
-	if (assign_roles(app) != 0 || setup_ports(app) != 0 ||
-			setup_ifaces(app) != 0)
+	if (assign_roles(app) != 0)
+		goto fail;
+	/* Files are read by the first RX lcore: their mbufs on its socket. */
+	app->mp = pool_of(app, lcore_socket(app->rx[0]));
+	if (app->mp == NULL || setup_ports(app) != 0 || setup_ifaces(app) != 0)
 		goto fail;
 	/* Every --port and --vdev came up as a port (a device EAL could
 	 * not probe is only logged by it). */

@@ -289,7 +289,7 @@ rx_poll(struct wl_lcore *lc)
 		struct wl_rxq *rq = &lc->rxq[q];
 
 		if (rq->kind == WL_RXQ_AFP) {
-			n = wl_afp_rx_burst(rq->afp, rq->queue_id, app->mp, m,
+			n = wl_afp_rx_burst(rq->afp, rq->queue_id, rq->mp, m,
 				burst);
 			lc->st->c[WL_LC_RX_BURSTS]++;
 			if (n > 0)
@@ -343,7 +343,7 @@ rx_drain_ifaces(struct wl_lcore *lc)
 
 		if (rq->kind != WL_RXQ_AFP)
 			continue;
-		while ((n = wl_afp_rx_burst(rq->afp, rq->queue_id, app->mp, m,
+		while ((n = wl_afp_rx_burst(rq->afp, rq->queue_id, rq->mp, m,
 				burst)) > 0)
 			rx_dispatch(lc, m, n);
 	}

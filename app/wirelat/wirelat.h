@@ -75,6 +75,7 @@ struct wl_rxq {
 	uint16_t queue_id;
 	struct wl_port *port;
 	struct wl_afp *afp;
+	struct rte_mempool *mp;         /* AF_PACKET: mbufs of its socket */
 	uint64_t last_rx_tsc;           /* for the idle exit of file ports */
 	int done;
 };
@@ -159,7 +160,8 @@ struct wl_app {
 	unsigned int n_ifaces;          /* --iface: AF_PACKET rings */
 	struct wl_afp *ifaces[WL_MAX_PORTS];
 	int exit_code;                  /* non-zero: an input failed live */
-	struct rte_mempool *mp;
+	struct rte_mempool *mp;         /* sources': the socket of rx[0] */
+	struct rte_mempool *pools[RTE_MAX_NUMA_NODES]; /* by socket */
 	struct wl_shm *shm;
 	struct wl_out log;              /* --log */
 	struct wl_out conn_log;         /* --connections */

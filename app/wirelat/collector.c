@@ -231,6 +231,7 @@ collect_counters(struct wl_app *app)
 		cdir_add(pfx, "packets", ss.packets);
 		cdir_add(pfx, "bytes", ss.bytes);
 		cdir_add(pfx, "oversize", ss.oversize);
+		cdir_add(pfx, "chunk_waits", ss.chunk_waits);
 		cdir_add(pfx, "unsupported_link", ss.unsupported_link);
 	}
 	for (i = 0; i < app->n_ports; i++) {

@@ -3,30 +3,41 @@
 /*
  * pcap / pcapng reader with nanosecond timestamps.
  *
- * The file is mapped read-only once (or a caller buffer is used as is)
- * and walked with a single cursor, s->pos, that always points at the
- * start of the next record (pcap) or block (pcapng). Invariants:
+ * The parsers walk s->base with a single cursor, s->pos, that always
+ * points at the start of the next record (pcap) or block (pcapng).
+ * Invariants:
  *   - nothing is read past s->len: every length is checked against the
  *     bytes left before it is used;
- *   - nothing is allocated, logged or system-called after open for a
- *     file: pcapng interfaces live in a fixed table inside struct
- *     wl_source;
+ *   - nothing is allocated or logged after open, and nothing is
+ *     system-called per packet: pcapng interfaces live in a fixed table
+ *     inside struct wl_source;
  *   - the first error is sticky: s->err and s->errmsg keep it until
  *     wl_source_rewind(), and every packet before it was delivered;
  *   - timestamps are computed in 128 bits and clamped to [0, 2^64-1] ns,
  *     so no resolution or offset in a file can overflow them.
  *
- * A stream (pipe, FIFO, device, read callback) has no mapping: base is
- * a bounded buffer holding the input from offset s->shift on. The
- * parsers are the same: where a file would end inside a record they
- * call need(), which in a stream that has not ended returns -EAGAIN
- * with nothing consumed, and stream_fill() slides the unconsumed tail
- * to the front of the buffer and reads once more behind it. A parse
- * that returns -EAGAIN only recomputes what it had set (byte order,
- * format), so parsing again over more bytes gives what a file gives:
- * same packets, same errors at the same offsets. A file never takes
- * these paths except at its end, so mapping stays the fast path.
- * Formats and messages are documented in docs/pcap.md.
+ * wl_source_open() maps a file, wl_source_open_mem() takes the caller's
+ * bytes: base is the whole input. Everything else (wirelat's --pcap) is
+ * read: a regular file with pread(2), a stream with read(2), into a ring
+ * of chunk buffers allocated at open; base is the chunk being parsed,
+ * holding the input from offset s->shift on. Where the input at base
+ * ends inside a record the parsers call need(), which, before the end
+ * of the input, returns -EAGAIN with nothing consumed; source_fill()
+ * then reads more behind the bytes at base, or, when the chunk is full,
+ * copies the incomplete record to the front of a free chunk and reads
+ * behind it. A parse that returns -EAGAIN only recomputes what it had
+ * set (byte order, format), so parsing again over more bytes gives what
+ * a mapping gives: same packets, same errors at the same offsets.
+ *
+ * Zero copy: wl_source_rx_burst() attaches each mbuf to its packet's
+ * bytes in the chunk, through the chunk's rte_mbuf_ext_shared_info,
+ * whose count is the number of such mbufs plus 1 while the reader is in
+ * the chunk. Bytes in a chunk never change while its count is above 0:
+ * the reader only appends behind them, and reads into a chunk from its
+ * front only once the count has gone to 0 (every mbuf freed, the reader
+ * gone). With every chunk held, reading waits (-EAGAIN, "chunk_waits").
+ * A record larger than a chunk goes through one spare buffer and is
+ * copied. Formats and messages are documented in docs/pcap.md.
  */
 
 #include <errno.h>
@@ -640,6 +651,7 @@ source_new(const void *buf, size_t len, const char *name)
 	s->len = len;
 	s->fd = -1;
 	s->fd_flags = -1;
+	s->cur = WL_SOURCE_NO_CHUNK;
 	return s;
 }
 
@@ -656,7 +668,9 @@ source_free(struct wl_source *s)
 		else
 			close(s->fd);
 	}
-	free(s->buf);
+	free(s->chunks);
+	free(s->chunk_mem);
+	free(s->spare);
 	free(s->name);
 	free(s);
 }
@@ -792,32 +806,141 @@ wl_source_open(const char *path, char *err, size_t errlen)
 	return s;
 }
 
-/* ---- streams ---- */
+/* ---- read input: the chunk ring ---- */
 
 /*
- * Slide the unconsumed tail to the front of the buffer, then read once
- * into all the room behind it.
- * @return 1 bytes added or end of input seen; -EAGAIN nothing to read
- *   now; -EINTR interrupted (the caller decides: an error while opening,
- *   nothing new after); another -errno, recorded as the sticky error.
+ * Called by DPDK, on whatever lcore freed it, when the last mbuf attached
+ * to a chunk the reader has left goes. Nothing to do: the reader sees the
+ * count at 0 when it looks for a chunk to read into.
+ */
+static void
+chunk_free_cb(void *addr __rte_unused, void *opaque __rte_unused)
+{
+}
+
+/*
+ * Leave the current chunk: count the mbufs attached to it since the last
+ * count and drop the reader's hold, in one atomic add. The hold kept the
+ * count above 0 until then, so no mbuf free could see it reach 0 early,
+ * and DPDK's free takes its non-atomic path (count 1) only when no one
+ * else holds the chunk.
+ */
+static void
+chunk_leave(struct wl_source *s)
+{
+	if (s->cur != WL_SOURCE_NO_CHUNK)
+		__atomic_add_fetch(&s->chunks[s->cur].sh.refcnt,
+			(uint16_t)(s->pend - 1), __ATOMIC_ACQ_REL);
+	s->pend = 0;
+	s->cur = WL_SOURCE_NO_CHUNK;
+}
+
+/*
+ * A chunk no mbuf references, trying first the ones after the last taken
+ * (mbufs are freed about in the order they were read), or
+ * WL_SOURCE_NO_CHUNK. The acquire pairs with the release of the free
+ * that dropped the count: the parser has finished reading the bytes the
+ * reader is about to overwrite.
+ */
+static uint32_t
+chunk_find_free(const struct wl_source *s)
+{
+	uint32_t i, c = s->last;
+
+	for (i = 0; i < s->n_chunks; i++) {
+		if (++c == s->n_chunks)
+			c = 0;
+		if (__atomic_load_n(&s->chunks[c].sh.refcnt,
+				__ATOMIC_ACQUIRE) == 0)
+			return c;
+	}
+	return WL_SOURCE_NO_CHUNK;
+}
+
+/*
+ * The buffer at base is full (or there is none yet) and the record at the
+ * cursor incomplete: move the tail (the bytes from the cursor on) to the
+ * front of a buffer with room behind it. A tail that fits a chunk goes to
+ * a free chunk; a record larger than a chunk to the spare buffer, whose
+ * packets are copied into mbufs, never attached. The spare buffer has
+ * WL_SOURCE_STREAM_BUF bytes; for a file it doubles when one record fills
+ * it, as a mapping would have held any block.
+ * @return 0; -EAGAIN when every chunk is held by mbufs (counted); or a
+ *   sticky -E2BIG (a stream's block larger than the spare buffer) or
+ *   -ENOMEM.
  */
 static int
-stream_fill(struct wl_source *s)
+buf_switch(struct wl_source *s)
 {
-	ssize_t n;
+	size_t tail = s->len - s->pos;
+	uint8_t *to;
+	uint32_t c;
 
-	if (s->pos > 0) {
-		memmove(s->buf, s->buf + s->pos, s->len - s->pos);
-		s->shift += s->pos;
-		s->len -= s->pos;
-		s->pos = 0;
-	}
-	/* The record at the cursor needs more than the whole buffer. */
-	if (s->len == WL_SOURCE_STREAM_BUF)
+	if (tail < s->chunk_size) {
+		c = chunk_find_free(s);
+		if (c == WL_SOURCE_NO_CHUNK) {
+			s->st.chunk_waits++;
+			return -EAGAIN;
+		}
+		/* Free: only the reader can change its count now. */
+		__atomic_store_n(&s->chunks[c].sh.refcnt, 1, __ATOMIC_RELAXED);
+		to = s->chunks[c].buf;
+		memcpy(to, s->base + s->pos, tail);
+		chunk_leave(s);
+		s->cur = c;
+		s->last = c;
+		s->cap = s->chunk_size;
+	} else if (s->buf != s->spare) {
+		/* A full chunk holding one incomplete record. */
+		memcpy(s->spare, s->base + s->pos, tail);
+		chunk_leave(s);
+		to = s->spare;
+		s->cap = s->spare_cap;
+	} else if (s->pos > 0) {
+		to = s->spare;
+		memmove(to, to + s->pos, tail);
+	} else if (!s->seekable) {
+		/* The record at the cursor needs more than the whole buffer. */
 		return fail(s, -E2BIG,
 			"block at offset %zu larger than the stream buffer "
 			"(%u bytes)", s->shift, WL_SOURCE_STREAM_BUF);
-	n = s->rd(s->rd_arg, s->buf + s->len, WL_SOURCE_STREAM_BUF - s->len);
+	} else {
+		to = realloc(s->spare, s->spare_cap * 2);
+		if (to == NULL)
+			return fail(s, -ENOMEM, "out of memory");
+		s->spare = to;
+		s->spare_cap *= 2;
+		s->cap = s->spare_cap;
+	}
+	s->shift += s->pos;
+	s->buf = to;
+	s->base = to;
+	s->len = tail;
+	s->pos = 0;
+	return 0;
+}
+
+/*
+ * Read once into the room behind the buffer at base, after moving to
+ * another buffer if it is full. Bytes already in the buffer never move
+ * or change: mbufs may be attached to them.
+ * @return 1 bytes added or end of input seen; -EAGAIN nothing to read
+ *   now, or no chunk free; -EINTR interrupted (the caller decides: an
+ *   error while opening, nothing new after); another -errno, recorded
+ *   as the sticky error.
+ */
+static int
+source_fill(struct wl_source *s)
+{
+	ssize_t n;
+	int ret;
+
+	if (s->len == s->cap) {
+		ret = buf_switch(s);
+		if (ret < 0)
+			return ret;
+	}
+	n = s->rd(s->rd_arg, s->buf + s->len, s->cap - s->len);
 	if (n > 0) {
 		s->len += (size_t)n;
 		return 1;
@@ -838,7 +961,7 @@ stream_start(struct wl_source *s)
 	int ret;
 
 	while ((ret = source_start(s)) == -EAGAIN) {
-		ret = stream_fill(s);
+		ret = source_fill(s);
 		if (ret == -EINTR)
 			return fail(s, -EINTR,
 				"interrupted while waiting for the file "
@@ -852,23 +975,59 @@ stream_start(struct wl_source *s)
 	return ret;
 }
 
-/* Set up s as a stream over rd; @return 0 or -errno (message set). */
+/*
+ * Read s through rd, into a chunk ring of the given geometry (NULL: the
+ * default), and check its file header. @return 0 or -errno (message set).
+ */
 static int
-stream_init(struct wl_source *s, wl_source_read_t rd, void *arg)
+ring_init(struct wl_source *s, const struct wl_source_ring *ring,
+	wl_source_read_t rd, void *arg)
 {
-	s->buf = malloc(WL_SOURCE_STREAM_BUF);
-	if (s->buf == NULL)
+	uint32_t size = ring != NULL ? ring->chunk_size : WL_SOURCE_CHUNK_SIZE;
+	uint32_t n = ring != NULL ? ring->n_chunks : WL_SOURCE_CHUNKS;
+	void *mem;
+	uint32_t i;
+
+	/* Bounded so a chunk's 16-bit count holds the reader's hold and
+	 * one mbuf per packet of 17 bytes or more (empty ones are copied). */
+	RTE_BUILD_BUG_ON(WL_SOURCE_CHUNK_MAX / 17 + 1 >= UINT16_MAX);
+	RTE_BUILD_BUG_ON(WL_SOURCE_CHUNK_MAX > WL_SOURCE_STREAM_BUF);
+	if (size < WL_SOURCE_CHUNK_MIN || size > WL_SOURCE_CHUNK_MAX ||
+			n < 2 || n > WL_SOURCE_CHUNKS_MAX)
+		return fail(s, -EINVAL, "chunk ring of %u x %u bytes out of "
+			"range", n, size);
+	s->chunks = calloc(n, sizeof(*s->chunks));
+	if (s->chunks == NULL ||
+			posix_memalign(&mem, RTE_CACHE_LINE_SIZE,
+				(size_t)n * size) != 0)
 		return fail(s, -ENOMEM, "out of memory");
-	s->base = s->buf;
+	s->chunk_mem = mem;
+	/* Virtual until a record larger than a chunk comes. */
+	s->spare = malloc(WL_SOURCE_STREAM_BUF);
+	if (s->spare == NULL)
+		return fail(s, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		s->chunks[i].buf = s->chunk_mem + (size_t)i * size;
+		s->chunks[i].sh.free_cb = chunk_free_cb;
+		s->chunks[i].sh.fcb_opaque = s;
+	}
+	s->n_chunks = n;
+	s->chunk_size = size;
+	s->last = n - 1;
+	s->spare_cap = WL_SOURCE_STREAM_BUF;
+	/* Empty and without room: the first read takes a chunk. */
+	s->buf = s->spare;
+	s->base = s->spare;
 	s->len = 0;
+	s->cap = 0;
 	s->rd = rd;
 	s->rd_arg = arg;
 	return stream_start(s);
 }
 
 struct wl_source *
-wl_source_open_reader(wl_source_read_t rd, void *arg, const char *name,
-	char *err, size_t errlen)
+wl_source_open_reader_ring(wl_source_read_t rd, void *arg, const char *name,
+	const struct wl_source_ring *ring, char *err, size_t errlen)
 {
 	struct wl_source *s;
 	int ret;
@@ -880,10 +1039,59 @@ wl_source_open_reader(wl_source_read_t rd, void *arg, const char *name,
 		nomem(name, err, errlen);
 		return NULL;
 	}
-	ret = stream_init(s, rd, arg);
+	ret = ring_init(s, ring, rd, arg);
 	if (ret < 0)
 		return open_failed(s, ret, err, errlen);
 	return s;
+}
+
+struct wl_source *
+wl_source_open_reader(wl_source_read_t rd, void *arg, const char *name,
+	char *err, size_t errlen)
+{
+	return wl_source_open_reader_ring(rd, arg, name, NULL, err, errlen);
+}
+
+/* A regular file, through pread(2) up to its size at open. */
+static ssize_t
+file_read(void *arg, void *buf, size_t len)
+{
+	struct wl_source *s = arg;
+	ssize_t n;
+
+	if (len > s->file_end - s->file_off)
+		len = (size_t)(s->file_end - s->file_off);
+	if (len == 0)
+		return 0;
+	n = pread(s->fd, buf, len, (off_t)s->file_off);
+	if (n < 0)
+		return -errno;
+	s->file_off += (uint64_t)n;
+	return n;
+}
+
+/*
+ * Read the regular file behind fd into the chunk ring. keep: fd is not
+ * ours (stdin), it is left open at close.
+ */
+static int
+file_init(struct wl_source *s, int fd, const struct stat *st, int keep)
+{
+	int ret;
+
+	if (keep) {
+		s->fd_flags = fcntl(fd, F_GETFL);
+		if (s->fd_flags < 0) {
+			ret = -errno;
+			return fail(s, ret, "%s", strerror(-ret));
+		}
+	}
+	s->fd = fd;
+	s->seekable = 1;
+	s->file_end = (uint64_t)st->st_size;
+	/* Read-ahead for a file not in the page cache; advice only. */
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return ring_init(s, NULL, file_read, s);
 }
 
 static ssize_t
@@ -927,7 +1135,7 @@ fd_stream(struct wl_source *s, int fd, int keep)
 		ret = -errno;
 		return fail(s, ret, "%s", strerror(-ret));
 	}
-	ret = stream_init(s, fd_read, (void *)(intptr_t)fd);
+	ret = ring_init(s, NULL, fd_read, (void *)(intptr_t)fd);
 	if (ret < 0)
 		return ret;
 	/* ... the packets never: the RX lcore polls, it must not sleep. */
@@ -973,11 +1181,7 @@ wl_source_open_stream(const char *path, char *err, size_t errlen)
 		fail(s, ret, "%s", strerror(-ret));
 	} else if (S_ISREG(st.st_mode) &&
 			(!is_stdin || lseek(fd, 0, SEEK_CUR) == 0)) {
-		/* The fast path, as any file: the mapping outlives fd. */
-		ret = file_map(s, fd, &st);
-		if (s->fd >= 0)
-			close(s->fd);
-		s->fd = -1;
+		ret = file_init(s, fd, &st, is_stdin);
 	} else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
 			S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode)) {
 		/* The last: stdin from a file that was read part-way,
@@ -1010,7 +1214,7 @@ parse_next(struct wl_source *s, struct wl_source_pkt *out)
 
 /*
  * The parser ran out of buffered bytes: refill until a record is whole.
- * Out of line: a file never comes here, its path stays as it was.
+ * Out of line: once per chunk (or per read of a stream).
  */
 static int __attribute__((noinline))
 stream_next(struct wl_source *s, struct wl_source_pkt *out)
@@ -1018,7 +1222,7 @@ stream_next(struct wl_source *s, struct wl_source_pkt *out)
 	int ret;
 
 	for (;;) {
-		ret = stream_fill(s);
+		ret = source_fill(s);
 		if (ret == -EINTR)
 			return -EAGAIN;         /* nothing blocks: try again */
 		if (ret < 0)
@@ -1067,11 +1271,22 @@ wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 		if (wl_source_next(s, &p) != 1)
 			break;
 		m = pkts[i];
-		/* Larger than one data room (64 KB loopback frames):
-		 * chained, as a NIC with scatter RX would. */
-		if (unlikely(wl_mbuf_copy_in(mp, m, p.data, p.caplen,
-				WL_SOURCE_MAX_SEGS) != 0))
+		if (s->cur != WL_SOURCE_NO_CHUNK && p.caplen != 0 &&
+				p.caplen <= rte_pktmbuf_tailroom(m)) {
+			/* In place: the chunk is the buffer, counted below.
+			 * No IOVA: nothing DMAs from offline input. */
+			s->pend++;
+			rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)p.data,
+				RTE_BAD_IOVA, (uint16_t)p.caplen,
+				&s->chunks[s->cur].sh);
+			m->data_len = (uint16_t)p.caplen;
+			m->pkt_len = p.caplen;
+		} else if (unlikely(wl_mbuf_copy_in(mp, m, p.data, p.caplen,
+				WL_SOURCE_MAX_SEGS) != 0)) {
+			/* Larger than one data room (64 KB loopback frames):
+			 * chained, as a NIC with scatter RX would. */
 			s->st.oversize++;
+		}
 		m->hash.rss = 0;        /* no NIC hash: RX hashes in software */
 		meta = wl_mbuf_meta(m);
 		meta->ts_ns = p.ts_ns;
@@ -1081,15 +1296,36 @@ wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 	}
 	if (i < n)
 		rte_pktmbuf_free_bulk(&pkts[i], n - i);
+	/* The burst's references in one atomic add, before any of its
+	 * mbufs can reach another lcore; the hold covered them so far. */
+	if (s->pend != 0) {
+		__atomic_add_fetch(&s->chunks[s->cur].sh.refcnt,
+			(uint16_t)s->pend, __ATOMIC_ACQ_REL);
+		s->pend = 0;
+	}
 	return i;
 }
 
 int
 wl_source_rewind(struct wl_source *s)
 {
-	if (s->rd != NULL)
+	if (s->rd != NULL && !s->seekable)
 		return -ESPIPE;         /* what was read is gone */
-	s->pos = s->first;
+	if (s->rd != NULL) {
+		/* Read again from the first record, into a free chunk: held
+		 * mbufs keep theirs. */
+		chunk_leave(s);
+		s->buf = s->spare;
+		s->base = s->spare;
+		s->len = 0;
+		s->cap = 0;
+		s->shift = s->first;
+		s->file_off = s->first;
+		s->eof = 0;
+		s->pos = 0;
+	} else {
+		s->pos = s->first;
+	}
 	s->err = 0;
 	s->done = 0;
 	s->errmsg[0] = '\0';

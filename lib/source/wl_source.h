@@ -6,23 +6,31 @@
  * Offline packet source: a pcap or pcapng reader that keeps nanosecond
  * timestamps end to end (DPDK's net_pcap truncates them to microseconds).
  *
- * A file is mapped read-only and walked record by record; packets are
- * handed out as pointers into the mapping (wl_source_next()) or copied
- * into mbufs (wl_source_rx_burst()). Formats, link types, timestamp
- * rules and error messages are described in docs/pcap.md.
+ * wl_source_open() maps a file read-only and walks it record by record;
+ * packets are pointers into the mapping (wirelat-replay reads a file
+ * twice and keeps them). wl_source_open_stream(), wirelat's --pcap,
+ * maps nothing: a regular file is read with pread(2), a stream
+ * (standard input, a FIFO, a pipe, a character device, or a caller's
+ * read function) with read(2), into a fixed ring of chunk buffers
+ * allocated at open (WL_SOURCE_CHUNKS of WL_SOURCE_CHUNK_SIZE bytes),
+ * so memory is bounded whatever the input's size. wl_source_rx_burst()
+ * hands packets out as mbufs attached to their chunk (no copy); a chunk
+ * is read into again only once no mbuf references it. A record that
+ * does not fit in the rest of a chunk is moved whole to the next one; a
+ * record larger than a chunk is read into one spare buffer and copied
+ * into mbufs. Formats, link types, timestamp rules, buffering and error
+ * messages are described in docs/pcap.md.
  *
- * A stream (standard input, a FIFO, a pipe, a character device, or a
- * caller's read function) cannot be mapped: it is read in large chunks
- * into one bounded buffer that slides over the input, so the same
- * parsing code sees contiguous records. A packet from a stream points
- * into that buffer and is valid only until the next call on the source.
- * After its file header a stream never blocks: when no complete record
- * is buffered and nothing more can be read yet, wl_source_next() returns
- * -EAGAIN (wl_source_rx_burst() 0) and the source is neither done nor
- * failed. A stream cannot be rewound.
+ * From such a source a packet (wl_source_next()) points into a buffer
+ * of the source and is valid until the next call on it. After its file
+ * header a stream never blocks: when no complete record is buffered and
+ * nothing more can be read yet, wl_source_next() returns -EAGAIN
+ * (wl_source_rx_burst() 0) and the source is neither done nor failed.
+ * A stream cannot be rewound; a file can.
  *
  * A struct wl_source is not thread-safe: one lcore (or thread) uses it
- * at a time. Different sources are independent.
+ * at a time (mbufs from wl_source_rx_burst() excepted: any lcore may
+ * free them). Different sources are independent.
  */
 
 #include <stddef.h>
@@ -45,17 +53,33 @@ struct wl_source;
 #define WL_SOURCE_MAX_IFACES 256
 
 /*
- * Buffer of a stream source: four records of WL_SOURCE_MAX_CAPLEN fit.
- * A pcapng block larger than this cannot be read from a stream (-E2BIG),
- * from a file it can.
+ * Largest block a stream can carry (its records larger than a chunk go
+ * through one spare buffer of this size). A pcapng block larger than
+ * this cannot be read from a stream (-E2BIG); from a file it can (the
+ * spare buffer grows to it).
  */
 #define WL_SOURCE_STREAM_BUF (1u << 20)
+
+/*
+ * The chunk ring of wl_source_open_stream(): WL_SOURCE_CHUNKS buffers of
+ * WL_SOURCE_CHUNK_SIZE bytes (measured in docs/benchmarks.md: large
+ * enough that a read(2) serves hundreds of packets, small enough to stay
+ * in cache until the parser reads them). A chunk's reference count is 16
+ * bits and an attached packet takes 17 bytes at least, hence the bound.
+ */
+#define WL_SOURCE_CHUNK_SIZE (256u << 10)
+#define WL_SOURCE_CHUNKS 16u
+#define WL_SOURCE_CHUNK_MIN 64u
+#define WL_SOURCE_CHUNK_MAX (1u << 20)
+#define WL_SOURCE_CHUNKS_MAX 1024u
 
 /* _(field, "name", "description") -- counters, all cumulative. */
 #define foreach_wl_source_counter \
 	_(packets, "packets", "packets delivered") \
 	_(bytes, "bytes", "captured bytes delivered (sum of caplen)") \
 	_(oversize, "oversize", "packets cut short: the mbuf pool ran dry while chaining") \
+	_(chunk_waits, "chunk_waits", \
+		"reads deferred: every chunk still held by mbufs") \
 	_(unsupported_link, "unsupported_link", \
 		"pcapng packets skipped: interface link type not supported") \
 	_(skipped_blocks, "skipped_blocks", \
@@ -86,8 +110,10 @@ enum wl_source_format {
 
 /* One packet, zero-copy. */
 struct wl_source_pkt {
-	/* Into the mapping: valid until close. From a stream: into its
-	 * buffer, valid until the next call on the source. */
+	/* From wl_source_open() or _open_mem(): into the mapping or the
+	 * caller's buffer, valid until close. From _open_stream() or
+	 * _open_reader(): into a buffer of the source, valid until the
+	 * next call on it. */
 	const uint8_t *data;
 	uint32_t caplen;        /* bytes at data */
 	uint32_t wire_len;      /* original length (never below caplen) */
@@ -116,10 +142,12 @@ struct wl_source_pkt {
 struct wl_source *wl_source_open(const char *path, char *err, size_t errlen);
 
 /**
- * Open a capture that may be a stream. "-" is standard input. A regular
- * file (named, or standard input redirected from one, at its start) is
- * mapped as by wl_source_open(). A FIFO, pipe, socket or character
- * device is read as a stream (see the top of this file): this call
+ * Open a capture that may be a stream, for wl_source_rx_burst(). "-" is
+ * standard input. A regular file (named, or standard input redirected
+ * from one, at its start) is read with pread(2) into the chunk ring (see
+ * the top of this file), up to the size it had at open; it can be
+ * rewound. A FIFO, pipe, socket or character device is read as a
+ * stream into the same ring: this call
  * blocks until a FIFO has a writer and until the file header has
  * arrived, and a signal handler installed without SA_RESTART interrupts
  * either wait. The descriptor is then made non-blocking; standard
@@ -129,8 +157,8 @@ struct wl_source *wl_source_open(const char *path, char *err, size_t errlen);
  * @param path
  *   File, FIFO or device, or "-"; errors name it ("stdin" for "-").
  * @return
- *   The source, or NULL with rte_errno set: as wl_source_open(), plus
- *   EINTR (interrupted while waiting for a writer or for the header),
+ *   The source, or NULL with rte_errno set: as wl_source_open() (a
+ *   pread(2) errno instead of an mmap(2) one), plus EINTR (interrupted while waiting for a writer or for the header),
  *   EINVAL for a terminal (a capture is never typed in), a directory or
  *   a block device, E2BIG for a section header larger than
  *   WL_SOURCE_STREAM_BUF, or the errno of a failed read(2).
@@ -150,8 +178,8 @@ typedef ssize_t (*wl_source_read_t)(void *arg, void *buf, size_t len);
 
 /**
  * Same as wl_source_open_stream() over a read function (tests, fuzzing,
- * inputs that are no file descriptor): packets come through the stream
- * buffer and are valid until the next call.
+ * inputs that are no file descriptor): packets come through the chunk
+ * ring, a wl_source_next() packet is valid until the next call.
  *
  * @param rd
  *   Called with arg until the file header is complete, then whenever
@@ -167,6 +195,25 @@ typedef ssize_t (*wl_source_read_t)(void *arg, void *buf, size_t len);
 struct wl_source *wl_source_open_reader(wl_source_read_t rd, void *arg,
 	const char *name, char *err, size_t errlen);
 
+/* Geometry of a chunk ring. */
+struct wl_source_ring {
+	uint32_t chunk_size;    /* WL_SOURCE_CHUNK_MIN..WL_SOURCE_CHUNK_MAX */
+	uint32_t n_chunks;      /* 2..WL_SOURCE_CHUNKS_MAX */
+};
+
+/**
+ * wl_source_open_reader() with a ring of another geometry (tests use
+ * small chunks to put records across chunk boundaries).
+ *
+ * @param ring
+ *   NULL for WL_SOURCE_CHUNKS of WL_SOURCE_CHUNK_SIZE bytes.
+ * @return
+ *   As wl_source_open_reader(), and EINVAL for a geometry out of range.
+ */
+struct wl_source *wl_source_open_reader_ring(wl_source_read_t rd, void *arg,
+	const char *name, const struct wl_source_ring *ring, char *err,
+	size_t errlen);
+
 /**
  * Same as wl_source_open() over a memory buffer (tests, fuzzing).
  * The buffer is not copied and must outlive the source.
@@ -178,22 +225,26 @@ struct wl_source *wl_source_open_mem(const void *buf, size_t len,
 	const char *name, char *err, size_t errlen);
 
 /**
- * Unmap or close, and free. A stream's own descriptor is closed,
- * standard input's file status flags restored. Accepts NULL.
+ * Unmap or close, and free. A source's own descriptor is closed,
+ * standard input's file status flags restored. Accepts NULL. Every mbuf
+ * wl_source_rx_burst() gave out must have been freed before (or never be
+ * touched again): they point into the source's chunks.
  */
 void wl_source_close(struct wl_source *s);
 
 /**
- * Next packet, zero-copy. On a stream, out->data is valid until the
- * next call on s; a call reads the input at most when its buffer holds
- * no complete record (one read(2) of up to WL_SOURCE_STREAM_BUF bytes).
+ * Next packet, zero-copy. From a source of wl_source_open_stream() or
+ * _open_reader(), out->data is valid until the next call on s; a call
+ * reads the input at most when its chunk holds no complete record (one
+ * read(2) or pread(2) into the rest of the chunk, or into the next one).
  *
  * @param out
  *   Filled when 1 is returned.
  * @return
- *   1 packet delivered, 0 end of file, -EAGAIN (streams only: no
- *   complete record yet and nothing to read now; not sticky, call again
- *   later), or on a corrupt file -EINVAL (bad pcapng block, caplen above
+ *   1 packet delivered, 0 end of file, -EAGAIN (not sticky, call again
+ *   later: a stream has no complete record yet and nothing to read now,
+ *   or, between wl_source_rx_burst() calls, every chunk is held by
+ *   mbufs), or on a corrupt file -EINVAL (bad pcapng block, caplen above
  *   WL_SOURCE_MAX_CAPLEN or above its block, undefined interface),
  *   -ENODATA (truncated record, also a stream that ends inside one),
  *   -ENOTSUP (unsupported pcapng version in a later section), -E2BIG
@@ -208,22 +259,32 @@ int wl_source_next(struct wl_source *s, struct wl_source_pkt *out);
  * Read up to n packets into freshly allocated mbufs, one segment each.
  * Each mbuf gets data_len = pkt_len = caplen and the wl_mbuf_meta
  * dynamic field (ts_ns, link, ts_source = WL_TS_PCAP), so
- * wl_mbuf_meta_register() must have been called. A packet larger than
- * one mbuf data room is chained over several mbufs; if the pool runs
- * dry meanwhile it is cut short and counted in "oversize".
+ * wl_mbuf_meta_register() must have been called.
+ *
+ * From a source of wl_source_open_stream() or _open_reader(), a packet
+ * that fits one mbuf data room is not copied: the mbuf is attached to
+ * its bytes in the chunk (RTE_MBUF_F_EXTERNAL, buf_iova RTE_BAD_IOVA,
+ * no headroom), which is not read into again before every such mbuf is
+ * freed; they may be freed on any lcore. When every chunk is still held
+ * the call returns what it has (0 at worst) and counts "chunk_waits".
+ * Other packets, and every packet of wl_source_open() and _open_mem()
+ * sources, are copied; one larger than a data room is chained over
+ * several mbufs, and if the pool runs dry meanwhile it is cut short and
+ * counted in "oversize".
  *
  * @return
  *   Number of mbufs stored in pkts. 0 at end of file, on error, when
- *   the pool is empty or a stream has no complete record yet: tell them
- *   apart with wl_source_done() and wl_source_error() (neither set:
- *   retry later). Never blocks.
+ *   the pool is empty, every chunk is held, or a stream has no complete
+ *   record yet: tell them apart with wl_source_done() and
+ *   wl_source_error() (neither set: retry later). Never blocks.
  */
 uint16_t wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 	struct rte_mbuf **pkts, uint16_t n);
 
 /**
  * Go back to the first packet and clear end-of-file and error state.
- * Counters keep accumulating.
+ * Counters keep accumulating. A file read into chunks is read again
+ * from its start (mbufs still held keep their chunks).
  * @return 0 (the file header was checked at open), or -ESPIPE on a
  *   stream, which is left as it was.
  */

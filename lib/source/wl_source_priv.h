@@ -4,15 +4,34 @@
 
 /*
  * Body of struct wl_source, private to lib/source. Everything a reader
- * needs is allocated at open (a stream's buffer included); nothing is
- * allocated while packets are read (pcapng interfaces go into a fixed
- * table).
+ * needs is allocated at open (the chunk ring and the spare buffer
+ * included); nothing is allocated while packets are read (pcapng
+ * interfaces go into a fixed table), but for a file's block larger than
+ * WL_SOURCE_STREAM_BUF, for which the spare buffer grows.
  */
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_common.h>
+#include <rte_mbuf.h>
+
 #include "wl_source.h"
+
+/* s->cur when base is not a chunk (the spare buffer, or nothing yet). */
+#define WL_SOURCE_NO_CHUNK UINT32_MAX
+
+/*
+ * One buffer of the ring. sh.refcnt counts the mbufs attached to packets
+ * in it, plus 1 while it is the reader's current chunk (the reader may
+ * attach more); at 0 the chunk is free and only the reader touches it.
+ * Own cache line: parsers free mbufs of one chunk while the reader adds
+ * to another.
+ */
+struct wl_source_chunk {
+	struct rte_mbuf_ext_shared_info sh;
+	uint8_t *buf;           /* chunk_size bytes */
+} __rte_cache_aligned;
 
 /* How an interface's raw timestamp becomes ns. */
 enum wl_source_ts_kind {
@@ -33,18 +52,35 @@ struct wl_source_iface {
 };
 
 struct wl_source {
-	const uint8_t *base;    /* whole file, or a stream's buffer */
+	const uint8_t *base;    /* whole input, or the buffer being parsed */
 	size_t len;             /* bytes at base */
 	size_t pos;             /* next record or block */
-	size_t first;           /* offset of the first record or block */
-	void *map;              /* NULL for memory sources and streams */
-	/* Stream: base is buf, holding the input from offset shift on. */
+	size_t first;           /* input offset of the first record or block */
+	void *map;              /* wl_source_open()'s mapping, or NULL */
+	/*
+	 * Read input (wl_source_open_stream(), _open_reader()): base is buf,
+	 * a chunk (cur) or the spare buffer, holding the input from offset
+	 * shift on, cap bytes at most.
+	 */
 	wl_source_read_t rd;    /* NULL: the whole input is at base */
 	void *rd_arg;
-	uint8_t *buf;           /* WL_SOURCE_STREAM_BUF bytes */
-	size_t shift;           /* input offset of base[0]; 0 for files */
+	uint8_t *buf;           /* base, writable; NULL: nothing yet */
+	size_t cap;
+	size_t shift;           /* input offset of base[0] */
+	uint32_t cur;           /* chunk at base, or WL_SOURCE_NO_CHUNK */
+	uint32_t pend;          /* mbufs attached to cur, not counted yet */
+	struct wl_source_chunk *chunks;
+	uint8_t *chunk_mem;     /* n_chunks * chunk_size bytes */
+	uint32_t n_chunks;
+	uint32_t chunk_size;
+	uint32_t last;          /* chunk taken last */
+	uint8_t *spare;         /* records larger than a chunk */
+	size_t spare_cap;
 	int eof;                /* rd said the input ended */
-	int fd;                 /* stream descriptor, -1 */
+	int seekable;           /* a regular file, read with pread(2) */
+	uint64_t file_off;      /* next pread(2) offset */
+	uint64_t file_end;      /* size at open: never read past it */
+	int fd;                 /* our descriptor (file or stream), -1 */
 	int fd_flags;           /* stdin's flags to restore; -1: close fd */
 	int err;                /* 0 or the sticky negative errno */
 	int done;

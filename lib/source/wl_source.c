@@ -922,8 +922,9 @@ buf_switch(struct wl_source *s)
 
 /*
  * Read once into the room behind the buffer at base, after moving to
- * another buffer if it is full. Bytes already in the buffer never move
- * or change: mbufs may be attached to them.
+ * another buffer if it is full (or is the spare buffer, no longer
+ * needed). Bytes already in a buffer never move or change: mbufs may be
+ * attached to them.
  * @return 1 bytes added or end of input seen; -EAGAIN nothing to read
  *   now, or no chunk free; -EINTR interrupted (the caller decides: an
  *   error while opening, nothing new after); another -errno, recorded
@@ -932,15 +933,24 @@ buf_switch(struct wl_source *s)
 static int
 source_fill(struct wl_source *s)
 {
+	size_t room;
 	ssize_t n;
 	int ret;
 
-	if (s->len == s->cap) {
+	/* Out of the spare buffer once no record larger than a chunk is
+	 * at the cursor: the packets behind it are attached again. */
+	if (s->len == s->cap || (s->buf == s->spare &&
+			s->len - s->pos < s->chunk_size)) {
 		ret = buf_switch(s);
 		if (ret < 0)
 			return ret;
 	}
-	n = s->rd(s->rd_arg, s->buf + s->len, s->cap - s->len);
+	room = s->cap - s->len;
+	/* Into the spare buffer, a chunk at a time: what follows the big
+	 * record is read into it (and copied) for at most one chunk. */
+	if (s->buf == s->spare && room > s->chunk_size)
+		room = s->chunk_size;
+	n = s->rd(s->rd_arg, s->buf + s->len, room);
 	if (n > 0) {
 		s->len += (size_t)n;
 		return 1;
@@ -1250,6 +1260,9 @@ wl_source_next(struct wl_source *s, struct wl_source_pkt *out)
 		s->st.bytes += out->caplen;
 	} else if (ret == 0) {
 		s->done = 1;
+		chunk_leave(s); /* nothing more is attached */
+	} else if (ret != -EAGAIN) {
+		chunk_leave(s);
 	}
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,9 +29,11 @@
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include "wl_mbuf.h"
 #include "wl_source.h"
+#include "wl_source_priv.h"
 #include "wl_test_eal.h"
 #include "wl_test_pcap.h"
 #include "wl_test_reader.h"
@@ -1184,7 +1187,10 @@ static void
 test_stream_block_too_big(void **state)
 {
 	const size_t big = WL_SOURCE_STREAM_BUF + 64;
+	char path[] = "/tmp/wl_test_source_XXXXXX";
 	char err[WL_SOURCE_ERR_LEN], want[WL_SOURCE_ERR_LEN];
+	unsigned int i;
+	int fd;
 	struct wl_test_reader r = { .chunk = 65536 };
 	struct wl_source_stats st;
 	struct wl_source_pkt p;
@@ -1219,6 +1225,25 @@ test_stream_block_too_big(void **state)
 	wl_source_stats_get(s, &st);
 	assert_int_equal(st.skipped_blocks, 1);
 	wl_source_close(s);
+
+	/* A file is read, not mapped, yet reads it too (and again). */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	s = wl_source_open_stream(path, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(wl_source_next(s, &p), 1);
+		check_pkt(&p, 50, 50, 9, WL_LINK_ETHER, 9);
+		assert_int_equal(wl_source_next(s, &p), 0);
+		assert_int_equal(wl_source_rewind(s), 0);
+	}
+	wl_source_stats_get(s, &st);
+	assert_int_equal(st.skipped_blocks, 2);
+	wl_source_close(s);
+	unlink(path);
 
 	r.b = buf;
 	r.len = len;
@@ -1885,6 +1910,573 @@ test_corpus(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* ---- chunk ring ---- */
+
+/*
+ * The ring of wl_source_open_stream() and _open_reader(): small chunks
+ * put records across chunk boundaries at every offset, and mbufs held
+ * while the reader goes on must keep their bytes. The expected bytes
+ * always come from the same image read from memory.
+ */
+
+static struct rte_mempool *ring_mp;
+
+#define RING_ROOM 2048
+
+/* A pool of 511 mbufs with a data room of RING_ROOM bytes, made once:
+ * 160 segments hold WL_SOURCE_MAX_CAPLEN. */
+static struct rte_mempool *
+ring_pool(void)
+{
+	if (ring_mp != NULL)
+		return ring_mp;
+	assert_int_equal(wl_test_eal_init(), 0);
+	if (wl_mbuf_meta_offset < 0)
+		assert_int_equal(wl_mbuf_meta_register(), 0);
+	ring_mp = rte_pktmbuf_pool_create("wl_src_ring", 511, 0, 0,
+		RTE_PKTMBUF_HEADROOM + RING_ROOM, SOCKET_ID_ANY);
+	assert_non_null(ring_mp);
+	return ring_mp;
+}
+
+static struct wl_source *
+ring_open(struct wl_test_reader *r, uint32_t size, uint32_t n)
+{
+	struct wl_source_ring ring = { .chunk_size = size, .n_chunks = n };
+	char err[WL_SOURCE_ERR_LEN];
+	struct wl_source *s;
+
+	s = wl_source_open_reader_ring(wl_test_reader_read, r, "t.pcap",
+		&ring, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("open failed: %s", err);
+	r->opened = 1;
+	return s;
+}
+
+/* Sum of the chunks' counts; each must be at most its packets + 1. */
+static unsigned int
+ring_refs(const struct wl_source *s)
+{
+	unsigned int c, sum = 0;
+
+	for (c = 0; c < s->n_chunks; c++)
+		sum += rte_mbuf_ext_refcnt_read(&s->chunks[c].sh);
+	return sum;
+}
+
+/* im through a ring of n chunks of size bytes, in reads of rdsz bytes:
+ * same as from memory (packets, outcome, message, counters). */
+static int
+ring_same(uint32_t size, uint32_t n, size_t rdsz, int again)
+{
+	struct wl_test_reader r = {
+		.b = im.b, .len = im.len, .chunk = rdsz, .again = again,
+	};
+	struct wl_source *s = ring_open(&r, size, n);
+	char how[96];
+	int ret;
+
+	snprintf(how, sizeof(how), "ring %u x %u, %zu bytes, reads of %zu%s",
+		n, size, im.len, rdsz, again ? ", EAGAIN" : "");
+	ret = same_as_mem(im.b, im.len, s, how);
+	wl_source_close(s);
+	return ret;
+}
+
+struct held {
+	struct rte_mbuf *m;
+	struct wl_source_pkt want;      /* from memory: valid until close */
+};
+
+#define HOLD_MAX 256
+
+/* The mbuf's bytes, length and metadata are those of the packet. */
+static void
+mbuf_check(struct rte_mbuf *m, const struct wl_source_pkt *want)
+{
+	static uint8_t got[WL_SOURCE_MAX_CAPLEN];
+	const uint8_t *d;
+
+	assert_int_equal(m->pkt_len, want->caplen);
+	d = rte_pktmbuf_read(m, 0, m->pkt_len, got);
+	assert_true(want->caplen == 0 || d != NULL);
+	assert_memory_equal(d, want->data, want->caplen);
+	assert_true(wl_mbuf_meta(m)->ts_ns == want->ts_ns);
+	assert_int_equal(wl_mbuf_meta(m)->link, want->link);
+	assert_int_equal(wl_mbuf_meta(m)->wire_len, want->wire_len);
+}
+
+/* Check the oldest held mbuf again and free it. */
+static void
+held_free_oldest(struct held *h, unsigned int *nh)
+{
+	mbuf_check(h[0].m, &h[0].want);
+	rte_pktmbuf_free(h[0].m);
+	memmove(h, h + 1, (*nh - 1) * sizeof(*h));
+	(*nh)--;
+}
+
+/*
+ * Read s with wl_source_rx_burst() in bursts of 1 to 5, holding the last
+ * `hold` mbufs (or more, when the reader must wait for them) while it
+ * goes on; each mbuf is compared with the packet read from memory when
+ * it comes and again when it is freed. The outcome must be memory's;
+ * then the chunks' counts must add up to `others` (mbufs the caller
+ * holds, 0 for most) and every mbuf must be back in the pool.
+ * @return packets read; *attached: those attached to a chunk.
+ */
+static unsigned int
+ring_rx_check(struct wl_source *s, unsigned int hold, unsigned int others,
+	unsigned int *attached)
+{
+	static struct held h[HOLD_MAX];
+	struct rte_mempool *mp = ring_pool();
+	char err[WL_SOURCE_ERR_LEN];
+	struct wl_source_pkt last;
+	struct rte_mbuf *m[8];
+	struct wl_source *mem;
+	unsigned int i, nh = 0, k = 0, idle = 0, avail;
+	uint16_t n;
+	int rm;
+
+	mem = wl_source_open_mem(im.b, im.len, "t.pcap", err, sizeof(err));
+	assert_non_null(mem);
+	avail = rte_mempool_avail_count(mp);
+	*attached = 0;
+	for (;;) {
+		n = wl_source_rx_burst(s, mp, m, (uint16_t)(1 + k % 5));
+		for (i = 0; i < n; i++, k++) {
+			assert_true(nh < HOLD_MAX);
+			assert_int_equal(wl_source_next(mem, &h[nh].want), 1);
+			h[nh].m = m[i];
+			mbuf_check(m[i], &h[nh].want);
+			if (RTE_MBUF_HAS_EXTBUF(m[i])) {
+				(*attached)++;
+				assert_int_equal(m[i]->nb_segs, 1);
+			}
+			nh++;
+		}
+		if (n == 0) {
+			if (wl_source_done(s) || wl_source_error(s) != NULL)
+				break;
+			/* Waiting for a chunk, or a stream for bytes. */
+			if (nh > 0)
+				held_free_oldest(h, &nh);
+			assert_true(++idle < 1000000);
+		}
+		while (nh > hold)
+			held_free_oldest(h, &nh);
+	}
+	rm = wl_source_next(mem, &last);
+	assert_true(rm <= 0);
+	assert_int_equal(wl_source_done(s), wl_source_done(mem));
+	if (rm < 0)
+		assert_string_equal(wl_source_error(s), wl_source_error(mem));
+	while (nh > 0)
+		held_free_oldest(h, &nh);
+	/* The reader left its chunk at the end: no hold, no mbuf. */
+	assert_int_equal(ring_refs(s), others);
+	assert_int_equal(rte_mempool_avail_count(mp), avail);
+	wl_source_close(mem);
+	return k;
+}
+
+/*
+ * The records after a lead record of every size up to one record
+ * straddle the first chunk boundary at every byte of a record (header
+ * and data); later boundaries fall elsewhere again. Records of exactly
+ * a chunk, of 1 and 0 bytes follow. Read in full chunks (as a file is),
+ * in reads of 7 bytes with -EAGAIN between them, and with mbufs.
+ */
+static void
+straddle_pcap(uint32_t size)
+{
+	const uint32_t len = 37, rec = 16 + len;
+	unsigned int lead, i, k, att;
+	struct wl_test_reader r;
+	struct wl_source *s;
+
+	for (lead = 0; lead <= rec; lead++) {
+		img_reset(&im, lead & 1);
+		pcap_file_hdr(&im, 0xa1b23c4d, 1, 65535);
+		pcap_rec(&im, 1, 0, lead, lead + 3, 1000, 0);
+		for (i = 0; i < 3 * size / rec + 2; i++)
+			pcap_rec(&im, 2 + i, i, len, len, i, 0);
+		pcap_rec(&im, 100, 1, size - 16, size - 16, 100, 0);
+		pcap_rec(&im, 101, 2, 1, 1, 101, 0);
+		pcap_rec(&im, 102, 3, 0, 60, 102, 0);
+		for (i = 0; i < size / rec + 2; i++)
+			pcap_rec(&im, 200 + i, i, len + i, len + i, 200 + i, 0);
+		assert_int_equal(ring_same(size, 3, size, 0), 0);
+		assert_int_equal(ring_same(size, 2, 7, 1), 0);
+		r = (struct wl_test_reader){ .b = im.b, .len = im.len,
+			.chunk = size };
+		s = ring_open(&r, size, 3);
+		k = ring_rx_check(s, 4, 0, &att);
+		/* Each record fits a chunk: all but the empty ones are
+		 * attached. */
+		assert_int_equal(att, k - 1 - (lead == 0));
+		wl_source_close(s);
+	}
+}
+
+static void
+straddle_pcapng(uint32_t size)
+{
+	const uint32_t len = 37;
+	unsigned int lead, i, k, att;
+	struct wl_test_reader r;
+	struct wl_source *s;
+
+	for (lead = 0; lead <= 80; lead++) {
+		img_reset(&im, lead & 1);
+		ng_shb(&im);
+		ng_idb(&im, 1, 0, 9, 0, 0);
+		ng_epb(&im, 0, 1, lead, lead, 1000);
+		for (i = 0; i < 3 * size / 72 + 2; i++) {
+			if (i % 5 == 4)
+				ng_spb(&im, len + 2, len, i);
+			else if (i % 7 == 6)
+				ng_other(&im, 0x0bad, i);
+			else
+				ng_epb(&im, 0, 2 + i, len + i % 4, len + 9, i);
+		}
+		assert_int_equal(ring_same(size, 3, size, 0), 0);
+		assert_int_equal(ring_same(size, 2, 5, 1), 0);
+		r = (struct wl_test_reader){ .b = im.b, .len = im.len,
+			.chunk = 11, .again = 1 };
+		s = ring_open(&r, size, 2);
+		k = ring_rx_check(s, 3, 0, &att);
+		assert_int_equal(att, k - (lead == 0));
+		wl_source_close(s);
+	}
+}
+
+static void
+test_ring_straddle(void **state)
+{
+	/* Every record fits a chunk (test_ring_big_records has the others);
+	 * 130, 131: boundaries at every byte of 4-aligned pcapng blocks. */
+	static const uint32_t sizes[] = { 100, 128, 130, 131, 257 };
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < WL_ARRAY_SIZE(sizes); i++) {
+		straddle_pcap(sizes[i]);
+		straddle_pcapng(sizes[i] + 64);
+	}
+}
+
+/* Records larger than a chunk go through the spare buffer and are
+ * copied; the ones around them are attached to chunks again. */
+static void
+test_ring_big_records(void **state)
+{
+	static const uint32_t big[] = { 200, 255, 256, 257, 1000, 5000,
+		WL_SOURCE_MAX_CAPLEN };
+	struct wl_test_reader r;
+	struct wl_source_stats st;
+	struct wl_source *s;
+	unsigned int i, j, k, att, nbig = 0;
+
+	(void)state;
+	img_reset(&im, 0);
+	pcap_file_hdr(&im, 0xa1b2c3d4, 1, WL_SOURCE_MAX_CAPLEN);
+	for (i = 0, k = 0; i < WL_ARRAY_SIZE(big); i++) {
+		nbig += 16 + big[i] > 256;
+		pcap_rec(&im, k, 0, big[i], big[i], k, 0);
+		k++;
+		for (j = 0; j < 9; j++, k++)
+			pcap_rec(&im, k, 0, 20 + j * 11, 20 + j * 11, k, 0);
+	}
+	assert_int_equal(ring_same(256, 2, 256, 0), 0);
+	assert_int_equal(ring_same(256, 2, 1500, 1), 0);
+	assert_int_equal(ring_same(64, 4, 61, 0), 0);
+	r = (struct wl_test_reader){ .b = im.b, .len = im.len, .chunk = 300 };
+	s = ring_open(&r, 256, 3);
+	assert_int_equal(ring_rx_check(s, 10, 0, &att), k);
+	/* The small ones are attached, unless read into the spare buffer
+	 * behind a big one; the big ones never are. */
+	assert_true(att > k / 2);
+	assert_true(att <= k - nbig);
+	wl_source_stats_get(s, &st);
+	assert_int_equal(st.packets, k);
+	assert_int_equal(st.oversize, 0);
+	wl_source_close(s);
+
+	/* pcapng: a big skipped block and big packets between small ones. */
+	img_reset(&im, 1);
+	ng_shb(&im);
+	ng_idb(&im, 1, 0, 9, 0, 0);
+	ng_epb(&im, 0, 1, 3000, 3000, 1);
+	ng_epb(&im, 0, 2, 10, 10, 2);
+	ng_other(&im, 0x0bad, 70000);
+	ng_epb(&im, 0, 3, 11, 11, 3);
+	ng_epb(&im, 0, 4, WL_SOURCE_MAX_CAPLEN, WL_SOURCE_MAX_CAPLEN, 4);
+	ng_epb(&im, 0, 5, 12, 12, 5);
+	assert_int_equal(ring_same(512, 2, 4096, 0), 0);
+	assert_int_equal(ring_same(512, 2, 333, 1), 0);
+	r = (struct wl_test_reader){ .b = im.b, .len = im.len, .chunk = 512 };
+	s = ring_open(&r, 512, 2);
+	assert_int_equal(ring_rx_check(s, 2, 0, &att), 5);
+	assert_true(att >= 1);
+	wl_source_close(s);
+}
+
+/*
+ * Mbufs held while the reader goes on: their bytes stay, the counts are
+ * exact, and with every chunk held the reader waits (0, counted, neither
+ * done nor failed) until some are freed.
+ */
+static void
+test_ring_held_mbufs(void **state)
+{
+	static struct held h[HOLD_MAX];
+	struct wl_test_reader r = { .chunk = 4096 };
+	struct rte_mempool *mp = ring_pool();
+	char err[WL_SOURCE_ERR_LEN];
+	struct wl_source_stats st;
+	struct rte_mbuf *m[8];
+	struct wl_source *s, *mem;
+	unsigned int i, c, nh = 0, k = 0, waits = 0, distinct;
+	const void *oldest;
+	unsigned int per[8];
+	uint16_t n;
+
+	(void)state;
+	img_reset(&im, 0);
+	pcap_file_hdr(&im, 0xa1b23c4d, 1, 65535);
+	for (i = 0; i < 600; i++)
+		pcap_rec(&im, i, 0, 1 + (i * 37) % 200, 300, i, 0);
+	r.b = im.b;
+	r.len = im.len;
+	s = ring_open(&r, 1024, 4);
+	mem = wl_source_open_mem(im.b, im.len, "t.pcap", err, sizeof(err));
+	assert_non_null(mem);
+	while (!wl_source_done(s)) {
+		n = wl_source_rx_burst(s, mp, m, 8);
+		for (i = 0; i < n; i++, k++) {
+			assert_true(nh < HOLD_MAX);
+			assert_int_equal(wl_source_next(mem, &h[nh].want), 1);
+			h[nh].m = m[i];
+			mbuf_check(m[i], &h[nh].want);
+			assert_true(RTE_MBUF_HAS_EXTBUF(m[i]));
+			nh++;
+		}
+		if (n > 0)
+			continue;
+		assert_null(wl_source_error(s));
+		if (wl_source_done(s))
+			break;
+		/* All four chunks held: a wait (perhaps after packets in the
+		 * call before), counted once per call. */
+		wl_source_stats_get(s, &st);
+		assert_true(st.chunk_waits > waits);
+		waits = (unsigned int)st.chunk_waits;
+		assert_int_equal(wl_source_rx_burst(s, mp, m, 8), 0);
+		wl_source_stats_get(s, &st);
+		assert_int_equal(st.chunk_waits, ++waits);
+		/* Each chunk counts its mbufs, the reader's one its hold. */
+		memset(per, 0, sizeof(per));
+		for (i = 0; i < nh; i++)
+			for (c = 0; c < s->n_chunks; c++)
+				per[c] += h[i].m->shinfo == &s->chunks[c].sh;
+		for (c = 0, distinct = 0; c < s->n_chunks; c++) {
+			assert_int_equal(rte_mbuf_ext_refcnt_read(
+				&s->chunks[c].sh), per[c] + (c == s->cur));
+			distinct += per[c] > 0;
+		}
+		assert_int_equal(distinct, 4);
+		/* Every held mbuf intact after the reader filled the ring. */
+		for (i = 0; i < nh; i++)
+			mbuf_check(h[i].m, &h[i].want);
+		/* Free the oldest chunk's mbufs (and a few more): the reader
+		 * reads into that chunk again, the others keep theirs. */
+		oldest = h[0].m->shinfo;
+		while (nh > 0 && h[0].m->shinfo == oldest)
+			held_free_oldest(h, &nh);
+		for (c = 0; c < 2 && nh > 0; c++)
+			held_free_oldest(h, &nh);
+	}
+	assert_true(waits >= 8);
+	assert_int_equal(k, 600);
+	while (nh > 0)
+		held_free_oldest(h, &nh);
+	assert_int_equal(ring_refs(s), 0);
+	assert_int_equal(rte_mempool_avail_count(mp), 511);
+	wl_source_close(mem);
+	wl_source_close(s);
+}
+
+/*
+ * A file through wl_source_open_stream(): read with pread(2) into the
+ * default ring, rewound while mbufs of the first pass are held (they
+ * keep their chunks and bytes; the second pass reads into others).
+ */
+static void
+test_ring_file_rewind(void **state)
+{
+	static struct held h[128];
+	char path[] = "/tmp/wl_test_source_XXXXXX";
+	struct wl_source_pkt want;
+	struct rte_mempool *mp = ring_pool();
+	char err[WL_SOURCE_ERR_LEN];
+	struct wl_source_stats st;
+	struct rte_mbuf *m[8];
+	struct wl_source *s, *mem;
+	unsigned int i, nh = 0, k = 0, att;
+	uint16_t n;
+	int fd;
+
+	(void)state;
+	img_reset(&im, 0);
+	pcap_file_hdr(&im, 0xa1b23c4d, 1, 65535);
+	for (i = 0; i < 5000; i++)
+		pcap_rec(&im, i, 0, 1 + (i * 37) % 200, 300, i, 0);
+	assert_true(im.len > 2 * WL_SOURCE_CHUNK_SIZE);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, im.b, im.len), (ssize_t)im.len);
+	close(fd);
+	s = wl_source_open_stream(path, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	mem = wl_source_open_mem(im.b, im.len, "t.pcap", err, sizeof(err));
+	assert_non_null(mem);
+	/* Half the file, keeping every 25th mbuf. */
+	while (k < 2500) {
+		n = wl_source_rx_burst(s, mp, m, 8);
+		assert_true(n > 0);
+		for (i = 0; i < n; i++, k++) {
+			assert_int_equal(wl_source_next(mem, &want), 1);
+			mbuf_check(m[i], &want);
+			assert_true(RTE_MBUF_HAS_EXTBUF(m[i]));
+			if (k % 25 == 0) {
+				assert_true(nh < WL_ARRAY_SIZE(h));
+				h[nh].want = want;
+				h[nh++].m = m[i];
+				continue;
+			}
+			rte_pktmbuf_free(m[i]);
+		}
+	}
+	assert_int_equal(wl_source_rewind(s), 0);
+	/* Every packet again, from the first, beside the held ones. */
+	assert_int_equal(ring_rx_check(s, 7, nh, &att), 5000);
+	assert_int_equal(att, 5000);
+	for (i = 0; i < nh; i++) {
+		mbuf_check(h[i].m, &h[i].want);
+		rte_pktmbuf_free(h[i].m);
+	}
+	assert_int_equal(ring_refs(s), 0);
+	wl_source_stats_get(s, &st);
+	assert_int_equal(st.packets, k + 5000);
+	assert_true(wl_source_done(s));
+	wl_source_close(mem);
+	wl_source_close(s);
+	unlink(path);
+}
+
+/* Consumer thread of test_ring_threads: checks and frees what the
+ * reader hands over, as a parser lcore does. */
+struct ring_consumer {
+	struct rte_ring *r;
+	int stop;
+	unsigned int got;
+	unsigned int bad;
+};
+
+static void *
+ring_consumer_main(void *arg)
+{
+	struct ring_consumer *c = arg;
+	uint8_t want[256], got[256];
+	struct rte_mbuf *m;
+	unsigned int k;
+
+	for (;;) {
+		if (rte_ring_sc_dequeue(c->r, (void **)&m) != 0) {
+			if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE) &&
+					rte_ring_count(c->r) == 0)
+				break;
+			/* Two threads may share one busy CPU here. */
+			sched_yield();
+			continue;
+		}
+		k = (unsigned int)(wl_mbuf_meta(m)->ts_ns / NS);
+		payload_fill(want, m->pkt_len, k);
+		if (m->pkt_len != 1 + (k * 37) % 200 ||
+				memcmp(rte_pktmbuf_read(m, 0, m->pkt_len, got),
+				want, m->pkt_len) != 0)
+			c->bad++;
+		rte_pktmbuf_free(m);
+		__atomic_add_fetch(&c->got, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* The reader on one thread, mbufs freed on another: every packet's
+ * bytes intact, every count back to 0. */
+static void
+test_ring_threads(void **state)
+{
+	struct wl_test_reader r = { .chunk = 1 << 20 };
+	struct ring_consumer c = { 0 };
+	struct rte_mempool *mp = ring_pool();
+	struct wl_source_stats st;
+	struct rte_mbuf *m[16];
+	struct wl_source *s;
+	unsigned int i, j, total = 0, idle = 0;
+	pthread_t t;
+	uint16_t n;
+
+	(void)state;
+	img_reset(&im, 0);
+	pcap_file_hdr(&im, 0xa1b23c4d, 1, 65535);
+	for (i = 0; i < 4000; i++)
+		pcap_rec(&im, i, 0, 1 + (i * 37) % 200, 300, i, 0);
+	c.r = rte_ring_create("wl_src_ring_t", 64, SOCKET_ID_ANY,
+		RING_F_SP_ENQ | RING_F_SC_DEQ);
+	assert_non_null(c.r);
+	assert_int_equal(pthread_create(&t, NULL, ring_consumer_main, &c), 0);
+	for (i = 0; i < 20; i++) {
+		r.b = im.b;
+		r.len = im.len;
+		r.pos = 0;
+		r.opened = 0;
+		s = ring_open(&r, 2048, 3);
+		while (!wl_source_done(s)) {
+			assert_null(wl_source_error(s));
+			n = wl_source_rx_burst(s, mp, m, 16);
+			if (n == 0) {
+				/* Bounded: a lost reference hangs here. */
+				assert_true(++idle < 50000000);
+				sched_yield();
+			}
+			total += n;
+			for (j = 0; j < n; )
+				j += rte_ring_sp_enqueue_burst(c.r,
+					(void **)m + j, n - j, NULL);
+		}
+		/* Wait for the consumer to free this source's mbufs. */
+		while (__atomic_load_n(&c.got, __ATOMIC_ACQUIRE) != total) {
+			assert_true(++idle < 50000000);
+			sched_yield();
+		}
+		wl_source_stats_get(s, &st);
+		assert_int_equal(st.packets, 4000);
+		assert_int_equal(ring_refs(s), 0);
+		wl_source_close(s);
+	}
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	assert_int_equal(c.bad, 0);
+	assert_int_equal(c.got, 20 * 4000);
+	assert_int_equal(rte_mempool_avail_count(mp), 511);
+	rte_ring_free(c.r);
+}
+
 int
 main(void)
 {
@@ -1918,6 +2510,11 @@ main(void)
 		cmocka_unit_test(test_stream_stdin_file),
 		cmocka_unit_test(test_stream_fifo_open),
 		cmocka_unit_test(test_stream_fifo),
+		cmocka_unit_test(test_ring_straddle),
+		cmocka_unit_test(test_ring_big_records),
+		cmocka_unit_test(test_ring_held_mbufs),
+		cmocka_unit_test(test_ring_file_rewind),
+		cmocka_unit_test(test_ring_threads),
 		cmocka_unit_test(test_corpus),
 	};
 

@@ -6,9 +6,12 @@
  * out-of-bounds pointer), then rewind and read again, which must give
  * the same packets and the same outcome. Then read the same bytes as a
  * stream, in reads of 1 to 64 bytes (the input's last byte picks the
- * size, and whether -EAGAIN comes between reads): packets, outcome and
- * error message must be those of memory, as docs/pcap.md promises. No
- * EAL: the mbuf path is not exercised here.
+ * size, and whether -EAGAIN comes between reads), once through the
+ * default chunk ring and once through a ring of 2 or 3 chunks of 64 to
+ * 1080 bytes (the byte before picks it), so records cross chunk
+ * boundaries and outgrow chunks everywhere: packets, outcome and error
+ * message must be those of memory, as docs/pcap.md promises. No EAL:
+ * the mbuf path is not exercised here.
  */
 
 #include <errno.h>
@@ -73,6 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[WL_SOURCE_ERR_LEN], err2[WL_SOURCE_ERR_LEN];
 	struct wl_test_reader c = { .b = data, .len = size, .chunk = 1 };
+	struct wl_source_ring ring = { .chunk_size = 64, .n_chunks = 2 };
 	uint64_t n1, n2, s1, s2;
 	struct wl_source *s, *st;
 	int r1, r2, e1;
@@ -80,6 +84,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0) {
 		c.chunk = 1 + (data[size - 1] & 63);
 		c.again = data[size - 1] >> 7;
+	}
+	if (size > 1) {
+		ring.chunk_size = WL_SOURCE_CHUNK_MIN +
+			8u * (data[size - 2] & 0x7f);
+		ring.n_chunks = 2 + (data[size - 2] >> 7);
 	}
 	s = wl_source_open_mem(data, size, "fuzz", err, sizeof(err));
 	e1 = rte_errno;
@@ -102,6 +111,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			!same_error(s, st)))
 		abort();
 	if (wl_source_rewind(st) != -ESPIPE)
+		abort();
+	wl_source_close(st);
+	c.pos = 0;
+	c.calls = 0;
+	c.opened = 0;
+	st = wl_source_open_reader_ring(wl_test_reader_read, &c, "fuzz", &ring,
+		err2, sizeof(err2));
+	if (st == NULL)
+		abort();
+	c.opened = 1;
+	r2 = walk(st, &n2, &s2);
+	if (!(r2 == -E2BIG && size > WL_SOURCE_STREAM_BUF) &&
+			(r1 != r2 || n1 != n2 || s1 != s2 ||
+			!same_error(s, st)))
 		abort();
 	wl_source_close(st);
 	wl_source_rewind(s);

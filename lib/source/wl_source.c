@@ -836,24 +836,22 @@ chunk_leave(struct wl_source *s)
 }
 
 /*
- * A chunk no mbuf references, trying first the ones after the last taken
- * (mbufs are freed about in the order they were read), or
- * WL_SOURCE_NO_CHUNK. The acquire pairs with the release of the free
- * that dropped the count: the parser has finished reading the bytes the
- * reader is about to overwrite.
+ * The first chunk no mbuf references, or WL_SOURCE_NO_CHUNK. Lowest
+ * first: when the parsers keep up (one lcore reads and parses) two
+ * chunks alternate and stay in cache, and only the chunks a backlog
+ * needs are ever touched (resident). The acquire pairs with the release
+ * of the free that dropped the count: the parser has finished reading
+ * the bytes the reader is about to overwrite.
  */
 static uint32_t
 chunk_find_free(const struct wl_source *s)
 {
-	uint32_t i, c = s->last;
+	uint32_t c;
 
-	for (i = 0; i < s->n_chunks; i++) {
-		if (++c == s->n_chunks)
-			c = 0;
+	for (c = 0; c < s->n_chunks; c++)
 		if (__atomic_load_n(&s->chunks[c].sh.refcnt,
 				__ATOMIC_ACQUIRE) == 0)
 			return c;
-	}
 	return WL_SOURCE_NO_CHUNK;
 }
 
@@ -888,7 +886,6 @@ buf_switch(struct wl_source *s)
 		memcpy(to, s->base + s->pos, tail);
 		chunk_leave(s);
 		s->cur = c;
-		s->last = c;
 		s->cap = s->chunk_size;
 	} else if (s->buf != s->spare) {
 		/* A full chunk holding one incomplete record. */
@@ -1023,7 +1020,6 @@ ring_init(struct wl_source *s, const struct wl_source_ring *ring,
 	}
 	s->n_chunks = n;
 	s->chunk_size = size;
-	s->last = n - 1;
 	s->spare_cap = WL_SOURCE_STREAM_BUF;
 	/* Empty and without room: the first read takes a chunk. */
 	s->buf = s->spare;

@@ -73,7 +73,6 @@ struct wl_source {
 	uint8_t *chunk_mem;     /* n_chunks * chunk_size bytes */
 	uint32_t n_chunks;
 	uint32_t chunk_size;
-	uint32_t last;          /* chunk taken last */
 	uint8_t *spare;         /* records larger than a chunk */
 	size_t spare_cap;
 	int eof;                /* rd said the input ended */

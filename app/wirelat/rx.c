@@ -243,8 +243,12 @@ rx_sources(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int burst)
 	for (s = 0; s < app->n_sources; s++) {
 		struct wl_source *src = app->sources[s];
 
-		if (source_ended(src))
+		if (source_ended(src)) {
+			/* Its chunks go back to the system once the parsers
+			 * have freed its mbufs (a no-op after that). */
+			(void)wl_source_release(src);
 			continue;
+		}
 		n = wl_source_rx_burst(src, app->mp, m, burst);
 		if (n > 0)
 			return n;

@@ -655,6 +655,27 @@ source_new(const void *buf, size_t len, const char *name)
 	return s;
 }
 
+/*
+ * Memory for the ring and the spare buffer: anonymous pages, resident
+ * only once touched (a source reading one chunk at a time touches few),
+ * page-aligned for wl_source_release().
+ */
+static uint8_t *
+pages_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+pages_free(uint8_t *p, size_t len)
+{
+	if (p != NULL)
+		munmap(p, len);
+}
+
 static void
 source_free(struct wl_source *s)
 {
@@ -669,8 +690,8 @@ source_free(struct wl_source *s)
 			close(s->fd);
 	}
 	free(s->chunks);
-	free(s->chunk_mem);
-	free(s->spare);
+	pages_free(s->chunk_mem, (size_t)s->n_chunks * s->chunk_size);
+	pages_free(s->spare, s->spare_cap);
 	free(s->name);
 	free(s);
 }
@@ -902,9 +923,11 @@ buf_switch(struct wl_source *s)
 			"block at offset %zu larger than the stream buffer "
 			"(%u bytes)", s->shift, WL_SOURCE_STREAM_BUF);
 	} else {
-		to = realloc(s->spare, s->spare_cap * 2);
+		to = pages_alloc(s->spare_cap * 2);
 		if (to == NULL)
 			return fail(s, -ENOMEM, "out of memory");
+		memcpy(to, s->spare, tail);
+		pages_free(s->spare, s->spare_cap);
 		s->spare = to;
 		s->spare_cap *= 2;
 		s->cap = s->spare_cap;
@@ -992,7 +1015,6 @@ ring_init(struct wl_source *s, const struct wl_source_ring *ring,
 {
 	uint32_t size = ring != NULL ? ring->chunk_size : WL_SOURCE_CHUNK_SIZE;
 	uint32_t n = ring != NULL ? ring->n_chunks : WL_SOURCE_CHUNKS;
-	void *mem;
 	uint32_t i;
 
 	/* Bounded so a chunk's 16-bit count holds the reader's hold and
@@ -1004,23 +1026,23 @@ ring_init(struct wl_source *s, const struct wl_source_ring *ring,
 		return fail(s, -EINVAL, "chunk ring of %u x %u bytes out of "
 			"range", n, size);
 	s->chunks = calloc(n, sizeof(*s->chunks));
-	if (s->chunks == NULL ||
-			posix_memalign(&mem, RTE_CACHE_LINE_SIZE,
-				(size_t)n * size) != 0)
+	if (s->chunks == NULL)
 		return fail(s, -ENOMEM, "out of memory");
-	s->chunk_mem = mem;
-	/* Virtual until a record larger than a chunk comes. */
-	s->spare = malloc(WL_SOURCE_STREAM_BUF);
+	s->chunk_mem = pages_alloc((size_t)n * size);
+	if (s->chunk_mem == NULL)
+		return fail(s, -ENOMEM, "out of memory");
+	s->n_chunks = n;
+	s->chunk_size = size;
+	/* Not touched until a record larger than a chunk comes. */
+	s->spare = pages_alloc(WL_SOURCE_STREAM_BUF);
 	if (s->spare == NULL)
 		return fail(s, -ENOMEM, "out of memory");
+	s->spare_cap = WL_SOURCE_STREAM_BUF;
 	for (i = 0; i < n; i++) {
 		s->chunks[i].buf = s->chunk_mem + (size_t)i * size;
 		s->chunks[i].sh.free_cb = chunk_free_cb;
 		s->chunks[i].sh.fcb_opaque = s;
 	}
-	s->n_chunks = n;
-	s->chunk_size = size;
-	s->spare_cap = WL_SOURCE_STREAM_BUF;
 	/* Empty and without room: the first read takes a chunk. */
 	s->buf = s->spare;
 	s->base = s->spare;
@@ -1315,6 +1337,41 @@ wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 	return i;
 }
 
+/* Drop the whole pages inside [p, p + len) from the process: their
+ * memory goes back to the system, and reads as zeros if touched again. */
+static void
+pages_release(uint8_t *p, size_t len)
+{
+	uintptr_t pg = (uintptr_t)getpagesize();
+	uintptr_t lo = RTE_ALIGN_CEIL((uintptr_t)p, pg);
+	uintptr_t hi = RTE_ALIGN_FLOOR((uintptr_t)p + len, pg);
+
+	/* Advice: a failure only leaves them resident. */
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+int
+wl_source_release(struct wl_source *s)
+{
+	uint32_t c;
+
+	if (s->chunks == NULL || s->released)
+		return 0;
+	if (!s->done && s->err == 0)
+		return -EBUSY;
+	/* The reader left its chunk at the end: a count above 0 is an mbuf
+	 * a parser has not freed yet. */
+	for (c = 0; c < s->n_chunks; c++)
+		if (__atomic_load_n(&s->chunks[c].sh.refcnt,
+				__ATOMIC_ACQUIRE) != 0)
+			return -EBUSY;
+	pages_release(s->chunk_mem, (size_t)s->n_chunks * s->chunk_size);
+	pages_release(s->spare, s->spare_cap);
+	s->released = 1;
+	return 0;
+}
+
 int
 wl_source_rewind(struct wl_source *s)
 {
@@ -1332,6 +1389,7 @@ wl_source_rewind(struct wl_source *s)
 		s->file_off = s->first;
 		s->eof = 0;
 		s->pos = 0;
+		s->released = 0;
 	} else {
 		s->pos = s->first;
 	}

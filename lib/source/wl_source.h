@@ -282,6 +282,20 @@ uint16_t wl_source_rx_burst(struct wl_source *s, struct rte_mempool *mp,
 	struct rte_mbuf **pkts, uint16_t n);
 
 /**
+ * Give the memory of an ended source's chunk ring back to the system,
+ * once no mbuf references a chunk any more: a source read to its end
+ * then keeps its counters only, so inputs read one after another do not
+ * add up. Reading again after wl_source_rewind() takes pages anew. No
+ * packet of s is valid after it. Call it on the lcore that reads s, as
+ * often as needed: after the first success it only returns 0.
+ *
+ * @return 0 released (or nothing to release: a wl_source_open() or
+ *   _open_mem() source), -EBUSY while the source has not ended or a
+ *   chunk is still referenced by an mbuf (call again later).
+ */
+int wl_source_release(struct wl_source *s);
+
+/**
  * Go back to the first packet and clear end-of-file and error state.
  * Counters keep accumulating. A file read into chunks is read again
  * from its start (mbufs still held keep their chunks).

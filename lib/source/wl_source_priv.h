@@ -75,6 +75,7 @@ struct wl_source {
 	uint32_t chunk_size;
 	uint8_t *spare;         /* records larger than a chunk */
 	size_t spare_cap;
+	int released;           /* wl_source_release() gave the pages back */
 	int eof;                /* rd said the input ended */
 	int seekable;           /* a regular file, read with pread(2) */
 	uint64_t file_off;      /* next pread(2) offset */

@@ -2361,10 +2361,14 @@ test_ring_file_rewind(void **state)
 			rte_pktmbuf_free(m[i]);
 		}
 	}
+	/* Not ended: nothing to give back. */
+	assert_int_equal(wl_source_release(s), -EBUSY);
 	assert_int_equal(wl_source_rewind(s), 0);
 	/* Every packet again, from the first, beside the held ones. */
 	assert_int_equal(ring_rx_check(s, 7, nh, &att), 5000);
 	assert_int_equal(att, 5000);
+	/* Ended, but mbufs still hold chunks. */
+	assert_int_equal(wl_source_release(s), -EBUSY);
 	for (i = 0; i < nh; i++) {
 		mbuf_check(h[i].m, &h[i].want);
 		rte_pktmbuf_free(h[i].m);
@@ -2373,6 +2377,17 @@ test_ring_file_rewind(void **state)
 	wl_source_stats_get(s, &st);
 	assert_int_equal(st.packets, k + 5000);
 	assert_true(wl_source_done(s));
+	/* Released: the pages are gone (they read as zeros), and a rewind
+	 * reads everything again into fresh ones. */
+	assert_int_equal(s->chunks[0].buf[0], 0x4d);
+	assert_int_equal(wl_source_release(s), 0);
+	assert_int_equal(wl_source_release(s), 0);
+	for (i = 0; i < s->n_chunks; i++)
+		assert_int_equal(s->chunks[i].buf[0], 0);
+	assert_int_equal(wl_source_rewind(s), 0);
+	assert_int_equal(ring_rx_check(s, 7, 0, &att), 5000);
+	assert_int_equal(att, 5000);
+	assert_int_equal(wl_source_release(s), 0);
 	wl_source_close(mem);
 	wl_source_close(s);
 	unlink(path);

@@ -62,13 +62,17 @@ struct wl_source;
 
 /*
  * The chunk ring of wl_source_open_stream(): WL_SOURCE_CHUNKS buffers of
- * WL_SOURCE_CHUNK_SIZE bytes (measured in docs/benchmarks.md: large
- * enough that a read(2) serves hundreds of packets, small enough to stay
- * in cache until the parser reads them). A chunk's reference count is 16
- * bits and an attached packet takes 17 bytes at least, hence the bound.
+ * WL_SOURCE_CHUNK_SIZE bytes. The size was measured (docs/benchmarks.md):
+ * a read(2) serves hundreds of packets, and two chunks stay in cache
+ * while one lcore reads and parses. The count bounds how far the reader
+ * runs ahead of parsers on other lcores: 16 MiB, more than the default
+ * 16384 mbufs hold, so the mbuf pool and the parser rings limit as
+ * before; a chunk is resident only once a backlog needed it. A chunk's
+ * reference count is 16 bits and an attached packet takes 17 bytes at
+ * least, hence WL_SOURCE_CHUNK_MAX.
  */
 #define WL_SOURCE_CHUNK_SIZE (256u << 10)
-#define WL_SOURCE_CHUNKS 16u
+#define WL_SOURCE_CHUNKS 64u
 #define WL_SOURCE_CHUNK_MIN 64u
 #define WL_SOURCE_CHUNK_MAX (1u << 20)
 #define WL_SOURCE_CHUNKS_MAX 1024u

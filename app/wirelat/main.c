@@ -568,6 +568,7 @@ flow_conf_init(struct wl_app *app)
 	f->analytics_max = c->analytics_max;
 	f->events_max = c->events_max;
 	f->probing_max = c->probing_max;
+	f->stash_max = c->stash_max;
 	f->reorder_max = c->reorder_max;
 	f->dedup_entries = c->dedup_entries;
 	f->server_ports = app->server_port_bits;

@@ -95,6 +95,7 @@ static const struct cfg_key keys[] = {
 	{"flow.analytics_max", T_U32, OFF(analytics_max), 0, 0, 1 << 24, NULL},
 	{"flow.events_max", T_U32, OFF(events_max), 0, 0, 1 << 24, NULL},
 	{"flow.probing_max", T_U32, OFF(probing_max), 0, 0, 1 << 24, NULL},
+	{"flow.stash_max", T_U32, OFF(stash_max), 0, 0, 1 << 24, NULL},
 	{"flow.reorder_max", T_U32, OFF(reorder_max), 0, 0, 1 << 24, NULL},
 	{"flow.dedup_entries", T_U32, OFF(dedup_entries), 0, 0, 1 << 26, NULL},
 	{"protocols.ports", T_SPECIAL, 0, 0, 0, 0, NULL},

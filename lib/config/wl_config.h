@@ -161,6 +161,7 @@ struct wl_config {
 	uint32_t analytics_max;         /* flow.analytics_max */
 	uint32_t events_max;            /* flow.events_max */
 	uint32_t probing_max;           /* flow.probing_max */
+	uint32_t stash_max;             /* flow.stash_max */
 	uint32_t reorder_max;           /* flow.reorder_max */
 	uint32_t dedup_entries;         /* flow.dedup_entries */
 

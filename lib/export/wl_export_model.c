@@ -90,6 +90,7 @@ static const char *const gauge_counters[] = {
 	"flow_analytics_peak",
 	"flow_events_peak",
 	"flow_probing_peak",
+	"flow_stash_peak",
 	"flow_reorder_peak",
 };
 

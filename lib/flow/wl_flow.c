@@ -141,12 +141,35 @@ probe_get(struct wl_flow_table *ft, const struct wl_flow *f)
 	return f->l7 == WL_NIL ? NULL : wl_pool_at(&ft->probe_pool, f->l7);
 }
 
+static inline struct wl_flow_stash *
+stash_get(struct wl_flow_table *ft, const struct wl_flow_probe *pr)
+{
+	return pr == NULL || pr->stash == WL_NIL ? NULL :
+		wl_pool_at(&ft->stash_pool, pr->stash);
+}
+
+/* The stash goes back once neither direction holds bytes. */
+static void
+stash_trim(struct wl_flow_table *ft, struct wl_flow_probe *pr)
+{
+	const struct wl_flow_stash *st = stash_get(ft, pr);
+
+	if (st == NULL || st->len[0] != 0 || st->len[1] != 0)
+		return;
+	wl_pool_put(&ft->stash_pool, pr->stash);
+	pr->stash = WL_NIL;
+}
+
 /* Detection is over (a protocol claims the flow, or none will). */
 static void
 probe_put(struct wl_flow_table *ft, struct wl_flow *f)
 {
-	if (f->l7 == WL_NIL)
+	struct wl_flow_probe *pr = probe_get(ft, f);
+
+	if (pr == NULL)
 		return;
+	if (pr->stash != WL_NIL)
+		wl_pool_put(&ft->stash_pool, pr->stash);
 	wl_pool_put(&ft->probe_pool, f->l7);
 	f->l7 = WL_NIL;
 }
@@ -442,9 +465,10 @@ probe_all(struct wl_flow_table *ft, const struct wl_flow *f, enum wl_dir dir,
  * refuses is settled; mid-stream (or after a gap) each chunk gets a
  * chance until probe_max_bytes. Bytes held while a probe says MAYBE are
  * fed to the protocol first once it claims the flow. What the next
- * chunks need (bytes offered so far, held bytes) is kept in a probing
- * part, taken when a chunk does not settle the flow; with none left,
- * detection stops (flow_probing_full).
+ * chunks need is kept in parts taken when a chunk does not settle the
+ * flow: the bytes offered so far (a probing part; with none left,
+ * detection stops: flow_probing_full) and held bytes (a stash; with
+ * none left, MAYBE is taken as NO: flow_stash_full).
  */
 static void
 probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
@@ -452,10 +476,11 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const struct wl_stream_pos *pos)
 {
 	struct wl_flow_probe *pr = probe_get(ft, f);
+	struct wl_flow_stash *st = stash_get(ft, pr);
 	uint8_t buf[WL_PROBE_STASH + 512];
 	const uint8_t *pd = data;
 	uint32_t pl = len, k, probed = pr != NULL ? pr->probed[dir] : 0;
-	uint32_t stash_len = pr != NULL ? pr->stash_len[dir] : 0;
+	uint32_t stash_len = st != NULL ? st->len[dir] : 0;
 	int id, maybe = 0, tcp = f->key.l4proto == IPPROTO_TCP;
 
 	/* A direction that had its share, or was refused at a message
@@ -464,7 +489,7 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 			probed >= ft->conf.probe_max_bytes)
 		return;
 	if (stash_len > 0) {
-		memcpy(buf, pr->stash[dir], stash_len);
+		memcpy(buf, st->data[dir], stash_len);
 		k = WL_MIN(len, (uint32_t)sizeof(buf) - stash_len);
 		memcpy(buf + stash_len, data, k);
 		pd = buf;
@@ -477,16 +502,15 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		 * parsed. Held bytes keep their own packet's time (a
 		 * message's first byte may have come earlier) and
 		 * position. */
-		struct wl_stream_pos sp = stash_len > 0 ? pr->stash_pos[dir] :
-			*pos;
-		uint64_t sts = stash_len > 0 ? pr->stash_ts[dir] : 0;
+		struct wl_stream_pos sp = stash_len > 0 ? st->pos[dir] : *pos;
+		uint64_t sts = stash_len > 0 ? st->ts[dir] : 0;
 
 		if (stash_len > 0)
-			memcpy(buf, pr->stash[dir], stash_len);
+			memcpy(buf, st->data[dir], stash_len);
 		probe_put(ft, f);
 		if (l7_claim(ft, f, (unsigned int)id,
 				(sp.off != 0 ? 1u << dir : 0) |
-				(f->dfl[!dir] & WL_FD_DLV ? 1u << !dir : 0)) != 0)
+				((f->dfl[!dir] & WL_FD_DLV) ? 1u << !dir : 0)) != 0)
 			return;
 		if (stash_len > 0)
 			l7_feed(ft, f, dir, buf, stash_len, sts, &sp);
@@ -532,19 +556,29 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 			CTR(ft, PROBING_FULL)++;
 			return;
 		}
+		pr->stash = WL_NIL;
 		f->l7 = i;
 	}
 	pr->probed[dir] = probed;
-	if (maybe && tcp && stash_len + len <= WL_PROBE_STASH) {
+	if (maybe && tcp && stash_len + len <= WL_PROBE_STASH && st == NULL) {
+		st = part_take(ft, &ft->stash_pool, &pr->stash,
+			WL_FLOW_CTR_STASH_PEAK);
+		if (st == NULL)
+			CTR(ft, STASH_FULL)++;
+	}
+	if (maybe && tcp && stash_len + len <= WL_PROBE_STASH && st != NULL) {
 		if (stash_len == 0) {
-			pr->stash_ts[dir] = ts_ns;
-			pr->stash_pos[dir] = *pos;
+			st->ts[dir] = ts_ns;
+			st->pos[dir] = *pos;
 		}
-		memcpy(pr->stash[dir] + stash_len, data, len);
-		pr->stash_len[dir] = (uint8_t)(stash_len + len);
+		memcpy(st->data[dir] + stash_len, data, len);
+		st->len[dir] = (uint8_t)(stash_len + len);
 		probe_st_set(f, dir, WL_PS_MAYBE);
 	} else {
-		pr->stash_len[dir] = 0;
+		if (st != NULL) {
+			st->len[dir] = 0;
+			stash_trim(ft, pr);
+		}
 		probe_st_set(f, dir, WL_PS_NO);
 	}
 	/* Each direction has its share: a server's long answers do not use
@@ -597,9 +631,12 @@ wl_flow_gap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	if (f->proto == WL_PROTO_NONE) {
 		/* What follows starts mid-message: probe afresh. */
 		struct wl_flow_probe *pr = probe_get(ft, f);
+		struct wl_flow_stash *st = stash_get(ft, pr);
 
-		if (pr != NULL)
-			pr->stash_len[dir] = 0;
+		if (st != NULL) {
+			st->len[dir] = 0;
+			stash_trim(ft, pr);
+		}
 		probe_st_set(f, dir, WL_PS_UNSEEN);
 		f->hs = f->hs == WL_HS_DONE ? WL_HS_NONE : f->hs;
 		return;
@@ -2009,6 +2046,7 @@ wl_flow_table_free(struct wl_flow_table *ft)
 	rte_free(ft->an_pool.base);
 	rte_free(ft->ev_pool.base);
 	rte_free(ft->probe_pool.base);
+	rte_free(ft->stash_pool.base);
 	rte_free(ft->ro_pool.base);
 	rte_free(ft->l7_pool.base);
 	rte_free(ft->ooo_pool.base);
@@ -2137,7 +2175,10 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			&bytes) != 0 ||
 			pool_init(&ft->probe_pool, "wl_flow_probe",
 			sizeof(struct wl_flow_probe),
-			pool_size(conf->probing_max, mf, 8), socket, &bytes) != 0 ||
+			pool_size(conf->probing_max, mf, 1), socket, &bytes) != 0 ||
+			pool_init(&ft->stash_pool, "wl_flow_stash",
+			sizeof(struct wl_flow_stash),
+			pool_size(conf->stash_max, mf, 8), socket, &bytes) != 0 ||
 			pool_init(&ft->ro_pool, "wl_flow_ro",
 			sizeof(struct wl_flow_ro),
 			pool_size(conf->reorder_max, mf, 8), socket, &bytes) != 0)

@@ -81,6 +81,8 @@
 	_(EVENTS_PEAK, "flow_events_peak")     /* gauge */ \
 	_(PROBING_FULL, "flow_probing_full")   /* flows whose detection stopped */ \
 	_(PROBING_PEAK, "flow_probing_peak")   /* gauge */ \
+	_(STASH_FULL, "flow_stash_full")       /* MAYBE bytes not kept */ \
+	_(STASH_PEAK, "flow_stash_peak")       /* gauge */ \
 	_(REORDER_FULL, "flow_reorder_full")   /* no reorder state: no window */ \
 	_(REORDER_PEAK, "flow_reorder_peak")   /* gauge */ \
 	_(DEDUP_OVERFLOW, "pkt_dedup_overflow") /* frames forgotten too soon */
@@ -153,15 +155,18 @@ struct wl_flow_conf {
 	 * analytics events: stalls, bursts, zero windows, duplicate ACKs,
 	 * SACK, IP ID gaps (default max_flows; empty: partial, flagged),
 	 * detection of flows whose first bytes did not settle it (default
-	 * max_flows / 8; empty: detection stops, counted) and reorder
-	 * state: held or queued segments, reorder windows (default
-	 * max_flows / 8; empty: as with no window, counted).
+	 * max_flows; empty: detection stops, counted), bytes kept while
+	 * probes say MAYBE (default max_flows / 8; empty: taken as NO,
+	 * counted) and reorder state: held or queued segments, reorder
+	 * windows (default max_flows / 8; empty: as with no window,
+	 * counted).
 	 */
 	uint32_t handshake_max;
 	uint32_t extra_max;
 	uint32_t analytics_max;
 	uint32_t events_max;
 	uint32_t probing_max;
+	uint32_t stash_max;
 	uint32_t reorder_max;
 	/* Frames the duplicate check remembers, all flows; 0: 65536. */
 	uint32_t dedup_entries;

@@ -242,11 +242,21 @@ _Static_assert(sizeof(struct wl_flow_ev) == 152, "events part size");
 /* Detection in progress: a flow whose first bytes did not settle it. */
 struct wl_flow_probe {
 	uint32_t probed[2];     /* bytes offered to probes, per direction */
-	uint8_t stash_len[2];
-	uint8_t stash[2][WL_PROBE_STASH];
-	uint64_t stash_ts[2];   /* packet time of the first stashed byte */
-	struct wl_stream_pos stash_pos[2]; /* and its position */
+	uint32_t stash;         /* struct wl_flow_stash or WL_NIL */
+	uint32_t rsvd;
 };
+
+_Static_assert(sizeof(struct wl_flow_probe) == 16, "probing part size");
+
+/* Bytes held while every probe of a direction still says MAYBE. */
+struct wl_flow_stash {
+	uint8_t len[2];
+	uint8_t data[2][WL_PROBE_STASH];
+	uint64_t ts[2];         /* packet time of the first stashed byte */
+	struct wl_stream_pos pos[2]; /* and its position */
+};
+
+_Static_assert(sizeof(struct wl_flow_stash) == 152, "stash part size");
 
 /* Reorder state: held and queued segments, the reorder window. */
 struct wl_flow_ro {
@@ -386,6 +396,7 @@ struct wl_flow_table {
 	struct wl_pool an_pool;
 	struct wl_pool ev_pool;
 	struct wl_pool probe_pool;
+	struct wl_pool stash_pool;
 	struct wl_pool ro_pool;
 	struct wl_pool l7_pool;
 	struct wl_pool ooo_pool;

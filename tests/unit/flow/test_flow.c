@@ -1422,6 +1422,7 @@ assert_pools_empty(void)
 	assert_int_equal(ft->an_pool.used, 0);
 	assert_int_equal(ft->ev_pool.used, 0);
 	assert_int_equal(ft->probe_pool.used, 0);
+	assert_int_equal(ft->stash_pool.used, 0);
 	assert_int_equal(ft->ro_pool.used, 0);
 	assert_int_equal(ft->l7_pool.used, 0);
 	assert_int_equal(ft->ooo_pool.used, 0);
@@ -1592,6 +1593,24 @@ test_pools_empty(void **state)
 			1, "C go");
 	/* The first, stashed, is recognised from its first byte. */
 	assert_string_equal(plog, "d0:RE|d0:C go|");
+	wl_flow_flush(ft, 5000);
+	assert_pools_empty();
+
+	/* Stash: bytes a probe answered MAYBE to, with no stash left, are
+	 * taken as refused: the second flow is not recognised. */
+	teardown(NULL);
+	conf_default();
+	conf.stash_max = 1;
+	table_new();
+	for (i = 0; i < 2; i++)
+		seg(1000 + i, CLI, (uint16_t)(33500 + i), SRV, 7777, F(ACK), 1,
+			1, "RE");
+	assert_int_equal(ctr(WL_FLOW_CTR_STASH_FULL), 1);
+	for (i = 0; i < 2; i++)
+		seg(2000 + i, CLI, (uint16_t)(33500 + i), SRV, 7777, F(ACK), 3,
+			1, "C go");
+	assert_string_equal(plog, "d0:RE|d0:C go|");
+	assert_int_equal(ctr(WL_FLOW_CTR_L7_DETECTED), 1);
 	wl_flow_flush(ft, 5000);
 	assert_pools_empty();
 

@@ -41,7 +41,7 @@ extern const char *const proto_name[N_PROTO];
 	_(HANDSHAKE, "handshake", 50, 35000) \
 	_(TCP_IMPAIR, "tcp-impair", 20, 35000) \
 	_(L7, "l7", 1, 2000) \
-	_(BENCH, "bench", 10000, 1000000) \
+	_(BENCH, "bench", 10000, 16000000) \
 	_(SYN_FLOOD, "syn-flood", 40, 10000)
 
 enum gen_scen {

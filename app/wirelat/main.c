@@ -563,6 +563,14 @@ flow_conf_init(struct wl_app *app)
 	f->reorder_ms = c->reorder_ms;
 	f->pending_max = c->pending_max;
 	f->unproven_pct = c->unproven_pct;
+	f->handshake_max = c->handshake_max;
+	f->extra_max = c->extra_max;
+	f->analytics_max = c->analytics_max;
+	f->events_max = c->events_max;
+	f->probing_max = c->probing_max;
+	f->stash_max = c->stash_max;
+	f->reorder_max = c->reorder_max;
+	f->dedup_entries = c->dedup_entries;
 	f->server_ports = app->server_port_bits;
 	f->port_proto = app->port_proto;
 	f->rsp_timeout_ms[WL_PROTO_DNS] = c->dns_timeout_ms;

@@ -155,6 +155,15 @@ struct wl_config {
 	uint32_t reorder_ms;            /* flow.reorder_ms */
 	uint32_t pending_max;           /* flow.pending_max */
 	uint32_t unproven_pct;          /* flow.unproven_pct */
+	/* Part pools per parser lcore (docs/flow.md, "Memory"); 0: default */
+	uint32_t handshake_max;         /* flow.handshake_max */
+	uint32_t extra_max;             /* flow.extra_max */
+	uint32_t analytics_max;         /* flow.analytics_max */
+	uint32_t events_max;            /* flow.events_max */
+	uint32_t probing_max;           /* flow.probing_max */
+	uint32_t stash_max;             /* flow.stash_max */
+	uint32_t reorder_max;           /* flow.reorder_max */
+	uint32_t dedup_entries;         /* flow.dedup_entries */
 
 	/* "protocols" */
 	unsigned int n_pins;            /* protocols.ports: {"http": [8080], ...} */

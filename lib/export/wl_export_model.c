@@ -83,6 +83,15 @@ static const char *const proto_names[] = {
  */
 static const char *const gauge_counters[] = {
 	"flow_active",
+	"flow_active_peak",
+	"flow_mem_bytes",
+	"flow_handshake_peak",
+	"flow_extra_peak",
+	"flow_analytics_peak",
+	"flow_events_peak",
+	"flow_probing_peak",
+	"flow_stash_peak",
+	"flow_reorder_peak",
 };
 
 const char *

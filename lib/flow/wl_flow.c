@@ -6,16 +6,18 @@
  * (port pinning, probing, state pool). Sequence tracking is in
  * wl_tcp_track.c.
  *
- * Invariants: a flow lives in the rte_hash and in exactly one timer list
- * while it is in the table; every list is ordered by last activity
- * because its members share one timeout, so expiry and eviction look at
- * list heads only. The list also says what a flow is worth keeping: once
- * flows not proven (no completed handshake, or one side only) and closed
- * ones fill their share of the table, a full table evicts from their
- * lists only, so a SYN flood cannot push out idle established
- * connections. Every resource a flow holds (L7 state slot, held
- * segments) is returned when it leaves. All memory is allocated at
- * creation; the data path only moves indexes around.
+ * Invariants: a flow lives in the table's buckets and in exactly one
+ * timer list while it is in the table; every list is ordered by last
+ * activity because its members share one timeout, so expiry and eviction
+ * look at list heads only. The list also says what a flow is worth
+ * keeping: once flows not proven (no completed handshake, or one side
+ * only) and closed ones fill their share of the table, a full table
+ * evicts from their lists only, so a SYN flood cannot push out idle
+ * established connections. A flow is a three-line entry plus parts taken
+ * from per-lcore pools while it needs them (wl_flow_priv.h); every part
+ * and slot a flow holds is returned when it leaves, and a flow holds a
+ * handshake part exactly while it is on the handshake list. All memory
+ * is allocated at creation; the data path only moves indexes around.
  */
 
 #include <errno.h>
@@ -25,7 +27,6 @@
 #include <string.h>
 
 #include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_prefetch.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
@@ -53,6 +54,198 @@ static inline uint32_t
 flow_idx(const struct wl_flow_table *ft, const struct wl_flow *f)
 {
 	return (uint32_t)(f - ft->flows);
+}
+
+/* ---- parts ---- */
+
+/* A zeroed slot of pool p, or NULL; peak: the pool's gauge. */
+static void *
+part_take(struct wl_flow_table *ft, struct wl_pool *p, uint32_t *idx,
+	enum wl_flow_ctr peak)
+{
+	void *s;
+
+	*idx = wl_pool_take(p);
+	if (*idx == WL_NIL)
+		return NULL;
+	ft->st->c[peak] = p->peak;
+	s = wl_pool_at(p, *idx);
+	memset(s, 0, p->slot);
+	return s;
+}
+
+struct wl_flow_extra *
+wl_flow_extra_get(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	struct wl_flow_extra *x;
+
+	if (f->extra != WL_NIL)
+		return wl_pool_at(&ft->extra_pool, f->extra);
+	if (f->extra_failed)
+		return NULL;
+	x = part_take(ft, &ft->extra_pool, &f->extra,
+		WL_FLOW_CTR_EXTRA_PEAK);
+	if (x == NULL) {
+		/* Counts from now on are missing: say so, once. */
+		f->extra_failed = 1;
+		f->cflags |= 1u << WL_CONN_F_BIT_PARTIAL;
+		CTR(ft, EXTRA_FULL)++;
+	}
+	return x;
+}
+
+static inline struct wl_flow_an *
+an_get(struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	return f->an == WL_NIL ? NULL : wl_pool_at(&ft->an_pool, f->an);
+}
+
+static inline struct wl_flow_ev *
+ev_peek(struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	const struct wl_flow_an *a = an_get(ft, f);
+
+	return a == NULL || a->ev == WL_NIL ? NULL :
+		wl_pool_at(&ft->ev_pool, a->ev);
+}
+
+/* The analytics events of f, taken at the first; NULL (the flow flagged
+ * partial) when the pool is empty. rsvd marks the failure. */
+static struct wl_flow_ev *
+ev_get(struct wl_flow_table *ft, struct wl_flow *f, struct wl_flow_an *a)
+{
+	struct wl_flow_ev *e;
+
+	if (a->ev != WL_NIL)
+		return wl_pool_at(&ft->ev_pool, a->ev);
+	if (a->rsvd)
+		return NULL;
+	e = part_take(ft, &ft->ev_pool, &a->ev, WL_FLOW_CTR_EVENTS_PEAK);
+	if (e == NULL) {
+		a->rsvd = 1;
+		f->cflags |= 1u << WL_CONN_F_BIT_PARTIAL;
+		CTR(ft, EVENTS_FULL)++;
+	}
+	return e;
+}
+
+static inline struct wl_flow_hs *
+hs_get(struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	return wl_pool_at(&ft->hs_pool, f->hsp);
+}
+
+static inline struct wl_flow_probe *
+probe_get(struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	return f->l7 == WL_NIL ? NULL : wl_pool_at(&ft->probe_pool, f->l7);
+}
+
+static inline struct wl_flow_stash *
+stash_get(struct wl_flow_table *ft, const struct wl_flow_probe *pr)
+{
+	return pr == NULL || pr->stash == WL_NIL ? NULL :
+		wl_pool_at(&ft->stash_pool, pr->stash);
+}
+
+/* The stash goes back once neither direction holds bytes. */
+static void
+stash_trim(struct wl_flow_table *ft, struct wl_flow_probe *pr)
+{
+	const struct wl_flow_stash *st = stash_get(ft, pr);
+
+	if (st == NULL || st->len[0] != 0 || st->len[1] != 0)
+		return;
+	wl_pool_put(&ft->stash_pool, pr->stash);
+	pr->stash = WL_NIL;
+}
+
+/* Detection is over (a protocol claims the flow, or none will). */
+static void
+probe_put(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	struct wl_flow_probe *pr = probe_get(ft, f);
+
+	if (pr == NULL)
+		return;
+	if (pr->stash != WL_NIL)
+		wl_pool_put(&ft->stash_pool, pr->stash);
+	wl_pool_put(&ft->probe_pool, f->l7);
+	f->l7 = WL_NIL;
+}
+
+static inline unsigned int
+probe_st(const struct wl_flow *f, unsigned int dir)
+{
+	return (f->dfl[dir] & WL_FD_PROBE) >> WL_FD_PROBE_SHIFT;
+}
+
+static inline void
+probe_st_set(struct wl_flow *f, unsigned int dir, unsigned int st)
+{
+	f->dfl[dir] = (uint8_t)((f->dfl[dir] & ~WL_FD_PROBE) |
+		st << WL_FD_PROBE_SHIFT);
+}
+
+/* The parts a leaving flow still holds (L7 and handshake ones went when
+ * L7 closed, reorder ones with its segments). */
+static void
+parts_put(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	struct wl_flow_an *a = an_get(ft, f);
+
+	if (a != NULL) {
+		if (a->ev != WL_NIL)
+			wl_pool_put(&ft->ev_pool, a->ev);
+		wl_pool_put(&ft->an_pool, f->an);
+		f->an = WL_NIL;
+	}
+	if (f->extra != WL_NIL) {
+		wl_pool_put(&ft->extra_pool, f->extra);
+		f->extra = WL_NIL;
+	}
+}
+
+/* ---- counts ---- */
+
+static inline uint64_t
+npkts(struct wl_flow_table *ft, const struct wl_flow *f, unsigned int dir)
+{
+	return wl_ctr(ft, f, WL_C_PKTS, dir);
+}
+
+/* Bytes of dir handed to L7 in order, each once (struct wl_conn_dir). */
+static uint64_t
+delivered(struct wl_flow_table *ft, const struct wl_flow *f, unsigned int dir)
+{
+	const struct wl_flow_extra *x = wl_extra(ft, f);
+
+	if (f->key.l4proto != IPPROTO_TCP)
+		return wl_ctr(ft, f, WL_C_PAYLOAD, dir);
+	return f->dlv_off[dir] - (x != NULL ? x->gap_bytes[dir] : 0);
+}
+
+void
+wl_flow_retrans(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	uint32_t bytes)
+{
+	struct wl_flow_extra *x = wl_flow_extra_get(ft, f);
+
+	if (x != NULL) {
+		x->retrans_bytes[dir] += bytes;
+		x->retrans[dir]++;
+	}
+	f->cflags |= 1u << WL_CONN_F_BIT_RETRANS;
+}
+
+void
+wl_flow_ooo(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir)
+{
+	struct wl_flow_extra *x = wl_flow_extra_get(ft, f);
+
+	if (x != NULL)
+		x->ooo[dir]++;
+	f->cflags |= 1u << WL_CONN_F_BIT_OOO;
 }
 
 /* ---- timer lists ---- */
@@ -131,17 +324,18 @@ ctx_init(struct wl_flow_table *ft, struct wl_flow *f, unsigned int proto,
 static void *
 l7_state(struct wl_flow_table *ft, const struct wl_flow *f)
 {
-	if (f->l7_state == WL_NIL)
+	if (f->proto == WL_PROTO_NONE || f->l7 == WL_NIL)
 		return NULL;
-	return ft->l7_pool + (size_t)f->l7_state * ft->l7_slot;
+	return wl_pool_at(&ft->l7_pool, f->l7);
 }
 
 /*
- * Claim f for protocol id. mid: bit d (1u << enum wl_dir) set when L7
- * does not see direction d from its first byte (picked up without a
- * handshake, bytes lost or left unparsed before this one): answers may
- * come to questions it never saw (struct wl_proto_ctx midstream), or
- * answers it never saw have been sent (rsp_midstream).
+ * Claim f for protocol id (its probing part already given back). mid:
+ * bit d (1u << enum wl_dir) set when L7 does not see direction d from
+ * its first byte (picked up without a handshake, bytes lost or left
+ * unparsed before this one): answers may come to questions it never saw
+ * (struct wl_proto_ctx midstream), or answers it never saw have been
+ * sent (rsp_midstream).
  */
 static int
 l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
@@ -149,48 +343,45 @@ l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
 {
 	const struct wl_proto_ops *ops = ft->conf.protos[id];
 	struct wl_proto_ctx ctx;
-	int nosyn = (f->conn.flags & (1u << WL_CONN_F_BIT_MIDSTREAM)) != 0;
+	int nosyn = (f->cflags & (1u << WL_CONN_F_BIT_MIDSTREAM)) != 0;
 
 	if (ops->state_size > 0) {
-		uint8_t *slot;
+		uint32_t i = wl_pool_take(&ft->l7_pool);
 
-		if (ft->l7_free != WL_NIL) {
-			f->l7_state = ft->l7_free;
-			slot = l7_state(ft, f);
-			memcpy(&ft->l7_free, slot, sizeof(ft->l7_free));
-		} else if (ft->l7_fresh < ft->conf.l7_state_max) {
-			f->l7_state = ft->l7_fresh++;
-			slot = l7_state(ft, f);
-		} else {
+		if (i == WL_NIL) {
 			CTR(ft, L7_STATE_FULL)++;
 			f->l7_off = 1;
 			return -ENOSPC;
 		}
-		memset(slot, 0, ft->l7_slot);
+		f->l7 = i;
+		memset(wl_pool_at(&ft->l7_pool, i), 0, ft->l7_pool.slot);
 	}
 	f->proto = (uint8_t)id;
-	f->conn.l7proto = (uint8_t)id;
 	CTR(ft, L7_DETECTED)++;
 	proto_ctr(ft, id)[WL_PROTO_CTR_FLOWS]++;
 	if (ops->init != NULL) {
 		ctx_init(ft, f, id, &ctx);
 		ctx.midstream = (uint8_t)((mid & 1u << WL_DIR_C2S) || nosyn ||
-			f->conn.d[WL_DIR_C2S].gap_bytes != 0);
+			(f->dfl[WL_DIR_C2S] & WL_FD_GAP));
 		ctx.rsp_midstream = (uint8_t)((mid & 1u << WL_DIR_S2C) ||
-			nosyn || f->conn.d[WL_DIR_S2C].gap_bytes != 0);
+			nosyn || (f->dfl[WL_DIR_S2C] & WL_FD_GAP));
 		ops->init(l7_state(ft, f), &ctx);
 	}
 	return 0;
 }
 
+/* The flow's L7 state slot, or its probing part, back to its pool. */
 static void
 l7_release(struct wl_flow_table *ft, struct wl_flow *f)
 {
-	if (f->l7_state == WL_NIL)
+	if (f->proto == WL_PROTO_NONE) {
+		probe_put(ft, f);
 		return;
-	memcpy(l7_state(ft, f), &ft->l7_free, sizeof(ft->l7_free));
-	ft->l7_free = f->l7_state;
-	f->l7_state = WL_NIL;
+	}
+	if (f->l7 == WL_NIL)
+		return;
+	wl_pool_put(&ft->l7_pool, f->l7);
+	f->l7 = WL_NIL;
 }
 
 static void
@@ -273,59 +464,61 @@ probe_all(struct wl_flow_table *ft, const struct wl_flow *f, enum wl_dir dir,
  * the first bytes are a message start, so a direction that every probe
  * refuses is settled; mid-stream (or after a gap) each chunk gets a
  * chance until probe_max_bytes. Bytes held while a probe says MAYBE are
- * fed to the protocol first once it claims the flow.
+ * fed to the protocol first once it claims the flow. What the next
+ * chunks need is kept in parts taken when a chunk does not settle the
+ * flow: the bytes offered so far (a probing part; with none left,
+ * detection stops: flow_probing_full) and held bytes (a stash; with
+ * none left, MAYBE is taken as NO: flow_stash_full).
  */
 static void
 probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const uint8_t *data, uint32_t len, uint64_t ts_ns,
 	const struct wl_stream_pos *pos)
 {
-	struct wl_flow_dir *d = &f->d[dir];
+	struct wl_flow_probe *pr = probe_get(ft, f);
+	struct wl_flow_stash *st = stash_get(ft, pr);
 	uint8_t buf[WL_PROBE_STASH + 512];
 	const uint8_t *pd = data;
-	uint32_t pl = len, k;
+	uint32_t pl = len, k, probed = pr != NULL ? pr->probed[dir] : 0;
+	uint32_t stash_len = st != NULL ? st->len[dir] : 0;
 	int id, maybe = 0, tcp = f->key.l4proto == IPPROTO_TCP;
 
 	/* A direction that had its share, or was refused at a message
 	 * start, is settled. */
-	if ((d->probe_st == WL_PS_NO && f->hs != WL_HS_NONE && tcp) ||
-			f->probed[dir] >= ft->conf.probe_max_bytes)
+	if ((probe_st(f, dir) == WL_PS_NO && f->hs != WL_HS_NONE && tcp) ||
+			probed >= ft->conf.probe_max_bytes)
 		return;
-	if (d->stash_len > 0) {
-		memcpy(buf, d->stash, d->stash_len);
-		k = WL_MIN(len, (uint32_t)sizeof(buf) - d->stash_len);
-		memcpy(buf + d->stash_len, data, k);
+	if (stash_len > 0) {
+		memcpy(buf, st->data[dir], stash_len);
+		k = WL_MIN(len, (uint32_t)sizeof(buf) - stash_len);
+		memcpy(buf + stash_len, data, k);
 		pd = buf;
-		pl = d->stash_len + k;
+		pl = stash_len + k;
 	}
-	f->probed[dir] += len;
+	probed += len;
 	id = probe_all(ft, f, dir, pd, pl, &maybe);
 	if (id >= 0) {
 		/* L7 starts here: anything before, either way, it never
-		 * parsed. */
-		uint64_t start = d->stash_len > 0 ? d->stash_pos.off : pos->off;
+		 * parsed. Held bytes keep their own packet's time (a
+		 * message's first byte may have come earlier) and
+		 * position. */
+		struct wl_stream_pos sp = stash_len > 0 ? st->pos[dir] : *pos;
+		uint64_t sts = stash_len > 0 ? st->ts[dir] : 0;
 
+		if (stash_len > 0)
+			memcpy(buf, st->data[dir], stash_len);
+		probe_put(ft, f);
 		if (l7_claim(ft, f, (unsigned int)id,
-				(start != 0 ? 1u << dir : 0) |
-				(f->conn.d[!dir].delivered != 0 ?
-				1u << !dir : 0)) != 0)
+				(sp.off != 0 ? 1u << dir : 0) |
+				((f->dfl[!dir] & WL_FD_DLV) ? 1u << !dir : 0)) != 0)
 			return;
-		if (d->stash_len > 0) {
-			/* Held bytes keep their own packet's time (a
-			 * message's first byte may have come earlier) and
-			 * position. */
-			struct wl_stream_pos sp = d->stash_pos;
-
-			memcpy(buf, d->stash, d->stash_len);
-			k = d->stash_len;
-			d->stash_len = 0;
-			l7_feed(ft, f, dir, buf, k, d->stash_ts, &sp);
-		}
+		if (stash_len > 0)
+			l7_feed(ft, f, dir, buf, stash_len, sts, &sp);
 		if (!f->l7_off)
 			l7_feed(ft, f, dir, data, len, ts_ns, pos);
 		return;
 	}
-	if (tcp && f->hs == WL_HS_NONE && d->stash_len == 0) {
+	if (tcp && f->hs == WL_HS_NONE && stash_len == 0) {
 		/*
 		 * Picked up mid-stream or after a gap: the chunk need not
 		 * start a message, the next line may. A protocol that
@@ -342,6 +535,7 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 			id = probe_all(ft, f, dir, nl, len - j, &m2);
 			if (id < 0)
 				continue;
+			probe_put(ft, f);
 			if (l7_claim(ft, f, (unsigned int)id, 3) == 0) {
 				struct wl_stream_pos sp = *pos;
 
@@ -351,26 +545,51 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 			return;
 		}
 	}
-	if (maybe && tcp && d->stash_len + len <= WL_PROBE_STASH) {
-		if (d->stash_len == 0) {
-			d->stash_ts = ts_ns;
-			d->stash_pos = *pos;
+	/* Not settled by this chunk: keep what the next ones need. */
+	if (pr == NULL) {
+		uint32_t i;
+
+		pr = part_take(ft, &ft->probe_pool, &i,
+			WL_FLOW_CTR_PROBING_PEAK);
+		if (pr == NULL) {
+			f->l7_off = 1;
+			CTR(ft, PROBING_FULL)++;
+			return;
 		}
-		memcpy(d->stash + d->stash_len, data, len);
-		d->stash_len = (uint8_t)(d->stash_len + len);
-		d->probe_st = WL_PS_MAYBE;
+		pr->stash = WL_NIL;
+		f->l7 = i;
+	}
+	pr->probed[dir] = probed;
+	if (maybe && tcp && stash_len + len <= WL_PROBE_STASH && st == NULL) {
+		st = part_take(ft, &ft->stash_pool, &pr->stash,
+			WL_FLOW_CTR_STASH_PEAK);
+		if (st == NULL)
+			CTR(ft, STASH_FULL)++;
+	}
+	if (maybe && tcp && stash_len + len <= WL_PROBE_STASH && st != NULL) {
+		if (stash_len == 0) {
+			st->ts[dir] = ts_ns;
+			st->pos[dir] = *pos;
+		}
+		memcpy(st->data[dir] + stash_len, data, len);
+		st->len[dir] = (uint8_t)(stash_len + len);
+		probe_st_set(f, dir, WL_PS_MAYBE);
 	} else {
-		d->stash_len = 0;
-		d->probe_st = WL_PS_NO;
+		if (st != NULL) {
+			st->len[dir] = 0;
+			stash_trim(ft, pr);
+		}
+		probe_st_set(f, dir, WL_PS_NO);
 	}
 	/* Each direction has its share: a server's long answers do not use
 	 * up what its client's request (all that probes know) needs. */
-	if ((tcp && f->hs != WL_HS_NONE && f->d[0].probe_st == WL_PS_NO &&
-			f->d[1].probe_st == WL_PS_NO) ||
-			(f->probed[0] >= ft->conf.probe_max_bytes &&
-			f->probed[1] >= ft->conf.probe_max_bytes)) {
+	if ((tcp && f->hs != WL_HS_NONE && probe_st(f, 0) == WL_PS_NO &&
+			probe_st(f, 1) == WL_PS_NO) ||
+			(pr->probed[0] >= ft->conf.probe_max_bytes &&
+			pr->probed[1] >= ft->conf.probe_max_bytes)) {
 		f->l7_off = 1;
 		CTR(ft, L7_UNKNOWN)++;
+		probe_put(ft, f);
 	}
 }
 
@@ -379,8 +598,10 @@ wl_flow_deliver(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const uint8_t *data, uint32_t len, uint64_t ts_ns,
 	const struct wl_stream_pos *pos)
 {
-	f->conn.d[dir].delivered += len;
-	if (f->l7_off || len == 0)
+	if (len == 0)
+		return;
+	f->dfl[dir] |= WL_FD_DLV;
+	if (f->l7_off)
 		return;
 	if (f->proto == WL_PROTO_NONE)
 		probe(ft, f, dir, data, len, ts_ns, pos);
@@ -397,14 +618,26 @@ wl_flow_gap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 
 	CTR(ft, GAPS)++;
 	CTR(ft, GAP_BYTES) += len;
-	f->conn.d[dir].gap_bytes += len;
-	f->conn.flags |= 1u << WL_CONN_F_BIT_GAP;
+	if (len != 0) {
+		struct wl_flow_extra *x = wl_flow_extra_get(ft, f);
+
+		if (x != NULL)
+			x->gap_bytes[dir] += len;
+		f->dfl[dir] |= WL_FD_GAP;
+	}
+	f->cflags |= 1u << WL_CONN_F_BIT_GAP;
 	if (f->l7_off)
 		return;
 	if (f->proto == WL_PROTO_NONE) {
 		/* What follows starts mid-message: probe afresh. */
-		f->d[dir].stash_len = 0;
-		f->d[dir].probe_st = WL_PS_UNSEEN;
+		struct wl_flow_probe *pr = probe_get(ft, f);
+		struct wl_flow_stash *st = stash_get(ft, pr);
+
+		if (st != NULL) {
+			st->len[dir] = 0;
+			stash_trim(ft, pr);
+		}
+		probe_st_set(f, dir, WL_PS_UNSEEN);
 		f->hs = f->hs == WL_HS_DONE ? WL_HS_NONE : f->hs;
 		return;
 	}
@@ -423,12 +656,13 @@ wl_flow_gap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 void
 wl_flow_ro_link(struct wl_flow_table *ft, struct wl_flow *f)
 {
+	struct wl_flow_ro *r = wl_ro(ft, f);
 	uint32_t i = flow_idx(ft, f);
 
-	f->ro_next = WL_NIL;
-	f->ro_prev = ft->ro_tail;
-	if (f->ro_prev != WL_NIL)
-		ft->flows[f->ro_prev].ro_next = i;
+	r->next = WL_NIL;
+	r->prev = ft->ro_tail;
+	if (r->prev != WL_NIL)
+		wl_ro(ft, &ft->flows[r->prev])->next = i;
 	else
 		ft->ro_head = i;
 	ft->ro_tail = i;
@@ -437,15 +671,17 @@ wl_flow_ro_link(struct wl_flow_table *ft, struct wl_flow *f)
 void
 wl_flow_ro_unlink(struct wl_flow_table *ft, struct wl_flow *f)
 {
-	if (f->ro_prev != WL_NIL)
-		ft->flows[f->ro_prev].ro_next = f->ro_next;
+	struct wl_flow_ro *r = wl_ro(ft, f);
+
+	if (r->prev != WL_NIL)
+		wl_ro(ft, &ft->flows[r->prev])->next = r->next;
 	else
-		ft->ro_head = f->ro_next;
-	if (f->ro_next != WL_NIL)
-		ft->flows[f->ro_next].ro_prev = f->ro_prev;
+		ft->ro_head = r->next;
+	if (r->next != WL_NIL)
+		wl_ro(ft, &ft->flows[r->next])->prev = r->prev;
 	else
-		ft->ro_tail = f->ro_prev;
-	f->ro_prev = f->ro_next = WL_NIL;
+		ft->ro_tail = r->prev;
+	r->prev = r->next = WL_NIL;
 }
 
 /* ---- transactions ---- */
@@ -455,7 +691,8 @@ count_emit(void *arg, const struct wl_txn *t)
 {
 	struct wl_flow_table *ft = arg;
 	struct wl_flow *f = ft->cur;
-	struct wl_flow_dir *d;
+	struct wl_flow_extra *xe;
+	struct wl_flow_ev *ev;
 	struct wl_txn x;
 
 	if (t->kind == WL_TXN_KIND_TXN)
@@ -474,27 +711,36 @@ count_emit(void *arg, const struct wl_txn *t)
 		return;
 	}
 	/* An L7 answer: what the server side did since the last one. */
-	d = &f->d[WL_DIR_S2C];
-	x.rsp_stall_ns = d->stall_txn_ns;
-	x.rsp_retrans = f->conn.d[WL_DIR_S2C].retrans - d->retrans_txn;
-	x.rsp_ooo = f->conn.d[WL_DIR_S2C].ooo - d->ooo_txn;
-	d->stall_txn_ns = 0;
-	d->retrans_txn = f->conn.d[WL_DIR_S2C].retrans;
-	d->ooo_txn = f->conn.d[WL_DIR_S2C].ooo;
+	xe = wl_extra(ft, f);
+	ev = ev_peek(ft, f);
+	x.rsp_stall_ns = ev != NULL ? ev->stall_txn_ns : 0;
+	x.rsp_retrans = xe != NULL ? xe->retrans[WL_DIR_S2C] - xe->retrans_txn :
+		0;
+	x.rsp_ooo = xe != NULL ? xe->ooo[WL_DIR_S2C] - xe->ooo_txn : 0;
+	if (ev != NULL)
+		ev->stall_txn_ns = 0;
+	if (xe != NULL) {
+		xe->retrans_txn = xe->retrans[WL_DIR_S2C];
+		xe->ooo_txn = xe->ooo[WL_DIR_S2C];
+	}
 	ft->sink->emit(ft->sink->arg, &x);
 }
 
 /*
  * The handshake transaction: request = the SYN answered, response = the
- * SYN/ACK (or the RST refusing it), client_rtt = SYN/ACK -> ACK.
+ * SYN/ACK (or the RST refusing it), client_rtt = SYN/ACK -> ACK. The
+ * handshake part goes back; what the connection record needs of it
+ * stays (the RTTs in the entry, retransmissions in the extra part).
  */
 static void
 hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 	uint64_t client_rtt, const char *status, enum wl_status_class sc,
 	uint32_t flags)
 {
+	const struct wl_flow_hs *h = hs_get(ft, f);
 	struct wl_proto_ctx ctx;
 	struct wl_tcp_txn *x;
+	uint64_t srtt = 0, crtt = 0;
 	struct wl_txn t;
 
 	memset(&t, 0, sizeof(t));
@@ -507,40 +753,111 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 	t.status_class = (uint8_t)sc;
 	t.flags = flags;
 	/* First SYN to latest SYN is the request: duration_ns is the connect
-	 * time the client saw, ttfb_ns the RTT of the SYN that was answered. */
-	t.req_start_ns = f->syn_first_ns;
-	t.req_end_ns = f->syn_ns;
+	 * time the client saw, ttfb_ns the RTT of the SYN that was answered.
+	 * The first SYN was the flow's first packet. */
+	t.req_start_ns = f->first_ns;
+	t.req_end_ns = h->syn_ns;
 	/* A retransmitted SYN/ACK: the first one answered, the last one is
 	 * what the client's ACK answers (client_rtt). */
-	t.rsp_start_ns = f->synack_first_ns != 0 && f->synack_first_ns < rsp_ns ?
-		f->synack_first_ns : rsp_ns;
+	t.rsp_start_ns = h->synack_first_ns != 0 &&
+		h->synack_first_ns < rsp_ns ? h->synack_first_ns : rsp_ns;
 	t.rsp_end_ns = rsp_ns;
 	x = (struct wl_tcp_txn *)t.proto_area;
 	x->client_rtt_ns = client_rtt;
-	x->syn_retrans = f->syn_retrans;
-	x->synack_retrans = f->synack_retrans;
+	x->syn_retrans = h->syn_retrans;
+	x->synack_retrans = h->synack_retrans;
 	/* What wl_flow_conn_syn_only() will say of its record. */
-	if ((f->conn.flags & (1u << WL_CONN_F_BIT_UNANSWERED)) &&
-			f->conn.d[WL_DIR_S2C].pkts == 0 &&
-			f->conn.d[WL_DIR_C2S].pkts ==
-				(uint64_t)f->syn_retrans + 1)
+	if ((f->cflags & (1u << WL_CONN_F_BIT_UNANSWERED)) &&
+			npkts(ft, f, WL_DIR_S2C) == 0 &&
+			npkts(ft, f, WL_DIR_C2S) == (uint64_t)h->syn_retrans + 1)
 		t.flags |= WL_TXN_F_SYN_ONLY;
 	if (sc == WL_SC_OK) {
-		f->conn.server_rtt_ns = wl_txn_ttfb(&t);
-		f->conn.client_rtt_ns = client_rtt;
+		srtt = wl_txn_ttfb(&t);
+		crtt = client_rtt;
 	}
+	if (h->syn_retrans != 0 || h->synack_retrans != 0) {
+		struct wl_flow_extra *xe = wl_flow_extra_get(ft, f);
+
+		if (xe != NULL) {
+			xe->syn_retrans = h->syn_retrans;
+			xe->synack_retrans = h->synack_retrans;
+		}
+	}
+	wl_pool_put(&ft->hs_pool, f->hsp);
+	f->rtt[0] = srtt;
+	f->rtt[1] = crtt;
 	f->hs = WL_HS_DONE;
 	CTR(ft, HANDSHAKES)++;
 	wl_proto_emit(&ctx, &t);
+}
+
+/* The connection record of f: the entry's counts and its parts'. */
+static void
+conn_fill(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now,
+	struct wl_conn *c)
+{
+	const struct wl_flow_extra *xe = wl_extra(ft, f);
+	const struct wl_flow_ev *ev = ev_peek(ft, f);
+	struct wl_flow_an *a = an_get(ft, f);
+	unsigned int i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < 2; i++) {
+		struct wl_conn_dir *d = &c->d[i];
+
+		d->pkts = wl_ctr(ft, f, WL_C_PKTS, i);
+		d->bytes = wl_ctr(ft, f, WL_C_BYTES, i);
+		d->payload = wl_ctr(ft, f, WL_C_PAYLOAD, i);
+		d->delivered = delivered(ft, f, i);
+		if (xe != NULL) {
+			d->gap_bytes = xe->gap_bytes[i];
+			d->retrans_bytes = xe->retrans_bytes[i];
+			d->retrans = xe->retrans[i];
+			d->ooo = xe->ooo[i];
+		}
+		if (ev != NULL) {
+			d->zero_win_ns = ev->d[i].zero_win_ns;
+			d->stall_max_ns = ev->d[i].stall_max_ns;
+			d->dup_acks = ev->d[i].dup_acks;
+			d->sack_blocks = ev->d[i].sack_blocks;
+			d->zero_win = ev->d[i].zero_win;
+			d->ipid_gaps = ev->d[i].ipid_gaps;
+			d->ipid_missing = ev->d[i].ipid_missing;
+			d->stalls = ev->d[i].stalls;
+		}
+		/* A window still closed at the end was closed until then. */
+		if (a != NULL && a->d[i].zero_now &&
+				f->last_ns > a->zero_since_ns[i])
+			d->zero_win_ns += f->last_ns - a->zero_since_ns[i];
+	}
+	if (f->hs == WL_HS_NONE || f->hs == WL_HS_DONE) {
+		c->server_rtt_ns = f->rtt[0];
+		c->client_rtt_ns = f->rtt[1];
+	}
+	if (ev != NULL) {
+		c->ipg_min_ns = ev->ipg_min_ns;
+		c->ipg_count = ev->ipg_count;
+		memcpy(c->ipg_hist, ev->ipg_hist, sizeof(c->ipg_hist));
+	}
+	if (xe != NULL) {
+		c->syn_retrans = xe->syn_retrans;
+		c->synack_retrans = xe->synack_retrans;
+	}
+	c->flags = f->cflags;
+	c->end = f->end;
+	c->l4proto = f->key.l4proto;
+	c->l7proto = f->proto;
+	c->fin_side = f->fin_side;
+	c->rst_side = f->rst_side;
+	c->left_ns = now;
 }
 
 static void
 conn_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now)
 {
 	struct wl_proto_ctx ctx;
-	struct wl_flow_dir *d;
+	struct wl_conn c;
 	struct wl_txn t;
-	unsigned int i;
 
 	if (ft->conf.conn_records == 0 || (ft->conf.conn_records == 1 &&
 			f->key.l4proto != IPPROTO_TCP))
@@ -550,21 +867,10 @@ conn_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now)
 	wl_proto_txn_init(&ctx, &t);
 	t.kind = WL_TXN_KIND_CONN;
 	t.proto = f->proto;
-	t.req_start_ns = f->syn_first_ns != 0 &&
-		f->syn_first_ns < f->conn_first_ns ?
-		f->syn_first_ns : f->conn_first_ns;
+	t.req_start_ns = f->first_ns;
 	t.rsp_end_ns = f->last_ns;
-	for (i = 0; i < 2; i++) {
-		d = &f->d[i];
-		/* A window still closed at the end was closed until then. */
-		if (d->zero_now && f->last_ns > d->zero_since_ns)
-			f->conn.d[i].zero_win_ns += f->last_ns - d->zero_since_ns;
-		d->zero_now = 0;
-	}
-	f->conn.syn_retrans = f->syn_retrans;
-	f->conn.synack_retrans = f->synack_retrans;
-	f->conn.left_ns = now;
-	memcpy(t.conn_area, &f->conn, sizeof(f->conn));
+	conn_fill(ft, f, now, &c);
+	memcpy(t.conn_area, &c, sizeof(c));
 	ft->count_sink.emit(ft->count_sink.arg, &t);
 }
 
@@ -584,35 +890,225 @@ close_l7(struct wl_flow_table *ft, struct wl_flow *f, uint32_t flags,
 		wl_tcp_flush(ft, f, now);
 		if (f->hs == WL_HS_SYN) {
 			CTR(ft, SYN_UNANSWERED)++;
-			f->conn.flags |= 1u << WL_CONN_F_BIT_UNANSWERED;
+			f->cflags |= 1u << WL_CONN_F_BIT_UNANSWERED;
 			hs_emit(ft, f, 0, 0, "unanswered", WL_SC_ERROR,
 				flags | WL_TXN_F_NO_RESPONSE);
 		} else if (f->hs == WL_HS_SYNACK) {
-			hs_emit(ft, f, f->synack_ns, 0, "no_ack", WL_SC_OK,
-				flags);
+			hs_emit(ft, f, hs_get(ft, f)->synack_ns, 0, "no_ack",
+				WL_SC_OK, flags);
 		}
 	}
 	if (f->proto != WL_PROTO_NONE) {
-		const struct wl_flow_dir *s2c = &f->d[WL_DIR_S2C];
-		const struct wl_flow_dir *c2s = &f->d[WL_DIR_C2S];
+		const struct wl_seq *s2c = &f->s[WL_DIR_S2C];
+		const struct wl_seq *c2s = &f->s[WL_DIR_C2S];
+		uint8_t fs2c = f->dfl[WL_DIR_S2C], fc2s = f->dfl[WL_DIR_C2S];
 
 		ctx_init(ft, f, f->proto, &ctx);
 		/* Closed both ways, the client first, after every byte the
 		 * server sent: a count settles an open loss (wl_match.h). */
-		ctx.close_clean = f->conn.end == WL_CONN_END_CLOSED &&
-			f->cli_fin_first && s2c->seq_valid &&
-			SEQ_GEQ(f->cli_fin_ack, s2c->fin_seen ? s2c->fin_seq :
-			s2c->next_seq);
+		ctx.close_clean = f->end == WL_CONN_END_CLOSED &&
+			f->cli_fin_first && (fs2c & WL_FD_SEQ_VALID) &&
+			SEQ_GEQ(f->cli_fin_ack, fs2c & WL_FD_FIN_SEEN ?
+			s2c->fin_seq : s2c->next_seq);
 		/* Or the server first, after every byte the client sent. */
-		ctx.close_srv_first = f->conn.end == WL_CONN_END_CLOSED &&
+		ctx.close_srv_first = f->end == WL_CONN_END_CLOSED &&
 			!f->cli_fin_first &&
-			f->conn.fin_side == WL_CONN_SIDE_SERVER &&
-			c2s->seq_valid && SEQ_GEQ(f->srv_fin_ack,
-			c2s->fin_seen ? c2s->fin_seq : c2s->next_seq);
+			f->fin_side == WL_CONN_SIDE_SERVER &&
+			(fc2s & WL_FD_SEQ_VALID) && SEQ_GEQ(f->srv_fin_ack,
+			fc2s & WL_FD_FIN_SEEN ? c2s->fin_seq : c2s->next_seq);
 		ft->conf.protos[f->proto]->close(l7_state(ft, f), &ctx, flags,
 			now);
 	}
 	l7_release(ft, f);
+}
+
+/* ---- table ---- */
+
+/* CRC32-C of the key, as rte_hash_crc() would give it; the words are
+ * copied out first: read through another type right after key_make()
+ * wrote them, the compiler may load them before the stores land (strict
+ * aliasing). */
+static inline uint32_t
+key_hash(const struct wl_flow_key *k)
+{
+	uint64_t w[sizeof(*k) / 8];
+	uint32_t h = 0;
+	unsigned int i;
+
+	memcpy(w, k, sizeof(w));
+	for (i = 0; i < RTE_DIM(w); i++)
+		h = rte_hash_crc_8byte(w[i], h);
+	return h;
+}
+
+static inline int
+key_eq(const struct wl_flow_key *a, const struct wl_flow_key *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* A flow's first bucket: h scaled to the bucket count. */
+static inline uint32_t
+bkt_first(const struct wl_flow_table *ft, uint32_t h)
+{
+	return (uint32_t)(((uint64_t)h * ft->n_bkt) >> 32);
+}
+
+/* The other bucket of a flow in bucket b with signature sig: each is the
+ * other's, c - b modulo the count for a c that only sig decides. */
+static inline uint32_t
+bkt_alt(const struct wl_flow_table *ft, uint32_t b, uint16_t sig)
+{
+	uint32_t c = (uint32_t)(((uint64_t)((sig + 1u) * 0x9e3779b1u) *
+		ft->n_bkt) >> 32);
+
+	return c >= b ? c - b : c + ft->n_bkt - b;
+}
+
+static inline int
+bkt_free_way(const struct wl_ft_bucket *b)
+{
+	unsigned int w;
+
+	for (w = 0; w < WL_FT_WAYS; w++)
+		if (b->idx[w] == 0)
+			return (int)w;
+	return -1;
+}
+
+/* The first flow of bucket b with signature sig after way *w (in
+ * order), WL_NIL when none. */
+static inline uint32_t
+bkt_scan(const struct wl_ft_bucket *b, uint16_t sig, unsigned int *w)
+{
+	for (; *w < WL_FT_WAYS; (*w)++)
+		if (b->sig[*w] == sig && b->idx[*w] != 0)
+			return b->idx[(*w)++] - 1;
+	return WL_NIL;
+}
+
+/* The flow of key k (hash h), or -ENOENT. */
+static int32_t
+tbl_find(struct wl_flow_table *ft, const struct wl_flow_key *k, uint32_t h)
+{
+	uint16_t sig = (uint16_t)h;
+	uint32_t b = bkt_first(ft, h), i;
+	unsigned int j, w;
+
+	for (j = 0; j < 2; j++, b = bkt_alt(ft, b, sig))
+		for (w = 0; (i = bkt_scan(&ft->bkt[b], sig, &w)) != WL_NIL;)
+			if (key_eq(&ft->flows[i].key, k))
+				return (int32_t)i;
+	return -ENOENT;
+}
+
+/* The first flow whose signature matches h (its key not compared yet),
+ * WL_NIL if none: a burst prefetches it. */
+static inline uint32_t
+tbl_cand(const struct wl_flow_table *ft, uint32_t h)
+{
+	uint16_t sig = (uint16_t)h;
+	uint32_t b = bkt_first(ft, h), i;
+	unsigned int w = 0;
+
+	i = bkt_scan(&ft->bkt[b], sig, &w);
+	if (i != WL_NIL)
+		return i;
+	w = 0;
+	return bkt_scan(&ft->bkt[bkt_alt(ft, b, sig)], sig, &w);
+}
+
+/* Breadth-first search for room, as cuckoo hashing does: a node is a
+ * full bucket reached by moving the flow in way `way` of its parent's
+ * bucket to its other bucket. */
+#define WL_CUCKOO_NODES 256
+
+struct cuckoo_node {
+	uint32_t b;
+	int16_t parent;
+	uint8_t way;
+};
+
+static inline void
+bkt_move(struct wl_flow_table *ft, uint32_t fb, unsigned int fw, uint32_t tb,
+	unsigned int tw)
+{
+	ft->bkt[tb].sig[tw] = ft->bkt[fb].sig[fw];
+	ft->bkt[tb].idx[tw] = ft->bkt[fb].idx[fw];
+}
+
+/* Is bucket b on the path from the root to node n? */
+static int
+on_path(const struct cuckoo_node *q, int n, uint32_t b)
+{
+	for (; n >= 0; n = q[n].parent)
+		if (q[n].b == b)
+			return 1;
+	return 0;
+}
+
+/*
+ * Put flow i (hash h) in one of its two buckets, moving flows to their
+ * other bucket to make room if both are full.
+ * @return 0, or -ENOSPC when no room was found (nothing moved).
+ */
+static int
+tbl_add(struct wl_flow_table *ft, uint32_t h, uint32_t i)
+{
+	struct cuckoo_node q[WL_CUCKOO_NODES];
+	uint16_t sig = (uint16_t)h;
+	uint32_t b1 = bkt_first(ft, h), b2 = bkt_alt(ft, b1, sig);
+	int n = 0, k, w;
+
+	q[n++] = (struct cuckoo_node){ b1, -1, 0 };
+	if (b2 != b1)
+		q[n++] = (struct cuckoo_node){ b2, -1, 0 };
+	for (k = 0; k < n; k++) {
+		uint32_t cb = q[k].b;
+
+		w = bkt_free_way(&ft->bkt[cb]);
+		if (w >= 0) {
+			/* Room at node k: shift the path's flows down it,
+			 * the last moved first. */
+			int node = k;
+
+			while (q[node].parent >= 0) {
+				int p = q[node].parent;
+
+				bkt_move(ft, q[p].b, q[node].way, cb,
+					(unsigned int)w);
+				cb = q[p].b;
+				w = q[node].way;
+				node = p;
+			}
+			ft->bkt[cb].sig[w] = sig;
+			ft->bkt[cb].idx[w] = i + 1;
+			return 0;
+		}
+		for (w = 0; w < WL_FT_WAYS && n < WL_CUCKOO_NODES; w++) {
+			uint32_t a = bkt_alt(ft, cb, ft->bkt[cb].sig[w]);
+
+			if (!on_path(q, k, a))
+				q[n++] = (struct cuckoo_node){ a,
+					(int16_t)k, (uint8_t)w };
+		}
+	}
+	return -ENOSPC;
+}
+
+static void
+tbl_del(struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	uint32_t h = key_hash(&f->key), i = flow_idx(ft, f) + 1;
+	uint32_t b = bkt_first(ft, h);
+	unsigned int j, w;
+
+	for (j = 0; j < 2; j++, b = bkt_alt(ft, b, (uint16_t)h))
+		for (w = 0; w < WL_FT_WAYS; w++)
+			if (ft->bkt[b].idx[w] == i) {
+				ft->bkt[b].idx[w] = 0;
+				return;
+			}
 }
 
 /* Close what is open, report the connection and drop the flow. */
@@ -621,13 +1117,16 @@ finish(struct wl_flow_table *ft, struct wl_flow *f, enum wl_conn_end end,
 	uint32_t flags, uint64_t now)
 {
 	if (!f->closed) {
-		f->conn.end = (uint8_t)end;
+		f->end = end;
 		close_l7(ft, f, flags, now);
 	}
 	conn_emit(ft, f, now);
 	wl_tcp_free(ft, f);
+	parts_put(ft, f);
 	list_unlink(ft, f);
-	rte_hash_del_key(ft->hash, &f->key);
+	tbl_del(ft, f);
+	f->next = ft->flow_free;
+	ft->flow_free = flow_idx(ft, f);
 	ft->del_gen++;
 	ft->count--;
 	CTR(ft, ACTIVE) = ft->count;
@@ -666,6 +1165,19 @@ oldest(struct wl_flow_table *ft, uint32_t mask)
 	return best;
 }
 
+static void
+evict_flow(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now)
+{
+	CTR(ft, EVICTED)++;
+	if (f->list == WL_FL_CLOSED)
+		CTR(ft, EVICTED_CLOSED)++;
+	else if ((WL_FL_EVICT_FIRST >> f->list) & 1)
+		CTR(ft, EVICTED_UNPROVEN)++;
+	else
+		CTR(ft, EVICTED_ESTABLISHED)++;
+	finish(ft, f, WL_CONN_END_EVICTED, WL_TXN_F_EVICTED, now);
+}
+
 /*
  * Make room for one flow: the least recently active one. But flows that
  * never proved a conversation (a handshake not completed: a SYN flood's;
@@ -679,17 +1191,28 @@ oldest(struct wl_flow_table *ft, uint32_t mask)
 static void
 evict(struct wl_flow_table *ft, uint64_t now)
 {
-	struct wl_flow *f = ft->unproven > ft->unproven_max ?
-		oldest(ft, WL_FL_EVICT_FIRST) : oldest(ft, UINT32_MAX);
+	evict_flow(ft, ft->unproven > ft->unproven_max ?
+		oldest(ft, WL_FL_EVICT_FIRST) : oldest(ft, UINT32_MAX), now);
+}
 
-	CTR(ft, EVICTED)++;
-	if (f->list == WL_FL_CLOSED)
-		CTR(ft, EVICTED_CLOSED)++;
-	else if ((WL_FL_EVICT_FIRST >> f->list) & 1)
-		CTR(ft, EVICTED_UNPROVEN)++;
-	else
-		CTR(ft, EVICTED_ESTABLISHED)++;
-	finish(ft, f, WL_CONN_END_EVICTED, WL_TXN_F_EVICTED, now);
+/*
+ * Room for one more handshake: with flow.handshake_max below max_flows,
+ * the oldest half-open flow goes (every handshake part is held by a
+ * flow on the handshake list).
+ */
+static void
+hs_room(struct wl_flow_table *ft, uint64_t now)
+{
+	struct wl_pool *p = &ft->hs_pool;
+
+	while (p->free == WL_NIL && p->fresh >= p->n) {
+		struct wl_flow *f = oldest(ft, 1u << WL_FL_SYN);
+
+		if (f == NULL)
+			return;
+		CTR(ft, HANDSHAKE_FULL)++;
+		evict_flow(ft, f, now);
+	}
 }
 
 /* ---- roles ---- */
@@ -777,40 +1300,46 @@ key_make(struct wl_flow_key *k, const struct wl_pkt *p, unsigned int *src_side)
 }
 
 static struct wl_flow *
-flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, hash_sig_t sig,
+flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, uint32_t h,
 	const struct wl_pkt *p, unsigned int src_side)
 {
 	struct wl_flow *f;
-	int pos, client_is_src;
-	unsigned int id, i;
+	int client_is_src, syn = p->l4proto == IPPROTO_TCP &&
+		(p->tcp_flags & (WL_TCP_SYN | WL_TCP_ACK)) == WL_TCP_SYN;
+	unsigned int id;
+	uint32_t i;
 
 	if (ft->count >= ft->conf.max_flows)
 		evict(ft, p->ts_ns);
-	pos = rte_hash_add_key_with_hash(ft->hash, k, sig);
-	if (pos < 0) {
-		CTR(ft, EVICTED)++;     /* cannot happen with the ext table */
+	if (syn)
+		hs_room(ft, p->ts_ns);
+	if (ft->flow_free != WL_NIL) {
+		i = ft->flow_free;
+		ft->flow_free = ft->flows[i].next;
+	} else {
+		/* count < max_flows: a never-used entry is left */
+		i = ft->flow_fresh++;
+	}
+	if (tbl_add(ft, h, i) != 0) {
+		ft->flows[i].next = ft->flow_free;
+		ft->flow_free = i;
+		CTR(ft, HASH_FULL)++;
 		return NULL;
 	}
-	f = &ft->flows[pos];
+	f = &ft->flows[i];
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
 	f->proto = WL_PROTO_NONE;
-	f->conn.l7proto = WL_PROTO_NONE;
-	f->conn.l4proto = p->l4proto;
-	f->l7_state = WL_NIL;
-	for (i = 0; i < 2; i++) {
-		f->d[i].ooo_head = WL_NIL;
-		f->d[i].dq_head = WL_NIL;
-		f->d[i].dq_tail = WL_NIL;
-	}
-	f->ro_prev = f->ro_next = WL_NIL;
+	f->l7 = f->ro = f->extra = f->an = WL_NIL;
 	f->flow_id = ft->next_id++;
 	f->ts_source = p->ts_source;
-	f->conn_first_ns = p->ts_ns;
+	f->first_ns = p->ts_ns;
 	f->last_ns = p->ts_ns;
 	ft->count++;
 	CTR(ft, CREATED)++;
 	CTR(ft, ACTIVE) = ft->count;
+	if (ft->count > CTR(ft, ACTIVE_PEAK))
+		CTR(ft, ACTIVE_PEAK) = ft->count;
 
 	if (p->l4proto == IPPROTO_TCP) {
 		CTR(ft, TCP)++;
@@ -820,12 +1349,22 @@ flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, hash_sig_t sig,
 			client_is_src = dst_is_server(ft, p);
 		if (!(p->tcp_flags & WL_TCP_SYN)) {
 			CTR(ft, MIDSTREAM)++;
-			f->conn.flags |= 1u << WL_CONN_F_BIT_MIDSTREAM;
+			f->cflags |= 1u << WL_CONN_F_BIT_MIDSTREAM;
 		}
 		/* A SYN/ACK seen first has no handshake to complete: like a
 		 * flow picked up mid-stream, the client's answer proves it. */
-		list_append(ft, f, (p->tcp_flags & (WL_TCP_SYN | WL_TCP_ACK)) ==
-			WL_TCP_SYN ? WL_FL_SYN : WL_FL_ONEWAY);
+		list_append(ft, f, syn ? WL_FL_SYN : WL_FL_ONEWAY);
+		if (ft->conf.conn_analytics) {
+			struct wl_flow_an *a = part_take(ft, &ft->an_pool,
+				&f->an, WL_FLOW_CTR_ANALYTICS_PEAK);
+
+			if (a != NULL) {
+				a->ev = WL_NIL;
+			} else {
+				f->cflags |= 1u << WL_CONN_F_BIT_NO_ANALYTICS;
+				CTR(ft, ANALYTICS_FULL)++;
+			}
+		}
 	} else {
 		CTR(ft, UDP)++;
 		client_is_src = dst_is_server(ft, p);
@@ -851,10 +1390,19 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 static void
 port_reuse(struct wl_flow_table *ft, struct wl_flow *f, const struct wl_pkt *p)
 {
+	struct wl_flow_extra *x;
+
 	CTR(ft, PORT_REUSE)++;
-	/* The SYN belongs to the new connection, not to this one. */
-	f->conn.d[WL_DIR_C2S].pkts--;
-	f->conn.d[WL_DIR_C2S].bytes -= p->wire_len;
+	/* The SYN belongs to the new connection, not to this one (the
+	 * counts hold at least its own packet: a borrow has a high word,
+	 * unless the extra pool was empty, which flagged them partial). */
+	x = wl_extra(ft, f);
+	if (f->c32[WL_C_PKTS][WL_DIR_C2S] == 0 && x != NULL)
+		x->hi[WL_C_PKTS * 2 + WL_DIR_C2S]--;
+	f->c32[WL_C_PKTS][WL_DIR_C2S]--;
+	if (f->c32[WL_C_BYTES][WL_DIR_C2S] < p->wire_len && x != NULL)
+		x->hi[WL_C_BYTES * 2 + WL_DIR_C2S]--;
+	f->c32[WL_C_BYTES][WL_DIR_C2S] -= p->wire_len;
 	finish(ft, f, WL_CONN_END_PORT_REUSE, WL_TXN_F_CLOSED, p->ts_ns);
 	wl_flow_input(ft, p);
 }
@@ -863,74 +1411,79 @@ static void
 tcp_syn(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const struct wl_pkt *p)
 {
-	uint64_t npkts = f->conn.d[0].pkts + f->conn.d[1].pkts;
+	uint64_t n = npkts(ft, f, 0) + npkts(ft, f, 1);
+	struct wl_flow_hs *h;
 
 	if (!(p->tcp_flags & WL_TCP_ACK)) {
 		if (dir != WL_DIR_C2S)
 			return;         /* simultaneous open: not measured */
-		if (f->hs == WL_HS_NONE && npkts == 1) {
+		if (f->hs == WL_HS_NONE && n == 1) {
+			uint32_t i;
+
+			/* flow_new made room (hs_room) */
+			h = part_take(ft, &ft->hs_pool, &i,
+				WL_FLOW_CTR_HANDSHAKE_PEAK);
+			if (h == NULL) {
+				wl_seq_start(ft, f, WL_DIR_C2S, p->seq + 1);
+				return;
+			}
+			f->hsp = i;
 			f->hs = WL_HS_SYN;
-			f->syn_first_ns = p->ts_ns;
-		} else if (f->hs == WL_HS_SYN && p->seq == f->cli_isn) {
-			f->syn_retrans++;
-		} else if (f->hs == WL_HS_SYNACK && p->seq == f->cli_isn) {
-			f->syn_retrans++;
-			return;
+		} else if ((f->hs == WL_HS_SYN || f->hs == WL_HS_SYNACK) &&
+				p->seq == hs_get(ft, f)->cli_isn) {
+			h = hs_get(ft, f);
+			h->syn_retrans++;
+			if (f->hs == WL_HS_SYNACK)
+				return;
 		} else {
 			port_reuse(ft, f, p);
 			return;
 		}
 		/* The server answers the latest SYN it got. */
-		f->syn_ns = p->ts_ns;
-		f->cli_isn = p->seq;
-		f->d[WL_DIR_C2S].next_seq = p->seq + 1;
-		f->d[WL_DIR_C2S].dlv_seq = p->seq + 1;
-		f->d[WL_DIR_C2S].seq_valid = 1;
+		h->syn_ns = p->ts_ns;
+		h->cli_isn = p->seq;
+		wl_seq_start(ft, f, WL_DIR_C2S, p->seq + 1);
 		return;
 	}
 	if (dir != WL_DIR_S2C)
 		return;
 	if (f->hs == WL_HS_SYN || f->hs == WL_HS_SYNACK) {
-		if (p->ack != f->cli_isn + 1) {
+		h = hs_get(ft, f);
+		if (p->ack != h->cli_isn + 1) {
 			CTR(ft, BAD_SEQ)++;
 			return;
 		}
 		if (f->hs == WL_HS_SYNACK)
-			f->synack_retrans++;
+			h->synack_retrans++;
 		else
-			f->synack_first_ns = p->ts_ns;
-		f->synack_ns = p->ts_ns;
+			h->synack_first_ns = p->ts_ns;
+		h->synack_ns = p->ts_ns;
 		f->hs = WL_HS_SYNACK;
-	} else if (f->d[WL_DIR_S2C].seq_valid) {
+	} else if (f->dfl[WL_DIR_S2C] & WL_FD_SEQ_VALID) {
 		return;
 	}
-	f->d[WL_DIR_S2C].next_seq = p->seq + 1;
-	f->d[WL_DIR_S2C].dlv_seq = p->seq + 1;
-	f->d[WL_DIR_S2C].seq_valid = 1;
-	if (!f->d[WL_DIR_C2S].seq_valid) {
+	wl_seq_start(ft, f, WL_DIR_S2C, p->seq + 1);
+	if (!(f->dfl[WL_DIR_C2S] & WL_FD_SEQ_VALID))
 		/* The client's SYN was not seen: the SYN/ACK says where its
 		 * stream starts, so bytes lost before the first seen are a
 		 * gap, not a stream that seems to start later. */
-		f->cli_isn = p->ack - 1;
-		f->d[WL_DIR_C2S].next_seq = p->ack;
-		f->d[WL_DIR_C2S].dlv_seq = p->ack;
-		f->d[WL_DIR_C2S].seq_valid = 1;
-	}
+		wl_seq_start(ft, f, WL_DIR_C2S, p->ack);
 }
 
 /*
  * Connection analytics of one TCP packet (struct wl_conn_dir): IP ID
  * continuity, window, duplicate ACKs, SACK, and the gaps between data
- * packets inside a burst. Counters and compares only.
+ * packets inside a burst. Counters and compares only; results other
+ * than zero go to the events part.
  */
 static void
-tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	const struct wl_pkt *p)
+tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f,
+	struct wl_flow_an *a, enum wl_dir dir, const struct wl_pkt *p)
 {
-	struct wl_conn_dir *c = &f->conn.d[dir];
-	struct wl_flow_dir *d = &f->d[dir];
+	struct wl_an_dir *d = &a->d[dir];
 	uint32_t len = WL_MAX(p->payload_len, p->seg_len);
 	uint8_t fl = p->tcp_flags;
+	struct wl_flow_ev *ev;
 	uint64_t gap;
 
 	if (p->ip_version == 4) {
@@ -941,8 +1494,11 @@ tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		if (step == 1) {
 			d->ipid_run += d->ipid_run < UINT8_MAX;
 		} else if (d->ipid_run >= 4 && step > 1 && step < 1024) {
-			c->ipid_gaps++;
-			c->ipid_missing += step - 1u;
+			ev = ev_get(ft, f, a);
+			if (ev != NULL) {
+				ev->d[dir].ipid_gaps++;
+				ev->d[dir].ipid_missing += step - 1u;
+			}
 			d->ipid_run = 1;
 		} else if (step != 0) {
 			d->ipid_run = 0;
@@ -951,53 +1507,77 @@ tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	}
 	if (fl & (WL_TCP_SYN | WL_TCP_RST))
 		return;
-	c->sack_blocks += p->nsack;
+	if (p->nsack != 0 && (ev = ev_get(ft, f, a)) != NULL)
+		ev->d[dir].sack_blocks += p->nsack;
 	if (p->tcp_window == 0 && !d->zero_now) {
-		c->zero_win++;
+		ev = ev_get(ft, f, a);
+		if (ev != NULL)
+			ev->d[dir].zero_win++;
 		d->zero_now = 1;
-		d->zero_since_ns = p->ts_ns;
+		a->zero_since_ns[dir] = p->ts_ns;
 	} else if (p->tcp_window != 0 && d->zero_now) {
-		c->zero_win_ns += p->ts_ns - d->zero_since_ns;
+		ev = ev_peek(ft, f);
+		if (ev != NULL)
+			ev->d[dir].zero_win_ns += p->ts_ns - a->zero_since_ns[dir];
 		d->zero_now = 0;
 	}
 	if (fl & WL_TCP_ACK) {
 		/* RFC 5681: same ACK, same window, no data, data in flight. */
 		if (d->ack_seen && p->ack == d->last_ack &&
 				p->tcp_window == d->last_win && len == 0 &&
-				!(fl & WL_TCP_FIN) && f->d[!dir].seq_valid &&
-				SEQ_LT(p->ack, f->d[!dir].high_seq))
-			c->dup_acks++;
+				!(fl & WL_TCP_FIN) &&
+				(f->dfl[!dir] & WL_FD_SEQ_VALID) &&
+				SEQ_LT(p->ack, a->d[!dir].high_seq) &&
+				(ev = ev_get(ft, f, a)) != NULL)
+			ev->d[dir].dup_acks++;
 		d->ack_seen = 1;
 		d->last_ack = p->ack;
 		d->last_win = (uint16_t)p->tcp_window;
 	}
 	if (len == 0)
 		return;
-	if (!d->seq_valid || SEQ_GT(p->seq + len, d->high_seq))
+	if (!(f->dfl[dir] & WL_FD_SEQ_VALID) || SEQ_GT(p->seq + len, d->high_seq))
 		d->high_seq = p->seq + len;
-	if (d->in_burst && p->ts_ns > d->last_data_ns) {
-		gap = p->ts_ns - d->last_data_ns;
-		if (gap > c->stall_max_ns)
-			c->stall_max_ns = gap;
-		if (gap > d->stall_txn_ns)
-			d->stall_txn_ns = gap;
+	/* Only the side of the latest data packet can be in a burst, so
+	 * one time serves both. */
+	if (d->in_burst && p->ts_ns > a->last_data_ns &&
+			(ev = ev_get(ft, f, a)) != NULL) {
+		gap = p->ts_ns - a->last_data_ns;
+		if (gap > ev->d[dir].stall_max_ns)
+			ev->d[dir].stall_max_ns = gap;
 		if (gap >= (uint64_t)ft->conf.stall_ms * WL_NS_PER_MS)
-			c->stalls++;
+			ev->d[dir].stalls++;
 		if (dir == WL_DIR_S2C) {
 			uint64_t us = gap / WL_NS_PER_US;
 			unsigned int b = us == 0 ? 0 :
 				WL_MIN(63u - (unsigned int)__builtin_clzll(us),
 				WL_CONN_IPG_BUCKETS - 1u);
 
-			if (f->conn.ipg_count == 0 || gap < f->conn.ipg_min_ns)
-				f->conn.ipg_min_ns = gap;
-			f->conn.ipg_count++;
-			f->conn.ipg_hist[b] += f->conn.ipg_hist[b] < UINT16_MAX;
+			if (gap > ev->stall_txn_ns)
+				ev->stall_txn_ns = gap;
+			if (ev->ipg_count == 0 || gap < ev->ipg_min_ns)
+				ev->ipg_min_ns = gap;
+			ev->ipg_count++;
+			ev->ipg_hist[b] += ev->ipg_hist[b] < UINT16_MAX;
 		}
 	}
 	d->in_burst = 1;
-	d->last_data_ns = p->ts_ns;
-	f->d[!dir].in_burst = 0;
+	a->last_data_ns = p->ts_ns;
+	a->d[!dir].in_burst = 0;
+}
+
+/* FIN both ways reached L7, nothing queued: the connection closed. */
+static int
+tcp_done(struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	if (!(f->dfl[0] & f->dfl[1] & WL_FD_FIN_DONE))
+		return 0;
+	if (f->ro != WL_NIL) {
+		const struct wl_flow_ro *r = wl_ro(ft, f);
+
+		return r->dq_n[0] == 0 && r->dq_n[1] == 0;
+	}
+	return 1;
 }
 
 static void
@@ -1006,24 +1586,24 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 {
 	uint8_t fl = p->tcp_flags;
 
-	if (ft->conf.conn_analytics)
-		tcp_analytics(ft, f, dir, p);
-	if ((fl & WL_TCP_FIN) && f->conn.fin_side == WL_CONN_SIDE_NONE) {
-		f->conn.fin_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
+	if (f->an != WL_NIL)
+		tcp_analytics(ft, f, an_get(ft, f), dir, p);
+	if ((fl & WL_TCP_FIN) && f->fin_side == WL_CONN_SIDE_NONE) {
+		f->fin_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
 			WL_CONN_SIDE_SERVER;
 		f->cli_fin_first = dir == WL_DIR_C2S && (fl & WL_TCP_ACK);
 		f->cli_fin_ack = p->ack;
 		f->srv_fin_ack = p->ack;
 	} else if ((fl & WL_TCP_FIN) && (fl & WL_TCP_ACK) && dir == WL_DIR_C2S &&
-			f->conn.fin_side == WL_CONN_SIDE_SERVER &&
+			f->fin_side == WL_CONN_SIDE_SERVER &&
 			SEQ_GT(f->srv_fin_ack, p->seq + p->seg_len)) {
 		/* The server's FIN, seen first, had this one: the client
 		 * closed first (the tap saw the two out of order). */
 		f->cli_fin_first = 1;
 		f->cli_fin_ack = p->ack;
 	}
-	if ((fl & WL_TCP_RST) && f->conn.rst_side == WL_CONN_SIDE_NONE)
-		f->conn.rst_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
+	if ((fl & WL_TCP_RST) && f->rst_side == WL_CONN_SIDE_NONE)
+		f->rst_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
 			WL_CONN_SIDE_SERVER;
 	if (fl & WL_TCP_SYN) {
 		tcp_syn(ft, f, dir, p);
@@ -1034,32 +1614,33 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	if (fl & WL_TCP_RST) {
 		if (f->hs == WL_HS_SYN && dir == WL_DIR_S2C) {
 			CTR(ft, REFUSED)++;
-			f->conn.flags |= 1u << WL_CONN_F_BIT_REFUSED;
+			f->cflags |= 1u << WL_CONN_F_BIT_REFUSED;
 			hs_emit(ft, f, p->ts_ns, 0, "refused", WL_SC_ERROR, 0);
 		}
-		f->conn.end = WL_CONN_END_RESET;
+		f->end = WL_CONN_END_RESET;
 		close_l7(ft, f, WL_TXN_F_CLOSED, p->ts_ns);
 		CTR(ft, CLOSED)++;
 		list_move(ft, f, WL_FL_CLOSED);
 		return;
 	}
 	if (f->hs == WL_HS_SYNACK && dir == WL_DIR_C2S && (fl & WL_TCP_ACK)) {
-		hs_emit(ft, f, f->synack_ns, p->ts_ns - f->synack_ns,
-			"established", WL_SC_OK, 0);
+		uint64_t sa = hs_get(ft, f)->synack_ns;
+
+		hs_emit(ft, f, sa, p->ts_ns - sa, "established", WL_SC_OK, 0);
 		list_move(ft, f, WL_FL_EST);
 	}
 	if (fl & WL_TCP_ACK)
 		wl_tcp_acked(ft, f, !dir, p->ack, p->ts_ns);
 	wl_tcp_segment(ft, f, dir, p);
 	/* What this packet brought may free bytes of the other direction
-	 * that waited for it. */
-	if (f->d[0].dq_n != 0 || f->d[1].dq_n != 0)
+	 * that waited for it; a reorder window counts the packet. */
+	if (f->ro != WL_NIL) {
 		wl_tcp_release(ft, f);
-	if (f->ro_on)
-		wl_tcp_ro_check(ft, f, p->ts_ns, 0);
-	if (f->d[0].fin_done && f->d[1].fin_done && f->d[0].dq_n == 0 &&
-			f->d[1].dq_n == 0) {
-		f->conn.end = WL_CONN_END_CLOSED;
+		if (f->ro != WL_NIL && wl_ro(ft, f)->on)
+			wl_tcp_ro_check(ft, f, p->ts_ns, 0);
+	}
+	if (tcp_done(ft, f)) {
+		f->end = WL_CONN_END_CLOSED;
 		close_l7(ft, f, WL_TXN_F_CLOSED, p->ts_ns);
 		CTR(ft, CLOSED)++;
 		list_move(ft, f, WL_FL_CLOSED);
@@ -1070,27 +1651,31 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 
 #define FLOW_PREFETCH_AHEAD 4
 
-/* Every line a packet touches: key and timers, counters, both directions. */
+/* The entry's lines (a packet touches all three). */
 static inline void
 flow_prefetch(const struct wl_flow *f)
 {
 	const char *c = (const char *)f;
-	unsigned int off;
 
-	for (off = 0; off < sizeof(*f); off += RTE_CACHE_LINE_SIZE)
-		rte_prefetch0(c + off);
+	rte_prefetch0(c);
+	rte_prefetch0(c + RTE_CACHE_LINE_SIZE);
+	rte_prefetch0(c + 2 * RTE_CACHE_LINE_SIZE);
 }
 
+/* What the entry points to (read from it: the entry must be in cache
+ * already): analytics, and the head of the protocol state. */
 static inline void
-l7_prefetch(struct wl_flow_table *ft, const struct wl_flow *f)
+parts_prefetch(struct wl_flow_table *ft, const struct wl_flow *f)
 {
 	const char *st = l7_state(ft, f);
 	unsigned int off;
 
+	if (f->an != WL_NIL)
+		rte_prefetch0(wl_pool_at(&ft->an_pool, f->an));
 	if (st == NULL)
 		return;
-	for (off = 0; off < 8 * RTE_CACHE_LINE_SIZE && off < ft->l7_slot;
-			off += RTE_CACHE_LINE_SIZE)
+	for (off = 0; off < 8 * RTE_CACHE_LINE_SIZE &&
+			off < ft->l7_pool.slot; off += RTE_CACHE_LINE_SIZE)
 		rte_prefetch0(st + off);
 }
 
@@ -1134,73 +1719,136 @@ dup_sig(const struct wl_pkt *p, unsigned int src_side)
 	}
 }
 
-static inline void
-dup_note(struct wl_flow *f, uint32_t sig, uint32_t ts)
+/*
+ * The recent frames of all flows: a frame's bucket follows from its
+ * flow's key and its own signature (so a burst can prefetch it before
+ * the flow is looked up), and it is stored under a signature of the
+ * flow instance too (flow_id), never 0 (an empty way).
+ */
+static inline uint32_t
+dd_bucket(const struct wl_flow_table *ft, uint32_t key_h, uint32_t dsig)
 {
-	f->dup_sig[f->dup_next] = sig;
-	f->dup_ts[f->dup_next] = ts;
-	f->dup_next = (uint8_t)((f->dup_next + 1) % WL_DUP_RING);
+	return (uint32_t)(((uint64_t)rte_hash_crc_4byte(dsig, key_h) *
+		ft->n_dd) >> 32);
 }
 
-/* A copy of one of the flow's latest packets, seen within the window
+static inline uint32_t
+dd_sig(const struct wl_flow *f, uint32_t dsig)
+{
+	uint32_t s = rte_hash_crc_8byte(f->flow_id, dsig);
+
+	return s != 0 ? s : 1;
+}
+
+/* Remember a frame: in an empty way, else over the oldest one (a copy
+ * of which, still inside the window, would be missed: counted). */
+static void
+dd_note(struct wl_flow_table *ft, struct wl_dd_bucket *b, uint32_t sig,
+	uint32_t ts)
+{
+	unsigned int i, v = 0;
+	int32_t age = INT32_MIN;
+
+	for (i = 0; i < WL_DD_WAYS; i++) {
+		int32_t a = (int32_t)(ts - b->ts[i]);
+
+		if (b->sig[i] == 0) {
+			v = i;
+			break;
+		}
+		if (a > age) {
+			age = a;
+			v = i;
+		}
+	}
+	if (b->sig[v] != 0 && (uint32_t)(age < 0 ? -age : age) <=
+			ft->dup_window)
+		CTR(ft, DEDUP_OVERFLOW)++;
+	b->sig[v] = sig;
+	b->ts[v] = ts;
+}
+
+/* A copy of one of the flow's recent frames, seen within the window
  * (before or after it: merged captures need not be in time order)? */
 static inline int
-dup_seen(const struct wl_flow_table *ft, const struct wl_flow *f,
+dd_seen(const struct wl_flow_table *ft, const struct wl_dd_bucket *b,
 	uint32_t sig, uint32_t ts)
 {
 	unsigned int i;
 
-	for (i = 0; i < WL_DUP_RING; i++) {
-		int32_t dt = (int32_t)(ts - f->dup_ts[i]);
+	for (i = 0; i < WL_DD_WAYS; i++) {
+		int32_t dt = (int32_t)(ts - b->ts[i]);
 
-		if (f->dup_sig[i] == sig && (uint32_t)(dt < 0 ? -dt : dt) <=
+		if (b->sig[i] == sig && (uint32_t)(dt < 0 ? -dt : dt) <=
 				ft->dup_window)
 			return 1;
 	}
 	return 0;
 }
 
-/* Account a packet to the flow at pos (-ENOENT: none yet). */
-static void
-flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
-	const struct wl_flow_key *k, hash_sig_t sig, unsigned int src_side,
-	int pos)
-{
-	struct wl_flow *f;
-	enum wl_dir dir;
-	uint32_t dsig = 0, dts = 0;
-	int dedup = 0;
+/* A packet's key and what its lookup and duplicate check need. */
+struct flow_in {
+	struct wl_flow_key k;
+	uint32_t h;             /* key hash */
+	uint32_t dsig;          /* dup_sig(), when dedup */
+	uint32_t ddb;           /* its bucket */
+	uint8_t side;           /* key side of the source */
+	uint8_t dedup;
+};
 
+static inline void
+flow_in_make(const struct wl_flow_table *ft, const struct wl_pkt *p,
+	struct flow_in *in)
+{
+	unsigned int side;
+
+	key_make(&in->k, p, &side);
+	in->side = (uint8_t)side;
+	in->h = key_hash(&in->k);
 	/* A host answers every segment that reaches a closed socket with
 	 * the same RST (IP ID 0 on many stacks): no copy to tell apart,
 	 * and a copied RST changes nothing but a count. */
-	if (ft->dup_window != 0 && !(p->l4proto == IPPROTO_TCP &&
-			(p->tcp_flags & WL_TCP_RST))) {
-		dsig = dup_sig(p, src_side);
-		dts = (uint32_t)(p->ts_ns >> 10);
-		dedup = 1;
+	in->dedup = ft->dup_window != 0 && !(p->l4proto == IPPROTO_TCP &&
+		(p->tcp_flags & WL_TCP_RST));
+	if (in->dedup) {
+		in->dsig = dup_sig(p, side);
+		in->ddb = dd_bucket(ft, in->h, in->dsig);
 	}
+}
+
+/* Account a packet to the flow at pos (-ENOENT: none yet). */
+static void
+flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
+	const struct flow_in *in, int32_t pos)
+{
+	struct wl_flow *f;
+	enum wl_dir dir;
+	uint32_t dts = (uint32_t)(p->ts_ns >> 10);
+
 	if (pos >= 0) {
 		f = &ft->flows[pos];
-		if (dedup) {
-			if (dup_seen(ft, f, dsig, dts)) {
+		if (in->dedup) {
+			struct wl_dd_bucket *b = &ft->dd[in->ddb];
+			uint32_t sig = dd_sig(f, in->dsig);
+
+			if (dd_seen(ft, b, sig, dts)) {
 				CTR(ft, DUPLICATE)++;
 				return;
 			}
-			dup_note(f, dsig, dts);
+			dd_note(ft, b, sig, dts);
 		}
 	} else {
 		if (p->l4proto == IPPROTO_TCP && (p->tcp_flags & WL_TCP_RST)) {
 			CTR(ft, STRAY)++;
 			return;
 		}
-		f = flow_new(ft, k, sig, p, src_side);
+		f = flow_new(ft, &in->k, in->h, p, in->side);
 		if (f == NULL)
 			return;
-		if (dedup)
-			dup_note(f, dsig, dts);
+		if (in->dedup)
+			dd_note(ft, &ft->dd[in->ddb], dd_sig(f, in->dsig), dts);
 	}
-	dir = src_side == f->cli_side ? WL_DIR_C2S : WL_DIR_S2C;
+	dir = in->side == f->cli_side ? WL_DIR_C2S : WL_DIR_S2C;
 	if (unlikely(p->ts_source != f->ts_source) && !f->clock_mixed) {
 		/* Two clocks (a NIC's and the kernel's) do not subtract:
 		 * what this flow emits from now on has no duration. */
@@ -1211,18 +1859,18 @@ flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
 		f->last_ns = p->ts_ns;
 	/* The other side's first packet proves a one-way flow (evict());
 	 * otherwise requeued lazily: see oldest() and wl_flow_advance(). */
-	if (((WL_FL_ONEWAY_MASK >> f->list) & 1) && f->conn.d[!dir].pkts != 0)
+	if (((WL_FL_ONEWAY_MASK >> f->list) & 1) && npkts(ft, f, !dir) != 0)
 		list_move(ft, f, f->list + 1u);
 	else if (f->last_ns - f->list_ns >= ft->requeue_ns[f->list])
 		list_move(ft, f, f->list);
-	f->conn.d[dir].pkts++;
-	f->conn.d[dir].bytes += p->wire_len;
-	f->conn.d[dir].payload += p->payload_len;
-	if (p->l4proto == IPPROTO_TCP)
+	wl_ctr_add(ft, f, WL_C_PKTS, dir, 1);
+	wl_ctr_add(ft, f, WL_C_BYTES, dir, p->wire_len);
+	wl_ctr_add(ft, f, WL_C_PAYLOAD, dir, p->payload_len);
+	if (p->l4proto == IPPROTO_TCP) {
 		tcp_input(ft, f, dir, p);
-	else if (!f->closed) {
+	} else if (!f->closed) {
 		struct wl_stream_pos pos = {
-			.off = f->conn.d[dir].pkts - 1,
+			.off = npkts(ft, f, dir) - 1,
 			.peer_ack = UINT64_MAX,
 		};
 
@@ -1234,48 +1882,56 @@ flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
 void
 wl_flow_input(struct wl_flow_table *ft, const struct wl_pkt *p)
 {
-	struct wl_flow_key k;
-	unsigned int src_side;
-	hash_sig_t sig;
+	struct flow_in in;
 
 	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
 		return;
-	key_make(&k, p, &src_side);
-	sig = rte_hash_crc(&k, sizeof(k), 0);
-	flow_input_at(ft, p, &k, sig, src_side,
-		rte_hash_lookup_with_hash(ft->hash, &k, sig));
+	flow_in_make(ft, p, &in);
+	flow_input_at(ft, p, &in, tbl_find(ft, &in.k, in.h));
 }
 
 void
 wl_flow_input_burst(struct wl_flow_table *ft, const struct wl_pkt *p,
 	unsigned int n)
 {
-	struct wl_flow_key k[WL_FLOW_BURST];
-	const void *kp[WL_FLOW_BURST];
-	hash_sig_t sig[WL_FLOW_BURST];
+	struct flow_in in[WL_FLOW_BURST];
+	uint32_t cand[WL_FLOW_BURST];
 	int32_t pos[WL_FLOW_BURST];
-	unsigned int side[WL_FLOW_BURST];
 	uint16_t idx[WL_FLOW_BURST];
 	unsigned int i, m = 0;
 	uint64_t gen;
 
 	for (; n > WL_FLOW_BURST; n -= WL_FLOW_BURST, p += WL_FLOW_BURST)
 		wl_flow_input_burst(ft, p, WL_FLOW_BURST);
+	/* Keys and hashes first, and the buckets they need on their way
+	 * (both of a flow's, and its duplicate-check one). */
 	for (i = 0; i < n; i++) {
+		struct flow_in *x = &in[m];
+		uint32_t b;
+
 		if (p[i].l4proto != IPPROTO_TCP && p[i].l4proto != IPPROTO_UDP)
 			continue;
-		key_make(&k[m], &p[i], &side[m]);
-		sig[m] = rte_hash_crc(&k[m], sizeof(k[m]), 0);
-		kp[m] = &k[m];
+		flow_in_make(ft, &p[i], x);
+		b = bkt_first(ft, x->h);
+		rte_prefetch0(&ft->bkt[b]);
+		rte_prefetch0(&ft->bkt[bkt_alt(ft, b, (uint16_t)x->h)]);
+		if (x->dedup)
+			rte_prefetch0(&ft->dd[x->ddb]);
 		idx[m++] = (uint16_t)i;
 	}
 	if (m == 0)
 		return;
-	/* One bulk lookup overlaps the bucket and key cache misses of the
-	 * whole burst; the flows found are prefetched the same way. */
-	if (rte_hash_lookup_with_hash_bulk(ft->hash, kp, sig, m, pos) != 0)
-		for (i = 0; i < m; i++)
-			pos[i] = -ENOENT;
+	/* The signatures: a flow's entry is fetched while the others'
+	 * buckets arrive, then keys are compared. */
+	for (i = 0; i < m; i++) {
+		cand[i] = tbl_cand(ft, in[i].h);
+		if (cand[i] != WL_NIL)
+			rte_prefetch0(&ft->flows[cand[i]]);
+	}
+	for (i = 0; i < m; i++)
+		pos[i] = cand[i] == WL_NIL ? -ENOENT :
+			key_eq(&ft->flows[cand[i]].key, &in[i].k) ?
+			(int32_t)cand[i] : tbl_find(ft, &in[i].k, in[i].h);
 	for (i = 0; i < m && i < FLOW_PREFETCH_AHEAD; i++)
 		if (pos[i] >= 0)
 			flow_prefetch(&ft->flows[pos[i]]);
@@ -1283,20 +1939,22 @@ wl_flow_input_burst(struct wl_flow_table *ft, const struct wl_pkt *p,
 	for (i = 0; i < m; i++) {
 		int32_t ps = pos[i];
 
-		/* The next packet's flow is in cache by now: fetch the
-		 * head of its protocol state (parser and oldest request). */
+		/* The next packet's flow is in cache by now: fetch its
+		 * analytics and the head of its protocol state (parser and
+		 * oldest request). */
 		if (i + 1 < m && pos[i + 1] >= 0 && ft->del_gen == gen)
-			l7_prefetch(ft, &ft->flows[pos[i + 1]]);
+			parts_prefetch(ft, &ft->flows[pos[i + 1]]);
 		/* A few flows ahead: more would overflow the fill buffers. */
 		if (i + FLOW_PREFETCH_AHEAD < m &&
 				pos[i + FLOW_PREFETCH_AHEAD] >= 0)
 			flow_prefetch(&ft->flows[pos[i + FLOW_PREFETCH_AHEAD]]);
 
 		/* A flow created by an earlier packet of the burst, or any
-		 * flow freed meanwhile (its slot may be reused): look again. */
+		 * flow freed meanwhile (its entry may be reused): look
+		 * again. */
 		if (ps < 0 || ft->del_gen != gen)
-			ps = rte_hash_lookup_with_hash(ft->hash, &k[i], sig[i]);
-		flow_input_at(ft, &p[idx[i]], &k[i], sig[i], side[i], ps);
+			ps = tbl_find(ft, &in[i].k, in[i].h);
+		flow_input_at(ft, &p[idx[i]], &in[i], ps);
 	}
 }
 
@@ -1310,11 +1968,11 @@ wl_flow_advance(struct wl_flow_table *ft, uint64_t now_ns)
 			budget--) {
 		struct wl_flow *f = &ft->flows[ft->ro_head];
 
-		if (f->ro_since_ns + ft->reorder_ns > now_ns)
+		if (wl_ro(ft, f)->since_ns + ft->reorder_ns > now_ns)
 			break;
 		wl_tcp_ro_check(ft, f, now_ns, 1);
-		if (f->d[0].fin_done && f->d[1].fin_done && !f->closed) {
-			f->conn.end = WL_CONN_END_CLOSED;
+		if ((f->dfl[0] & f->dfl[1] & WL_FD_FIN_DONE) && !f->closed) {
+			f->end = WL_CONN_END_CLOSED;
 			close_l7(ft, f, WL_TXN_F_CLOSED, now_ns);
 			CTR(ft, CLOSED)++;
 			list_move(ft, f, WL_FL_CLOSED);
@@ -1355,11 +2013,11 @@ wl_flow_flush(struct wl_flow_table *ft, uint64_t now_ns)
 		 * open ends, and a close it held back (FIN both ways) is
 		 * what ended the connection, not the capture's end.
 		 */
-		if (f->ro_on && !f->closed) {
-			wl_tcp_ro_check(ft, f, RTE_MAX(now_ns, f->ro_since_ns +
-				ft->reorder_ns), 1);
-			if (f->d[0].fin_done && f->d[1].fin_done) {
-				f->conn.end = WL_CONN_END_CLOSED;
+		if (f->ro != WL_NIL && wl_ro(ft, f)->on && !f->closed) {
+			wl_tcp_ro_check(ft, f, RTE_MAX(now_ns,
+				wl_ro(ft, f)->since_ns + ft->reorder_ns), 1);
+			if (f->dfl[0] & f->dfl[1] & WL_FD_FIN_DONE) {
+				f->end = WL_CONN_END_CLOSED;
 				close_l7(ft, f, WL_TXN_F_CLOSED, now_ns);
 				CTR(ft, CLOSED)++;
 			}
@@ -1380,12 +2038,44 @@ wl_flow_table_free(struct wl_flow_table *ft)
 {
 	if (ft == NULL)
 		return;
-	rte_hash_free(ft->hash);
 	rte_free(ft->flows);
-	rte_free(ft->l7_pool);
-	rte_free(ft->ooo_pool);
+	rte_free(ft->bkt);
+	rte_free(ft->dd);
+	rte_free(ft->hs_pool.base);
+	rte_free(ft->extra_pool.base);
+	rte_free(ft->an_pool.base);
+	rte_free(ft->ev_pool.base);
+	rte_free(ft->probe_pool.base);
+	rte_free(ft->stash_pool.base);
+	rte_free(ft->ro_pool.base);
+	rte_free(ft->l7_pool.base);
+	rte_free(ft->ooo_pool.base);
 	wl_mpool_free(ft->mpool);
 	rte_free(ft);
+}
+
+/* n slots of size bytes (none when n is 0); *bytes grows by their size. */
+static int
+pool_init(struct wl_pool *p, const char *name, uint32_t size, uint32_t n,
+	int socket, uint64_t *bytes)
+{
+	p->slot = RTE_ALIGN_CEIL(RTE_MAX(size, (uint32_t)sizeof(uint32_t)), 8u);
+	p->n = n;
+	p->free = WL_NIL;
+	if (n == 0)
+		return 0;
+	p->base = rte_zmalloc_socket(name, (size_t)p->slot * n,
+		RTE_CACHE_LINE_SIZE, socket);
+	*bytes += (uint64_t)p->slot * n;
+	return p->base == NULL ? -ENOMEM : 0;
+}
+
+/* A pool's size: conf's, or max_flows divided by div (at least 64). */
+static uint32_t
+pool_size(uint32_t conf, uint32_t max_flows, uint32_t div)
+{
+	return conf != 0 ? conf : RTE_MAX(max_flows / div, RTE_MIN(64u,
+		max_flows));
 }
 
 struct wl_flow_table *
@@ -1393,11 +2083,9 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	const struct wl_txn_sink *sink, struct wl_flow_stats *stats,
 	uint64_t *proto_ctr_, unsigned int lcore, int socket)
 {
-	static uint32_t seq;
-	struct rte_hash_parameters hp;
 	struct wl_flow_table *ft;
-	char name[RTE_HASH_NAMESIZE];
-	uint32_t i, maxstate = 0;
+	uint32_t i, maxstate = 0, mf;
+	uint64_t bytes = 0;
 
 	if (conf == NULL || sink == NULL || stats == NULL ||
 			proto_ctr_ == NULL || conf->max_flows == 0 ||
@@ -1442,39 +2130,74 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 		RTE_MAX(1u, (uint32_t)(((uint64_t)conf->dedup_window_us * 1000) >>
 		10));
 
-	/* Extendable buckets: max_flows keys always fit. */
-	ft->n_slots = RTE_MAX(conf->max_flows, 8u);
-	memset(&hp, 0, sizeof(hp));
-	snprintf(name, sizeof(name), "wlflow%u_%u", lcore,
-		__atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
-	hp.name = name;
-	hp.entries = ft->n_slots;
-	hp.key_len = sizeof(struct wl_flow_key);
-	hp.hash_func = rte_hash_crc;
-	hp.socket_id = socket;
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-	ft->hash = rte_hash_create(&hp);
-	if (ft->hash == NULL)
-		goto nomem;
+	/* Entries, touched only as flows need them (free list first, then
+	 * never-used ones), and buckets for 85% of their ways at most:
+	 * cuckoo moves find room up to about 98%. */
+	mf = conf->max_flows;
+	ft->flow_free = WL_NIL;
 	ft->flows = rte_zmalloc_socket("wl_flows",
-		(size_t)ft->n_slots * sizeof(struct wl_flow),
-		RTE_CACHE_LINE_SIZE, socket);
+		(size_t)mf * sizeof(struct wl_flow), RTE_CACHE_LINE_SIZE,
+		socket);
 	if (ft->flows == NULL)
 		goto nomem;
+	bytes += (uint64_t)mf * sizeof(struct wl_flow);
+	ft->n_bkt = (uint32_t)(((uint64_t)mf * 100 + WL_FT_WAYS * 85 - 1) /
+		(WL_FT_WAYS * 85));
+	ft->bkt = rte_zmalloc_socket("wl_flow_bkt",
+		(size_t)ft->n_bkt * sizeof(struct wl_ft_bucket),
+		RTE_CACHE_LINE_SIZE, socket);
+	if (ft->bkt == NULL)
+		goto nomem;
+	bytes += (uint64_t)ft->n_bkt * sizeof(struct wl_ft_bucket);
+	if (ft->dup_window != 0) {
+		ft->n_dd = RTE_MAX(1u, (conf->dedup_entries != 0 ?
+			conf->dedup_entries : 65536) / WL_DD_WAYS);
+		ft->dd = rte_zmalloc_socket("wl_flow_dd",
+			(size_t)ft->n_dd * sizeof(struct wl_dd_bucket),
+			RTE_CACHE_LINE_SIZE, socket);
+		if (ft->dd == NULL)
+			goto nomem;
+		bytes += (uint64_t)ft->n_dd * sizeof(struct wl_dd_bucket);
+	}
+	if (pool_init(&ft->hs_pool, "wl_flow_hs", sizeof(struct wl_flow_hs),
+			pool_size(conf->handshake_max, mf, 1), socket,
+			&bytes) != 0 ||
+			pool_init(&ft->extra_pool, "wl_flow_extra",
+			sizeof(struct wl_flow_extra),
+			pool_size(conf->extra_max, mf, 1), socket, &bytes) != 0 ||
+			pool_init(&ft->an_pool, "wl_flow_an",
+			sizeof(struct wl_flow_an), conf->conn_analytics ?
+			pool_size(conf->analytics_max, mf, 1) : 0, socket,
+			&bytes) != 0 ||
+			pool_init(&ft->ev_pool, "wl_flow_ev",
+			sizeof(struct wl_flow_ev), conf->conn_analytics ?
+			pool_size(conf->events_max, mf, 1) : 0, socket,
+			&bytes) != 0 ||
+			pool_init(&ft->probe_pool, "wl_flow_probe",
+			sizeof(struct wl_flow_probe),
+			pool_size(conf->probing_max, mf, 1), socket, &bytes) != 0 ||
+			pool_init(&ft->stash_pool, "wl_flow_stash",
+			sizeof(struct wl_flow_stash),
+			pool_size(conf->stash_max, mf, 8), socket, &bytes) != 0 ||
+			pool_init(&ft->ro_pool, "wl_flow_ro",
+			sizeof(struct wl_flow_ro),
+			pool_size(conf->reorder_max, mf, 8), socket, &bytes) != 0)
+		goto nomem;
+	CTR(ft, MEM_BYTES) = bytes;
 
 	for (i = 0; i < ft->conf.n_protos; i++)
 		if (ft->conf.protos[i] != NULL &&
 				ft->conf.protos[i]->state_size > maxstate)
 			maxstate = ft->conf.protos[i]->state_size;
-	ft->l7_free = WL_NIL;
 	if (maxstate > 0 && conf->l7_state_max > 0) {
-		ft->l7_slot = RTE_ALIGN_CEIL(RTE_MAX(maxstate,
-			(uint32_t)sizeof(uint32_t)), 16u);
-		ft->l7_pool = rte_zmalloc_socket("wl_l7",
-			(size_t)ft->l7_slot * conf->l7_state_max,
-			RTE_CACHE_LINE_SIZE, socket);
-		if (ft->l7_pool == NULL)
+		uint64_t unused = 0;
+
+		if (pool_init(&ft->l7_pool, "wl_l7",
+				RTE_ALIGN_CEIL(maxstate, 16u),
+				conf->l7_state_max, socket, &unused) != 0)
 			goto nomem;
+	} else {
+		ft->l7_pool.free = WL_NIL;
 	}
 
 	ft->mpool = wl_mpool_create(conf->pending_max != 0 ?
@@ -1482,14 +2205,13 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	if (ft->mpool == NULL)
 		goto nomem;
 
-	ft->ooo_free = WL_NIL;
-	ft->ooo_slot = RTE_ALIGN_CEIL((uint32_t)sizeof(struct wl_ooo_seg) +
-		conf->ooo_seg_bytes, 8u);
-	if (conf->ooo_pool_segs > 0) {
-		ft->ooo_pool = rte_zmalloc_socket("wl_ooo",
-			(size_t)ft->ooo_slot * conf->ooo_pool_segs,
-			RTE_CACHE_LINE_SIZE, socket);
-		if (ft->ooo_pool == NULL)
+	{
+		uint64_t unused = 0;
+
+		if (pool_init(&ft->ooo_pool, "wl_ooo",
+				(uint32_t)sizeof(struct wl_ooo_seg) +
+				conf->ooo_seg_bytes, conf->ooo_pool_segs, socket,
+				&unused) != 0)
 			goto nomem;
 	}
 	return ft;

@@ -67,7 +67,25 @@
 	_(CAUSAL_HELD, "flow_causal_held") /* bytes held for the other way */ \
 	_(CAUSAL_FORCED, "flow_causal_forced") /* no room: released out of order */ \
 	_(REORDER_EXPIRED, "flow_reorder_expired") /* windows run out: lost */ \
-	_(CLOCK_MIXED, "flow_clock_mixed") /* two timestamp sources: untimed */
+	_(CLOCK_MIXED, "flow_clock_mixed") /* two timestamp sources: untimed */ \
+	_(ACTIVE_PEAK, "flow_active_peak")     /* gauge: most flows at once */ \
+	_(MEM_BYTES, "flow_mem_bytes")         /* gauge: the table's memory */ \
+	_(HASH_FULL, "flow_hash_full")   /* no bucket room: flow not created */ \
+	_(HANDSHAKE_FULL, "flow_handshake_full") /* half-open evicted for room */ \
+	_(HANDSHAKE_PEAK, "flow_handshake_peak") /* gauge: parts at once */ \
+	_(EXTRA_FULL, "flow_extra_full")       /* flows with partial counts */ \
+	_(EXTRA_PEAK, "flow_extra_peak")       /* gauge */ \
+	_(ANALYTICS_FULL, "flow_analytics_full") /* flows without analytics */ \
+	_(ANALYTICS_PEAK, "flow_analytics_peak") /* gauge */ \
+	_(EVENTS_FULL, "flow_events_full")     /* flows with partial analytics */ \
+	_(EVENTS_PEAK, "flow_events_peak")     /* gauge */ \
+	_(PROBING_FULL, "flow_probing_full")   /* flows whose detection stopped */ \
+	_(PROBING_PEAK, "flow_probing_peak")   /* gauge */ \
+	_(STASH_FULL, "flow_stash_full")       /* MAYBE bytes not kept */ \
+	_(STASH_PEAK, "flow_stash_peak")       /* gauge */ \
+	_(REORDER_FULL, "flow_reorder_full")   /* no reorder state: no window */ \
+	_(REORDER_PEAK, "flow_reorder_peak")   /* gauge */ \
+	_(DEDUP_OVERFLOW, "pkt_dedup_overflow") /* frames forgotten too soon */
 
 enum wl_flow_ctr {
 #define _(e, n) WL_FLOW_CTR_ ## e,
@@ -126,6 +144,32 @@ struct wl_flow_conf {
 	/* Requests waiting for answers, all flows of the lcore (records of
 	 * wl_match.h, about 600 bytes each); 0: 4096. */
 	uint32_t pending_max;
+	/*
+	 * Per-lcore pools of the parts a flow takes only while it needs
+	 * them (docs/flow.md, "Memory"); 0 picks the default. Handshake
+	 * timing (default max_flows; empty: the oldest half-open flow is
+	 * evicted), rare counts: retransmissions, gaps, out-of-order,
+	 * SYN retransmissions, counters past 4 GiB (default max_flows;
+	 * empty: the flow's counts are partial, flagged), analytics state
+	 * (default max_flows; empty: no analytics for the flow, flagged),
+	 * analytics events: stalls, bursts, zero windows, duplicate ACKs,
+	 * SACK, IP ID gaps (default max_flows; empty: partial, flagged),
+	 * detection of flows whose first bytes did not settle it (default
+	 * max_flows; empty: detection stops, counted), bytes kept while
+	 * probes say MAYBE (default max_flows / 8; empty: taken as NO,
+	 * counted) and reorder state: held or queued segments, reorder
+	 * windows (default max_flows / 8; empty: as with no window,
+	 * counted).
+	 */
+	uint32_t handshake_max;
+	uint32_t extra_max;
+	uint32_t analytics_max;
+	uint32_t events_max;
+	uint32_t probing_max;
+	uint32_t stash_max;
+	uint32_t reorder_max;
+	/* Frames the duplicate check remembers, all flows; 0: 65536. */
+	uint32_t dedup_entries;
 	/* Percent of max_flows that flows not proven (a handshake not
 	 * completed, packets one way only) and closed ones may fill before
 	 * a full table evicts only them; up to that, the least recently
@@ -156,7 +200,9 @@ enum wl_conn_end {
 	_(REFUSED, "refused")           /* RST answered the SYN */ \
 	_(UNANSWERED, "unanswered")     /* SYN never answered */ \
 	_(OOO, "ooo")                   /* out-of-order segments seen */ \
-	_(RETRANS, "retrans")           /* retransmissions seen */
+	_(RETRANS, "retrans")           /* retransmissions seen */ \
+	_(PARTIAL, "partial")           /* a pool was empty: counts partial */ \
+	_(NO_ANALYTICS, "no_analytics") /* analytics pool empty: none */
 
 enum wl_conn_flag_bit {
 #define _(e, n) WL_CONN_F_BIT_ ## e,

@@ -5,9 +5,19 @@
 /*
  * Flow table internals, shared by wl_flow.c (table, timers, L7 dispatch)
  * and wl_tcp_track.c (sequence tracking and reassembly).
+ *
+ * A flow is a 192-byte entry (three cache lines: what every packet
+ * touches) plus parts it takes from per-lcore pools only while it needs
+ * them: handshake timing, rare counts, analytics, detection state,
+ * reorder state (docs/flow.md, "Memory"). Parts are referenced by pool
+ * index (WL_NIL: none).
  */
 
 #include <stdint.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
 
 #include "wl_flow.h"
 
@@ -18,8 +28,6 @@
 #define WL_SEQ_SANE (1u << 30)
 /* Timer-list entries closed per wl_flow_advance() call and list. */
 #define WL_EXPIRE_BUDGET 64
-/* Signatures of a flow's latest packets kept to spot capture copies. */
-#define WL_DUP_RING 8
 
 /* Sequence-space comparisons, modulo 2^32. */
 #define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
@@ -66,42 +74,130 @@ struct wl_flow_key {
 	uint16_t port[2];
 	uint16_t vlan;
 	uint8_t l4proto;
-	uint8_t pad[9];         /* 48 bytes: rte_hash compares those with SIMD */
+	uint8_t pad;            /* 0: compared with the rest */
 };
 
-_Static_assert(sizeof(struct wl_flow_key) == 48, "flow key must stay 48 bytes");
+_Static_assert(sizeof(struct wl_flow_key) == 40, "flow key must stay 40 bytes");
 
-/* Probe progress of one direction. */
+/* Probe progress of one direction (WL_FD_PROBE bits). */
 enum wl_probe_st {
 	WL_PS_UNSEEN = 0,
 	WL_PS_MAYBE = 1,        /* stash holds the first bytes */
 	WL_PS_NO = 2,           /* no protocol recognised this direction */
 };
 
-/* One direction of a flow (sequence marks: wl_tcp_track.c). */
-struct wl_flow_dir {
+/* Per-direction flags (struct wl_flow dfl[]). */
+#define WL_FD_SEQ_VALID 0x01    /* next_seq is known */
+#define WL_FD_WANT_VALID 0x02   /* want_seq is known */
+#define WL_FD_FIN_SEEN 0x04
+#define WL_FD_FIN_DONE 0x08     /* FIN delivered in order */
+#define WL_FD_GAP 0x10          /* bytes lost (a gap reached L7) */
+#define WL_FD_DLV 0x20          /* bytes reached L7 */
+#define WL_FD_PROBE_SHIFT 6     /* enum wl_probe_st, two bits */
+#define WL_FD_PROBE (3u << WL_FD_PROBE_SHIFT)
+
+/* Sequence marks of one TCP direction (wl_tcp_track.c). */
+struct wl_seq {
 	uint32_t next_seq;      /* next in-order byte */
-	uint32_t dlv_seq;       /* handed to L7 or reported lost up to here */
 	uint32_t want_seq;      /* the peer acknowledged up to here */
 	uint32_t fin_seq;       /* sequence number of the FIN */
-	uint32_t ooo_head;      /* held segments, ascending seq, or WL_NIL */
-	uint32_t dq_head;       /* in order, waiting for the other way */
-	uint32_t dq_tail;
-	uint16_t ooo_n;
-	uint16_t dq_n;
-	uint64_t dlv_off;       /* stream offset of dlv_seq */
-	uint8_t seq_valid;
-	uint8_t want_valid;
-	uint8_t fin_seen;
-	uint8_t fin_done;       /* FIN delivered in order */
-	uint8_t probe_st;       /* enum wl_probe_st */
-	uint8_t stash_len;
-	uint8_t stash[WL_PROBE_STASH];
-	uint64_t stash_ts;      /* packet time of the first stashed byte */
-	struct wl_stream_pos stash_pos; /* and its position */
-	/* connection analytics of this side's packets (struct wl_conn_dir) */
-	uint64_t last_data_ns;  /* its latest data packet */
-	uint64_t zero_since_ns; /* its window closed then, while zero_now */
+};
+
+/* Counters kept as 32-bit low words in the entry; a carry goes to the
+ * extra part (struct wl_flow_extra hi[]), index WL_C_x * 2 + dir. */
+enum wl_ctr32 {
+	WL_C_PKTS = 0,
+	WL_C_BYTES = 1,
+	WL_C_PAYLOAD = 2,
+	WL_C_MAX
+};
+
+/*
+ * The entry: what every packet of a flow reads or writes, and the
+ * indexes of its parts. Line 0 is all that lookup, eviction and expiry
+ * touch; lines 1 and 2 what a TCP packet does.
+ */
+struct wl_flow {
+	/* line 0: lookup and timers */
+	struct wl_flow_key key;
+	uint32_t prev;          /* timer list links, flow indexes */
+	uint32_t next;          /* (the free list's too) */
+	uint64_t last_ns;
+	uint64_t list_ns;       /* last_ns when queued on its timer list */
+	/* line 1: identity, state, sequence tracking */
+	uint64_t flow_id;
+	uint64_t first_ns;      /* first packet (a SYN when hs != NONE) */
+	/* L7 state slot when proto != WL_PROTO_NONE, else the probing
+	 * part (struct wl_flow_probe) or WL_NIL. */
+	uint32_t l7;
+	uint32_t ro;            /* struct wl_flow_ro or WL_NIL */
+	uint32_t extra;         /* struct wl_flow_extra or WL_NIL */
+	uint32_t an;            /* struct wl_flow_an or WL_NIL */
+	uint8_t list;           /* enum wl_flow_list */
+	uint8_t proto;          /* enum wl_proto_id, WL_PROTO_NONE if none */
+	uint8_t ts_source;      /* of the first packet */
+	uint8_t cflags;         /* 1 << WL_CONN_F_BIT_* */
+	uint8_t hs : 2;         /* enum wl_hs */
+	uint8_t cli_side : 1;   /* key side (0/1) of the client */
+	uint8_t closed : 1;     /* L7 closed, lingering */
+	uint8_t l7_off : 1;     /* L7 not fed: done, unknown or no state */
+	uint8_t clock_mixed : 1; /* a packet of another timestamp source */
+	uint8_t cli_fin_first : 1; /* the client's FIN came first */
+	uint8_t extra_failed : 1; /* the extra pool was empty once */
+	uint8_t end : 3;        /* enum wl_conn_end */
+	uint8_t fin_side : 2;   /* enum wl_conn_side */
+	uint8_t rst_side : 2;   /* enum wl_conn_side */
+	uint8_t dfl[2];         /* WL_FD_*, enum wl_dir */
+	struct wl_seq s[2];     /* enum wl_dir */
+	/* line 2: counters, close, handshake */
+	uint64_t dlv_off[2];    /* stream offset of what L7 had (or lost) */
+	uint32_t c32[WL_C_MAX][2]; /* low words: pkts, bytes, payload */
+	uint32_t cli_fin_ack;   /* the ACK of the client's FIN */
+	uint32_t srv_fin_ack;   /* that of the first FIN, when the server's */
+	union {
+		/* hs SYN or SYNACK: struct wl_flow_hs index */
+		uint32_t hsp;
+		/* otherwise: server_rtt_ns, client_rtt_ns (struct wl_conn) */
+		uint64_t rtt[2];
+	};
+} __rte_cache_aligned;
+
+_Static_assert(sizeof(struct wl_flow) == 3 * RTE_CACHE_LINE_MIN_SIZE,
+	"the flow entry must stay three cache lines");
+_Static_assert(offsetof(struct wl_flow, flow_id) == RTE_CACHE_LINE_MIN_SIZE,
+	"lookup and timers must stay in the first line");
+
+/* Handshake timing, while hs is SYN or SYNACK. */
+struct wl_flow_hs {
+	uint64_t syn_ns;        /* latest SYN before the SYN/ACK */
+	uint64_t synack_first_ns; /* the server's answer to the latest SYN */
+	uint64_t synack_ns;     /* latest SYN/ACK before the ACK */
+	uint32_t cli_isn;
+	uint32_t syn_retrans;
+	uint32_t synack_retrans;
+	uint32_t rsvd;
+};
+
+_Static_assert(sizeof(struct wl_flow_hs) == 40, "handshake part size");
+
+/* What most flows never count: taken at the first such event. */
+struct wl_flow_extra {
+	uint32_t hi[WL_C_MAX * 2];      /* high words of c32 */
+	uint64_t gap_bytes[2];
+	uint64_t retrans_bytes[2];
+	uint32_t retrans[2];
+	uint32_t ooo[2];
+	/* the S2C side's retrans and ooo at the flow's last L7 answer */
+	uint32_t retrans_txn;
+	uint32_t ooo_txn;
+	uint32_t syn_retrans;
+	uint32_t synack_retrans;
+};
+
+_Static_assert(sizeof(struct wl_flow_extra) == 88, "extra part size");
+
+/* Connection analytics state of one direction (struct wl_conn_dir). */
+struct wl_an_dir {
 	uint32_t last_ack;
 	uint32_t high_seq;      /* end of its highest data seen */
 	uint16_t last_win;
@@ -110,57 +206,75 @@ struct wl_flow_dir {
 	uint8_t ack_seen;
 	uint8_t zero_now;
 	uint8_t in_burst;       /* last data this way, none the other way since */
-	/* since the flow's last L7 transaction (struct wl_txn rsp_*) */
-	uint64_t stall_txn_ns;
-	uint32_t retrans_txn;   /* conn retrans then */
-	uint32_t ooo_txn;
 };
 
-struct wl_flow {
-	struct wl_flow_key key;
-	uint32_t prev;          /* timer list links, flow indexes */
-	uint32_t next;
-	uint8_t list;           /* enum wl_flow_list */
-	uint8_t cli_side;       /* key side (0/1) of the client */
-	uint8_t proto;          /* enum wl_proto_id, WL_PROTO_NONE if none */
-	uint8_t hs;             /* enum wl_hs */
-	uint8_t closed;         /* L7 closed, lingering */
-	uint8_t l7_off;         /* L7 not fed: done, unknown or no state */
-	uint8_t ts_source;      /* of the first packet */
-	uint8_t clock_mixed;    /* a packet of another timestamp source */
-	uint32_t l7_state;      /* pool slot or WL_NIL */
+/* Connection analytics of a TCP flow: what each packet updates. */
+struct wl_flow_an {
+	struct wl_an_dir d[2];
+	uint64_t last_data_ns;  /* latest data packet, either way */
+	uint64_t zero_since_ns[2]; /* window closed then, while zero_now */
+	uint32_t ev;            /* struct wl_flow_ev or WL_NIL */
+	uint32_t rsvd;
+};
+
+_Static_assert(sizeof(struct wl_flow_an) == 64, "analytics part size");
+
+/* Analytics events: taken at the first nonzero result. */
+struct wl_flow_ev {
+	struct {
+		uint64_t zero_win_ns;
+		uint64_t stall_max_ns;
+		uint32_t dup_acks;
+		uint32_t sack_blocks;
+		uint32_t zero_win;
+		uint32_t ipid_gaps;
+		uint32_t ipid_missing;
+		uint32_t stalls;
+	} d[2];
+	uint64_t ipg_min_ns;
+	uint64_t stall_txn_ns;  /* S2C: longest since the last L7 answer */
+	uint32_t ipg_count;
+	uint16_t ipg_hist[WL_CONN_IPG_BUCKETS];
+};
+
+_Static_assert(sizeof(struct wl_flow_ev) == 152, "events part size");
+
+/* Detection in progress: a flow whose first bytes did not settle it. */
+struct wl_flow_probe {
 	uint32_t probed[2];     /* bytes offered to probes, per direction */
-	uint32_t syn_retrans;
-	uint32_t synack_retrans;
-	uint32_t cli_isn;
-	uint64_t flow_id;
-	uint64_t conn_first_ns;  /* first packet */
-	uint64_t last_ns;
-	uint64_t list_ns;       /* last_ns when queued on its timer list */
-	uint64_t syn_first_ns;  /* first SYN: the client started here */
-	uint64_t syn_ns;        /* latest SYN before the SYN/ACK */
-	uint64_t synack_first_ns; /* the server's answer to the latest SYN */
-	uint64_t synack_ns;     /* latest SYN/ACK before the ACK */
-	struct wl_conn conn;
-	struct wl_flow_dir d[2]; /* enum wl_dir */
-	/* The latest packets (either way), to drop the copies a span
-	 * session or a multi-interface capture makes: a signature of
-	 * each, and its time in 1.024 us units (wrapping). */
-	uint32_t dup_sig[WL_DUP_RING];
-	uint32_t dup_ts[WL_DUP_RING];
-	uint8_t dup_next;
-	/* Reorder window (wl_tcp_track.c): open while bytes an ACK showed,
-	 * or bytes queued behind them, wait; flows with one open are on
-	 * the table's reorder list, oldest first. */
-	uint8_t ro_on;
-	uint32_t ro_pkts;       /* packets of the flow since it opened */
-	uint64_t ro_since_ns;
-	uint32_t ro_prev;
-	uint32_t ro_next;
+	uint32_t stash;         /* struct wl_flow_stash or WL_NIL */
+	uint32_t rsvd;
+};
+
+_Static_assert(sizeof(struct wl_flow_probe) == 16, "probing part size");
+
+/* Bytes held while every probe of a direction still says MAYBE. */
+struct wl_flow_stash {
+	uint8_t len[2];
+	uint8_t data[2][WL_PROBE_STASH];
+	uint64_t ts[2];         /* packet time of the first stashed byte */
+	struct wl_stream_pos pos[2]; /* and its position */
+};
+
+_Static_assert(sizeof(struct wl_flow_stash) == 152, "stash part size");
+
+/* Reorder state: held and queued segments, the reorder window. */
+struct wl_flow_ro {
+	uint32_t ooo_head[2];   /* held segments, ascending seq, or WL_NIL */
+	uint32_t dq_head[2];    /* in order, waiting for the other way */
+	uint32_t dq_tail[2];
+	uint16_t ooo_n[2];
+	uint16_t dq_n[2];
+	uint32_t dlv_seq[2];    /* wl_dlv_seq() */
+	/* Reorder window: open while bytes an ACK showed, or bytes queued
+	 * behind them, wait; flows with one open are on the table's
+	 * reorder list, oldest first. */
+	uint32_t pkts;          /* packets of the flow since it opened */
+	uint64_t since_ns;
+	uint32_t prev;
+	uint32_t next;
 	uint32_t arrivals;      /* queued chunks so far: capture order */
-	uint32_t cli_fin_ack;   /* the ACK of the client's FIN */
-	uint32_t srv_fin_ack;   /* that of the first FIN, when the server's */
-	uint8_t cli_fin_first;  /* the client's FIN came first */
+	uint8_t on;
 };
 
 /* A held segment (out of order, or queued in order); its bytes follow
@@ -179,6 +293,75 @@ struct wl_ooo_seg {
 #define WL_SEG_ACK 0x01         /* ack is valid */
 #define WL_SEG_GAP 0x02         /* queued: len bytes lost, no data */
 
+/*
+ * A pool of fixed slots: a free list threaded through the slots' first
+ * four bytes, and slots from fresh on that were never used (so never
+ * touched: without hugepages they cost no memory until needed).
+ */
+struct wl_pool {
+	uint8_t *base;
+	uint32_t slot;          /* bytes per slot */
+	uint32_t n;
+	uint32_t free;
+	uint32_t fresh;
+	uint32_t used;
+	uint32_t peak;
+};
+
+static inline void *
+wl_pool_at(const struct wl_pool *p, uint32_t i)
+{
+	return p->base + (size_t)i * p->slot;
+}
+
+/* A slot (contents undefined), or WL_NIL when the pool is empty. */
+static inline uint32_t
+wl_pool_take(struct wl_pool *p)
+{
+	uint32_t i;
+
+	if (p->free != WL_NIL) {
+		i = p->free;
+		memcpy(&p->free, wl_pool_at(p, i), sizeof(p->free));
+	} else if (p->fresh < p->n) {
+		i = p->fresh++;
+	} else {
+		return WL_NIL;
+	}
+	if (++p->used > p->peak)
+		p->peak = p->used;
+	return i;
+}
+
+static inline void
+wl_pool_put(struct wl_pool *p, uint32_t i)
+{
+	memcpy(wl_pool_at(p, i), &p->free, sizeof(p->free));
+	p->free = i;
+	p->used--;
+}
+
+/* Flow table buckets: 10 flows each, a 16-bit signature and the flow
+ * index + 1 (0: empty), one cache line. */
+#define WL_FT_WAYS 10
+
+struct wl_ft_bucket {
+	uint16_t sig[WL_FT_WAYS];
+	uint32_t idx[WL_FT_WAYS];
+	uint32_t rsvd;
+} __rte_cache_aligned;
+
+_Static_assert(sizeof(struct wl_ft_bucket) == RTE_CACHE_LINE_MIN_SIZE,
+	"a bucket is one cache line");
+
+/* Recent frames of all flows, for the duplicate check: 8 per bucket. */
+#define WL_DD_WAYS 8
+
+struct wl_dd_bucket {
+	uint32_t sig[WL_DD_WAYS];       /* 0: empty */
+	uint32_t ts[WL_DD_WAYS];        /* 1.024 us units, wrapping */
+} __rte_cache_aligned;
+
 struct wl_flow_table {
 	uint64_t del_gen;        /* flows freed so far: stale bulk lookups */
 	struct wl_flow *cur;     /* the flow whose protocol runs now */
@@ -187,9 +370,11 @@ struct wl_flow_table {
 	struct wl_txn_sink count_sink;  /* counts, then forwards to sink */
 	struct wl_flow_stats *st;
 	uint64_t *proto_ctr;
-	struct rte_hash *hash;
-	struct wl_flow *flows;          /* indexed by hash position */
-	uint32_t n_slots;
+	struct wl_flow *flows;          /* max_flows entries */
+	uint32_t flow_free;      /* free entries, threaded through next */
+	uint32_t flow_fresh;     /* entries never used from here on */
+	struct wl_ft_bucket *bkt;
+	uint32_t n_bkt;
 	uint32_t count;
 	uint32_t head[WL_FL_MAX];
 	uint32_t tail[WL_FL_MAX];
@@ -203,26 +388,96 @@ struct wl_flow_table {
 	uint32_t ro_head;        /* flows with an open reorder window */
 	uint32_t ro_tail;
 	unsigned int lcore;
-	/* L7 states: fixed slots, free list threaded through the slots;
-	 * slots from l7_fresh on were never used (so never touched). */
-	uint8_t *l7_pool;
-	uint32_t l7_slot;
-	uint32_t l7_free;
-	uint32_t l7_fresh;
+	struct wl_dd_bucket *dd;
+	uint32_t n_dd;
+	/* Part pools (struct wl_flow_*), L7 states, held segments. */
+	struct wl_pool hs_pool;
+	struct wl_pool extra_pool;
+	struct wl_pool an_pool;
+	struct wl_pool ev_pool;
+	struct wl_pool probe_pool;
+	struct wl_pool stash_pool;
+	struct wl_pool ro_pool;
+	struct wl_pool l7_pool;
+	struct wl_pool ooo_pool;
 	/* Requests waiting for their answers (wl_match.h), all flows. */
 	struct wl_mpool *mpool;
-	/* Out-of-order segments: fixed slots, free list, never-used
-	 * slots from ooo_fresh on. */
-	uint8_t *ooo_pool;
-	uint32_t ooo_slot;
-	uint32_t ooo_free;
-	uint32_t ooo_fresh;
 };
 
 static inline struct wl_ooo_seg *
 wl_ooo_get(struct wl_flow_table *ft, uint32_t i)
 {
-	return (struct wl_ooo_seg *)(ft->ooo_pool + (size_t)i * ft->ooo_slot);
+	return wl_pool_at(&ft->ooo_pool, i);
+}
+
+static inline struct wl_flow_ro *
+wl_ro(struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	return wl_pool_at(&ft->ro_pool, f->ro);
+}
+
+static inline struct wl_flow_extra *
+wl_extra(struct wl_flow_table *ft, const struct wl_flow *f)
+{
+	return f->extra == WL_NIL ? NULL : wl_pool_at(&ft->extra_pool, f->extra);
+}
+
+/* The flow's extra part, taken now if it has none; NULL (and the flow
+ * flagged partial) when the pool is empty. */
+struct wl_flow_extra *wl_flow_extra_get(struct wl_flow_table *ft,
+	struct wl_flow *f);
+
+/* Add v to a counter's low word c32[c][dir]; a carry goes to the high
+ * word in the extra part. */
+static inline void
+wl_ctr_add(struct wl_flow_table *ft, struct wl_flow *f, enum wl_ctr32 c,
+	unsigned int dir, uint32_t v)
+{
+	uint32_t o = f->c32[c][dir];
+
+	f->c32[c][dir] = o + v;
+	if (unlikely(f->c32[c][dir] < o)) {
+		struct wl_flow_extra *x = wl_flow_extra_get(ft, f);
+
+		if (x != NULL)
+			x->hi[c * 2 + dir]++;
+	}
+}
+
+/* A counter's value (struct wl_conn_dir pkts, bytes, payload). */
+static inline uint64_t
+wl_ctr(struct wl_flow_table *ft, const struct wl_flow *f, enum wl_ctr32 c,
+	unsigned int dir)
+{
+	const struct wl_flow_extra *x = wl_extra(ft, f);
+
+	return (x != NULL ? (uint64_t)x->hi[c * 2 + dir] << 32 : 0) |
+		f->c32[c][dir];
+}
+
+/*
+ * L7 had up to here in direction dir (or was told it was lost): bytes
+ * queued for the other way sit between it and next_seq. With nothing
+ * queued it is next_seq; the reorder part keeps it while it exists
+ * (wl_tcp_track.c).
+ */
+static inline uint32_t
+wl_dlv_seq(struct wl_flow_table *ft, const struct wl_flow *f,
+	unsigned int dir)
+{
+	return f->ro != WL_NIL ? wl_ro(ft, f)->dlv_seq[dir] :
+		f->s[dir].next_seq;
+}
+
+/* Direction dir's stream starts (again) at seq. */
+static inline void
+wl_seq_start(struct wl_flow_table *ft, struct wl_flow *f, unsigned int dir,
+	uint32_t seq)
+{
+	f->s[dir].next_seq = seq;
+	f->dfl[dir] |= WL_FD_SEQ_VALID;
+	if (f->ro != WL_NIL)
+		wl_ro(ft, f)->dlv_seq[dir] = seq;
 }
 
 /* ---- wl_flow.c, used by the TCP tracker ---- */
@@ -237,6 +492,14 @@ void wl_flow_deliver(struct wl_flow_table *ft, struct wl_flow *f,
 void wl_flow_gap(struct wl_flow_table *ft, struct wl_flow *f,
 	enum wl_dir dir, uint32_t len, uint64_t ts_ns,
 	const struct wl_stream_pos *pos);
+
+/* Count a retransmitted (or overlapping: old bytes only) segment. */
+void wl_flow_retrans(struct wl_flow_table *ft, struct wl_flow *f,
+	enum wl_dir dir, uint32_t bytes);
+
+/* Count a segment held ahead of a hole. */
+void wl_flow_ooo(struct wl_flow_table *ft, struct wl_flow *f,
+	enum wl_dir dir);
 
 /* The table's reorder list (flows with an open reorder window). */
 void wl_flow_ro_link(struct wl_flow_table *ft, struct wl_flow *f);
@@ -260,7 +523,8 @@ void wl_tcp_segment(struct wl_flow_table *ft, struct wl_flow *f,
 void wl_tcp_acked(struct wl_flow_table *ft, struct wl_flow *f,
 	enum wl_dir dir, uint32_t ack, uint64_t ts_ns);
 
-/* Hand queued bytes to L7 as far as causal order allows (per packet). */
+/* Hand queued bytes to L7 as far as causal order allows (per packet),
+ * and give the reorder part back when nothing needs it. */
 void wl_tcp_release(struct wl_flow_table *ft, struct wl_flow *f);
 
 /*
@@ -275,7 +539,7 @@ void wl_tcp_ro_check(struct wl_flow_table *ft, struct wl_flow *f,
 void wl_tcp_flush(struct wl_flow_table *ft, struct wl_flow *f,
 	uint64_t ts_ns);
 
-/* Return every slot f holds to the pool (flow freed). */
+/* Return every slot f holds to the pool, and its reorder part. */
 void wl_tcp_free(struct wl_flow_table *ft, struct wl_flow *f);
 
 #endif /* WL_FLOW_PRIV_H */

@@ -23,6 +23,12 @@
  * is declared lost. A segment that does not fit in the pool is dropped
  * (counted) and surfaces later as a gap; a queue that cannot take a
  * segment is released at once, out of order (counted).
+ *
+ * The lists, queues, window and dlv_seq live in a reorder part the flow
+ * takes when it first holds, queues or waits, and gives back when none
+ * of those is left (at the end of a packet); without one, dlv_seq is
+ * next_seq (nothing is queued). With no part left in the pool a flow
+ * has no window: as with flow.reorder_ms 0 (flow_reorder_full).
  */
 
 #include <string.h>
@@ -31,31 +37,74 @@
 
 #define CTR(ft, x) ((ft)->st->c[WL_FLOW_CTR_ ## x])
 
-/* ---- slots ---- */
+/* ---- slots and the reorder part ---- */
 
 static void
 slot_put(struct wl_flow_table *ft, uint32_t idx)
 {
-	wl_ooo_get(ft, idx)->next = ft->ooo_free;
-	ft->ooo_free = idx;
+	wl_pool_put(&ft->ooo_pool, idx);
 }
 
 static struct wl_ooo_seg *
 slot_take(struct wl_flow_table *ft, uint32_t *idx)
 {
-	struct wl_ooo_seg *s;
+	*idx = wl_pool_take(&ft->ooo_pool);
+	return *idx == WL_NIL ? NULL : wl_ooo_get(ft, *idx);
+}
 
-	if (ft->ooo_free == WL_NIL) {
-		/* Never-used slots last: untouched until a run needs them. */
-		if (ft->ooo_fresh >= ft->conf.ooo_pool_segs)
-			return NULL;
-		*idx = ft->ooo_fresh++;
-		return wl_ooo_get(ft, *idx);
+/* The flow's reorder part, taken now if it has none (dlv_seq then is
+ * next_seq both ways); NULL when the pool is empty. */
+static struct wl_flow_ro *
+ro_get(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	struct wl_flow_ro *r;
+	unsigned int i;
+
+	if (f->ro != WL_NIL)
+		return wl_ro(ft, f);
+	f->ro = wl_pool_take(&ft->ro_pool);
+	if (f->ro == WL_NIL) {
+		CTR(ft, REORDER_FULL)++;
+		return NULL;
 	}
-	*idx = ft->ooo_free;
-	s = wl_ooo_get(ft, *idx);
-	ft->ooo_free = s->next;
-	return s;
+	ft->st->c[WL_FLOW_CTR_REORDER_PEAK] = ft->ro_pool.peak;
+	r = wl_ro(ft, f);
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < 2; i++) {
+		r->ooo_head[i] = r->dq_head[i] = r->dq_tail[i] = WL_NIL;
+		r->dlv_seq[i] = f->s[i].next_seq;
+	}
+	r->prev = r->next = WL_NIL;
+	return r;
+}
+
+/* Give the reorder part back once nothing is held, queued or waited
+ * for (then dlv_seq is next_seq both ways). */
+static void
+ro_trim(struct wl_flow_table *ft, struct wl_flow *f)
+{
+	const struct wl_flow_ro *r;
+
+	if (f->ro == WL_NIL)
+		return;
+	r = wl_ro(ft, f);
+	if (r->on || r->dq_n[0] != 0 || r->dq_n[1] != 0 || r->ooo_n[0] != 0 ||
+			r->ooo_n[1] != 0)
+		return;
+	wl_pool_put(&ft->ro_pool, f->ro);
+	f->ro = WL_NIL;
+}
+
+static inline uint16_t
+dq_n(struct wl_flow_table *ft, const struct wl_flow *f, unsigned int dir)
+{
+	return f->ro != WL_NIL ? wl_ro(ft, f)->dq_n[dir] : 0;
+}
+
+static inline uint32_t
+ooo_head(struct wl_flow_table *ft, const struct wl_flow *f, unsigned int dir)
+{
+	return f->ro != WL_NIL ? wl_ro(ft, f)->ooo_head[dir] : WL_NIL;
 }
 
 /* ---- accounting ---- */
@@ -66,9 +115,7 @@ count_retrans(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 {
 	CTR(ft, RETRANS_SEGS)++;
 	CTR(ft, RETRANS_BYTES) += len;
-	f->conn.d[dir].retrans_bytes += len;
-	f->conn.d[dir].retrans++;
-	f->conn.flags |= 1u << WL_CONN_F_BIT_RETRANS;
+	wl_flow_retrans(ft, f, dir, len);
 }
 
 /* A segment that resends old bytes along with new ones: the old part is
@@ -79,30 +126,38 @@ count_overlap(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 {
 	CTR(ft, OVERLAP_SEGS)++;
 	CTR(ft, RETRANS_BYTES) += old;
-	f->conn.d[dir].retrans_bytes += old;
-	f->conn.d[dir].retrans++;
-	f->conn.flags |= 1u << WL_CONN_F_BIT_RETRANS;
+	wl_flow_retrans(ft, f, dir, old);
 }
 
 /* ---- to L7, in causal order ---- */
 
 /* Stream offset of seq in direction dir (near its delivery point). */
 static inline uint64_t
-seq_off(const struct wl_flow_dir *d, uint32_t seq)
+seq_off(struct wl_flow_table *ft, const struct wl_flow *f, unsigned int dir,
+	uint32_t seq)
 {
-	return d->dlv_off + (uint64_t)(int64_t)(int32_t)(seq - d->dlv_seq);
+	return f->dlv_off[dir] +
+		(uint64_t)(int64_t)(int32_t)(seq - wl_dlv_seq(ft, f, dir));
 }
 
 static void
-fin_check(struct wl_flow_dir *d)
+fin_check(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir)
 {
-	if (d->fin_seen && !d->fin_done && d->next_seq == d->fin_seq) {
-		d->next_seq++;
-		d->fin_done = 1;
+	struct wl_seq *s = &f->s[dir];
+
+	if ((f->dfl[dir] & (WL_FD_FIN_SEEN | WL_FD_FIN_DONE)) ==
+			WL_FD_FIN_SEEN && s->next_seq == s->fin_seq) {
+		s->next_seq++;
+		f->dfl[dir] |= WL_FD_FIN_DONE;
 	}
-	/* The FIN takes a sequence number but carries no byte for L7. */
-	if (d->fin_done && d->dq_n == 0 && d->dlv_seq == d->fin_seq)
-		d->dlv_seq++;
+	/* The FIN takes a sequence number but carries no byte for L7
+	 * (without a reorder part dlv_seq is next_seq already). */
+	if (f->ro != WL_NIL && (f->dfl[dir] & WL_FD_FIN_DONE)) {
+		struct wl_flow_ro *r = wl_ro(ft, f);
+
+		if (r->dq_n[dir] == 0 && r->dlv_seq[dir] == s->fin_seq)
+			r->dlv_seq[dir]++;
+	}
 }
 
 /* Hand a queued or direct chunk to L7. ack: the carrying packet's, 0 with
@@ -112,29 +167,33 @@ to_l7(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const uint8_t *data, uint32_t len, uint64_t ts, uint32_t ack,
 	int ack_ok, int gap)
 {
-	struct wl_flow_dir *d = &f->d[dir], *o = &f->d[!dir];
 	struct wl_stream_pos pos;
 
-	pos.off = d->dlv_off;
-	pos.peer_ack = ack_ok && o->seq_valid ? seq_off(o, ack) : UINT64_MAX;
-	d->dlv_seq += len;
-	d->dlv_off += len;
+	pos.off = f->dlv_off[dir];
+	pos.peer_ack = ack_ok && (f->dfl[!dir] & WL_FD_SEQ_VALID) ?
+		seq_off(ft, f, !dir, ack) : UINT64_MAX;
+	if (f->ro != WL_NIL)
+		wl_ro(ft, f)->dlv_seq[dir] += len;
+	f->dlv_off[dir] += len;
 	if (gap)
 		wl_flow_gap(ft, f, dir, len, ts, &pos);
 	else
 		wl_flow_deliver(ft, f, dir, data, len, ts, &pos);
-	fin_check(d);
+	fin_check(ft, f, dir);
 }
 
 /* May bytes carrying this ACK reach L7 now: has L7 had every byte of the
  * other direction that their sender had? */
 static inline int
-causal_ok(const struct wl_flow *f, enum wl_dir dir, uint32_t ack, int ack_ok)
+causal_ok(struct wl_flow_table *ft, const struct wl_flow *f, enum wl_dir dir,
+	uint32_t ack, int ack_ok)
 {
-	const struct wl_flow_dir *o = &f->d[!dir];
+	uint32_t o;
 
-	return !ack_ok || !o->seq_valid || SEQ_LEQ(ack, o->dlv_seq) ||
-		(uint32_t)(ack - o->dlv_seq) > WL_SEQ_SANE;
+	if (!ack_ok || !(f->dfl[!dir] & WL_FD_SEQ_VALID))
+		return 1;
+	o = wl_dlv_seq(ft, f, !dir);
+	return SEQ_LEQ(ack, o) || (uint32_t)(ack - o) > WL_SEQ_SANE;
 }
 
 static void release(struct wl_flow_table *ft, struct wl_flow *f, int force);
@@ -143,32 +202,31 @@ static void ro_start(struct wl_flow_table *ft, struct wl_flow *f,
 
 /* Append to dir's queue; -1 when the pool is dry. */
 static int
-dq_push(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
-	const uint8_t *data, uint32_t len, uint64_t ts, uint32_t ack,
-	int ack_ok, int gap)
+dq_push(struct wl_flow_table *ft, struct wl_flow *f, struct wl_flow_ro *r,
+	enum wl_dir dir, const uint8_t *data, uint32_t len, uint64_t ts,
+	uint32_t ack, int ack_ok, int gap)
 {
-	struct wl_flow_dir *d = &f->d[dir];
 	struct wl_ooo_seg *s;
 	uint32_t idx;
 
 	s = slot_take(ft, &idx);
 	if (s == NULL)
 		return -1;
-	s->seq = d->next_seq;   /* informative: queued bytes are in order */
+	s->seq = f->s[dir].next_seq; /* informative: queued bytes are in order */
 	s->len = len;
 	s->ack = ack;
 	s->ts_ns = ts;
 	s->kind = (uint8_t)((gap ? WL_SEG_GAP : 0) | (ack_ok ? WL_SEG_ACK : 0));
-	s->arrival = f->arrivals++;
+	s->arrival = r->arrivals++;
 	s->next = WL_NIL;
 	if (!gap)
 		memcpy(s + 1, data, len);
-	if (d->dq_tail != WL_NIL)
-		wl_ooo_get(ft, d->dq_tail)->next = idx;
+	if (r->dq_tail[dir] != WL_NIL)
+		wl_ooo_get(ft, r->dq_tail[dir])->next = idx;
 	else
-		d->dq_head = idx;
-	d->dq_tail = idx;
-	d->dq_n++;
+		r->dq_head[dir] = idx;
+	r->dq_tail[dir] = idx;
+	r->dq_n[dir]++;
 	return 0;
 }
 
@@ -183,22 +241,32 @@ accept(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const uint8_t *data, uint32_t len, uint64_t ts, uint32_t ack,
 	int ack_ok, int gap)
 {
-	struct wl_flow_dir *d = &f->d[dir];
+	uint16_t queued = dq_n(ft, f, dir);
+	struct wl_flow_ro *r;
 	uint32_t k, n;
 
 	/* Nobody parses the flow: no order to keep. */
-	if (d->dq_n == 0 && (f->l7_off || causal_ok(f, dir, ack, ack_ok))) {
+	if (queued == 0 && (f->l7_off || causal_ok(ft, f, dir, ack, ack_ok))) {
 		to_l7(ft, f, dir, data, len, ts, ack, ack_ok, gap);
 		return;
 	}
-	if (d->dq_n == 0)
+	if (queued == 0)
 		CTR(ft, CAUSAL_HELD)++;
+	if (f->ro == WL_NIL) {
+		r = ro_get(ft, f);
+		/* L7 had the bytes before these (dlv_seq). */
+		if (r != NULL)
+			r->dlv_seq[dir] -= len;
+	} else {
+		r = wl_ro(ft, f);
+	}
 	for (k = 0; k < len; k += n) {
 		/* A gap has no bytes: no pointer arithmetic on NULL. */
 		const uint8_t *p = data != NULL ? data + k : NULL;
 
 		n = gap ? len : WL_MIN(len - k, ft->conf.ooo_seg_bytes);
-		if (dq_push(ft, f, dir, p, n, ts, ack, ack_ok, gap) != 0) {
+		if (r == NULL || dq_push(ft, f, r, dir, p, n, ts, ack, ack_ok,
+				gap) != 0) {
 			CTR(ft, CAUSAL_FORCED)++;
 			release(ft, f, 1);
 			to_l7(ft, f, dir, p, len - k, ts, ack, ack_ok, gap);
@@ -210,29 +278,28 @@ accept(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 
 /* Is the head of dir's queue free to go? */
 static int
-dq_ready(const struct wl_flow_table *ft, const struct wl_flow *f,
-	enum wl_dir dir)
+dq_ready(struct wl_flow_table *ft, const struct wl_flow *f,
+	const struct wl_flow_ro *r, enum wl_dir dir)
 {
 	const struct wl_ooo_seg *s;
 
-	if (f->d[dir].dq_n == 0)
+	if (r->dq_n[dir] == 0)
 		return 0;
-	s = wl_ooo_get((struct wl_flow_table *)(uintptr_t)ft,
-		f->d[dir].dq_head);
-	return causal_ok(f, dir, s->ack, (s->kind & WL_SEG_ACK) != 0);
+	s = wl_ooo_get(ft, r->dq_head[dir]);
+	return causal_ok(ft, f, dir, s->ack, (s->kind & WL_SEG_ACK) != 0);
 }
 
 static void
-dq_pop_deliver(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir)
+dq_pop_deliver(struct wl_flow_table *ft, struct wl_flow *f,
+	struct wl_flow_ro *r, enum wl_dir dir)
 {
-	struct wl_flow_dir *d = &f->d[dir];
-	uint32_t idx = d->dq_head;
+	uint32_t idx = r->dq_head[dir];
 	struct wl_ooo_seg *s = wl_ooo_get(ft, idx);
 
-	d->dq_head = s->next;
-	if (d->dq_head == WL_NIL)
-		d->dq_tail = WL_NIL;
-	d->dq_n--;
+	r->dq_head[dir] = s->next;
+	if (r->dq_head[dir] == WL_NIL)
+		r->dq_tail[dir] = WL_NIL;
+	r->dq_n[dir]--;
 	to_l7(ft, f, dir, (const uint8_t *)(s + 1), s->len, s->ts_ns, s->ack,
 		(s->kind & WL_SEG_ACK) != 0, (s->kind & WL_SEG_GAP) != 0);
 	slot_put(ft, idx);
@@ -247,25 +314,29 @@ dq_pop_deliver(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir)
 static void
 release(struct wl_flow_table *ft, struct wl_flow *f, int force)
 {
+	struct wl_flow_ro *r;
 	int r0, r1;
 	enum wl_dir dir;
 
-	while (f->d[0].dq_n != 0 || f->d[1].dq_n != 0) {
-		r0 = dq_ready(ft, f, WL_DIR_C2S);
-		r1 = dq_ready(ft, f, WL_DIR_S2C);
+	if (f->ro == WL_NIL)
+		return;
+	r = wl_ro(ft, f);
+	while (r->dq_n[0] != 0 || r->dq_n[1] != 0) {
+		r0 = dq_ready(ft, f, r, WL_DIR_C2S);
+		r1 = dq_ready(ft, f, r, WL_DIR_S2C);
 		if (!r0 && !r1) {
 			if (!force)
 				return;
-			r0 = f->d[0].dq_n != 0;
-			r1 = f->d[1].dq_n != 0;
+			r0 = r->dq_n[0] != 0;
+			r1 = r->dq_n[1] != 0;
 		}
 		if (r0 && r1)
-			dir = (int32_t)(wl_ooo_get(ft, f->d[0].dq_head)->arrival -
-				wl_ooo_get(ft, f->d[1].dq_head)->arrival) < 0 ?
+			dir = (int32_t)(wl_ooo_get(ft, r->dq_head[0])->arrival -
+				wl_ooo_get(ft, r->dq_head[1])->arrival) < 0 ?
 				WL_DIR_C2S : WL_DIR_S2C;
 		else
 			dir = r0 ? WL_DIR_C2S : WL_DIR_S2C;
-		dq_pop_deliver(ft, f, dir);
+		dq_pop_deliver(ft, f, r, dir);
 	}
 }
 
@@ -283,17 +354,18 @@ static void
 drain(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	uint64_t filled_ns)
 {
-	struct wl_flow_dir *d = &f->d[dir];
+	struct wl_seq *d = &f->s[dir];
 
-	while (d->ooo_head != WL_NIL) {
-		uint32_t idx = d->ooo_head;
+	while (ooo_head(ft, f, dir) != WL_NIL) {
+		struct wl_flow_ro *r = wl_ro(ft, f);
+		uint32_t idx = r->ooo_head[dir];
 		struct wl_ooo_seg *s = wl_ooo_get(ft, idx);
 		uint32_t end = s->seq + s->len;
 
 		if (SEQ_GT(s->seq, d->next_seq))
 			break;
-		d->ooo_head = s->next;
-		d->ooo_n--;
+		r->ooo_head[dir] = s->next;
+		r->ooo_n[dir]--;
 		if (SEQ_GT(end, d->next_seq)) {
 			uint32_t off = d->next_seq - s->seq;
 
@@ -309,7 +381,7 @@ drain(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		}
 		slot_put(ft, idx);
 	}
-	fin_check(d);
+	fin_check(ft, f, dir);
 }
 
 /* The hole before the first held segment (or up to `to`, when there is
@@ -319,12 +391,12 @@ static void
 declare_lost(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	uint32_t to, uint64_t ts, int fin_cap)
 {
-	struct wl_flow_dir *d = &f->d[dir];
+	struct wl_seq *d = &f->s[dir];
+	uint32_t head = ooo_head(ft, f, dir);
 
-	if (d->ooo_head != WL_NIL &&
-			SEQ_LT(wl_ooo_get(ft, d->ooo_head)->seq, to))
-		to = wl_ooo_get(ft, d->ooo_head)->seq;
-	if (fin_cap && d->fin_seen && SEQ_GT(to, d->fin_seq))
+	if (head != WL_NIL && SEQ_LT(wl_ooo_get(ft, head)->seq, to))
+		to = wl_ooo_get(ft, head)->seq;
+	if (fin_cap && (f->dfl[dir] & WL_FD_FIN_SEEN) && SEQ_GT(to, d->fin_seq))
 		to = d->fin_seq;
 	if (SEQ_GT(to, d->next_seq)) {
 		uint32_t len = to - d->next_seq;
@@ -341,16 +413,16 @@ static void
 skip_hole(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	uint64_t ts_ns)
 {
-	struct wl_flow_dir *d = &f->d[dir];
-	uint32_t head = d->ooo_head;
+	uint32_t head = ooo_head(ft, f, dir);
 
 	declare_lost(ft, f, dir, wl_ooo_get(ft, head)->seq, ts_ns, 0);
-	if (d->ooo_head == head) {
+	if (ooo_head(ft, f, dir) == head) {
 		/* Held past a FIN already delivered: nothing to hand on. */
+		struct wl_flow_ro *r = wl_ro(ft, f);
 		struct wl_ooo_seg *s = wl_ooo_get(ft, head);
 
-		d->ooo_head = s->next;
-		d->ooo_n--;
+		r->ooo_head[dir] = s->next;
+		r->ooo_n[dir]--;
 		count_retrans(ft, f, dir, s->len);
 		slot_put(ft, head);
 	}
@@ -366,26 +438,30 @@ hold_piece(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const struct wl_pkt *p, uint32_t seq, const uint8_t *data,
 	uint32_t len, int first)
 {
-	struct wl_flow_dir *d = &f->d[dir];
-	uint32_t *link, idx;
-	struct wl_ooo_seg *s;
+	struct wl_flow_ro *r = ro_get(ft, f);
+	uint32_t *link = NULL, idx = WL_NIL;
+	struct wl_ooo_seg *s = NULL;
 
-	for (link = &d->ooo_head; *link != WL_NIL; link = &s->next) {
-		s = wl_ooo_get(ft, *link);
-		if (s->seq == seq && s->len >= len) {
-			count_retrans(ft, f, dir, len);
-			return 2;
+	if (r != NULL) {
+		for (link = &r->ooo_head[dir]; *link != WL_NIL;
+				link = &s->next) {
+			s = wl_ooo_get(ft, *link);
+			if (s->seq == seq && s->len >= len) {
+				count_retrans(ft, f, dir, len);
+				return 2;
+			}
+			if (SEQ_GT(s->seq, seq))
+				break;
 		}
-		if (SEQ_GT(s->seq, seq))
-			break;
+		s = r->ooo_n[dir] < ft->conf.ooo_max_segs ?
+			slot_take(ft, &idx) : NULL;
 	}
-	s = d->ooo_n < ft->conf.ooo_max_segs ? slot_take(ft, &idx) : NULL;
 	if (s == NULL) {
 		/*
 		 * Out of room: a one-sided capture never sees the ACK that
 		 * would resolve the hole, so skip it rather than stall.
 		 */
-		if (first && d->ooo_head != WL_NIL) {
+		if (first && ooo_head(ft, f, dir) != WL_NIL) {
 			skip_hole(ft, f, dir, p->ts_ns);
 			return 1;
 		}
@@ -400,7 +476,7 @@ hold_piece(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	memcpy(s + 1, data, len);
 	s->next = *link;
 	*link = idx;
-	d->ooo_n++;
+	r->ooo_n[dir]++;
 	return 0;
 }
 
@@ -433,8 +509,7 @@ hold(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	}
 	if (held) {
 		CTR(ft, OOO_SEGS)++;
-		f->conn.d[dir].ooo++;
-		f->conn.flags |= 1u << WL_CONN_F_BIT_OOO;
+		wl_flow_ooo(ft, f, dir);
 	}
 	return 0;
 }
@@ -442,30 +517,19 @@ hold(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 /* ---- reorder window ---- */
 
 static int
-ro_pending(const struct wl_flow *f)
+ro_pending(struct wl_flow_table *ft, const struct wl_flow *f)
 {
 	unsigned int i;
 
 	for (i = 0; i < 2; i++) {
-		const struct wl_flow_dir *d = &f->d[i];
+		const struct wl_seq *d = &f->s[i];
 
-		if (d->dq_n != 0 || (d->want_valid && !d->fin_done &&
+		if (dq_n(ft, f, i) != 0 || ((f->dfl[i] & (WL_FD_WANT_VALID |
+				WL_FD_FIN_DONE)) == WL_FD_WANT_VALID &&
 				SEQ_GT(d->want_seq, d->next_seq)))
 			return 1;
 	}
 	return 0;
-}
-
-/* Something waits for bytes that may still come: open the window. */
-static void
-ro_start(struct wl_flow_table *ft, struct wl_flow *f, uint64_t ts)
-{
-	if (f->ro_on)
-		return;
-	f->ro_on = 1;
-	f->ro_since_ns = ts;
-	f->ro_pkts = 0;
-	wl_flow_ro_link(ft, f);
 }
 
 /* The window is over: what the ACKs said exists and never came is lost;
@@ -476,10 +540,12 @@ ro_expire(struct wl_flow_table *ft, struct wl_flow *f, uint64_t ts)
 	unsigned int i;
 
 	for (i = 0; i < 2; i++) {
-		struct wl_flow_dir *d = &f->d[i];
+		struct wl_seq *d = &f->s[i];
 
-		if (d->want_valid && d->seq_valid)
-			while (!d->fin_done && SEQ_LT(d->next_seq, d->want_seq)) {
+		if ((f->dfl[i] & (WL_FD_WANT_VALID | WL_FD_SEQ_VALID)) ==
+				(WL_FD_WANT_VALID | WL_FD_SEQ_VALID))
+			while (!(f->dfl[i] & WL_FD_FIN_DONE) &&
+					SEQ_LT(d->next_seq, d->want_seq)) {
 				uint32_t before = d->next_seq;
 
 				declare_lost(ft, f, (enum wl_dir)i, d->want_seq,
@@ -491,26 +557,50 @@ ro_expire(struct wl_flow_table *ft, struct wl_flow *f, uint64_t ts)
 	release(ft, f, 1);
 }
 
+/* Something waits for bytes that may still come: open the window; with
+ * no reorder part to keep it, they are lost now. */
+static void
+ro_start(struct wl_flow_table *ft, struct wl_flow *f, uint64_t ts)
+{
+	struct wl_flow_ro *r = ro_get(ft, f);
+
+	if (r == NULL) {
+		ro_expire(ft, f, ts);
+		return;
+	}
+	if (r->on)
+		return;
+	r->on = 1;
+	r->since_ns = ts;
+	r->pkts = 0;
+	wl_flow_ro_link(ft, f);
+}
+
 void
 wl_tcp_ro_check(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now,
 	int timer)
 {
-	if (!f->ro_on)
+	struct wl_flow_ro *r;
+
+	if (f->ro == WL_NIL || !wl_ro(ft, f)->on)
 		return;
+	r = wl_ro(ft, f);
 	if (!timer)
-		f->ro_pkts++;
-	if (ro_pending(f) && f->ro_pkts <= ft->conf.reorder_pkts &&
-			now < f->ro_since_ns + ft->reorder_ns)
+		r->pkts++;
+	if (ro_pending(ft, f) && r->pkts <= ft->conf.reorder_pkts &&
+			now < r->since_ns + ft->reorder_ns)
 		return;
-	if (ro_pending(f)) {
+	if (ro_pending(ft, f)) {
 		CTR(ft, REORDER_EXPIRED)++;
 		ro_expire(ft, f, now);
 	}
-	f->ro_on = 0;
+	r = wl_ro(ft, f);
+	r->on = 0;
 	wl_flow_ro_unlink(ft, f);
 	/* Bytes released may have opened a new wait. */
-	if (ro_pending(f))
+	if (ro_pending(ft, f))
 		ro_start(ft, f, now);
+	ro_trim(ft, f);
 }
 
 /* ---- per segment ---- */
@@ -519,7 +609,7 @@ void
 wl_tcp_segment(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	const struct wl_pkt *p)
 {
-	struct wl_flow_dir *d = &f->d[dir];
+	struct wl_seq *d = &f->s[dir];
 	const uint8_t *data = p->payload;
 	uint32_t len = p->payload_len;
 	uint32_t seq = p->seq;
@@ -530,22 +620,19 @@ wl_tcp_segment(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 
 	if (len == 0 && !fin)
 		return;
-	if (!d->seq_valid) {
+	if (!(f->dfl[dir] & WL_FD_SEQ_VALID))
 		/* Mid-stream: the first byte we see is where we start. */
-		d->next_seq = seq;
-		d->dlv_seq = seq;
-		d->seq_valid = 1;
-	}
+		wl_seq_start(ft, f, dir, seq);
 	rel = (int32_t)(seq - d->next_seq);
 	if (rel > (int32_t)WL_SEQ_SANE || rel < -(int32_t)WL_SEQ_SANE) {
 		CTR(ft, BAD_SEQ)++;
 		return;
 	}
-	if (fin && !d->fin_seen) {
-		d->fin_seen = 1;
+	if (fin && !(f->dfl[dir] & WL_FD_FIN_SEEN)) {
+		f->dfl[dir] |= WL_FD_FIN_SEEN;
 		d->fin_seq = seq + WL_MAX(len, p->seg_len);
 	}
-	if (d->fin_done) {
+	if (f->dfl[dir] & WL_FD_FIN_DONE) {
 		if (len != 0)
 			count_retrans(ft, f, dir, len);
 		return;
@@ -580,24 +667,24 @@ wl_tcp_segment(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		if (hold(ft, f, dir, p, seq, data, len) == 0)
 			break;
 	}
-	fin_check(d);
+	fin_check(ft, f, dir);
 }
 
 void
 wl_tcp_acked(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 	uint32_t ack, uint64_t ts_ns)
 {
-	struct wl_flow_dir *d = &f->d[dir];
+	struct wl_seq *d = &f->s[dir];
 
-	if (!d->seq_valid)
+	if (!(f->dfl[dir] & WL_FD_SEQ_VALID))
 		return;
 	if ((uint32_t)(ack - d->next_seq) > WL_SEQ_SANE)
 		return;
-	if (!d->want_valid || SEQ_GT(ack, d->want_seq)) {
+	if (!(f->dfl[dir] & WL_FD_WANT_VALID) || SEQ_GT(ack, d->want_seq)) {
 		d->want_seq = ack;
-		d->want_valid = 1;
+		f->dfl[dir] |= WL_FD_WANT_VALID;
 	}
-	if (d->fin_done || !SEQ_LT(d->next_seq, ack))
+	if ((f->dfl[dir] & WL_FD_FIN_DONE) || !SEQ_LT(d->next_seq, ack))
 		return;
 	/* No window: lost now, as the ACK shows. */
 	if (ft->conf.reorder_pkts == 0 || ft->reorder_ns == 0) {
@@ -611,6 +698,7 @@ void
 wl_tcp_release(struct wl_flow_table *ft, struct wl_flow *f)
 {
 	release(ft, f, 0);
+	ro_trim(ft, f);
 }
 
 void
@@ -620,41 +708,45 @@ wl_tcp_flush(struct wl_flow_table *ft, struct wl_flow *f, uint64_t ts_ns)
 
 	ro_expire(ft, f, ts_ns);
 	for (i = 0; i < 2; i++)
-		while (f->d[i].ooo_head != WL_NIL)
+		while (ooo_head(ft, f, i) != WL_NIL)
 			skip_hole(ft, f, (enum wl_dir)i, ts_ns);
 	release(ft, f, 1);
-	if (f->ro_on) {
-		f->ro_on = 0;
+	if (f->ro != WL_NIL && wl_ro(ft, f)->on) {
+		wl_ro(ft, f)->on = 0;
 		wl_flow_ro_unlink(ft, f);
 	}
+	ro_trim(ft, f);
 }
 
 void
 wl_tcp_free(struct wl_flow_table *ft, struct wl_flow *f)
 {
+	struct wl_flow_ro *r;
 	unsigned int i;
 
+	if (f->ro == WL_NIL)
+		return;
+	r = wl_ro(ft, f);
 	for (i = 0; i < 2; i++) {
-		struct wl_flow_dir *d = &f->d[i];
+		while (r->ooo_head[i] != WL_NIL) {
+			uint32_t idx = r->ooo_head[i];
 
-		while (d->ooo_head != WL_NIL) {
-			uint32_t idx = d->ooo_head;
-
-			d->ooo_head = wl_ooo_get(ft, idx)->next;
+			r->ooo_head[i] = wl_ooo_get(ft, idx)->next;
 			slot_put(ft, idx);
 		}
-		while (d->dq_head != WL_NIL) {
-			uint32_t idx = d->dq_head;
+		while (r->dq_head[i] != WL_NIL) {
+			uint32_t idx = r->dq_head[i];
 
-			d->dq_head = wl_ooo_get(ft, idx)->next;
+			r->dq_head[i] = wl_ooo_get(ft, idx)->next;
 			slot_put(ft, idx);
 		}
-		d->dq_tail = WL_NIL;
-		d->dq_n = 0;
-		d->ooo_n = 0;
+		r->dq_tail[i] = WL_NIL;
+		r->dq_n[i] = 0;
+		r->ooo_n[i] = 0;
 	}
-	if (f->ro_on) {
-		f->ro_on = 0;
+	if (r->on) {
+		r->on = 0;
 		wl_flow_ro_unlink(ft, f);
 	}
+	ro_trim(ft, f);
 }

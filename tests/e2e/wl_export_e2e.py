@@ -5,6 +5,7 @@ dirs, queried through their HTTP APIs; wirelat-export started and scraped;
 the documented naming of docs/metrics.md ("Prometheus and remote write")
 written out independently of the exporter's code."""
 
+import functools
 import json
 import os
 import re
@@ -253,10 +254,18 @@ def parse_text(body):
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def doc_gauges():
+    """The counters docs/metrics.md marks *gauge*."""
+    with open(os.path.join(e.SRC, "docs", "metrics.md")) as f:
+        return frozenset(re.findall(r"^\| `(\w+)` \| \*gauge\*", f.read(),
+                                    re.M))
+
+
 def counter_name(name, inputs):
     """A shm counter's exported (family, extra labels), or None when it is
     not exported: docs/metrics.md, "Prometheus and remote write"."""
-    gauge = {"flow_active"}
+    gauge = doc_gauges()
     m = re.match(r"^lcore(\d+)\.(.+)$", name)
     if m:
         rest = m.group(2)

@@ -1385,6 +1385,310 @@ test_dedup(void **state)
 		d[0].pkts, 5);
 }
 
+/* ---- memory: the table at its size, and the part pools ---- */
+
+static unsigned long nemit;
+
+static void
+count_only(void *arg, const struct wl_txn *t)
+{
+	(void)arg;
+	(void)t;
+	nemit++;
+}
+
+static const struct wl_txn_sink count_sink = { count_only, NULL };
+
+/* Client i of many: its own address and port. */
+static void
+many_seg(uint64_t ts, unsigned int i, int c2s, uint8_t flags, uint32_t seq,
+	uint32_t ack)
+{
+	uint32_t ip = CLI + 16 + (i >> 8);
+	uint16_t cp = (uint16_t)(20000 + (i & 255));
+
+	if (c2s)
+		seg(ts, ip, cp, SRV, 9999, flags, seq, ack, NULL);
+	else
+		seg(ts, SRV, 9999, ip, cp, flags, seq, ack, NULL);
+}
+
+/* Every part pool is back to empty. */
+static void
+assert_pools_empty(void)
+{
+	assert_int_equal(ft->hs_pool.used, 0);
+	assert_int_equal(ft->extra_pool.used, 0);
+	assert_int_equal(ft->an_pool.used, 0);
+	assert_int_equal(ft->ev_pool.used, 0);
+	assert_int_equal(ft->probe_pool.used, 0);
+	assert_int_equal(ft->stash_pool.used, 0);
+	assert_int_equal(ft->ro_pool.used, 0);
+	assert_int_equal(ft->l7_pool.used, 0);
+	assert_int_equal(ft->ooo_pool.used, 0);
+}
+
+/*
+ * A table filled to flow.max_flows takes every flow (85% of the buckets'
+ * ways: cuckoo moves make the room) and finds each again; entries freed
+ * and reused keep the buckets right.
+ */
+static void
+test_table_full_load(void **state)
+{
+	enum { N = 30000 };
+	unsigned int i;
+
+	(void)state;
+	teardown(NULL);
+	conf.max_flows = N;
+	memset(&fst, 0, sizeof(fst));
+	nemit = 0;
+	ft = wl_flow_table_create(&conf, &count_sink, &fst, pctr, 3,
+		SOCKET_ID_ANY);
+	assert_non_null(ft);
+	for (i = 0; i < N; i++)
+		many_seg(1000 + i, i, 1, F(SYN), 100 * i, 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_CREATED), N);
+	assert_int_equal(ctr(WL_FLOW_CTR_HASH_FULL), 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED), 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_ACTIVE_PEAK), N);
+	assert_int_equal(ctr(WL_FLOW_CTR_HANDSHAKE_PEAK), N);
+	/* Each found again: the handshakes complete, no flow is added. */
+	for (i = 0; i < N; i++) {
+		many_seg(50000 + i, i, 0, F(SYN) | F(ACK), 7, 100 * i + 1);
+		many_seg(90000 + i, i, 1, F(ACK), 100 * i + 1, 8);
+	}
+	assert_int_equal(ctr(WL_FLOW_CTR_CREATED), N);
+	assert_int_equal(ctr(WL_FLOW_CTR_HANDSHAKES), N);
+	assert_int_equal(ft->hs_pool.used, 0);
+	/* Half close and leave; as many new ones take their entries. */
+	for (i = 0; i < N; i += 2)
+		many_seg(130000 + i, i, 1, F(RST), 100 * i + 1, 8);
+	/* A bounded number of expiries per call. */
+	for (i = 0; i < N / WL_EXPIRE_BUDGET + 1; i++)
+		wl_flow_advance(ft, 130000 + N + 1001 * WL_NS_PER_MS);
+	assert_int_equal(wl_flow_count(ft), N / 2);
+	for (i = N; i < N + N / 2; i++)
+		many_seg(2000 * WL_NS_PER_MS + i, i, 1, F(SYN), 100 * i, 0);
+	assert_int_equal(wl_flow_count(ft), N);
+	assert_int_equal(ctr(WL_FLOW_CTR_HASH_FULL), 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED), 0);
+	for (i = 1; i < N + N / 2; i += (i < N ? 2 : 1))
+		many_seg(3000 * WL_NS_PER_MS + i, i, 1, F(ACK), 100 * i + 1, 8);
+	assert_int_equal(ctr(WL_FLOW_CTR_CREATED), N + N / 2);
+	wl_flow_flush(ft, 4000 * WL_NS_PER_MS);
+	assert_int_equal(wl_flow_count(ft), 0);
+	assert_pools_empty();
+	/* One handshake each: established, or unanswered at the end. */
+	assert_int_equal(nemit, N + N / 2);
+}
+
+/* A connection record of the last emitted ones, by client port. */
+static const struct wl_conn *
+conn_of(uint16_t cport)
+{
+	return find_conn(cport, 0);
+}
+
+/*
+ * Each pool's empty case: defined, counted, flagged, never a wrong
+ * number in place of a missing one.
+ */
+static void
+test_pools_empty(void **state)
+{
+	const struct wl_conn *c;
+	unsigned int i;
+
+	(void)state;
+	/* Handshakes: the oldest half-open flow makes room. */
+	teardown(NULL);
+	conf_default();
+	conf.handshake_max = 2;
+	table_new();
+	for (i = 0; i < 3; i++)
+		seg(1000 + i, CLI, (uint16_t)(10000 + i), SRV, 80, F(SYN), 1, 0,
+			NULL);
+	assert_int_equal(wl_flow_count(ft), 2);
+	assert_int_equal(ctr(WL_FLOW_CTR_HANDSHAKE_FULL), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_EVICTED_UNPROVEN), 1);
+	assert_int_equal(txns[0].cli_port, 10000);
+	assert_true(txns[0].flags & WL_TXN_F_EVICTED);
+	wl_flow_flush(ft, 5000);
+	assert_pools_empty();
+
+	/* Analytics: the second flow has none, and says so. */
+	teardown(NULL);
+	conf_default();
+	conf.analytics_max = 1;
+	conf.conn_records = 1;
+	table_new();
+	for (i = 0; i < 2; i++)
+		seg(1000 + i, CLI, (uint16_t)(30000 + i), SRV, 8080, F(ACK),
+			100, 200, NULL);
+	assert_int_equal(ctr(WL_FLOW_CTR_ANALYTICS_FULL), 1);
+	wl_flow_flush(ft, 5000);
+	c = conn_of(30001);
+	assert_non_null(c);
+	assert_true(c->flags & (1u << WL_CONN_F_BIT_NO_ANALYTICS));
+	assert_false(conn_of(30000)->flags &
+		(1u << WL_CONN_F_BIT_NO_ANALYTICS));
+	assert_pools_empty();
+
+	/* Rare counts: the second retransmitting flow's are partial. */
+	teardown(NULL);
+	conf_default();
+	conf.extra_max = 1;
+	conf.conn_records = 1;
+	table_new();
+	for (i = 0; i < 2; i++) {
+		uint16_t p = (uint16_t)(31000 + i);
+
+		seg(1000, CLI, p, SRV, 8080, F(ACK), 100, 200, "abcd");
+		seg(2000, CLI, p, SRV, 8080, F(ACK), 100, 200, "abcd");
+	}
+	assert_int_equal(ctr(WL_FLOW_CTR_RETRANS_SEGS), 2);
+	assert_int_equal(ctr(WL_FLOW_CTR_EXTRA_FULL), 1);
+	wl_flow_flush(ft, 5000);
+	c = conn_of(31000);
+	assert_int_equal(c->d[0].retrans, 1);
+	assert_false(c->flags & (1u << WL_CONN_F_BIT_PARTIAL));
+	c = conn_of(31001);
+	assert_true(c->flags & (1u << WL_CONN_F_BIT_PARTIAL));
+	assert_true(c->flags & (1u << WL_CONN_F_BIT_RETRANS));
+	assert_pools_empty();
+
+	/* Analytics events: the second flow's duplicate ACKs are missing,
+	 * flagged. */
+	teardown(NULL);
+	conf_default();
+	conf.events_max = 1;
+	conf.conn_records = 1;
+	table_new();
+	for (i = 0; i < 2; i++) {
+		uint16_t p = (uint16_t)(32000 + i);
+
+		seg(1000, SRV, 8080, CLI, p, F(ACK), 500, 100, "abcdefgh");
+		seg(1001, CLI, p, SRV, 8080, F(ACK), 100, 504, NULL);
+		seg(1002, CLI, p, SRV, 8080, F(ACK), 100, 504, NULL);
+	}
+	assert_int_equal(ctr(WL_FLOW_CTR_EVENTS_FULL), 1);
+	wl_flow_flush(ft, 5000);
+	assert_int_equal(conn_of(32000)->d[0].dup_acks, 1);
+	assert_true(conn_of(32001)->flags & (1u << WL_CONN_F_BIT_PARTIAL));
+	assert_pools_empty();
+
+	/* Probing: a second undecided flow is not probed further. */
+	teardown(NULL);
+	conf_default();
+	conf.probing_max = 1;
+	table_new();
+	for (i = 0; i < 2; i++)
+		seg(1000 + i, CLI, (uint16_t)(33000 + i), SRV, 7777, F(ACK), 1,
+			1, "RE");
+	assert_int_equal(ctr(WL_FLOW_CTR_PROBING_FULL), 1);
+	for (i = 0; i < 2; i++)
+		seg(2000 + i, CLI, (uint16_t)(33000 + i), SRV, 7777, F(ACK), 3,
+			1, "C go");
+	/* The first, stashed, is recognised from its first byte. */
+	assert_string_equal(plog, "d0:RE|d0:C go|");
+	wl_flow_flush(ft, 5000);
+	assert_pools_empty();
+
+	/* Stash: bytes a probe answered MAYBE to, with no stash left, are
+	 * taken as refused: the second flow is not recognised. */
+	teardown(NULL);
+	conf_default();
+	conf.stash_max = 1;
+	table_new();
+	for (i = 0; i < 2; i++)
+		seg(1000 + i, CLI, (uint16_t)(33500 + i), SRV, 7777, F(ACK), 1,
+			1, "RE");
+	assert_int_equal(ctr(WL_FLOW_CTR_STASH_FULL), 1);
+	for (i = 0; i < 2; i++)
+		seg(2000 + i, CLI, (uint16_t)(33500 + i), SRV, 7777, F(ACK), 3,
+			1, "C go");
+	assert_string_equal(plog, "d0:RE|d0:C go|");
+	assert_int_equal(ctr(WL_FLOW_CTR_L7_DETECTED), 1);
+	wl_flow_flush(ft, 5000);
+	assert_pools_empty();
+
+	/* Reorder: with no part left, a flow holds nothing: the segment
+	 * ahead of a hole is dropped (a gap if anything follows). */
+	teardown(NULL);
+	conf_default();
+	conf.reorder_max = 1;
+	table_new();
+	for (i = 0; i < 2; i++) {
+		uint16_t p = (uint16_t)(34000 + i);
+
+		seg(1000, CLI, p, SRV, 7777, F(ACK), 100, 1, "REC1");
+		seg(1001, CLI, p, SRV, 7777, F(ACK), 108, 1, "ahead");
+	}
+	assert_int_equal(ctr(WL_FLOW_CTR_OOO_SEGS), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_OOO_DROPPED), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_REORDER_FULL), 1);
+	wl_flow_flush(ft, 5000);
+	assert_string_equal(plog, "d0:REC1|d0:REC1|g0:4|d0:ahead|c:20|c:20|");
+	assert_pools_empty();
+}
+
+/* Counters past 4 GiB carry into the extra part; a port reuse's SYN
+ * taken back borrows from it. */
+static void
+test_counter_carry(void **state)
+{
+	const struct wl_conn *c;
+	struct wl_pkt p;
+
+	(void)state;
+	teardown(NULL);
+	conf.conn_records = 1;
+	table_new();
+	tcp_fill(&p, 1000, CLI, 40000, SRV, 8080, F(ACK), 100, 200, NULL);
+	p.wire_len = 0xfffffff0u;
+	wl_flow_input(ft, &p);
+	p.ts_ns = 1001;
+	p.wire_len = 0x20;
+	wl_flow_input(ft, &p);          /* carries */
+	/* A new connection on the same ports: its SYN leaves this one. */
+	tcp_fill(&p, 2000, CLI, 40000, SRV, 8080, F(SYN), 9999, 0, NULL);
+	p.wire_len = 0x30;
+	wl_flow_input(ft, &p);          /* counted, then taken back: borrows */
+	assert_int_equal(ctr(WL_FLOW_CTR_PORT_REUSE), 1);
+	c = conn_of(40000);
+	assert_non_null(c);
+	assert_int_equal(c->d[0].pkts, 2);
+	assert_int_equal(c->d[0].bytes, 0xfffffff0ull + 0x20);
+	assert_false(c->flags & (1u << WL_CONN_F_BIT_PARTIAL));
+	wl_flow_flush(ft, 5000);
+	assert_pools_empty();
+}
+
+/* More frames inside the window than the duplicate check holds: the
+ * ones it forgets too soon are counted. */
+static void
+test_dedup_overflow(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	teardown(NULL);
+	conf.dedup_window_us = 1000;
+	conf.dedup_entries = WL_DD_WAYS;        /* one bucket */
+	table_new();
+	for (i = 0; i < WL_DD_WAYS + 3; i++)
+		segw(1000 + i, 1, F(ACK), ISN_C + 1, ISN_S + 1, NULL, 1000,
+			(uint16_t)i, 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_DEDUP_OVERFLOW), 3);
+	assert_int_equal(ctr(WL_FLOW_CTR_DUPLICATE), 0);
+	/* The latest are still known. */
+	segw(2000, 1, F(ACK), ISN_C + 1, ISN_S + 1, NULL, 1000,
+		WL_DD_WAYS + 2, 0);
+	assert_int_equal(ctr(WL_FLOW_CTR_DUPLICATE), 1);
+}
+
 static void
 test_pkt_clock(void **state)
 {
@@ -1464,6 +1768,10 @@ main(void)
 		T(test_reorder_window_expires),
 		T(test_reorder_window_filled),
 		T(test_dedup),
+		T(test_table_full_load),
+		T(test_pools_empty),
+		T(test_counter_carry),
+		T(test_dedup_overflow),
 		T(test_pkt_clock),
 		T(test_create_errors),
 #undef T

@@ -217,6 +217,11 @@ struct wl_flow_table {
 	uint32_t ooo_slot;
 	uint32_t ooo_free;
 	uint32_t ooo_fresh;
+	/* Detection: this lcore's scan scratch (conf.probe_db's, freed
+	 * with it), and the protocols enabled on TCP and UDP (bit per id). */
+	struct wl_probe_scratch *probe_scr;
+	uint32_t usable_tcp;
+	uint32_t usable_udp;
 };
 
 static inline struct wl_ooo_seg *

@@ -345,12 +345,26 @@ mc_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_i64(w, "hits", x->hits);
 }
 
+/*
+ * Detection signatures (wl_probe.h): the binary request magic; a text
+ * command of wl_mc_kw.h (but flush_all: detection reads [a-z] words) and
+ * a space or CR. Replies never start a flow: none for them.
+ */
+static const struct wl_probe_sig mc_sigs[] = {
+	{ "^\\x80", WL_SIG_C2S, 0 },
+	{ "^(?:get|gets|gat|gats|set|add|replace|append|prepend|cas|incr|"
+		"decr|delete|touch|mg|ms|md|ma|mn|me|version|stats|verbosity|"
+		"quit)[ \\r]", WL_SIG_C2S, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_memcached_ops = {
 	.name = "memcached",
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 11211 },
 	.state_size = sizeof(struct mc_state),
 	.probe = mc_probe,
+	.probe_sigs = mc_sigs,
 	.init = mc_init,
 	.data = mc_data,
 	.gap = mc_gap,

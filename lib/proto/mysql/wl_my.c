@@ -1509,12 +1509,29 @@ my_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_str_wire(w, "user", x->user);
 }
 
+/*
+ * Detection signatures (wl_probe.h), on the 4-byte packet header (length,
+ * sequence id): a HandshakeResponse or SSLRequest (sequence 1, 32 to 4096
+ * bytes); a command (sequence 0, a command byte wl_my_cmd_ok() knows);
+ * the server's greeting (sequence 0, 20 to 1024 bytes, protocol 10) or a
+ * reply (sequence 1).
+ */
+static const struct wl_probe_sig my_sigs[] = {
+	{ "^[\\x00-\\xff][\\x00-\\x10]\\x00\\x01", WL_SIG_C2S, 0 },
+	{ "^[\\x00-\\xff]{3}\\x00[\\x01-\\x04\\x09\\x0e\\x11\\x12\\x16-\\x1c"
+		"\\x1e\\x1f]", WL_SIG_C2S, 0 },
+	{ "^[\\x00-\\xff][\\x00-\\x04]\\x00\\x00\\x0a", WL_SIG_S2C, 0 },
+	{ "^[\\x00-\\xff]{3}\\x01", WL_SIG_S2C, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_mysql_ops = {
 	.name = "mysql",
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 3306 },
 	.state_size = sizeof(struct my_state),
 	.probe = my_probe,
+	.probe_sigs = my_sigs,
 	.init = my_init,
 	.data = my_data,
 	.gap = my_gap,

@@ -1101,12 +1101,27 @@ pg_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_str_wire(w, "stmt", x->stmt);
 }
 
+/*
+ * Detection signatures (wl_probe.h): a typed message (its type byte, then
+ * a length below 16 MB: a zero byte); a StartupMessage (protocol 3.0 to
+ * 3.16), SSLRequest, GSSENCRequest or CancelRequest; the server's typed
+ * messages, after the 'N' refusing SSL or not.
+ */
+static const struct wl_probe_sig pg_sigs[] = {
+	{ "^[QPBDESHCXFdcfp]\\x00", WL_SIG_C2S, 0 },
+	{ "^\\x00\\x00[\\x00-\\xff]{2}(?:\\x04\\xd2\\x16[\\x2e-\\x30]|"
+		"\\x00\\x03\\x00[\\x00-\\x10])", WL_SIG_C2S, 0 },
+	{ "^N?[RKSZTDCIENA123ntsGHWdcvV]\\x00", WL_SIG_S2C, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_postgresql_ops = {
 	.name = "postgresql",
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 5432 },
 	.state_size = sizeof(struct pg_state),
 	.probe = pg_probe,
+	.probe_sigs = pg_sigs,
 	.init = pg_init,
 	.data = pg_data,
 	.gap = pg_gap,

@@ -388,12 +388,28 @@ redis_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_str_wire(w, "error", x->error);
 }
 
+/*
+ * Detection signatures (wl_probe.h): a command's "*<n>\\r\\n$", or an
+ * inline command (WL_RC_INL in wl_redis_cmd.h) in upper case and a space
+ * or CR. Replies never start a flow: none for them.
+ */
+static const struct wl_probe_sig redis_sigs[] = {
+	{ "^\\*[0-9]{1,7}\\r\\n\\$", WL_SIG_C2S, 0 },
+	{ "^(?:APPEND|AUTH|CLIENT|CONFIG|DBSIZE|DECR|DEL|ECHO|EXISTS|EXPIRE|"
+		"FLUSHALL|FLUSHDB|GET|HELLO|HGET|HGETALL|HSET|INCR|INFO|KEYS|"
+		"LPUSH|LRANGE|MGET|MONITOR|MSET|PING|PSUBSCRIBE|PUBLISH|QUIT|"
+		"RESET|RPUSH|SADD|SCAN|SELECT|SET|SMEMBERS|SUBSCRIBE|TTL|TYPE|"
+		"XADD|XRANGE|ZADD|ZRANGE)[ \\r]", WL_SIG_C2S, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_redis_ops = {
 	.name = "redis",
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 6379, 6380 },
 	.state_size = sizeof(struct redis_state),
 	.probe = redis_probe,
+	.probe_sigs = redis_sigs,
 	.init = redis_init,
 	.data = redis_data,
 	.gap = redis_gap,

@@ -973,6 +973,20 @@ setup_parsers(struct wl_app *app)
 	return 0;
 }
 
+/* The parsers' flow tables (their detection scratch is heap memory). */
+static void
+free_parsers(struct wl_app *app)
+{
+	unsigned int i;
+
+	for (i = 0; i < RTE_MAX_LCORE; i++) {
+		if (app->lc[i] == NULL)
+			continue;
+		wl_flow_table_free(app->lc[i]->ft);
+		app->lc[i]->ft = NULL;
+	}
+}
+
 static void
 signal_handler(int sig)
 {
@@ -1108,6 +1122,16 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	flow_conf_init(app);
+	/* Compiled only when used: about 100 ms (docs/benchmarks.md). */
+	if (app->cfg.probe_signatures) {
+		app->probe_db = wl_probe_db_create(wl_protos, WL_PROTO_MAX,
+			err, sizeof(err));
+		if (app->probe_db == NULL) {
+			wl_err("protocol detection signatures: %s", err);
+			goto fail;
+		}
+		app->fconf.probe_db = app->probe_db;
+	}
 	if (assign_roles(app) != 0)
 		goto fail;
 	/* Files are read by the first RX lcore: their mbufs on its socket. */
@@ -1145,12 +1169,16 @@ main(int argc, char **argv)
 	for (i = 0; i < app->n_ports; i++)
 		wl_port_close(&app->ports[i]);
 	ifaces_close(app);
+	free_parsers(app);
 	rte_eal_cleanup();
 	close_sources(app);
+	wl_probe_db_free(app->probe_db);
 	return ret;
 fail:
 	ifaces_close(app);
+	free_parsers(app);
 	rte_eal_cleanup();
+	wl_probe_db_free(app->probe_db);
 fail_sources:
 	close_sources(app);
 	return 1;

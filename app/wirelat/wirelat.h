@@ -142,6 +142,9 @@ struct wl_syn_log {
 struct wl_app {
 	struct wl_config cfg;
 	struct wl_flow_conf fconf;
+	/* Every protocol's detection signatures, compiled once; each
+	 * parser's flow table scans it with its own scratch. */
+	struct wl_probe_db *probe_db;
 	struct wl_tsc_clock tsc;
 	int offline;                    /* every input ends by itself */
 	int lossless;

@@ -81,6 +81,7 @@ static const struct cfg_key keys[] = {
 	{"flow.ooo_seg_bytes", T_U32, OFF(ooo_seg_bytes), 0, 64, 65535, NULL},
 	{"flow.l7_state_max", T_U32, OFF(l7_state_max), 0, 1, 1 << 24, NULL},
 	{"flow.probe_max_bytes", T_U32, OFF(probe_max_bytes), 0, 1, 65536, NULL},
+	{"flow.probe_signatures", T_BOOL, OFF(probe_signatures), 0, 0, 0, NULL},
 	{"flow.stall_ms", T_U32, OFF(stall_ms), 0, 1, 3600000, NULL},
 	{"flow.conn_analytics", T_BOOL, OFF(conn_analytics), 0, 0, 0, NULL},
 	{"flow.dedup_window_us", T_U32, OFF(dedup_window_us), 0, 0, 1000000,
@@ -206,6 +207,7 @@ wl_config_defaults(struct wl_config *c)
 	c->conn_requests_max = 256;
 	c->syn_log = WL_SYN_LOG_PER_SECOND;
 	c->conn_analytics = 1;
+	c->probe_signatures = 0;
 	c->probe_max_bytes = 4096;
 	c->txn_ring = 8192;
 	c->max_series = 1024;

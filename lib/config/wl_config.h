@@ -147,6 +147,7 @@ struct wl_config {
 	uint32_t ooo_seg_bytes;         /* flow.ooo_seg_bytes */
 	uint32_t l7_state_max;          /* flow.l7_state_max */
 	uint32_t probe_max_bytes;       /* flow.probe_max_bytes */
+	int probe_signatures;           /* flow.probe_signatures */
 	uint32_t stall_ms;              /* flow.stall_ms */
 	int conn_analytics;             /* flow.conn_analytics */
 	uint32_t dedup_window_us;       /* flow.dedup_window_us: 0 = off */

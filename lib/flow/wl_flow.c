@@ -425,7 +425,8 @@ usable(const struct wl_flow_table *ft, unsigned int id, uint8_t l4proto)
 
 /*
  * Run the probes, protocols whose default ports match the server port
- * first (a hint: any port works).
+ * first (a hint: any port works); the others only when the detection
+ * signatures leave them in (wl_probe.h).
  * @return the protocol id, or -1 (*maybe set if one wants more bytes).
  */
 static int
@@ -433,30 +434,16 @@ probe_all(struct wl_flow_table *ft, const struct wl_flow *f, enum wl_dir dir,
 	const uint8_t *data, uint32_t len, int *maybe)
 {
 	uint16_t srv_port = f->key.port[!f->cli_side];
-	unsigned int pass, id;
+	uint8_t l4 = f->key.l4proto;
+	uint32_t use, hinted = 0, m;
 
-	for (pass = 0; pass < 2; pass++) {
-		for (id = 0; id < ft->conf.n_protos; id++) {
-			const struct wl_proto_ops *ops = ft->conf.protos[id];
-			enum wl_probe (*fn)(const uint8_t *, uint32_t,
-				enum wl_dir);
-			enum wl_probe r;
-
-			if (!usable(ft, id, f->key.l4proto) ||
-					has_port(ops, srv_port) != (pass == 0))
-				continue;
-			fn = ops->l4proto == f->key.l4proto ? ops->probe :
-				ops->probe2;
-			if (fn == NULL)
-				continue;
-			r = fn(data, len, dir);
-			if (r == WL_PROBE_YES)
-				return (int)id;
-			if (r == WL_PROBE_MAYBE)
-				*maybe = 1;
-		}
-	}
-	return -1;
+	use = l4 == IPPROTO_TCP ? ft->usable_tcp : l4 == IPPROTO_UDP ?
+		ft->usable_udp : 0;
+	for (m = use; m != 0; m &= m - 1)
+		if (has_port(ft->conf.protos[rte_bsf32(m)], srv_port))
+			hinted |= m & -m;
+	return wl_probe_detect(ft->conf.probe_db, ft->probe_scr,
+		ft->conf.protos, use, hinted, l4, dir, data, len, maybe);
 }
 
 /*
@@ -2185,10 +2172,20 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 		goto nomem;
 	CTR(ft, MEM_BYTES) = bytes;
 
-	for (i = 0; i < ft->conf.n_protos; i++)
+	for (i = 0; i < ft->conf.n_protos; i++) {
 		if (ft->conf.protos[i] != NULL &&
 				ft->conf.protos[i]->state_size > maxstate)
 			maxstate = ft->conf.protos[i]->state_size;
+		if (usable(ft, i, IPPROTO_TCP))
+			ft->usable_tcp |= 1u << i;
+		if (usable(ft, i, IPPROTO_UDP))
+			ft->usable_udp |= 1u << i;
+	}
+	if (conf->probe_db != NULL) {
+		ft->probe_scr = wl_probe_scratch_create(conf->probe_db);
+		if (ft->probe_scr == NULL)
+			goto nomem;
+	}
 	if (maxstate > 0 && conf->l7_state_max > 0) {
 		uint64_t unused = 0;
 

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "wl_pkt.h"
+#include "wl_probe.h"
 #include "wl_proto.h"
 #include "wl_txn.h"
 
@@ -123,6 +124,13 @@ struct wl_flow_conf {
 	 */
 	const struct wl_proto_ops *const *protos;
 	uint32_t n_protos;
+	/*
+	 * Detection signatures of protos compiled at start-up
+	 * (wl_probe_db_create, shared by every table; each table adds its
+	 * scratch to it when created): only the probes of candidates run.
+	 * NULL: every probe runs (the same answers).
+	 */
+	struct wl_probe_db *probe_db;
 	/* Emit a WL_TXN_KIND_CONN record when a flow ends: 0 never, 1 for
 	 * TCP connections (the per-server aggregates), 2 for every flow
 	 * (the connection log). */

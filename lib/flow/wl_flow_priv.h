@@ -402,6 +402,11 @@ struct wl_flow_table {
 	struct wl_pool ooo_pool;
 	/* Requests waiting for their answers (wl_match.h), all flows. */
 	struct wl_mpool *mpool;
+	/* Detection: this lcore's scan scratch (conf.probe_db's, freed
+	 * with it), and the protocols enabled on TCP and UDP (bit per id). */
+	struct wl_probe_scratch *probe_scr;
+	uint32_t usable_tcp;
+	uint32_t usable_udp;
 };
 
 static inline struct wl_ooo_seg *

@@ -139,6 +139,20 @@ struct wl_proto_ctx {
 	uint8_t rsp_midstream;
 };
 
+/*
+ * A detection signature (wl_probe.h): a Hyperscan regular expression
+ * (compiled with HS_FLAG_DOTALL) anchored with ^, of bounded width (at
+ * most WL_PROBE_SIG_MAXW bytes) and not anchored at the end.
+ */
+struct wl_probe_sig {
+	const char *re;
+	uint8_t dirs;               /* WL_SIG_C2S | WL_SIG_S2C */
+	uint8_t l4;                 /* 0: probe's transport, 1: probe2's */
+};
+
+#define WL_SIG_C2S (1u << WL_DIR_C2S)
+#define WL_SIG_S2C (1u << WL_DIR_S2C)
+
 struct wl_proto_ops {
 	const char *name;           /* "http", also the JSON "proto" value */
 	uint8_t l4proto;            /* IPPROTO_TCP, IPPROTO_UDP */
@@ -156,6 +170,14 @@ struct wl_proto_ops {
 	/* the probe for flows of l4proto2 */
 	enum wl_probe (*probe2)(const uint8_t *data, uint32_t len,
 		enum wl_dir dir);
+	/*
+	 * optional: the probes' signatures (re NULL ends them). Whatever a
+	 * probe does not refuse in a direction matches a signature of that
+	 * direction and transport, or is shorter than the widest of them;
+	 * a protocol with signatures but none for a direction never starts
+	 * there. Without signatures (NULL) the probes always run.
+	 */
+	const struct wl_probe_sig *probe_sigs;
 
 	/* optional: state is zeroed already */
 	void (*init)(void *state, struct wl_proto_ctx *ctx);

@@ -214,3 +214,39 @@ wl_sql_normalize(const char *q, uint32_t n, enum wl_sql_dialect d,
 	verb_of(out, verb, vsize);
 	return cut;
 }
+
+int
+wl_sql_verb_id(const char *verb)
+{
+	static const char *const names[] = {
+		[WL_SQL_V_SELECT] = "SELECT", [WL_SQL_V_INSERT] = "INSERT",
+		[WL_SQL_V_UPDATE] = "UPDATE", [WL_SQL_V_DELETE] = "DELETE",
+		[WL_SQL_V_REPLACE] = "REPLACE", [WL_SQL_V_LISTEN] = "LISTEN",
+	};
+	int id;
+
+	/* No two verbs share a first letter. */
+	switch (verb[0]) {
+	case 'S':
+		id = WL_SQL_V_SELECT;
+		break;
+	case 'I':
+		id = WL_SQL_V_INSERT;
+		break;
+	case 'U':
+		id = WL_SQL_V_UPDATE;
+		break;
+	case 'D':
+		id = WL_SQL_V_DELETE;
+		break;
+	case 'R':
+		id = WL_SQL_V_REPLACE;
+		break;
+	case 'L':
+		id = WL_SQL_V_LISTEN;
+		break;
+	default:
+		return WL_SQL_V_OTHER;
+	}
+	return strcmp(verb, names[id]) == 0 ? id : WL_SQL_V_OTHER;
+}

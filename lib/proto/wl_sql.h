@@ -31,4 +31,22 @@ enum wl_sql_dialect {
 int wl_sql_normalize(const char *q, uint32_t n, enum wl_sql_dialect d,
 	char *out, size_t size, char *verb, size_t vsize);
 
+/* Verbs the SQL protocols act on (wl_sql_verb_id()). */
+enum wl_sql_verb {
+	WL_SQL_V_OTHER = 0,
+	WL_SQL_V_SELECT,
+	WL_SQL_V_INSERT,
+	WL_SQL_V_UPDATE,
+	WL_SQL_V_DELETE,
+	WL_SQL_V_REPLACE,
+	WL_SQL_V_LISTEN,
+};
+
+/**
+ * Which of enum wl_sql_verb a verb (as wl_sql_normalize() gives it, upper
+ * case) is: a switch on its first letter and one compare.
+ * @return the verb, WL_SQL_V_OTHER for any other.
+ */
+int wl_sql_verb_id(const char *verb);
+
 #endif /* WL_SQL_H */

@@ -4,7 +4,9 @@ where every transaction's four timestamps are known (pipelined requests
 in one segment, responses over many segments and several in one,
 100-continue, a 13 kB Redis reply over ten segments, servers on
 non-standard ports found by content), in several formats and link
-types. Every transaction must be found with exactly those times."""
+types. Every transaction must be found with exactly those times, with
+detection running every probe and through the signature database
+(flow.probe_signatures)."""
 
 import json
 import os
@@ -16,8 +18,10 @@ import wl_e2e as e  # noqa: E402
 
 def main():
     d = e.tmpdir()
-    for fmt, link in (("pcap-ns", "ether"), ("pcapng", "sll2"),
-                      ("pcap", "raw")):
+    for fmt, link, sigs in (("pcap-ns", "ether", False),
+                            ("pcapng", "sll2", False),
+                            ("pcap", "raw", False),
+                            ("pcap-ns", "ether", True)):
         pcap = os.path.join(d, f"l7-{fmt}-{link}.pcap")
         e.gen("--scenario", "l7", "--connections", "3", "--format", fmt,
               "--link", link, "-o", pcap, "--truth", pcap + ".json")
@@ -25,11 +29,14 @@ def main():
         inst = e.instance("l7")
         log, st = os.path.join(d, "l7.log"), os.path.join(d, "l7.stats")
         conns = os.path.join(d, "l7.conn")
+        conf = os.path.join(d, "l7.json")
+        with open(conf, "w") as f:
+            json.dump({"flow": {"probe_signatures": sigs}}, f)
         e.wirelat(["--pcap", pcap, "--instance", inst, "--log", log,
                    "--stats-json", st, "--connections", conns,
-                   "--no-report"], check_rc=0)
+                   "--config", conf, "--no-report"], check_rc=0)
         txns = [t for t in e.jsonl(log) if t.get("proto") in ("http", "redis")]
-        tag = f"[{fmt}/{link}]"
+        tag = f"[{fmt}/{link}{'/signatures' if sigs else ''}]"
         e.check(len(txns) == len(exp),
                 f"{tag} {len(txns)} transactions, want {len(exp)}")
         left = list(txns)

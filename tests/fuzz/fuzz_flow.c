@@ -119,6 +119,7 @@ sink_emit(void *arg, const struct wl_txn *t)
 }
 
 static const struct wl_txn_sink sink = { sink_emit, NULL };
+static struct wl_probe_db *probe_db;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -126,6 +127,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	char *eal[] = { "fuzz", "--no-huge", "-m", "128", "--no-pci",
 		"--no-shconf", "-l", "0", "--log-level", "*:error", NULL };
 	struct wl_flow_conf c;
+	char err[256];
 	unsigned int i;
 
 	(void)argc;
@@ -156,6 +158,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	c.port_proto = port_proto;
 	c.protos = protos;
 	c.n_protos = WL_PROTO_MAX + 1;
+	/* Detection through the signature database, as wirelat runs it
+	 * (kept here: the table's memory is not the heap LSan scans). */
+	probe_db = wl_probe_db_create(protos, c.n_protos, err, sizeof(err));
+	if (probe_db == NULL)
+		abort();
+	c.probe_db = probe_db;
 	c.conn_records = 1;
 	c.conn_analytics = 1;
 	c.stall_ms = 1;

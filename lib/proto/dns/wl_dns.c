@@ -349,6 +349,27 @@ dns_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_i64(w, "edns_size", x->edns_size);
 }
 
+/*
+ * Detection signatures (wl_probe.h), on the header: a query (QR 0, an
+ * opcode of QUERY, IQUERY, STATUS, NOTIFY or UPDATE, RCODE 0, one
+ * question), an answer (QR 1, such an opcode, at most one question);
+ * over TCP after a length (a query's below 16 KB). The TCP probe waits
+ * for the whole header before it reads RCODE and the counts, so its
+ * signatures span the header: shorter, they are no verdict.
+ */
+#define DNS_Q_FLAGS "[\\x00-\\x17\\x20-\\x2f][\\x00\\x10\\x20\\x30\\x40\\x50" \
+	"\\x60\\x70\\x80\\x90\\xa0\\xb0\\xc0\\xd0\\xe0\\xf0]\\x00\\x01"
+#define DNS_R_FLAGS "[\\x80-\\x97\\xa0-\\xaf][\\x00-\\xff]\\x00[\\x00\\x01]"
+
+static const struct wl_probe_sig dns_sigs[] = {
+	{ "^[\\x00-\\xff]{2}" DNS_Q_FLAGS, WL_SIG_C2S, 0 },
+	{ "^[\\x00-\\xff]{2}" DNS_R_FLAGS, WL_SIG_S2C, 0 },
+	{ "^[\\x00-\\x40][\\x00-\\xff]{3}" DNS_Q_FLAGS "[\\x00-\\xff]{6}",
+		WL_SIG_C2S, 1 },
+	{ "^[\\x00-\\xff]{4}" DNS_R_FLAGS "[\\x00-\\xff]{6}", WL_SIG_S2C, 1 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_dns_ops = {
 	.name = "dns",
 	.l4proto = IPPROTO_UDP,
@@ -356,6 +377,7 @@ const struct wl_proto_ops wl_proto_dns_ops = {
 	.default_ports = { 53 },
 	.state_size = sizeof(struct dns_state),
 	.probe = dns_probe_udp,
+	.probe_sigs = dns_sigs,
 	.probe2 = dns_probe_tcp,
 	.init = dns_init,
 	.data = dns_data,

@@ -261,33 +261,27 @@ wl_dns_check(const uint8_t *d, uint32_t len, int is_resp, int tcp)
 	return 2;
 }
 
-static const struct {
-	uint16_t v;
-	const char *name;
-} types[] = {
-	{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" }, { 10, "NULL" },
-	{ 12, "PTR" }, { 13, "HINFO" }, { 15, "MX" }, { 16, "TXT" },
-	{ 17, "RP" }, { 18, "AFSDB" }, { 24, "SIG" }, { 25, "KEY" },
-	{ 28, "AAAA" }, { 29, "LOC" }, { 33, "SRV" }, { 35, "NAPTR" },
-	{ 36, "KX" }, { 37, "CERT" }, { 39, "DNAME" }, { 41, "OPT" },
-	{ 42, "APL" }, { 43, "DS" }, { 44, "SSHFP" }, { 45, "IPSECKEY" },
-	{ 46, "RRSIG" }, { 47, "NSEC" }, { 48, "DNSKEY" }, { 49, "DHCID" },
-	{ 50, "NSEC3" }, { 51, "NSEC3PARAM" }, { 52, "TLSA" },
-	{ 53, "SMIMEA" }, { 55, "HIP" }, { 59, "CDS" }, { 60, "CDNSKEY" },
-	{ 61, "OPENPGPKEY" }, { 62, "CSYNC" }, { 63, "ZONEMD" },
-	{ 64, "SVCB" }, { 65, "HTTPS" }, { 99, "SPF" }, { 108, "EUI48" },
-	{ 109, "EUI64" }, { 249, "TKEY" }, { 250, "TSIG" }, { 251, "IXFR" },
-	{ 252, "AXFR" }, { 255, "ANY" }, { 256, "URI" }, { 257, "CAA" },
+/* Names of the RR types, by value (IANA "Resource Record (RR) TYPEs"). */
+static const char *const types[258] = {
+	[1] = "A", [2] = "NS", [5] = "CNAME", [6] = "SOA", [10] = "NULL",
+	[12] = "PTR", [13] = "HINFO", [15] = "MX", [16] = "TXT", [17] = "RP",
+	[18] = "AFSDB", [24] = "SIG", [25] = "KEY", [28] = "AAAA", [29] = "LOC",
+	[33] = "SRV", [35] = "NAPTR", [36] = "KX", [37] = "CERT",
+	[39] = "DNAME", [41] = "OPT", [42] = "APL", [43] = "DS", [44] = "SSHFP",
+	[45] = "IPSECKEY", [46] = "RRSIG", [47] = "NSEC", [48] = "DNSKEY",
+	[49] = "DHCID", [50] = "NSEC3", [51] = "NSEC3PARAM", [52] = "TLSA",
+	[53] = "SMIMEA", [55] = "HIP", [59] = "CDS", [60] = "CDNSKEY",
+	[61] = "OPENPGPKEY", [62] = "CSYNC", [63] = "ZONEMD", [64] = "SVCB",
+	[65] = "HTTPS", [99] = "SPF", [108] = "EUI48", [109] = "EUI64",
+	[249] = "TKEY", [250] = "TSIG", [251] = "IXFR", [252] = "AXFR",
+	[255] = "ANY", [256] = "URI", [257] = "CAA",
 };
 
 const char *
 wl_dns_type_name(uint16_t type, char *buf, size_t size)
 {
-	size_t i;
-
-	for (i = 0; i < WL_ARRAY_SIZE(types); i++)
-		if (types[i].v == type)
-			return types[i].name;
+	if (type < WL_ARRAY_SIZE(types) && types[type] != NULL)
+		return types[type];
 	snprintf(buf, size, "TYPE%u", type);
 	return buf;
 }

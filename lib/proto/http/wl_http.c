@@ -359,12 +359,25 @@ http_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_str(w, "http_version", x->minor == 0 ? "1.0" : "1.1");
 }
 
+/*
+ * Detection signatures (wl_probe.h): a method of wl_http_kw.h and a
+ * space; a status line's "HTTP/1.x ".
+ */
+static const struct wl_probe_sig http_sigs[] = {
+	{ "^(?:GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|"
+		"PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK|REPORT|"
+		"SEARCH|PURGE|QUERY) ", WL_SIG_C2S, 0 },
+	{ "^HTTP/1\\.[0-9] ", WL_SIG_S2C, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_http_ops = {
 	.name = "http",
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 80, 8080, 8000, 8008, 8888 },
 	.state_size = sizeof(struct http_state),
 	.probe = http_probe,
+	.probe_sigs = http_sigs,
 	.init = http_init,
 	.data = http_data,
 	.gap = http_gap,

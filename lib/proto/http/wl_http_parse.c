@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wl_common.h"
+#include "wl_http_kw.h"
 #include "wl_http_parse.h"
 
 enum {
@@ -28,11 +29,12 @@ enum {
 };
 
 #define CUT_TAIL 16             /* bytes kept at the end of a cut line */
+#define WL_HTTP_METHOD_MAX 9    /* the longest of wl_http_kw.h, PROPPATCH */
 
 static const char *const methods[] = {
-	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
-	"CONNECT", "TRACE", "PROPFIND", "PROPPATCH", "MKCOL", "COPY",
-	"MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH", "PURGE", "QUERY",
+#define _(e, n) n,
+	foreach_wl_http_method
+#undef _
 };
 
 /*
@@ -125,19 +127,19 @@ wl_http_start_check(const uint8_t *d, uint32_t len, int is_resp)
 			return 1;
 		return d[8] == ' ' ? 2 : 0;
 	}
-	for (i = 0; i < WL_ARRAY_SIZE(methods); i++) {
-		uint32_t ml = (uint32_t)strlen(methods[i]);
-
-		for (k = 0; k < len && k < ml; k++)
-			if (d[k] != (uint8_t)methods[i][k])
-				break;
-		if (k < len && k < ml)
-			continue;               /* differs */
-		if (len <= ml)
-			return 1;               /* a prefix so far */
-		if (d[ml] == ' ')
-			return 2;
-	}
+	/* The method's end, within a method's length of the start. */
+	for (k = 0; k < len && k <= WL_HTTP_METHOD_MAX && d[k] != ' '; k++)
+		;
+	if (k < len && d[k] == ' ')
+		return wl_http_method_lookup((const char *)d, k) >= 0 ? 2 : 0;
+	if (k < len)
+		return 0;               /* longer than any method */
+	/* The method may go on: a prefix of one so far? (Short data
+	 * only: a walk of the list is fine.) */
+	for (i = 0; i < WL_ARRAY_SIZE(methods); i++)
+		if (strlen(methods[i]) >= len &&
+				memcmp(methods[i], d, len) == 0)
+			return 1;
 	return 0;
 }
 
@@ -203,7 +205,11 @@ header_line(struct wl_http_parser *p, const char *l, uint32_t n)
 		;
 	for (e = n; e > v && (l[e - 1] == ' ' || l[e - 1] == '\t'); e--)
 		;
-	if (name_is(l, c, "content-length")) {
+	/* The names we read have lengths of their own: one compare. */
+	switch (c) {
+	case 14:
+		if (!name_is(l, c, "content-length"))
+			break;
 		if (e == v || e - v > 18)
 			return -1;
 		for (; v < e; v++) {
@@ -215,15 +221,28 @@ header_line(struct wl_http_parser *p, const char *l, uint32_t n)
 			return -1;      /* conflicting lengths: smuggling */
 		m->has_cl = 1;
 		m->content_length = x;
-	} else if (name_is(l, c, "transfer-encoding")) {
-		m->chunked = value_has(l + v, e - v, "chunked");
-	} else if (name_is(l, c, "connection")) {
-		m->conn_close |= value_has(l + v, e - v, "close");
-	} else if (name_is(l, c, "host")) {
+		break;
+	case 17:
+		if (name_is(l, c, "transfer-encoding"))
+			m->chunked = value_has(l + v, e - v, "chunked");
+		break;
+	case 10:
+		if (name_is(l, c, "connection"))
+			m->conn_close |= value_has(l + v, e - v, "close");
+		break;
+	case 4:
+		if (!name_is(l, c, "host"))
+			break;
 		copy_field(m, m->host, sizeof(m->host), l + v, e - v);
 		m->truncated |= p->rsvd;
-	} else if (name_is(l, c, "expect")) {
-		m->expect_continue = value_has(l + v, e - v, "100-continue");
+		break;
+	case 6:
+		if (name_is(l, c, "expect"))
+			m->expect_continue = value_has(l + v, e - v,
+				"100-continue");
+		break;
+	default:
+		break;
 	}
 	return 0;
 }

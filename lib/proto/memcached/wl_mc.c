@@ -16,6 +16,7 @@
 
 #include "wl_common.h"
 #include "wl_mc.h"
+#include "wl_mc_kw.h"
 #include "wl_mc_parse.h"
 #include "wl_proto.h"
 #include "wl_match.h"
@@ -77,6 +78,7 @@ static void
 status_of(const struct wl_mc_msg *m, struct wl_txn *t)
 {
 	const char *w = m->cmd;
+	int id;
 
 	if (m->binary) {
 		t->status_code = m->status;
@@ -90,17 +92,14 @@ status_of(const struct wl_mc_msg *m, struct wl_txn *t)
 			"ERROR");
 		return;
 	}
-	t->status_class = WL_SC_OK;
-	if (!strcmp(w, "ERROR"))
-		t->status_class = WL_SC_ERROR;
-	else if (!strcmp(w, "CLIENT_ERROR"))
-		t->status_class = WL_SC_CLIENT_ERROR;
-	else if (!strcmp(w, "SERVER_ERROR"))
-		t->status_class = WL_SC_SERVER_ERROR;
+	id = wl_mc_rsp_lookup(w, (uint32_t)strlen(w));
+	t->status_class = id == WL_MC_RSP_ERROR ? WL_SC_ERROR :
+		id == WL_MC_RSP_CLIENT_ERROR ? WL_SC_CLIENT_ERROR :
+		id == WL_MC_RSP_SERVER_ERROR ? WL_SC_SERVER_ERROR : WL_SC_OK;
 	/* VALUE and VA carry a value; END or EN alone answer only a
 	 * retrieval that found nothing. */
-	if (t->status_class == WL_SC_OK && (!strcmp(w, "VALUE") ||
-			!strcmp(w, "END") || !strcmp(w, "VA") || !strcmp(w, "EN")))
+	if (id == WL_MC_RSP_VALUE || id == WL_MC_RSP_END ||
+			id == WL_MC_RSP_VA || id == WL_MC_RSP_EN)
 		w = m->values > 0 ? "HIT" : "MISS";
 	else if (w[0] >= '0' && w[0] <= '9')
 		w = "OK";               /* incr/decr result */
@@ -272,29 +271,11 @@ mc_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 	wl_match_close(&s->m, ctx, flags, ts);
 }
 
-/* Replies each text command can get besides errors. */
-static const struct {
-	const char *cmd;
-	const char *const rsp[5];      /* shorter lists end with NULL */
-} text_replies[] = {
-	{ "get", { "VALUE", "END" } }, { "gets", { "VALUE", "END" } },
-	{ "gat", { "VALUE", "END" } }, { "gats", { "VALUE", "END" } },
-	{ "set", { "STORED", "NOT_STORED" } },
-	{ "add", { "STORED", "NOT_STORED" } },
-	{ "replace", { "STORED", "NOT_STORED" } },
-	{ "append", { "STORED", "NOT_STORED" } },
-	{ "prepend", { "STORED", "NOT_STORED" } },
-	{ "cas", { "STORED", "EXISTS", "NOT_FOUND" } },
-	{ "delete", { "DELETED", "NOT_FOUND" } },
-	{ "incr", { "#", "NOT_FOUND" } }, { "decr", { "#", "NOT_FOUND" } },
-	{ "touch", { "TOUCHED", "NOT_FOUND" } },
-	{ "stats", { "STAT", "END" } }, { "version", { "VERSION" } },
-	{ "flush_all", { "OK" } }, { "verbosity", { "OK" } },
-	{ "mn", { "MN" } }, { "me", { "ME", "EN" } },
-	{ "mg", { "VA", "HD", "EN" } },
-	{ "ms", { "HD", "NS", "EX", "NF" } },
-	{ "md", { "HD", "NF", "EX" } },
-	{ "ma", { "HD", "VA", "NF", "NS", "EX" } },
+/* Replies each text command can get besides errors (0: any). */
+static const uint32_t cmd_replies[WL_MC_CMD_MAX] = {
+#define _(e, n, r) [WL_MC_CMD_ ## e] = (r),
+	foreach_wl_mc_cmd
+#undef _
 };
 
 /*
@@ -308,17 +289,16 @@ mc_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 {
 	const struct wl_mc_txn *q = (const void *)req->proto_area;
 	const struct wl_mc_txn *a = (const void *)rsp->proto_area;
-	static const char *const errors[] = {
-		"ERROR", "CLIENT_ERROR", "SERVER_ERROR",
-	};
 	const char *w = a->word;
-	unsigned int i;
+	int cmd, word;
 
 	if (q->binary != a->binary)
 		return 0;
 	if (a->binary)
 		return q->opcode == a->opcode && q->opaque == a->opaque;
-	if (wl_str_in(w, errors, WL_ARRAY_SIZE(errors)))
+	word = wl_mc_rsp_lookup(w, (uint32_t)strlen(w));
+	if (word == WL_MC_RSP_ERROR || word == WL_MC_RSP_CLIENT_ERROR ||
+			word == WL_MC_RSP_SERVER_ERROR)
 		return 1;
 	if (q->bad)
 		return 0;
@@ -327,17 +307,16 @@ mc_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 	if (q->ret_key && a->rkey[0] != '\0' &&
 			strcmp(req->resource, a->rkey) != 0)
 		return 0;
-	if (q->quiet && strcmp(w, !strcmp(req->method, "mg") ? "EN" : "HD") == 0)
+	cmd = wl_mc_cmd_lookup(req->method, (uint32_t)strlen(req->method));
+	if (q->quiet && word == (cmd == WL_MC_CMD_MG ? WL_MC_RSP_EN :
+			WL_MC_RSP_HD))
 		return 0;
-	for (i = 0; i < WL_ARRAY_SIZE(text_replies); i++) {
-		if (strcmp(req->method, text_replies[i].cmd) != 0)
-			continue;
-		if (w[0] >= '0' && w[0] <= '9')
-			w = "#";
-		return wl_str_in(w, text_replies[i].rsp,
-			WL_ARRAY_SIZE(text_replies[i].rsp));
-	}
-	return 1;
+	if (cmd < 0 || cmd_replies[cmd] == 0)
+		return 1;
+	/* A number answers incr/decr ("#" too, as the lists had it). */
+	if ((w[0] >= '0' && w[0] <= '9') || strcmp(w, "#") == 0)
+		word = WL_MC_RSP_NUM;
+	return word >= 0 && (cmd_replies[cmd] & (1u << word)) != 0;
 }
 
 /* The reply's facts into the request's transaction. */
@@ -366,12 +345,26 @@ mc_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_i64(w, "hits", x->hits);
 }
 
+/*
+ * Detection signatures (wl_probe.h): the binary request magic; a text
+ * command of wl_mc_kw.h (but flush_all: detection reads [a-z] words) and
+ * a space or CR. Replies never start a flow: none for them.
+ */
+static const struct wl_probe_sig mc_sigs[] = {
+	{ "^\\x80", WL_SIG_C2S, 0 },
+	{ "^(?:get|gets|gat|gats|set|add|replace|append|prepend|cas|incr|"
+		"decr|delete|touch|mg|ms|md|ma|mn|me|version|stats|verbosity|"
+		"quit)[ \\r]", WL_SIG_C2S, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_memcached_ops = {
 	.name = "memcached",
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 11211 },
 	.state_size = sizeof(struct mc_state),
 	.probe = mc_probe,
+	.probe_sigs = mc_sigs,
 	.init = mc_init,
 	.data = mc_data,
 	.gap = mc_gap,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wl_common.h"
+#include "wl_mc_kw.h"
 #include "wl_mc_parse.h"
 
 enum {
@@ -25,10 +26,10 @@ enum {
 #define BIN_RSP 0x81
 #define MAX_DATA (1ULL << 30)
 
-static const char *const text_cmds[] = {
-	"get", "gets", "gat", "gats", "set", "add", "replace", "append",
-	"prepend", "cas", "incr", "decr", "delete", "touch", "mg", "ms", "md",
-	"ma", "mn", "me", "version", "stats", "flush_all", "verbosity", "quit",
+static const char *const cmd_names[] = {
+#define _(e, n, r) n,
+	foreach_wl_mc_cmd
+#undef _
 };
 
 int
@@ -51,26 +52,22 @@ wl_mc_start_check(const uint8_t *d, uint32_t len, int is_resp)
 		;
 	if (w == 0 || w > 9)
 		return 0;
-	for (i = 0; i < WL_ARRAY_SIZE(text_cmds); i++) {
-		const char *c = text_cmds[i];
-
-		if (strlen(c) != w && w != len)
-			continue;
-		for (k = 0; k < w && c[k] == (char)d[k]; k++)
-			;
-		if (k < w)
-			continue;
-		if (w == len)
-			return 1;
-		if (d[w] != ' ' && d[w] != '\r')
-			continue;
-		/* "get " is also HTTP's "GET " in lower case: not that. */
-		for (k = w; k + 5 <= len; k++)
-			if (memcmp(d + k, "HTTP/", 5) == 0)
-				return 0;
-		return 2;
+	if (w == len) {
+		/* The word may go on: a prefix of a command so far? (Short
+		 * data only: a walk of the list is fine.) */
+		for (i = 0; i < WL_ARRAY_SIZE(cmd_names); i++)
+			if (strncmp(cmd_names[i], (const char *)d, w) == 0)
+				return 1;
+		return 0;
 	}
-	return 0;
+	if (wl_mc_cmd_lookup((const char *)d, w) < 0 ||
+			(d[w] != ' ' && d[w] != '\r'))
+		return 0;
+	/* "get " is also HTTP's "GET " in lower case: not that. */
+	for (k = w; k + 5 <= len; k++)
+		if (memcmp(d + k, "HTTP/", 5) == 0)
+			return 0;
+	return 2;
 }
 
 void
@@ -179,63 +176,78 @@ meta_flags(struct wl_mc_msg *m, char **w, unsigned int n, unsigned int from,
 }
 
 
-/* A known command, well formed. Same return values as request_line(). */
+/* A known command (id), well formed. Same return values as
+ * request_line(). */
 static int
-command(struct wl_mc_parser *p, char **w, unsigned int k)
+command(struct wl_mc_parser *p, int id, char **w, unsigned int k)
 {
 	struct wl_mc_msg *m = &p->msg;
+	unsigned int nw = 5;
 	uint64_t v;
-	const char *c = w[0];
 
 	if (k > 1)
 		wl_strlcpy(m->key, w[1], sizeof(m->key));
-	if (!strcmp(c, "get") || !strcmp(c, "gets")) {
+	switch (id) {
+	case WL_MC_CMD_GET:
+	case WL_MC_CMD_GETS:
 		m->nkeys = (uint16_t)(k - 1);
 		return k > 1 ? 1 : -1;
-	}
-	if (!strcmp(c, "gat") || !strcmp(c, "gats")) {
+	case WL_MC_CMD_GAT:
+	case WL_MC_CMD_GATS:
 		if (k < 3)
 			return -1;
 		wl_strlcpy(m->key, w[2], sizeof(m->key));
 		m->nkeys = (uint16_t)(k - 2);
 		return 1;
-	}
-	if (!strcmp(c, "set") || !strcmp(c, "add") || !strcmp(c, "replace") ||
-			!strcmp(c, "append") || !strcmp(c, "prepend") ||
-			!strcmp(c, "cas")) {
-		unsigned int nw = !strcmp(c, "cas") ? 6 : 5;
-
+	case WL_MC_CMD_CAS:
+		nw = 6;
+		/* fall through */
+	case WL_MC_CMD_SET:
+	case WL_MC_CMD_ADD:
+	case WL_MC_CMD_REPLACE:
+	case WL_MC_CMD_APPEND:
+	case WL_MC_CMD_PREPEND:
 		if (k < nw || num(w[4], &v) != 0)
 			return -1;
 		m->noreply = k > nw && !strcmp(w[nw], "noreply");
 		p->remain = v + 2;
 		return 0;
-	}
-	if (!strcmp(c, "ms")) {
+	case WL_MC_CMD_MS:
 		if (k < 3 || num(w[2], &v) != 0)
 			return -1;
 		m->noreply = (uint8_t)has_flag(w, k, 3, 'q');
 		meta_flags(m, w, k, 3, 0);
 		p->remain = v + 2;
 		return 0;
-	}
-	if (!strcmp(c, "mg") || !strcmp(c, "md") || !strcmp(c, "ma")) {
+	case WL_MC_CMD_MG:
+	case WL_MC_CMD_MD:
+	case WL_MC_CMD_MA:
 		m->noreply = (uint8_t)has_flag(w, k, 2, 'q');
 		meta_flags(m, w, k, 2, 0);
 		return k > 1 ? 1 : -1;
-	}
-	if (!strcmp(c, "incr") || !strcmp(c, "decr") || !strcmp(c, "touch"))
+	case WL_MC_CMD_INCR:
+	case WL_MC_CMD_DECR:
+	case WL_MC_CMD_TOUCH:
 		m->noreply = k > 3 && !strcmp(w[3], "noreply");
-	else if (!strcmp(c, "delete"))
+		return 1;
+	case WL_MC_CMD_DELETE:
 		m->noreply = k > 2 && !strcmp(w[k - 1], "noreply");
-	else if (!strcmp(c, "flush_all") || !strcmp(c, "verbosity"))
+		return 1;
+	case WL_MC_CMD_FLUSH_ALL:
+	case WL_MC_CMD_VERBOSITY:
 		m->noreply = !strcmp(w[k - 1], "noreply");
-	else if (!strcmp(c, "quit"))
+		return 1;
+	case WL_MC_CMD_QUIT:
 		m->noreply = 1;         /* the server closes, never answers */
-	if (strcmp(c, "mn") == 0 || strcmp(c, "quit") == 0 ||
-			strcmp(c, "version") == 0 || strcmp(c, "stats") == 0)
+		/* fall through */
+	case WL_MC_CMD_MN:
+	case WL_MC_CMD_VERSION:
+	case WL_MC_CMD_STATS:
 		m->key[0] = '\0';
-	return 1;
+		return 1;
+	default:
+		return 1;
+	}
 }
 
 /*
@@ -252,13 +264,14 @@ request_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	struct wl_mc_msg *m = &p->msg;
 	char *w[12];
 	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
-	int r;
+	int r, id;
 
 	if (k == 0)
 		return -1;
-	if (wl_str_in(w[0], text_cmds, WL_ARRAY_SIZE(text_cmds))) {
+	id = wl_mc_cmd_lookup(w[0], (uint32_t)strlen(w[0]));
+	if (id >= 0) {
 		wl_strlcpy(m->cmd, w[0], sizeof(m->cmd));
-		r = command(p, w, k);
+		r = command(p, id, w, k);
 		if (r >= 0) {
 			p->fresh = 0;
 			return r;
@@ -276,15 +289,6 @@ request_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	return 1;
 }
 
-/* Words a reply line can start with (an incr/decr answer, a number,
- * aside). */
-static const char *const rsp_words[] = {
-	"VALUE", "END", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND",
-	"DELETED", "TOUCHED", "OK", "ERROR", "CLIENT_ERROR", "SERVER_ERROR",
-	"STAT", "VERSION", "VA", "HD", "EN", "NF", "NS", "EX", "MN", "ME",
-	"RESET",
-};
-
 /*
  * A complete response line. Same return values. Right after a resync
  * only a line starting with a reply's word counts (the first may be the
@@ -299,15 +303,18 @@ response_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	char *w[8];
 	unsigned int k = words(l, n, w, WL_ARRAY_SIZE(w));
 	uint64_t v;
+	int id;
 
-	if (k == 0 || (p->fresh && (!wl_str_in(w[0], rsp_words,
-			WL_ARRAY_SIZE(rsp_words)) || strcmp(w[0], "END") == 0 ||
-			strcmp(w[0], "STAT") == 0)))
+	if (k == 0)
+		return -1;
+	id = wl_mc_rsp_lookup(w[0], (uint32_t)strlen(w[0]));
+	if (p->fresh && (id < 0 || id == WL_MC_RSP_END ||
+			id == WL_MC_RSP_STAT))
 		return -1;
 	p->fresh = 0;
 	if (m->cmd[0] == '\0')
 		wl_strlcpy(m->cmd, w[0], sizeof(m->cmd));
-	if (!strcmp(w[0], "VALUE")) {
+	if (id == WL_MC_RSP_VALUE) {
 		if (k < 4 || num(w[3], &v) != 0)
 			return -1;
 		m->values++;
@@ -315,7 +322,7 @@ response_line(struct wl_mc_parser *p, char *l, uint32_t n)
 		p->remain = v + 2;
 		return 0;
 	}
-	if (!strcmp(w[0], "VA")) {
+	if (id == WL_MC_RSP_VA) {
 		if (k < 2 || num(w[1], &v) != 0)
 			return -1;
 		m->values++;
@@ -327,27 +334,28 @@ response_line(struct wl_mc_parser *p, char *l, uint32_t n)
 	if (strlen(w[0]) == 2 && w[0][0] >= 'A' && w[0][0] <= 'Z' &&
 			w[0][1] >= 'A' && w[0][1] <= 'Z' && !p->multi)
 		meta_flags(m, w, k, 1, 1);      /* HD, EN, NF, NS, EX, MN */
-	if (!strcmp(w[0], "STAT")) {
+	if (id == WL_MC_RSP_STAT) {
 		p->multi = 1;
 		return 2;               /* more lines */
 	}
-	if (p->multi && strcmp(w[0], "END") != 0)
+	if (p->multi && id != WL_MC_RSP_END)
 		return -1;
 	p->multi = 0;
 	return 1;
 }
 
-static const uint8_t quiet_ops[] = {
-	0x09, 0x0d, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19,
-	0x1a, 0x1e, 0x24,
-};
+/* The quiet binary opcodes (GETQ, GETKQ, SETQ ... GATKQ), all below
+ * 64: a mask. */
+#define QUIET_OPS (1ull << 0x09 | 1ull << 0x0d | 1ull << 0x11 | \
+	1ull << 0x12 | 1ull << 0x13 | 1ull << 0x14 | 1ull << 0x15 | \
+	1ull << 0x16 | 1ull << 0x17 | 1ull << 0x18 | 1ull << 0x19 | \
+	1ull << 0x1a | 1ull << 0x1e | 1ull << 0x24)
 
 static int
 bin_header(struct wl_mc_parser *p)
 {
 	struct wl_mc_msg *m = &p->msg;
 	const uint8_t *h = p->hdr;
-	unsigned int i;
 
 	if (h[0] != (p->is_resp ? BIN_RSP : BIN_REQ) || h[5] != 0)
 		return -1;
@@ -364,10 +372,8 @@ bin_header(struct wl_mc_parser *p)
 	/* Where the key is in the body, kept in line[]: extras, key. */
 	p->ext_left = h[4];
 	p->line_len = (uint16_t)(h[2] << 8 | h[3]);
-	if (!p->is_resp)
-		for (i = 0; i < WL_ARRAY_SIZE(quiet_ops); i++)
-			if (quiet_ops[i] == m->opcode)
-				m->noreply = 1;
+	if (!p->is_resp && m->opcode < 64 && ((QUIET_OPS >> m->opcode) & 1))
+		m->noreply = 1;
 	return 0;
 }
 

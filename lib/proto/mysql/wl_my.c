@@ -254,23 +254,28 @@ verb_of(const char *text, char *verb, size_t size)
 static enum wl_status_class
 err_class(uint32_t code, const char *sqlstate)
 {
-	static const uint16_t server[] = {
-		1021, 1037, 1038, 1040, 1041, 1053, 1077, 1078, 1079, 1080,
-		1152, 1153, 1154, 1155, 1156, 1157, 1158, 1159, 1160, 1161,
-		1205, 1213, 1317, 1927, 1969, 3024,
-	};
-	unsigned int i;
-
-	if (sqlstate[0] != '\0' && (!strncmp(sqlstate, "08", 2) ||
-			!strncmp(sqlstate, "40", 2) ||
-			!strncmp(sqlstate, "53", 2) ||
-			!strncmp(sqlstate, "57", 2) ||
-			!strncmp(sqlstate, "58", 2) ||
-			!strncmp(sqlstate, "XX", 2)))
-		return WL_SC_SERVER_ERROR;
-	for (i = 0; i < WL_ARRAY_SIZE(server); i++)
-		if (server[i] == code)
+	/* SQLSTATE classes: connection, transaction rollback (deadlock),
+	 * resources, operator intervention, system, internal. */
+	if (sqlstate[0] != '\0') {
+		switch ((uint8_t)sqlstate[0] << 8 | (uint8_t)sqlstate[1]) {
+		case '0' << 8 | '8': case '4' << 8 | '0':
+		case '5' << 8 | '3': case '5' << 8 | '7':
+		case '5' << 8 | '8': case 'X' << 8 | 'X':
 			return WL_SC_SERVER_ERROR;
+		default:
+			break;
+		}
+	}
+	switch (code) {
+	case 1021: case 1037: case 1038: case 1040: case 1041: case 1053:
+	case 1077: case 1078: case 1079: case 1080:
+	case 1152: case 1153: case 1154: case 1155: case 1156: case 1157:
+	case 1158: case 1159: case 1160: case 1161:
+	case 1205: case 1213: case 1317: case 1927: case 1969: case 3024:
+		return WL_SC_SERVER_ERROR;
+	default:
+		break;
+	}
 	if (code >= 2000 && code < 3000)
 		return WL_SC_SERVER_ERROR;     /* client library / proxy */
 	return WL_SC_CLIENT_ERROR;
@@ -1411,18 +1416,17 @@ my_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 static int
 sql_fits(const struct wl_txn *req, const struct wl_my_txn *a)
 {
-	static const char *const writes[] = {
-		"INSERT", "UPDATE", "DELETE", "REPLACE",
-	};
 	const char *text = req->resource;
+	int verb;
 
 	if ((req->flags & WL_TXN_F_TRUNCATED) || text[0] == '\0' ||
 			strchr(text, ';') != NULL)
 		return 1;
-	if (a->a_first == 0x00 && strcmp(req->method, "SELECT") == 0)
+	verb = wl_sql_verb_id(req->method);
+	if (a->a_first == 0x00 && verb == WL_SQL_V_SELECT)
 		return strcasestr(text, " INTO ") != NULL;
-	if (a->a_rset && wl_str_in(req->method, writes,
-			WL_ARRAY_SIZE(writes)))
+	if (a->a_rset && (verb == WL_SQL_V_INSERT || verb == WL_SQL_V_UPDATE ||
+			verb == WL_SQL_V_DELETE || verb == WL_SQL_V_REPLACE))
 		return strcasestr(text, "RETURNING") != NULL;
 	return 1;
 }
@@ -1505,12 +1509,29 @@ my_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_str_wire(w, "user", x->user);
 }
 
+/*
+ * Detection signatures (wl_probe.h), on the 4-byte packet header (length,
+ * sequence id): a HandshakeResponse or SSLRequest (sequence 1, 32 to 4096
+ * bytes); a command (sequence 0, a command byte wl_my_cmd_ok() knows);
+ * the server's greeting (sequence 0, 20 to 1024 bytes, protocol 10) or a
+ * reply (sequence 1).
+ */
+static const struct wl_probe_sig my_sigs[] = {
+	{ "^[\\x00-\\xff][\\x00-\\x10]\\x00\\x01", WL_SIG_C2S, 0 },
+	{ "^[\\x00-\\xff]{3}\\x00[\\x01-\\x04\\x09\\x0e\\x11\\x12\\x16-\\x1c"
+		"\\x1e\\x1f]", WL_SIG_C2S, 0 },
+	{ "^[\\x00-\\xff][\\x00-\\x04]\\x00\\x00\\x0a", WL_SIG_S2C, 0 },
+	{ "^[\\x00-\\xff]{3}\\x01", WL_SIG_S2C, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_mysql_ops = {
 	.name = "mysql",
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 3306 },
 	.state_size = sizeof(struct my_state),
 	.probe = my_probe,
+	.probe_sigs = my_sigs,
 	.init = my_init,
 	.data = my_data,
 	.gap = my_gap,

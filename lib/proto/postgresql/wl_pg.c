@@ -248,21 +248,27 @@ stmt_text(struct pg_stmt *st, const char *q, uint32_t n, int cut)
  * (resources, limits, object state, operator, system, internal), or
  * neither (serialization failures, deadlocks, ...).
  */
+#define CLS(a, b) ((a) << 8 | (b))
+
 static uint8_t
 class_of(const char *code)
 {
-	static const char client[] = "0A22232526282B343D3F4244";
-	static const char server[] = "5354555758XX";
-	unsigned int i;
-
-	for (i = 0; client[i] != '\0'; i += 2)
-		if (code[0] == client[i] && code[1] == client[i + 1])
-			return WL_SC_CLIENT_ERROR;
-	for (i = 0; server[i] != '\0'; i += 2)
-		if (code[0] == server[i] && code[1] == server[i + 1])
-			return WL_SC_SERVER_ERROR;
-	return WL_SC_ERROR;
+	/* code[0] is set (the caller checks), code[1] in the buffer. */
+	switch (CLS((uint8_t)code[0], (uint8_t)code[1])) {
+	case CLS('0', 'A'): case CLS('2', '2'): case CLS('2', '3'):
+	case CLS('2', '5'): case CLS('2', '6'): case CLS('2', '8'):
+	case CLS('2', 'B'): case CLS('3', '4'): case CLS('3', 'D'):
+	case CLS('3', 'F'): case CLS('4', '2'): case CLS('4', '4'):
+		return WL_SC_CLIENT_ERROR;
+	case CLS('5', '3'): case CLS('5', '4'): case CLS('5', '5'):
+	case CLS('5', '7'): case CLS('5', '8'): case CLS('X', 'X'):
+		return WL_SC_SERVER_ERROR;
+	default:
+		return WL_SC_ERROR;
+	}
 }
+
+#undef CLS
 
 static const char *
 group_method(uint8_t first)
@@ -633,7 +639,7 @@ req_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint32_t at,
 		off = wl_pg_cstr(m, 0, &q, &qn);
 		stmt_text(&s->stmt[slot], q, qn, off < 0);
 		/* LISTEN: notifications may come between answers. */
-		if (strcmp(s->stmt[slot].verb, "LISTEN") == 0)
+		if (wl_sql_verb_id(s->stmt[slot].verb) == WL_SQL_V_LISTEN)
 			s->m.unsolicited = 1;
 		unit_add(s, ctx, U_QUERY, &s->req_pos, s->req_begin_ns, ts,
 			bytes, slot);
@@ -1095,12 +1101,27 @@ pg_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_str_wire(w, "stmt", x->stmt);
 }
 
+/*
+ * Detection signatures (wl_probe.h): a typed message (its type byte, then
+ * a length below 16 MB: a zero byte); a StartupMessage (protocol 3.0 to
+ * 3.16), SSLRequest, GSSENCRequest or CancelRequest; the server's typed
+ * messages, after the 'N' refusing SSL or not.
+ */
+static const struct wl_probe_sig pg_sigs[] = {
+	{ "^[QPBDESHCXFdcfp]\\x00", WL_SIG_C2S, 0 },
+	{ "^\\x00\\x00[\\x00-\\xff]{2}(?:\\x04\\xd2\\x16[\\x2e-\\x30]|"
+		"\\x00\\x03\\x00[\\x00-\\x10])", WL_SIG_C2S, 0 },
+	{ "^N?[RKSZTDCIENA123ntsGHWdcvV]\\x00", WL_SIG_S2C, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_postgresql_ops = {
 	.name = "postgresql",
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 5432 },
 	.state_size = sizeof(struct pg_state),
 	.probe = pg_probe,
+	.probe_sigs = pg_sigs,
 	.init = pg_init,
 	.data = pg_data,
 	.gap = pg_gap,

@@ -26,8 +26,20 @@ enum {
 
 #define PROBE_MAX_LEN (1u << 20)
 
-static const char fe_types[] = "QPBDESHCXFdcfp";
-static const char be_types[] = "RKSZTDCIENA123ntsGHWdcvV";
+/* Type bytes of frontend messages: a table, one load per message. */
+static const uint8_t fe_types[256] = {
+	['Q'] = 1, ['P'] = 1, ['B'] = 1, ['D'] = 1, ['E'] = 1, ['S'] = 1,
+	['H'] = 1, ['C'] = 1, ['X'] = 1, ['F'] = 1, ['d'] = 1, ['c'] = 1,
+	['f'] = 1, ['p'] = 1,
+};
+
+/* ... and of backend messages. */
+static const uint8_t be_types[256] = {
+	['R'] = 1, ['K'] = 1, ['S'] = 1, ['Z'] = 1, ['T'] = 1, ['D'] = 1,
+	['C'] = 1, ['I'] = 1, ['E'] = 1, ['N'] = 1, ['A'] = 1, ['1'] = 1,
+	['2'] = 1, ['3'] = 1, ['n'] = 1, ['t'] = 1, ['s'] = 1, ['G'] = 1,
+	['H'] = 1, ['W'] = 1, ['d'] = 1, ['c'] = 1, ['v'] = 1, ['V'] = 1,
+};
 
 static uint32_t
 be32(const uint8_t *p)
@@ -45,7 +57,7 @@ be16(const uint8_t *p)
 static int
 known(int is_resp, uint8_t t)
 {
-	return t != 0 && strchr(is_resp ? be_types : fe_types, t) != NULL;
+	return is_resp ? be_types[t] : fe_types[t];
 }
 
 static int

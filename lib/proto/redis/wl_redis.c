@@ -17,6 +17,7 @@
 #include "wl_proto.h"
 #include "wl_match.h"
 #include "wl_redis.h"
+#include "wl_redis_cmd.h"
 #include "wl_redis_parse.h"
 
 enum req_kind {
@@ -46,25 +47,6 @@ struct redis_state {
 	uint8_t reply_skip;             /* CLIENT REPLY SKIP: next one */
 	uint8_t req_gap;                /* bytes of the command were lost */
 	uint8_t rsp_gap;                /* ... of the reply */
-};
-
-/* Commands whose second word is a subcommand ("CONFIG GET"). */
-static const char *const containers[] = {
-	"ACL", "CLIENT", "CLUSTER", "COMMAND", "CONFIG", "DEBUG", "FUNCTION",
-	"LATENCY", "MEMORY", "MODULE", "OBJECT", "PUBSUB", "SCRIPT",
-	"SLOWLOG", "XGROUP", "XINFO",
-};
-
-/* Commands without a key in their first argument. */
-static const char *const keyless[] = {
-	"AUTH", "BGREWRITEAOF", "BGSAVE", "DBSIZE", "DISCARD", "ECHO", "EVAL",
-	"EVALSHA", "EVAL_RO", "EVALSHA_RO", "EXEC", "FCALL", "FLUSHALL",
-	"FLUSHDB", "HELLO", "INFO", "KEYS", "LASTSAVE", "MONITOR", "MULTI",
-	"PING", "PSUBSCRIBE", "PSYNC", "PUBLISH", "PUNSUBSCRIBE", "QUIT",
-	"RANDOMKEY", "READONLY", "READWRITE", "REPLCONF", "REPLICAOF", "RESET",
-	"ROLE", "SAVE", "SCAN", "SELECT", "SHUTDOWN", "SLAVEOF", "SPUBLISH",
-	"SSUBSCRIBE", "SUBSCRIBE", "SUNSUBSCRIBE", "SWAPDB", "SYNC", "TIME",
-	"UNSUBSCRIBE", "UNWATCH", "WAIT",
 };
 
 static void
@@ -130,15 +112,21 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	char a1[WL_REDIS_ARG], method[WL_TXN_METHOD_LEN];
 	struct wl_mrec *r;
 	const char *key = "";
-	uint8_t kind = K_PLAIN;
+	uint8_t kind = K_PLAIN, flags = 0;
 	uint16_t nsub = 0;
+	int id;
 
 	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
 	if (m->nargs == 0)
 		return;
+	/* One lookup, any case (every name is shorter than method, so
+	 * the upper-case copy below names the same command). */
+	id = wl_redis_cmd_lookup(m->arg[0], (uint32_t)strlen(m->arg[0]));
+	if (id >= 0)
+		flags = wl_redis_cmd_flags[id];
 	upper(a1, sizeof(a1), m->nargs > 1 ? m->arg[1] : "");
 	/* CLIENT REPLY OFF/SKIP: no reply to come, nothing to pair. */
-	if (strcasecmp(m->arg[0], "CLIENT") == 0 && strcmp(a1, "REPLY") == 0 &&
+	if (id == WL_REDIS_CMD_CLIENT && strcmp(a1, "REPLY") == 0 &&
 			m->nargs > 2) {
 		if (strcasecmp(m->arg[2], "OFF") == 0) {
 			s->reply_off = 1;
@@ -156,8 +144,7 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		return;
 	}
 	upper(method, sizeof(method), m->arg[0]);
-	if (wl_str_in(method, containers, WL_ARRAY_SIZE(containers)) &&
-			m->nargs > 1) {
+	if ((flags & WL_RC_CONT) && m->nargs > 1) {
 		size_t l = strlen(method);
 
 		if (l + 1 < sizeof(method)) {
@@ -165,28 +152,24 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 			upper(method + l + 1, sizeof(method) - l - 1, a1);
 		}
 		key = m->nargs > 2 ? m->arg[2] : "";
-	} else if (!wl_str_in(method, keyless, WL_ARRAY_SIZE(keyless))) {
+	} else if (!(flags & WL_RC_NOKEY)) {
 		key = m->nargs > 1 ? m->arg[1] : "";
 	}
-	if (strcmp(method, "SUBSCRIBE") == 0 ||
-			strcmp(method, "PSUBSCRIBE") == 0 ||
-			strcmp(method, "SSUBSCRIBE") == 0) {
+	if (flags & WL_RC_SUB) {
 		kind = K_SUB;
 		nsub = (uint16_t)(m->top_n > 1 ? m->top_n - 1 : 1);
-	} else if (strcmp(method, "UNSUBSCRIBE") == 0 ||
-			strcmp(method, "PUNSUBSCRIBE") == 0 ||
-			strcmp(method, "SUNSUBSCRIBE") == 0) {
+	} else if (flags & WL_RC_UNSUB) {
 		kind = K_UNSUB;
-	} else if (strcmp(method, "MONITOR") == 0) {
+	} else if (flags & WL_RC_MONITOR) {
 		kind = K_MONITOR;
-	} else if (strcmp(method, "PSYNC") == 0 ||
-			strcmp(method, "SYNC") == 0) {
+	} else if (flags & WL_RC_SYNC) {
 		kind = K_SYNC;
 	}
 	/* From here the server may speak unasked: lost bytes of its
 	 * stream need not hold an answer. */
-	if (kind != K_PLAIN || strcmp(method, "HELLO") == 0 ||
-			strcmp(method, "CLIENT TRACKING") == 0)
+	if (kind != K_PLAIN || (flags & WL_RC_PUSH) ||
+			(id == WL_REDIS_CMD_CLIENT && m->nargs > 1 &&
+			strcmp(a1, "TRACKING") == 0))
 		s->m.unsolicited = 1;
 	r = wl_match_req_add(&s->m, ctx, &s->req_pos, s->req_begin_ns);
 	if (r == NULL)
@@ -197,6 +180,16 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	if (s->req_gap || m->truncated)
 		r->t.flags |= s->req_gap ? WL_TXN_F_GAP : WL_TXN_F_TRUNCATED;
 	wl_match_req_end(&s->m, ctx, r, ts, m->bytes, 1);
+}
+
+/* "message", "pmessage" or "smessage", any case: a published message. */
+static int
+is_message(const char *kind)
+{
+	if (kind[0] == 'p' || kind[0] == 'P' || kind[0] == 's' ||
+			kind[0] == 'S')
+		kind++;
+	return strcasecmp(kind, "message") == 0;
 }
 
 /* Pub/sub traffic: @return 1 when m was a message, not a reply. r: the
@@ -210,9 +203,7 @@ pubsub(struct redis_state *s, const struct wl_redis_msg *m,
 
 	if (m->nargs == 0 || (m->type != '*' && m->type != '>'))
 		return m->type == '>';
-	if (strcasecmp(kind, "message") == 0 ||
-			strcasecmp(kind, "pmessage") == 0 ||
-			strcasecmp(kind, "smessage") == 0)
+	if (is_message(kind))
 		return 1;
 	if (strcasestr(kind, "subscribe") == NULL)
 		return m->type == '>';  /* "pong" in subscribed mode pairs */
@@ -364,44 +355,22 @@ redis_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags,
 	wl_match_close(&s->m, ctx, flags, ts);
 }
 
-/*
- * Reply types a command can get (errors always), for the commands whose
- * replies the Redis documentation fixes; others fit any. "_" is RESP3's
- * null, "$" also RESP2's null bulk.
- */
-static const struct {
-	const char *cmd;
-	const char *types;
-} reply_types[] = {
-	{ "GET", "$_" }, { "GETDEL", "$_" }, { "GETEX", "$_" },
-	{ "GETSET", "$_" }, { "HGET", "$_" }, { "LINDEX", "$_" },
-	{ "SET", "+$_" }, { "SETEX", "+" }, { "PSETEX", "+" },
-	{ "MSET", "+" }, { "SELECT", "+" }, { "FLUSHDB", "+" },
-	{ "FLUSHALL", "+" }, { "AUTH", "+" },
-	{ "INCR", ":" }, { "DECR", ":" }, { "INCRBY", ":" },
-	{ "DECRBY", ":" }, { "DEL", ":" }, { "UNLINK", ":" },
-	{ "EXISTS", ":" }, { "EXPIRE", ":" }, { "PEXPIRE", ":" },
-	{ "TTL", ":" }, { "PTTL", ":" }, { "LPUSH", ":" }, { "RPUSH", ":" },
-	{ "LLEN", ":" }, { "SADD", ":" }, { "SREM", ":" }, { "SCARD", ":" },
-	{ "HSET", ":" }, { "HDEL", ":" }, { "HLEN", ":" }, { "STRLEN", ":" },
-	{ "APPEND", ":" }, { "PUBLISH", ":" }, { "DBSIZE", ":" },
-	{ "MGET", "*" }, { "LRANGE", "*" }, { "KEYS", "*" },
-};
-
 static int
 redis_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 {
 	const struct wl_redis_txn *x = (const void *)rsp->proto_area;
-	unsigned int i;
+	int id;
 
 	/* Errors answer anything; an attribute hides the type after it. */
 	if (x->reply_type == '-' || x->reply_type == '!' ||
 			x->reply_type == '|' || x->reply_type == 0)
 		return 1;
-	for (i = 0; i < WL_ARRAY_SIZE(reply_types); i++)
-		if (strcmp(req->method, reply_types[i].cmd) == 0)
-			return strchr(reply_types[i].types, x->reply_type) != NULL;
-	return 1;
+	/* The reply types the Redis documentation fixes for the command
+	 * (wl_redis_cmd.h), if it does. */
+	id = wl_redis_cmd_lookup(req->method, (uint32_t)strlen(req->method));
+	if (id < 0 || wl_redis_cmd_types[id] == NULL)
+		return 1;
+	return strchr(wl_redis_cmd_types[id], x->reply_type) != NULL;
 }
 
 static void
@@ -419,12 +388,28 @@ redis_txn_write(const struct wl_txn *t, struct wl_jw *w)
 		wl_jw_str_wire(w, "error", x->error);
 }
 
+/*
+ * Detection signatures (wl_probe.h): a command's "*<n>\\r\\n$", or an
+ * inline command (WL_RC_INL in wl_redis_cmd.h) in upper case and a space
+ * or CR. Replies never start a flow: none for them.
+ */
+static const struct wl_probe_sig redis_sigs[] = {
+	{ "^\\*[0-9]{1,7}\\r\\n\\$", WL_SIG_C2S, 0 },
+	{ "^(?:APPEND|AUTH|CLIENT|CONFIG|DBSIZE|DECR|DEL|ECHO|EXISTS|EXPIRE|"
+		"FLUSHALL|FLUSHDB|GET|HELLO|HGET|HGETALL|HSET|INCR|INFO|KEYS|"
+		"LPUSH|LRANGE|MGET|MONITOR|MSET|PING|PSUBSCRIBE|PUBLISH|QUIT|"
+		"RESET|RPUSH|SADD|SCAN|SELECT|SET|SMEMBERS|SUBSCRIBE|TTL|TYPE|"
+		"XADD|XRANGE|ZADD|ZRANGE)[ \\r]", WL_SIG_C2S, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct wl_proto_ops wl_proto_redis_ops = {
 	.name = "redis",
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 6379, 6380 },
 	.state_size = sizeof(struct redis_state),
 	.probe = redis_probe,
+	.probe_sigs = redis_sigs,
 	.init = redis_init,
 	.data = redis_data,
 	.gap = redis_gap,

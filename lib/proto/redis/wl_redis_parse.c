@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wl_common.h"
+#include "wl_redis_cmd.h"
 #include "wl_redis_parse.h"
 
 enum {
@@ -25,56 +26,54 @@ enum {
 #define MAX_BULK (512ULL << 20)         /* Redis' own proto-max-bulk-len */
 #define MAX_AGG (1LL << 32)
 
+/* RESP type bytes: a table, one load per element. */
+static const uint8_t type_bytes[256] = {
+	['+'] = 1, ['-'] = 1, [':'] = 1, ['$'] = 1, ['*'] = 1, ['_'] = 1,
+	['#'] = 1, [','] = 1, ['('] = 1, ['!'] = 1, ['='] = 1, ['%'] = 1,
+	['~'] = 1, ['>'] = 1, ['|'] = 1, ['.'] = 1, [';'] = 1,
+};
+
 static int
 is_type(uint8_t c)
 {
-	return c != 0 && strchr("+-:$*_#,(!=%~>|.;", c) != NULL;
+	return type_bytes[c];
 }
 
-/* Commands people type inline (telnet, nc, scripts). */
-static const char *const inline_cmds[] = {
-	"APPEND", "AUTH", "CLIENT", "CONFIG", "DBSIZE", "DECR", "DEL", "ECHO",
-	"EXISTS", "EXPIRE", "FLUSHALL", "FLUSHDB", "GET", "HELLO", "HGET",
-	"HGETALL", "HSET", "INCR", "INFO", "KEYS", "LPUSH", "LRANGE", "MGET",
-	"MONITOR", "MSET", "PING", "PSUBSCRIBE", "PUBLISH", "QUIT", "RESET",
-	"RPUSH", "SADD", "SCAN", "SELECT", "SET", "SMEMBERS", "SUBSCRIBE",
-	"TTL", "TYPE", "XADD", "XRANGE", "ZADD", "ZRANGE",
-};
-
-/* An inline command: a known command word in upper case, then space or
- * CR, and not an HTTP request line ("GET / HTTP/1.1" is HTTP's). */
+/*
+ * An inline command: a command people type inline (telnet, nc, scripts;
+ * WL_RC_INL in wl_redis_cmd.h) in upper case, then space or CR, and not
+ * an HTTP request line ("GET / HTTP/1.1" is HTTP's).
+ */
 static int
 inline_check(const uint8_t *d, uint32_t len)
 {
-	uint32_t w, k, cl;
-	unsigned int i;
+	uint32_t w, k;
+	int id;
 
 	/* Upper case only: lower-case "get k" is memcached's. */
 	for (w = 0; w < len && d[w] != ' ' && d[w] != '\r'; w++)
 		if (w == 12 || d[w] < 'A' || d[w] > 'Z')
 			return 0;
-	for (i = 0; i < WL_ARRAY_SIZE(inline_cmds); i++) {
-		const char *c = inline_cmds[i];
-
-		cl = (uint32_t)strlen(c);
-		if (w > cl || (w < len && w != cl))
-			continue;
-		for (k = 0; k < w; k++)
-			if (d[k] != (uint8_t)c[k])
-				break;
-		if (k < w)
-			continue;
-		if (w == len)
-			return 1;               /* a prefix so far */
-		for (k = w; k + 5 <= len; k++)
-			if (memcmp(d + k, "HTTP/", 5) == 0)
-				return 0;
-		/* Sure once the line ended, or long enough without HTTP/. */
-		for (k = w; k < len && d[k] != '\n'; k++)
-			;
-		return k < len || len >= 40 ? 2 : 1;
+	if (w == len) {
+		/* The word may go on: a prefix of one so far? (Short
+		 * data only: a walk of the list is fine.) */
+		for (id = 0; id < WL_REDIS_CMD_MAX; id++)
+			if ((wl_redis_cmd_flags[id] & WL_RC_INL) &&
+					strlen(wl_redis_cmd_names[id]) >= w &&
+					memcmp(wl_redis_cmd_names[id], d, w) == 0)
+				return 1;
+		return 0;
 	}
-	return 0;
+	id = wl_redis_cmd_lookup((const char *)d, w);
+	if (id < 0 || !(wl_redis_cmd_flags[id] & WL_RC_INL))
+		return 0;
+	for (k = w; k + 5 <= len; k++)
+		if (memcmp(d + k, "HTTP/", 5) == 0)
+			return 0;
+	/* Sure once the line ended, or long enough without HTTP/. */
+	for (k = w; k < len && d[k] != '\n'; k++)
+		;
+	return k < len || len >= 40 ? 2 : 1;
 }
 
 int

@@ -323,12 +323,47 @@ test_probe(void **state)
 		"\x00\x00\x00\x08\x04\xd2\x16\x2f", 8, C), WL_PROBE_NO);
 }
 
+/* RR type names by value: a table, the same names the list had, TYPEn
+ * for the others (RFC 3597), every value. */
+static void
+test_type_names(void **state)
+{
+	char buf[16], want[16];
+	const char *seen[258] = { 0 };
+	unsigned int v, k, named = 0;
+
+	(void)state;
+	assert_string_equal(wl_dns_type_name(1, buf, sizeof(buf)), "A");
+	assert_string_equal(wl_dns_type_name(28, buf, sizeof(buf)), "AAAA");
+	assert_string_equal(wl_dns_type_name(51, buf, sizeof(buf)),
+		"NSEC3PARAM");
+	assert_string_equal(wl_dns_type_name(65, buf, sizeof(buf)), "HTTPS");
+	assert_string_equal(wl_dns_type_name(255, buf, sizeof(buf)), "ANY");
+	assert_string_equal(wl_dns_type_name(257, buf, sizeof(buf)), "CAA");
+	for (v = 0; v <= 65535; v++) {
+		const char *n = wl_dns_type_name((uint16_t)v, buf, sizeof(buf));
+
+		snprintf(want, sizeof(want), "TYPE%u", v);
+		if (strcmp(n, want) == 0)
+			continue;
+		/* Named: below the table's end, each name once. */
+		assert_true(v < 258);
+		assert_true(n != buf && n[0] >= 'A' && n[0] <= 'Z');
+		for (k = 0; k < v; k++)
+			assert_true(seen[k] == NULL || strcmp(seen[k], n) != 0);
+		seen[v] = n;
+		named++;
+	}
+	assert_int_equal(named, 51);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_type_names),
 		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_tcp),
 	};

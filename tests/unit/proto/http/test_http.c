@@ -18,8 +18,10 @@
 #include <cmocka.h>
 
 #include "http/wl_http.h"
+#include "http/wl_http_kw.h"
 #include "wl_proto.h"
 #include "../wl_test_conv.h"
+#include "../wl_test_kw.h"
 
 static const struct conv convs[] = {
 	{ "get", {
@@ -247,6 +249,21 @@ test_probe(void **state_)
 		WL_PROBE_MAYBE);
 	assert_int_equal(o->probe((const uint8_t *)"HTTP/2 200", 10, S),
 		WL_PROBE_NO);
+	/* A method of the list, whole, then a space; a prefix waits. */
+	assert_int_equal(o->probe((const uint8_t *)"PROPPATCH /", 11, C),
+		WL_PROBE_YES);
+	assert_int_equal(o->probe((const uint8_t *)"PROPPATCH", 9, C),
+		WL_PROBE_MAYBE);
+	assert_int_equal(o->probe((const uint8_t *)"PROP", 4, C),
+		WL_PROBE_MAYBE);
+	assert_int_equal(o->probe((const uint8_t *)"PROPPATCHX", 10, C),
+		WL_PROBE_NO);
+	assert_int_equal(o->probe((const uint8_t *)"GET\0", 4, C),
+		WL_PROBE_NO);
+	assert_int_equal(o->probe((const uint8_t *)"get / HTTP/1.1", 14, C),
+		WL_PROBE_NO);
+	assert_int_equal(o->probe((const uint8_t *)"BREW / HTTP/1.1", 15, C),
+		WL_PROBE_NO);
 	assert_int_equal(o->probe((const uint8_t *)"+OK\r\n", 5, S),
 		WL_PROBE_NO);
 }
@@ -305,11 +322,30 @@ test_deep_pipeline(void **state_)
 	pipeline(12, 8);
 }
 
+/* The method lookup of detection: case-sensitive, near misses none. */
+static void
+test_method_lookup(void **state)
+{
+	static const struct kw methods[] = {
+#define _(e, n) { n, WL_HTTP_M_ ## e },
+		foreach_wl_http_method
+#undef _
+	};
+
+	(void)state;
+	kw_check(wl_http_method_lookup, methods, WL_ARRAY_SIZE(methods), 0);
+	assert_int_equal(wl_http_method_lookup("PROPPATCH", 9),
+		WL_HTTP_M_PROPPATCH);
+	assert_int_equal(wl_http_method_lookup("PROPPATC", 8), -1);
+	assert_int_equal(wl_http_method_lookup("get", 3), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_method_lookup),
 		cmocka_unit_test(test_conversations),
 		cmocka_unit_test(test_deep_pipeline),
 	};

@@ -6,8 +6,10 @@
  */
 
 #include "memcached/wl_mc.h"
+#include "memcached/wl_mc_kw.h"
 #include "wl_proto.h"
 #include "../wl_test_conv.h"
+#include "../wl_test_kw.h"
 
 /* Binary header: magic, opcode, key length, extras length, data type 0,
  * vbucket or status, body length, opaque, cas 0. */
@@ -248,8 +250,49 @@ test_probe(void **state)
 		WL_PROBE_NO);
 	assert_int_equal(o->probe((const uint8_t *)BIN_REQS, 24, C),
 		WL_PROBE_YES);
+	assert_int_equal(o->probe((const uint8_t *)"verbosity 1\r\n", 13, C),
+		WL_PROBE_YES);
+	assert_int_equal(o->probe((const uint8_t *)"gets a b\r\n", 10, C),
+		WL_PROBE_YES);
+	assert_int_equal(o->probe((const uint8_t *)"getsx a\r\n", 9, C),
+		WL_PROBE_NO);
+	assert_int_equal(o->probe((const uint8_t *)"mn\r\n", 4, C),
+		WL_PROBE_YES);
+	assert_int_equal(o->probe((const uint8_t *)"flush", 5, C),
+		WL_PROBE_MAYBE);
+	assert_int_equal(o->probe((const uint8_t *)"fetch k\r\n", 9, C),
+		WL_PROBE_NO);
 	assert_int_equal(o->probe((const uint8_t *)"STORED\r\n", 8, S),
 		WL_PROBE_NO);
+}
+
+/* The command and reply-word lookups: exact bytes (memcached's own
+ * parser does not fold case); near misses none. */
+static void
+test_lookups(void **state)
+{
+	static const struct kw cmds[] = {
+#define _(e, n, r) { n, WL_MC_CMD_ ## e },
+		foreach_wl_mc_cmd
+#undef _
+	};
+	static const struct kw rsps[] = {
+#define _(e, n) { n, WL_MC_RSP_ ## e },
+		foreach_wl_mc_rsp
+#undef _
+	};
+
+	(void)state;
+	kw_check(wl_mc_cmd_lookup, cmds, WL_ARRAY_SIZE(cmds), 0);
+	kw_check(wl_mc_rsp_lookup, rsps, WL_ARRAY_SIZE(rsps), 0);
+	assert_int_equal(wl_mc_cmd_lookup("gets", 4), WL_MC_CMD_GETS);
+	assert_int_equal(wl_mc_cmd_lookup("GET", 3), -1);
+	assert_int_equal(wl_mc_cmd_lookup("flush_all", 9), WL_MC_CMD_FLUSH_ALL);
+	assert_int_equal(wl_mc_cmd_lookup("flush", 5), -1);
+	assert_int_equal(wl_mc_rsp_lookup("NOT_FOUND", 9), WL_MC_RSP_NOT_FOUND);
+	assert_int_equal(wl_mc_rsp_lookup("not_found", 9), -1);
+	assert_int_equal(wl_mc_rsp_lookup("EN", 2), WL_MC_RSP_EN);
+	assert_int_equal(wl_mc_rsp_lookup("E", 1), -1);
 }
 
 int
@@ -257,6 +300,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_conversations),
 	};
 

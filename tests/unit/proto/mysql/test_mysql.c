@@ -873,12 +873,42 @@ test_json(void **state)
 	json_decref(o);
 }
 
+/* The verbs the SQL protocols act on: exact upper-case words only. */
+static void
+test_sql_verbs(void **state)
+{
+	static const struct {
+		const char *v;
+		int id;
+	} t[] = {
+		{ "SELECT", WL_SQL_V_SELECT }, { "INSERT", WL_SQL_V_INSERT },
+		{ "UPDATE", WL_SQL_V_UPDATE }, { "DELETE", WL_SQL_V_DELETE },
+		{ "REPLACE", WL_SQL_V_REPLACE }, { "LISTEN", WL_SQL_V_LISTEN },
+		{ "", WL_SQL_V_OTHER }, { "QUERY", WL_SQL_V_OTHER },
+		{ "SELEC", WL_SQL_V_OTHER }, { "SELECTS", WL_SQL_V_OTHER },
+		{ "select", WL_SQL_V_OTHER }, { "SHOW", WL_SQL_V_OTHER },
+		{ "DELETED", WL_SQL_V_OTHER }, { "R", WL_SQL_V_OTHER },
+		{ "LISTEN\xc3", WL_SQL_V_OTHER }, { "UNLISTEN", WL_SQL_V_OTHER },
+	};
+	char verb[16];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < WL_ARRAY_SIZE(t); i++)
+		assert_int_equal(wl_sql_verb_id(t[i].v), t[i].id);
+	/* The verb wl_sql_normalize() gives, past comments and '('. */
+	wl_sql_normalize("/* x */ (select 1) union select 2", 34, WL_SQL_MYSQL,
+		(char[64]){ 0 }, 64, verb, sizeof(verb));
+	assert_int_equal(wl_sql_verb_id(verb), WL_SQL_V_SELECT);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_normalize),
+		cmocka_unit_test(test_sql_verbs),
 		cmocka_unit_test(test_conversations),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_json),

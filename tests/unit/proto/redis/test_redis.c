@@ -6,8 +6,10 @@
  */
 
 #include "redis/wl_redis.h"
+#include "redis/wl_redis_cmd.h"
 #include "wl_proto.h"
 #include "../wl_test_conv.h"
+#include "../wl_test_kw.h"
 
 #define SET_A "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
 #define GET_A "*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
@@ -328,8 +330,44 @@ test_probe(void **state)
 		C), WL_PROBE_NO);
 	assert_int_equal(o->probe((const uint8_t *)"HELO mail\r\n", 11, C),
 		WL_PROBE_NO);
+	/* Only the commands people type inline (not PSYNC), in full. */
+	assert_int_equal(o->probe((const uint8_t *)"HGETALL h\r\n", 11, C),
+		WL_PROBE_YES);
+	assert_int_equal(o->probe((const uint8_t *)"PIN", 3, C),
+		WL_PROBE_MAYBE);
+	assert_int_equal(o->probe((const uint8_t *)"PINGS\r\n", 7, C),
+		WL_PROBE_NO);
+	assert_int_equal(o->probe((const uint8_t *)"PSYNC ? -1\r\n", 12, C),
+		WL_PROBE_NO);
+	assert_int_equal(o->probe((const uint8_t *)"ZRANGEBYSCORE k", 15, C),
+		WL_PROBE_NO);
 	/* Replies alone never claim a flow ("+OK" is POP3 too). */
 	assert_int_equal(o->probe((const uint8_t *)OK, 5, S), WL_PROBE_NO);
+}
+
+/* The command lookup: every name, any case; near misses none. */
+static void
+test_cmd_lookup(void **state)
+{
+	static const struct kw cmds[] = {
+#define _(e, n, f, t) { n, WL_REDIS_CMD_ ## e },
+		foreach_wl_redis_cmd
+#undef _
+	};
+
+	(void)state;
+	kw_check(wl_redis_cmd_lookup, cmds, WL_ARRAY_SIZE(cmds), 1);
+	assert_int_equal(wl_redis_cmd_lookup("get", 3), WL_REDIS_CMD_GET);
+	assert_int_equal(wl_redis_cmd_lookup("cLiEnT", 6),
+		WL_REDIS_CMD_CLIENT);
+	assert_int_equal(wl_redis_cmd_lookup("GETX", 4), -1);
+	assert_int_equal(wl_redis_cmd_lookup("GE", 2), -1);
+	assert_int_equal(wl_redis_cmd_lookup("G\xc3\x89T", 4), -1);
+	assert_int_equal(wl_redis_cmd_lookup("GET\0", 4), -1);
+	/* Only letters fold: "EVAL_RO" is not "EVAL\x7fRO". */
+	assert_int_equal(wl_redis_cmd_lookup("eval_ro", 7),
+		WL_REDIS_CMD_EVAL_RO);
+	assert_int_equal(wl_redis_cmd_lookup("EVAL\x7fRO", 7), -1);
 }
 
 int
@@ -337,6 +375,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_cmd_lookup),
 		cmocka_unit_test(test_conversations),
 	};
 

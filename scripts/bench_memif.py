@@ -323,10 +323,12 @@ def memif_step(t, a, w, d, pps, inst):
         bad.append(f"received {c['packets']} of {r['packets']}")
     bad += exact(c, w, loops)
     if bad:
-        # How long the parser's RX went without polling: what a full
-        # ring usually means on a shared machine.
+        # What a full ring usually means on a shared machine: the
+        # parser's RX went unpolled, or the sender, descheduled, caught
+        # up in one burst of (lateness x rate) frames.
+        late = r["send_error_ns"]["max"] or 0
         bad.append(f"RX waited up to {c.get('rx_wait_max_ns', 0) / 1e6:.1f}"
-                   " ms")
+                   f" ms, sender late up to {late / 1e6:.1f} ms")
     return not bad, bad, {"loops": loops, "pps": r["pps"],
                           "seconds": r["seconds"],
                           "rx_wait_max_ns": c.get("rx_wait_max_ns", 0),

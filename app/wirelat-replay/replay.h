@@ -77,7 +77,7 @@ struct wr_sched_rec {
 struct wr_port_stats {
 	uint64_t packets;
 	uint64_t bytes;
-	uint64_t tx_full;       /* bursts the port took only part of */
+	uint64_t tx_full;       /* bursts that found the ring full */
 };
 
 /* Everything the send lcore needs; filled by main.c. */
@@ -117,6 +117,7 @@ struct wr_run {
 	uint64_t loops_done;
 	uint64_t alloc_fail;            /* no mbuf for a copy: waited */
 	uint64_t unsent;                /* dropped when stopped */
+	uint64_t tx_call_max;           /* longest tx_burst call, TSC */
 	struct wr_port_stats port[WR_MAX_PORTS];
 	struct wl_dir_stats dir_stats;  /* copied at the end */
 	struct wl_hist err;             /* send time - due time, ns */

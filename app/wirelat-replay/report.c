@@ -134,6 +134,9 @@ to_json(const struct wr_run *r, const struct wr_result *x,
 	json_object_set_new(o, "unsent", json_integer((json_int_t)r->unsent));
 	json_object_set_new(o, "copy_waits", json_integer(
 		(json_int_t)r->alloc_fail));
+	json_object_set_new(o, "tx_call_max_ns", json_integer(r->hz == 0 ? 0 :
+		(json_int_t)wl_pace_muldiv(r->tx_call_max, 1000000000ULL,
+		r->hz)));
 	json_object_set_new(o, "clock", json_string("tsc"));
 	json_object_set_new(o, "tsc_hz", json_integer((json_int_t)r->hz));
 	a = json_array();

@@ -167,7 +167,7 @@ static void
 collect_counters(struct wl_app *app)
 {
 	uint64_t tot_lc[WL_LC_MAX] = {0}, tot_err[WL_PKT_ERR_MAX] = {0};
-	uint64_t tot_flow[WL_FLOW_CTR_MAX] = {0};
+	uint64_t tot_flow[WL_FLOW_CTR_MAX] = {0}, wait_max = 0;
 	static uint64_t tot_proto[WL_PROTO_MAX * WL_PROTO_CTR_MAX];
 	char pfx[32], name[WL_SHM_COUNTER_NAME];
 	struct wl_drops dr;
@@ -180,6 +180,7 @@ collect_counters(struct wl_app *app)
 
 		for (j = 0; j < WL_LC_MAX; j++)
 			tot_lc[j] += st->c[j];
+		wait_max = RTE_MAX(wait_max, st->c[WL_LC_RX_WAIT_MAX_NS]);
 		for (j = 1; j < WL_PKT_ERR_MAX; j++)
 			tot_err[j] += st->pkt_err[j];
 		for (j = 0; j < WL_FLOW_CTR_MAX; j++)
@@ -187,6 +188,8 @@ collect_counters(struct wl_app *app)
 		for (j = 0; j < WL_PROTO_MAX * WL_PROTO_CTR_MAX; j++)
 			tot_proto[j] += st->proto[j];
 	}
+	/* A bound, not an amount: the total is the largest. */
+	tot_lc[WL_LC_RX_WAIT_MAX_NS] = wait_max;
 	for (j = 0; j < WL_LC_MAX; j++)
 		cdir_add(NULL, lc_names[j], tot_lc[j]);
 	for (j = 1; j < WL_PKT_ERR_MAX; j++) {

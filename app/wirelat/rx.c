@@ -147,10 +147,12 @@ parse_burst(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 
 /* ---- RX ---- */
 
-static inline void
+/* @return the TSC read for the last frame stamped by it, 0 if none was. */
+static inline uint64_t
 stamp_port_burst(struct wl_lcore *lc, struct wl_port *port,
 	struct rte_mbuf **m, unsigned int n)
 {
+	uint64_t tsc = 0;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
@@ -165,12 +167,39 @@ stamp_port_burst(struct wl_lcore *lc, struct wl_port *port,
 		} else {
 			/* Read for each packet: one read per burst gave a
 			 * request and its answer in one burst 0 ns. */
-			meta->ts_ns = wl_tsc_to_ns(&lc->app->tsc, rte_rdtsc());
+			tsc = rte_rdtsc();
+			meta->ts_ns = wl_tsc_to_ns(&lc->app->tsc, tsc);
 			meta->ts_source = WL_TS_TSC;
 		}
 		if (!port->hw_rss || !(m[i]->ol_flags & RTE_MBUF_F_RX_RSS_HASH))
 			m[i]->hash.rss = 0;
 	}
+	return tsc;
+}
+
+/*
+ * The bound behind rx_wait_max_ns (docs/timing.md, "How long a frame
+ * waited"): a poll that returns fewer frames than asked took everything
+ * the queue held when it looked, after t0, the TSC read before the call.
+ * So every frame a later poll returns arrived after that t0, and was
+ * stamped no later than the last frame of its own poll: its wait in the
+ * queue is at most last - t0. Per poll, not per frame; a new maximum is
+ * rare, so its conversion to ns costs nothing that matters.
+ */
+static inline void
+rx_wait_note(struct wl_lcore *lc, struct wl_rxq *rq, uint64_t t0,
+	uint64_t last, unsigned int n, unsigned int burst)
+{
+	if (n > 0 && last != 0 && rq->drained_tsc != 0 &&
+			last - rq->drained_tsc > lc->rx_wait_max_tsc) {
+		lc->rx_wait_max_tsc = last - rq->drained_tsc;
+		/* Rounded up: a bound must not shrink in the conversion. */
+		lc->st->c[WL_LC_RX_WAIT_MAX_NS] = wl_tsc_to_ns(&lc->app->tsc,
+			lc->app->tsc.tsc0 + lc->rx_wait_max_tsc) -
+			lc->app->tsc.ns0 + 1;
+	}
+	if (n < burst)
+		rq->drained_tsc = t0;
 }
 
 /*
@@ -278,7 +307,7 @@ rx_poll(struct wl_lcore *lc)
 	struct wl_app *app = lc->app;
 	struct rte_mbuf *m[256];
 	unsigned int burst = RTE_MIN(app->cfg.burst, RTE_DIM(m));
-	uint64_t now_tsc = 0;
+	uint64_t now_tsc = 0, t0;
 	unsigned int q, n;
 	int all_done = 1;
 
@@ -305,13 +334,16 @@ rx_poll(struct wl_lcore *lc)
 		}
 		if (rq->done)
 			continue;
+		t0 = rte_rdtsc();
 		n = rte_eth_rx_burst(rq->port_id, rq->queue_id, m, burst);
 		lc->st->c[WL_LC_RX_BURSTS]++;
 		if (n > 0) {
-			stamp_port_burst(lc, rq->port, m, n);
+			rx_wait_note(lc, rq, t0, stamp_port_burst(lc, rq->port,
+				m, n), n, burst);
 			rx_dispatch(lc, m, n);
 			rq->last_rx_tsc = 0;
 		} else {
+			rx_wait_note(lc, rq, t0, 0, 0, burst);
 			lc->st->c[WL_LC_RX_EMPTY]++;
 			if (rq->port->dconf.offline) {
 				/* File-backed port: ends after a quiet spell. */

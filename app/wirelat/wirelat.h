@@ -46,7 +46,8 @@
 	_(RX_BURSTS, "rx_bursts") \
 	_(RX_EMPTY, "rx_empty") \
 	_(BUSY_CYCLES, "busy_cycles")     /* TSC from first packet to done */ \
-	_(TS_JUMP, "ts_jump")             /* timestamps far off the clock */
+	_(TS_JUMP, "ts_jump")             /* timestamps far off the clock */ \
+	_(RX_WAIT_MAX_NS, "rx_wait_max_ns") /* bound on queue wait (max) */
 
 enum wl_lcore_ctr {
 #define _(e, n) WL_LC_ ## e,
@@ -77,6 +78,8 @@ struct wl_rxq {
 	struct wl_afp *afp;
 	struct rte_mempool *mp;         /* AF_PACKET: mbufs of its socket */
 	uint64_t last_rx_tsc;           /* for the idle exit of file ports */
+	uint64_t drained_tsc;           /* start of the last poll that
+					 * emptied the queue (0: none yet) */
 	int done;
 };
 
@@ -98,6 +101,7 @@ struct wl_lcore {
 	struct wl_lcore_stats *st;
 	struct wl_pkt_clock clock;      /* packet time for timers and span */
 	uint64_t jump_ns;               /* flow.ts_jump_ms */
+	uint64_t rx_wait_max_tsc;       /* rx_wait_max_ns, in TSC ticks */
 	uint8_t *scratch;               /* WL_SCRATCH_LEN, for chained mbufs */
 	volatile int rx_done;
 	volatile int parser_done;

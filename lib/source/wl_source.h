@@ -15,10 +15,11 @@
  * allocated at open (WL_SOURCE_CHUNKS of WL_SOURCE_CHUNK_SIZE bytes),
  * so memory is bounded whatever the input's size. wl_source_rx_burst()
  * hands packets out as mbufs attached to their chunk (no copy); a chunk
- * is read into again only once no mbuf references it. A record that
- * does not fit in the rest of a chunk is moved whole to the next one; a
- * record larger than a chunk is read into one spare buffer and copied
- * into mbufs. Formats, link types, timestamp rules, buffering and error
+ * is read into again only once no mbuf references it. When a record
+ * does not fit in the rest of a chunk, its bytes read so far are copied
+ * to the front of a free chunk and reading goes on behind them; a record
+ * larger than a chunk is read into one spare buffer and copied into
+ * mbufs. Formats, link types, timestamp rules, buffering and error
  * messages are described in docs/pcap.md.
  *
  * From such a source a packet (wl_source_next()) points into a buffer
@@ -162,7 +163,8 @@ struct wl_source *wl_source_open(const char *path, char *err, size_t errlen);
  *   File, FIFO or device, or "-"; errors name it ("stdin" for "-").
  * @return
  *   The source, or NULL with rte_errno set: as wl_source_open() (a
- *   pread(2) errno instead of an mmap(2) one), plus EINTR (interrupted while waiting for a writer or for the header),
+ *   pread(2) errno instead of an mmap(2) one), plus EINTR (interrupted
+ *   while waiting for a writer or for the header),
  *   EINVAL for a terminal (a capture is never typed in), a directory or
  *   a block device, E2BIG for a section header larger than
  *   WL_SOURCE_STREAM_BUF, or the errno of a failed read(2).
@@ -247,8 +249,8 @@ void wl_source_close(struct wl_source *s);
  * @return
  *   1 packet delivered, 0 end of file, -EAGAIN (not sticky, call again
  *   later: a stream has no complete record yet and nothing to read now,
- *   or, between wl_source_rx_burst() calls, every chunk is held by
- *   mbufs), or on a corrupt file -EINVAL (bad pcapng block, caplen above
+ *   or mbufs from wl_source_rx_burst() hold every chunk), or on a
+ *   corrupt file -EINVAL (bad pcapng block, caplen above
  *   WL_SOURCE_MAX_CAPLEN or above its block, undefined interface),
  *   -ENODATA (truncated record, also a stream that ends inside one),
  *   -ENOTSUP (unsupported pcapng version in a later section), -E2BIG

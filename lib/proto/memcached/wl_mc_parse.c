@@ -54,7 +54,8 @@ wl_mc_start_check(const uint8_t *d, uint32_t len, int is_resp)
 		return 0;
 	if (w == len) {
 		/* The word may go on: a prefix of a command so far? (Short
-		 * data only: a walk of the list is fine.) */
+		 * data only: a walk of the list is fine; d holds letters,
+		 * no NUL, so strncmp() compares all w of them.) */
 		for (i = 0; i < WL_ARRAY_SIZE(cmd_names); i++)
 			if (strncmp(cmd_names[i], (const char *)d, w) == 0)
 				return 1;

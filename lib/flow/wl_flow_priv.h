@@ -214,7 +214,7 @@ struct wl_flow_an {
 	uint64_t last_data_ns;  /* latest data packet, either way */
 	uint64_t zero_since_ns[2]; /* window closed then, while zero_now */
 	uint32_t ev;            /* struct wl_flow_ev or WL_NIL */
-	uint32_t rsvd;
+	uint32_t ev_failed;     /* the events pool was empty once */
 };
 
 _Static_assert(sizeof(struct wl_flow_an) == 64, "analytics part size");

@@ -504,13 +504,13 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		 * position. */
 		struct wl_stream_pos sp = stash_len > 0 ? st->pos[dir] : *pos;
 		uint64_t sts = stash_len > 0 ? st->ts[dir] : 0;
+		unsigned int mid = (sp.off != 0 ? 1u << dir : 0) |
+			((f->dfl[!dir] & WL_FD_DLV) ? 1u << !dir : 0);
 
 		if (stash_len > 0)
 			memcpy(buf, st->data[dir], stash_len);
 		probe_put(ft, f);
-		if (l7_claim(ft, f, (unsigned int)id,
-				(sp.off != 0 ? 1u << dir : 0) |
-				((f->dfl[!dir] & WL_FD_DLV) ? 1u << !dir : 0)) != 0)
+		if (l7_claim(ft, f, (unsigned int)id, mid) != 0)
 			return;
 		if (stash_len > 0)
 			l7_feed(ft, f, dir, buf, stash_len, sts, &sp);
@@ -769,7 +769,8 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 	/* What wl_flow_conn_syn_only() will say of its record. */
 	if ((f->cflags & (1u << WL_CONN_F_BIT_UNANSWERED)) &&
 			npkts(ft, f, WL_DIR_S2C) == 0 &&
-			npkts(ft, f, WL_DIR_C2S) == (uint64_t)h->syn_retrans + 1)
+			npkts(ft, f, WL_DIR_C2S) ==
+			(uint64_t)h->syn_retrans + 1)
 		t.flags |= WL_TXN_F_SYN_ONLY;
 	if (sc == WL_SC_OK) {
 		srtt = wl_txn_ttfb(&t);
@@ -1525,7 +1526,8 @@ tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f,
 	} else if (p->tcp_window != 0 && d->zero_now) {
 		ev = ev_peek(ft, f);
 		if (ev != NULL)
-			ev->d[dir].zero_win_ns += p->ts_ns - a->zero_since_ns[dir];
+			ev->d[dir].zero_win_ns += p->ts_ns -
+				a->zero_since_ns[dir];
 		d->zero_now = 0;
 	}
 	if (fl & WL_TCP_ACK) {
@@ -1543,7 +1545,8 @@ tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f,
 	}
 	if (len == 0)
 		return;
-	if (!(f->dfl[dir] & WL_FD_SEQ_VALID) || SEQ_GT(p->seq + len, d->high_seq))
+	if (!(f->dfl[dir] & WL_FD_SEQ_VALID) ||
+			SEQ_GT(p->seq + len, d->high_seq))
 		d->high_seq = p->seq + len;
 	/* Only the side of the latest data packet can be in a burst, so
 	 * one time serves both. */
@@ -1792,6 +1795,8 @@ dd_seen(const struct wl_flow_table *ft, const struct wl_dd_bucket *b,
 	}
 	return 0;
 }
+
+/* ---- packets in ---- */
 
 /* A packet's key and what its lookup and duplicate check need. */
 struct flow_in {
@@ -2061,6 +2066,8 @@ wl_flow_table_free(struct wl_flow_table *ft)
 	rte_free(ft);
 }
 
+/* ---- table life ---- */
+
 /* n slots of size bytes (none when n is 0); *bytes grows by their size. */
 static int
 pool_init(struct wl_pool *p, const char *name, uint32_t size, uint32_t n,
@@ -2171,7 +2178,8 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			&bytes) != 0 ||
 			pool_init(&ft->extra_pool, "wl_flow_extra",
 			sizeof(struct wl_flow_extra),
-			pool_size(conf->extra_max, mf, 1), socket, &bytes) != 0 ||
+			pool_size(conf->extra_max, mf, 1), socket,
+			&bytes) != 0 ||
 			pool_init(&ft->an_pool, "wl_flow_an",
 			sizeof(struct wl_flow_an), conf->conn_analytics ?
 			pool_size(conf->analytics_max, mf, 1) : 0, socket,
@@ -2182,13 +2190,16 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			&bytes) != 0 ||
 			pool_init(&ft->probe_pool, "wl_flow_probe",
 			sizeof(struct wl_flow_probe),
-			pool_size(conf->probing_max, mf, 1), socket, &bytes) != 0 ||
+			pool_size(conf->probing_max, mf, 1), socket,
+			&bytes) != 0 ||
 			pool_init(&ft->stash_pool, "wl_flow_stash",
 			sizeof(struct wl_flow_stash),
-			pool_size(conf->stash_max, mf, 8), socket, &bytes) != 0 ||
+			pool_size(conf->stash_max, mf, 8), socket,
+			&bytes) != 0 ||
 			pool_init(&ft->ro_pool, "wl_flow_ro",
 			sizeof(struct wl_flow_ro),
-			pool_size(conf->reorder_max, mf, 8), socket, &bytes) != 0)
+			pool_size(conf->reorder_max, mf, 8), socket,
+			&bytes) != 0)
 		goto nomem;
 	CTR(ft, MEM_BYTES) = bytes;
 
@@ -2220,8 +2231,8 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 
 		if (pool_init(&ft->ooo_pool, "wl_ooo",
 				(uint32_t)sizeof(struct wl_ooo_seg) +
-				conf->ooo_seg_bytes, conf->ooo_pool_segs, socket,
-				&unused) != 0)
+				conf->ooo_seg_bytes, conf->ooo_pool_segs,
+				socket, &unused) != 0)
 			goto nomem;
 	}
 	return ft;

@@ -110,7 +110,7 @@ ev_peek(struct wl_flow_table *ft, const struct wl_flow *f)
 }
 
 /* The analytics events of f, taken at the first; NULL (the flow flagged
- * partial) when the pool is empty. rsvd marks the failure. */
+ * partial, once) when the pool is empty. */
 static struct wl_flow_ev *
 ev_get(struct wl_flow_table *ft, struct wl_flow *f, struct wl_flow_an *a)
 {
@@ -118,11 +118,11 @@ ev_get(struct wl_flow_table *ft, struct wl_flow *f, struct wl_flow_an *a)
 
 	if (a->ev != WL_NIL)
 		return wl_pool_at(&ft->ev_pool, a->ev);
-	if (a->rsvd)
+	if (a->ev_failed)
 		return NULL;
 	e = part_take(ft, &ft->ev_pool, &a->ev, WL_FLOW_CTR_EVENTS_PEAK);
 	if (e == NULL) {
-		a->rsvd = 1;
+		a->ev_failed = 1;
 		f->cflags |= 1u << WL_CONN_F_BIT_PARTIAL;
 		CTR(ft, EVENTS_FULL)++;
 	}
@@ -491,13 +491,13 @@ probe(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 		 * position. */
 		struct wl_stream_pos sp = stash_len > 0 ? st->pos[dir] : *pos;
 		uint64_t sts = stash_len > 0 ? st->ts[dir] : 0;
+		unsigned int mid = (sp.off != 0 ? 1u << dir : 0) |
+			((f->dfl[!dir] & WL_FD_DLV) ? 1u << !dir : 0);
 
 		if (stash_len > 0)
 			memcpy(buf, st->data[dir], stash_len);
 		probe_put(ft, f);
-		if (l7_claim(ft, f, (unsigned int)id,
-				(sp.off != 0 ? 1u << dir : 0) |
-				((f->dfl[!dir] & WL_FD_DLV) ? 1u << !dir : 0)) != 0)
+		if (l7_claim(ft, f, (unsigned int)id, mid) != 0)
 			return;
 		if (stash_len > 0)
 			l7_feed(ft, f, dir, buf, stash_len, sts, &sp);
@@ -756,7 +756,8 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 	/* What wl_flow_conn_syn_only() will say of its record. */
 	if ((f->cflags & (1u << WL_CONN_F_BIT_UNANSWERED)) &&
 			npkts(ft, f, WL_DIR_S2C) == 0 &&
-			npkts(ft, f, WL_DIR_C2S) == (uint64_t)h->syn_retrans + 1)
+			npkts(ft, f, WL_DIR_C2S) ==
+			(uint64_t)h->syn_retrans + 1)
 		t.flags |= WL_TXN_F_SYN_ONLY;
 	if (sc == WL_SC_OK) {
 		srtt = wl_txn_ttfb(&t);
@@ -928,10 +929,17 @@ key_hash(const struct wl_flow_key *k)
 	return h;
 }
 
+/* Five word compares, no memcmp() call (a 40-byte memcmp() once took 11%
+ * of the lcore: benchmarks.md, "What changed the numbers"). */
 static inline int
 key_eq(const struct wl_flow_key *a, const struct wl_flow_key *b)
 {
-	return memcmp(a, b, sizeof(*a)) == 0;
+	uint64_t x[sizeof(*a) / 8], y[sizeof(*a) / 8];
+
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
+		(x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
 /* A flow's first bucket: h scaled to the bucket count. */
@@ -1505,7 +1513,8 @@ tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f,
 	} else if (p->tcp_window != 0 && d->zero_now) {
 		ev = ev_peek(ft, f);
 		if (ev != NULL)
-			ev->d[dir].zero_win_ns += p->ts_ns - a->zero_since_ns[dir];
+			ev->d[dir].zero_win_ns += p->ts_ns -
+				a->zero_since_ns[dir];
 		d->zero_now = 0;
 	}
 	if (fl & WL_TCP_ACK) {
@@ -1523,7 +1532,8 @@ tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f,
 	}
 	if (len == 0)
 		return;
-	if (!(f->dfl[dir] & WL_FD_SEQ_VALID) || SEQ_GT(p->seq + len, d->high_seq))
+	if (!(f->dfl[dir] & WL_FD_SEQ_VALID) ||
+			SEQ_GT(p->seq + len, d->high_seq))
 		d->high_seq = p->seq + len;
 	/* Only the side of the latest data packet can be in a burst, so
 	 * one time serves both. */
@@ -1772,6 +1782,8 @@ dd_seen(const struct wl_flow_table *ft, const struct wl_dd_bucket *b,
 	}
 	return 0;
 }
+
+/* ---- packets in ---- */
 
 /* A packet's key and what its lookup and duplicate check need. */
 struct flow_in {
@@ -2041,6 +2053,8 @@ wl_flow_table_free(struct wl_flow_table *ft)
 	rte_free(ft);
 }
 
+/* ---- table life ---- */
+
 /* n slots of size bytes (none when n is 0); *bytes grows by their size. */
 static int
 pool_init(struct wl_pool *p, const char *name, uint32_t size, uint32_t n,
@@ -2151,7 +2165,8 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			&bytes) != 0 ||
 			pool_init(&ft->extra_pool, "wl_flow_extra",
 			sizeof(struct wl_flow_extra),
-			pool_size(conf->extra_max, mf, 1), socket, &bytes) != 0 ||
+			pool_size(conf->extra_max, mf, 1), socket,
+			&bytes) != 0 ||
 			pool_init(&ft->an_pool, "wl_flow_an",
 			sizeof(struct wl_flow_an), conf->conn_analytics ?
 			pool_size(conf->analytics_max, mf, 1) : 0, socket,
@@ -2162,18 +2177,26 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			&bytes) != 0 ||
 			pool_init(&ft->probe_pool, "wl_flow_probe",
 			sizeof(struct wl_flow_probe),
-			pool_size(conf->probing_max, mf, 1), socket, &bytes) != 0 ||
+			pool_size(conf->probing_max, mf, 1), socket,
+			&bytes) != 0 ||
 			pool_init(&ft->stash_pool, "wl_flow_stash",
 			sizeof(struct wl_flow_stash),
-			pool_size(conf->stash_max, mf, 8), socket, &bytes) != 0 ||
+			pool_size(conf->stash_max, mf, 8), socket,
+			&bytes) != 0 ||
 			pool_init(&ft->ro_pool, "wl_flow_ro",
 			sizeof(struct wl_flow_ro),
-			pool_size(conf->reorder_max, mf, 8), socket, &bytes) != 0)
+			pool_size(conf->reorder_max, mf, 8), socket,
+			&bytes) != 0)
 		goto nomem;
 	CTR(ft, MEM_BYTES) = bytes;
 
 	for (i = 0; i < ft->conf.n_protos; i++) {
+
+	/* A slot holds the largest state of the protocols that may claim a
+	 * flow: disabled ones never do. */
+	for (i = 0; i < ft->conf.n_protos; i++)
 		if (ft->conf.protos[i] != NULL &&
+				!(ft->conf.proto_disabled & (1u << i)) &&
 				ft->conf.protos[i]->state_size > maxstate)
 			maxstate = ft->conf.protos[i]->state_size;
 		if (usable(ft, i, IPPROTO_TCP))
@@ -2207,8 +2230,8 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 
 		if (pool_init(&ft->ooo_pool, "wl_ooo",
 				(uint32_t)sizeof(struct wl_ooo_seg) +
-				conf->ooo_seg_bytes, conf->ooo_pool_segs, socket,
-				&unused) != 0)
+				conf->ooo_seg_bytes, conf->ooo_pool_segs,
+				socket, &unused) != 0)
 			goto nomem;
 	}
 	return ft;

@@ -71,20 +71,20 @@
 	_(CLOCK_MIXED, "flow_clock_mixed") /* two timestamp sources: untimed */ \
 	_(ACTIVE_PEAK, "flow_active_peak")     /* gauge: most flows at once */ \
 	_(MEM_BYTES, "flow_mem_bytes")         /* gauge: the table's memory */ \
-	_(HASH_FULL, "flow_hash_full")   /* no bucket room: flow not created */ \
-	_(HANDSHAKE_FULL, "flow_handshake_full") /* half-open evicted for room */ \
+	_(HASH_FULL, "flow_hash_full")   /* no bucket room: not created */ \
+	_(HANDSHAKE_FULL, "flow_handshake_full") /* half-open evicted */ \
 	_(HANDSHAKE_PEAK, "flow_handshake_peak") /* gauge: parts at once */ \
 	_(EXTRA_FULL, "flow_extra_full")       /* flows with partial counts */ \
 	_(EXTRA_PEAK, "flow_extra_peak")       /* gauge */ \
 	_(ANALYTICS_FULL, "flow_analytics_full") /* flows without analytics */ \
 	_(ANALYTICS_PEAK, "flow_analytics_peak") /* gauge */ \
-	_(EVENTS_FULL, "flow_events_full")     /* flows with partial analytics */ \
+	_(EVENTS_FULL, "flow_events_full")     /* analytics partial */ \
 	_(EVENTS_PEAK, "flow_events_peak")     /* gauge */ \
-	_(PROBING_FULL, "flow_probing_full")   /* flows whose detection stopped */ \
+	_(PROBING_FULL, "flow_probing_full")   /* detection stopped */ \
 	_(PROBING_PEAK, "flow_probing_peak")   /* gauge */ \
 	_(STASH_FULL, "flow_stash_full")       /* MAYBE bytes not kept */ \
 	_(STASH_PEAK, "flow_stash_peak")       /* gauge */ \
-	_(REORDER_FULL, "flow_reorder_full")   /* no reorder state: no window */ \
+	_(REORDER_FULL, "flow_reorder_full")   /* no reorder window */ \
 	_(REORDER_PEAK, "flow_reorder_peak")   /* gauge */ \
 	_(DEDUP_OVERFLOW, "pkt_dedup_overflow") /* frames forgotten too soon */
 

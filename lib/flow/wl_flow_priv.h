@@ -205,7 +205,7 @@ struct wl_an_dir {
 	uint8_t ipid_run;       /* consecutive +1 IP ID steps, saturating */
 	uint8_t ack_seen;
 	uint8_t zero_now;
-	uint8_t in_burst;       /* last data this way, none the other way since */
+	uint8_t in_burst;       /* last data this way, none the other since */
 };
 
 /* Connection analytics of a TCP flow: what each packet updates. */
@@ -214,7 +214,7 @@ struct wl_flow_an {
 	uint64_t last_data_ns;  /* latest data packet, either way */
 	uint64_t zero_since_ns[2]; /* window closed then, while zero_now */
 	uint32_t ev;            /* struct wl_flow_ev or WL_NIL */
-	uint32_t rsvd;
+	uint32_t ev_failed;     /* the events pool was empty once */
 };
 
 _Static_assert(sizeof(struct wl_flow_an) == 64, "analytics part size");
@@ -424,7 +424,8 @@ wl_ro(struct wl_flow_table *ft, const struct wl_flow *f)
 static inline struct wl_flow_extra *
 wl_extra(struct wl_flow_table *ft, const struct wl_flow *f)
 {
-	return f->extra == WL_NIL ? NULL : wl_pool_at(&ft->extra_pool, f->extra);
+	return f->extra == WL_NIL ? NULL :
+		wl_pool_at(&ft->extra_pool, f->extra);
 }
 
 /* The flow's extra part, taken now if it has none; NULL (and the flow

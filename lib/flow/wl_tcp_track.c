@@ -212,7 +212,8 @@ dq_push(struct wl_flow_table *ft, struct wl_flow *f, struct wl_flow_ro *r,
 	s = slot_take(ft, &idx);
 	if (s == NULL)
 		return -1;
-	s->seq = f->s[dir].next_seq; /* informative: queued bytes are in order */
+	/* informative: queued bytes are in order */
+	s->seq = f->s[dir].next_seq;
 	s->len = len;
 	s->ack = ack;
 	s->ts_ns = ts;

@@ -2190,11 +2190,9 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 		goto nomem;
 	CTR(ft, MEM_BYTES) = bytes;
 
-	for (i = 0; i < ft->conf.n_protos; i++) {
-
 	/* A slot holds the largest state of the protocols that may claim a
 	 * flow: disabled ones never do. */
-	for (i = 0; i < ft->conf.n_protos; i++)
+	for (i = 0; i < ft->conf.n_protos; i++) {
 		if (ft->conf.protos[i] != NULL &&
 				!(ft->conf.proto_disabled & (1u << i)) &&
 				ft->conf.protos[i]->state_size > maxstate)

@@ -21,6 +21,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
+#include <rte_ring_elem.h>
 
 #include "wirelat.h"
 #include "wl_export.h"
@@ -686,17 +687,27 @@ txn_record(struct wl_app *app, const struct wl_txn *t)
 	}
 }
 
+/*
+ * Records are read where the parser wrote them (zero-copy dequeue), a
+ * burst at a time: their slots go back to the parser once read.
+ */
 static unsigned int
 drain(struct wl_app *app)
 {
-	static struct wl_txn buf[DRAIN_BURST];
+	struct rte_ring_zc_data zcd;
 	unsigned int i, j, n, total = 0;
 
 	for (i = 0; i < app->n_parsers; i++) {
-		n = rte_ring_sc_dequeue_burst_elem(app->parsers[i]->txn_ring,
-			buf, sizeof(buf[0]), DRAIN_BURST, NULL);
+		struct rte_ring *r = app->parsers[i]->txn_ring;
+
+		n = rte_ring_dequeue_zc_burst_elem_start(r,
+			sizeof(struct wl_txn), DRAIN_BURST, &zcd, NULL);
 		for (j = 0; j < n; j++)
-			txn_record(app, &buf[j]);
+			txn_record(app, j < zcd.n1 ?
+				(const struct wl_txn *)zcd.ptr1 + j :
+				(const struct wl_txn *)zcd.ptr2 + (j - zcd.n1));
+		if (n > 0)
+			rte_ring_dequeue_zc_elem_finish(r, n);
 		total += n;
 	}
 	return total;

@@ -13,11 +13,15 @@
  * a full ring drops and counts and nothing ever waits.
  */
 
+#include <errno.h>
+#include <string.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_ring_elem.h>
 
 #include "wirelat.h"
 #include "wl_mbuf.h"
@@ -26,21 +30,68 @@
 
 /* ---- transaction sink ---- */
 
-static void
-sink_emit(void *arg, const struct wl_txn *t)
-{
-	struct wl_lcore *lc = arg;
+/*
+ * Transactions go to the collector in batches: slots are reserved on the
+ * ring (zero-copy API) a batch at a time, each record is written in its
+ * slot once, and the batch is published at the end of the burst that
+ * made it (wl_lcore_sink_flush). Reserving reads the ring's consumer
+ * tail, a line the collector keeps writing: once per batch, not once per
+ * transaction. A transaction finds a slot, or it is dropped (live:
+ * txn_ring_full) or waits (offline: backpressure), as with one enqueue
+ * per record: slots reserved and not yet published count as used.
+ */
+#define SINK_BATCH 64
 
-	/* The ring API takes void *, it only reads the record. */
-	while (rte_ring_sp_enqueue_elem(lc->txn_ring, (void *)(uintptr_t)t,
-			sizeof(*t)) != 0) {
+static inline struct wl_txn *
+stage_slot(struct wl_txn_stage *s, unsigned int i)
+{
+	return i < s->zcd.n1 ? (struct wl_txn *)s->zcd.ptr1 + i :
+		(struct wl_txn *)s->zcd.ptr2 + (i - s->zcd.n1);
+}
+
+static void
+stage_publish(struct wl_lcore *lc)
+{
+	struct wl_txn_stage *s = &lc->stage;
+
+	if (s->n == 0)
+		return;
+	/* Unused reserved slots go back to the ring with this. */
+	rte_ring_enqueue_zc_elem_finish(lc->txn_ring, s->used);
+	s->n = 0;
+	s->used = 0;
+}
+
+/* @return 0 when a slot is free in the stage, -ENOBUFS: dropped. */
+static int
+stage_refill(struct wl_lcore *lc)
+{
+	struct wl_txn_stage *s = &lc->stage;
+
+	stage_publish(lc);
+	while ((s->n = rte_ring_enqueue_zc_burst_elem_start(lc->txn_ring,
+			sizeof(struct wl_txn), SINK_BATCH, &s->zcd,
+			NULL)) == 0) {
 		if (!lc->app->lossless) {
 			lc->st->c[WL_LC_TXN_RING_FULL]++;
-			return;
+			return -ENOBUFS;
 		}
 		lc->st->c[WL_LC_BACKPRESSURE]++;
 		rte_pause();
 	}
+	return 0;
+}
+
+static void
+sink_emit(void *arg, const struct wl_txn *t)
+{
+	struct wl_lcore *lc = arg;
+	struct wl_txn_stage *s = &lc->stage;
+
+	if (s->used == s->n && stage_refill(lc) != 0)
+		return;
+	memcpy(stage_slot(s, s->used), t, sizeof(*t));
+	s->used++;
 }
 
 void
@@ -48,6 +99,14 @@ wl_lcore_sink_init(struct wl_lcore *lc)
 {
 	lc->sink.emit = sink_emit;
 	lc->sink.arg = lc;
+	lc->stage.n = 0;
+	lc->stage.used = 0;
+}
+
+void
+wl_lcore_sink_flush(struct wl_lcore *lc)
+{
+	stage_publish(lc);
 }
 
 /* ---- parser ---- */
@@ -143,6 +202,8 @@ parse_burst(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 		lc->st->c[WL_LC_TS_JUMP] = lc->clock.jumps;
 		wl_flow_advance(lc->ft, lc->st->last_ts);
 	}
+	/* What this burst made goes to the collector now. */
+	wl_lcore_sink_flush(lc);
 }
 
 /* ---- RX ---- */
@@ -399,6 +460,7 @@ parser_finish(struct wl_lcore *lc)
 			now = wall;
 	}
 	wl_flow_flush(lc->ft, now);
+	wl_lcore_sink_flush(lc);
 	__atomic_store_n(&lc->parser_done, 1, __ATOMIC_RELEASE);
 }
 
@@ -455,6 +517,7 @@ wl_lcore_main(void *arg)
 				last_adv = now;
 				wl_flow_advance(lc->ft,
 					wl_tsc_to_ns(&app->tsc, now));
+				wl_lcore_sink_flush(lc);
 			}
 		}
 	}

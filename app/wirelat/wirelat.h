@@ -15,6 +15,7 @@
 #include <rte_common.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "wl_afpacket.h"
 #include "wl_config.h"
@@ -83,6 +84,16 @@ struct wl_rxq {
 	int done;
 };
 
+/*
+ * The ring slots a parser has reserved and not yet published (rx.c): a
+ * batch of transactions is written in place, then handed over at once.
+ */
+struct wl_txn_stage {
+	struct rte_ring_zc_data zcd;    /* the reserved slots */
+	unsigned int n;                 /* slots reserved, 0: none */
+	unsigned int used;              /* of them written */
+};
+
 struct wl_app;
 
 struct wl_lcore {
@@ -98,6 +109,7 @@ struct wl_lcore {
 	struct rte_ring *txn_ring;      /* to the collector */
 	struct rte_ring *pkt_ring;      /* from RX lcores (pipeline) */
 	struct wl_txn_sink sink;
+	struct wl_txn_stage stage;      /* the sink's batch */
 	struct wl_lcore_stats *st;
 	struct wl_pkt_clock clock;      /* packet time for timers and span */
 	uint64_t jump_ns;               /* flow.ts_jump_ms */
@@ -221,6 +233,8 @@ void wl_syn_log_flush(struct wl_app *app);
 /* rx.c */
 int wl_lcore_main(void *arg);
 void wl_lcore_sink_init(struct wl_lcore *lc);
+/** Publish the transactions the sink holds (end of a burst, of the run). */
+void wl_lcore_sink_flush(struct wl_lcore *lc);
 
 /* collector.c */
 int wl_collector_init(struct wl_app *app);

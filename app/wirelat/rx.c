@@ -67,6 +67,7 @@ static int
 stage_refill(struct wl_lcore *lc)
 {
 	struct wl_txn_stage *s = &lc->stage;
+	uint64_t t0 = 0;
 
 	stage_publish(lc);
 	while ((s->n = rte_ring_enqueue_zc_burst_elem_start(lc->txn_ring,
@@ -76,9 +77,13 @@ stage_refill(struct wl_lcore *lc)
 			lc->st->c[WL_LC_TXN_RING_FULL]++;
 			return -ENOBUFS;
 		}
+		if (t0 == 0)
+			t0 = rte_rdtsc();
 		lc->st->c[WL_LC_BACKPRESSURE]++;
 		rte_pause();
 	}
+	if (t0 != 0)
+		lc->st->c[WL_LC_BACKPRESSURE_CYCLES] += rte_rdtsc() - t0;
 	return 0;
 }
 
@@ -274,6 +279,7 @@ rx_dispatch(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 	struct wl_lcore_stats *st = lc->st;
 	struct wl_pkt p;
 	unsigned int i;
+	uint64_t t0;
 
 	if (unlikely(app->bench_bare)) {
 		/* The baseline of scripts/bench: what RX alone costs. */
@@ -303,15 +309,20 @@ rx_dispatch(struct wl_lcore *lc, struct rte_mbuf **m, unsigned int n)
 			m[i]->hash.rss = h;
 		}
 		pl = app->parsers[h % app->n_parsers];
+		t0 = 0;
 		while (rte_ring_mp_enqueue(pl->pkt_ring, m[i]) != 0) {
 			if (!app->lossless || app->force_quit) {
 				st->c[WL_LC_PARSER_RING_FULL]++;
 				rte_pktmbuf_free(m[i]);
 				break;
 			}
+			if (t0 == 0)
+				t0 = rte_rdtsc();
 			st->c[WL_LC_BACKPRESSURE]++;
 			rte_pause();
 		}
+		if (t0 != 0)
+			st->c[WL_LC_BACKPRESSURE_CYCLES] += rte_rdtsc() - t0;
 	}
 }
 

@@ -44,6 +44,7 @@
 	_(PARSER_RING_FULL, "parser_ring_full") /* RX->parser drops */ \
 	_(TXN_RING_FULL, "txn_ring_full") /* parser->collector drops */ \
 	_(BACKPRESSURE, "backpressure")   /* lossless waits (offline) */ \
+	_(BACKPRESSURE_CYCLES, "backpressure_cycles") /* TSC cycles of those */ \
 	_(RX_BURSTS, "rx_bursts") \
 	_(RX_EMPTY, "rx_empty") \
 	_(BUSY_CYCLES, "busy_cycles")     /* TSC from first packet to done */ \

@@ -564,13 +564,14 @@ conn_request(struct wl_app *app, const struct wl_txn *t)
 		return;
 	}
 	/* What jansson refused (the record has been kept without it). */
-	if (!wl_jw_utf8_ok(t->method, strlen(t->method)) ||
-			!wl_jw_utf8_ok(t->status, strlen(t->status)))
+	if (!wl_jw_utf8_ok(wl_txn_method(t), t->slen[WL_TXN_S_METHOD]) ||
+			!wl_jw_utf8_ok(wl_txn_status(t),
+			t->slen[WL_TXN_S_STATUS]))
 		return;
 	wl_jw_init(&w, buf, sizeof(buf), NULL, NULL);
 	wl_jw_obj_open(&w, NULL);
-	wl_jw_str(&w, "method", t->method);
-	wl_jw_str(&w, "status", t->status);
+	wl_jw_str(&w, "method", wl_txn_method(t));
+	wl_jw_str(&w, "status", wl_txn_status(t));
 	wl_jw_i64(&w, "start_ns", (int64_t)t->req_start_ns);
 	wl_jw_i64(&w, "req_bytes", (int64_t)t->req_bytes);
 	wl_jw_i64(&w, "rsp_bytes", (int64_t)t->rsp_bytes);
@@ -626,8 +627,8 @@ conn_record(struct wl_app *app, const struct wl_txn *t)
 	 * connection keeps its own line. */
 	if (reqs == NULL && wl_syn_log_add(app, t))
 		return;
-	wl_syn_log_tick(app, ((const struct wl_conn *)(const void *)
-		t->conn_area)->left_ns);
+	wl_syn_log_tick(app, ((const struct wl_conn *)wl_txn_area_c(t))->
+		left_ns);
 	if (!wl_out_on(&app->conn_log))
 		return;
 	w = wl_out_begin(&app->conn_log);

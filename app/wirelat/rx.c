@@ -88,14 +88,15 @@ stage_refill(struct wl_lcore *lc)
 }
 
 static void
-sink_emit(void *arg, const struct wl_txn *t)
+sink_emit(void *arg, struct wl_txn *t)
 {
 	struct wl_lcore *lc = arg;
 	struct wl_txn_stage *s = &lc->stage;
 
 	if (s->used == s->n && stage_refill(lc) != 0)
 		return;
-	memcpy(stage_slot(s, s->used), t, sizeof(*t));
+	/* What the record holds, not its room (wl_txn.h). */
+	wl_txn_copy(stage_slot(s, s->used), t);
 	s->used++;
 }
 

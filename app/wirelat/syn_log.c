@@ -181,7 +181,7 @@ wl_syn_log_tick(struct wl_app *app, uint64_t now_ns)
 int
 wl_syn_log_add(struct wl_app *app, const struct wl_txn *t)
 {
-	const struct wl_conn *c = (const void *)t->conn_area;
+	const struct wl_conn *c = wl_txn_area_c(t);
 	struct wl_syn_log *s = &app->syn_log;
 	struct wl_syn_ent *e;
 	struct syn_key k;

@@ -72,7 +72,7 @@ json_t *wl_export_txn_json(const struct wl_txn *t);
  *
  * @param t
  *   A WL_TXN_KIND_CONN record: lib/flow's struct wl_conn in its
- *   conn_area.
+ *   area (wl_txn_area()).
  * @param w
  *   A writer at the top level; errors are in w->err.
  */

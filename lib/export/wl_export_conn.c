@@ -70,7 +70,7 @@ ipg_write(const struct wl_conn *c, struct wl_jw *w)
 void
 wl_export_conn_write(const struct wl_txn *t, struct wl_jw *w)
 {
-	const struct wl_conn *c = (const void *)t->conn_area;
+	const struct wl_conn *c = wl_txn_area_c(t);
 	char cli[64], srv[64], key[32];
 	unsigned int b;
 

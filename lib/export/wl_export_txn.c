@@ -4,7 +4,7 @@
  * A transaction as one line of the transaction log (docs/output.md): the
  * fields every protocol has, in a fixed order, then the protocol's own
  * through its ops->txn_write hook (a protocol alone knows the layout of
- * its proto_area), written through the streaming writer (wl_jw.h) with
+ * its area), written through the streaming writer (wl_jw.h) with
  * no allocation. Runs on the collector lcore. The same line parsed back
  * into jansson serves the tests: one renderer, not two.
  */
@@ -41,9 +41,9 @@ wl_export_txn_write(const struct wl_txn *t, struct wl_jw *w)
 	wl_jw_i64(w, "server_port", t->srv_port);
 	if (t->vlan != 0)
 		wl_jw_i64(w, "vlan", t->vlan);
-	wl_jw_str_wire(w, "method", t->method);
-	wl_jw_str_wire(w, "resource", t->resource);
-	wl_jw_str_wire(w, "status", t->status);
+	wl_jw_str_wire(w, "method", wl_txn_method(t));
+	wl_jw_str_wire(w, "resource", wl_txn_resource(t));
+	wl_jw_str_wire(w, "status", wl_txn_status(t));
 	wl_jw_i64(w, "status_code", t->status_code);
 	wl_jw_str(w, "status_class", wl_status_class_name(t->status_class));
 	jw_u64(w, "req_start_ns", t->req_start_ns);

@@ -673,44 +673,41 @@ wl_flow_ro_unlink(struct wl_flow_table *ft, struct wl_flow *f)
 
 /* ---- transactions ---- */
 
+/* Counts, and adds what only the flow knows, in place (wl_txn_sink). */
 static void
-count_emit(void *arg, const struct wl_txn *t)
+count_emit(void *arg, struct wl_txn *t)
 {
 	struct wl_flow_table *ft = arg;
 	struct wl_flow *f = ft->cur;
 	struct wl_flow_extra *xe;
 	struct wl_flow_ev *ev;
-	struct wl_txn x;
 
 	if (t->kind == WL_TXN_KIND_TXN)
 		CTR(ft, TXNS)++;
 	if (t->kind != WL_TXN_KIND_TXN || f == NULL ||
-			f->flow_id != t->flow_id ||
-			(t->proto == WL_PROTO_TCP && !f->clock_mixed)) {
+			f->flow_id != t->flow_id) {
 		ft->sink->emit(ft->sink->arg, t);
 		return;
 	}
-	x = *t;
 	if (unlikely(f->clock_mixed))
-		x.flags |= WL_TXN_F_CLOCK_MIXED;
-	if (t->proto == WL_PROTO_TCP) {
-		ft->sink->emit(ft->sink->arg, &x);
-		return;
+		t->flags |= WL_TXN_F_CLOCK_MIXED;
+	if (t->proto != WL_PROTO_TCP) {
+		/* An L7 answer: what the server side did since the last
+		 * one. */
+		xe = wl_extra(ft, f);
+		ev = ev_peek(ft, f);
+		t->rsp_stall_ns = ev != NULL ? ev->stall_txn_ns : 0;
+		t->rsp_retrans = xe != NULL ? xe->retrans[WL_DIR_S2C] -
+			xe->retrans_txn : 0;
+		t->rsp_ooo = xe != NULL ? xe->ooo[WL_DIR_S2C] - xe->ooo_txn : 0;
+		if (ev != NULL)
+			ev->stall_txn_ns = 0;
+		if (xe != NULL) {
+			xe->retrans_txn = xe->retrans[WL_DIR_S2C];
+			xe->ooo_txn = xe->ooo[WL_DIR_S2C];
+		}
 	}
-	/* An L7 answer: what the server side did since the last one. */
-	xe = wl_extra(ft, f);
-	ev = ev_peek(ft, f);
-	x.rsp_stall_ns = ev != NULL ? ev->stall_txn_ns : 0;
-	x.rsp_retrans = xe != NULL ? xe->retrans[WL_DIR_S2C] - xe->retrans_txn :
-		0;
-	x.rsp_ooo = xe != NULL ? xe->ooo[WL_DIR_S2C] - xe->ooo_txn : 0;
-	if (ev != NULL)
-		ev->stall_txn_ns = 0;
-	if (xe != NULL) {
-		xe->retrans_txn = xe->retrans[WL_DIR_S2C];
-		xe->ooo_txn = xe->ooo[WL_DIR_S2C];
-	}
-	ft->sink->emit(ft->sink->arg, &x);
+	ft->sink->emit(ft->sink->arg, t);
 }
 
 /*
@@ -730,13 +727,12 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 	uint64_t srtt = 0, crtt = 0;
 	struct wl_txn t;
 
-	memset(&t, 0, sizeof(t));
 	ctx_init(ft, f, WL_PROTO_TCP, &ctx);
 	wl_proto_txn_init(&ctx, &t);
 	t.proto = WL_PROTO_TCP;
 	t.kind = WL_TXN_KIND_TXN;
-	wl_strlcpy(t.method, "handshake", sizeof(t.method));
-	wl_strlcpy(t.status, status, sizeof(t.status));
+	wl_txn_set_method(&t, "handshake");
+	wl_txn_set_status(&t, status);
 	t.status_class = (uint8_t)sc;
 	t.flags = flags;
 	/* First SYN to latest SYN is the request: duration_ns is the connect
@@ -749,7 +745,7 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 	t.rsp_start_ns = h->synack_first_ns != 0 &&
 		h->synack_first_ns < rsp_ns ? h->synack_first_ns : rsp_ns;
 	t.rsp_end_ns = rsp_ns;
-	x = (struct wl_tcp_txn *)t.proto_area;
+	x = wl_txn_area(&t);
 	x->client_rtt_ns = client_rtt;
 	x->syn_retrans = h->syn_retrans;
 	x->synack_retrans = h->synack_retrans;
@@ -850,15 +846,15 @@ conn_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now)
 	if (ft->conf.conn_records == 0 || (ft->conf.conn_records == 1 &&
 			f->key.l4proto != IPPROTO_TCP))
 		return;
-	memset(&t, 0, sizeof(t));
 	ctx_init(ft, f, WL_PROTO_TCP, &ctx);
 	wl_proto_txn_init(&ctx, &t);
+	wl_txn_reset_area(&t, sizeof(c));
 	t.kind = WL_TXN_KIND_CONN;
 	t.proto = f->proto;
 	t.req_start_ns = f->first_ns;
 	t.rsp_end_ns = f->last_ns;
 	conn_fill(ft, f, now, &c);
-	memcpy(t.conn_area, &c, sizeof(c));
+	memcpy(wl_txn_area(&t), &c, sizeof(c));
 	ft->count_sink.emit(ft->count_sink.arg, &t);
 }
 
@@ -2287,7 +2283,7 @@ const struct wl_metric_def wl_flow_conn_metrics[] = {
 unsigned int
 wl_flow_conn_series(const struct wl_txn *t, struct wl_metric_val *out)
 {
-	const struct wl_conn *c = (const void *)t->conn_area;
+	const struct wl_conn *c = wl_txn_area_c(t);
 	const char *close = wl_flow_conn_close(c);
 	unsigned int n = 0;
 

@@ -250,7 +250,7 @@ enum wl_conn_side {
 };
 
 /*
- * Summary of an ended flow, in the conn area of a WL_TXN_KIND_CONN record
+ * Summary of an ended flow, in the area of a WL_TXN_KIND_CONN record
  * (req_start_ns = first SYN or packet, rsp_end_ns = last packet).
  * A burst is a run of data packets one way with none the other way: the
  * gaps inside it are the sender's stalls, not think time.
@@ -277,8 +277,8 @@ struct wl_conn {
 	uint64_t left_ns;
 };
 
-_Static_assert(sizeof(struct wl_conn) <= WL_TXN_CONN_AREA,
-	"wl_conn must fit the conn area");
+_Static_assert(sizeof(struct wl_conn) <= WL_TXN_VAR,
+	"wl_conn must fit a transaction record's area");
 
 struct wl_flow_table;
 

@@ -288,18 +288,27 @@ rsp_unmatched(struct wl_proto_ctx *ctx, struct wl_txn *rsp, uint32_t flags)
 static void
 merge(struct wl_proto_ctx *ctx, struct wl_txn *req, const struct wl_txn *rsp)
 {
+	unsigned int k;
+
 	req->status_class = rsp->status_class;
 	req->status_code = rsp->status_code;
-	memcpy(req->status, rsp->status, sizeof(req->status));
+	wl_txn_str_setn(req, WL_TXN_S_STATUS, wl_txn_status(rsp),
+		rsp->slen[WL_TXN_S_STATUS]);
 	req->rsp_start_ns = rsp->rsp_start_ns;
 	req->rsp_end_ns = rsp->rsp_end_ns;
 	req->rsp_bytes = rsp->rsp_bytes;
 	req->flags |= rsp->flags;
-	if (ctx->ops != NULL && ctx->ops->txn_merge != NULL)
+	if (ctx->ops != NULL && ctx->ops->txn_merge != NULL) {
 		ctx->ops->txn_merge(req, rsp);
-	else
-		memcpy(req->proto_area, rsp->proto_area,
-			sizeof(req->proto_area));
+		return;
+	}
+	/* Both areas are the protocol's: the same size. */
+	memcpy(wl_txn_area(req), wl_txn_area_c(rsp),
+		RTE_MIN(req->area_q, rsp->area_q) * 8u);
+	for (k = WL_TXN_S_PROTO0; k < WL_TXN_S_MAX; k++)
+		if (k != WL_TXN_S_STATUS && (req->slen[k] | rsp->slen[k]) != 0)
+			wl_txn_str_setn(req, k, wl_txn_str(rsp, k),
+				rsp->slen[k]);
 }
 
 /* Request i gets response rsp; emitted once both are complete. */
@@ -1082,7 +1091,7 @@ wl_match_rsp(struct wl_match *m, struct wl_proto_ctx *ctx,
 		}
 		memset(rec(p, h), 0, offsetof(struct wl_mrec, t));
 		rec(p, h)->seq = seq;
-		rec(p, h)->t = *rsp;
+		wl_txn_copy(&rec(p, h)->t, rsp);
 		rec(p, h)->off = at->off;
 		rec(p, h)->peer_ack = at->peer_ack;
 		append(p, &m->hr_head, &m->hr_tail, h);

@@ -91,7 +91,10 @@ struct wl_mrec {
 	uint8_t expect;         /* enum wl_match_expect */
 	uint8_t answered;       /* requests: a response is attached */
 	uint8_t rsvd[5];
-	struct wl_txn t;
+	/* On a cache line of its own: a record is its header's line and
+	 * the lines of t it uses (wl_txn_size()), about four for a Redis
+	 * command and its reply. */
+	struct wl_txn t __attribute__((aligned(64)));
 };
 
 /* The per-lcore pool of records. */

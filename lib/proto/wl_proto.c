@@ -56,7 +56,8 @@ wl_proto_check(const char **bad)
 		if (o->probe != NULL && (o->data == NULL || o->close == NULL ||
 				o->gap == NULL))
 			return -EINVAL;
-		if (o->state_size > WL_PROTO_STATE_MAX)
+		if (o->state_size > WL_PROTO_STATE_MAX ||
+				o->txn_area > WL_TXN_AREA_MAX)
 			return -EINVAL;
 	}
 	*bad = NULL;
@@ -66,7 +67,8 @@ wl_proto_check(const char **bad)
 void
 wl_proto_txn_init(const struct wl_proto_ctx *ctx, struct wl_txn *t)
 {
-	memset(t, 0, sizeof(*t));
+	wl_txn_reset(t, ctx->proto < WL_PROTO_MAX ?
+		wl_protos[ctx->proto]->txn_area : 0);
 	t->cli = ctx->cli;
 	t->srv = ctx->srv;
 	t->cli_port = ctx->cli_port;
@@ -107,13 +109,13 @@ l7_series(const struct wl_txn *t, struct wl_metric_val *out,
 		return 0;
 	}
 	out[n++] = (struct wl_metric_val){ &wl_proto_l7_metrics[1],
-		t->method, t->status_class, t->rsp_bytes };
+		wl_txn_method(t), t->status_class, t->rsp_bytes };
 	if (!wl_txn_timed(t)) {
 		*verdict = WL_TXN_V_UNPROVEN;
 		return n;
 	}
 	out[n++] = (struct wl_metric_val){ &wl_proto_l7_metrics[0],
-		t->method, t->status_class, wl_txn_duration(t) };
+		wl_txn_method(t), t->status_class, wl_txn_duration(t) };
 	*verdict = WL_TXN_V_TIMED;
 	return n;
 }

@@ -10,7 +10,9 @@
  * a protocol in-order stream bytes per direction, each chunk with the
  * timestamp of the packet that carried it, plus explicit gap events when
  * the capture lost bytes. The protocol decodes (its <name>_parse.c), pairs
- * requests with responses and emits struct wl_txn through the context.
+ * requests with responses and emits struct wl_txn through the context
+ * (its own fields in the record's area, ops->txn_area bytes, and in up
+ * to three texts, WL_TXN_S_PROTO*).
  * Per-flow protocol state is opaque to the core: the core allocates
  * ops->state_size bytes from a per-lcore bounded pool when the protocol
  * claims a flow, zeroed, and frees it after ops->close.
@@ -159,6 +161,9 @@ struct wl_proto_ops {
 	uint8_t l4proto2;           /* a second transport (DNS: TCP), 0 none */
 	uint16_t default_ports[8];  /* hints, 0-terminated */
 	uint32_t state_size;        /* per-flow state bytes, 0 for none */
+	/* bytes of its transactions' area (sizeof its struct, at most
+	 * WL_TXN_AREA_MAX), 0 for none */
+	uint16_t txn_area;
 
 	/*
 	 * Does this byte string start a message of this protocol in
@@ -206,15 +211,16 @@ struct wl_proto_ops {
 		uint32_t txn_flags, uint64_t ts_ns);
 
 	/*
-	 * optional: write the protocol fields of t (its proto_area) into the
+	 * optional: write the protocol fields of t (its area) into the
 	 * open object of its log line, after the common ones.
 	 */
 	void (*txn_write)(const struct wl_txn *t, struct wl_jw *w);
 
 	/*
 	 * optional, for protocols pairing with wl_match: copy the response
-	 * fields of rsp's proto_area into req's, which holds the request's
-	 * (default: rsp's proto_area replaces req's).
+	 * fields of rsp's area and texts into req's, which holds the
+	 * request's (default: rsp's area and WL_TXN_S_PROTO* texts replace
+	 * req's).
 	 */
 	void (*txn_merge)(struct wl_txn *req, const struct wl_txn *rsp);
 
@@ -251,7 +257,7 @@ extern const struct wl_proto_ops *const wl_protos[WL_PROTO_MAX];
 static inline uint32_t
 wl_proto_unanswered(struct wl_proto_ctx *ctx, struct wl_txn *t)
 {
-	wl_strlcpy(t->status, "no_response", sizeof(t->status));
+	wl_txn_set_status(t, "no_response");
 	t->status_class = WL_SC_ERROR;
 	ctx->ctr[WL_PROTO_CTR_UNMATCHED_REQ]++;
 	return WL_TXN_F_NO_RESPONSE;
@@ -281,12 +287,18 @@ const struct wl_metric_def *wl_proto_metrics(unsigned int id);
 unsigned int wl_proto_txn_series(const struct wl_txn *t,
 	struct wl_metric_val *out, enum wl_txn_verdict *verdict);
 
-/** Fill the endpoint fields of a new transaction from the flow context. */
+/**
+ * Start a transaction of the flow (wl_txn_reset() with the protocol's
+ * area) and fill its endpoint fields from the context.
+ */
 void wl_proto_txn_init(const struct wl_proto_ctx *ctx, struct wl_txn *t);
 
-/** Hand a finished transaction to the lcore's sink and count it. */
+/**
+ * Hand a finished transaction to the lcore's sink and count it. The sink
+ * may amend t (struct wl_txn_sink).
+ */
 static inline void
-wl_proto_emit(struct wl_proto_ctx *ctx, const struct wl_txn *t)
+wl_proto_emit(struct wl_proto_ctx *ctx, struct wl_txn *t)
 {
 	ctx->ctr[WL_PROTO_CTR_TXNS]++;
 	ctx->sink->emit(ctx->sink->arg, t);

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
-/* Names for the transaction enums and address formatting. */
+/*
+ * Names for the transaction enums, address formatting, and the texts of
+ * a compact record (wl_txn.h): stored one after the other, each with its
+ * length, so that a record is as long as what it says.
+ */
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #include "wl_txn.h"
@@ -33,6 +38,64 @@ wl_txn_flag_name(unsigned int b)
 	if (b >= WL_TXN_F_BIT_MAX)
 		return NULL;
 	return flag_names[b];
+}
+
+void
+wl_txn_str_setn(struct wl_txn *t, unsigned int k, const char *s, size_t n)
+{
+	char *heap = (char *)t->var + t->area_q * 8u;
+	unsigned int i, off = 0, tail = 0, old, room, used;
+	char tmp[WL_TXN_STR_MAX];
+
+	if (k >= WL_TXN_S_MAX)
+		return;
+	for (i = 0; i < k; i++)
+		off += wl_txn_str_room(t->slen[i]);
+	for (i = k + 1; i < WL_TXN_S_MAX; i++)
+		tail += wl_txn_str_room(t->slen[i]);
+	old = wl_txn_str_room(t->slen[k]);
+	n = strnlen(s, n);
+	if (n > WL_TXN_STR_MAX)
+		n = WL_TXN_STR_MAX;
+	/* What the record has room for once the old text is gone. */
+	used = t->area_q * 8u + off + tail;
+	room = used + 1 < WL_TXN_VAR ? WL_TXN_VAR - used - 1 : 0;
+	if (n > room)
+		n = room;
+	/* A text of this record (copied from one field to another) may
+	 * move below. */
+	if ((uintptr_t)s >= (uintptr_t)t &&
+			(uintptr_t)s < (uintptr_t)t + sizeof(*t)) {
+		memcpy(tmp, s, n);
+		s = tmp;
+	}
+	if (tail != 0 && wl_txn_str_room((uint8_t)n) != old)
+		memmove(heap + off + wl_txn_str_room((uint8_t)n),
+			heap + off + old, tail);
+	if (n != 0) {
+		memcpy(heap + off, s, n);
+		heap[off + n] = '\0';
+	}
+	t->slen[k] = (uint8_t)n;
+}
+
+int
+wl_txn_check(const struct wl_txn *t)
+{
+	unsigned int i, off = t->area_q * 8u;
+	const char *p;
+
+	for (i = 0; i < WL_TXN_S_MAX; i++) {
+		if (t->slen[i] == 0)
+			continue;
+		if (off + t->slen[i] + 1u > WL_TXN_VAR)
+			return -EINVAL;
+		p = (const char *)t->var + off;
+		if (p[t->slen[i]] != '\0' || memchr(p, '\0', t->slen[i]))
+			return -EINVAL;
+		off += t->slen[i] + 1u;
+	}
+	return off <= WL_TXN_VAR ? 0 : -EINVAL;
 }
 
 void

@@ -3,15 +3,26 @@
 #define WL_TXN_H
 
 /*
- * The transaction record: one fixed-size struct per request/response pair
- * (or per TCP handshake), produced on parser lcores and consumed by the
- * collector. Fixed size so that it travels through an rte_ring of elements
- * without allocation. Common fields first; the tail is a per-protocol area
- * whose layout only the protocol that wrote it knows (it writes it into
- * the log line through its ops->txn_write callback).
+ * The transaction record: one per request/response pair (or per TCP
+ * handshake, or per ended connection), produced on parser lcores and
+ * consumed by the collector.
+ *
+ * Compact: a fixed part of two cache lines (endpoints, ids, flags, the
+ * four times, sizes, the lengths of the texts), then a variable part:
+ * the protocol's area (a struct only the protocol that wrote it knows,
+ * ops->txn_area bytes, rendered by its ops->txn_write) and the texts
+ * (method, resource, status and up to three of the protocol's), each
+ * stored with its length, one after the other in the order of enum
+ * wl_txn_str. wl_txn_size() is what a record really holds: a Redis GET
+ * is about 170 bytes. struct wl_txn is WL_TXN_SIZE bytes, the room for
+ * the largest record (a ring slot, a pending request's record, a
+ * record on the stack); only the first wl_txn_size() bytes are written,
+ * copied (wl_txn_copy()) and read.
  */
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "wl_common.h"
 
@@ -85,14 +96,37 @@ struct wl_addr {
 	uint8_t a[16];
 };
 
+/*
+ * The texts of a record, in the order they are stored: the request's
+ * first (they come first), then the response's. A protocol names the
+ * PROTO ones it uses in its header (wl_http.h: query, host).
+ */
+enum wl_txn_str {
+	WL_TXN_S_METHOD = 0,
+	WL_TXN_S_RESOURCE = 1,
+	WL_TXN_S_PROTO0 = 2,    /* the protocol's, request side */
+	WL_TXN_S_PROTO1 = 3,
+	WL_TXN_S_STATUS = 4,
+	WL_TXN_S_PROTO2 = 5,    /* the protocol's, response side */
+	WL_TXN_S_MAX
+};
+
+/* Longest texts, their NUL included (longer ones are cut). */
 #define WL_TXN_METHOD_LEN 24
 #define WL_TXN_RESOURCE_LEN 128
 #define WL_TXN_STATUS_LEN 16
-#define WL_TXN_PROTO_AREA 216
-#define WL_TXN_CONN_AREA (WL_TXN_METHOD_LEN + WL_TXN_RESOURCE_LEN + \
-	WL_TXN_STATUS_LEN + WL_TXN_PROTO_AREA)
+/* A text's bytes in a record, at most (its NUL not included). */
+#define WL_TXN_STR_MAX 255
+
+/* The room of a record, its fixed part, and what follows it. */
+#define WL_TXN_SIZE 512
+#define WL_TXN_FIXED 128
+#define WL_TXN_VAR (WL_TXN_SIZE - WL_TXN_FIXED)
+/* A protocol's area, at most (ops->txn_area): its texts need the rest. */
+#define WL_TXN_AREA_MAX 64
 
 struct wl_txn {
+	/* ---- fixed part, first cache line ---- */
 	struct wl_addr cli;
 	struct wl_addr srv;
 	uint16_t cli_port;
@@ -102,12 +136,13 @@ struct wl_txn {
 	uint8_t status_class;   /* enum wl_status_class */
 	uint8_t ts_source;      /* enum wl_ts_source */
 	uint8_t lcore;          /* parser lcore that produced it */
-	uint16_t method_id;     /* protocol-defined, 0 = unknown */
-	uint32_t flags;         /* WL_TXN_F_* */
-	uint32_t status_code;   /* numeric status where the protocol has one */
 	uint8_t kind;           /* enum wl_txn_kind */
-	uint8_t rsvd[3];
+	uint8_t area_q;         /* the area's size in 8-byte words */
+	uint16_t status_code;   /* numeric status where the protocol has one */
+	uint8_t slen[WL_TXN_S_MAX]; /* each text's length, 0: none */
+	uint32_t flags;         /* WL_TXN_F_* */
 	uint64_t flow_id;       /* per-parser connection number */
+	/* ---- second cache line ---- */
 	uint64_t req_start_ns;
 	uint64_t req_end_ns;
 	uint64_t rsp_start_ns;  /* 0 when there is no response */
@@ -121,27 +156,163 @@ struct wl_txn {
 	uint64_t rsp_stall_ns;
 	uint32_t rsp_retrans;
 	uint32_t rsp_ooo;
-	union {
-		struct {
-			char method[WL_TXN_METHOD_LEN];
-			char resource[WL_TXN_RESOURCE_LEN];
-			char status[WL_TXN_STATUS_LEN];
-			/* Per-protocol data, rendered by the protocol's
-			 * txn_write callback. */
-			uint8_t proto_area[WL_TXN_PROTO_AREA]
-				__attribute__((aligned(8)));
-		};
-		/* WL_TXN_KIND_CONN: the connection summary (lib/flow's
-		 * struct wl_conn), which has no text fields. */
-		uint8_t conn_area[WL_TXN_CONN_AREA] __attribute__((aligned(8)));
-	};
+	/* ---- variable part: area_q * 8 bytes of area, then the texts,
+	 * each one's bytes and a NUL (none for an empty one) ---- */
+	uint8_t var[WL_TXN_VAR] __attribute__((aligned(8)));
 };
 
-_Static_assert(sizeof(struct wl_txn) == 512, "wl_txn must stay 512 bytes");
+_Static_assert(sizeof(struct wl_txn) == WL_TXN_SIZE, "wl_txn room");
+_Static_assert(offsetof(struct wl_txn, req_start_ns) == 64,
+	"wl_txn: times in the second cache line");
+_Static_assert(offsetof(struct wl_txn, var) == WL_TXN_FIXED,
+	"wl_txn fixed part: two cache lines");
 
-/* Where transactions go: a parser's ring, or a test's array. */
+/* The area of t: the protocol's struct (WL_TXN_KIND_CONN: lib/flow's
+ * struct wl_conn). */
+static inline void *
+wl_txn_area(struct wl_txn *t)
+{
+	return t->var;
+}
+
+static inline const void *
+wl_txn_area_c(const struct wl_txn *t)
+{
+	return t->var;
+}
+
+/* Bytes a text takes in the record. */
+static inline unsigned int
+wl_txn_str_room(uint8_t len)
+{
+	return len != 0 ? len + 1u : 0;
+}
+
+/** Text k of t (enum wl_txn_str), "" when it has none. */
+static inline const char *
+wl_txn_str(const struct wl_txn *t, unsigned int k)
+{
+	unsigned int i, off = t->area_q * 8u;
+
+	if (t->slen[k] == 0)
+		return "";
+	for (i = 0; i < k; i++)
+		off += wl_txn_str_room(t->slen[i]);
+	return (const char *)t->var + off;
+}
+
+static inline const char *
+wl_txn_method(const struct wl_txn *t)
+{
+	return wl_txn_str(t, WL_TXN_S_METHOD);
+}
+
+static inline const char *
+wl_txn_resource(const struct wl_txn *t)
+{
+	return wl_txn_str(t, WL_TXN_S_RESOURCE);
+}
+
+static inline const char *
+wl_txn_status(const struct wl_txn *t)
+{
+	return wl_txn_str(t, WL_TXN_S_STATUS);
+}
+
+/** Bytes t holds: what a copy of it must take. */
+static inline unsigned int
+wl_txn_size(const struct wl_txn *t)
+{
+	unsigned int i, n = WL_TXN_FIXED + t->area_q * 8u;
+
+	for (i = 0; i < WL_TXN_S_MAX; i++)
+		n += wl_txn_str_room(t->slen[i]);
+	return n;
+}
+
+/** Copy the record src into dst (wl_txn_size() bytes). */
+static inline void
+wl_txn_copy(struct wl_txn *dst, const struct wl_txn *src)
+{
+	memcpy(dst, src, wl_txn_size(src));
+}
+
+/**
+ * Start a record: the fixed part zeroed, then an area of area bytes
+ * (rounded up to 8), zeroed, and no text. Every byte wl_txn_size()
+ * covers is written: a record's bytes are the same however it was made.
+ */
+static inline void
+wl_txn_reset(struct wl_txn *t, unsigned int area)
+{
+	unsigned int q = (area + 7) / 8;
+
+	memset(t, 0, WL_TXN_FIXED + q * 8);
+	t->area_q = (uint8_t)q;
+}
+
+/** Give a record that has no text yet an area of area bytes, zeroed. */
+static inline void
+wl_txn_reset_area(struct wl_txn *t, unsigned int area)
+{
+	unsigned int q = (area + 7) / 8;
+
+	memset(t->var, 0, q * 8);
+	t->area_q = (uint8_t)q;
+}
+
+/**
+ * Set text k of t to the first n bytes of s (fewer when s has a NUL
+ * before, or when n exceeds WL_TXN_STR_MAX or the room left: a record
+ * never overflows; protocols size their texts so that it cannot happen).
+ * Texts after k move when its length changes.
+ */
+void wl_txn_str_setn(struct wl_txn *t, unsigned int k, const char *s,
+	size_t n);
+
+/**
+ * Set text k of t to s as wl_strlcpy() into a char[cap] would: at most
+ * cap - 1 bytes.
+ */
+static inline void
+wl_txn_str_set(struct wl_txn *t, unsigned int k, const char *s, size_t cap)
+{
+	wl_txn_str_setn(t, k, s, cap > 0 ? cap - 1 : 0);
+}
+
+static inline void
+wl_txn_set_method(struct wl_txn *t, const char *s)
+{
+	wl_txn_str_set(t, WL_TXN_S_METHOD, s, WL_TXN_METHOD_LEN);
+}
+
+static inline void
+wl_txn_set_resource(struct wl_txn *t, const char *s)
+{
+	wl_txn_str_set(t, WL_TXN_S_RESOURCE, s, WL_TXN_RESOURCE_LEN);
+}
+
+static inline void
+wl_txn_set_status(struct wl_txn *t, const char *s)
+{
+	wl_txn_str_set(t, WL_TXN_S_STATUS, s, WL_TXN_STATUS_LEN);
+}
+
+/**
+ * Is t a well-formed record: its area and texts within its room, each
+ * text as long as its length says and NUL-terminated (tests, fuzzing).
+ * @return 0, or -EINVAL.
+ */
+int wl_txn_check(const struct wl_txn *t);
+
+/*
+ * Where transactions go: a parser's ring, or a test's array. The sink
+ * copies the record (wl_txn_copy()); it may amend it first (lib/flow
+ * adds what the connection did), so t is not const; it is the caller's
+ * again when emit returns.
+ */
 struct wl_txn_sink {
-	void (*emit)(void *arg, const struct wl_txn *t);
+	void (*emit)(void *arg, struct wl_txn *t);
 	void *arg;
 };
 

@@ -40,7 +40,7 @@
 static uint64_t ntxn;
 
 static void
-count(void *arg, const struct wl_txn *t)
+count(void *arg, struct wl_txn *t)
 {
 	(void)arg;
 	(void)t;

@@ -59,10 +59,12 @@ main(int argc, char **argv)
 	}
 	/* The records are made before the clock starts: what is timed is
 	 * the formatting and the writes. */
-	memset(t, 0, sizeof(t));
 	for (i = 0; i < NREC; i++) {
 		struct wl_txn *x = &t[i];
+		char key[32];
 
+		x->proto = (i & 1) ? WL_PROTO_HTTP : WL_PROTO_REDIS;
+		wl_txn_reset(x, wl_protos[x->proto]->txn_area);
 		wl_addr_from_v4(&x->cli, cli);
 		wl_addr_from_v4(&x->srv, srv);
 		x->cli_port = (uint16_t)(30000 + i);
@@ -70,8 +72,7 @@ main(int argc, char **argv)
 		x->status_class = WL_SC_OK;
 		x->proto = (i & 1) ? WL_PROTO_HTTP : WL_PROTO_REDIS;
 		x->srv_port = (i & 1) ? 80 : 6379;
-		strcpy(x->method, "GET");
-		strcpy(x->status, (i & 1) ? "200" : "+");
+		wl_txn_set_method(x, "GET");
 		x->status_code = (i & 1) ? 200 : 0;
 		x->req_start_ns = 1700000000000000000ULL + i * 1000;
 		x->req_end_ns = x->req_start_ns + 300;
@@ -80,8 +81,9 @@ main(int argc, char **argv)
 		x->req_bytes = 40 + i % 200;
 		x->rsp_bytes = 100 + i % 4000;
 		x->flow_id = 281474976710657ULL + i / 100;
-		snprintf(x->resource, sizeof(x->resource), "key:%08" PRIu64,
-			i * 7919);
+		snprintf(key, sizeof(key), "key:%08" PRIu64, i * 7919);
+		wl_txn_set_resource(x, key);
+		wl_txn_set_status(x, (i & 1) ? "200" : "+");
 	}
 	wl_jw_init(&w, buf, sizeof(buf), flush_fd, &fd);
 	clock_gettime(CLOCK_MONOTONIC, &a);

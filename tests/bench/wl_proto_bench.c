@@ -126,7 +126,7 @@ static uint64_t ctr[WL_PROTO_CTR_MAX];
 static uint8_t state[4096] __attribute__((aligned(64)));
 
 static void
-count(void *arg, const struct wl_txn *t)
+count(void *arg, struct wl_txn *t)
 {
 	(void)arg;
 	(void)t;

@@ -92,14 +92,16 @@ static uint64_t server_bits[1024];
 /* Transactions and connection records render (the writer's lines read
  * back by jansson), and connections' durations fit the connection. */
 static void
-sink_emit(void *arg, const struct wl_txn *t)
+sink_emit(void *arg, struct wl_txn *t)
 {
-	const struct wl_conn *c = (const void *)t->conn_area;
+	const struct wl_conn *c = wl_txn_area_c(t);
 	uint64_t span;
 	json_t *j;
 	int i;
 
 	(void)arg;
+	if (wl_txn_check(t) != 0)
+		abort();
 	if (t->kind != WL_TXN_KIND_CONN) {
 		j = wl_export_txn_json(t);
 		if (j == NULL)

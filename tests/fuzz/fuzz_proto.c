@@ -53,11 +53,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static void
-check(void *arg, const struct wl_txn *t)
+check(void *arg, struct wl_txn *t)
 {
 	json_t *j;
 
 	(void)arg;
+	if (wl_txn_check(t) != 0)
+		abort();
 	if (t->req_end_ns < t->req_start_ns)
 		abort();
 	if (t->rsp_end_ns != 0 && (t->rsp_start_ns < t->req_start_ns ||

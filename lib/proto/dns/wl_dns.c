@@ -77,7 +77,7 @@ dns_init(void *state, struct wl_proto_ctx *ctx)
 static const struct wl_dns_txn *
 dns_of(const struct wl_mrec *r)
 {
-	return (const struct wl_dns_txn *)r->t.proto_area;
+	return wl_txn_area_c(&r->t);
 }
 
 /* Queries older than the timeout at time now get no answer, oldest first. */
@@ -126,7 +126,7 @@ query(struct dns_state *s, struct wl_proto_ctx *ctx,
 	r = find(s, ctx, m, UINT64_MAX);
 	if (r != NULL) {
 		ctx->ctr[WL_PROTO_CTR_RETRANSMITS]++;
-		x = (struct wl_dns_txn *)r->t.proto_area;
+		x = wl_txn_area(&r->t);
 		if (x->retransmits < UINT8_MAX)
 			x->retransmits++;
 		r->t.flags |= WL_TXN_F_RETRANS;
@@ -136,12 +136,11 @@ query(struct dns_state *s, struct wl_proto_ctx *ctx,
 	if (r == NULL)
 		return;
 	r->aux = m->qhash;
-	x = (struct wl_dns_txn *)r->t.proto_area;
-	wl_strlcpy(r->t.method, opcode == 0 ?
+	x = wl_txn_area(&r->t);
+	wl_txn_set_method(&r->t, opcode == 0 ?
 		wl_dns_type_name(m->qtype, buf, sizeof(buf)) :
-		wl_dns_opcode_name(opcode, buf, sizeof(buf)),
-		sizeof(r->t.method));
-	wl_strlcpy(r->t.resource, m->qname, sizeof(r->t.resource));
+		wl_dns_opcode_name(opcode, buf, sizeof(buf)));
+	wl_txn_set_resource(&r->t, m->qname);
 	if (m->name_cut)
 		r->t.flags |= WL_TXN_F_TRUNCATED;
 	x->id = m->id;
@@ -174,13 +173,13 @@ answer(struct dns_state *s, struct wl_proto_ctx *ctx,
 		d->id = dns_of(r)->id;
 		d->qhash = r->aux;
 		wl_proto_txn_init(ctx, &t);
-		x = (struct wl_dns_txn *)t.proto_area;
+		x = wl_txn_area(&t);
 		t.rsp_start_ns = start;
 		t.rsp_end_ns = end;
 		t.rsp_bytes = bytes;
 		t.status_code = m->rcode;
-		wl_strlcpy(t.status, wl_dns_rcode_name(m->rcode, buf,
-			sizeof(buf)), sizeof(t.status));
+		wl_txn_set_status(&t, wl_dns_rcode_name(m->rcode, buf,
+			sizeof(buf)));
 		t.status_class = m->rcode == 0 ? WL_SC_OK :
 			m->rcode == 2 ? WL_SC_SERVER_ERROR : m->rcode <= 10 ?
 			WL_SC_CLIENT_ERROR : WL_SC_ERROR;
@@ -205,8 +204,8 @@ answer(struct dns_state *s, struct wl_proto_ctx *ctx,
 static void
 dns_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 {
-	struct wl_dns_txn *q = (struct wl_dns_txn *)req->proto_area;
-	const struct wl_dns_txn *a = (const void *)rsp->proto_area;
+	struct wl_dns_txn *q = wl_txn_area(req);
+	const struct wl_dns_txn *a = wl_txn_area_c(rsp);
 
 	q->rcode = a->rcode;
 	q->answers = a->answers;
@@ -328,7 +327,7 @@ dns_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 static void
 dns_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
-	const struct wl_dns_txn *x = (const void *)t->proto_area;
+	const struct wl_dns_txn *x = wl_txn_area_c(t);
 
 	wl_jw_i64(w, "id", x->id);
 	wl_jw_i64(w, "qtype", x->qtype);
@@ -376,6 +375,7 @@ const struct wl_proto_ops wl_proto_dns_ops = {
 	.l4proto2 = IPPROTO_TCP,
 	.default_ports = { 53 },
 	.state_size = sizeof(struct dns_state),
+	.txn_area = sizeof(struct wl_dns_txn),
 	.probe = dns_probe_udp,
 	.probe_sigs = dns_sigs,
 	.probe2 = dns_probe_tcp,

@@ -2,7 +2,7 @@
 #ifndef WL_DNS_H
 #define WL_DNS_H
 
-/* DNS fields of a transaction, in struct wl_txn's proto_area. */
+/* DNS fields of a transaction, in struct wl_txn's area. */
 
 #include <stdint.h>
 
@@ -23,7 +23,7 @@ struct wl_dns_txn {
 	uint8_t rsvd[3];
 };
 
-_Static_assert(sizeof(struct wl_dns_txn) <= WL_TXN_PROTO_AREA,
-	"wl_dns_txn must fit the proto area");
+_Static_assert(sizeof(struct wl_dns_txn) <= WL_TXN_AREA_MAX,
+	"wl_dns_txn must fit the area");
 
 #endif /* WL_DNS_H */

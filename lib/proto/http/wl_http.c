@@ -70,16 +70,22 @@ response_txn(struct http_state *s, struct wl_proto_ctx *ctx,
 	const struct wl_http_msg *m, struct wl_txn *t)
 {
 	struct wl_http_txn *x;
+	char d[4];
 
 	wl_proto_txn_init(ctx, t);
-	x = (struct wl_http_txn *)t->proto_area;
+	x = wl_txn_area(t);
 	t->rsp_bytes = m->hdr_bytes + m->body_bytes;
 	x->rsp_hdr_bytes = m->hdr_bytes;
 	x->rsp_body_bytes = m->body_bytes;
 	x->minor = m->minor;
 	if (m->status != 0) {
+		/* Three digits: the parser read them. */
+		d[0] = (char)('0' + m->status / 100 % 10);
+		d[1] = (char)('0' + m->status / 10 % 10);
+		d[2] = (char)('0' + m->status % 10);
+		d[3] = '\0';
 		t->status_code = m->status;
-		snprintf(t->status, sizeof(t->status), "%u", m->status);
+		wl_txn_set_status(t, d);
 		t->status_class = status_class(m->status);
 	} else {
 		/* Its start line was lost: an answer, status unknown. */
@@ -120,7 +126,7 @@ request_progress(struct http_state *s, struct wl_proto_ctx *ctx,
 
 	if (r == NULL)
 		return;
-	x = (struct wl_http_txn *)r->t.proto_area;
+	x = wl_txn_area(&r->t);
 	x->req_hdr_bytes = m->hdr_bytes;
 	x->req_body_bytes = m->body_bytes;
 	if (m->truncated)
@@ -137,7 +143,6 @@ requests(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 {
 	struct wl_http_parser *p = &s->req;
 	const struct wl_http_msg *m = &p->msg;
-	struct wl_http_txn *x;
 	enum wl_http_ev ev;
 	struct wl_mrec *r;
 	uint32_t k, at = 0;
@@ -168,12 +173,12 @@ requests(struct http_state *s, struct wl_proto_ctx *ctx, const uint8_t *d,
 				s->req_begin_ns);
 			if (r == NULL)
 				break;
-			wl_strlcpy(r->t.method, m->method, sizeof(r->t.method));
-			wl_strlcpy(r->t.resource, m->target,
-				sizeof(r->t.resource));
-			x = (struct wl_http_txn *)r->t.proto_area;
-			wl_strlcpy(x->query, m->query, sizeof(x->query));
-			wl_strlcpy(x->host, m->host, sizeof(x->host));
+			wl_txn_set_method(&r->t, m->method);
+			wl_txn_set_resource(&r->t, m->target);
+			wl_txn_str_set(&r->t, WL_HTTP_S_QUERY, m->query,
+				WL_HTTP_QUERY);
+			wl_txn_str_set(&r->t, WL_HTTP_S_HOST, m->host,
+				WL_HTTP_HOST);
 			r->aux = (strcmp(m->method, "HEAD") == 0 ? AUX_HEAD : 0) |
 				(strcmp(m->method, "CONNECT") == 0 ?
 				AUX_CONNECT : 0);
@@ -333,8 +338,8 @@ http_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 static void
 http_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 {
-	struct wl_http_txn *q = (struct wl_http_txn *)req->proto_area;
-	const struct wl_http_txn *a = (const void *)rsp->proto_area;
+	struct wl_http_txn *q = wl_txn_area(req);
+	const struct wl_http_txn *a = wl_txn_area_c(rsp);
 
 	q->rsp_hdr_bytes = a->rsp_hdr_bytes;
 	q->rsp_body_bytes = a->rsp_body_bytes;
@@ -345,10 +350,10 @@ http_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 static void
 http_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
-	const struct wl_http_txn *x = (const void *)t->proto_area;
+	const struct wl_http_txn *x = wl_txn_area_c(t);
 
-	wl_jw_str_wire(w, "query", x->query);
-	wl_jw_str_wire(w, "host", x->host);
+	wl_jw_str_wire(w, "query", wl_txn_str(t, WL_HTTP_S_QUERY));
+	wl_jw_str_wire(w, "host", wl_txn_str(t, WL_HTTP_S_HOST));
 	wl_jw_i64(w, "req_header_bytes", (int64_t)x->req_hdr_bytes);
 	wl_jw_i64(w, "req_body_bytes", (int64_t)x->req_body_bytes);
 	wl_jw_i64(w, "rsp_header_bytes", (int64_t)x->rsp_hdr_bytes);
@@ -376,6 +381,7 @@ const struct wl_proto_ops wl_proto_http_ops = {
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 80, 8080, 8000, 8008, 8888 },
 	.state_size = sizeof(struct http_state),
+	.txn_area = sizeof(struct wl_http_txn),
 	.probe = http_probe,
 	.probe_sigs = http_sigs,
 	.init = http_init,

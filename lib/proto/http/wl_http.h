@@ -2,7 +2,7 @@
 #ifndef WL_HTTP_H
 #define WL_HTTP_H
 
-/* HTTP fields of a transaction, in struct wl_txn's proto_area. */
+/* HTTP fields of a transaction: in struct wl_txn's area, and texts. */
 
 #include <stdint.h>
 
@@ -10,8 +10,6 @@
 #include "wl_txn.h"
 
 struct wl_http_txn {
-	char query[WL_HTTP_QUERY];      /* after '?', without it */
-	char host[WL_HTTP_HOST];        /* Host header */
 	uint64_t req_hdr_bytes;
 	uint64_t req_body_bytes;
 	uint64_t rsp_hdr_bytes;
@@ -21,7 +19,12 @@ struct wl_http_txn {
 	uint8_t rsvd[5];
 };
 
-_Static_assert(sizeof(struct wl_http_txn) <= WL_TXN_PROTO_AREA,
-	"wl_http_txn must fit the proto area");
+_Static_assert(sizeof(struct wl_http_txn) <= WL_TXN_AREA_MAX,
+	"wl_http_txn must fit the area");
+
+/* The request's query (after '?', without it; cut to WL_HTTP_QUERY - 1
+ * bytes) and Host header (WL_HTTP_HOST - 1). */
+#define WL_HTTP_S_QUERY WL_TXN_S_PROTO0
+#define WL_HTTP_S_HOST WL_TXN_S_PROTO1
 
 #endif /* WL_HTTP_H */

@@ -86,7 +86,7 @@ status_of(const struct wl_mc_msg *m, struct wl_txn *t)
 			m->status == 2 || m->status == 5 ? WL_SC_OK :
 			m->status >= 0x80 && m->status < 0x84 ?
 			WL_SC_CLIENT_ERROR : WL_SC_SERVER_ERROR;
-		snprintf(t->status, sizeof(t->status), "%s", m->status == 0 ?
+		wl_txn_set_status(t, m->status == 0 ?
 			"OK" : m->status == 1 ? "KEY_ENOENT" : m->status == 2 ?
 			"KEY_EEXISTS" : m->status == 5 ? "NOT_STORED" :
 			"ERROR");
@@ -103,7 +103,7 @@ status_of(const struct wl_mc_msg *m, struct wl_txn *t)
 		w = m->values > 0 ? "HIT" : "MISS";
 	else if (w[0] >= '0' && w[0] <= '9')
 		w = "OK";               /* incr/decr result */
-	wl_strlcpy(t->status, w, sizeof(t->status));
+	wl_txn_set_status(t, w);
 }
 
 static void
@@ -112,6 +112,7 @@ request_done(struct mc_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	const struct wl_mc_msg *m = &s->req.msg;
 	struct wl_mc_txn *x;
 	struct wl_mrec *r;
+	char op[8];
 	int quiet = m->noreply && (m->binary || is_meta(m->cmd));
 
 	ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
@@ -127,7 +128,7 @@ request_done(struct mc_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		return;
 	if (quiet)
 		r->expect = WL_EXPECT_MAYBE;
-	x = (struct wl_mc_txn *)r->t.proto_area;
+	x = wl_txn_area(&r->t);
 	x->binary = m->binary;
 	x->quiet = (uint8_t)quiet;
 	x->keys = m->nkeys;
@@ -135,18 +136,18 @@ request_done(struct mc_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	x->opcode = m->opcode;
 	x->ret_key = m->ret_key;
 	x->bad = m->bad;
-	wl_strlcpy(x->otok, m->otok, sizeof(x->otok));
-	wl_strlcpy(r->t.resource, m->key, sizeof(r->t.resource));
 	if (m->binary) {
-		if (m->opcode < WL_ARRAY_SIZE(bin_ops) && bin_ops[m->opcode])
-			wl_strlcpy(r->t.method, bin_ops[m->opcode],
-				sizeof(r->t.method));
-		else
-			snprintf(r->t.method, sizeof(r->t.method), "op_%02x",
-				m->opcode);
+		if (m->opcode < WL_ARRAY_SIZE(bin_ops) && bin_ops[m->opcode]) {
+			wl_txn_set_method(&r->t, bin_ops[m->opcode]);
+		} else {
+			snprintf(op, sizeof(op), "op_%02x", m->opcode);
+			wl_txn_set_method(&r->t, op);
+		}
 	} else {
-		wl_strlcpy(r->t.method, m->cmd, sizeof(r->t.method));
+		wl_txn_set_method(&r->t, m->cmd);
 	}
+	wl_txn_set_resource(&r->t, m->key);
+	wl_txn_str_set(&r->t, WL_MC_S_OTOK, m->otok, WL_MC_OTOK);
 	if (s->req_gap)
 		r->t.flags |= WL_TXN_F_GAP;
 	wl_match_req_end(&s->m, ctx, r, ts, m->bytes, 1);
@@ -161,16 +162,17 @@ reply_done(struct mc_state *s, struct wl_proto_ctx *ctx, uint64_t ts,
 	struct wl_txn t;
 
 	wl_proto_txn_init(ctx, &t);
-	x = (struct wl_mc_txn *)t.proto_area;
+	x = wl_txn_area(&t);
 	t.rsp_bytes = m->bytes;
 	x->binary = m->binary;
 	x->hits = m->values;
 	x->opaque = m->opaque;
 	x->opcode = m->opcode;
-	wl_strlcpy(x->otok, m->otok, sizeof(x->otok));
-	wl_strlcpy(x->word, m->cmd, sizeof(x->word));
-	wl_strlcpy(x->rkey, m->key, sizeof(x->rkey));
+	/* In the order of their places in the record. */
+	wl_txn_str_set(&t, WL_MC_S_OTOK, m->otok, WL_MC_OTOK);
+	wl_txn_str_set(&t, WL_MC_S_WORD, m->cmd, WL_MC_CMD);
 	status_of(m, &t);
+	wl_txn_str_set(&t, WL_MC_S_RKEY, m->key, WL_MC_KEY);
 	t.flags |= flags;
 	if (s->rsp_gap)
 		t.flags |= WL_TXN_F_GAP;
@@ -287,27 +289,30 @@ static const uint32_t cmd_replies[WL_MC_CMD_MAX] = {
 static int
 mc_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 {
-	const struct wl_mc_txn *q = (const void *)req->proto_area;
-	const struct wl_mc_txn *a = (const void *)rsp->proto_area;
-	const char *w = a->word;
+	const struct wl_mc_txn *q = wl_txn_area_c(req);
+	const struct wl_mc_txn *a = wl_txn_area_c(rsp);
+	const char *w = wl_txn_str(rsp, WL_MC_S_WORD);
+	const char *method = wl_txn_method(req);
 	int cmd, word;
 
 	if (q->binary != a->binary)
 		return 0;
 	if (a->binary)
 		return q->opcode == a->opcode && q->opaque == a->opaque;
-	word = wl_mc_rsp_lookup(w, (uint32_t)strlen(w));
+	word = wl_mc_rsp_lookup(w, rsp->slen[WL_MC_S_WORD]);
 	if (word == WL_MC_RSP_ERROR || word == WL_MC_RSP_CLIENT_ERROR ||
 			word == WL_MC_RSP_SERVER_ERROR)
 		return 1;
 	if (q->bad)
 		return 0;
-	if (strcmp(q->otok, a->otok) != 0 && is_meta(req->method))
+	if (strcmp(wl_txn_str(req, WL_MC_S_OTOK),
+			wl_txn_str(rsp, WL_MC_S_OTOK)) != 0 && is_meta(method))
 		return 0;
-	if (q->ret_key && a->rkey[0] != '\0' &&
-			strcmp(req->resource, a->rkey) != 0)
+	if (q->ret_key && rsp->slen[WL_MC_S_RKEY] != 0 &&
+			strcmp(wl_txn_resource(req),
+			wl_txn_str(rsp, WL_MC_S_RKEY)) != 0)
 		return 0;
-	cmd = wl_mc_cmd_lookup(req->method, (uint32_t)strlen(req->method));
+	cmd = wl_mc_cmd_lookup(method, req->slen[WL_TXN_S_METHOD]);
 	if (q->quiet && word == (cmd == WL_MC_CMD_MG ? WL_MC_RSP_EN :
 			WL_MC_RSP_HD))
 		return 0;
@@ -323,18 +328,20 @@ mc_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 static void
 mc_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 {
-	struct wl_mc_txn *q = (struct wl_mc_txn *)req->proto_area;
-	const struct wl_mc_txn *a = (const void *)rsp->proto_area;
+	struct wl_mc_txn *q = wl_txn_area(req);
+	const struct wl_mc_txn *a = wl_txn_area_c(rsp);
 
 	q->hits = a->hits;
-	wl_strlcpy(q->word, a->word, sizeof(q->word));
-	wl_strlcpy(q->rkey, a->rkey, sizeof(q->rkey));
+	wl_txn_str_setn(req, WL_MC_S_WORD, wl_txn_str(rsp, WL_MC_S_WORD),
+		rsp->slen[WL_MC_S_WORD]);
+	wl_txn_str_setn(req, WL_MC_S_RKEY, wl_txn_str(rsp, WL_MC_S_RKEY),
+		rsp->slen[WL_MC_S_RKEY]);
 }
 
 static void
 mc_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
-	const struct wl_mc_txn *x = (const void *)t->proto_area;
+	const struct wl_mc_txn *x = wl_txn_area_c(t);
 
 	wl_jw_bool(w, "binary", x->binary);
 	if (x->keys > 0)
@@ -363,6 +370,7 @@ const struct wl_proto_ops wl_proto_memcached_ops = {
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 11211 },
 	.state_size = sizeof(struct mc_state),
+	.txn_area = sizeof(struct wl_mc_txn),
 	.probe = mc_probe,
 	.probe_sigs = mc_sigs,
 	.init = mc_init,

@@ -190,7 +190,7 @@ _Static_assert(sizeof(struct my_state) <= 4096, "mysql state too big");
 static struct wl_my_txn *
 area(struct wl_txn *t)
 {
-	return (struct wl_my_txn *)t->proto_area;
+	return wl_txn_area(t);
 }
 
 /* ---- statements ---- */
@@ -229,8 +229,8 @@ stmt_put(struct my_state *s, struct wl_proto_ctx *ctx, uint32_t id,
 	st->id = id;
 	st->age = ++s->stmt_clock;
 	st->trunc = (t->flags & WL_TXN_F_TRUNCATED) ||
-		strlen(t->resource) >= sizeof(st->text);
-	wl_strlcpy(st->text, t->resource, sizeof(st->text));
+		t->slen[WL_TXN_S_RESOURCE] >= sizeof(st->text);
+	wl_strlcpy(st->text, wl_txn_resource(t), sizeof(st->text));
 }
 
 /* SQL verb of a normalised statement, "QUERY" when it has none. */
@@ -354,6 +354,7 @@ ans_end(struct my_state *s, struct wl_proto_ctx *ctx, enum wl_rsp_end how,
 	struct wl_mrec *r = live_req(s, ctx);
 	struct wl_my_txn *x;
 	struct wl_txn t;
+	char status[WL_TXN_STATUS_LEN];
 	int done = 0;
 
 	wl_proto_txn_init(ctx, &t);
@@ -375,16 +376,18 @@ ans_end(struct my_state *s, struct wl_proto_ctx *ctx, enum wl_rsp_end how,
 		x->is_err = 1;
 		x->err_code = a->err;
 		memcpy(x->sqlstate, a->sqlstate, sizeof(x->sqlstate));
-		snprintf(t.status, sizeof(t.status), "%u", a->err);
+		snprintf(status, sizeof(status), "%u", a->err);
+		wl_txn_set_status(&t, status);
 		t.status_class = err_class(a->err, a->sqlstate);
 	} else if (how == WL_RSP_COMPLETE) {
-		wl_strlcpy(t.status, "OK", sizeof(t.status));
+		wl_txn_set_status(&t, "OK");
 		t.status_class = WL_SC_OK;
 	}
 	t.flags |= flags | (a->gap ? WL_TXN_F_GAP : 0);
 	if (a->named && how == WL_RSP_COMPLETE) {
 		if (r != NULL && a->cmd == WL_MY_COM_CHANGE_USER && !a->is_err)
-			wl_strlcpy(s->user, r->t.resource, sizeof(s->user));
+			wl_strlcpy(s->user, wl_txn_resource(&r->t),
+				sizeof(s->user));
 		if (a->cmd == CMD_CONNECT) {
 			s->phase = PH_CMD;
 			/* Compressed packets from here on: not parsed. */
@@ -974,6 +977,7 @@ handshake_response(struct my_state *s, struct wl_proto_ctx *ctx,
 {
 	const uint8_t *p = f->buf;
 	uint32_t n = f->blen, caps = wl_my_u32(p), i;
+	char db[WL_TXN_RESOURCE_LEN];
 	struct wl_mrec *r;
 	uint64_t alen = 0;
 	int k;
@@ -997,10 +1001,9 @@ handshake_response(struct my_state *s, struct wl_proto_ctx *ctx,
 		K_AUTH);
 	if (r == NULL)
 		return;
-	wl_strlcpy(r->t.method, "connect", sizeof(r->t.method));
+	wl_txn_set_method(&r->t, "connect");
 	if (!s->greeted)
 		r->t.flags |= WL_TXN_F_GAP;
-	wl_strlcpy(area(&r->t)->user, s->user, sizeof(area(&r->t)->user));
 	i = past_cstr(p, n, 32);
 	if (caps & WL_MY_CLIENT_LENENC_AUTH) {
 		k = wl_my_lenenc(p + i, n - i, &alen);
@@ -1012,10 +1015,12 @@ handshake_response(struct my_state *s, struct wl_proto_ctx *ctx,
 		i = past_cstr(p, n, i);
 	}
 	i = (uint32_t)WL_MIN((uint64_t)n, (uint64_t)i + alen);
-	if ((caps & WL_MY_CLIENT_CONNECT_WITH_DB) && i < n &&
-			wl_my_text(p + i, n - i, r->t.resource,
-			sizeof(r->t.resource)))
-		r->t.flags |= WL_TXN_F_TRUNCATED;
+	if ((caps & WL_MY_CLIENT_CONNECT_WITH_DB) && i < n) {
+		if (wl_my_text(p + i, n - i, db, sizeof(db)))
+			r->t.flags |= WL_TXN_F_TRUNCATED;
+		wl_txn_set_resource(&r->t, db);
+	}
+	wl_txn_str_set(&r->t, WL_MY_S_USER, s->user, WL_MY_USER);
 	wl_match_req_end(&s->m, ctx, r, ts, f->wire, 1);
 }
 
@@ -1064,24 +1069,27 @@ command_fields(struct my_state *s, struct wl_txn *t,
 	uint32_t n = f->blen - 1;
 	struct wl_my_txn *q = area(t);
 	const struct my_stmt *st;
-	char verb[WL_TXN_METHOD_LEN];
+	char verb[WL_TXN_METHOD_LEN], method[WL_TXN_METHOD_LEN];
+	char res[WL_TXN_RESOURCE_LEN];
 	uint8_t cmd = f->buf[0];
-	int cut = f->len > f->blen;
+	int cut = f->len > f->blen, user = 0;
 
+	/* Made here, then stored in the order of their places. */
+	res[0] = '\0';
 	if (cmd < WL_ARRAY_SIZE(cmd_names) && cmd_names[cmd] != NULL)
-		wl_strlcpy(t->method, cmd_names[cmd], sizeof(t->method));
+		wl_strlcpy(method, cmd_names[cmd], sizeof(method));
 	else
-		snprintf(t->method, sizeof(t->method), "COM_0x%02x", cmd);
+		snprintf(method, sizeof(method), "COM_0x%02x", cmd);
 	switch (cmd) {
 	case WL_MY_COM_QUERY:
 	case WL_MY_COM_STMT_PREPARE:
 		cut |= wl_sql_normalize((const char *)p, n, WL_SQL_MYSQL,
-			t->resource, sizeof(t->resource), verb, sizeof(verb));
+			res, sizeof(res), verb, sizeof(verb));
 		if (cut)
 			t->flags |= WL_TXN_F_TRUNCATED;
 		if (cmd == WL_MY_COM_QUERY)
-			wl_strlcpy(t->method, verb[0] ? verb : "QUERY",
-				sizeof(t->method));
+			wl_strlcpy(method, verb[0] ? verb : "QUERY",
+				sizeof(method));
 		break;
 	case WL_MY_COM_STMT_EXECUTE:
 		q->prepared = 1;
@@ -1089,10 +1097,10 @@ command_fields(struct my_state *s, struct wl_txn *t,
 		q->stmt_id = wl_my_u32(p);
 		st = stmt_find(s, q->stmt_id);
 		if (st != NULL) {
-			wl_strlcpy(t->resource, st->text, sizeof(t->resource));
+			wl_strlcpy(res, st->text, sizeof(res));
 			if (st->trunc)
 				t->flags |= WL_TXN_F_TRUNCATED;
-			verb_of(st->text, t->method, sizeof(t->method));
+			verb_of(st->text, method, sizeof(method));
 		}
 		break;
 	case WL_MY_COM_STMT_RESET:
@@ -1101,17 +1109,21 @@ command_fields(struct my_state *s, struct wl_txn *t,
 		q->stmt_id = wl_my_u32(p);
 		break;
 	case WL_MY_COM_INIT_DB:
-		if (wl_my_text(p, n, t->resource, sizeof(t->resource)) | cut)
+		if (wl_my_text(p, n, res, sizeof(res)) | cut)
 			t->flags |= WL_TXN_F_TRUNCATED;
 		break;
 	case WL_MY_COM_FIELD_LIST:
-		wl_my_text(p, n, t->resource, sizeof(t->resource));
+		wl_my_text(p, n, res, sizeof(res));
 		break;
 	case WL_MY_COM_CHANGE_USER:
-		wl_my_text(p, n, t->resource, sizeof(t->resource));
-		wl_strlcpy(q->user, t->resource, sizeof(q->user));
+		wl_my_text(p, n, res, sizeof(res));
+		user = 1;
 		break;
 	}
+	wl_txn_set_method(t, method);
+	wl_txn_set_resource(t, res);
+	if (user)
+		wl_txn_str_set(t, WL_MY_S_USER, res, WL_MY_USER);
 }
 
 static int
@@ -1416,13 +1428,13 @@ my_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 static int
 sql_fits(const struct wl_txn *req, const struct wl_my_txn *a)
 {
-	const char *text = req->resource;
+	const char *text = wl_txn_resource(req);
 	int verb;
 
 	if ((req->flags & WL_TXN_F_TRUNCATED) || text[0] == '\0' ||
 			strchr(text, ';') != NULL)
 		return 1;
-	verb = wl_sql_verb_id(req->method);
+	verb = wl_sql_verb_id(wl_txn_method(req));
 	if (a->a_first == 0x00 && verb == WL_SQL_V_SELECT)
 		return strcasestr(text, " INTO ") != NULL;
 	if (a->a_rset && (verb == WL_SQL_V_INSERT || verb == WL_SQL_V_UPDATE ||
@@ -1442,8 +1454,8 @@ sql_fits(const struct wl_txn *req, const struct wl_my_txn *a)
 static int
 my_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 {
-	const struct wl_my_txn *q = (const void *)req->proto_area;
-	const struct wl_my_txn *a = (const void *)rsp->proto_area;
+	const struct wl_my_txn *q = wl_txn_area_c(req);
+	const struct wl_my_txn *a = wl_txn_area_c(rsp);
 
 	if (a->a_npk == 0)
 		return 1;
@@ -1475,7 +1487,7 @@ static void
 my_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 {
 	struct wl_my_txn *q = area(req);
-	const struct wl_my_txn *a = (const void *)rsp->proto_area;
+	const struct wl_my_txn *a = wl_txn_area_c(rsp);
 
 	q->rows = a->rows;
 	q->affected_rows = a->affected_rows;
@@ -1492,7 +1504,7 @@ my_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 static void
 my_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
-	const struct wl_my_txn *x = (const void *)t->proto_area;
+	const struct wl_my_txn *x = wl_txn_area_c(t);
 
 	if (t->rsp_end_ns != 0 && !x->is_err) {
 		wl_jw_i64(w, "rows", (int64_t)x->rows);
@@ -1505,8 +1517,8 @@ my_txn_write(const struct wl_txn *t, struct wl_jw *w)
 	wl_jw_bool(w, "prepared", x->prepared);
 	if (x->has_stmt)
 		wl_jw_i64(w, "stmt_id", x->stmt_id);
-	if (x->user[0] != '\0')
-		wl_jw_str_wire(w, "user", x->user);
+	if (t->slen[WL_MY_S_USER] != 0)
+		wl_jw_str_wire(w, "user", wl_txn_str(t, WL_MY_S_USER));
 }
 
 /*
@@ -1530,6 +1542,7 @@ const struct wl_proto_ops wl_proto_mysql_ops = {
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 3306 },
 	.state_size = sizeof(struct my_state),
+	.txn_area = sizeof(struct wl_my_txn),
 	.probe = my_probe,
 	.probe_sigs = my_sigs,
 	.init = my_init,

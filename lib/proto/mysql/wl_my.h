@@ -2,7 +2,7 @@
 #ifndef WL_MY_H
 #define WL_MY_H
 
-/* MySQL fields of a transaction, in struct wl_txn's proto_area. */
+/* MySQL fields of a transaction: in struct wl_txn's area, and a text. */
 
 #include <stdint.h>
 
@@ -23,7 +23,6 @@ struct wl_my_txn {
 	char sqlstate[6];       /* ERR packet, "" if none */
 	uint8_t kind;           /* request: how its answer is shaped */
 	uint8_t rseq;           /* request: sequence id its answer begins with */
-	char user[WL_MY_USER];  /* connect, COM_CHANGE_USER */
 	/* What an answer was, for pairing it after a loss (wl_my.c). */
 	uint8_t a_first;        /* first payload byte */
 	uint8_t a_last;         /* first payload byte of its last packet */
@@ -35,7 +34,10 @@ struct wl_my_txn {
 	uint8_t rsvd;
 };
 
-_Static_assert(sizeof(struct wl_my_txn) <= WL_TXN_PROTO_AREA,
-	"wl_my_txn must fit the proto area");
+_Static_assert(sizeof(struct wl_my_txn) <= WL_TXN_AREA_MAX,
+	"wl_my_txn must fit the area");
+
+/* connect, COM_CHANGE_USER: the user (cut to WL_MY_USER - 1 bytes). */
+#define WL_MY_S_USER WL_TXN_S_PROTO0
 
 #endif /* WL_MY_H */

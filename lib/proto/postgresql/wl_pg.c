@@ -163,7 +163,7 @@ _Static_assert(sizeof(struct pg_state) <= 4096, "postgresql state too big");
 static struct wl_pg_txn *
 area(struct wl_txn *t)
 {
-	return (struct wl_pg_txn *)t->proto_area;
+	return wl_txn_area(t);
 }
 
 static uint64_t
@@ -314,18 +314,18 @@ describe(uint8_t kind, uint8_t first, const struct pg_stmt *st,
 		m = st != NULL && st->verb[0] ? st->verb : "QUERY";
 		break;
 	}
-	wl_strlcpy(t->method, m, sizeof(t->method));
+	wl_txn_set_method(t, m);
 	x->extended = kind == U_EXEC || kind == U_GROUP;
 	if (st == NULL)
 		return;
-	wl_strlcpy(t->resource, st->text, sizeof(t->resource));
+	wl_txn_set_resource(t, st->text);
 	if (st->trunc)
 		t->flags |= WL_TXN_F_TRUNCATED;
 	if (kind == U_STARTUP) {
-		wl_strlcpy(x->user, st->name, sizeof(x->user));
+		wl_txn_str_set(t, WL_PG_S_USER, st->name, WL_PG_NAME);
 		x->startup = 1;
 	} else if (x->extended) {
-		wl_strlcpy(x->stmt, st->name, sizeof(x->stmt));
+		wl_txn_str_set(t, WL_PG_S_STMT, st->name, WL_PG_NAME);
 	}
 }
 
@@ -415,8 +415,8 @@ startup_msg(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		/* Sent on a connection of its own; nothing comes back. */
 		ctx->ctr[WL_PROTO_CTR_REQUESTS]++;
 		wl_proto_txn_init(ctx, &t);
-		wl_strlcpy(t.method, "cancel", sizeof(t.method));
-		wl_strlcpy(t.status, "OK", sizeof(t.status));
+		wl_txn_set_method(&t, "cancel");
+		wl_txn_set_status(&t, "OK");
 		t.status_class = WL_SC_OK;
 		t.req_start_ns = s->req_begin_ns;
 		t.req_end_ns = ts;
@@ -756,10 +756,10 @@ rsp_end(struct pg_state *s, struct wl_proto_ctx *ctx, uint64_t ts,
 	x->nterm = s->nterm;
 	x->cut = how != WL_RSP_COMPLETE;
 	if (s->sqlstate[0] != '\0') {
-		wl_strlcpy(t.status, s->sqlstate, sizeof(t.status));
+		wl_txn_set_status(&t, s->sqlstate);
 		t.status_class = class_of(s->sqlstate);
 	} else if (how == WL_RSP_COMPLETE) {
-		wl_strlcpy(t.status, "OK", sizeof(t.status));
+		wl_txn_set_status(&t, "OK");
 		t.status_class = WL_SC_OK;
 	}
 	/* (An answer whose end was not seen, without an ErrorResponse
@@ -795,7 +795,7 @@ skip_rest(struct pg_state *s, struct wl_proto_ctx *ctx)
 			break;
 		last = x->at_z;
 		wl_proto_txn_init(ctx, &t);
-		wl_strlcpy(t.status, "skipped", sizeof(t.status));
+		wl_txn_set_status(&t, "skipped");
 		t.status_class = WL_SC_ERROR;
 		area(&t)->frame = FR_SKIP;
 		wl_match_rsp(&s->m, ctx, &s->rsp_pos, 0, &t, 0,
@@ -1047,8 +1047,8 @@ pg_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags, uint64_t ts)
 static int
 pg_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 {
-	const struct wl_pg_txn *q = (const void *)req->proto_area;
-	const struct wl_pg_txn *a = (const void *)rsp->proto_area;
+	const struct wl_pg_txn *q = wl_txn_area_c(req);
+	const struct wl_pg_txn *a = wl_txn_area_c(rsp);
 	int lone = !a->cut && a->nterm == 0 && rsp->rsp_bytes == Z_LEN;
 
 	switch (a->frame) {
@@ -1078,7 +1078,7 @@ static void
 pg_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 {
 	struct wl_pg_txn *q = area(req);
-	const struct wl_pg_txn *a = (const void *)rsp->proto_area;
+	const struct wl_pg_txn *a = wl_txn_area_c(rsp);
 
 	q->rows = a->rows;
 	q->has_tag = a->has_tag;
@@ -1088,7 +1088,7 @@ pg_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 static void
 pg_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
-	const struct wl_pg_txn *x = (const void *)t->proto_area;
+	const struct wl_pg_txn *x = wl_txn_area_c(t);
 
 	wl_jw_bool(w, "extended", x->extended);
 	if (t->rsp_end_ns != 0)
@@ -1096,9 +1096,9 @@ pg_txn_write(const struct wl_txn *t, struct wl_jw *w)
 	if (x->has_tag)
 		wl_jw_i64(w, "tag_rows", (int64_t)x->tag_rows);
 	if (x->startup)
-		wl_jw_str_wire(w, "user", x->user);
-	if (x->stmt[0] != '\0')
-		wl_jw_str_wire(w, "stmt", x->stmt);
+		wl_jw_str_wire(w, "user", wl_txn_str(t, WL_PG_S_USER));
+	if (t->slen[WL_PG_S_STMT] != 0)
+		wl_jw_str_wire(w, "stmt", wl_txn_str(t, WL_PG_S_STMT));
 }
 
 /*
@@ -1120,6 +1120,7 @@ const struct wl_proto_ops wl_proto_postgresql_ops = {
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 5432 },
 	.state_size = sizeof(struct pg_state),
+	.txn_area = sizeof(struct wl_pg_txn),
 	.probe = pg_probe,
 	.probe_sigs = pg_sigs,
 	.init = pg_init,

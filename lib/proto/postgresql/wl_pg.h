@@ -2,7 +2,7 @@
 #ifndef WL_PG_H
 #define WL_PG_H
 
-/* PostgreSQL fields of a transaction, in struct wl_txn's proto_area. */
+/* PostgreSQL fields of a transaction: in struct wl_txn's area, and texts. */
 
 #include <stdint.h>
 
@@ -25,11 +25,15 @@ struct wl_pg_txn {
 	uint8_t frame;
 	uint8_t nterm;
 	uint8_t cut;
-	char user[WL_PG_NAME];  /* startup: the "user" parameter */
-	char stmt[WL_PG_NAME];  /* named prepared statement */
+	uint8_t rsvd[7];
 };
 
-_Static_assert(sizeof(struct wl_pg_txn) <= WL_TXN_PROTO_AREA,
-	"wl_pg_txn must fit the proto area");
+_Static_assert(sizeof(struct wl_pg_txn) <= WL_TXN_AREA_MAX,
+	"wl_pg_txn must fit the area");
+
+/* Startup: the "user" parameter; a named prepared statement (each cut to
+ * WL_PG_NAME - 1 bytes). */
+#define WL_PG_S_USER WL_TXN_S_PROTO0
+#define WL_PG_S_STMT WL_TXN_S_PROTO1
 
 #endif /* WL_PG_H */

@@ -87,20 +87,21 @@ reply_txn(struct wl_proto_ctx *ctx, const struct wl_redis_msg *m,
 	size_t i;
 
 	wl_proto_txn_init(ctx, t);
-	x = (struct wl_redis_txn *)t->proto_area;
+	x = wl_txn_area(t);
 	t->rsp_bytes = m->bytes;
 	x->reply_type = m->type;
 	x->reply_len = m->top_n;
 	if (m->type == '-' || m->type == '!') {
 		/* The error's first word: ERR, WRONGTYPE, NOAUTH... */
-		for (i = 0; i < sizeof(t->status) - 1 && m->arg[0][i] != '\0' &&
+		for (i = 0; i < WL_TXN_STATUS_LEN - 1 && m->arg[0][i] != '\0' &&
 				m->arg[0][i] != ' '; i++)
-			t->status[i] = m->arg[0][i];
-		t->status[i] = '\0';
-		wl_strlcpy(x->error, m->arg[0], sizeof(x->error));
+			;
+		wl_txn_str_setn(t, WL_TXN_S_STATUS, m->arg[0], i);
+		wl_txn_str_set(t, WL_REDIS_S_ERROR, m->arg[0],
+			WL_REDIS_ERROR_LEN);
 		t->status_class = WL_SC_ERROR;
 	} else {
-		wl_strlcpy(t->status, "OK", sizeof(t->status));
+		wl_txn_set_status(t, "OK");
 		t->status_class = WL_SC_OK;
 	}
 }
@@ -174,8 +175,8 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	r = wl_match_req_add(&s->m, ctx, &s->req_pos, s->req_begin_ns);
 	if (r == NULL)
 		return;
-	wl_strlcpy(r->t.method, method, sizeof(r->t.method));
-	wl_strlcpy(r->t.resource, key, sizeof(r->t.resource));
+	wl_txn_set_method(&r->t, method);
+	wl_txn_set_resource(&r->t, key);
 	r->aux = kind | (uint64_t)nsub << 8;
 	if (s->req_gap || m->truncated)
 		r->t.flags |= s->req_gap ? WL_TXN_F_GAP : WL_TXN_F_TRUNCATED;
@@ -358,7 +359,7 @@ redis_close(void *state, struct wl_proto_ctx *ctx, uint32_t flags,
 static int
 redis_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 {
-	const struct wl_redis_txn *x = (const void *)rsp->proto_area;
+	const struct wl_redis_txn *x = wl_txn_area_c(rsp);
 	int id;
 
 	/* Errors answer anything; an attribute hides the type after it. */
@@ -367,7 +368,8 @@ redis_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 		return 1;
 	/* The reply types the Redis documentation fixes for the command
 	 * (wl_redis_cmd.h), if it does. */
-	id = wl_redis_cmd_lookup(req->method, (uint32_t)strlen(req->method));
+	id = wl_redis_cmd_lookup(wl_txn_method(req),
+		req->slen[WL_TXN_S_METHOD]);
 	if (id < 0 || wl_redis_cmd_types[id] == NULL)
 		return 1;
 	return strchr(wl_redis_cmd_types[id], x->reply_type) != NULL;
@@ -376,7 +378,7 @@ redis_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 static void
 redis_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
-	const struct wl_redis_txn *x = (const void *)t->proto_area;
+	const struct wl_redis_txn *x = wl_txn_area_c(t);
 	char ty[2] = { (char)x->reply_type, '\0' };
 
 	if (t->rsp_start_ns == 0)
@@ -384,8 +386,8 @@ redis_txn_write(const struct wl_txn *t, struct wl_jw *w)
 	wl_jw_str(w, "reply_type", ty);
 	if (x->reply_len >= 0)
 		wl_jw_i64(w, "reply_len", (int64_t)x->reply_len);
-	if (x->error[0] != '\0')
-		wl_jw_str_wire(w, "error", x->error);
+	if (t->slen[WL_REDIS_S_ERROR] != 0)
+		wl_jw_str_wire(w, "error", wl_txn_str(t, WL_REDIS_S_ERROR));
 }
 
 /*
@@ -408,6 +410,7 @@ const struct wl_proto_ops wl_proto_redis_ops = {
 	.l4proto = IPPROTO_TCP,
 	.default_ports = { 6379, 6380 },
 	.state_size = sizeof(struct redis_state),
+	.txn_area = sizeof(struct wl_redis_txn),
 	.probe = redis_probe,
 	.probe_sigs = redis_sigs,
 	.init = redis_init,

@@ -2,7 +2,7 @@
 #ifndef WL_REDIS_H
 #define WL_REDIS_H
 
-/* Redis fields of a transaction, in struct wl_txn's proto_area. */
+/* Redis fields of a transaction: in struct wl_txn's area, and a text. */
 
 #include <stdint.h>
 
@@ -12,10 +12,13 @@ struct wl_redis_txn {
 	uint8_t reply_type;             /* RESP type byte of the reply */
 	uint8_t rsvd[7];
 	int64_t reply_len;              /* aggregate length, -1 if none */
-	char error[64];                 /* error reply text, cut */
 };
 
-_Static_assert(sizeof(struct wl_redis_txn) <= WL_TXN_PROTO_AREA,
-	"wl_redis_txn must fit the proto area");
+_Static_assert(sizeof(struct wl_redis_txn) <= WL_TXN_AREA_MAX,
+	"wl_redis_txn must fit the area");
+
+/* The error reply's text (cut to WL_REDIS_ERROR_LEN - 1 bytes). */
+#define WL_REDIS_S_ERROR WL_TXN_S_PROTO2
+#define WL_REDIS_ERROR_LEN 64
 
 #endif /* WL_REDIS_H */

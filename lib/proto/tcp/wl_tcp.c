@@ -3,7 +3,7 @@
 /*
  * The built-in "tcp" protocol: it never claims a flow (no probe); the
  * flow layer emits its handshake transactions. Only the JSON rendering
- * of its proto area lives here.
+ * of its area lives here.
  */
 
 #include <netinet/in.h>
@@ -14,7 +14,7 @@
 static void
 tcp_txn_write(const struct wl_txn *t, struct wl_jw *w)
 {
-	const struct wl_tcp_txn *x = (const void *)t->proto_area;
+	const struct wl_tcp_txn *x = wl_txn_area_c(t);
 
 	if (x->client_rtt_ns != 0)
 		wl_jw_i64(w, "client_rtt_ns", (int64_t)x->client_rtt_ns);
@@ -41,7 +41,7 @@ static unsigned int
 tcp_txn_series(const struct wl_txn *t, struct wl_metric_val *out,
 	enum wl_txn_verdict *verdict)
 {
-	const struct wl_tcp_txn *x = (const void *)t->proto_area;
+	const struct wl_tcp_txn *x = wl_txn_area_c(t);
 	unsigned int n = 0;
 
 	if (t->rsp_end_ns == 0) {
@@ -52,10 +52,10 @@ tcp_txn_series(const struct wl_txn *t, struct wl_metric_val *out,
 		*verdict = WL_TXN_V_UNPROVEN;
 		return 0;
 	}
-	out[n++] = (struct wl_metric_val){ &tcp_metrics[0], t->method,
+	out[n++] = (struct wl_metric_val){ &tcp_metrics[0], wl_txn_method(t),
 		t->status_class, wl_txn_ttfb(t) };
 	if (x->client_rtt_ns != 0)
-		out[n++] = (struct wl_metric_val){ &tcp_metrics[1], t->method,
+		out[n++] = (struct wl_metric_val){ &tcp_metrics[1], wl_txn_method(t),
 			t->status_class, x->client_rtt_ns };
 	*verdict = WL_TXN_V_TIMED;
 	return n;
@@ -64,6 +64,7 @@ tcp_txn_series(const struct wl_txn *t, struct wl_metric_val *out,
 const struct wl_proto_ops wl_proto_tcp_ops = {
 	.name = "tcp",
 	.l4proto = IPPROTO_TCP,
+	.txn_area = sizeof(struct wl_tcp_txn),
 	.txn_write = tcp_txn_write,
 	.metrics = tcp_metrics,
 	.txn_series = tcp_txn_series,

@@ -24,7 +24,7 @@ struct wl_tcp_txn {
 	uint32_t synack_retrans;
 };
 
-_Static_assert(sizeof(struct wl_tcp_txn) <= WL_TXN_PROTO_AREA,
-	"wl_tcp_txn must fit the proto area");
+_Static_assert(sizeof(struct wl_tcp_txn) <= WL_TXN_AREA_MAX,
+	"wl_tcp_txn must fit the area");
 
 #endif /* WL_TCP_H */

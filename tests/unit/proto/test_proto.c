@@ -54,7 +54,7 @@ test_txn_json(void **state)
 	unsigned int i;
 
 	(void)state;
-	memset(&t, 0, sizeof(t));
+	wl_txn_reset(&t, sizeof(*x));
 	wl_addr_from_v4(&t.cli, c4);
 	wl_addr_from_v4(&t.srv, s4);
 	t.cli_port = 30001;
@@ -63,13 +63,13 @@ test_txn_json(void **state)
 	t.ts_source = WL_TS_PCAP;
 	t.status_class = WL_SC_OK;
 	t.flags = WL_TXN_F_GAP | WL_TXN_F_END_OF_CAPTURE;
-	strcpy(t.method, "handshake");
-	strcpy(t.status, "established");
+	wl_txn_set_method(&t, "handshake");
+	wl_txn_set_status(&t, "established");
 	t.req_start_ns = 1700000000000000001ULL;
 	t.req_end_ns = t.req_start_ns;
 	t.rsp_start_ns = t.req_start_ns + 250;
 	t.rsp_end_ns = t.rsp_start_ns;
-	x = (struct wl_tcp_txn *)t.proto_area;
+	x = wl_txn_area(&t);
 	x->client_rtt_ns = 77;
 	x->syn_retrans = 2;
 
@@ -107,8 +107,8 @@ test_txn_json(void **state)
 
 	/* Wire text that is not UTF-8 (here a sequence cut in two) keeps
 	 * its field, the odd bytes as '?'; UTF-8 stays as it is. */
-	strcpy(t.resource, "/caf\xc3");
-	strcpy(t.method, "G\xc3\xa9T");
+	wl_txn_set_resource(&t, "/caf\xc3");
+	wl_txn_set_method(&t, "G\xc3\xa9T");
 	j = wl_export_txn_json(&t);
 	assert_string_equal(json_string_value(json_object_get(j, "resource")),
 		"/caf?");

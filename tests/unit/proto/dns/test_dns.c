@@ -185,7 +185,7 @@ check_extra(const struct conv *cv)
 	unsigned int i;
 
 	for (i = 0; cv->want[i].method != NULL; i++) {
-		const struct wl_dns_txn *x = (const void *)got[i].proto_area;
+		const struct wl_dns_txn *x = wl_txn_area_c(&got[i]);
 		const char *e = cv->want[i].extra;
 		char key[16];
 		unsigned int v;

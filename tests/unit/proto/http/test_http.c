@@ -213,10 +213,9 @@ http_extra(const struct conv *cv)
 	unsigned int i;
 
 	for (i = 0; i < ngot; i++) {
-		const struct wl_http_txn *x = (const void *)got[i].proto_area;
-
 		if (cv->want[i].extra != NULL)
-			assert_string_equal(x->query, cv->want[i].extra);
+			assert_string_equal(wl_txn_str(&got[i], WL_HTTP_S_QUERY),
+				cv->want[i].extra);
 	}
 }
 

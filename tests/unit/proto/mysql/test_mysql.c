@@ -631,7 +631,7 @@ check_extra(const struct conv *cv)
 	unsigned int i;
 
 	for (i = 0; i < ngot; i++) {
-		const struct wl_my_txn *x = (const void *)got[i].proto_area;
+		const struct wl_my_txn *x = wl_txn_area_c(&got[i]);
 		const char *e = cv->want[i].extra;
 
 		if (e == NULL)
@@ -648,8 +648,9 @@ check_extra(const struct conv *cv)
 			if (strcmp(x->sqlstate, e) != 0)
 				fail_msg("%s txn %u: sqlstate %s", cv->name, i,
 					x->sqlstate);
-		} else if (strcmp(x->user, e) != 0) {
-			fail_msg("%s txn %u: user %s", cv->name, i, x->user);
+		} else if (strcmp(wl_txn_str(&got[i], WL_MY_S_USER), e) != 0) {
+			fail_msg("%s txn %u: user %s", cv->name, i,
+				wl_txn_str(&got[i], WL_MY_S_USER));
 		}
 	}
 }
@@ -672,15 +673,15 @@ test_fields(void **state)
 	conv_proto = WL_PROTO_MYSQL;
 	conv_run(&convs[8], 0, 0, 0);
 	assert_int_equal(ngot, 1);
-	x = (const void *)got[0].proto_area;
+	x = wl_txn_area_c(&got[0]);
 	assert_int_equal(x->result_sets, 3);
 	assert_int_equal(x->prepared, 0);
 	conv_run(&convs[9], 0, 0, 0);
 	assert_int_equal(ngot, 2);
-	x = (const void *)got[1].proto_area;
+	x = wl_txn_area_c(&got[1]);
 	assert_int_equal(x->prepared, 1);
 	assert_int_equal(x->stmt_id, 7);
-	x = (const void *)got[0].proto_area;
+	x = wl_txn_area_c(&got[0]);
 	assert_int_equal(x->stmt_id, 7);
 	assert_int_equal(got[1].status_class, WL_SC_OK);
 	conv_run(&convs[7], 0, 0, 0);
@@ -739,7 +740,7 @@ test_16mb_row(void **state)
 		20, 0, NULL };
 	conv_run(cv, 0, 0, 0);
 	conv_check(cv);
-	assert_int_equal(((const struct wl_my_txn *)got[0].proto_area)->rows,
+	assert_int_equal(((const struct wl_my_txn *)wl_txn_area_c(&got[0]))->rows,
 		1);
 	assert_int_equal(got[0].rsp_bytes, n);
 	for (i = 0; i < WL_ARRAY_SIZE(cut); i++) {

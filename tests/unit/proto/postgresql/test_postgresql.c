@@ -460,7 +460,7 @@ pg_extra(const struct conv *cv)
 	unsigned int i;
 
 	for (i = 0; i < ngot && cv->want[i].method != NULL; i++) {
-		const struct wl_pg_txn *x = (const void *)got[i].proto_area;
+		const struct wl_pg_txn *x = wl_txn_area_c(&got[i]);
 		char buf[128], *tok, *save = NULL;
 
 		if (cv->want[i].extra == NULL)
@@ -476,9 +476,11 @@ pg_extra(const struct conv *cv)
 			} else if (strcmp(tok, "notag") == 0)
 				assert_false(x->has_tag);
 			else if (strncmp(tok, "user=", 5) == 0)
-				assert_string_equal(x->user, tok + 5);
+				assert_string_equal(wl_txn_str(&got[i],
+					WL_PG_S_USER), tok + 5);
 			else if (strncmp(tok, "stmt=", 5) == 0)
-				assert_string_equal(x->stmt, tok + 5);
+				assert_string_equal(wl_txn_str(&got[i],
+					WL_PG_S_STMT), tok + 5);
 			else if (strncmp(tok, "ext=", 4) == 0)
 				assert_int_equal(x->extended, atoi(tok + 4));
 			else

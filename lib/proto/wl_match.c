@@ -292,8 +292,7 @@ merge(struct wl_proto_ctx *ctx, struct wl_txn *req, const struct wl_txn *rsp)
 
 	req->status_class = rsp->status_class;
 	req->status_code = rsp->status_code;
-	wl_txn_str_setn(req, WL_TXN_S_STATUS, wl_txn_status(rsp),
-		rsp->slen[WL_TXN_S_STATUS]);
+	wl_txn_str_copy(req, rsp, WL_TXN_S_STATUS);
 	req->rsp_start_ns = rsp->rsp_start_ns;
 	req->rsp_end_ns = rsp->rsp_end_ns;
 	req->rsp_bytes = rsp->rsp_bytes;
@@ -307,8 +306,7 @@ merge(struct wl_proto_ctx *ctx, struct wl_txn *req, const struct wl_txn *rsp)
 		RTE_MIN(req->area_q, rsp->area_q) * 8u);
 	for (k = WL_TXN_S_PROTO0; k < WL_TXN_S_MAX; k++)
 		if (k != WL_TXN_S_STATUS && (req->slen[k] | rsp->slen[k]) != 0)
-			wl_txn_str_setn(req, k, wl_txn_str(rsp, k),
-				rsp->slen[k]);
+			wl_txn_str_copy(req, rsp, k);
 }
 
 /* Request i gets response rsp; emitted once both are complete. */

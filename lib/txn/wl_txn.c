@@ -41,7 +41,7 @@ wl_txn_flag_name(unsigned int b)
 }
 
 void
-wl_txn_str_setn(struct wl_txn *t, unsigned int k, const char *s, size_t n)
+wl_txn_str_move(struct wl_txn *t, unsigned int k, const char *s, size_t n)
 {
 	char *heap = (char *)t->var + t->area_q * 8u;
 	unsigned int i, off = 0, tail = 0, old, room, used;
@@ -54,7 +54,6 @@ wl_txn_str_setn(struct wl_txn *t, unsigned int k, const char *s, size_t n)
 	for (i = k + 1; i < WL_TXN_S_MAX; i++)
 		tail += wl_txn_str_room(t->slen[i]);
 	old = wl_txn_str_room(t->slen[k]);
-	n = strnlen(s, n);
 	if (n > WL_TXN_STR_MAX)
 		n = WL_TXN_STR_MAX;
 	/* What the record has room for once the old text is gone. */

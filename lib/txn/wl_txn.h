@@ -13,8 +13,8 @@
  * ops->txn_area bytes, rendered by its ops->txn_write) and the texts
  * (method, resource, status and up to three of the protocol's), each
  * stored with its length, one after the other in the order of enum
- * wl_txn_str. wl_txn_size() is what a record really holds: a Redis GET
- * is about 170 bytes. struct wl_txn is WL_TXN_SIZE bytes, the room for
+ * wl_txn_str. wl_txn_size() is what a record really holds: a Redis
+ * command and its reply is about 160 bytes. struct wl_txn is WL_TXN_SIZE bytes, the room for
  * the largest record (a ring slot, a pending request's record, a
  * record on the stack); only the first wl_txn_size() bytes are written,
  * copied (wl_txn_copy()) and read.
@@ -188,17 +188,24 @@ wl_txn_str_room(uint8_t len)
 	return len != 0 ? len + 1u : 0;
 }
 
+/* Where text k of t starts, from the start of the variable part. */
+static inline unsigned int
+wl_txn_str_off(const struct wl_txn *t, unsigned int k)
+{
+	unsigned int i, off = t->area_q * 8u;
+
+	for (i = 0; i < k; i++)
+		off += wl_txn_str_room(t->slen[i]);
+	return off;
+}
+
 /** Text k of t (enum wl_txn_str), "" when it has none. */
 static inline const char *
 wl_txn_str(const struct wl_txn *t, unsigned int k)
 {
-	unsigned int i, off = t->area_q * 8u;
-
 	if (t->slen[k] == 0)
 		return "";
-	for (i = 0; i < k; i++)
-		off += wl_txn_str_room(t->slen[i]);
-	return (const char *)t->var + off;
+	return (const char *)t->var + wl_txn_str_off(t, k);
 }
 
 static inline const char *
@@ -223,11 +230,7 @@ wl_txn_status(const struct wl_txn *t)
 static inline unsigned int
 wl_txn_size(const struct wl_txn *t)
 {
-	unsigned int i, n = WL_TXN_FIXED + t->area_q * 8u;
-
-	for (i = 0; i < WL_TXN_S_MAX; i++)
-		n += wl_txn_str_room(t->slen[i]);
-	return n;
+	return WL_TXN_FIXED + wl_txn_str_off(t, WL_TXN_S_MAX);
 }
 
 /** Copy the record src into dst (wl_txn_size() bytes). */
@@ -245,9 +248,12 @@ wl_txn_copy(struct wl_txn *dst, const struct wl_txn *src)
 static inline void
 wl_txn_reset(struct wl_txn *t, unsigned int area)
 {
-	unsigned int q = (area + 7) / 8;
+	unsigned int i, q = (area + 7) / 8;
+	uint64_t *a = (uint64_t *)(void *)t->var;
 
-	memset(t, 0, WL_TXN_FIXED + q * 8);
+	memset(t, 0, WL_TXN_FIXED);
+	for (i = 0; i < q; i++)
+		a[i] = 0;
 	t->area_q = (uint8_t)q;
 }
 
@@ -261,23 +267,74 @@ wl_txn_reset_area(struct wl_txn *t, unsigned int area)
 	t->area_q = (uint8_t)q;
 }
 
-/**
- * Set text k of t to the first n bytes of s (fewer when s has a NUL
- * before, or when n exceeds WL_TXN_STR_MAX or the room left: a record
- * never overflows; protocols size their texts so that it cannot happen).
- * Texts after k move when its length changes.
- */
-void wl_txn_str_setn(struct wl_txn *t, unsigned int k, const char *s,
+/* wl_txn_str_put() when a text after k is set: they move. */
+void wl_txn_str_move(struct wl_txn *t, unsigned int k, const char *s,
 	size_t n);
 
 /**
- * Set text k of t to s as wl_strlcpy() into a char[cap] would: at most
- * cap - 1 bytes.
+ * Set text k of t to the n bytes at s, none of them a NUL (fewer when n
+ * exceeds WL_TXN_STR_MAX or the room left: a record never overflows;
+ * protocols size their texts so that it cannot happen). Texts after k
+ * move when its length changes; usually there are none (texts are set
+ * in their order), and this is a copy at the end.
+ */
+static inline void
+wl_txn_str_put(struct wl_txn *t, unsigned int k, const char *s, size_t n)
+{
+	unsigned int i, off, max, later = 0;
+	char *p;
+
+	for (i = k + 1; i < WL_TXN_S_MAX; i++)
+		later |= t->slen[i];
+	if (later != 0) {
+		wl_txn_str_move(t, k, s, n);
+		return;
+	}
+	off = wl_txn_str_off(t, k);
+	max = off + 1 < WL_TXN_VAR ? WL_TXN_VAR - off - 1 : 0;
+	if (max > WL_TXN_STR_MAX)
+		max = WL_TXN_STR_MAX;
+	if (n > max)
+		n = max;
+	if (n == 0) {
+		t->slen[k] = 0;
+		return;
+	}
+	/* s may be this very text, shortened. (The record as bytes: gcc
+	 * 12 takes t->var for the protocol's struct of the area.) */
+	p = (char *)t + WL_TXN_FIXED + off;
+	memmove(p, s, n);
+	p[n] = '\0';
+	t->slen[k] = (uint8_t)n;
+}
+
+/**
+ * Set text k of t to the first n bytes of s, or fewer when s has a NUL
+ * before (wl_txn_str_put()).
+ */
+static inline void
+wl_txn_str_setn(struct wl_txn *t, unsigned int k, const char *s, size_t n)
+{
+	wl_txn_str_put(t, k, s, strnlen(s, n));
+}
+
+/**
+ * Set text k of t to the string s as wl_strlcpy() into a char[cap]
+ * would: at most cap - 1 bytes.
  */
 static inline void
 wl_txn_str_set(struct wl_txn *t, unsigned int k, const char *s, size_t cap)
 {
-	wl_txn_str_setn(t, k, s, cap > 0 ? cap - 1 : 0);
+	size_t n = strlen(s);
+
+	wl_txn_str_put(t, k, s, n < cap ? n : cap > 0 ? cap - 1 : 0);
+}
+
+/** Text k of src into text k of dst. */
+static inline void
+wl_txn_str_copy(struct wl_txn *dst, const struct wl_txn *src, unsigned int k)
+{
+	wl_txn_str_put(dst, k, wl_txn_str(src, k), src->slen[k]);
 }
 
 static inline void

@@ -332,10 +332,8 @@ mc_txn_merge(struct wl_txn *req, const struct wl_txn *rsp)
 	const struct wl_mc_txn *a = wl_txn_area_c(rsp);
 
 	q->hits = a->hits;
-	wl_txn_str_setn(req, WL_MC_S_WORD, wl_txn_str(rsp, WL_MC_S_WORD),
-		rsp->slen[WL_MC_S_WORD]);
-	wl_txn_str_setn(req, WL_MC_S_RKEY, wl_txn_str(rsp, WL_MC_S_RKEY),
-		rsp->slen[WL_MC_S_RKEY]);
+	wl_txn_str_copy(req, rsp, WL_MC_S_WORD);
+	wl_txn_str_copy(req, rsp, WL_MC_S_RKEY);
 }
 
 static void

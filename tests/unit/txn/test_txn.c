@@ -144,6 +144,16 @@ test_texts(void **state)
 		t.slen[WL_TXN_S_PROTO2]);
 	want[WL_TXN_S_PROTO1] = "ERR wrong";
 	texts_are(&t, want);
+	/* The last text, shortened from itself. */
+	wl_txn_str_setn(&t, WL_TXN_S_PROTO2, wl_txn_str(&t, WL_TXN_S_PROTO2), 3);
+	want[WL_TXN_S_PROTO2] = "ERR";
+	texts_are(&t, want);
+	/* From another record. */
+	memset(&u, 0, sizeof(u));
+	wl_txn_reset(&u, 0);
+	wl_txn_str_copy(&u, &t, WL_TXN_S_STATUS);
+	assert_string_equal(wl_txn_status(&u), want[WL_TXN_S_STATUS]);
+	assert_int_equal(wl_txn_size(&u), WL_TXN_FIXED + 16);
 	/* The copy: its size, and the same texts. */
 	memset(&u, 0, sizeof(u));
 	wl_txn_copy(&u, &t);

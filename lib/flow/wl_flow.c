@@ -729,6 +729,7 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 
 	ctx_init(ft, f, WL_PROTO_TCP, &ctx);
 	wl_proto_txn_init(&ctx, &t);
+	wl_txn_reset_area(&t, sizeof(*x));
 	t.proto = WL_PROTO_TCP;
 	t.kind = WL_TXN_KIND_TXN;
 	wl_txn_set_method(&t, "handshake");

@@ -67,8 +67,11 @@ wl_proto_check(const char **bad)
 void
 wl_proto_txn_init(const struct wl_proto_ctx *ctx, struct wl_txn *t)
 {
-	wl_txn_reset(t, ctx->proto < WL_PROTO_MAX ?
-		wl_protos[ctx->proto]->txn_area : 0);
+	const struct wl_proto_ops *o = ctx->ops != NULL ? ctx->ops :
+		ctx->proto < WL_PROTO_MAX ? wl_protos[ctx->proto] : NULL;
+
+	/* The area of the protocol that will write it. */
+	wl_txn_reset(t, o != NULL ? o->txn_area : 0);
 	t->cli = ctx->cli;
 	t->srv = ctx->srv;
 	t->cli_port = ctx->cli_port;

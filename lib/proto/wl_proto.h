@@ -288,8 +288,9 @@ unsigned int wl_proto_txn_series(const struct wl_txn *t,
 	struct wl_metric_val *out, enum wl_txn_verdict *verdict);
 
 /**
- * Start a transaction of the flow (wl_txn_reset() with the protocol's
- * area) and fill its endpoint fields from the context.
+ * Start a transaction of the flow (wl_txn_reset() with the area of
+ * ctx->ops, else of ctx->proto) and fill its endpoint fields from the
+ * context.
  */
 void wl_proto_txn_init(const struct wl_proto_ctx *ctx, struct wl_txn *t);
 

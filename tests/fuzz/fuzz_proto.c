@@ -86,6 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.ctr = ctr;
 	ctx.sink = &sink;
+	ctx.proto = FUZZ_PROTO;
 	ctx.l4proto = o->l4proto;
 	ctx.mpool = pool;
 	ctx.ops = o;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <netinet/in.h>
 
@@ -28,6 +29,8 @@
 #include "wl_log.h"
 
 #define DRAIN_BURST 64
+/* Empty polls before the collector sleeps collector.idle_sleep_us. */
+#define WL_COLLECTOR_IDLE_POLLS 256
 #define MAX_COUNTERS 4096
 
 struct counter_dir {
@@ -880,7 +883,10 @@ wl_collector_run(struct wl_app *app)
 	uint64_t pub_every = hz / 1000 * app->cfg.publish_ms;
 	uint64_t status_every = hz * app->cfg.status_interval_s;
 	uint64_t now, last_pub = rte_rdtsc(), last_watch = last_pub;
-	unsigned int n;
+	struct timespec idle = {
+		.tv_nsec = (long)app->cfg.idle_sleep_us * 1000,
+	};
+	unsigned int n, empty = 0;
 
 	status_prev_tsc = last_pub;
 	if (!app->offline)
@@ -915,8 +921,17 @@ wl_collector_run(struct wl_app *app)
 			status_line(app);
 		if (done && n == 0)
 			break;          /* rings were empty after parsers ended */
-		if (n == 0)
+		if (n != 0) {
+			empty = 0;
+		} else if (++empty < WL_COLLECTOR_IDLE_POLLS ||
+				idle.tv_nsec == 0) {
 			rte_pause();
+		} else {
+			/* Nothing for a while: give the CPU back (on a small
+			 * box it is shared with RX or a sender); the rings
+			 * hold far more than a sleep's worth of records. */
+			nanosleep(&idle, NULL);
+		}
 	}
 	return 0;
 }

@@ -110,6 +110,8 @@ static const struct cfg_key keys[] = {
 		NULL},
 	{"collector.publish_ms", T_U32, OFF(publish_ms), 0, 1, 60000, NULL},
 	{"collector.lossless", T_TRI, OFF(lossless), 0, 0, 0, NULL},
+	{"collector.idle_sleep_us", T_U32, OFF(idle_sleep_us), 0, 0, 10000,
+		NULL},
 	{"output.log", T_STR, OFF(log_path), SZ(log_path), 0, 0, NULL},
 	{"output.connections", T_STR, OFF(conn_path), SZ(conn_path), 0, 0, NULL},
 	{"output.connection_requests", T_U32, OFF(conn_requests_max), 0, 0,
@@ -213,6 +215,7 @@ wl_config_defaults(struct wl_config *c)
 	c->max_series = 1024;
 	c->publish_ms = 100;
 	c->lossless = -1;
+	c->idle_sleep_us = 100;
 	c->status_interval_s = 1;
 	c->report = 1;
 	wl_strlcpy(c->export_listen, "127.0.0.1:9477",

@@ -181,6 +181,7 @@ struct wl_config {
 	char shm_group[32];             /* collector.shm_group: readers */
 	uint32_t publish_ms;            /* collector.publish_ms: counters to shm */
 	int lossless;                   /* collector.lossless: -1 auto, 0, 1 */
+	uint32_t idle_sleep_us;         /* collector.idle_sleep_us: 0 = spin */
 
 	/* "output" */
 	char log_path[WL_CFG_PATH];     /* output.log: "" none, "-" stdout */

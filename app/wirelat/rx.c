@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -487,6 +488,18 @@ all_rx_done(const struct wl_app *app)
 	return 1;
 }
 
+/* This thread's CPU time: unlike busy_cycles, not the time it was
+ * descheduled (read twice a run: a syscall). */
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int
 wl_lcore_main(void *arg)
 {
@@ -495,12 +508,14 @@ wl_lcore_main(void *arg)
 	struct rte_mbuf *m[256];
 	uint64_t idle_tsc = rte_get_tsc_hz() / 10;
 	uint64_t last_adv = rte_rdtsc();
-	uint64_t start_tsc = 0;
+	uint64_t start_tsc = 0, start_cpu = 0;
 	int rx_ended = !lc->is_rx;
 
 	for (;;) {
-		if (start_tsc == 0 && lc->st->c[WL_LC_PACKETS] != 0)
+		if (start_tsc == 0 && lc->st->c[WL_LC_PACKETS] != 0) {
 			start_tsc = rte_rdtsc();
+			start_cpu = thread_cpu_ns();
+		}
 		if (lc->is_rx && !rx_ended) {
 			if (rx_poll(lc) || app->force_quit) {
 				rx_drain_ifaces(lc);
@@ -535,7 +550,9 @@ wl_lcore_main(void *arg)
 	}
 	if (lc->is_parser)
 		parser_finish(lc);
-	if (start_tsc != 0)
+	if (start_tsc != 0) {
 		lc->st->c[WL_LC_BUSY_CYCLES] = rte_rdtsc() - start_tsc;
+		lc->st->c[WL_LC_CPU_NS] = thread_cpu_ns() - start_cpu;
+	}
 	return 0;
 }

@@ -48,6 +48,7 @@
 	_(RX_BURSTS, "rx_bursts") \
 	_(RX_EMPTY, "rx_empty") \
 	_(BUSY_CYCLES, "busy_cycles")     /* TSC from first packet to done */ \
+	_(CPU_NS, "cpu_ns")               /* thread CPU time, same span */ \
 	_(TS_JUMP, "ts_jump")             /* timestamps far off the clock */ \
 	_(RX_WAIT_MAX_NS, "rx_wait_max_ns") /* bound on queue wait (max) */
 

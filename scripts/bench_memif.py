@@ -265,6 +265,8 @@ def memif_step(t, a, w, d, pps, inst):
         rp = subprocess.Popen([t["replay"], "-q", "--lcores", f"0@{a0}",
                                "--pps", str(int(pps)), "--loop", str(loops),
                                *(["--unique-ip"] if a.unique_ip else []),
+                               *(["--max-late", a.max_late]
+                                 if a.max_late != "0" else []),
                                "--linger", "120", "--vdev",
                                f"net_memif0,role=client,{spec}{ring}",
                                "--stats-json", rjs, w["pcap"]],
@@ -331,6 +333,8 @@ def memif_step(t, a, w, d, pps, inst):
                    f" ms, sender late up to {late / 1e6:.1f} ms")
     return not bad, bad, {"loops": loops, "pps": r["pps"],
                           "seconds": r["seconds"],
+                          "slips": r.get("slips", 0),
+                          "slipped_ns": r.get("slipped_ns", 0),
                           "rx_wait_max_ns": c.get("rx_wait_max_ns", 0),
                           "send_error_max": r["send_error_ns"]["max"]}
 
@@ -351,7 +355,10 @@ def search(t, a, w, d, hi, inst):
         steps.append((rate, ok, bad, facts))
         print(f"  {w['name']:10} {rate / 1e6:8.3f} Mpps x {facts['loops']}"
               f" loops ({time.monotonic() - t0:4.1f} s): "
-              f"{'pass' if ok else 'FAIL ' + brief(bad)}",
+              f"{'pass' if ok else 'FAIL ' + brief(bad)}"
+              + (f" [sender slipped {facts['slips']}x, "
+                 f"{facts['slipped_ns'] / 1e6:.1f} ms]"
+                 if facts["slips"] else ""),
               flush=True)
         if ok:
             lo = rate
@@ -385,7 +392,8 @@ def conditions(a, t):
               f"(sends on main) on CPU {a0}, sharing it with the "
               f"collector; ring 2^{a.ring_log2} slots, "
               f"{a.step_seconds:g} s per step, resolution "
-              f"{a.resolution:.0%}, unique-ip {'on' if a.unique_ip else 'off'}")
+              f"{a.resolution:.0%}, unique-ip {'on' if a.unique_ip else 'off'}"
+              f", sender --max-late {a.max_late}")
 
 
 def main(argv):
@@ -406,6 +414,10 @@ def main(argv):
     ap.add_argument("--step-seconds", type=float, default=5)
     ap.add_argument("--resolution", type=float, default=0.05)
     ap.add_argument("--ring-log2", type=int, default=12)
+    ap.add_argument("--max-late", default="1ms",
+                    help="wirelat-replay --max-late: the sender's own stalls "
+                         "move its schedule instead of making bursts "
+                         "(0: caught up at top speed)")
     ap.add_argument("--max-pps", type=float,
                     help="upper bound of the search (default: the "
                     "file-mode rate)")

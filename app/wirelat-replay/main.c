@@ -65,6 +65,7 @@ struct wr_opts {
 	double stats_interval;
 	double link_wait;
 	double linger;
+	uint64_t max_late_ns;            /* --max-late: 0 = catch up */
 	uint32_t max_frame;
 	const char *stats_json;
 	const char *sched_log;
@@ -89,6 +90,7 @@ enum {
 	OPT_L1,
 	OPT_BURST,
 	OPT_BURST_INTERVAL,
+	OPT_MAX_LATE,
 	OPT_DURATION,
 	OPT_PRELOAD,
 	OPT_STREAM,
@@ -112,6 +114,7 @@ static const struct option long_opts[] = {
 	{"topspeed", no_argument, NULL, 't'},
 	{"burst", required_argument, NULL, OPT_BURST},
 	{"burst-interval", required_argument, NULL, OPT_BURST_INTERVAL},
+	{"max-late", required_argument, NULL, OPT_MAX_LATE},
 	{"loop", required_argument, NULL, 'l'},
 	{"limit", required_argument, NULL, 'L'},
 	{"duration", required_argument, NULL, OPT_DURATION},
@@ -162,6 +165,9 @@ usage(FILE *f)
 "  -t, --topspeed           as fast as the port takes them\n"
 "      --burst N            N packets at once, every --burst-interval\n"
 "      --burst-interval T   e.g. 100us, 1ms (ns without a unit)\n"
+"      --max-late T         a packet more than T late moves the rest of\n"
+"                           the schedule later instead of being caught\n"
+"                           up at top speed (default: caught up)\n"
 "Amount:\n"
 "  -l, --loop N             send the files N times (0 = until Ctrl-C)\n"
 "  -L, --limit N            stop after N packets\n"
@@ -321,6 +327,12 @@ parse_args(struct wr_opts *o, int argc, char **argv)
 				return bad("--burst-interval", optarg,
 					"not a duration above 0 (100us, 1ms)");
 			o->pace.interval_ns = u;
+			break;
+		case OPT_MAX_LATE:
+			if (wl_parse_duration_ns(optarg, &u) != 0 || u == 0)
+				return bad("--max-late", optarg,
+					"not a duration above 0 (100us, 1ms)");
+			o->max_late_ns = u;
 			break;
 		case 'l':
 			if (parse_u64(optarg, &o->loops) != 0)
@@ -930,6 +942,7 @@ main(int argc, char **argv)
 	signal(SIGTERM, signal_handler);
 	r->hz = rte_get_tsc_hz();
 	r->pace = o->pace;
+	r->max_late_ns = o->max_late_ns;
 	r->loop_gap_ns = mean_gap_ns(o);
 	r->loops = o->loops;
 	r->limit_pkts = o->limit;

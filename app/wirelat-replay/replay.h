@@ -88,6 +88,7 @@ struct wr_run {
 	uint64_t loops;                 /* 0 = forever */
 	uint64_t limit_pkts;            /* 0 = none */
 	uint64_t limit_ns;              /* 0 = none: schedule time limit */
+	uint64_t max_late_ns;           /* --max-late: 0 = catch up */
 	int unique_ip;
 	int bench_bare;                 /* scripts/bench-replay's baseline */
 	struct wr_sched_rec *sched;     /* --schedule-log: one per packet */
@@ -118,6 +119,8 @@ struct wr_run {
 	uint64_t alloc_fail;            /* no mbuf for a copy: waited */
 	uint64_t unsent;                /* dropped when stopped */
 	uint64_t tx_call_max;           /* longest tx_burst call, TSC */
+	uint64_t slips;                 /* --max-late: schedule moved later */
+	uint64_t slip_tsc;              /* by this much in all */
 	struct wr_port_stats port[WR_MAX_PORTS];
 	struct wl_dir_stats dir_stats;  /* copied at the end */
 	struct wl_hist err;             /* send time - due time, ns */

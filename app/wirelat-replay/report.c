@@ -137,6 +137,10 @@ to_json(const struct wr_run *r, const struct wr_result *x,
 	json_object_set_new(o, "tx_call_max_ns", json_integer(r->hz == 0 ? 0 :
 		(json_int_t)wl_pace_muldiv(r->tx_call_max, 1000000000ULL,
 		r->hz)));
+	json_object_set_new(o, "slips", json_integer((json_int_t)r->slips));
+	json_object_set_new(o, "slipped_ns", json_integer(r->hz == 0 ? 0 :
+		(json_int_t)wl_pace_muldiv(r->slip_tsc, 1000000000ULL,
+		r->hz)));
 	json_object_set_new(o, "clock", json_string("tsc"));
 	json_object_set_new(o, "tsc_hz", json_integer((json_int_t)r->hz));
 	a = json_array();
@@ -184,6 +188,10 @@ wr_report(const struct wr_run *r, const struct wr_file *files,
 			"pps" : "bit/s", x.rate_error * 100,
 			wl_hist_quantile(&r->err, 0.5),
 			wl_hist_quantile(&r->err, 0.99), r->err.max);
+	if (r->slips > 0)
+		printf("  schedule moved later %" PRIu64 " times, %.6f s in "
+			"all (--max-late)\n", r->slips,
+			(double)r->slip_tsc / (double)r->hz);
 	if (r->n_ports > 1)
 		printf("  split: %" PRIu64 " packets client->server on %s, %"
 			PRIu64 " server->client on %s\n", r->port[0].packets,

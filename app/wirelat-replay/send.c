@@ -40,6 +40,7 @@ struct wr_send {
 	uint64_t ns_mult;       /* ns = (ticks * ns_mult) >> 32, small ticks */
 	uint64_t tk_int;        /* ticks = ns * tk_int + (ns * tk_frac) >> 64 */
 	uint64_t tk_frac;
+	uint64_t max_late;      /* --max-late in TSC ticks, 0 = off */
 	uint64_t now;           /* latest TSC read: packets due before it
 				 * need no new read (top speed, catching up) */
 	int timed;              /* not top speed: errors mean something */
@@ -256,12 +257,19 @@ send_one(struct wr_send *s, const struct wr_pkt *p, uint64_t loop)
 	t_ns = wl_pace_next(&s->pace, p->len, p->ts_ns, seg);
 	if (r->limit_ns != 0 && t_ns > r->limit_ns)
 		return 1;
-	due = r->start_tsc + ns_ticks(s, t_ns);
+	due = r->start_tsc + r->slip_tsc + ns_ticks(s, t_ns);
 	if (due > s->now && (s->now = rte_rdtsc()) < due) {
 		flush_all(s);
 		while ((s->now = rte_rdtsc()) < due)
 			if (unlikely(r->stop))
 				return 1;
+	} else if (s->max_late != 0 && s->now - due > s->max_late) {
+		/* Late past --max-late (the lcore was off its CPU): the
+		 * rest of the schedule moves later, rather than what is
+		 * due going out in one burst at top speed. */
+		r->slips++;
+		r->slip_tsc += s->now - due;
+		due = s->now;
 	}
 	if (unlikely(r->stop))
 		return 1;
@@ -390,6 +398,8 @@ wr_send_main(void *arg)
 	s.tk_int = r->hz / NS;
 	s.tk_frac = (uint64_t)(((unsigned __int128)(r->hz % NS) << 64) / NS);
 	wl_pace_init(&s.pace, &r->pace, r->loop_gap_ns);
+	s.max_late = r->max_late_ns == 0 ? 0 :
+		RTE_MAX(1u, ns_ticks(&s, r->max_late_ns));
 	wl_hist_init(&r->err);
 	if (r->bench_bare) {
 		run_bare(r);

@@ -153,6 +153,41 @@ def test_big_preload(d):
     os.unlink(pcap)
 
 
+def test_max_late(d):
+    """--max-late: a schedule no sender can keep (100 Mpps into net_null:
+    every burst is late by more than 1 ns whatever the load) moves later
+    instead of being caught up; every packet still goes, once, and the
+    achieved rate is below the target by the slipped time. Without it
+    the report says 0 slips."""
+    pcap = os.path.join(d, "late.pcap")
+    e.run([e.REPLAY, "gen", "-o", pcap, "--connections", "20",
+           "--requests", "20"], check_rc=0)
+    n = len(e.read_pcap(pcap)[1])
+    for late in ("1ns", None):
+        js = os.path.join(d, "late.json")
+        p = replay(["--pps", "100M", "--loop", "4", "--huge", "off",
+                    *(["--max-late", late] if late else []),
+                    "--vdev", "net_null0", "--stats-json", js, pcap])
+        e.check(p.returncode == 0, f"max-late {late}: {p.stderr.strip()}")
+        if p.returncode != 0:
+            continue
+        with open(js) as f:
+            r = json.load(f)
+        e.check(r["packets"] == 4 * n and r["unsent"] == 0,
+                f"max-late {late}: {r['packets']} of {4 * n} sent")
+        if late:
+            e.check(r["slips"] > 0 and r["slipped_ns"] > 0,
+                    f"max-late {late}: no slip at 100 Mpps: {r}")
+            e.check(r["rate_error"] < 0,
+                    f"max-late {late}: rate error {r['rate_error']}")
+            e.check("schedule moved later" in p.stdout,
+                    f"max-late {late}: not in the summary: {p.stdout}")
+        else:
+            e.check(r["slips"] == 0 and r["slipped_ns"] == 0,
+                    f"no max-late: slips {r['slips']}")
+    os.unlink(pcap)
+
+
 # ---- the schedule -----------------------------------------------------------
 #
 # Whether a packet leaves on time depends on the machine's load; what the
@@ -821,6 +856,10 @@ def test_bad_input(d):
              "burst without interval", 2),
             ([*out, "--burst", "4", "--burst-interval", "3 weeks", SAMPLE],
              "--burst-interval", "bad interval", 2),
+            ([*out, "--pps", "10", "--max-late", "0", SAMPLE],
+             "--max-late", "max-late 0", 2),
+            ([*out, "--pps", "10", "--max-late", "soon", SAMPLE],
+             "--max-late", "max-late word", 2),
             ([*out, "--bogus", SAMPLE], "--bogus", "unknown option", 2),
             ([*out, "--loop", SAMPLE, SAMPLE], "--loop", "loop word", 2),
             (["--vdev", "net_null0", "--vdev", "net_null1", "--vdev",
@@ -838,6 +877,7 @@ def main():
     test_bad_input(d)
     test_exact(d)
     test_big_preload(d)
+    test_max_late(d)
     test_split(d)
     test_unique_ip(d)
     test_report_and_progress(d)

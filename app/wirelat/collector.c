@@ -348,24 +348,89 @@ publish(struct wl_app *app)
 
 /* ---- transactions ---- */
 
+/*
+ * series_key()'s answers, direct-mapped: every value of every transaction
+ * needs its series, a run repeats a few hundred keys, and building and
+ * finding a shared-memory key (96 bytes) costs far more than this. The
+ * method is cut as the key cuts it, so equal keys are equal here.
+ */
+#define SERIES_CACHE 1024
+
+struct series_ckey {
+	const char *metric;             /* static strings: by address */
+	const char *proto;
+	struct wl_addr server;
+	uint16_t server_port;
+	uint8_t status_class;
+	uint8_t rsvd[5];
+	char method[RTE_SIZEOF_FIELD(struct wl_shm_key, method)];
+};
+
+struct series_cent {
+	struct series_ckey k;
+	int32_t idx;                    /* -1: empty */
+};
+
+static struct series_cent series_cache[SERIES_CACHE];
+
+static void
+series_cache_clear(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < SERIES_CACHE; i++)
+		series_cache[i].idx = -1;
+}
+
+static uint32_t
+series_ckey_hash(const struct series_ckey *k)
+{
+	uint64_t w, h = 0x9e3779b97f4a7c15ULL;
+	size_t i;
+
+	RTE_BUILD_BUG_ON(sizeof(*k) % sizeof(w) != 0);
+	for (i = 0; i < sizeof(*k); i += sizeof(w)) {
+		memcpy(&w, (const char *)k + i, sizeof(w));
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	}
+	return (uint32_t)(h >> 40) % SERIES_CACHE;
+}
+
 /* The series of metric for t's server, with this method and class. */
 static int
 series_key(struct wl_app *app, const struct wl_txn *t, const char *metric,
 	const char *proto, const char *method, unsigned int status_class)
 {
+	struct series_ckey ck;
+	struct series_cent *e;
 	struct wl_shm_key k;
 	int idx;
+
+	memset(&ck, 0, sizeof(ck));
+	ck.metric = metric;
+	ck.proto = proto;
+	ck.server = t->srv;
+	ck.server_port = t->srv_port;
+	ck.status_class = (uint8_t)status_class;
+	wl_strlcpy(ck.method, method, sizeof(ck.method));
+	e = &series_cache[series_ckey_hash(&ck)];
+	if (e->idx >= 0 && memcmp(&e->k, &ck, sizeof(ck)) == 0)
+		return e->idx;
 
 	memset(&k, 0, sizeof(k));
 	wl_strlcpy(k.metric, metric, sizeof(k.metric));
 	wl_strlcpy(k.proto, proto, sizeof(k.proto));
 	k.server = t->srv;
 	k.server_port = t->srv_port;
-	wl_strlcpy(k.method, method, sizeof(k.method));
+	memcpy(k.method, ck.method, sizeof(k.method));
 	k.status_class = (uint8_t)status_class;
 	idx = wl_shm_series_find(app->shm, &k);
-	if (idx < 0)
+	if (idx < 0) {
 		app->series_full++;
+		return idx;
+	}
+	e->k = ck;
+	e->idx = idx;
 	return idx;
 }
 
@@ -855,6 +920,7 @@ wl_collector_init(struct wl_app *app)
 
 	if (reqs_init(1024) != 0)
 		return -ENOMEM;
+	series_cache_clear();
 	/* The lines go to the connection log, or without one to the
 	 * transaction log, which then leaves out its per-SYN lines. */
 	if ((wl_out_on(&app->conn_log) || wl_out_on(&app->log)) &&

@@ -354,7 +354,9 @@ l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
 			return -ENOSPC;
 		}
 		f->l7 = i;
-		memset(wl_pool_at(&ft->l7_pool, i), 0, ft->l7_pool.slot);
+		/* The protocol's own size: a slot fits the largest enabled
+		 * protocol, and the rest is never read. */
+		memset(wl_pool_at(&ft->l7_pool, i), 0, ops->state_size);
 	}
 	f->proto = (uint8_t)id;
 	CTR(ft, L7_DETECTED)++;

@@ -24,7 +24,7 @@ import wl_e2e as e  # noqa: E402
 
 SAMPLE = os.path.join(e.SRC, "tests", "data", "sample.pcap")
 # Depend on how long the lcores waited or ran, not on what they read.
-TIMING = ("busy_cycles", "backpressure", "backpressure_cycles")
+TIMING = ("busy_cycles", "cpu_ns", "backpressure", "backpressure_cycles")
 
 
 def outputs(d, tag, extra=()):

@@ -128,10 +128,9 @@ wl_jw_raw(struct wl_jw *w, const char *p, size_t n)
 /* The comma before an item after the first of its container, then its
  * key. At the top level items are whole records: no comma. */
 static void
-jw_item(struct wl_jw *w, const char *key)
+jw_item(struct wl_jw *w, const char *key, size_t k)
 {
 	uint32_t bit = 1u << w->depth;
-	size_t k = key != NULL ? strlen(key) : 0;
 	char *p;
 
 	/* One room check for the comma and the key: a key is short. */
@@ -164,9 +163,9 @@ jw_item(struct wl_jw *w, const char *key)
 }
 
 static void
-jw_open(struct wl_jw *w, const char *key, char c)
+jw_open(struct wl_jw *w, const char *key, size_t k, char c)
 {
-	jw_item(w, key);
+	jw_item(w, key, k);
 	if (w->depth + 1 >= WL_JW_DEPTH) {
 		jw_fail(w, -EINVAL);
 		return;
@@ -189,9 +188,9 @@ jw_close(struct wl_jw *w, char c)
 }
 
 void
-wl_jw_obj_open(struct wl_jw *w, const char *key)
+wl_jw_obj_open_k(struct wl_jw *w, const char *key, size_t k)
 {
-	jw_open(w, key, '{');
+	jw_open(w, key, k, '{');
 }
 
 void
@@ -201,9 +200,9 @@ wl_jw_obj_close(struct wl_jw *w)
 }
 
 void
-wl_jw_arr_open(struct wl_jw *w, const char *key)
+wl_jw_arr_open_k(struct wl_jw *w, const char *key, size_t k)
 {
-	jw_open(w, key, '[');
+	jw_open(w, key, k, '[');
 }
 
 void
@@ -327,7 +326,7 @@ wl_jw_utf8_ok(const char *s, size_t n)
 }
 
 void
-wl_jw_str(struct wl_jw *w, const char *key, const char *s)
+wl_jw_str_k(struct wl_jw *w, const char *key, size_t k, const char *s)
 {
 	unsigned int hi;
 	size_t n;
@@ -337,7 +336,7 @@ wl_jw_str(struct wl_jw *w, const char *key, const char *s)
 	n = jw_scan(s, &hi);
 	if (hi && !wl_jw_utf8_ok(s, n))
 		return;
-	jw_item(w, key);
+	jw_item(w, key, k);
 	jw_quoted(w, s, n);
 }
 
@@ -346,7 +345,7 @@ wl_jw_str(struct wl_jw *w, const char *key, const char *s)
 #define WIRE_KEEP 256
 
 void
-wl_jw_str_wire(struct wl_jw *w, const char *key, const char *s)
+wl_jw_str_wire_k(struct wl_jw *w, const char *key, size_t k, const char *s)
 {
 	char buf[WIRE_KEEP];
 	unsigned int hi;
@@ -359,7 +358,7 @@ wl_jw_str_wire(struct wl_jw *w, const char *key, const char *s)
 		s = buf;
 		n = i;
 	}
-	jw_item(w, key);
+	jw_item(w, key, k);
 	jw_quoted(w, s, n);
 }
 
@@ -400,24 +399,24 @@ jw_num(struct wl_jw *w, uint64_t v, int neg)
 }
 
 void
-wl_jw_u64(struct wl_jw *w, const char *key, uint64_t v)
+wl_jw_u64_k(struct wl_jw *w, const char *key, size_t k, uint64_t v)
 {
-	jw_item(w, key);
+	jw_item(w, key, k);
 	jw_num(w, v, 0);
 }
 
 void
-wl_jw_i64(struct wl_jw *w, const char *key, int64_t v)
+wl_jw_i64_k(struct wl_jw *w, const char *key, size_t k, int64_t v)
 {
-	jw_item(w, key);
+	jw_item(w, key, k);
 	/* (0 - (uint64_t)v): INT64_MIN too */
 	jw_num(w, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void
-wl_jw_bool(struct wl_jw *w, const char *key, int v)
+wl_jw_bool_k(struct wl_jw *w, const char *key, size_t k, int v)
 {
-	jw_item(w, key);
+	jw_item(w, key, k);
 	if (v)
 		jw_put(w, "true", 4);
 	else
@@ -425,14 +424,14 @@ wl_jw_bool(struct wl_jw *w, const char *key, int v)
 }
 
 void
-wl_jw_null(struct wl_jw *w, const char *key)
+wl_jw_null_k(struct wl_jw *w, const char *key, size_t k)
 {
-	jw_item(w, key);
+	jw_item(w, key, k);
 	jw_put(w, "null", 4);
 }
 
 void
-wl_jw_real(struct wl_jw *w, const char *key, double v)
+wl_jw_real_k(struct wl_jw *w, const char *key, size_t k, double v)
 {
 	char b[40], *s, *e;
 	int n;
@@ -461,6 +460,6 @@ wl_jw_real(struct wl_jw *w, const char *key, double v)
 			n -= (int)(e - s);
 		}
 	}
-	jw_item(w, key);
+	jw_item(w, key, k);
 	jw_put(w, b, (size_t)n);
 }

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define WL_JW_DEPTH 32
 /* Smallest buffer: the longest item written without a flush in between
@@ -73,35 +74,104 @@ void wl_jw_init(struct wl_jw *w, char *buf, size_t cap, wl_jw_flush_t flush,
  */
 int wl_jw_flush(struct wl_jw *w);
 
+/*
+ * Each function with a key is an inline wrapper of a _k one that takes
+ * the key's length: keys are literals, so the length is known when the
+ * caller is compiled, not taken with strlen() for every item.
+ */
+static inline size_t
+wl_jw_klen(const char *key)
+{
+	return key != NULL ? strlen(key) : 0;
+}
+
 /** Open an object (key NULL: at the top level or in an array). */
-void wl_jw_obj_open(struct wl_jw *w, const char *key);
+void wl_jw_obj_open_k(struct wl_jw *w, const char *key, size_t klen);
 void wl_jw_obj_close(struct wl_jw *w);
-void wl_jw_arr_open(struct wl_jw *w, const char *key);
+void wl_jw_arr_open_k(struct wl_jw *w, const char *key, size_t klen);
 void wl_jw_arr_close(struct wl_jw *w);
+
+static inline void
+wl_jw_obj_open(struct wl_jw *w, const char *key)
+{
+	wl_jw_obj_open_k(w, key, wl_jw_klen(key));
+}
+
+static inline void
+wl_jw_arr_open(struct wl_jw *w, const char *key)
+{
+	wl_jw_arr_open_k(w, key, wl_jw_klen(key));
+}
 
 /**
  * A string, escaped as jansson does. s NULL or not UTF-8 (jansson's
  * json_string() refuses it): nothing written, key included.
  */
-void wl_jw_str(struct wl_jw *w, const char *key, const char *s);
+void wl_jw_str_k(struct wl_jw *w, const char *key, size_t klen,
+	const char *s);
+
+static inline void
+wl_jw_str(struct wl_jw *w, const char *key, const char *s)
+{
+	wl_jw_str_k(w, key, wl_jw_klen(key), s);
+}
 
 /**
  * A string of text taken from the wire: as wl_jw_str() when it is UTF-8,
  * else its first 255 bytes with every non-ASCII byte as '?' (a field
  * must not vanish from the log because a capture cut a sequence).
  */
-void wl_jw_str_wire(struct wl_jw *w, const char *key, const char *s);
+void wl_jw_str_wire_k(struct wl_jw *w, const char *key, size_t klen,
+	const char *s);
+
+static inline void
+wl_jw_str_wire(struct wl_jw *w, const char *key, const char *s)
+{
+	wl_jw_str_wire_k(w, key, wl_jw_klen(key), s);
+}
 
 /** 1 when s is UTF-8 as jansson checks it (json_string() accepts s). */
 int wl_jw_utf8_ok(const char *s, size_t n);
 
-void wl_jw_u64(struct wl_jw *w, const char *key, uint64_t v);
-void wl_jw_i64(struct wl_jw *w, const char *key, int64_t v);
-void wl_jw_bool(struct wl_jw *w, const char *key, int v);
-void wl_jw_null(struct wl_jw *w, const char *key);
+void wl_jw_u64_k(struct wl_jw *w, const char *key, size_t klen,
+	uint64_t v);
+void wl_jw_i64_k(struct wl_jw *w, const char *key, size_t klen,
+	int64_t v);
+void wl_jw_bool_k(struct wl_jw *w, const char *key, size_t klen, int v);
+void wl_jw_null_k(struct wl_jw *w, const char *key, size_t klen);
 /** jansson's format: "%.17g", ".0" when that looks like an integer; a
  * NaN or an infinity (json_real() refuses them): nothing written. */
-void wl_jw_real(struct wl_jw *w, const char *key, double v);
+void wl_jw_real_k(struct wl_jw *w, const char *key, size_t klen, double v);
+
+static inline void
+wl_jw_u64(struct wl_jw *w, const char *key, uint64_t v)
+{
+	wl_jw_u64_k(w, key, wl_jw_klen(key), v);
+}
+
+static inline void
+wl_jw_i64(struct wl_jw *w, const char *key, int64_t v)
+{
+	wl_jw_i64_k(w, key, wl_jw_klen(key), v);
+}
+
+static inline void
+wl_jw_bool(struct wl_jw *w, const char *key, int v)
+{
+	wl_jw_bool_k(w, key, wl_jw_klen(key), v);
+}
+
+static inline void
+wl_jw_null(struct wl_jw *w, const char *key)
+{
+	wl_jw_null_k(w, key, wl_jw_klen(key));
+}
+
+static inline void
+wl_jw_real(struct wl_jw *w, const char *key, double v)
+{
+	wl_jw_real_k(w, key, wl_jw_klen(key), v);
+}
 
 /**
  * n bytes as they are: no separator, no escaping (a newline between

@@ -385,15 +385,8 @@ series_cache_clear(void)
 static uint32_t
 series_ckey_hash(const struct series_ckey *k)
 {
-	uint64_t w, h = 0x9e3779b97f4a7c15ULL;
-	size_t i;
-
-	RTE_BUILD_BUG_ON(sizeof(*k) % sizeof(w) != 0);
-	for (i = 0; i < sizeof(*k); i += sizeof(w)) {
-		memcpy(&w, (const char *)k + i, sizeof(w));
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	}
-	return (uint32_t)(h >> 40) % SERIES_CACHE;
+	RTE_BUILD_BUG_ON(sizeof(*k) % sizeof(uint64_t) != 0);
+	return (uint32_t)(wl_hash_words(k, sizeof(*k)) >> 40) % SERIES_CACHE;
 }
 
 /* The series of metric for t's server, with this method and class. */

@@ -63,6 +63,24 @@ wl_str_in(const char *s, const char *const *l, size_t n)
 	return 0;
 }
 
+/*
+ * A hash of n bytes (n a multiple of 8) a word at a time: for fixed keys
+ * hashed often, where a byte loop of multiplies is a chain as long as
+ * the key. The high bits are the best mixed.
+ */
+static inline uint64_t
+wl_hash_words(const void *p, size_t n)
+{
+	uint64_t w, h = 0x9e3779b97f4a7c15ULL;
+	size_t i;
+
+	for (i = 0; i + sizeof(w) <= n; i += sizeof(w)) {
+		memcpy(&w, (const char *)p + i, sizeof(w));
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	}
+	return h;
+}
+
 /* Instance names end up in a shm name and a file prefix: keep them tame. */
 #define WL_INSTANCE_LEN 48
 

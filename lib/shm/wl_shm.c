@@ -144,16 +144,10 @@ page_align(uint64_t v)
 static uint32_t
 key_hash(const struct wl_shm_key *k)
 {
-	/* A word at a time: the key is looked up for every value of every
-	 * transaction, and a byte loop of multiplies is a 96-step chain. */
-	uint64_t w, h = 0x9e3779b97f4a7c15ULL;
-	size_t i;
+	/* Looked up for every value of every transaction. */
+	uint64_t h = wl_hash_words(k, sizeof(*k));
 
 	_Static_assert(sizeof(*k) % sizeof(uint64_t) == 0, "key in words");
-	for (i = 0; i < sizeof(*k); i += sizeof(w)) {
-		memcpy(&w, (const char *)k + i, sizeof(w));
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	}
 	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47));
 }
 

@@ -425,6 +425,22 @@ parse_args(struct wl_app *app, int argc, char **argv, int *eal_argc,
 
 /* ---- EAL arguments ---- */
 
+/*
+ * eal.memory_mb 0: room for a flow table on every lcore but the main one
+ * (an upper bound: RX lcores of a pipeline have none) and 256 MB for the
+ * rest (mbufs, rings). Without hugepages it is address space: pages
+ * count only once touched.
+ */
+static uint32_t
+memory_auto(const struct wl_app *app, const char *lcores)
+{
+	int n = wl_eal_lcores_count(lcores);
+	uint64_t mb = (wl_flow_table_mem(&app->fconf) + (1u << 20) - 1) >> 20;
+
+	return (uint32_t)RTE_MIN(256 + (n > 1 ? n - 1 : 1) * mb,
+		(uint64_t)1 << 20);
+}
+
 static void
 build_eal_args(struct wl_app *app, struct wl_eal_args *a, int extra_argc,
 	char **extra_argv)
@@ -445,7 +461,8 @@ build_eal_args(struct wl_app *app, struct wl_eal_args *a, int extra_argc,
 	else
 		wl_eal_add(a, "--file-prefix=wirelat-%s", c->instance);
 	wl_eal_add_memory(a, c->huge == WL_HUGE_ON ? 1 :
-		c->huge == WL_HUGE_AUTO ? -1 : 0, c->memory_mb, "wirelat");
+		c->huge == WL_HUGE_AUTO ? -1 : 0, c->memory_mb != 0 ?
+		c->memory_mb : memory_auto(app, lcores), "wirelat");
 	for (i = 0; i < c->n_inputs; i++) {
 		const struct wl_cfg_input *in = &c->inputs[i];
 
@@ -965,7 +982,8 @@ setup_parsers(struct wl_app *app)
 			&lc->st->flow, lc->st->proto, lc->lcore_id, socket);
 		if (lc->ft == NULL) {
 			wl_err("cannot create the flow table of lcore %u (%s): "
-				"lower flow.max_flows or raise eal.memory_mb",
+				"lower flow.max_flows or flow.l7_state_max, or raise "
+				"eal.memory_mb",
 				lc->lcore_id, rte_strerror(rte_errno));
 			return -ENOMEM;
 		}
@@ -1091,6 +1109,8 @@ main(int argc, char **argv)
 			"connection log") != 0)
 		goto fail_sources;
 
+	/* Before the EAL: its memory is sized by the flow tables. */
+	flow_conf_init(app);
 	build_eal_args(app, &eal, extra_n, extra);
 	ret = rte_eal_init(eal.argc, eal.argv);
 	if (ret < 0) {
@@ -1107,7 +1127,6 @@ main(int argc, char **argv)
 		wl_err("cannot register the mbuf dynamic field");
 		goto fail;
 	}
-	flow_conf_init(app);
 	/* Compiled only when used: about 100 ms (docs/benchmarks.md). */
 	if (app->cfg.probe_signatures) {
 		app->probe_db = wl_probe_db_create(wl_protos, WL_PROTO_MAX,

@@ -51,7 +51,7 @@ static const struct cfg_key keys[] = {
 	{"instance", T_STR, OFF(instance), SZ(instance), 0, 0, NULL},
 	{"eal.lcores", T_STR, OFF(lcores), SZ(lcores), 0, 0, NULL},
 	{"eal.huge", T_ENUM, OFF(huge), 0, 0, 0, huge_names},
-	{"eal.memory_mb", T_U32, OFF(memory_mb), 0, 64, 1 << 20, NULL},
+	{"eal.memory_mb", T_U32, OFF(memory_mb), 0, 0, 1 << 20, NULL},
 	{"eal.file_prefix", T_STR, OFF(file_prefix), SZ(file_prefix), 0, 0, NULL},
 	{"eal.args", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"inputs", T_SPECIAL, 0, 0, 0, 0, NULL},
@@ -177,7 +177,7 @@ wl_config_defaults(struct wl_config *c)
 	memset(c, 0, sizeof(*c));
 	wl_strlcpy(c->instance, "default", sizeof(c->instance));
 	c->huge = WL_HUGE_AUTO;
-	c->memory_mb = 512;
+	c->memory_mb = 0;       /* sized from the flow tables */
 	c->mode = WL_MODE_RTC;
 	c->collector_lcore = -1;
 	c->burst = 32;
@@ -848,6 +848,9 @@ wl_config_validate(const struct wl_config *c, const char *const *protos,
 	if (c->shm_group[0] != '\0' && getgrnam(c->shm_group) == NULL)
 		return ERR("collector.shm_group: no group \"%s\"",
 			c->shm_group);
+	if (c->memory_mb != 0 && c->memory_mb < 64)
+		return ERR("eal.memory_mb: %u is below 64 (0: sized from the "
+			"flow tables)", c->memory_mb);
 	if (c->n_inputs == 0)
 		return ERR("no input: give --pcap, --iface, --port or --vdev "
 			"(or \"inputs\" in the config)");

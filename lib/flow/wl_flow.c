@@ -326,7 +326,7 @@ l7_state(struct wl_flow_table *ft, const struct wl_flow *f)
 {
 	if (f->proto == WL_PROTO_NONE || f->l7 == WL_NIL)
 		return NULL;
-	return wl_pool_at(&ft->l7_pool, f->l7);
+	return wl_pool_at(&ft->l7_pool[f->proto], f->l7);
 }
 
 /*
@@ -346,7 +346,7 @@ l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
 	int nosyn = (f->cflags & (1u << WL_CONN_F_BIT_MIDSTREAM)) != 0;
 
 	if (ops->state_size > 0) {
-		uint32_t i = wl_pool_take(&ft->l7_pool);
+		uint32_t i = wl_pool_take(&ft->l7_pool[id]);
 
 		if (i == WL_NIL) {
 			CTR(ft, L7_STATE_FULL)++;
@@ -354,9 +354,7 @@ l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
 			return -ENOSPC;
 		}
 		f->l7 = i;
-		/* The protocol's own size: a slot fits the largest enabled
-		 * protocol, and the rest is never read. */
-		memset(wl_pool_at(&ft->l7_pool, i), 0, ops->state_size);
+		memset(wl_pool_at(&ft->l7_pool[id], i), 0, ops->state_size);
 	}
 	f->proto = (uint8_t)id;
 	CTR(ft, L7_DETECTED)++;
@@ -382,7 +380,7 @@ l7_release(struct wl_flow_table *ft, struct wl_flow *f)
 	}
 	if (f->l7 == WL_NIL)
 		return;
-	wl_pool_put(&ft->l7_pool, f->l7);
+	wl_pool_put(&ft->l7_pool[f->proto], f->l7);
 	f->l7 = WL_NIL;
 }
 
@@ -1646,6 +1644,9 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 /* ---- public ---- */
 
 #define FLOW_PREFETCH_AHEAD 4
+#ifndef PARTS_PREFETCH_AHEAD
+#define PARTS_PREFETCH_AHEAD 2
+#endif
 
 /* The entry's lines (a packet touches all three). */
 static inline void
@@ -1658,21 +1659,58 @@ flow_prefetch(const struct wl_flow *f)
 	rte_prefetch0(c + 2 * RTE_CACHE_LINE_SIZE);
 }
 
-/* What the entry points to (read from it: the entry must be in cache
- * already): analytics, and the head of the protocol state. */
+/* Prefetch len bytes from p (some lines at most: the fill buffers are
+ * shared with the packets ahead). */
 static inline void
-parts_prefetch(struct wl_flow_table *ft, const struct wl_flow *f)
+lines_prefetch(const char *p, unsigned int len)
+{
+	const char *end = p + RTE_MIN(len, 8u * RTE_CACHE_LINE_SIZE);
+
+	for (p = RTE_PTR_ALIGN_FLOOR(p, RTE_CACHE_LINE_SIZE); p < end;
+			p += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(p);
+}
+
+/* What the entry points to (read from it: the entry must be in cache
+ * already): analytics, and what a packet of direction dir reads of the
+ * protocol state first (struct wl_proto_ops hot). */
+static inline void
+parts_prefetch(struct wl_flow_table *ft, const struct wl_flow *f,
+	unsigned int side)
 {
 	const char *st = l7_state(ft, f);
-	unsigned int off;
+	const struct wl_proto_ops *ops;
+	unsigned int dir;
 
 	if (f->an != WL_NIL)
 		rte_prefetch0(wl_pool_at(&ft->an_pool, f->an));
 	if (st == NULL)
 		return;
-	for (off = 0; off < 8 * RTE_CACHE_LINE_SIZE &&
-			off < ft->l7_pool.slot; off += RTE_CACHE_LINE_SIZE)
-		rte_prefetch0(st + off);
+	ops = ft->conf.protos[f->proto];
+	dir = side == f->cli_side ? WL_DIR_C2S : WL_DIR_S2C;
+	if (ops->hot[dir].len == 0 && ops->hot[2].len == 0) {
+		lines_prefetch(st, ft->l7_pool[f->proto].slot);
+		return;
+	}
+	lines_prefetch(st + ops->hot[dir].off, ops->hot[dir].len);
+	lines_prefetch(st + ops->hot[2].off, ops->hot[2].len);
+}
+
+/* A response's request: the state's matcher head is in cache (parts
+ * prefetched a packet before). */
+static inline void
+req_prefetch(struct wl_flow_table *ft, const struct wl_flow *f,
+	unsigned int side)
+{
+	const char *st = l7_state(ft, f);
+	const struct wl_proto_ops *ops;
+
+	if (st == NULL || side == f->cli_side)
+		return;
+	ops = ft->conf.protos[f->proto];
+	if (ops->match_at != 0)
+		wl_match_prefetch((const struct wl_match *)(st +
+			ops->match_at - 1), ft->mpool);
 }
 
 /* ---- capture duplicates ---- */
@@ -1937,11 +1975,18 @@ wl_flow_input_burst(struct wl_flow_table *ft, const struct wl_pkt *p,
 	for (i = 0; i < m; i++) {
 		int32_t ps = pos[i];
 
-		/* The next packet's flow is in cache by now: fetch its
-		 * analytics and the head of its protocol state (parser and
-		 * oldest request). */
-		if (i + 1 < m && pos[i + 1] >= 0 && ft->del_gen == gen)
-			parts_prefetch(ft, &ft->flows[pos[i + 1]]);
+		/* Flows a few packets ahead are in cache by now: fetch
+		 * their analytics and protocol state, then a response's
+		 * request. */
+		if (i + PARTS_PREFETCH_AHEAD < m &&
+				pos[i + PARTS_PREFETCH_AHEAD] >= 0 &&
+				ft->del_gen == gen)
+			parts_prefetch(ft,
+				&ft->flows[pos[i + PARTS_PREFETCH_AHEAD]],
+				in[i + PARTS_PREFETCH_AHEAD].side);
+		if (PARTS_PREFETCH_AHEAD > 1 && i + 1 < m && pos[i + 1] >= 0 &&
+				ft->del_gen == gen)
+			req_prefetch(ft, &ft->flows[pos[i + 1]], in[i + 1].side);
 		/* A few flows ahead: more would overflow the fill buffers. */
 		if (i + FLOW_PREFETCH_AHEAD < m &&
 				pos[i + FLOW_PREFETCH_AHEAD] >= 0)
@@ -2034,6 +2079,8 @@ wl_flow_count(const struct wl_flow_table *ft)
 void
 wl_flow_table_free(struct wl_flow_table *ft)
 {
+	unsigned int i;
+
 	if (ft == NULL)
 		return;
 	rte_free(ft->flows);
@@ -2046,7 +2093,8 @@ wl_flow_table_free(struct wl_flow_table *ft)
 	rte_free(ft->probe_pool.base);
 	rte_free(ft->stash_pool.base);
 	rte_free(ft->ro_pool.base);
-	rte_free(ft->l7_pool.base);
+	for (i = 0; i < RTE_DIM(ft->l7_pool); i++)
+		rte_free(ft->l7_pool[i].base);
 	rte_free(ft->ooo_pool.base);
 	wl_mpool_free(ft->mpool);
 	rte_free(ft);
@@ -2054,19 +2102,25 @@ wl_flow_table_free(struct wl_flow_table *ft)
 
 /* ---- table life ---- */
 
-/* n slots of size bytes (none when n is 0); *bytes grows by their size. */
+/* Bytes of a pool slot holding size bytes (and the free-list link). */
+static uint32_t
+slot_bytes(uint32_t size)
+{
+	return RTE_ALIGN_CEIL(RTE_MAX(size, (uint32_t)sizeof(uint32_t)), 8u);
+}
+
+/* n slots of size bytes (none when n is 0). */
 static int
 pool_init(struct wl_pool *p, const char *name, uint32_t size, uint32_t n,
-	int socket, uint64_t *bytes)
+	int socket)
 {
-	p->slot = RTE_ALIGN_CEIL(RTE_MAX(size, (uint32_t)sizeof(uint32_t)), 8u);
+	p->slot = slot_bytes(size);
 	p->n = n;
 	p->free = WL_NIL;
 	if (n == 0)
 		return 0;
 	p->base = rte_zmalloc_socket(name, (size_t)p->slot * n,
 		RTE_CACHE_LINE_SIZE, socket);
-	*bytes += (uint64_t)p->slot * n;
 	return p->base == NULL ? -ENOMEM : 0;
 }
 
@@ -2078,14 +2132,116 @@ pool_size(uint32_t conf, uint32_t max_flows, uint32_t div)
 		max_flows));
 }
 
+/* A part pool of the table: where it sits, its slot and count. */
+struct part_plan {
+	size_t off;             /* of its struct wl_pool in the table */
+	const char *name;
+	uint32_t size;
+	uint32_t n;
+};
+
+#define PART(field, type, count) \
+	{ offsetof(struct wl_flow_table, field), "wl_" #field, \
+	  sizeof(struct type), (count) }
+
+/* The part pools conf asks for: wl_flow_table_create() makes them,
+ * wl_flow_table_mem() counts them. @return how many. */
+static unsigned int
+parts_plan(const struct wl_flow_conf *c, struct part_plan *pl)
+{
+	uint32_t mf = c->max_flows, an = c->conn_analytics;
+	const struct part_plan p[] = {
+		PART(hs_pool, wl_flow_hs, pool_size(c->handshake_max, mf, 1)),
+		PART(extra_pool, wl_flow_extra, pool_size(c->extra_max, mf, 1)),
+		PART(an_pool, wl_flow_an,
+			an ? pool_size(c->analytics_max, mf, 1) : 0),
+		PART(ev_pool, wl_flow_ev,
+			an ? pool_size(c->events_max, mf, 1) : 0),
+		PART(probe_pool, wl_flow_probe,
+			pool_size(c->probing_max, mf, 1)),
+		PART(stash_pool, wl_flow_stash, pool_size(c->stash_max, mf, 8)),
+		PART(ro_pool, wl_flow_ro, pool_size(c->reorder_max, mf, 8)),
+	};
+
+	memcpy(pl, p, sizeof(p));
+	return RTE_DIM(p);
+}
+
+#define PARTS_MAX 8
+
+/* Slot size of protocol i's L7 states, 0 when it has none: disabled
+ * protocols never claim a flow. A state starts on a cache line, so its
+ * first lines are the ones prefetched. */
+static uint32_t
+l7_slot(const struct wl_flow_conf *c, const struct wl_proto_ops *const *ops,
+	unsigned int i)
+{
+	if (ops[i] == NULL || (c->proto_disabled & (1u << i)) ||
+			ops[i]->state_size == 0 || c->l7_state_max == 0)
+		return 0;
+	return RTE_ALIGN_CEIL(ops[i]->state_size,
+		(uint32_t)RTE_CACHE_LINE_SIZE);
+}
+
+/* Buckets for 85% of their ways at most: cuckoo moves find room up to
+ * about 98%. */
+static uint32_t
+n_buckets(uint32_t max_flows)
+{
+	return (uint32_t)(((uint64_t)max_flows * 100 + WL_FT_WAYS * 85 - 1) /
+		(WL_FT_WAYS * 85));
+}
+
+/* Duplicate-check buckets, 0 without the check. */
+static uint32_t
+n_dd(const struct wl_flow_conf *c)
+{
+	if (c->dedup_window_us == 0)
+		return 0;
+	return RTE_MAX(1u, (c->dedup_entries != 0 ? c->dedup_entries :
+		65536) / WL_DD_WAYS);
+}
+
+/* What flow_mem_bytes reports: entries, buckets, duplicate check and
+ * part pools (not L7 states, held segments or waiting requests). */
+static uint64_t
+table_bytes(const struct wl_flow_conf *c)
+{
+	struct part_plan pl[PARTS_MAX];
+	unsigned int i, n = parts_plan(c, pl);
+	uint64_t b = (uint64_t)c->max_flows * sizeof(struct wl_flow) +
+		(uint64_t)n_buckets(c->max_flows) * sizeof(struct wl_ft_bucket) +
+		(uint64_t)n_dd(c) * sizeof(struct wl_dd_bucket);
+
+	for (i = 0; i < n; i++)
+		b += (uint64_t)slot_bytes(pl[i].size) * pl[i].n;
+	return b;
+}
+
+uint64_t
+wl_flow_table_mem(const struct wl_flow_conf *c)
+{
+	const struct wl_proto_ops *const *ops = c->protos != NULL ?
+		c->protos : wl_protos;
+	unsigned int i, n = c->protos != NULL ? c->n_protos : WL_PROTO_MAX;
+	uint64_t b = sizeof(struct wl_flow_table) + table_bytes(c) +
+		wl_mpool_bytes(c->pending_max != 0 ? c->pending_max : 4096) +
+		(uint64_t)slot_bytes((uint32_t)sizeof(struct wl_ooo_seg) +
+		c->ooo_seg_bytes) * c->ooo_pool_segs;
+
+	for (i = 0; i < n && i < WL_FLOW_PROTOS; i++)
+		b += (uint64_t)l7_slot(c, ops, i) * c->l7_state_max;
+	return b;
+}
+
 struct wl_flow_table *
 wl_flow_table_create(const struct wl_flow_conf *conf,
 	const struct wl_txn_sink *sink, struct wl_flow_stats *stats,
 	uint64_t *proto_ctr_, unsigned int lcore, int socket)
 {
 	struct wl_flow_table *ft;
-	uint32_t i, maxstate = 0, mf;
-	uint64_t bytes = 0;
+	struct part_plan pl[PARTS_MAX];
+	uint32_t i, np, mf;
 
 	if (conf == NULL || sink == NULL || stats == NULL ||
 			proto_ctr_ == NULL || conf->max_flows == 0 ||
@@ -2131,8 +2287,7 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 		10));
 
 	/* Entries, touched only as flows need them (free list first, then
-	 * never-used ones), and buckets for 85% of their ways at most:
-	 * cuckoo moves find room up to about 98%. */
+	 * never-used ones). */
 	mf = conf->max_flows;
 	ft->flow_free = WL_NIL;
 	ft->flows = rte_zmalloc_socket("wl_flows",
@@ -2140,81 +2295,43 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 		socket);
 	if (ft->flows == NULL)
 		goto nomem;
-	bytes += (uint64_t)mf * sizeof(struct wl_flow);
-	ft->n_bkt = (uint32_t)(((uint64_t)mf * 100 + WL_FT_WAYS * 85 - 1) /
-		(WL_FT_WAYS * 85));
+	ft->n_bkt = n_buckets(mf);
 	ft->bkt = rte_zmalloc_socket("wl_flow_bkt",
 		(size_t)ft->n_bkt * sizeof(struct wl_ft_bucket),
 		RTE_CACHE_LINE_SIZE, socket);
 	if (ft->bkt == NULL)
 		goto nomem;
-	bytes += (uint64_t)ft->n_bkt * sizeof(struct wl_ft_bucket);
-	if (ft->dup_window != 0) {
-		ft->n_dd = RTE_MAX(1u, (conf->dedup_entries != 0 ?
-			conf->dedup_entries : 65536) / WL_DD_WAYS);
+	ft->n_dd = n_dd(conf);
+	if (ft->n_dd != 0) {
 		ft->dd = rte_zmalloc_socket("wl_flow_dd",
 			(size_t)ft->n_dd * sizeof(struct wl_dd_bucket),
 			RTE_CACHE_LINE_SIZE, socket);
 		if (ft->dd == NULL)
 			goto nomem;
-		bytes += (uint64_t)ft->n_dd * sizeof(struct wl_dd_bucket);
 	}
-	if (pool_init(&ft->hs_pool, "wl_flow_hs", sizeof(struct wl_flow_hs),
-			pool_size(conf->handshake_max, mf, 1), socket,
-			&bytes) != 0 ||
-			pool_init(&ft->extra_pool, "wl_flow_extra",
-			sizeof(struct wl_flow_extra),
-			pool_size(conf->extra_max, mf, 1), socket,
-			&bytes) != 0 ||
-			pool_init(&ft->an_pool, "wl_flow_an",
-			sizeof(struct wl_flow_an), conf->conn_analytics ?
-			pool_size(conf->analytics_max, mf, 1) : 0, socket,
-			&bytes) != 0 ||
-			pool_init(&ft->ev_pool, "wl_flow_ev",
-			sizeof(struct wl_flow_ev), conf->conn_analytics ?
-			pool_size(conf->events_max, mf, 1) : 0, socket,
-			&bytes) != 0 ||
-			pool_init(&ft->probe_pool, "wl_flow_probe",
-			sizeof(struct wl_flow_probe),
-			pool_size(conf->probing_max, mf, 1), socket,
-			&bytes) != 0 ||
-			pool_init(&ft->stash_pool, "wl_flow_stash",
-			sizeof(struct wl_flow_stash),
-			pool_size(conf->stash_max, mf, 8), socket,
-			&bytes) != 0 ||
-			pool_init(&ft->ro_pool, "wl_flow_ro",
-			sizeof(struct wl_flow_ro),
-			pool_size(conf->reorder_max, mf, 8), socket,
-			&bytes) != 0)
-		goto nomem;
-	CTR(ft, MEM_BYTES) = bytes;
+	np = parts_plan(conf, pl);
+	for (i = 0; i < np; i++)
+		if (pool_init((struct wl_pool *)((char *)ft + pl[i].off),
+				pl[i].name, pl[i].size, pl[i].n, socket) != 0)
+			goto nomem;
+	CTR(ft, MEM_BYTES) = table_bytes(conf);
 
-	/* A slot holds the largest state of the protocols that may claim a
-	 * flow: disabled ones never do. */
 	for (i = 0; i < ft->conf.n_protos; i++) {
-		if (ft->conf.protos[i] != NULL &&
-				!(ft->conf.proto_disabled & (1u << i)) &&
-				ft->conf.protos[i]->state_size > maxstate)
-			maxstate = ft->conf.protos[i]->state_size;
+		uint32_t slot = l7_slot(&ft->conf, ft->conf.protos, i);
+
+		ft->l7_pool[i].free = WL_NIL;
 		if (usable(ft, i, IPPROTO_TCP))
 			ft->usable_tcp |= 1u << i;
 		if (usable(ft, i, IPPROTO_UDP))
 			ft->usable_udp |= 1u << i;
+		if (slot != 0 && pool_init(&ft->l7_pool[i], "wl_l7", slot,
+				conf->l7_state_max, socket) != 0)
+			goto nomem;
 	}
 	if (conf->probe_db != NULL) {
 		ft->probe_scr = wl_probe_scratch_create(conf->probe_db);
 		if (ft->probe_scr == NULL)
 			goto nomem;
-	}
-	if (maxstate > 0 && conf->l7_state_max > 0) {
-		uint64_t unused = 0;
-
-		if (pool_init(&ft->l7_pool, "wl_l7",
-				RTE_ALIGN_CEIL(maxstate, 16u),
-				conf->l7_state_max, socket, &unused) != 0)
-			goto nomem;
-	} else {
-		ft->l7_pool.free = WL_NIL;
 	}
 
 	ft->mpool = wl_mpool_create(conf->pending_max != 0 ?
@@ -2222,15 +2339,10 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	if (ft->mpool == NULL)
 		goto nomem;
 
-	{
-		uint64_t unused = 0;
-
-		if (pool_init(&ft->ooo_pool, "wl_ooo",
-				(uint32_t)sizeof(struct wl_ooo_seg) +
-				conf->ooo_seg_bytes, conf->ooo_pool_segs,
-				socket, &unused) != 0)
-			goto nomem;
-	}
+	if (pool_init(&ft->ooo_pool, "wl_ooo",
+			(uint32_t)sizeof(struct wl_ooo_seg) + conf->ooo_seg_bytes,
+			conf->ooo_pool_segs, socket) != 0)
+		goto nomem;
 	return ft;
 
 nomem:

@@ -299,6 +299,13 @@ struct wl_flow_table *wl_flow_table_create(const struct wl_flow_conf *conf,
 	const struct wl_txn_sink *sink, struct wl_flow_stats *stats,
 	uint64_t *proto_ctr, unsigned int lcore, int socket);
 
+/**
+ * The bytes wl_flow_table_create(conf) reserves, all included: entries,
+ * buckets, part pools, L7 states, held segments, waiting requests (what
+ * eal.memory_mb must hold per parser lcore without hugepages).
+ */
+uint64_t wl_flow_table_mem(const struct wl_flow_conf *conf);
+
 /** Free a table (after wl_flow_flush if transactions matter). NULL ok. */
 void wl_flow_table_free(struct wl_flow_table *ft);
 

@@ -28,6 +28,8 @@
 #define WL_SEQ_SANE (1u << 30)
 /* Timer-list entries closed per wl_flow_advance() call and list. */
 #define WL_EXPIRE_BUDGET 64
+/* Protocol ids a table knows (struct wl_flow_conf n_protos). */
+#define WL_FLOW_PROTOS 32
 
 /* Sequence-space comparisons, modulo 2^32. */
 #define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
@@ -398,8 +400,10 @@ struct wl_flow_table {
 	struct wl_pool probe_pool;
 	struct wl_pool stash_pool;
 	struct wl_pool ro_pool;
-	struct wl_pool l7_pool;
 	struct wl_pool ooo_pool;
+	/* L7 states, a pool per protocol sized to its own state: one slot
+	 * size for all would give every flow the largest (MySQL's). */
+	struct wl_pool l7_pool[WL_FLOW_PROTOS];
 	/* Requests waiting for their answers (wl_match.h), all flows. */
 	struct wl_mpool *mpool;
 	/* Detection: this lcore's scan scratch (conf.probe_db's, freed

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
+#include <errno.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "wl_eal.h"
 
@@ -85,4 +87,67 @@ wl_eal_add_quiet(struct wl_eal_args *a)
 	/* "No free 1048576 kB hugepages" and the like: not our user's concern. */
 	wl_eal_add(a, "--log-level=lib.eal:error");
 	wl_eal_add(a, "--no-telemetry");
+}
+
+/* Lcore ids in "a", "a-b" or "(a,b-c)": the left of one --lcores item. */
+static int
+ids_count(const char *s, const char *end)
+{
+	int n = 0;
+
+	if (s < end && *s == '(') {
+		s++;
+		if (end[-1] != ')')
+			return -EINVAL;
+		end--;
+	}
+	while (s < end) {
+		char *e;
+		long a = strtol(s, &e, 10), b = a;
+
+		if (e == s || a < 0)
+			return -EINVAL;
+		s = e;
+		if (s < end && *s == '-') {
+			b = strtol(s + 1, &e, 10);
+			if (e == s + 1 || b < a)
+				return -EINVAL;
+			s = e;
+		}
+		n += (int)(b - a + 1);
+		if (s < end && *s != ',')
+			return -EINVAL;
+		if (s < end)
+			s++;
+	}
+	return n;
+}
+
+int
+wl_eal_lcores_count(const char *list)
+{
+	const char *s = list, *item = list;
+	int n = 0, depth = 0;
+
+	for (;; s++) {
+		if (*s == '(') {
+			depth++;
+		} else if (*s == ')') {
+			depth--;
+		} else if ((*s == ',' && depth == 0) || *s == '\0') {
+			const char *at = item;
+			int k;
+
+			/* "ids@cpus": only the ids count. */
+			while (at < s && *at != '@')
+				at++;
+			k = ids_count(item, at);
+			if (k <= 0)
+				return -EINVAL;
+			n += k;
+			if (*s == '\0')
+				return n;
+			item = s + 1;
+		}
+	}
 }

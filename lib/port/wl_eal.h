@@ -31,6 +31,12 @@ int wl_eal_hugepages_free(void);
 void wl_eal_default_lcores(char *buf, size_t size);
 
 /**
+ * Lcores an EAL --lcores list names ("0@2,1@3", "0-3", "(0-1)@(2,3)").
+ * @return how many, or -EINVAL.
+ */
+int wl_eal_lcores_count(const char *list);
+
+/**
  * Memory arguments: hugepages (--in-memory) when want_huge is 1, or when
  * it is -1 (auto) and free ones exist; else --no-huge --no-shconf
  * -m memory_mb. @return 1 if hugepages are used, 0 if not.

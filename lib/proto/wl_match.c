@@ -19,6 +19,7 @@
 #include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "wl_match.h"
 #include "wl_proto.h"
@@ -80,6 +81,24 @@ struct wl_mpool {
 
 /* ---- pool ---- */
 
+void
+wl_match_prefetch(const struct wl_match *m, struct wl_mpool *p)
+{
+	const struct wl_mrec *r;
+
+	if (m->rq_head == WL_MATCH_NIL)
+		return;
+	r = &p->rec[m->rq_head];
+	rte_prefetch0(r);
+	rte_prefetch0(&r->t);
+}
+
+size_t
+wl_mpool_bytes(uint32_t n)
+{
+	return sizeof(struct wl_mpool) + (size_t)n * sizeof(struct wl_mrec);
+}
+
 struct wl_mpool *
 wl_mpool_create(uint32_t n, int socket)
 {
@@ -89,9 +108,8 @@ wl_mpool_create(uint32_t n, int socket)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	p = rte_zmalloc_socket("wl_mpool", sizeof(*p) +
-		(size_t)n * sizeof(struct wl_mrec), RTE_CACHE_LINE_SIZE,
-		socket);
+	p = rte_zmalloc_socket("wl_mpool", wl_mpool_bytes(n),
+		RTE_CACHE_LINE_SIZE, socket);
 	if (p == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;

@@ -50,6 +50,7 @@
  * wl_mpool_create(), no syscall.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "wl_txn.h"
@@ -107,6 +108,9 @@ struct wl_mpool;
  */
 struct wl_mpool *wl_mpool_create(uint32_t n, int socket);
 
+/** The bytes wl_mpool_create(n) reserves. */
+size_t wl_mpool_bytes(uint32_t n);
+
 /** Free a pool. NULL is fine. */
 void wl_mpool_free(struct wl_mpool *p);
 
@@ -160,6 +164,17 @@ struct wl_match {
 	uint32_t rsvd3;
 };
 
+/* What every message reads of a flow's struct wl_match: the lists'
+ * heads and counts, not the holes. */
+#define WL_MATCH_HEAD offsetof(struct wl_match, hole)
+
+/**
+ * Prefetch the oldest waiting request of the matcher at m (the state
+ * line holding its head must be in cache: lib/flow, ahead of a
+ * response).
+ */
+void wl_match_prefetch(const struct wl_match *m, struct wl_mpool *p);
+
 /**
  * Set up a flow's matcher (in the protocol's init: ctx->midstream says
  * whether questions may have been asked before it looked).
@@ -175,6 +190,17 @@ void wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
  * whatever wl_match_init() assumed of a flow picked up late.
  */
 void wl_match_start(struct wl_match *m, int dir);
+
+/* What every message reads of a flow's struct wl_match: the lists'
+ * heads and counts, not the holes. */
+#define WL_MATCH_HEAD offsetof(struct wl_match, hole)
+
+/**
+ * Prefetch the oldest waiting request of the matcher at m (the state
+ * line holding its head must be in cache: lib/flow, ahead of a
+ * response).
+ */
+void wl_match_prefetch(const struct wl_match *m, struct wl_mpool *p);
 
 /**
  * Set up a flow's matcher for pairing by key (wl_match_next,

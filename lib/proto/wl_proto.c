@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_common.h>
+
+#include "wl_match.h"
 #include "wl_proto.h"
 
 #define _(e, n) extern const struct wl_proto_ops wl_proto_ ## n ## _ops;
@@ -45,7 +48,7 @@ wl_proto_by_name(const char *name)
 int
 wl_proto_check(const char **bad)
 {
-	unsigned int i;
+	unsigned int i, h;
 
 	for (i = 0; i < WL_PROTO_MAX; i++) {
 		const struct wl_proto_ops *o = wl_protos[i];
@@ -58,6 +61,14 @@ wl_proto_check(const char **bad)
 			return -EINVAL;
 		if (o->state_size > WL_PROTO_STATE_MAX ||
 				o->txn_area > WL_TXN_AREA_MAX)
+			return -EINVAL;
+		/* Prefetch hints stay inside the state. */
+		for (h = 0; h < RTE_DIM(o->hot); h++)
+			if ((uint32_t)o->hot[h].off + o->hot[h].len >
+					o->state_size)
+				return -EINVAL;
+		if (o->match_at != 0 && o->match_at - 1u +
+				sizeof(struct wl_match) > o->state_size)
 			return -EINVAL;
 	}
 	*bad = NULL;

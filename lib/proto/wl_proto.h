@@ -164,6 +164,20 @@ struct wl_proto_ops {
 	/* bytes of its transactions' area (sizeof its struct, at most
 	 * WL_TXN_AREA_MAX), 0 for none */
 	uint16_t txn_area;
+	/*
+	 * optional, only to prefetch a flow's state ahead of its packet
+	 * (lib/flow): the bytes a packet of each direction reads first
+	 * (hot[enum wl_dir]: its parser's), those either direction reads
+	 * (hot[2]: the protocol's own fields and the matcher's head), and
+	 * where the state's struct wl_match is plus 1 (0: none): a
+	 * response reads its oldest waiting request. All len 0: the
+	 * state's first lines.
+	 */
+	struct wl_proto_hot {
+		uint16_t off;
+		uint16_t len;
+	} hot[3];
+	uint16_t match_at;
 
 	/*
 	 * Does this byte string start a message of this protocol in
@@ -243,6 +257,14 @@ struct wl_proto_ops {
 	unsigned int (*txn_series)(const struct wl_txn *t,
 		struct wl_metric_val *out, enum wl_txn_verdict *verdict);
 };
+
+/* struct wl_proto_ops hot[]: member m of type, or members a to b (in
+ * that order). */
+#define WL_PROTO_HOT(type, m) \
+	{ offsetof(type, m), sizeof(((type *)0)->m) }
+#define WL_PROTO_HOT_SPAN(type, a, b) \
+	{ offsetof(type, a), offsetof(type, b) + \
+	  sizeof(((type *)0)->b) - offsetof(type, a) }
 
 /* The default families of a request/response protocol. */
 extern const struct wl_metric_def wl_proto_l7_metrics[];

@@ -376,6 +376,15 @@ const struct wl_proto_ops wl_proto_dns_ops = {
 	.default_ports = { 53 },
 	.state_size = sizeof(struct dns_state),
 	.txn_area = sizeof(struct wl_dns_txn),
+	/* A datagram reads the matcher and the recent answers; a TCP
+	 * segment its direction's buffer too. */
+	.hot = {
+		[WL_DIR_C2S] = { offsetof(struct dns_state, t), 64 },
+		[WL_DIR_S2C] = { offsetof(struct dns_state, t) +
+			sizeof(struct dns_tcp_dir), 64 },
+		[2] = { 0, offsetof(struct dns_state, recent_next) + 1 },
+	},
+	.match_at = offsetof(struct dns_state, m) + 1,
 	.probe = dns_probe_udp,
 	.probe_sigs = dns_sigs,
 	.probe2 = dns_probe_tcp,

@@ -20,10 +20,11 @@
 #define AUX_HEAD 0x1            /* HEAD: the response has no body */
 #define AUX_CONNECT 0x2         /* CONNECT: 2xx opens a tunnel */
 
+/* The fields every packet reads sit together before the matcher's head
+ * (ops hot[2]), each direction's parser apart (hot[dir]). */
 struct http_state {
 	struct wl_http_parser req;
 	struct wl_http_parser rsp;
-	struct wl_match m;
 	struct wl_stream_pos req_pos;   /* the request being parsed began */
 	struct wl_stream_pos rsp_pos;   /* the final response being parsed */
 	uint64_t req_begin_ns;
@@ -33,6 +34,7 @@ struct http_state {
 	uint16_t interim;               /* 1xx seen for the response due */
 	uint8_t req_gap;                /* bytes of the open request lost */
 	uint8_t rsp_gap;                /* ... of the response */
+	struct wl_match m;
 };
 
 static enum wl_probe
@@ -382,6 +384,14 @@ const struct wl_proto_ops wl_proto_http_ops = {
 	.default_ports = { 80, 8080, 8000, 8008, 8888 },
 	.state_size = sizeof(struct http_state),
 	.txn_area = sizeof(struct wl_http_txn),
+	.hot = {
+		[WL_DIR_C2S] = WL_PROTO_HOT(struct http_state, req),
+		[WL_DIR_S2C] = WL_PROTO_HOT(struct http_state, rsp),
+		[2] = { offsetof(struct http_state, req_pos),
+			offsetof(struct http_state, m) + WL_MATCH_HEAD -
+			offsetof(struct http_state, req_pos) },
+	},
+	.match_at = offsetof(struct http_state, m) + 1,
 	.probe = http_probe,
 	.probe_sigs = http_sigs,
 	.init = http_init,

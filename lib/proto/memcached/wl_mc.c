@@ -21,16 +21,18 @@
 #include "wl_proto.h"
 #include "wl_match.h"
 
+/* The fields every packet reads sit together before the matcher's head
+ * (ops hot[2]), each direction's parser apart (hot[dir]). */
 struct mc_state {
 	struct wl_mc_parser req;
 	struct wl_mc_parser rsp;
-	struct wl_match m;
 	struct wl_stream_pos req_pos;   /* where the message in progress began */
 	struct wl_stream_pos rsp_pos;
 	uint64_t req_begin_ns;
 	uint64_t rsp_begin_ns;
 	uint8_t req_gap;                /* bytes of the request were lost */
 	uint8_t rsp_gap;                /* ... of the reply */
+	struct wl_match m;
 };
 
 static const char *const bin_ops[] = {
@@ -369,6 +371,14 @@ const struct wl_proto_ops wl_proto_memcached_ops = {
 	.default_ports = { 11211 },
 	.state_size = sizeof(struct mc_state),
 	.txn_area = sizeof(struct wl_mc_txn),
+	.hot = {
+		[WL_DIR_C2S] = WL_PROTO_HOT(struct mc_state, req),
+		[WL_DIR_S2C] = WL_PROTO_HOT(struct mc_state, rsp),
+		[2] = { offsetof(struct mc_state, req_pos),
+			offsetof(struct mc_state, m) + WL_MATCH_HEAD -
+			offsetof(struct mc_state, req_pos) },
+	},
+	.match_at = offsetof(struct mc_state, m) + 1,
 	.probe = mc_probe,
 	.probe_sigs = mc_sigs,
 	.init = mc_init,

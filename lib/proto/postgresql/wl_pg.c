@@ -111,10 +111,12 @@ struct pg_portal {
 	uint8_t used;
 };
 
+/* The fields every packet reads sit together before the matcher's head
+ * (ops hot[2]), each direction's parser apart (hot[dir]); statements
+ * and portals first, out of the way. */
 struct pg_state {
 	struct wl_pg_parser req;
 	struct wl_pg_parser rsp;
-	struct wl_match m;
 	struct pg_stmt stmt[STMTS];
 	struct pg_portal portal[PORTALS];
 	struct wl_stream_pos req_pos;   /* client message in progress */
@@ -156,6 +158,7 @@ struct pg_state {
 	 * next Sync, may be the rest of a group begun in them. */
 	uint8_t unsure;
 	char sqlstate[6];
+	struct wl_match m;
 };
 
 _Static_assert(sizeof(struct pg_state) <= 4096, "postgresql state too big");
@@ -1121,6 +1124,14 @@ const struct wl_proto_ops wl_proto_postgresql_ops = {
 	.default_ports = { 5432 },
 	.state_size = sizeof(struct pg_state),
 	.txn_area = sizeof(struct wl_pg_txn),
+	.hot = {
+		[WL_DIR_C2S] = WL_PROTO_HOT(struct pg_state, req),
+		[WL_DIR_S2C] = WL_PROTO_HOT(struct pg_state, rsp),
+		[2] = { offsetof(struct pg_state, req_pos),
+			offsetof(struct pg_state, m) + WL_MATCH_HEAD -
+			offsetof(struct pg_state, req_pos) },
+	},
+	.match_at = offsetof(struct pg_state, m) + 1,
 	.probe = pg_probe,
 	.probe_sigs = pg_sigs,
 	.init = pg_init,

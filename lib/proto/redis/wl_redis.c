@@ -32,10 +32,11 @@ enum req_kind {
 #define AUX_KIND(a) ((uint8_t)((a) & 0xff))
 #define AUX_NSUB(a) ((uint16_t)((a) >> 8))
 
+/* The fields every packet reads sit together before the matcher's head
+ * (ops hot[2]), each direction's parser apart (hot[dir]). */
 struct redis_state {
 	struct wl_redis_parser req;
 	struct wl_redis_parser rsp;
-	struct wl_match m;
 	struct wl_stream_pos req_pos;   /* where the message in progress began */
 	struct wl_stream_pos rsp_pos;
 	uint64_t req_begin_ns;
@@ -47,6 +48,7 @@ struct redis_state {
 	uint8_t reply_skip;             /* CLIENT REPLY SKIP: next one */
 	uint8_t req_gap;                /* bytes of the command were lost */
 	uint8_t rsp_gap;                /* ... of the reply */
+	struct wl_match m;
 };
 
 static void
@@ -411,6 +413,14 @@ const struct wl_proto_ops wl_proto_redis_ops = {
 	.default_ports = { 6379, 6380 },
 	.state_size = sizeof(struct redis_state),
 	.txn_area = sizeof(struct wl_redis_txn),
+	.hot = {
+		[WL_DIR_C2S] = WL_PROTO_HOT(struct redis_state, req),
+		[WL_DIR_S2C] = WL_PROTO_HOT(struct redis_state, rsp),
+		[2] = { offsetof(struct redis_state, req_pos),
+			offsetof(struct redis_state, m) + WL_MATCH_HEAD -
+			offsetof(struct redis_state, req_pos) },
+	},
+	.match_at = offsetof(struct redis_state, m) + 1,
 	.probe = redis_probe,
 	.probe_sigs = redis_sigs,
 	.init = redis_init,

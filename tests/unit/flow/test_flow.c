@@ -1227,6 +1227,64 @@ test_l7_state_pool(void **state)
 	assert_string_equal(plog, "d0:REC a|c:200|d0:REC c|");
 }
 
+/* Each protocol has its own pool, its slots the size of its state:
+ * one protocol's full pool does not stop another's flows. */
+static void
+test_l7_pool_per_proto(void **state)
+{
+	(void)state;
+	teardown(NULL);
+	conf.l7_state_max = 1;
+	table_new();
+	assert_int_equal(ft->l7_pool[P_REC].slot, RTE_CACHE_LINE_SIZE);
+	assert_int_equal(ft->l7_pool[P_UREC].slot, RTE_CACHE_LINE_SIZE);
+	assert_int_equal(ft->l7_pool[P_TCP].n, 0);
+	seg(1000, CLI, 1, SRV, 7777, F(ACK), 1, 1, "REC a");
+	udp(1001, CLI, 2, SRV, 9999, "U1");
+	seg(1002, CLI, 3, SRV, 7777, F(ACK), 1, 1, "REC b");
+	assert_string_equal(plog, "d0:REC a|d0:U1|");
+	assert_int_equal(ft->l7_pool[P_REC].used, 1);
+	assert_int_equal(ft->l7_pool[P_UREC].used, 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_L7_STATE_FULL), 1);
+	/* A disabled protocol has no pool. */
+	teardown(NULL);
+	conf.proto_disabled = 1u << P_UREC;
+	table_new();
+	assert_int_equal(ft->l7_pool[P_UREC].n, 0);
+	assert_int_equal(ft->l7_pool[P_REC].n, 1);
+}
+
+/* wl_flow_table_mem() is what creating the table takes from the heap:
+ * eal.memory_mb is sized by it. */
+static void
+test_table_mem(void **state)
+{
+	struct rte_malloc_socket_stats a, b;
+	struct wl_flow_table *t;
+	uint64_t want;
+	int sock = rte_socket_id_by_idx(0);
+
+	(void)state;
+	conf.max_flows = 10000;
+	conf.l7_state_max = 1000;
+	conf.dedup_window_us = 1000;
+	conf.pending_max = 500;
+	want = wl_flow_table_mem(&conf);
+	assert_int_equal(rte_malloc_get_socket_stats(sock, &a), 0);
+	t = wl_flow_table_create(&conf, &sink, &fst, pctr, 4, sock);
+	assert_non_null(t);
+	assert_int_equal(rte_malloc_get_socket_stats(sock, &b), 0);
+	/* Each allocation adds its header and alignment: 20 of them. */
+	assert_true(b.heap_allocsz_bytes - a.heap_allocsz_bytes >= want);
+	assert_true(b.heap_allocsz_bytes - a.heap_allocsz_bytes <=
+		want + 20 * 256);
+	/* Every enabled protocol's pool counts. */
+	conf.proto_disabled = 1u << P_REC;
+	assert_int_equal(want - wl_flow_table_mem(&conf),
+		(uint64_t)conf.l7_state_max * RTE_CACHE_LINE_SIZE);
+	wl_flow_table_free(t);
+}
+
 static void
 test_port_reuse(void **state)
 {
@@ -1418,6 +1476,8 @@ many_seg(uint64_t ts, unsigned int i, int c2s, uint8_t flags, uint32_t seq,
 static void
 assert_pools_empty(void)
 {
+	unsigned int i;
+
 	assert_int_equal(ft->hs_pool.used, 0);
 	assert_int_equal(ft->extra_pool.used, 0);
 	assert_int_equal(ft->an_pool.used, 0);
@@ -1425,7 +1485,8 @@ assert_pools_empty(void)
 	assert_int_equal(ft->probe_pool.used, 0);
 	assert_int_equal(ft->stash_pool.used, 0);
 	assert_int_equal(ft->ro_pool.used, 0);
-	assert_int_equal(ft->l7_pool.used, 0);
+	for (i = 0; i < RTE_DIM(ft->l7_pool); i++)
+		assert_int_equal(ft->l7_pool[i].used, 0);
 	assert_int_equal(ft->ooo_pool.used, 0);
 }
 
@@ -1738,6 +1799,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
 		T(test_handshake_exact),
+		T(test_l7_pool_per_proto),
+		T(test_table_mem),
 		T(test_clock_mixed),
 		T(test_syn_retrans),
 		T(test_syn_unanswered),

@@ -23,6 +23,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "wl_eal.h"
 #include "wl_port.h"
 #include "wl_test_eal.h"
 
@@ -246,6 +247,22 @@ test_hw_ts_conversion(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* eal.memory_mb 0 sizes memory by the lcores an --lcores list names. */
+static void
+test_lcores_count(void **state)
+{
+	(void)state;
+	assert_int_equal(wl_eal_lcores_count("0@2,1@3"), 2);
+	assert_int_equal(wl_eal_lcores_count("0-3"), 4);
+	assert_int_equal(wl_eal_lcores_count("0,2-4,7@1"), 5);
+	assert_int_equal(wl_eal_lcores_count("(0-1)@(2,3),(4,6-7)@5,9"), 6);
+	assert_int_equal(wl_eal_lcores_count(""), -EINVAL);
+	assert_int_equal(wl_eal_lcores_count("0,,1"), -EINVAL);
+	assert_int_equal(wl_eal_lcores_count("3-1"), -EINVAL);
+	assert_int_equal(wl_eal_lcores_count("x@1"), -EINVAL);
+	assert_int_equal(wl_eal_lcores_count("(0-1@2"), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -254,6 +271,7 @@ main(void)
 		cmocka_unit_test_setup(test_null_port, setup),
 		cmocka_unit_test_setup(test_pcap_port, setup),
 		cmocka_unit_test_setup(test_hw_ts_conversion, setup),
+		cmocka_unit_test(test_lcores_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

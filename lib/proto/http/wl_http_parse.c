@@ -274,10 +274,21 @@ cl:
 	return p->remain == 0 ? ST_END : ST_BODY_CL;
 }
 
+_Static_assert(sizeof(struct wl_http_msg) == 240,
+	"msg_reset() must set every field");
+
+/* Kept texts are read up to their NUL only: emptying them is enough,
+ * and cheaper than clearing 240 bytes at every message of a pipeline. */
 static void
 msg_reset(struct wl_http_parser *p)
 {
-	memset(&p->msg, 0, sizeof(p->msg));
+	struct wl_http_msg *m = &p->msg;
+
+	m->method[0] = m->target[0] = m->query[0] = m->host[0] = '\0';
+	m->status = 0;
+	m->minor = m->chunked = m->has_cl = m->conn_close = 0;
+	m->expect_continue = m->truncated = 0;
+	m->content_length = m->hdr_bytes = m->body_bytes = 0;
 	p->line_len = 0;
 	p->rsvd = 0;
 }

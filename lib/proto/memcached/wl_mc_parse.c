@@ -378,6 +378,25 @@ bin_header(struct wl_mc_parser *p)
 	return 0;
 }
 
+_Static_assert(sizeof(struct wl_mc_msg) == 144,
+	"msg_reset() must set every field");
+
+/* A message starts (its first byte counted). Kept texts are read up to
+ * their NUL only: emptying them is enough, and cheaper than clearing
+ * the whole message at every one of a pipeline. */
+static inline void
+msg_reset(struct wl_mc_msg *m)
+{
+	m->binary = m->noreply = m->opcode = m->bad = 0;
+	m->status = 0;
+	m->nkeys = 0;
+	m->opaque = 0;
+	m->values = 0;
+	m->bytes = 1;
+	m->cmd[0] = m->key[0] = m->otok[0] = '\0';
+	m->ret_key = 0;
+}
+
 uint32_t
 wl_mc_feed(struct wl_mc_parser *p, const uint8_t *d, uint32_t len,
 	enum wl_mc_ev *ev)
@@ -436,8 +455,7 @@ wl_mc_feed(struct wl_mc_parser *p, const uint8_t *d, uint32_t len,
 			case ST_START:
 				if (c == '\r' || c == '\n')
 					continue;
-				memset(m, 0, sizeof(*m));
-				m->bytes = 1;
+				msg_reset(m);
 				p->multi = 0;
 				p->line_len = 0;
 				if (c == BIN_REQ || c == BIN_RSP) {

@@ -335,6 +335,27 @@ inline_done(struct wl_redis_parser *p)
 	}
 }
 
+_Static_assert(sizeof(struct wl_redis_msg) == 192,
+	"msg_reset() must set every field");
+
+/* A message starts (its first byte counted). Kept strings are read up
+ * to their NUL only: emptying them is enough, and cheaper than clearing
+ * the 192 bytes at every message of a pipeline. */
+static inline void
+msg_reset(struct wl_redis_msg *m)
+{
+	unsigned int k;
+
+	m->type = 0;
+	m->nargs = 0;
+	m->truncated = 0;
+	m->top_n = -1;
+	m->integer = 0;
+	m->bytes = 1;
+	for (k = 0; k < WL_REDIS_ARGS; k++)
+		m->arg[k][0] = '\0';
+}
+
 uint32_t
 wl_redis_feed(struct wl_redis_parser *p, const uint8_t *d, uint32_t len,
 	enum wl_redis_ev *ev)
@@ -403,9 +424,7 @@ wl_redis_feed(struct wl_redis_parser *p, const uint8_t *d, uint32_t len,
 			case ST_START:
 				if (c == '\r' || c == '\n')
 					continue;
-				memset(m, 0, sizeof(*m));
-				m->bytes = 1;
-				m->top_n = -1;
+				msg_reset(m);
 				p->depth = 0;
 				p->in_attr = 0;
 				p->line_len = 0;

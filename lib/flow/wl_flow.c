@@ -321,12 +321,20 @@ ctx_init(struct wl_flow_table *ft, struct wl_flow *f, unsigned int proto,
 	ctx->pos.peer_ack = UINT64_MAX;
 }
 
+/* The pool of protocol id's states on transport l4proto. */
+static inline struct wl_pool *
+l7_pool(struct wl_flow_table *ft, unsigned int id, uint8_t l4proto)
+{
+	return &ft->l7_pool[id + (l4proto != ft->conf.protos[id]->l4proto ?
+		WL_FLOW_PROTOS : 0)];
+}
+
 static void *
 l7_state(struct wl_flow_table *ft, const struct wl_flow *f)
 {
 	if (f->proto == WL_PROTO_NONE || f->l7 == WL_NIL)
 		return NULL;
-	return wl_pool_at(&ft->l7_pool[f->proto], f->l7);
+	return wl_pool_at(l7_pool(ft, f->proto, f->key.l4proto), f->l7);
 }
 
 /*
@@ -344,9 +352,11 @@ l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
 	const struct wl_proto_ops *ops = ft->conf.protos[id];
 	struct wl_proto_ctx ctx;
 	int nosyn = (f->cflags & (1u << WL_CONN_F_BIT_MIDSTREAM)) != 0;
+	uint32_t size = wl_proto_state_size(ops, f->key.l4proto);
 
-	if (ops->state_size > 0) {
-		uint32_t i = wl_pool_take(&ft->l7_pool[id]);
+	if (size > 0) {
+		struct wl_pool *pool = l7_pool(ft, id, f->key.l4proto);
+		uint32_t i = wl_pool_take(pool);
 
 		if (i == WL_NIL) {
 			CTR(ft, L7_STATE_FULL)++;
@@ -354,7 +364,7 @@ l7_claim(struct wl_flow_table *ft, struct wl_flow *f, unsigned int id,
 			return -ENOSPC;
 		}
 		f->l7 = i;
-		memset(wl_pool_at(&ft->l7_pool[id], i), 0, ops->state_size);
+		memset(wl_pool_at(pool, i), 0, size);
 	}
 	f->proto = (uint8_t)id;
 	CTR(ft, L7_DETECTED)++;
@@ -380,7 +390,7 @@ l7_release(struct wl_flow_table *ft, struct wl_flow *f)
 	}
 	if (f->l7 == WL_NIL)
 		return;
-	wl_pool_put(&ft->l7_pool[f->proto], f->l7);
+	wl_pool_put(l7_pool(ft, f->proto, f->key.l4proto), f->l7);
 	f->l7 = WL_NIL;
 }
 
@@ -1680,7 +1690,7 @@ parts_prefetch(struct wl_flow_table *ft, const struct wl_flow *f,
 {
 	const char *st = l7_state(ft, f);
 	const struct wl_proto_ops *ops;
-	unsigned int dir;
+	unsigned int dir, slot, h;
 
 	if (f->an != WL_NIL)
 		rte_prefetch0(wl_pool_at(&ft->an_pool, f->an));
@@ -1688,12 +1698,19 @@ parts_prefetch(struct wl_flow_table *ft, const struct wl_flow *f,
 		return;
 	ops = ft->conf.protos[f->proto];
 	dir = side == f->cli_side ? WL_DIR_C2S : WL_DIR_S2C;
+	slot = l7_pool(ft, f->proto, f->key.l4proto)->slot;
 	if (ops->hot[dir].len == 0 && ops->hot[2].len == 0) {
-		lines_prefetch(st, ft->l7_pool[f->proto].slot);
+		lines_prefetch(st, slot);
 		return;
 	}
-	lines_prefetch(st + ops->hot[dir].off, ops->hot[dir].len);
-	lines_prefetch(st + ops->hot[2].off, ops->hot[2].len);
+	/* A flow's state may be the smaller of its protocol's two. */
+	for (h = 0; h < 2; h++) {
+		const struct wl_proto_hot *r = &ops->hot[h == 0 ? dir : 2];
+
+		if (r->off < slot)
+			lines_prefetch(st + r->off,
+				RTE_MIN((unsigned int)r->len, slot - r->off));
+	}
 }
 
 /* A response's request: the state's matcher head is in cache (parts
@@ -2169,18 +2186,26 @@ parts_plan(const struct wl_flow_conf *c, struct part_plan *pl)
 
 #define PARTS_MAX 8
 
-/* Slot size of protocol i's L7 states, 0 when it has none: disabled
- * protocols never claim a flow. A state starts on a cache line, so its
- * first lines are the ones prefetched. */
+/* Slot size of L7 pool i (struct wl_flow_table l7_pool: protocol
+ * i % WL_FLOW_PROTOS, its second transport from WL_FLOW_PROTOS on), 0
+ * when there is none: disabled protocols never claim a flow. A state
+ * starts on a cache line, so its first lines are the ones prefetched. */
 static uint32_t
 l7_slot(const struct wl_flow_conf *c, const struct wl_proto_ops *const *ops,
-	unsigned int i)
+	unsigned int n, unsigned int i)
 {
-	if (ops[i] == NULL || (c->proto_disabled & (1u << i)) ||
-			ops[i]->state_size == 0 || c->l7_state_max == 0)
+	unsigned int id = i % WL_FLOW_PROTOS;
+	const struct wl_proto_ops *o = id < n ? ops[id] : NULL;
+	uint32_t size;
+
+	if (o == NULL || (c->proto_disabled & (1u << id)) ||
+			c->l7_state_max == 0)
 		return 0;
-	return RTE_ALIGN_CEIL(ops[i]->state_size,
-		(uint32_t)RTE_CACHE_LINE_SIZE);
+	if (i >= WL_FLOW_PROTOS && o->l4proto2 == 0)
+		return 0;
+	size = wl_proto_state_size(o, i >= WL_FLOW_PROTOS ? o->l4proto2 :
+		o->l4proto);
+	return RTE_ALIGN_CEIL(size, (uint32_t)RTE_CACHE_LINE_SIZE);
 }
 
 /* Buckets for 85% of their ways at most: cuckoo moves find room up to
@@ -2229,8 +2254,8 @@ wl_flow_table_mem(const struct wl_flow_conf *c)
 		(uint64_t)slot_bytes((uint32_t)sizeof(struct wl_ooo_seg) +
 		c->ooo_seg_bytes) * c->ooo_pool_segs;
 
-	for (i = 0; i < n && i < WL_FLOW_PROTOS; i++)
-		b += (uint64_t)l7_slot(c, ops, i) * c->l7_state_max;
+	for (i = 0; i < 2 * WL_FLOW_PROTOS; i++)
+		b += (uint64_t)l7_slot(c, ops, n, i) * c->l7_state_max;
 	return b;
 }
 
@@ -2317,13 +2342,16 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	CTR(ft, MEM_BYTES) = table_bytes(conf);
 
 	for (i = 0; i < ft->conf.n_protos; i++) {
-		uint32_t slot = l7_slot(&ft->conf, ft->conf.protos, i);
-
-		ft->l7_pool[i].free = WL_NIL;
 		if (usable(ft, i, IPPROTO_TCP))
 			ft->usable_tcp |= 1u << i;
 		if (usable(ft, i, IPPROTO_UDP))
 			ft->usable_udp |= 1u << i;
+	}
+	for (i = 0; i < RTE_DIM(ft->l7_pool); i++) {
+		uint32_t slot = l7_slot(&ft->conf, ft->conf.protos,
+			ft->conf.n_protos, i);
+
+		ft->l7_pool[i].free = WL_NIL;
 		if (slot != 0 && pool_init(&ft->l7_pool[i], "wl_l7", slot,
 				conf->l7_state_max, socket) != 0)
 			goto nomem;

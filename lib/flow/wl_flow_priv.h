@@ -401,9 +401,11 @@ struct wl_flow_table {
 	struct wl_pool stash_pool;
 	struct wl_pool ro_pool;
 	struct wl_pool ooo_pool;
-	/* L7 states, a pool per protocol sized to its own state: one slot
-	 * size for all would give every flow the largest (MySQL's). */
-	struct wl_pool l7_pool[WL_FLOW_PROTOS];
+	/* L7 states, a pool per protocol sized to its own state (one slot
+	 * size for all would give every flow the largest, MySQL's), and
+	 * from WL_FLOW_PROTOS on one per protocol for its second transport
+	 * (struct wl_proto_ops l4proto2). */
+	struct wl_pool l7_pool[2 * WL_FLOW_PROTOS];
 	/* Requests waiting for their answers (wl_match.h), all flows. */
 	struct wl_mpool *mpool;
 	/* Detection: this lcore's scan scratch (conf.probe_db's, freed

@@ -49,6 +49,7 @@ int
 wl_proto_check(const char **bad)
 {
 	unsigned int i, h;
+	uint32_t big, small;
 
 	for (i = 0; i < WL_PROTO_MAX; i++) {
 		const struct wl_proto_ops *o = wl_protos[i];
@@ -59,16 +60,20 @@ wl_proto_check(const char **bad)
 		if (o->probe != NULL && (o->data == NULL || o->close == NULL ||
 				o->gap == NULL))
 			return -EINVAL;
-		if (o->state_size > WL_PROTO_STATE_MAX ||
-				o->txn_area > WL_TXN_AREA_MAX)
+		big = RTE_MAX(o->state_size, o->state_size2);
+		small = o->state_size2 != 0 ? RTE_MIN(o->state_size,
+			o->state_size2) : o->state_size;
+		if (big > WL_PROTO_STATE_MAX ||
+				o->txn_area > WL_TXN_AREA_MAX ||
+				(o->state_size2 != 0 && o->l4proto2 == 0))
 			return -EINVAL;
-		/* Prefetch hints stay inside the state. */
+		/* Prefetch hints stay inside the larger state (lib/flow
+		 * clamps them to a flow's own); the matcher is in both. */
 		for (h = 0; h < RTE_DIM(o->hot); h++)
-			if ((uint32_t)o->hot[h].off + o->hot[h].len >
-					o->state_size)
+			if ((uint32_t)o->hot[h].off + o->hot[h].len > big)
 				return -EINVAL;
 		if (o->match_at != 0 && o->match_at - 1u +
-				sizeof(struct wl_match) > o->state_size)
+				sizeof(struct wl_match) > small)
 			return -EINVAL;
 	}
 	*bad = NULL;

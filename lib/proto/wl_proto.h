@@ -14,7 +14,8 @@
  * (its own fields in the record's area, ops->txn_area bytes, and in up
  * to three texts, WL_TXN_S_PROTO*).
  * Per-flow protocol state is opaque to the core: the core allocates
- * ops->state_size bytes from a per-lcore bounded pool when the protocol
+ * ops->state_size bytes (state_size2 for a flow of l4proto2:
+ * wl_proto_state_size()) from a per-lcore bounded pool when the protocol
  * claims a flow, zeroed, and frees it after ops->close.
  *
  * Threading: every callback runs on the parser lcore that owns the flow;
@@ -161,6 +162,9 @@ struct wl_proto_ops {
 	uint8_t l4proto2;           /* a second transport (DNS: TCP), 0 none */
 	uint16_t default_ports[8];  /* hints, 0-terminated */
 	uint32_t state_size;        /* per-flow state bytes, 0 for none */
+	/* those of a flow of l4proto2, when they differ (0: state_size):
+	 * DNS over UDP keeps no TCP framing buffers */
+	uint32_t state_size2;
 	/* bytes of its transactions' area (sizeof its struct, at most
 	 * WL_TXN_AREA_MAX), 0 for none */
 	uint16_t txn_area;
@@ -265,6 +269,15 @@ struct wl_proto_ops {
 #define WL_PROTO_HOT_SPAN(type, a, b) \
 	{ offsetof(type, a), offsetof(type, b) + \
 	  sizeof(((type *)0)->b) - offsetof(type, a) }
+
+/* The state bytes of a flow of transport l4proto (struct wl_proto_ops
+ * state_size2). */
+static inline uint32_t
+wl_proto_state_size(const struct wl_proto_ops *o, uint8_t l4proto)
+{
+	return o->l4proto2 != 0 && l4proto == o->l4proto2 &&
+		o->state_size2 != 0 ? o->state_size2 : o->state_size;
+}
 
 /* The default families of a request/response protocol. */
 extern const struct wl_metric_def wl_proto_l7_metrics[];

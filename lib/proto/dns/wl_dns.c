@@ -305,11 +305,13 @@ dns_gap(void *state, struct wl_proto_ctx *ctx, enum wl_dir dir, uint32_t len,
 {
 	struct dns_state *s = state;
 
-	(void)ctx;
 	(void)len;
 	(void)ts;
 	/* Lost queries are never seen; lost answers leave their queries
-	 * to the timeout. Only the framing has to be found again. */
+	 * to the timeout. Only the framing has to be found again (TCP: a
+	 * UDP flow's state ends before t[]). */
+	if (ctx->l4proto != IPPROTO_TCP)
+		return WL_PROTO_CONTINUE;
 	s->t[dir].nlen = 0;
 	s->t[dir].lost = 1;
 	return WL_PROTO_CONTINUE;
@@ -374,7 +376,9 @@ const struct wl_proto_ops wl_proto_dns_ops = {
 	.l4proto = IPPROTO_UDP,
 	.l4proto2 = IPPROTO_TCP,
 	.default_ports = { 53 },
-	.state_size = sizeof(struct dns_state),
+	/* A datagram flow never reads the TCP framing buffers. */
+	.state_size = offsetof(struct dns_state, t),
+	.state_size2 = sizeof(struct dns_state),
 	.txn_area = sizeof(struct wl_dns_txn),
 	/* A datagram reads the matcher and the recent answers; a TCP
 	 * segment its direction's buffer too. */

@@ -1254,6 +1254,59 @@ test_l7_pool_per_proto(void **state)
 	assert_int_equal(ft->l7_pool[P_REC].n, 1);
 }
 
+static enum wl_probe
+drec_probe(const uint8_t *d, uint32_t len, enum wl_dir dir)
+{
+	(void)dir;
+	return len > 0 && d[0] == 'D' ? WL_PROBE_YES : WL_PROBE_NO;
+}
+
+/* UDP first, TCP second, with a larger state on TCP (as DNS). */
+static const struct wl_proto_ops drec_ops = {
+	.name = "drec",
+	.l4proto = IPPROTO_UDP,
+	.l4proto2 = IPPROTO_TCP,
+	.state_size = 16,
+	.state_size2 = 200,
+	.probe = drec_probe,
+	.probe2 = drec_probe,
+	.data = rec_data,
+	.gap = rec_gap,
+	.close = rec_close,
+};
+
+/* A protocol on two transports has a pool for each, each slot the size
+ * of that transport's state. */
+static void
+test_l7_pool_two_transports(void **state)
+{
+	static const struct wl_proto_ops *const protos[] = {
+		&wl_proto_tcp_ops, &drec_ops,
+	};
+
+	(void)state;
+	teardown(NULL);
+	conf.protos = protos;
+	conf.n_protos = RTE_DIM(protos);
+	table_new();
+	assert_int_equal(ft->l7_pool[1].slot, 64);
+	assert_int_equal(ft->l7_pool[WL_FLOW_PROTOS + 1].slot, 256);
+	assert_int_equal(ft->l7_pool[WL_FLOW_PROTOS].n, 0);
+	udp(1000, CLI, 40001, SRV, 9999, "D1");
+	seg(1001, CLI, 40002, SRV, 9998, F(ACK), 1, 1, "D2");
+	assert_string_equal(plog, "d0:D1|d0:D2|");
+	assert_int_equal(ft->l7_pool[1].used, 1);
+	assert_int_equal(ft->l7_pool[WL_FLOW_PROTOS + 1].used, 1);
+	assert_int_equal(wl_flow_table_mem(&conf) - sizeof(*ft) -
+		(ft->l7_pool[1].n * 64 + ft->l7_pool[WL_FLOW_PROTOS + 1].n *
+		256), wl_flow_table_mem(&(struct wl_flow_conf){
+		.max_flows = conf.max_flows, .ooo_pool_segs = conf.ooo_pool_segs,
+		.ooo_seg_bytes = conf.ooo_seg_bytes,
+		.conn_analytics = conf.conn_analytics,
+		.protos = protos, .n_protos = RTE_DIM(protos),
+		.pending_max = conf.pending_max }) - sizeof(*ft));
+}
+
 /* wl_flow_table_mem() is what creating the table takes from the heap:
  * eal.memory_mb is sized by it. */
 static void
@@ -1800,6 +1853,7 @@ main(void)
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
 		T(test_handshake_exact),
 		T(test_l7_pool_per_proto),
+		T(test_l7_pool_two_transports),
 		T(test_table_mem),
 		T(test_clock_mixed),
 		T(test_syn_retrans),

@@ -134,6 +134,7 @@ conv_begin(struct wl_proto_ctx *ctx)
 		assert_non_null(conv_pool);
 	}
 	assert_true(conv_ops()->state_size <= sizeof(conv_state));
+	assert_true(conv_ops()->state_size2 <= sizeof(conv_state));
 	conv_ctx(ctx);
 	ctx->midstream = conv_midstream;
 	if (conv_ops()->init != NULL)

@@ -370,13 +370,41 @@ static const char jw_pairs[201] =
 	"50515253545556575859606162636465666768697071727374"
 	"75767778798081828384858687888990919293949596979899";
 
-/* v in decimal, minus first when neg. */
+static const uint64_t jw_pow10[20] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
+};
+
+/* Decimal digits of v (1 for 0): log10 from its bit length, corrected
+ * by one compare. */
+static inline unsigned int
+jw_dec_len(uint64_t v)
+{
+	unsigned int t = ((64u - (unsigned int)__builtin_clzll(v | 1)) *
+		1233u) >> 12;
+
+	return t + (v >= jw_pow10[t]) + (t == 0 && v == 0);
+}
+
+/* v in decimal, minus first when neg: written in place, from its last
+ * digit back (no copy: most numbers of a log line are 19-digit times). */
 static void
 jw_num(struct wl_jw *w, uint64_t v, int neg)
 {
-	char tmp[24], *e = tmp + sizeof(tmp), *p = e;
-	unsigned int d;
+	unsigned int n = jw_dec_len(v), d;
+	char *p;
 
+	if (!jw_room(w, n + 1))
+		return;
+	p = w->buf + w->len;
+	if (neg)
+		*p++ = '-';
+	p += n;
+	w->len = (size_t)(p - w->buf);
 	while (v >= 100) {
 		d = (unsigned int)(v % 100) * 2;
 		v /= 100;
@@ -390,12 +418,6 @@ jw_num(struct wl_jw *w, uint64_t v, int neg)
 	} else {
 		*--p = (char)('0' + v);
 	}
-	if (neg)
-		*--p = '-';
-	if (!jw_room(w, sizeof(tmp)))
-		return;
-	memcpy(w->buf + w->len, p, (size_t)(e - p));
-	w->len += (size_t)(e - p);
 }
 
 void

@@ -168,6 +168,21 @@ struct wl_match {
  * heads and counts, not the holes. */
 #define WL_MATCH_HEAD offsetof(struct wl_match, hole)
 
+/*
+ * struct wl_proto_ops hot and match_at of a state whose packets of each
+ * direction read c2s and s2c first (WL_PROTO_HOT()), and either way its
+ * own fields from member first to its struct wl_match m, which follows
+ * them.
+ */
+#define WL_MATCH_OPS_HOT(type, c2s, s2c, first, m) \
+	.hot = { \
+		[WL_DIR_C2S] = c2s, \
+		[WL_DIR_S2C] = s2c, \
+		[2] = { offsetof(type, first), offsetof(type, m) + \
+			WL_MATCH_HEAD - offsetof(type, first) }, \
+	}, \
+	.match_at = offsetof(type, m) + 1
+
 /**
  * Prefetch the oldest waiting request of the matcher at m (the state
  * line holding its head must be in cache: lib/flow, ahead of a

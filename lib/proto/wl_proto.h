@@ -266,9 +266,8 @@ struct wl_proto_ops {
  * that order). */
 #define WL_PROTO_HOT(type, m) \
 	{ offsetof(type, m), sizeof(((type *)0)->m) }
-#define WL_PROTO_HOT_SPAN(type, a, b) \
-	{ offsetof(type, a), offsetof(type, b) + \
-	  sizeof(((type *)0)->b) - offsetof(type, a) }
+#define WL_PROTO_HOT_LEN(type, m, len) \
+	{ offsetof(type, m), (len) }
 
 /* The state bytes of a flow of transport l4proto (struct wl_proto_ops
  * state_size2). */

@@ -384,14 +384,10 @@ const struct wl_proto_ops wl_proto_http_ops = {
 	.default_ports = { 80, 8080, 8000, 8008, 8888 },
 	.state_size = sizeof(struct http_state),
 	.txn_area = sizeof(struct wl_http_txn),
-	.hot = {
-		[WL_DIR_C2S] = WL_PROTO_HOT(struct http_state, req),
-		[WL_DIR_S2C] = WL_PROTO_HOT(struct http_state, rsp),
-		[2] = { offsetof(struct http_state, req_pos),
-			offsetof(struct http_state, m) + WL_MATCH_HEAD -
-			offsetof(struct http_state, req_pos) },
-	},
-	.match_at = offsetof(struct http_state, m) + 1,
+	WL_MATCH_OPS_HOT(struct http_state,
+		WL_PROTO_HOT(struct http_state, req),
+		WL_PROTO_HOT(struct http_state, rsp),
+		req_pos, m),
 	.probe = http_probe,
 	.probe_sigs = http_sigs,
 	.init = http_init,

@@ -371,14 +371,10 @@ const struct wl_proto_ops wl_proto_memcached_ops = {
 	.default_ports = { 11211 },
 	.state_size = sizeof(struct mc_state),
 	.txn_area = sizeof(struct wl_mc_txn),
-	.hot = {
-		[WL_DIR_C2S] = WL_PROTO_HOT(struct mc_state, req),
-		[WL_DIR_S2C] = WL_PROTO_HOT(struct mc_state, rsp),
-		[2] = { offsetof(struct mc_state, req_pos),
-			offsetof(struct mc_state, m) + WL_MATCH_HEAD -
-			offsetof(struct mc_state, req_pos) },
-	},
-	.match_at = offsetof(struct mc_state, m) + 1,
+	WL_MATCH_OPS_HOT(struct mc_state,
+		WL_PROTO_HOT(struct mc_state, req),
+		WL_PROTO_HOT(struct mc_state, rsp),
+		req_pos, m),
 	.probe = mc_probe,
 	.probe_sigs = mc_sigs,
 	.init = mc_init,

@@ -1124,14 +1124,10 @@ const struct wl_proto_ops wl_proto_postgresql_ops = {
 	.default_ports = { 5432 },
 	.state_size = sizeof(struct pg_state),
 	.txn_area = sizeof(struct wl_pg_txn),
-	.hot = {
-		[WL_DIR_C2S] = WL_PROTO_HOT(struct pg_state, req),
-		[WL_DIR_S2C] = WL_PROTO_HOT(struct pg_state, rsp),
-		[2] = { offsetof(struct pg_state, req_pos),
-			offsetof(struct pg_state, m) + WL_MATCH_HEAD -
-			offsetof(struct pg_state, req_pos) },
-	},
-	.match_at = offsetof(struct pg_state, m) + 1,
+	WL_MATCH_OPS_HOT(struct pg_state,
+		WL_PROTO_HOT(struct pg_state, req),
+		WL_PROTO_HOT(struct pg_state, rsp),
+		req_pos, m),
 	.probe = pg_probe,
 	.probe_sigs = pg_sigs,
 	.init = pg_init,

@@ -413,14 +413,10 @@ const struct wl_proto_ops wl_proto_redis_ops = {
 	.default_ports = { 6379, 6380 },
 	.state_size = sizeof(struct redis_state),
 	.txn_area = sizeof(struct wl_redis_txn),
-	.hot = {
-		[WL_DIR_C2S] = WL_PROTO_HOT(struct redis_state, req),
-		[WL_DIR_S2C] = WL_PROTO_HOT(struct redis_state, rsp),
-		[2] = { offsetof(struct redis_state, req_pos),
-			offsetof(struct redis_state, m) + WL_MATCH_HEAD -
-			offsetof(struct redis_state, req_pos) },
-	},
-	.match_at = offsetof(struct redis_state, m) + 1,
+	WL_MATCH_OPS_HOT(struct redis_state,
+		WL_PROTO_HOT(struct redis_state, req),
+		WL_PROTO_HOT(struct redis_state, rsp),
+		req_pos, m),
 	.probe = redis_probe,
 	.probe_sigs = redis_sigs,
 	.init = redis_init,

@@ -597,6 +597,12 @@ flow_conf_init(struct wl_app *app)
 		if (id >= 0)
 			f->proto_disabled |= 1u << id;
 	}
+	for (i = 0; i < c->n_state_max; i++) {
+		int id = wl_proto_by_name(c->state_max[i].proto);
+
+		if (id >= 0)
+			f->l7_state_proto[id] = c->state_max[i].n;
+	}
 }
 
 static int

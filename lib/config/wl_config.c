@@ -102,6 +102,7 @@ static const struct cfg_key keys[] = {
 	{"protocols.ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.server_ports", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.disabled", T_SPECIAL, 0, 0, 0, 0, NULL},
+	{"protocols.state_max", T_SPECIAL, 0, 0, 0, 0, NULL},
 	{"protocols.dns_timeout_ms", T_U32, OFF(dns_timeout_ms), 0, 0, 86400000,
 		NULL},
 	{"collector.txn_ring", T_POW2, OFF(txn_ring), 0, 64, 1 << 22, NULL},
@@ -382,6 +383,18 @@ set_inputs(struct wl_config *c, const json_t *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* path = sec.k, a key that names a protocol (checked by name later,
+ * in wl_config_validate()). */
+static int
+proto_key(char *path, size_t size, const char *sec, const char *k, char *err,
+	size_t errlen)
+{
+	snprintf(path, size, "%s.%.40s", sec, k);
+	if (strlen(k) == 0 || strlen(k) >= WL_CFG_PROTO_NAME)
+		return ERR("%s: bad protocol name", path);
+	return 0;
+}
+
 static int
 set_pins(struct wl_config *c, const json_t *v, char *err, size_t errlen)
 {
@@ -396,9 +409,9 @@ set_pins(struct wl_config *c, const json_t *v, char *err, size_t errlen)
 		return ERR("protocols.ports: must be an object like "
 			"{\"http\": [8080]}, got %s", json_type_name(v));
 	json_object_foreach((json_t *)v, k, ports) {
-		snprintf(path, sizeof(path), "protocols.ports.%.40s", k);
-		if (strlen(k) == 0 || strlen(k) >= sizeof(c->pins[0].proto))
-			return ERR("%s: bad protocol name", path);
+		if (proto_key(path, sizeof(path), "protocols.ports", k, err,
+				errlen) != 0)
+			return -EINVAL;
 		if (!json_is_array(ports))
 			return ERR("%s: must be an array of ports, got %s", path,
 				json_type_name(ports));
@@ -413,6 +426,35 @@ set_pins(struct wl_config *c, const json_t *v, char *err, size_t errlen)
 		}
 	}
 	c->n_pins = n;
+	return 0;
+}
+
+static int
+set_state_max(struct wl_config *c, const json_t *v, char *err, size_t errlen)
+{
+	char path[96];
+	const char *k;
+	json_t *e;
+	unsigned int n = 0;
+	long long x;
+
+	if (!json_is_object(v))
+		return ERR("protocols.state_max: must be an object like "
+			"{\"dns\": 250000}, got %s", json_type_name(v));
+	json_object_foreach((json_t *)v, k, e) {
+		if (proto_key(path, sizeof(path), "protocols.state_max", k,
+				err, errlen) != 0)
+			return -EINVAL;
+		if (get_int(path, e, 1, 1 << 24, &x, err, errlen) != 0)
+			return -EINVAL;
+		if (n >= WL_CFG_MAX_PINS)
+			return ERR("protocols.state_max: at most %d protocols",
+				WL_CFG_MAX_PINS);
+		wl_strlcpy(c->state_max[n].proto, k,
+			sizeof(c->state_max[n].proto));
+		c->state_max[n++].n = (uint32_t)x;
+	}
+	c->n_state_max = n;
 	return 0;
 }
 
@@ -629,6 +671,8 @@ set_special(struct wl_config *c, const char *path, const json_t *v,
 			&c->n_parsers, err, errlen);
 	if (strcmp(path, "protocols.ports") == 0)
 		return set_pins(c, v, err, errlen);
+	if (strcmp(path, "protocols.state_max") == 0)
+		return set_state_max(c, v, err, errlen);
 	if (!json_is_array(v))
 		return ERR("%s: must be an array, got %s", path,
 			json_type_name(v));
@@ -899,6 +943,10 @@ wl_config_validate(const struct wl_config *c, const char *const *protos,
 		if (!proto_known(protos, c->disabled[i]))
 			return ERR("protocols.disabled: unknown protocol \"%s\"",
 				c->disabled[i]);
+	for (i = 0; i < c->n_state_max; i++)
+		if (!proto_known(protos, c->state_max[i].proto))
+			return ERR("protocols.state_max.%s: unknown protocol",
+				c->state_max[i].proto);
 	if (c->ooo_max_segs > c->ooo_pool_segs)
 		return ERR("flow.ooo_max_segs: %u is more than "
 			"flow.ooo_pool_segs (%u)", c->ooo_max_segs,
@@ -1056,6 +1104,13 @@ special_json(const struct wl_config *c, const char *path)
 				"type", wl_input_type_name(c->inputs[i].type),
 				"arg", c->inputs[i].arg,
 				"rx_queues", (int)c->inputs[i].rx_queues));
+		return a;
+	}
+	if (strcmp(path, "protocols.state_max") == 0) {
+		a = json_object();
+		for (i = 0; i < c->n_state_max; i++)
+			json_object_set_new(a, c->state_max[i].proto,
+				json_integer(c->state_max[i].n));
 		return a;
 	}
 	if (strcmp(path, "protocols.ports") == 0) {

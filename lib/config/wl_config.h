@@ -63,9 +63,18 @@ enum wl_syn_log_mode {
 	WL_SYN_LOG_EACH = 1,            /* one connection line each */
 };
 
+/* Bytes of a protocol name in the configuration, its NUL included. */
+#define WL_CFG_PROTO_NAME 32
+
 struct wl_cfg_pin {
-	char proto[32];
+	char proto[WL_CFG_PROTO_NAME];
 	uint16_t port;
+};
+
+/* A protocol's own number of states (protocols.state_max). */
+struct wl_cfg_state_max {
+	char proto[WL_CFG_PROTO_NAME];
+	uint32_t n;
 };
 
 /* wirelat-export's "export" block (docs/config.md, docs/export.md). */
@@ -173,6 +182,9 @@ struct wl_config {
 	uint16_t server_ports[WL_CFG_MAX_SERVER_PORTS];
 	unsigned int n_disabled;        /* protocols.disabled: ["redis", ...] */
 	char disabled[WL_CFG_MAX_PINS][32];
+	/* protocols.state_max: {"dns": 250000, ...}, else flow.l7_state_max */
+	unsigned int n_state_max;
+	struct wl_cfg_state_max state_max[WL_CFG_MAX_PINS];
 	uint32_t dns_timeout_ms;        /* protocols.dns_timeout_ms: 0 = none */
 
 	/* "collector" */

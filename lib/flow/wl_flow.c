@@ -2186,6 +2186,14 @@ parts_plan(const struct wl_flow_conf *c, struct part_plan *pl)
 
 #define PARTS_MAX 8
 
+/* States of protocol id per lcore (each of its transports). */
+static inline uint32_t
+l7_count(const struct wl_flow_conf *c, unsigned int id)
+{
+	return id < RTE_DIM(c->l7_state_proto) && c->l7_state_proto[id] != 0 ?
+		c->l7_state_proto[id] : c->l7_state_max;
+}
+
 /* Slot size of L7 pool i (struct wl_flow_table l7_pool: protocol
  * i % WL_FLOW_PROTOS, its second transport from WL_FLOW_PROTOS on), 0
  * when there is none: disabled protocols never claim a flow. A state
@@ -2199,7 +2207,7 @@ l7_slot(const struct wl_flow_conf *c, const struct wl_proto_ops *const *ops,
 	uint32_t size;
 
 	if (o == NULL || (c->proto_disabled & (1u << id)) ||
-			c->l7_state_max == 0)
+			l7_count(c, id) == 0)
 		return 0;
 	if (i >= WL_FLOW_PROTOS && o->l4proto2 == 0)
 		return 0;
@@ -2255,7 +2263,8 @@ wl_flow_table_mem(const struct wl_flow_conf *c)
 		c->ooo_seg_bytes) * c->ooo_pool_segs;
 
 	for (i = 0; i < 2 * WL_FLOW_PROTOS; i++)
-		b += (uint64_t)l7_slot(c, ops, n, i) * c->l7_state_max;
+		b += (uint64_t)l7_slot(c, ops, n, i) *
+			l7_count(c, i % WL_FLOW_PROTOS);
 	return b;
 }
 
@@ -2353,7 +2362,7 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 
 		ft->l7_pool[i].free = WL_NIL;
 		if (slot != 0 && pool_init(&ft->l7_pool[i], "wl_l7", slot,
-				conf->l7_state_max, socket) != 0)
+				l7_count(conf, i % WL_FLOW_PROTOS), socket) != 0)
 			goto nomem;
 	}
 	if (conf->probe_db != NULL) {

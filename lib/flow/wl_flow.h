@@ -109,6 +109,8 @@ struct wl_flow_conf {
 	uint32_t ooo_pool_segs;         /* held per lcore, all flows */
 	uint32_t ooo_seg_bytes;         /* bytes per held segment (MSS) */
 	uint32_t l7_state_max;          /* protocol states per lcore */
+	/* a protocol's own (by id), 0: l7_state_max */
+	uint32_t l7_state_proto[32];
 	uint32_t probe_max_bytes;       /* give up detection after this */
 	/* 65536 bits: ports treated as servers for mid-stream pickup. */
 	const uint64_t *server_ports;

@@ -61,6 +61,10 @@ def main():
         ('{"flow": {"max_flows": 5,}}', "cfg.json:1:"),
         ('{"collector": {"shm_group": "no-such-grp"}}',
          'collector.shm_group: no group "no-such-grp"'),
+        ('{"protocols": {"state_max": {"gopher": 10}}}',
+         "protocols.state_max.gopher: unknown protocol"),
+        ('{"eal": {"memory_mb": 10}}', "eal.memory_mb: 10 is below 64"),
+        # Last: "wirelat config" below reads this file.
         ('[]', "must be a JSON object"),
     )
     for text, want in cfgs:

@@ -12,7 +12,8 @@
 
 #include "wl_config.h"
 
-static const char *const protos[] = {"tcp", "http", "redis", NULL};
+static const char *const protos[] = {"tcp", "http", "redis", "dns", "mysql",
+	NULL};
 
 static int
 apply(struct wl_config *c, const char *text, char *err, size_t len)
@@ -65,7 +66,8 @@ test_every_key_roundtrips(void **state)
 		" \"rx\": {\"burst\": 64, \"parser_ring\": 1024, \"sw_hash\": true},"
 		" \"flow\": {\"max_flows\": 1000, \"ooo_max_segs\": 4},"
 		" \"protocols\": {\"ports\": {\"http\": [8080, 8888], \"redis\": [6380]},"
-		"  \"server_ports\": [9000], \"disabled\": [\"redis\"]},"
+		"  \"server_ports\": [9000], \"disabled\": [\"redis\"],"
+		"  \"state_max\": {\"dns\": 250000, \"mysql\": 100}},"
 		" \"collector\": {\"lossless\": true, \"max_series\": 50},"
 		" \"output\": {\"log\": \"-\", \"connections\": \"c.jsonl\","
 		"  \"report\": false}}";
@@ -90,6 +92,9 @@ test_every_key_roundtrips(void **state)
 	assert_int_equal(c.n_pins, 3);
 	assert_string_equal(c.pins[2].proto, "redis");
 	assert_int_equal(c.pins[2].port, 6380);
+	assert_int_equal(c.n_state_max, 2);
+	assert_string_equal(c.state_max[0].proto, "dns");
+	assert_int_equal(c.state_max[0].n, 250000);
 	assert_int_equal(c.lossless, 1);
 	assert_string_equal(c.conn_path, "c.jsonl");
 	assert_int_equal(c.report, 0);
@@ -123,6 +128,8 @@ test_errors_name_the_key(void **state)
 		{"{\"inputs\": [{\"type\": \"pcap\", \"arg\": \"x\", \"speed\": 1}]}", "inputs[0].speed: unknown key"},
 		{"{\"protocols\": {\"ports\": {\"http\": [0]}}}", "protocols.ports.http: must be an integer in [1, 65535]"},
 		{"{\"protocols\": {\"ports\": {\"http\": 80}}}", "protocols.ports.http: must be an array"},
+		{"{\"protocols\": {\"state_max\": {\"dns\": 0}}}", "protocols.state_max.dns: must be an integer in [1, 16777216]"},
+		{"{\"protocols\": {\"state_max\": [1]}}", "protocols.state_max: must be an object"},
 		{"{\"cores\": {\"rx\": [1, 99]}}", "cores.rx: must be an integer in [0, 63], got 99"},
 		{"{\"collector\": {\"lossless\": \"yes\"}}", "collector.lossless: must be \"auto\", true or false"},
 		{"{\"instance\": 5}", "instance: must be a string"},
@@ -160,6 +167,7 @@ test_validate(void **state)
 		{"{\"protocols\": {\"ports\": {\"gopher\": [70]}}}", "protocols.ports.gopher: unknown protocol"},
 		{"{\"protocols\": {\"ports\": {\"http\": [70], \"redis\": [70]}}}", "protocols.ports: port 70 pinned to both"},
 		{"{\"protocols\": {\"disabled\": [\"nope\"]}}", "protocols.disabled: unknown protocol"},
+		{"{\"protocols\": {\"state_max\": {\"nope\": 5}}}", "protocols.state_max.nope: unknown protocol"},
 		{"{\"cores\": {\"rx\": [1, 1]}}", "cores.rx: lcore 1 listed twice"},
 		{"{\"cores\": {\"parsers\": [2]}}", "cores.parsers: only with"},
 		{"{\"cores\": {\"mode\": \"pipeline\", \"rx\": [1], \"parsers\": [1]}}", "cores.parsers: lcore 1 is also"},

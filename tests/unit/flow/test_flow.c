@@ -1252,6 +1252,19 @@ test_l7_pool_per_proto(void **state)
 	table_new();
 	assert_int_equal(ft->l7_pool[P_UREC].n, 0);
 	assert_int_equal(ft->l7_pool[P_REC].n, 1);
+	/* A protocol's own count (protocols.state_max) sizes its pool. */
+	teardown(NULL);
+	conf.proto_disabled = 0;
+	conf.l7_state_proto[P_UREC] = 5;
+	table_new();
+	assert_int_equal(ft->l7_pool[P_UREC].n, 5);
+	assert_int_equal(ft->l7_pool[P_REC].n, 1);
+	assert_int_equal(wl_flow_table_mem(&conf) - 4 * RTE_CACHE_LINE_SIZE,
+		wl_flow_table_mem(&(struct wl_flow_conf){ .max_flows =
+		conf.max_flows, .ooo_pool_segs = conf.ooo_pool_segs,
+		.ooo_seg_bytes = conf.ooo_seg_bytes, .conn_analytics = 1,
+		.l7_state_max = 1, .protos = conf.protos,
+		.n_protos = conf.n_protos }));
 }
 
 static enum wl_probe

@@ -206,17 +206,6 @@ void wl_match_init(struct wl_match *m, const struct wl_proto_ctx *ctx,
  */
 void wl_match_start(struct wl_match *m, int dir);
 
-/* What every message reads of a flow's struct wl_match: the lists'
- * heads and counts, not the holes. */
-#define WL_MATCH_HEAD offsetof(struct wl_match, hole)
-
-/**
- * Prefetch the oldest waiting request of the matcher at m (the state
- * line holding its head must be in cache: lib/flow, ahead of a
- * response).
- */
-void wl_match_prefetch(const struct wl_match *m, struct wl_mpool *p);
-
 /**
  * Set up a flow's matcher for pairing by key (wl_match_next,
  * wl_match_answer, wl_match_drop): no order, no holes.

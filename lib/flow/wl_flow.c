@@ -1654,9 +1654,9 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 /* ---- public ---- */
 
 #define FLOW_PREFETCH_AHEAD 4
-#ifndef PARTS_PREFETCH_AHEAD
+/* Parts two packets ahead: a response's request is read from its state
+ * one packet ahead, once that state has arrived. */
 #define PARTS_PREFETCH_AHEAD 2
-#endif
 
 /* The entry's lines (a packet touches all three). */
 static inline void
@@ -2001,8 +2001,7 @@ wl_flow_input_burst(struct wl_flow_table *ft, const struct wl_pkt *p,
 			parts_prefetch(ft,
 				&ft->flows[pos[i + PARTS_PREFETCH_AHEAD]],
 				in[i + PARTS_PREFETCH_AHEAD].side);
-		if (PARTS_PREFETCH_AHEAD > 1 && i + 1 < m && pos[i + 1] >= 0 &&
-				ft->del_gen == gen)
+		if (i + 1 < m && pos[i + 1] >= 0 && ft->del_gen == gen)
 			req_prefetch(ft, &ft->flows[pos[i + 1]], in[i + 1].side);
 		/* A few flows ahead: more would overflow the fill buffers. */
 		if (i + FLOW_PREFETCH_AHEAD < m &&

@@ -2195,14 +2195,14 @@ l7_count(const struct wl_flow_conf *c, unsigned int id)
 
 /* Slot size of L7 pool i (struct wl_flow_table l7_pool: protocol
  * i % WL_FLOW_PROTOS, its second transport from WL_FLOW_PROTOS on), 0
- * when there is none: disabled protocols never claim a flow. A state
- * starts on a cache line, so its first lines are the ones prefetched. */
+ * when there is none: disabled protocols never claim a flow (c's
+ * protocol table set: conf_protos()). A state starts on a cache line,
+ * so its first lines are the ones prefetched. */
 static uint32_t
-l7_slot(const struct wl_flow_conf *c, const struct wl_proto_ops *const *ops,
-	unsigned int n, unsigned int i)
+l7_slot(const struct wl_flow_conf *c, unsigned int i)
 {
 	unsigned int id = i % WL_FLOW_PROTOS;
-	const struct wl_proto_ops *o = id < n ? ops[id] : NULL;
+	const struct wl_proto_ops *o = id < c->n_protos ? c->protos[id] : NULL;
 	uint32_t size;
 
 	if (o == NULL || (c->proto_disabled & (1u << id)) ||
@@ -2250,20 +2250,38 @@ table_bytes(const struct wl_flow_conf *c)
 	return b;
 }
 
-uint64_t
-wl_flow_table_mem(const struct wl_flow_conf *c)
+/* Requests waiting for their answers, all flows (struct wl_mpool). */
+static uint32_t
+pending_n(const struct wl_flow_conf *c)
 {
-	const struct wl_proto_ops *const *ops = c->protos != NULL ?
-		c->protos : wl_protos;
-	unsigned int i, n = c->protos != NULL ? c->n_protos : WL_PROTO_MAX;
-	uint64_t b = sizeof(struct wl_flow_table) + table_bytes(c) +
-		wl_mpool_bytes(c->pending_max != 0 ? c->pending_max : 4096) +
+	return c->pending_max != 0 ? c->pending_max : 4096;
+}
+
+/* No protocol table given: the registered protocols. */
+static void
+conf_protos(struct wl_flow_conf *c)
+{
+	if (c->protos == NULL) {
+		c->protos = wl_protos;
+		c->n_protos = WL_PROTO_MAX;
+	}
+}
+
+uint64_t
+wl_flow_table_mem(const struct wl_flow_conf *conf)
+{
+	struct wl_flow_conf cf = *conf, *c = &cf;
+	unsigned int i;
+	uint64_t b;
+
+	conf_protos(c);
+	b = sizeof(struct wl_flow_table) + table_bytes(c) +
+		wl_mpool_bytes(pending_n(c)) +
 		(uint64_t)slot_bytes((uint32_t)sizeof(struct wl_ooo_seg) +
 		c->ooo_seg_bytes) * c->ooo_pool_segs;
 
 	for (i = 0; i < 2 * WL_FLOW_PROTOS; i++)
-		b += (uint64_t)l7_slot(c, ops, n, i) *
-			l7_count(c, i % WL_FLOW_PROTOS);
+		b += (uint64_t)l7_slot(c, i) * l7_count(c, i % WL_FLOW_PROTOS);
 	return b;
 }
 
@@ -2288,10 +2306,7 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 	if (ft == NULL)
 		goto nomem;
 	ft->conf = *conf;
-	if (ft->conf.protos == NULL) {
-		ft->conf.protos = wl_protos;
-		ft->conf.n_protos = WL_PROTO_MAX;
-	}
+	conf_protos(&ft->conf);
 	ft->sink = sink;
 	ft->count_sink.emit = count_emit;
 	ft->count_sink.arg = ft;
@@ -2356,8 +2371,7 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			ft->usable_udp |= 1u << i;
 	}
 	for (i = 0; i < RTE_DIM(ft->l7_pool); i++) {
-		uint32_t slot = l7_slot(&ft->conf, ft->conf.protos,
-			ft->conf.n_protos, i);
+		uint32_t slot = l7_slot(&ft->conf, i);
 
 		ft->l7_pool[i].free = WL_NIL;
 		if (slot != 0 && pool_init(&ft->l7_pool[i], "wl_l7", slot,
@@ -2370,8 +2384,7 @@ wl_flow_table_create(const struct wl_flow_conf *conf,
 			goto nomem;
 	}
 
-	ft->mpool = wl_mpool_create(conf->pending_max != 0 ?
-		conf->pending_max : 4096, socket);
+	ft->mpool = wl_mpool_create(pending_n(conf), socket);
 	if (ft->mpool == NULL)
 		goto nomem;
 

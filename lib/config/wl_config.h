@@ -181,7 +181,7 @@ struct wl_config {
 	unsigned int n_server_ports;    /* protocols.server_ports: [port, ...] */
 	uint16_t server_ports[WL_CFG_MAX_SERVER_PORTS];
 	unsigned int n_disabled;        /* protocols.disabled: ["redis", ...] */
-	char disabled[WL_CFG_MAX_PINS][32];
+	char disabled[WL_CFG_MAX_PINS][WL_CFG_PROTO_NAME];
 	/* protocols.state_max: {"dns": 250000, ...}, else flow.l7_state_max */
 	unsigned int n_state_max;
 	struct wl_cfg_state_max state_max[WL_CFG_MAX_PINS];

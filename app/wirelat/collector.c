@@ -134,7 +134,8 @@ drops_get(const struct wl_app *app, struct wl_drops *dr)
 			st->flow.c[WL_FLOW_CTR_EVICTED_ESTABLISHED] +
 			st->flow.c[WL_FLOW_CTR_L7_STATE_FULL] +
 			st->flow.c[WL_FLOW_CTR_PROBING_FULL] +
-			st->flow.c[WL_FLOW_CTR_HASH_FULL];
+			st->flow.c[WL_FLOW_CTR_HASH_FULL] +
+			st->flow.c[WL_FLOW_CTR_V6_FULL];
 		for (k = 0; k < WL_PROTO_MAX; k++)
 			dr->d[WL_DROP_TXNS] += st->proto[k * WL_PROTO_CTR_MAX +
 				WL_PROTO_CTR_PENDING_OVERFLOW];

@@ -582,7 +582,7 @@ flow_conf_init(struct wl_app *app)
 	f->unproven_pct = c->unproven_pct;
 	f->handshake_max = c->handshake_max;
 	f->extra_max = c->extra_max;
-	f->analytics_max = c->analytics_max;
+	f->ipv6_max = c->ipv6_max;
 	f->events_max = c->events_max;
 	f->probing_max = c->probing_max;
 	f->stash_max = c->stash_max;

@@ -93,7 +93,7 @@ static const struct cfg_key keys[] = {
 	{"flow.unproven_pct", T_U32, OFF(unproven_pct), 0, 0, 100, NULL},
 	{"flow.handshake_max", T_U32, OFF(handshake_max), 0, 0, 1 << 24, NULL},
 	{"flow.extra_max", T_U32, OFF(extra_max), 0, 0, 1 << 24, NULL},
-	{"flow.analytics_max", T_U32, OFF(analytics_max), 0, 0, 1 << 24, NULL},
+	{"flow.ipv6_max", T_U32, OFF(ipv6_max), 0, 0, 1 << 24, NULL},
 	{"flow.events_max", T_U32, OFF(events_max), 0, 0, 1 << 24, NULL},
 	{"flow.probing_max", T_U32, OFF(probing_max), 0, 0, 1 << 24, NULL},
 	{"flow.stash_max", T_U32, OFF(stash_max), 0, 0, 1 << 24, NULL},

@@ -87,7 +87,7 @@ static const char *const gauge_counters[] = {
 	"flow_mem_bytes",
 	"flow_handshake_peak",
 	"flow_extra_peak",
-	"flow_analytics_peak",
+	"flow_ipv6_peak",
 	"flow_events_peak",
 	"flow_probing_peak",
 	"flow_stash_peak",

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_byteorder.h>
 #include <rte_prefetch.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
@@ -94,35 +95,33 @@ wl_flow_extra_get(struct wl_flow_table *ft, struct wl_flow *f)
 	return x;
 }
 
-static inline struct wl_flow_an *
-an_get(struct wl_flow_table *ft, const struct wl_flow *f)
+/* Connection analytics run on f: a TCP flow, with them configured. */
+static inline int
+an_on(const struct wl_flow_table *ft, const struct wl_flow *f)
 {
-	return f->an == WL_NIL ? NULL : wl_pool_at(&ft->an_pool, f->an);
+	return ft->conf.conn_analytics && f->key.l4proto == IPPROTO_TCP;
 }
 
 static inline struct wl_flow_ev *
 ev_peek(struct wl_flow_table *ft, const struct wl_flow *f)
 {
-	const struct wl_flow_an *a = an_get(ft, f);
-
-	return a == NULL || a->ev == WL_NIL ? NULL :
-		wl_pool_at(&ft->ev_pool, a->ev);
+	return f->ev == WL_NIL ? NULL : wl_pool_at(&ft->ev_pool, f->ev);
 }
 
 /* The analytics events of f, taken at the first; NULL (the flow flagged
  * partial, once) when the pool is empty. */
 static struct wl_flow_ev *
-ev_get(struct wl_flow_table *ft, struct wl_flow *f, struct wl_flow_an *a)
+ev_get(struct wl_flow_table *ft, struct wl_flow *f)
 {
 	struct wl_flow_ev *e;
 
-	if (a->ev != WL_NIL)
-		return wl_pool_at(&ft->ev_pool, a->ev);
-	if (a->ev_failed)
+	if (f->ev != WL_NIL)
+		return wl_pool_at(&ft->ev_pool, f->ev);
+	if (f->ev_failed)
 		return NULL;
-	e = part_take(ft, &ft->ev_pool, &a->ev, WL_FLOW_CTR_EVENTS_PEAK);
+	e = part_take(ft, &ft->ev_pool, &f->ev, WL_FLOW_CTR_EVENTS_PEAK);
 	if (e == NULL) {
-		a->ev_failed = 1;
+		f->ev_failed = 1;
 		f->cflags |= 1u << WL_CONN_F_BIT_PARTIAL;
 		CTR(ft, EVENTS_FULL)++;
 	}
@@ -192,13 +191,9 @@ probe_st_set(struct wl_flow *f, unsigned int dir, unsigned int st)
 static void
 parts_put(struct wl_flow_table *ft, struct wl_flow *f)
 {
-	struct wl_flow_an *a = an_get(ft, f);
-
-	if (a != NULL) {
-		if (a->ev != WL_NIL)
-			wl_pool_put(&ft->ev_pool, a->ev);
-		wl_pool_put(&ft->an_pool, f->an);
-		f->an = WL_NIL;
+	if (f->ev != WL_NIL) {
+		wl_pool_put(&ft->ev_pool, f->ev);
+		f->ev = WL_NIL;
 	}
 	if (f->extra != WL_NIL) {
 		wl_pool_put(&ft->extra_pool, f->extra);
@@ -292,12 +287,31 @@ list_move(struct wl_flow_table *ft, struct wl_flow *f, unsigned int list)
 
 /* ---- L7 ---- */
 
+/* The address of key side `side` of f (IPv4 ones v4-mapped, as struct
+ * wl_addr keeps them). */
+static inline void
+flow_addr(const struct wl_flow_table *ft, const struct wl_flow *f,
+	unsigned int side, struct wl_addr *a)
+{
+	if (f->key.v6) {
+		const struct wl_flow_v6 *v = wl_pool_at(&ft->v6_pool,
+			f->key.a[1]);
+
+		*a = v->addr[side];
+		return;
+	}
+	memset(a->a, 0, 10);
+	a->a[10] = 0xff;
+	a->a[11] = 0xff;
+	memcpy(a->a + 12, &f->key.a[side], 4);
+}
+
 static void
 ctx_init(struct wl_flow_table *ft, struct wl_flow *f, unsigned int proto,
 	struct wl_proto_ctx *ctx)
 {
-	ctx->cli = f->key.addr[f->cli_side];
-	ctx->srv = f->key.addr[!f->cli_side];
+	flow_addr(ft, f, f->cli_side, &ctx->cli);
+	flow_addr(ft, f, !f->cli_side, &ctx->srv);
 	ctx->cli_port = f->key.port[f->cli_side];
 	ctx->srv_port = f->key.port[!f->cli_side];
 	ctx->vlan = f->key.vlan;
@@ -734,8 +748,9 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 	const struct wl_flow_hs *h = hs_get(ft, f);
 	struct wl_proto_ctx ctx;
 	struct wl_tcp_txn *x;
-	uint64_t srtt = 0, crtt = 0;
+	uint64_t rtt[2] = { 0, 0 };
 	struct wl_txn t;
+	unsigned int i;
 
 	ctx_init(ft, f, WL_PROTO_TCP, &ctx);
 	wl_proto_txn_init(&ctx, &t);
@@ -767,8 +782,8 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 			(uint64_t)h->syn_retrans + 1)
 		t.flags |= WL_TXN_F_SYN_ONLY;
 	if (sc == WL_SC_OK) {
-		srtt = wl_txn_ttfb(&t);
-		crtt = client_rtt;
+		rtt[0] = wl_txn_ttfb(&t);
+		rtt[1] = client_rtt;
 	}
 	if (h->syn_retrans != 0 || h->synack_retrans != 0) {
 		struct wl_flow_extra *xe = wl_flow_extra_get(ft, f);
@@ -779,8 +794,19 @@ hs_emit(struct wl_flow_table *ft, struct wl_flow *f, uint64_t rsp_ns,
 		}
 	}
 	wl_pool_put(&ft->hs_pool, f->hsp);
-	f->rtt[0] = srtt;
-	f->rtt[1] = crtt;
+	/* 4.29 s and longer: the high word in the extra part, or no RTT
+	 * (the flow is flagged partial) rather than a wrong one. */
+	for (i = 0; i < 2; i++) {
+		if (rtt[i] > UINT32_MAX) {
+			struct wl_flow_extra *xe = wl_flow_extra_get(ft, f);
+
+			if (xe != NULL)
+				xe->rtt_hi[i] = (uint32_t)(rtt[i] >> 32);
+			else
+				rtt[i] = 0;
+		}
+		f->rtt[i] = (uint32_t)rtt[i];
+	}
 	f->hs = WL_HS_DONE;
 	CTR(ft, HANDSHAKES)++;
 	wl_proto_emit(&ctx, &t);
@@ -793,7 +819,6 @@ conn_fill(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now,
 {
 	const struct wl_flow_extra *xe = wl_extra(ft, f);
 	const struct wl_flow_ev *ev = ev_peek(ft, f);
-	struct wl_flow_an *a = an_get(ft, f);
 	unsigned int i;
 
 	memset(c, 0, sizeof(*c));
@@ -821,13 +846,15 @@ conn_fill(struct wl_flow_table *ft, struct wl_flow *f, uint64_t now,
 			d->stalls = ev->d[i].stalls;
 		}
 		/* A window still closed at the end was closed until then. */
-		if (a != NULL && a->d[i].zero_now &&
-				f->last_ns > a->zero_since_ns[i])
-			d->zero_win_ns += f->last_ns - a->zero_since_ns[i];
+		if (ev != NULL && (f->an_fl[i] & WL_AN_ZERO_NOW) &&
+				f->last_ns > ev->zero_since_ns[i])
+			d->zero_win_ns += f->last_ns - ev->zero_since_ns[i];
 	}
 	if (f->hs == WL_HS_NONE || f->hs == WL_HS_DONE) {
-		c->server_rtt_ns = f->rtt[0];
-		c->client_rtt_ns = f->rtt[1];
+		c->server_rtt_ns = f->rtt[0] |
+			(xe != NULL ? (uint64_t)xe->rtt_hi[0] << 32 : 0);
+		c->client_rtt_ns = f->rtt[1] |
+			(xe != NULL ? (uint64_t)xe->rtt_hi[1] << 32 : 0);
 	}
 	if (ev != NULL) {
 		c->ipg_min_ns = ev->ipg_min_ns;
@@ -903,13 +930,13 @@ close_l7(struct wl_flow_table *ft, struct wl_flow *f, uint32_t flags,
 		 * server sent: a count settles an open loss (wl_match.h). */
 		ctx.close_clean = f->end == WL_CONN_END_CLOSED &&
 			f->cli_fin_first && (fs2c & WL_FD_SEQ_VALID) &&
-			SEQ_GEQ(f->cli_fin_ack, fs2c & WL_FD_FIN_SEEN ?
+			SEQ_GEQ(f->fin_ack, fs2c & WL_FD_FIN_SEEN ?
 			s2c->fin_seq : s2c->next_seq);
 		/* Or the server first, after every byte the client sent. */
 		ctx.close_srv_first = f->end == WL_CONN_END_CLOSED &&
 			!f->cli_fin_first &&
 			f->fin_side == WL_CONN_SIDE_SERVER &&
-			(fc2s & WL_FD_SEQ_VALID) && SEQ_GEQ(f->srv_fin_ack,
+			(fc2s & WL_FD_SEQ_VALID) && SEQ_GEQ(f->fin_ack,
 			fc2s & WL_FD_FIN_SEEN ? c2s->fin_seq : c2s->next_seq);
 		ft->conf.protos[f->proto]->close(l7_state(ft, f), &ctx, flags,
 			now);
@@ -919,34 +946,42 @@ close_l7(struct wl_flow_table *ft, struct wl_flow *f, uint32_t flags,
 
 /* ---- table ---- */
 
-/* CRC32-C of the key, as rte_hash_crc() would give it; the words are
- * copied out first: read through another type right after key_make()
- * wrote them, the compiler may load them before the stores land (strict
- * aliasing). */
-static inline uint32_t
-key_hash(const struct wl_flow_key *k)
-{
-	uint64_t w[sizeof(*k) / 8];
-	uint32_t h = 0;
-	unsigned int i;
+/* A packet's key and what its lookup and duplicate check need. */
+struct flow_in {
+	struct wl_flow_ckey k;  /* IPv6: a[1] 0 (the part is the flow's) */
+	uint32_t h;             /* key hash */
+	uint32_t dsig;          /* dup_sig(), when dedup */
+	uint32_t ddb;           /* its bucket */
+	uint8_t side;           /* key side of the source */
+	uint8_t dedup;
+};
 
-	memcpy(w, k, sizeof(w));
-	for (i = 0; i < RTE_DIM(w); i++)
-		h = rte_hash_crc_8byte(w[i], h);
-	return h;
+/* The hash of an entry's key: an IPv6 one keeps it. */
+static inline uint32_t
+ckey_hash(const struct wl_flow_ckey *k)
+{
+	return k->v6 ? k->a[0] : wl_flow_words_hash(k, 2);
 }
 
-/* Five word compares, no memcmp() call (a 40-byte memcmp() once took 11%
- * of the lcore: benchmarks.md, "What changed the numbers"). */
+/* Does f have the key of in (packet p)? Two word compares for IPv4 (no
+ * memcmp() call: a 40-byte one once took 11% of the lcore), and the
+ * addresses in the part for IPv6. */
 static inline int
-key_eq(const struct wl_flow_key *a, const struct wl_flow_key *b)
+key_eq(const struct wl_flow_table *ft, const struct wl_flow *f,
+	const struct flow_in *in, const struct wl_pkt *p)
 {
-	uint64_t x[sizeof(*a) / 8], y[sizeof(*a) / 8];
+	const struct wl_flow_v6 *v;
+	uint64_t x[2], y[2];
 
-	memcpy(x, a, sizeof(x));
-	memcpy(y, b, sizeof(y));
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
-		(x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+	memcpy(x, &f->key, sizeof(x));
+	memcpy(y, &in->k, sizeof(y));
+	if (!f->key.v6)
+		return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+	if (f->key.a[0] != in->k.a[0] || x[1] != y[1])
+		return 0;
+	v = wl_pool_at(&ft->v6_pool, f->key.a[1]);
+	return memcmp(&v->addr[in->side], &p->src, sizeof(p->src)) == 0 &&
+		memcmp(&v->addr[!in->side], &p->dst, sizeof(p->dst)) == 0;
 }
 
 /* A flow's first bucket: h scaled to the bucket count. */
@@ -989,17 +1024,18 @@ bkt_scan(const struct wl_ft_bucket *b, uint16_t sig, unsigned int *w)
 	return WL_NIL;
 }
 
-/* The flow of key k (hash h), or -ENOENT. */
+/* The flow of in (packet p), or -ENOENT. */
 static int32_t
-tbl_find(struct wl_flow_table *ft, const struct wl_flow_key *k, uint32_t h)
+tbl_find(struct wl_flow_table *ft, const struct flow_in *in,
+	const struct wl_pkt *p)
 {
-	uint16_t sig = (uint16_t)h;
-	uint32_t b = bkt_first(ft, h), i;
+	uint16_t sig = (uint16_t)in->h;
+	uint32_t b = bkt_first(ft, in->h), i;
 	unsigned int j, w;
 
 	for (j = 0; j < 2; j++, b = bkt_alt(ft, b, sig))
 		for (w = 0; (i = bkt_scan(&ft->bkt[b], sig, &w)) != WL_NIL;)
-			if (key_eq(&ft->flows[i].key, k))
+			if (key_eq(ft, &ft->flows[i], in, p))
 				return (int32_t)i;
 	return -ENOENT;
 }
@@ -1101,7 +1137,7 @@ tbl_add(struct wl_flow_table *ft, uint32_t h, uint32_t i)
 static void
 tbl_del(struct wl_flow_table *ft, const struct wl_flow *f)
 {
-	uint32_t h = key_hash(&f->key), i = flow_idx(ft, f) + 1;
+	uint32_t h = ckey_hash(&f->key), i = flow_idx(ft, f) + 1;
 	uint32_t b = bkt_first(ft, h);
 	unsigned int j, w;
 
@@ -1127,6 +1163,8 @@ finish(struct wl_flow_table *ft, struct wl_flow *f, enum wl_conn_end end,
 	parts_put(ft, f);
 	list_unlink(ft, f);
 	tbl_del(ft, f);
+	if (f->key.v6)
+		wl_pool_put(&ft->v6_pool, f->key.a[1]);
 	f->next = ft->flow_free;
 	ft->flow_free = flow_idx(ft, f);
 	ft->del_gen++;
@@ -1283,28 +1321,59 @@ dst_is_server(const struct wl_flow_table *ft, const struct wl_pkt *p)
 
 /* ---- lookup ---- */
 
-/* Canonical key; *src_side is the key side of the packet's source. */
-static void
-key_make(struct wl_flow_key *k, const struct wl_pkt *p, unsigned int *src_side)
+static inline int
+addr_is_v4(const struct wl_addr *a)
 {
+	uint64_t hi;
+	uint32_t mid;
+
+	memcpy(&hi, a->a, 8);
+	memcpy(&mid, a->a + 8, 4);
+	return hi == 0 && mid == rte_cpu_to_be_32(0xffff);
+}
+
+/* The canonical key of p, its hash, and the key side of its source. */
+static void
+key_make(struct flow_in *in, const struct wl_pkt *p)
+{
+	struct wl_flow_ckey *k = &in->k;
 	int c = memcmp(&p->src, &p->dst, sizeof(p->src));
+	unsigned int s;
 
 	memset(k, 0, sizeof(*k));
 	if (c == 0)
 		c = (int)p->sport - (int)p->dport;
-	*src_side = c > 0;
-	k->addr[*src_side] = p->src;
-	k->port[*src_side] = p->sport;
-	k->addr[!*src_side] = p->dst;
-	k->port[!*src_side] = p->dport;
+	s = c > 0;
+	in->side = (uint8_t)s;
+	k->port[s] = p->sport;
+	k->port[!s] = p->dport;
 	k->vlan = p->nvlan != 0 ? p->vlan[0] : 0;
 	k->l4proto = p->l4proto;
+	if (addr_is_v4(&p->src) && addr_is_v4(&p->dst)) {
+		memcpy(&k->a[s], p->src.a + 12, 4);
+		memcpy(&k->a[!s], p->dst.a + 12, 4);
+		in->h = wl_flow_words_hash(k, 2);
+	} else {
+		struct wl_flow_key fk;
+
+		memset(&fk, 0, sizeof(fk));
+		fk.addr[s] = p->src;
+		fk.addr[!s] = p->dst;
+		memcpy(fk.port, k->port, sizeof(fk.port));
+		fk.vlan = k->vlan;
+		fk.l4proto = k->l4proto;
+		in->h = wl_flow_words_hash(&fk, sizeof(fk) / 8);
+		k->a[0] = in->h;
+		k->v6 = 1;
+	}
 }
 
 static struct wl_flow *
-flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, uint32_t h,
-	const struct wl_pkt *p, unsigned int src_side)
+flow_new(struct wl_flow_table *ft, const struct flow_in *in,
+	const struct wl_pkt *p)
 {
+	unsigned int src_side = in->side;
+	uint32_t v6 = WL_NIL;
 	struct wl_flow *f;
 	int client_is_src, syn = p->l4proto == IPPROTO_TCP &&
 		(p->tcp_flags & (WL_TCP_SYN | WL_TCP_ACK)) == WL_TCP_SYN;
@@ -1315,6 +1384,14 @@ flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, uint32_t h,
 		evict(ft, p->ts_ns);
 	if (syn)
 		hs_room(ft, p->ts_ns);
+	if (in->k.v6) {
+		v6 = wl_pool_take(&ft->v6_pool);
+		if (v6 == WL_NIL) {
+			CTR(ft, V6_FULL)++;
+			return NULL;
+		}
+		ft->st->c[WL_FLOW_CTR_V6_PEAK] = ft->v6_pool.peak;
+	}
 	if (ft->flow_free != WL_NIL) {
 		i = ft->flow_free;
 		ft->flow_free = ft->flows[i].next;
@@ -1322,17 +1399,26 @@ flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, uint32_t h,
 		/* count < max_flows: a never-used entry is left */
 		i = ft->flow_fresh++;
 	}
-	if (tbl_add(ft, h, i) != 0) {
+	if (tbl_add(ft, in->h, i) != 0) {
 		ft->flows[i].next = ft->flow_free;
 		ft->flow_free = i;
+		if (v6 != WL_NIL)
+			wl_pool_put(&ft->v6_pool, v6);
 		CTR(ft, HASH_FULL)++;
 		return NULL;
 	}
 	f = &ft->flows[i];
 	memset(f, 0, sizeof(*f));
-	f->key = *k;
+	f->key = in->k;
+	if (v6 != WL_NIL) {
+		struct wl_flow_v6 *a = wl_pool_at(&ft->v6_pool, v6);
+
+		a->addr[src_side] = p->src;
+		a->addr[!src_side] = p->dst;
+		f->key.a[1] = v6;
+	}
 	f->proto = WL_PROTO_NONE;
-	f->l7 = f->ro = f->extra = f->an = WL_NIL;
+	f->l7 = f->ro = f->extra = f->ev = WL_NIL;
 	f->flow_id = ft->next_id++;
 	f->ts_source = p->ts_source;
 	f->first_ns = p->ts_ns;
@@ -1356,17 +1442,6 @@ flow_new(struct wl_flow_table *ft, const struct wl_flow_key *k, uint32_t h,
 		/* A SYN/ACK seen first has no handshake to complete: like a
 		 * flow picked up mid-stream, the client's answer proves it. */
 		list_append(ft, f, syn ? WL_FL_SYN : WL_FL_ONEWAY);
-		if (ft->conf.conn_analytics) {
-			struct wl_flow_an *a = part_take(ft, &ft->an_pool,
-				&f->an, WL_FLOW_CTR_ANALYTICS_PEAK);
-
-			if (a != NULL) {
-				a->ev = WL_NIL;
-			} else {
-				f->cflags |= 1u << WL_CONN_F_BIT_NO_ANALYTICS;
-				CTR(ft, ANALYTICS_FULL)++;
-			}
-		}
 	} else {
 		CTR(ft, UDP)++;
 		client_is_src = dst_is_server(ft, p);
@@ -1479,74 +1554,77 @@ tcp_syn(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
  * than zero go to the events part.
  */
 static void
-tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f,
-	struct wl_flow_an *a, enum wl_dir dir, const struct wl_pkt *p)
+tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
+	const struct wl_pkt *p)
 {
-	struct wl_an_dir *d = &a->d[dir];
 	uint32_t len = WL_MAX(p->payload_len, p->seg_len);
-	uint8_t fl = p->tcp_flags;
+	uint8_t fl = p->tcp_flags, afl = f->an_fl[dir];
 	struct wl_flow_ev *ev;
 	uint64_t gap;
 
 	if (p->ip_version == 4) {
-		uint16_t step = (uint16_t)(p->ip_id - d->last_ipid);
+		uint16_t step = (uint16_t)(p->ip_id - f->an_ipid[dir]);
+		uint8_t *run = &f->an_ipid_run[dir];
 
 		/* Sequential senders (Linux per-socket IDs) step by one; a
 		 * jump after a run of such steps is packets the tap missed. */
 		if (step == 1) {
-			d->ipid_run += d->ipid_run < UINT8_MAX;
-		} else if (d->ipid_run >= 4 && step > 1 && step < 1024) {
-			ev = ev_get(ft, f, a);
+			*run += *run < UINT8_MAX;
+		} else if (*run >= 4 && step > 1 && step < 1024) {
+			ev = ev_get(ft, f);
 			if (ev != NULL) {
 				ev->d[dir].ipid_gaps++;
 				ev->d[dir].ipid_missing += step - 1u;
 			}
-			d->ipid_run = 1;
+			*run = 1;
 		} else if (step != 0) {
-			d->ipid_run = 0;
+			*run = 0;
 		}
-		d->last_ipid = p->ip_id;
+		f->an_ipid[dir] = p->ip_id;
 	}
 	if (fl & (WL_TCP_SYN | WL_TCP_RST))
 		return;
-	if (p->nsack != 0 && (ev = ev_get(ft, f, a)) != NULL)
+	if (p->nsack != 0 && (ev = ev_get(ft, f)) != NULL)
 		ev->d[dir].sack_blocks += p->nsack;
-	if (p->tcp_window == 0 && !d->zero_now) {
-		ev = ev_get(ft, f, a);
-		if (ev != NULL)
+	if (p->tcp_window == 0 && !(afl & WL_AN_ZERO_NOW)) {
+		/* Timed in the events part: no room there, no time. */
+		ev = ev_get(ft, f);
+		if (ev != NULL) {
 			ev->d[dir].zero_win++;
-		d->zero_now = 1;
-		a->zero_since_ns[dir] = p->ts_ns;
-	} else if (p->tcp_window != 0 && d->zero_now) {
+			ev->zero_since_ns[dir] = p->ts_ns;
+		}
+		afl |= WL_AN_ZERO_NOW;
+	} else if (p->tcp_window != 0 && (afl & WL_AN_ZERO_NOW)) {
 		ev = ev_peek(ft, f);
 		if (ev != NULL)
 			ev->d[dir].zero_win_ns += p->ts_ns -
-				a->zero_since_ns[dir];
-		d->zero_now = 0;
+				ev->zero_since_ns[dir];
+		afl &= (uint8_t)~WL_AN_ZERO_NOW;
 	}
 	if (fl & WL_TCP_ACK) {
 		/* RFC 5681: same ACK, same window, no data, data in flight. */
-		if (d->ack_seen && p->ack == d->last_ack &&
-				p->tcp_window == d->last_win && len == 0 &&
+		if ((afl & WL_AN_ACK_SEEN) && p->ack == f->an_ack[dir] &&
+				p->tcp_window == f->an_win[dir] && len == 0 &&
 				!(fl & WL_TCP_FIN) &&
 				(f->dfl[!dir] & WL_FD_SEQ_VALID) &&
-				SEQ_LT(p->ack, a->d[!dir].high_seq) &&
-				(ev = ev_get(ft, f, a)) != NULL)
+				SEQ_LT(p->ack, f->an_high[!dir]) &&
+				(ev = ev_get(ft, f)) != NULL)
 			ev->d[dir].dup_acks++;
-		d->ack_seen = 1;
-		d->last_ack = p->ack;
-		d->last_win = (uint16_t)p->tcp_window;
+		afl |= WL_AN_ACK_SEEN;
+		f->an_ack[dir] = p->ack;
+		f->an_win[dir] = (uint16_t)p->tcp_window;
 	}
+	f->an_fl[dir] = afl;
 	if (len == 0)
 		return;
 	if (!(f->dfl[dir] & WL_FD_SEQ_VALID) ||
-			SEQ_GT(p->seq + len, d->high_seq))
-		d->high_seq = p->seq + len;
+			SEQ_GT(p->seq + len, f->an_high[dir]))
+		f->an_high[dir] = p->seq + len;
 	/* Only the side of the latest data packet can be in a burst, so
 	 * one time serves both. */
-	if (d->in_burst && p->ts_ns > a->last_data_ns &&
-			(ev = ev_get(ft, f, a)) != NULL) {
-		gap = p->ts_ns - a->last_data_ns;
+	if ((afl & WL_AN_IN_BURST) && p->ts_ns > f->last_data_ns &&
+			(ev = ev_get(ft, f)) != NULL) {
+		gap = p->ts_ns - f->last_data_ns;
 		if (gap > ev->d[dir].stall_max_ns)
 			ev->d[dir].stall_max_ns = gap;
 		if (gap >= (uint64_t)ft->conf.stall_ms * WL_NS_PER_MS)
@@ -1565,9 +1643,9 @@ tcp_analytics(struct wl_flow_table *ft, struct wl_flow *f,
 			ev->ipg_hist[b] += ev->ipg_hist[b] < UINT16_MAX;
 		}
 	}
-	d->in_burst = 1;
-	a->last_data_ns = p->ts_ns;
-	a->d[!dir].in_burst = 0;
+	f->an_fl[dir] = afl | WL_AN_IN_BURST;
+	f->last_data_ns = p->ts_ns;
+	f->an_fl[!dir] &= (uint8_t)~WL_AN_IN_BURST;
 }
 
 /* FIN both ways reached L7, nothing queued: the connection closed. */
@@ -1590,21 +1668,22 @@ tcp_input(struct wl_flow_table *ft, struct wl_flow *f, enum wl_dir dir,
 {
 	uint8_t fl = p->tcp_flags;
 
-	if (f->an != WL_NIL)
-		tcp_analytics(ft, f, an_get(ft, f), dir, p);
+	if (an_on(ft, f))
+		tcp_analytics(ft, f, dir, p);
 	if ((fl & WL_TCP_FIN) && f->fin_side == WL_CONN_SIDE_NONE) {
 		f->fin_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
 			WL_CONN_SIDE_SERVER;
 		f->cli_fin_first = dir == WL_DIR_C2S && (fl & WL_TCP_ACK);
-		f->cli_fin_ack = p->ack;
-		f->srv_fin_ack = p->ack;
+		f->fin_ack = p->ack;
 	} else if ((fl & WL_TCP_FIN) && (fl & WL_TCP_ACK) && dir == WL_DIR_C2S &&
 			f->fin_side == WL_CONN_SIDE_SERVER &&
-			SEQ_GT(f->srv_fin_ack, p->seq + p->seg_len)) {
+			(f->cli_fin_first ||
+			SEQ_GT(f->fin_ack, p->seq + p->seg_len))) {
 		/* The server's FIN, seen first, had this one: the client
-		 * closed first (the tap saw the two out of order). */
+		 * closed first (the tap saw the two out of order). Its
+		 * copies keep the first FIN's sequence: so the answer. */
 		f->cli_fin_first = 1;
-		f->cli_fin_ack = p->ack;
+		f->fin_ack = p->ack;
 	}
 	if ((fl & WL_TCP_RST) && f->rst_side == WL_CONN_SIDE_NONE)
 		f->rst_side = dir == WL_DIR_C2S ? WL_CONN_SIDE_CLIENT :
@@ -1682,8 +1761,8 @@ lines_prefetch(const char *p, unsigned int len)
 }
 
 /* What the entry points to (read from it: the entry must be in cache
- * already): analytics, and what a packet of direction dir reads of the
- * protocol state first (struct wl_proto_ops hot). */
+ * already): what a packet of direction dir reads of the protocol state
+ * first (struct wl_proto_ops hot). */
 static inline void
 parts_prefetch(struct wl_flow_table *ft, const struct wl_flow *f,
 	unsigned int side)
@@ -1692,8 +1771,6 @@ parts_prefetch(struct wl_flow_table *ft, const struct wl_flow *f,
 	const struct wl_proto_ops *ops;
 	unsigned int dir, slot, h;
 
-	if (f->an != WL_NIL)
-		rte_prefetch0(wl_pool_at(&ft->an_pool, f->an));
 	if (st == NULL)
 		return;
 	ops = ft->conf.protos[f->proto];
@@ -1839,32 +1916,18 @@ dd_seen(const struct wl_flow_table *ft, const struct wl_dd_bucket *b,
 
 /* ---- packets in ---- */
 
-/* A packet's key and what its lookup and duplicate check need. */
-struct flow_in {
-	struct wl_flow_key k;
-	uint32_t h;             /* key hash */
-	uint32_t dsig;          /* dup_sig(), when dedup */
-	uint32_t ddb;           /* its bucket */
-	uint8_t side;           /* key side of the source */
-	uint8_t dedup;
-};
-
 static inline void
 flow_in_make(const struct wl_flow_table *ft, const struct wl_pkt *p,
 	struct flow_in *in)
 {
-	unsigned int side;
-
-	key_make(&in->k, p, &side);
-	in->side = (uint8_t)side;
-	in->h = key_hash(&in->k);
+	key_make(in, p);
 	/* A host answers every segment that reaches a closed socket with
 	 * the same RST (IP ID 0 on many stacks): no copy to tell apart,
 	 * and a copied RST changes nothing but a count. */
 	in->dedup = ft->dup_window != 0 && !(p->l4proto == IPPROTO_TCP &&
 		(p->tcp_flags & WL_TCP_RST));
 	if (in->dedup) {
-		in->dsig = dup_sig(p, side);
+		in->dsig = dup_sig(p, in->side);
 		in->ddb = dd_bucket(ft, in->h, in->dsig);
 	}
 }
@@ -1895,7 +1958,7 @@ flow_input_at(struct wl_flow_table *ft, const struct wl_pkt *p,
 			CTR(ft, STRAY)++;
 			return;
 		}
-		f = flow_new(ft, &in->k, in->h, p, in->side);
+		f = flow_new(ft, in, p);
 		if (f == NULL)
 			return;
 		if (in->dedup)
@@ -1940,7 +2003,7 @@ wl_flow_input(struct wl_flow_table *ft, const struct wl_pkt *p)
 	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
 		return;
 	flow_in_make(ft, p, &in);
-	flow_input_at(ft, p, &in, tbl_find(ft, &in.k, in.h));
+	flow_input_at(ft, p, &in, tbl_find(ft, &in, p));
 }
 
 void
@@ -1983,8 +2046,8 @@ wl_flow_input_burst(struct wl_flow_table *ft, const struct wl_pkt *p,
 	}
 	for (i = 0; i < m; i++)
 		pos[i] = cand[i] == WL_NIL ? -ENOENT :
-			key_eq(&ft->flows[cand[i]].key, &in[i].k) ?
-			(int32_t)cand[i] : tbl_find(ft, &in[i].k, in[i].h);
+			key_eq(ft, &ft->flows[cand[i]], &in[i], &p[idx[i]]) ?
+			(int32_t)cand[i] : tbl_find(ft, &in[i], &p[idx[i]]);
 	for (i = 0; i < m && i < FLOW_PREFETCH_AHEAD; i++)
 		if (pos[i] >= 0)
 			flow_prefetch(&ft->flows[pos[i]]);
@@ -2012,7 +2075,7 @@ wl_flow_input_burst(struct wl_flow_table *ft, const struct wl_pkt *p,
 		 * flow freed meanwhile (its entry may be reused): look
 		 * again. */
 		if (ps < 0 || ft->del_gen != gen)
-			ps = tbl_find(ft, &in[i].k, in[i].h);
+			ps = tbl_find(ft, &in[i], &p[idx[i]]);
 		flow_input_at(ft, &p[idx[i]], &in[i], ps);
 	}
 }
@@ -2104,7 +2167,7 @@ wl_flow_table_free(struct wl_flow_table *ft)
 	rte_free(ft->dd);
 	rte_free(ft->hs_pool.base);
 	rte_free(ft->extra_pool.base);
-	rte_free(ft->an_pool.base);
+	rte_free(ft->v6_pool.base);
 	rte_free(ft->ev_pool.base);
 	rte_free(ft->probe_pool.base);
 	rte_free(ft->stash_pool.base);
@@ -2169,8 +2232,7 @@ parts_plan(const struct wl_flow_conf *c, struct part_plan *pl)
 	const struct part_plan p[] = {
 		PART(hs_pool, wl_flow_hs, pool_size(c->handshake_max, mf, 1)),
 		PART(extra_pool, wl_flow_extra, pool_size(c->extra_max, mf, 1)),
-		PART(an_pool, wl_flow_an,
-			an ? pool_size(c->analytics_max, mf, 1) : 0),
+		PART(v6_pool, wl_flow_v6, pool_size(c->ipv6_max, mf, 1)),
 		PART(ev_pool, wl_flow_ev,
 			an ? pool_size(c->events_max, mf, 1) : 0),
 		PART(probe_pool, wl_flow_probe,

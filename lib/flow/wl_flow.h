@@ -76,8 +76,8 @@
 	_(HANDSHAKE_PEAK, "flow_handshake_peak") /* gauge: parts at once */ \
 	_(EXTRA_FULL, "flow_extra_full")       /* flows with partial counts */ \
 	_(EXTRA_PEAK, "flow_extra_peak")       /* gauge */ \
-	_(ANALYTICS_FULL, "flow_analytics_full") /* flows without analytics */ \
-	_(ANALYTICS_PEAK, "flow_analytics_peak") /* gauge */ \
+	_(V6_FULL, "flow_ipv6_full")     /* no IPv6 part: not created */ \
+	_(V6_PEAK, "flow_ipv6_peak")     /* gauge */ \
 	_(EVENTS_FULL, "flow_events_full")     /* analytics partial */ \
 	_(EVENTS_PEAK, "flow_events_peak")     /* gauge */ \
 	_(PROBING_FULL, "flow_probing_full")   /* detection stopped */ \
@@ -160,9 +160,9 @@ struct wl_flow_conf {
 	 * timing (default max_flows; empty: the oldest half-open flow is
 	 * evicted), rare counts: retransmissions, gaps, out-of-order,
 	 * SYN retransmissions, counters past 4 GiB (default max_flows;
-	 * empty: the flow's counts are partial, flagged), analytics state
-	 * (default max_flows; empty: no analytics for the flow, flagged),
-	 * analytics events: stalls, bursts, zero windows, duplicate ACKs,
+	 * empty: the flow's counts are partial, flagged), the addresses of
+	 * IPv6 flows (default max_flows; empty: the flow is not created,
+	 * counted), analytics events: stalls, bursts, zero windows, duplicate ACKs,
 	 * SACK, IP ID gaps (default max_flows; empty: partial, flagged),
 	 * detection of flows whose first bytes did not settle it (default
 	 * max_flows; empty: detection stops, counted), bytes kept while
@@ -173,7 +173,7 @@ struct wl_flow_conf {
 	 */
 	uint32_t handshake_max;
 	uint32_t extra_max;
-	uint32_t analytics_max;
+	uint32_t ipv6_max;
 	uint32_t events_max;
 	uint32_t probing_max;
 	uint32_t stash_max;
@@ -211,8 +211,7 @@ enum wl_conn_end {
 	_(UNANSWERED, "unanswered")     /* SYN never answered */ \
 	_(OOO, "ooo")                   /* out-of-order segments seen */ \
 	_(RETRANS, "retrans")           /* retransmissions seen */ \
-	_(PARTIAL, "partial")           /* a pool was empty: counts partial */ \
-	_(NO_ANALYTICS, "no_analytics") /* analytics pool empty: none */
+	_(PARTIAL, "partial")           /* a pool was empty: counts partial */
 
 enum wl_conn_flag_bit {
 #define _(e, n) WL_CONN_F_BIT_ ## e,

@@ -18,6 +18,7 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_hash_crc.h>
 
 #include "wl_flow.h"
 
@@ -70,7 +71,9 @@ enum wl_hs {
 	WL_HS_DONE = 3,         /* handshake transaction emitted */
 };
 
-/* Canonical key: the lower (address, port) side first. */
+/* Canonical key: the lower (address, port) side first. A packet's, for
+ * its hash and for an IPv6 flow's addresses; the entry keeps struct
+ * wl_flow_ckey. */
 struct wl_flow_key {
 	struct wl_addr addr[2];
 	uint16_t port[2];
@@ -80,6 +83,45 @@ struct wl_flow_key {
 };
 
 _Static_assert(sizeof(struct wl_flow_key) == 40, "flow key must stay 40 bytes");
+
+/* CRC32-C of the first n 8-byte words of k (a key), as rte_hash_crc()
+ * would give it; the words are copied out first: read through another
+ * type right after they were written, the compiler may load them before
+ * the stores land (strict aliasing). */
+static inline uint32_t
+wl_flow_words_hash(const void *k, unsigned int n)
+{
+	uint64_t w[sizeof(struct wl_flow_key) / 8];
+	uint32_t h = 0;
+	unsigned int i;
+
+	memcpy(w, k, n * 8);
+	for (i = 0; i < n; i++)
+		h = rte_hash_crc_8byte(w[i], h);
+	return h;
+}
+
+/*
+ * The key in the entry: 16 bytes, IPv4 addresses inline. An IPv6 flow
+ * keeps its addresses in a part (struct wl_flow_v6) and, in their place,
+ * its key hash (what a lookup compares before it reads the part) and the
+ * part's index: IPv4 flows do not carry 24 bytes of IPv6 room.
+ */
+struct wl_flow_ckey {
+	uint32_t a[2];          /* IPv4: addresses (network order); IPv6:
+	                         * key hash, struct wl_flow_v6 index */
+	uint16_t port[2];
+	uint16_t vlan;
+	uint8_t l4proto;
+	uint8_t v6;
+};
+
+_Static_assert(sizeof(struct wl_flow_ckey) == 16, "compact key size");
+
+/* The addresses of an IPv6 flow, key side 0 then 1. */
+struct wl_flow_v6 {
+	struct wl_addr addr[2];
+};
 
 /* Probe progress of one direction (WL_FD_PROBE bits). */
 enum wl_probe_st {
@@ -114,27 +156,35 @@ enum wl_ctr32 {
 	WL_C_MAX
 };
 
+/* Connection analytics state (struct wl_conn_dir), per direction. */
+#define WL_AN_ACK_SEEN 0x01     /* an ACK seen: last_ack, last_win */
+#define WL_AN_ZERO_NOW 0x02     /* the window is closed */
+#define WL_AN_IN_BURST 0x04     /* last data this way, none the other since */
+
 /*
  * The entry: what every packet of a flow reads or writes, and the
  * indexes of its parts. Line 0 is all that lookup, eviction and expiry
- * touch; lines 1 and 2 what a TCP packet does.
+ * touch; lines 1 and 2 what a TCP packet does, its connection analytics
+ * included (inline: a part would be one more line to fetch per packet
+ * and an index to keep). 192 bytes and 7.5 of buckets a flow, whatever
+ * its kind (flow.md, "Bytes per flow").
  */
 struct wl_flow {
-	/* line 0: lookup and timers */
-	struct wl_flow_key key;
+	/* line 0: lookup, timers, identity */
+	struct wl_flow_ckey key;
 	uint32_t prev;          /* timer list links, flow indexes */
 	uint32_t next;          /* (the free list's too) */
 	uint64_t last_ns;
 	uint64_t list_ns;       /* last_ns when queued on its timer list */
-	/* line 1: identity, state, sequence tracking */
 	uint64_t flow_id;
 	uint64_t first_ns;      /* first packet (a SYN when hs != NONE) */
 	/* L7 state slot when proto != WL_PROTO_NONE, else the probing
 	 * part (struct wl_flow_probe) or WL_NIL. */
 	uint32_t l7;
 	uint32_t ro;            /* struct wl_flow_ro or WL_NIL */
+	/* line 1: state, sequence tracking, counters */
 	uint32_t extra;         /* struct wl_flow_extra or WL_NIL */
-	uint32_t an;            /* struct wl_flow_an or WL_NIL */
+	uint32_t ev;            /* struct wl_flow_ev or WL_NIL */
 	uint8_t list;           /* enum wl_flow_list */
 	uint8_t proto;          /* enum wl_proto_id, WL_PROTO_NONE if none */
 	uint8_t ts_source;      /* of the first packet */
@@ -149,25 +199,36 @@ struct wl_flow {
 	uint8_t end : 3;        /* enum wl_conn_end */
 	uint8_t fin_side : 2;   /* enum wl_conn_side */
 	uint8_t rst_side : 2;   /* enum wl_conn_side */
+	uint8_t ev_failed : 1;  /* the events pool was empty once */
 	uint8_t dfl[2];         /* WL_FD_*, enum wl_dir */
 	struct wl_seq s[2];     /* enum wl_dir */
-	/* line 2: counters, close, handshake */
-	uint64_t dlv_off[2];    /* stream offset of what L7 had (or lost) */
 	uint32_t c32[WL_C_MAX][2]; /* low words: pkts, bytes, payload */
-	uint32_t cli_fin_ack;   /* the ACK of the client's FIN */
-	uint32_t srv_fin_ack;   /* that of the first FIN, when the server's */
+	/* line 2: delivery, close, handshake, analytics */
+	uint64_t dlv_off[2];    /* stream offset of what L7 had (or lost) */
+	uint64_t last_data_ns;  /* analytics: latest data packet, either way */
+	/* The ACK of the first FIN; of the client's, when the server's came
+	 * first but did not acknowledge it (cli_fin_first). */
+	uint32_t fin_ack;
 	union {
 		/* hs SYN or SYNACK: struct wl_flow_hs index */
 		uint32_t hsp;
-		/* otherwise: server_rtt_ns, client_rtt_ns (struct wl_conn) */
-		uint64_t rtt[2];
+		/* otherwise: server_rtt_ns, client_rtt_ns (struct wl_conn);
+		 * the high words in the extra part (rtt_hi) when not 0 */
+		uint32_t rtt[2];
 	};
+	/* Analytics of each direction (enum wl_dir). */
+	uint32_t an_ack[2];     /* its last ACK */
+	uint32_t an_high[2];    /* end of its highest data seen */
+	uint16_t an_win[2];     /* its last window */
+	uint16_t an_ipid[2];    /* its last IP ID */
+	uint8_t an_ipid_run[2]; /* consecutive +1 IP ID steps, saturating */
+	uint8_t an_fl[2];       /* WL_AN_* */
 } __rte_cache_aligned;
 
 _Static_assert(sizeof(struct wl_flow) == 3 * RTE_CACHE_LINE_MIN_SIZE,
 	"the flow entry must stay three cache lines");
-_Static_assert(offsetof(struct wl_flow, flow_id) == RTE_CACHE_LINE_MIN_SIZE,
-	"lookup and timers must stay in the first line");
+_Static_assert(offsetof(struct wl_flow, extra) == RTE_CACHE_LINE_MIN_SIZE,
+	"lookup, timers and identity must stay in the first line");
 
 /* Handshake timing, while hs is SYN or SYNACK. */
 struct wl_flow_hs {
@@ -194,32 +255,10 @@ struct wl_flow_extra {
 	uint32_t ooo_txn;
 	uint32_t syn_retrans;
 	uint32_t synack_retrans;
+	uint32_t rtt_hi[2];     /* high words of the entry's rtt[] */
 };
 
-_Static_assert(sizeof(struct wl_flow_extra) == 88, "extra part size");
-
-/* Connection analytics state of one direction (struct wl_conn_dir). */
-struct wl_an_dir {
-	uint32_t last_ack;
-	uint32_t high_seq;      /* end of its highest data seen */
-	uint16_t last_win;
-	uint16_t last_ipid;
-	uint8_t ipid_run;       /* consecutive +1 IP ID steps, saturating */
-	uint8_t ack_seen;
-	uint8_t zero_now;
-	uint8_t in_burst;       /* last data this way, none the other since */
-};
-
-/* Connection analytics of a TCP flow: what each packet updates. */
-struct wl_flow_an {
-	struct wl_an_dir d[2];
-	uint64_t last_data_ns;  /* latest data packet, either way */
-	uint64_t zero_since_ns[2]; /* window closed then, while zero_now */
-	uint32_t ev;            /* struct wl_flow_ev or WL_NIL */
-	uint32_t ev_failed;     /* the events pool was empty once */
-};
-
-_Static_assert(sizeof(struct wl_flow_an) == 64, "analytics part size");
+_Static_assert(sizeof(struct wl_flow_extra) == 96, "extra part size");
 
 /* Analytics events: taken at the first nonzero result. */
 struct wl_flow_ev {
@@ -237,9 +276,10 @@ struct wl_flow_ev {
 	uint64_t stall_txn_ns;  /* S2C: longest since the last L7 answer */
 	uint32_t ipg_count;
 	uint16_t ipg_hist[WL_CONN_IPG_BUCKETS];
+	uint64_t zero_since_ns[2]; /* the window closed then (WL_AN_ZERO_NOW) */
 };
 
-_Static_assert(sizeof(struct wl_flow_ev) == 152, "events part size");
+_Static_assert(sizeof(struct wl_flow_ev) == 168, "events part size");
 
 /* Detection in progress: a flow whose first bytes did not settle it. */
 struct wl_flow_probe {
@@ -395,7 +435,7 @@ struct wl_flow_table {
 	/* Part pools (struct wl_flow_*), L7 states, held segments. */
 	struct wl_pool hs_pool;
 	struct wl_pool extra_pool;
-	struct wl_pool an_pool;
+	struct wl_pool v6_pool;
 	struct wl_pool ev_pool;
 	struct wl_pool probe_pool;
 	struct wl_pool stash_pool;

@@ -180,7 +180,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /*
  * Record: [0] endpoint pair and direction, [1] TCP flags, [2..5] seq
- * offset, [6..9] ack offset, [10..11] payload length and offset.
+ * offset, [6..9] ack offset, [10..11] payload length and offset. Pairs
+ * 2 and 3 are IPv6 (their addresses in a part of the flow).
  */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -208,6 +209,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.l4proto = (r[0] & 0xe0) == 0xe0 ? IPPROTO_UDP : IPPROTO_TCP;
 		wl_addr_from_v4(rev ? &p.dst : &p.src, a);
 		wl_addr_from_v4(rev ? &p.src : &p.dst, b);
+		if (pair & 2) {
+			/* 2001:db8::<pair> and 2001:db8::101 */
+			static const uint8_t v6[4] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+			memset(p.src.a + 10, 0, 2);
+			memset(p.dst.a + 10, 0, 2);
+			memcpy(p.src.a, v6, 4);
+			memcpy(p.dst.a, v6, 4);
+		}
 		p.sport = rev ? sport : cport;
 		p.dport = rev ? cport : sport;
 		p.tcp_flags = r[1];
@@ -232,7 +242,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wl_flow_input_burst(ft, burst, nb);
 	wl_flow_flush(ft, ts);
 	/* Empty, and the first rank's count (kept by hand) agrees. */
-	if (wl_flow_count(ft) != 0 || ft->unproven != 0)
+	if (wl_flow_count(ft) != 0 || ft->unproven != 0 ||
+			ft->v6_pool.used != 0 || ft->ev_pool.used != 0 ||
+			ft->extra_pool.used != 0 || ft->hs_pool.used != 0)
 		abort();
 	/* Every eviction is counted in exactly one rank. */
 	if (st.c[WL_FLOW_CTR_EVICTED] != st.c[WL_FLOW_CTR_EVICTED_UNPROVEN] +

@@ -208,6 +208,23 @@ addr4(struct wl_addr *a, uint32_t ip)
 	wl_addr_from_v4(a, b);
 }
 
+/* 2001:db8::<h>, or ::ffff:0.0.0.<h> when h is 0x100 and more (an IPv6
+ * packet with v4-mapped addresses) */
+static void
+addr6(struct wl_addr *a, unsigned int h)
+{
+	static const uint8_t pfx[4] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	memset(a, 0, sizeof(*a));
+	if (h >= 0x100) {
+		a->a[10] = a->a[11] = 0xff;
+		a->a[15] = (uint8_t)h;
+		return;
+	}
+	memcpy(a->a, pfx, sizeof(pfx));
+	a->a[15] = (uint8_t)h;
+}
+
 /* A TCP segment from (sip, sp) to (dip, dp), window 1000. */
 static void
 tcp_fill(struct wl_pkt *p, uint64_t ts, uint32_t sip, uint16_t sp,
@@ -239,6 +256,20 @@ seg(uint64_t ts, uint32_t sip, uint16_t sp, uint32_t dip, uint16_t dp,
 	struct wl_pkt p;
 
 	tcp_fill(&p, ts, sip, sp, dip, dp, flags, seq, ack, data);
+	wl_flow_input(ft, &p);
+}
+
+/* An IPv6 TCP segment between hosts 2001:db8::<sh> and 2001:db8::<dh>. */
+static void
+seg6(uint64_t ts, unsigned int sh, uint16_t sp, unsigned int dh, uint16_t dp,
+	uint8_t flags, uint32_t seq, uint32_t ack, const char *data)
+{
+	struct wl_pkt p;
+
+	tcp_fill(&p, ts, 0, sp, 0, dp, flags, seq, ack, data);
+	addr6(&p.src, sh);
+	addr6(&p.dst, dh);
+	p.ip_version = 6;
 	wl_flow_input(ft, &p);
 }
 
@@ -1546,7 +1577,7 @@ assert_pools_empty(void)
 
 	assert_int_equal(ft->hs_pool.used, 0);
 	assert_int_equal(ft->extra_pool.used, 0);
-	assert_int_equal(ft->an_pool.used, 0);
+	assert_int_equal(ft->v6_pool.used, 0);
 	assert_int_equal(ft->ev_pool.used, 0);
 	assert_int_equal(ft->probe_pool.used, 0);
 	assert_int_equal(ft->stash_pool.used, 0);
@@ -1612,11 +1643,174 @@ test_table_full_load(void **state)
 	assert_int_equal(nemit, N + N / 2);
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* 2001:db9::/64, the interface id from i: 64 bits that differ (a CRC
+ * tells apart any two keys that differ within 32 bits). */
+static void
+twin_addr(struct wl_addr *a, uint32_t i)
+{
+	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 32;
+	addr6(a, 0);
+	a->a[3] = 0xb9;
+	memcpy(a->a + 8, &x, 8);
+}
+
+/*
+ * Two IPv6 flows whose keys hash alike (found by a birthday search over
+ * the table's own hash): the lookup must tell them apart by the
+ * addresses in their parts, not by the hash the entry keeps.
+ */
+static void
+test_ipv6_hash_twins(void **state)
+{
+	enum { N = 1 << 18 };
+	uint64_t *hv = malloc(N * sizeof(*hv));
+	struct wl_flow_key k;
+	struct wl_pkt p;
+	uint32_t a = 0, b = 0;
+	unsigned int i, side, j;
+
+	(void)state;
+	assert_non_null(hv);
+	/* Host twin_addr(i) (above 2001:db8::2: key side 1) port 40000
+	 * to 2001:db8::2 port 80. */
+	memset(&k, 0, sizeof(k));
+	addr6(&k.addr[0], 2);
+	k.port[0] = 80;
+	k.port[1] = 40000;
+	k.l4proto = IPPROTO_TCP;
+	for (i = 0; i < N; i++) {
+		twin_addr(&k.addr[1], i);
+		hv[i] = (uint64_t)wl_flow_words_hash(&k, sizeof(k) / 8) << 32 | i;
+	}
+	qsort(hv, N, sizeof(*hv), cmp_u64);
+	for (i = 1; i < N && a == b; i++)
+		if (hv[i] >> 32 == hv[i - 1] >> 32) {
+			a = (uint32_t)hv[i - 1];
+			b = (uint32_t)hv[i];
+		}
+	free(hv);
+	assert_true(a != b);
+	teardown(NULL);
+	conf_default();
+	conf.conn_records = 1;
+	table_new();
+	for (j = 0; j < 2; j++)
+		for (side = 0; side < 2; side++) {
+			uint32_t host = side == 0 ? a : b;
+
+			tcp_fill(&p, 1000 + j * 10 + side, 0, 0, 0, 0, F(ACK),
+				7, 9, j == 0 ? "x" : "yy");
+			twin_addr(&p.src, host);
+			addr6(&p.dst, 2);
+			p.sport = 40000;
+			p.dport = 80;
+			p.ip_version = 6;
+			if (j == 1) {
+				struct wl_addr t = p.src;
+
+				p.src = p.dst;
+				p.dst = t;
+				p.sport = 80;
+				p.dport = 40000;
+			}
+			wl_flow_input(ft, &p);
+		}
+	assert_int_equal(wl_flow_count(ft), 2);
+	wl_flow_flush(ft, 5000);
+	assert_int_equal(nconn, 2);
+	for (i = 0; i < ntxn; i++) {
+		const struct wl_conn *c = wl_txn_area_c(&txns[i]);
+
+		if (txns[i].kind != WL_TXN_KIND_CONN)
+			continue;
+		assert_int_equal(c->d[0].pkts, 1);
+		assert_int_equal(c->d[1].pkts, 1);
+		assert_int_equal(c->d[1].payload, 2);
+	}
+	assert_pools_empty();
+}
+
 /* A connection record of the last emitted ones, by client port. */
 static const struct wl_conn *
 conn_of(uint16_t cport)
 {
 	return find_conn(cport, 0);
+}
+
+/*
+ * IPv6 flows keep their addresses in a part: both directions find the
+ * flow, flows that differ only in an address stay apart, records carry
+ * the addresses; an IPv6 packet with v4-mapped addresses is the IPv4
+ * flow of those addresses, as before the entry had a compact key.
+ */
+static void
+test_ipv6_key(void **state)
+{
+	static const uint8_t host1[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static const uint8_t host2[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+	const struct wl_conn *c;
+	unsigned int i, n = 0;
+
+	(void)state;
+	teardown(NULL);
+	conf_default();
+	conf.conn_records = 1;
+	table_new();
+	seg6(1000, 1, 40000, 2, 80, F(SYN), 100, 0, NULL);
+	seg6(2000, 2, 80, 1, 40000, F(SYN) | F(ACK), 500, 101, NULL);
+	seg6(3000, 1, 40000, 2, 80, F(ACK), 101, 501, "GET");
+	seg6(4000, 2, 80, 1, 40000, F(ACK), 501, 104, "200");
+	assert_int_equal(wl_flow_count(ft), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_HANDSHAKES), 1);
+	/* The same ports from the other host: a flow of its own; and
+	 * many flows whose keys differ in a host byte alone. */
+	for (i = 3; i < 63; i++)
+		seg6(5000 + i, i, 40000, 2, 80, F(ACK), 7, 9, "x");
+	for (i = 3; i < 63; i++)
+		seg6(6000 + i, 2, 80, i, 40000, F(ACK), 9, 8, "y");
+	assert_int_equal(wl_flow_count(ft), 61);
+	assert_int_equal(ft->v6_pool.used, 61);
+	/* v4-mapped: one flow with the IPv4 packets of those addresses. */
+	seg(7000, 0x01, 50000, 0x02, 80, F(ACK), 1, 1, "a");
+	seg6(7001, 0x101, 50000, 0x102, 80, F(ACK), 2, 1, "b");
+	seg6(7002, 0x102, 80, 0x101, 50000, F(ACK), 1, 3, "c");
+	assert_int_equal(wl_flow_count(ft), 62);
+	assert_int_equal(ft->v6_pool.used, 61);
+	wl_flow_flush(ft, 10000);
+	for (i = 0; i < ntxn; i++) {
+		if (txns[i].kind != WL_TXN_KIND_CONN)
+			continue;
+		c = wl_txn_area_c(&txns[i]);
+		if (txns[i].cli_port == 50000) {
+			assert_int_equal(c->d[0].pkts, 2);
+			assert_int_equal(c->d[1].pkts, 1);
+			assert_true(wl_addr_is_v4(&txns[i].cli));
+			continue;
+		}
+		assert_int_equal(c->d[0].pkts, txns[i].srv.a[15] == 2 &&
+			txns[i].cli.a[15] == 1 ? 2 : 1);
+		assert_int_equal(c->d[1].pkts, txns[i].cli.a[15] == 1 ? 2 : 1);
+		assert_memory_equal(txns[i].srv.a, host2, 16);
+		assert_memory_equal(txns[i].cli.a, host1, 15);
+		n++;
+	}
+	assert_int_equal(n, 61);
+	for (i = 0; i < ntxn; i++)
+		if (txns[i].kind == WL_TXN_KIND_TXN && txns[i].cli.a[15] == 1)
+			assert_memory_equal(txns[i].cli.a, host1, 16);
+	assert_pools_empty();
 }
 
 /*
@@ -1646,22 +1840,30 @@ test_pools_empty(void **state)
 	wl_flow_flush(ft, 5000);
 	assert_pools_empty();
 
-	/* Analytics: the second flow has none, and says so. */
+	/* IPv6 addresses: the second flow is not created, counted; an
+	 * IPv4 one does not need a part; a part freed serves again. */
 	teardown(NULL);
 	conf_default();
-	conf.analytics_max = 1;
+	conf.ipv6_max = 1;
 	conf.conn_records = 1;
 	table_new();
 	for (i = 0; i < 2; i++)
-		seg(1000 + i, CLI, (uint16_t)(30000 + i), SRV, 8080, F(ACK),
-			100, 200, NULL);
-	assert_int_equal(ctr(WL_FLOW_CTR_ANALYTICS_FULL), 1);
+		seg6(1000 + i, 1, (uint16_t)(30000 + i), 2, 8080, F(ACK), 100,
+			200, NULL);
+	seg(1003, CLI, 30002, SRV, 8080, F(ACK), 100, 200, NULL);
+	assert_int_equal(wl_flow_count(ft), 2);
+	assert_int_equal(ctr(WL_FLOW_CTR_V6_FULL), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_V6_PEAK), 1);
 	wl_flow_flush(ft, 5000);
-	c = conn_of(30001);
-	assert_non_null(c);
-	assert_true(c->flags & (1u << WL_CONN_F_BIT_NO_ANALYTICS));
-	assert_false(conn_of(30000)->flags &
-		(1u << WL_CONN_F_BIT_NO_ANALYTICS));
+	assert_non_null(conn_of(30000));
+	assert_null(conn_of(30001));
+	assert_non_null(conn_of(30002));
+	assert_pools_empty();
+	seg6(6000, 1, 30001, 2, 8080, F(ACK), 100, 200, NULL);
+	assert_int_equal(wl_flow_count(ft), 1);
+	assert_int_equal(ctr(WL_FLOW_CTR_V6_FULL), 1);
+	wl_flow_flush(ft, 7000);
+	assert_non_null(conn_of(30001));
 	assert_pools_empty();
 
 	/* Rare counts: the second retransmitting flow's are partial. */
@@ -1864,6 +2066,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
+		T(test_ipv6_key),
+		T(test_ipv6_hash_twins),
 		T(test_handshake_exact),
 		T(test_l7_pool_per_proto),
 		T(test_l7_pool_two_transports),

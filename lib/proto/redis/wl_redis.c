@@ -127,7 +127,11 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 	id = wl_redis_cmd_lookup(m->arg[0], (uint32_t)strlen(m->arg[0]));
 	if (id >= 0)
 		flags = wl_redis_cmd_flags[id];
-	upper(a1, sizeof(a1), m->nargs > 1 ? m->arg[1] : "");
+	/* The subcommand, for the commands that read it. */
+	if (id == WL_REDIS_CMD_CLIENT || (flags & WL_RC_CONT))
+		upper(a1, sizeof(a1), m->nargs > 1 ? m->arg[1] : "");
+	else
+		a1[0] = '\0';
 	/* CLIENT REPLY OFF/SKIP: no reply to come, nothing to pair. */
 	if (id == WL_REDIS_CMD_CLIENT && strcmp(a1, "REPLY") == 0 &&
 			m->nargs > 2) {
@@ -179,6 +183,7 @@ command_done(struct redis_state *s, struct wl_proto_ctx *ctx, uint64_t ts)
 		return;
 	wl_txn_set_method(&r->t, method);
 	wl_txn_set_resource(&r->t, key);
+	((struct wl_redis_txn *)wl_txn_area(&r->t))->cmd = (uint16_t)(id + 1);
 	r->aux = kind | (uint64_t)nsub << 8;
 	if (s->req_gap || m->truncated)
 		r->t.flags |= s->req_gap ? WL_TXN_F_GAP : WL_TXN_F_TRUNCATED;
@@ -362,7 +367,8 @@ static int
 redis_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 {
 	const struct wl_redis_txn *x = wl_txn_area_c(rsp);
-	int id;
+	unsigned int cmd = ((const struct wl_redis_txn *)
+		wl_txn_area_c(req))->cmd;
 
 	/* Errors answer anything; an attribute hides the type after it. */
 	if (x->reply_type == '-' || x->reply_type == '!' ||
@@ -370,11 +376,9 @@ redis_rsp_fits(const struct wl_txn *req, const struct wl_txn *rsp)
 		return 1;
 	/* The reply types the Redis documentation fixes for the command
 	 * (wl_redis_cmd.h), if it does. */
-	id = wl_redis_cmd_lookup(wl_txn_method(req),
-		req->slen[WL_TXN_S_METHOD]);
-	if (id < 0 || wl_redis_cmd_types[id] == NULL)
+	if (cmd == 0 || wl_redis_cmd_types[cmd - 1] == NULL)
 		return 1;
-	return strchr(wl_redis_cmd_types[id], x->reply_type) != NULL;
+	return strchr(wl_redis_cmd_types[cmd - 1], x->reply_type) != NULL;
 }
 
 static void

@@ -10,7 +10,11 @@
 
 struct wl_redis_txn {
 	uint8_t reply_type;             /* RESP type byte of the reply */
-	uint8_t rsvd[7];
+	uint8_t rsvd;
+	/* A request's command id + 1 (0: not in wl_redis_cmd.h), for its
+	 * reply's check (rsp_fits); a reply's area replaces it. */
+	uint16_t cmd;
+	uint32_t rsvd2;
 	int64_t reply_len;              /* aggregate length, -1 if none */
 };
 

@@ -480,6 +480,36 @@ wl_http_feed(struct wl_http_parser *p, const uint8_t *d, uint32_t len,
 			p->msg.body_bytes += len - i;
 			return len;
 		case ST_HEADER:
+			/* A header line whole in this segment (most are) is
+			 * read where it lies: no copy into p->line. A longer
+			 * one than the line keeps, or the rest of one begun
+			 * in an earlier segment, goes the copying way. */
+			while (p->line_len == 0 && i < len) {
+				const uint8_t *lf = memchr(d + i, '\n', len - i);
+				const char *l = (const char *)(d + i);
+
+				if (lf == NULL ||
+					(n = (uint32_t)(lf - (d + i))) > WL_HTTP_LINE)
+					break;
+				p->msg.hdr_bytes += n + 1;
+				i += n + 1;
+				p->rsvd = 0;
+				if (n > 0 && l[n - 1] == '\r')
+					n--;
+				if (n == 0) {
+					p->st = body_state(p);
+					*ev = WL_HTTP_EV_HEADERS;
+					return i;
+				}
+				if (header_line(p, l, n) != 0) {
+					msg_reset(p);
+					p->st = ST_START;
+					*ev = p->resync ? WL_HTTP_EV_ABORT :
+						WL_HTTP_EV_ERROR;
+					return i;
+				}
+			}
+			/* fall through */
 		case ST_CHUNK_SIZE:
 		case ST_CHUNK_CRLF:
 		case ST_TRAILER:
@@ -498,6 +528,28 @@ wl_http_feed(struct wl_http_parser *p, const uint8_t *d, uint32_t len,
 			}
 			break;
 		case ST_START_LINE:
+			/* The bytes the loop below would check one by one up
+			 * to the 12th, at once: a prefix passes the check only
+			 * if every shorter one did, so one check of the longest
+			 * says the same; if it fails, the loop finds where. */
+			if (p->line_len < 12 && i < len) {
+				uint32_t old = p->line_len;
+				const uint8_t *lf;
+
+				n = WL_MIN(12 - old, len - i);
+				lf = memchr(d + i, '\n', n);
+				if (lf != NULL)
+					n = (uint32_t)(lf - (d + i));
+				if (n > 1) {
+					line_append(p, d + i, n);
+					if (line_start_check(p) != 0) {
+						p->msg.hdr_bytes += n;
+						i += n;
+					} else {
+						p->line_len = (uint16_t)old;
+					}
+				}
+			}
 			if (p->line_len > 12 && i < len && d[i] != '\n') {
 				const uint8_t *lf = memchr(d + i, '\n', len - i);
 

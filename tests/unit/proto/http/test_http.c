@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "http/wl_http.h"
+#include "http/wl_http_parse.h"
 #include "http/wl_http_kw.h"
 #include "wl_proto.h"
 #include "../wl_test_conv.h"
@@ -321,6 +322,106 @@ test_deep_pipeline(void **state_)
 	pipeline(12, 8);
 }
 
+/* Events of the parser alone over d: each with the stream offset it
+ * came at, and the message's fields at HEADERS and END. */
+struct ev_log {
+	unsigned int n;
+	struct {
+		uint32_t off;
+		enum wl_http_ev ev;
+		struct wl_http_msg msg;
+	} e[256];
+};
+
+static void
+feed_all(const uint8_t *d, uint32_t len, int is_resp, uint32_t chunk,
+	struct ev_log *log)
+{
+	struct wl_http_parser p;
+	uint32_t off = 0, end;
+
+	wl_http_parser_init(&p, is_resp);
+	log->n = 0;
+	while (off < len) {
+		end = off + chunk < len ? off + chunk : len;
+		wl_http_segment(&p);
+		while (off < end || (off == end && log->n < 256)) {
+			enum wl_http_ev ev;
+			uint32_t n = wl_http_feed(&p, d + off, end - off, &ev);
+
+			off += n;
+			if (ev == WL_HTTP_EV_NONE)
+				break;
+			assert_true(log->n < 256);
+			log->e[log->n].off = off;
+			log->e[log->n].ev = ev;
+			memset(&log->e[log->n].msg, 0, sizeof(p.msg));
+			if (ev == WL_HTTP_EV_HEADERS || ev == WL_HTTP_EV_END)
+				log->e[log->n].msg = p.msg;
+			log->n++;
+			if (ev == WL_HTTP_EV_TUNNEL)
+				return;
+		}
+	}
+}
+
+/*
+ * The parser's shortcuts over whole lines (a header line read where it
+ * lies, a start line's first bytes checked at once) must say what its
+ * byte loop says: messages with random bytes replaced (line ends,
+ * spaces, colons, letters and digits: the characters that decide), fed
+ * whole and one byte at a time, give the same events at the same
+ * offsets and the same fields.
+ */
+#define LONG30 "abcdefghijklmnopqrstuvwxyz0123"
+#define LONG300 LONG30 LONG30 LONG30 LONG30 LONG30 LONG30 LONG30 LONG30 \
+	LONG30 LONG30
+
+static void
+test_feed_shortcuts(void **state)
+{
+	static const char *const base[2] = {
+		"GET /a?q=1 HTTP/1.1\r\nHost: x.test\r\nContent-Length: 3\r\n"
+		"X-Long: " LONG300 "\r\n"
+		"\r\nabcPOST /b HTTP/1.0\r\nHost: " LONG300 "\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n"
+		"3\r\nxyz\r\n0\r\n\r\nDELETE /c HTTP/1.1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Long: " LONG300
+		"\r\n\r\nokHTTP/1.1 404 "
+		"Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+		"HTTP/1.0 204 No Content\r\n\r\n",
+	};
+	static const char alphabet[] = "\r\n :/HTTP1.GETa-0\t;";
+	static struct ev_log whole, bytes;
+	uint32_t seed = 12345;
+	unsigned int round, k, m;
+
+	(void)state;
+	for (round = 0; round < 4000; round++) {
+		uint8_t d[1024];
+		int is_resp = round & 1;
+		uint32_t len = (uint32_t)strlen(base[is_resp]);
+
+		memcpy(d, base[is_resp], len);
+		for (m = 0; m < 1 + round % 4; m++) {
+			seed = seed * 1103515245u + 12345u;
+			k = (seed >> 8) % len;
+			seed = seed * 1103515245u + 12345u;
+			d[k] = (uint8_t)alphabet[(seed >> 8) %
+				(sizeof(alphabet) - 1)];
+		}
+		feed_all(d, len, is_resp, len, &whole);
+		feed_all(d, len, is_resp, 1, &bytes);
+		assert_int_equal(whole.n, bytes.n);
+		for (k = 0; k < whole.n; k++) {
+			assert_int_equal(whole.e[k].off, bytes.e[k].off);
+			assert_int_equal(whole.e[k].ev, bytes.e[k].ev);
+			assert_memory_equal(&whole.e[k].msg, &bytes.e[k].msg,
+				sizeof(whole.e[k].msg));
+		}
+	}
+}
+
 /* The method lookup of detection: case-sensitive, near misses none. */
 static void
 test_method_lookup(void **state)
@@ -347,6 +448,7 @@ main(void)
 		cmocka_unit_test(test_method_lookup),
 		cmocka_unit_test(test_conversations),
 		cmocka_unit_test(test_deep_pipeline),
+		cmocka_unit_test(test_feed_shortcuts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,11 +92,17 @@ enum stmt_kind {
 	SK_PARSE = 2,           /* a prepared statement Bind may name */
 };
 
-struct pg_stmt {
+/* What choosing and finding a slot reads: 16 bytes a slot, all of
+ * them in two lines (the texts of a slot are three lines). */
+struct pg_stmt_head {
 	uint64_t hash;          /* statement name (SK_PARSE) */
 	uint32_t stamp;         /* last use, for eviction */
 	uint16_t gen;
 	uint8_t kind;
+	uint8_t rsvd;
+};
+
+struct pg_stmt {
 	uint8_t trunc;
 	char name[WL_PG_NAME];  /* statement name; startup: the user */
 	char verb[VERB];
@@ -117,6 +123,7 @@ struct pg_portal {
 struct pg_state {
 	struct wl_pg_parser req;
 	struct wl_pg_parser rsp;
+	struct pg_stmt_head sh[STMTS];
 	struct pg_stmt stmt[STMTS];
 	struct pg_portal portal[PORTALS];
 	struct wl_stream_pos req_pos;   /* client message in progress */
@@ -185,8 +192,8 @@ name_hash(const char *n, uint32_t len)
 static const struct pg_stmt *
 stmt_get(const struct pg_state *s, uint8_t slot, uint16_t gen)
 {
-	if (slot >= STMTS || s->stmt[slot].kind == SK_FREE ||
-			s->stmt[slot].gen != gen)
+	if (slot >= STMTS || s->sh[slot].kind == SK_FREE ||
+			s->sh[slot].gen != gen)
 		return NULL;
 	return &s->stmt[slot];
 }
@@ -198,25 +205,27 @@ stmt_get(const struct pg_state *s, uint8_t slot, uint16_t gen)
 static uint8_t
 stmt_alloc(struct pg_state *s, struct wl_proto_ctx *ctx)
 {
+	struct pg_stmt_head *h;
 	struct pg_stmt *st;
 	unsigned int i, best = 0, bp = 3, p;
 
 	for (i = 0; i < STMTS; i++) {
-		st = &s->stmt[i];
-		p = st->kind == SK_FREE ? 0 : st->kind == SK_PARSE ? 2 : 1;
-		if (p < bp || (p == bp && st->stamp < s->stmt[best].stamp)) {
+		h = &s->sh[i];
+		p = h->kind == SK_FREE ? 0 : h->kind == SK_PARSE ? 2 : 1;
+		if (p < bp || (p == bp && h->stamp < s->sh[best].stamp)) {
 			bp = p;
 			best = i;
 		}
 	}
 	if (bp >= 2)
 		ctx->ctr[WL_PROTO_CTR_PENDING_OVERFLOW]++;
+	h = &s->sh[best];
+	h->gen++;
+	h->kind = SK_TEXT;
+	h->hash = 0;
+	h->stamp = ++s->clock;
 	st = &s->stmt[best];
-	st->gen++;
-	st->kind = SK_TEXT;
 	st->trunc = 0;
-	st->hash = 0;
-	st->stamp = ++s->clock;
 	st->name[0] = '\0';
 	st->verb[0] = '\0';
 	st->text[0] = '\0';
@@ -230,8 +239,8 @@ stmt_find(struct pg_state *s, uint64_t hash)
 	unsigned int i;
 
 	for (i = 0; i < STMTS; i++)
-		if (s->stmt[i].kind == SK_PARSE && s->stmt[i].hash == hash) {
-			s->stmt[i].stamp = ++s->clock;
+		if (s->sh[i].kind == SK_PARSE && s->sh[i].hash == hash) {
+			s->sh[i].stamp = ++s->clock;
 			return (uint8_t)i;
 		}
 	return NO_SLOT;
@@ -352,7 +361,7 @@ unit_add(struct pg_state *s, struct wl_proto_ctx *ctx, uint8_t kind,
 		return NULL;
 	x = area(&r->t);
 	describe(kind, s->cur_first, stmt_get(s, slot, slot < STMTS ?
-		s->stmt[slot].gen : 0), &r->t);
+		s->sh[slot].gen : 0), &r->t);
 	x->unit = kind;
 	/* An Execute's: not known until the next Execute or Sync. */
 	x->at_z = kind != U_EXEC ? Z_YES : Z_UNKNOWN;
@@ -457,11 +466,11 @@ parse_msg(struct pg_state *s, struct wl_proto_ctx *ctx)
 	h = name_hash(name, nn);
 	/* A statement of that name is replaced (after a Close). */
 	while ((old = stmt_find(s, h)) != NO_SLOT)
-		s->stmt[old].kind = SK_TEXT;
+		s->sh[old].kind = SK_TEXT;
 	slot = stmt_alloc(s, ctx);
 	st = &s->stmt[slot];
-	st->kind = SK_PARSE;
-	st->hash = h;
+	s->sh[slot].kind = SK_PARSE;
+	s->sh[slot].hash = h;
 	wl_strncpy_buf(st->name, sizeof(st->name), name, nn);
 	if (off >= 0) {
 		off = wl_pg_cstr(m, (uint32_t)off, &q, &qn);
@@ -470,7 +479,7 @@ parse_msg(struct pg_state *s, struct wl_proto_ctx *ctx)
 		st->trunc = 1;
 	}
 	s->cur_slot = slot;
-	s->cur_gen = st->gen;
+	s->cur_gen = s->sh[slot].gen;
 }
 
 static struct pg_portal *
@@ -507,7 +516,7 @@ bind_msg(struct pg_state *s)
 	wl_pg_cstr(m, (uint32_t)off, &name, &nn);
 	pt = portal_find(s, name_hash(portal, pn), 1);
 	pt->slot = stmt_find(s, name_hash(name, nn));
-	pt->gen = pt->slot < STMTS ? s->stmt[pt->slot].gen : 0;
+	pt->gen = pt->slot < STMTS ? s->sh[pt->slot].gen : 0;
 	pt->stamp = ++s->clock;
 }
 
@@ -526,7 +535,7 @@ close_msg(struct pg_state *s)
 	if (m->body[0] == 'S') {
 		slot = stmt_find(s, name_hash(name, nn));
 		if (slot != NO_SLOT)
-			s->stmt[slot].kind = SK_TEXT;
+			s->sh[slot].kind = SK_TEXT;
 	} else if ((pt = portal_find(s, name_hash(name, nn), 0)) != NULL) {
 		pt->used = 0;
 	}

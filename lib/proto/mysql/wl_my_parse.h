@@ -103,13 +103,19 @@ struct wl_my_framer {
 	uint8_t hdr[WL_MY_WIN];
 	uint64_t wts[WL_MY_WIN];        /* ts of each header / window byte */
 	uint64_t wtag[WL_MY_WIN];       /* tag of each */
+	/* What every packet reads ends here, in the first bytes of buf
+	 * (WL_MY_FRAMER_HOT: the flow layer prefetches up to there). */
+	uint8_t buf[WL_MY_PREFIX];
 	/* Bytes to frame again, oldest first (window, then what was left
 	 * of an earlier replay). */
 	uint8_t rp[2 * WL_MY_WIN];
 	uint64_t rpts[2 * WL_MY_WIN];
 	uint64_t rptag[2 * WL_MY_WIN];
-	uint8_t buf[WL_MY_PREFIX];
 };
+
+/* A framer's bytes a packet reads first: its fields, header window and
+ * the first line of the payload kept. */
+#define WL_MY_FRAMER_HOT (offsetof(struct wl_my_framer, buf) + 64)
 
 void wl_my_framer_init(struct wl_my_framer *f);
 

@@ -1326,17 +1326,6 @@ dst_is_server(const struct wl_flow_table *ft, const struct wl_pkt *p)
 
 /* ---- lookup ---- */
 
-static inline int
-addr_is_v4(const struct wl_addr *a)
-{
-	uint64_t hi;
-	uint32_t mid;
-
-	memcpy(&hi, a->a, 8);
-	memcpy(&mid, a->a + 8, 4);
-	return hi == 0 && mid == rte_cpu_to_be_32(0xffff);
-}
-
 /* The canonical key of p, its hash, and the key side of its source. */
 static void
 key_make(struct flow_in *in, const struct wl_pkt *p)
@@ -1354,7 +1343,7 @@ key_make(struct flow_in *in, const struct wl_pkt *p)
 	k->port[!s] = p->dport;
 	k->vlan = p->nvlan != 0 ? p->vlan[0] : 0;
 	k->l4proto = p->l4proto;
-	if (addr_is_v4(&p->src) && addr_is_v4(&p->dst)) {
+	if (wl_addr_is_v4(&p->src) && wl_addr_is_v4(&p->dst)) {
 		memcpy(&k->a[s], p->src.a + 12, 4);
 		memcpy(&k->a[!s], p->dst.a + 12, 4);
 		in->h = wl_flow_words_hash(k, 2);

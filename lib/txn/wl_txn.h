@@ -473,17 +473,20 @@ void wl_addr_format(const struct wl_addr *a, char *buf, size_t size);
 /** Store an IPv4 address (network order bytes) v4-mapped. */
 void wl_addr_from_v4(struct wl_addr *a, const uint8_t v4[4]);
 
-/** True when the address is v4-mapped. */
+/** True when the address is v4-mapped. Two word compares: the flow
+ * table asks it of both addresses of every packet (key_make()). */
 static inline int
 wl_addr_is_v4(const struct wl_addr *a)
 {
 	static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	int i;
+	uint64_t x, px;
+	uint32_t y, py;
 
-	for (i = 0; i < 12; i++)
-		if (a->a[i] != pfx[i])
-			return 0;
-	return 1;
+	memcpy(&x, a->a, sizeof(x));
+	memcpy(&px, pfx, sizeof(px));
+	memcpy(&y, a->a + 8, sizeof(y));
+	memcpy(&py, pfx + 8, sizeof(py));
+	return x == px && y == py;
 }
 
 #endif /* WL_TXN_H */

@@ -168,7 +168,7 @@ struct wl_config {
 	/* Part pools per parser lcore (docs/flow.md, "Memory"); 0: default */
 	uint32_t handshake_max;         /* flow.handshake_max */
 	uint32_t extra_max;             /* flow.extra_max */
-	uint32_t ipv6_max;         /* flow.ipv6_max */
+	uint32_t ipv6_max;              /* flow.ipv6_max */
 	uint32_t events_max;            /* flow.events_max */
 	uint32_t probing_max;           /* flow.probing_max */
 	uint32_t stash_max;             /* flow.stash_max */

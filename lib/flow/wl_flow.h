@@ -159,11 +159,12 @@ struct wl_flow_conf {
 	 * them (docs/flow.md, "Memory"); 0 picks the default. Handshake
 	 * timing (default max_flows; empty: the oldest half-open flow is
 	 * evicted), rare counts: retransmissions, gaps, out-of-order,
-	 * SYN retransmissions, counters past 4 GiB (default max_flows;
-	 * empty: the flow's counts are partial, flagged), the addresses of
-	 * IPv6 flows (default max_flows; empty: the flow is not created,
-	 * counted), analytics events: stalls, bursts, zero windows, duplicate ACKs,
-	 * SACK, IP ID gaps (default max_flows; empty: partial, flagged),
+	 * SYN retransmissions, counters past 4 GiB, RTTs of 4.29 s and
+	 * more (default max_flows; empty: the flow's counts are partial,
+	 * flagged), the addresses of IPv6 flows (default max_flows; empty:
+	 * the flow is not created, counted), analytics events: stalls,
+	 * bursts, zero windows, duplicate ACKs, SACK, IP ID gaps (default
+	 * max_flows; empty: partial, flagged),
 	 * detection of flows whose first bytes did not settle it (default
 	 * max_flows; empty: detection stops, counted), bytes kept while
 	 * probes say MAYBE (default max_flows / 8; empty: taken as NO,

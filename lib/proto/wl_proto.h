@@ -262,8 +262,7 @@ struct wl_proto_ops {
 		struct wl_metric_val *out, enum wl_txn_verdict *verdict);
 };
 
-/* struct wl_proto_ops hot[]: member m of type, or members a to b (in
- * that order). */
+/* struct wl_proto_ops hot[]: member m of type, or len bytes from it. */
 #define WL_PROTO_HOT(type, m) \
 	{ offsetof(type, m), sizeof(((type *)0)->m) }
 #define WL_PROTO_HOT_LEN(type, m, len) \

@@ -160,8 +160,9 @@ struct my_stmt {
 };
 
 /* The fields every packet reads sit together before the matcher's head
- * (ops hot[2]), each direction's framer apart (hot[dir]: its head, not
- * its buffers); prepared statements first, out of the way. */
+ * (ops hot[2]), each direction's framer apart (hot[dir]: its head and
+ * the first line of the payload it keeps, WL_MY_FRAMER_HOT, not its
+ * replay buffers); prepared statements first, out of the way. */
 struct my_state {
 	struct wl_my_framer cf;
 	struct wl_my_framer sf;
